@@ -1,0 +1,57 @@
+# Two commands matter: `make run` (everything on the embedded default) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run install install-test migrate demo serve test test-sqlite test-postgres bench messages clean
+
+$(BIN)/contest: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+install: $(BIN)/contest
+
+$(VENV)/.test-deps: pyproject.toml $(BIN)/contest
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install-test: $(VENV)/.test-deps
+
+migrate: install
+	$(BIN)/contest migrate
+
+demo: migrate
+	$(BIN)/contest demo --if-empty
+
+run: demo
+	$(BIN)/contest serve
+
+serve: install
+	$(BIN)/contest serve
+
+# The whole suite on SQLite, then again on PostgreSQL, with a real Redis and a real arq worker.
+test: install-test
+	scripts/run-tests.sh
+
+test-sqlite: install-test
+	TEST_DATABASES=sqlite scripts/run-tests.sh
+
+test-postgres: install-test
+	TEST_DATABASES=postgres scripts/run-tests.sh
+
+bench: install-test
+	$(BIN)/python -m bench.upload.run
+	$(BIN)/python -m bench.ranking.pure
+
+KEYWORDS := -k t -k both -k NotFound -k Conflict -k PermissionDenied -k NotAuthenticated -k ValidationFailed -k RateLimited -k DomainError -k _message
+
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output $(KEYWORDS) -o contest/locale/messages.pot .
+	$(BIN)/pybabel update -i contest/locale/messages.pot -d contest/locale -l th --no-fuzzy-matching --omit-header
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

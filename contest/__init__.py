@@ -1,0 +1,1 @@
+"""ท้องถิ่นดิจิทัล — the contest application shell and the contest domain."""

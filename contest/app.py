@@ -1,0 +1,161 @@
+"""The Litestar application: routes, lifespan (database pool, one arq pool or the in-process job
+runner), error mapping, templates and static files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+from urllib.parse import quote
+
+from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
+
+from contest import db, ratelimit
+from contest.domain import outbox
+from contest.errors import DomainError, NotAuthenticated, ValidationFailed
+from contest.i18n import current_language, t
+from contest.settings import get_settings
+from contest.templating import template_config
+from contest.web import request_middleware
+
+log = logging.getLogger("contest")
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", ""))
+
+
+def error_body(status: int, code: str, message: str, params: dict[str, Any] | None = None,
+               errors: dict[str, str] | None = None) -> dict[str, Any]:
+    params = params or {}
+    body: dict[str, Any] = {"status_code": status, "detail": t(message, **params),
+                            "detail_en": t(message, "en", **params), "code": code}
+    if errors:
+        body["errors"] = errors
+    for key, value in params.items():
+        if isinstance(value, (str, int, float, bool)) and key not in body:
+            body[key] = value
+    return body
+
+
+def _error_response(request: Request, status: int, code: str, message: str,
+                    params: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Response:
+    if wants_json(request):
+        return Response(error_body(status, code, message, params, errors), status_code=status)
+    if status == 401:
+        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
+    return Template("contest/error.html", status_code=status, context={
+        "status": status, "code": code, "message": t(message, **(params or {})),
+        "message_en": t(message, "en", **(params or {})), "errors": errors or {},
+    })
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    errors = getattr(exc, "errors", None) if isinstance(exc, ValidationFailed) else None
+    if isinstance(exc, NotAuthenticated) and not wants_json(request):
+        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
+    return _error_response(request, exc.status_code, exc.code, exc.message, exc.params, errors)
+
+
+HTTP_MESSAGES = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("not_authenticated", "Please log in first."),
+    403: ("forbidden", "You do not have permission to do this."),
+    404: ("not_found", "The page or item you asked for does not exist."),
+    405: ("method_not_allowed", "This action is not allowed here."),
+    413: ("too_large", "The request is too large."),
+    429: ("rate_limited", "Too many requests. Please wait a moment and try again."),
+}
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    code, message = HTTP_MESSAGES.get(status, ("error", "Something went wrong. Please try again."))
+    errors = None
+    if isinstance(exc, ValidationException):
+        code, message = "invalid_input", "The data sent is not valid."
+        errors = {}
+        for item in (exc.extra or []) if isinstance(exc.extra, list) else []:
+            if isinstance(item, dict):
+                errors[str(item.get("key") or item.get("source") or "body")] = str(item.get("message", ""))
+        status = 400
+    return _error_response(request, status, code, message, None, errors or None)
+
+
+def handle_server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_response(request, 500, "server_error",
+                           "Something went wrong on our side. Nothing you sent was lost; please try again.")
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings = get_settings()
+    await db.start_pool()
+    await db.prepare_database()
+    runner: asyncio.Task[None] | None = None
+    arq_pool = None
+    if settings.redis_url:
+        from arq import create_pool
+
+        from contest.worker import redis_settings
+
+        arq_pool = await create_pool(redis_settings(settings.redis_url))
+        outbox.use_arq(arq_pool)
+        ratelimit.use_store(RedisStore.with_client(url=settings.redis_url, namespace="contest"))
+    else:
+        from contest import jobs  # noqa: F401 - registers the job handlers
+
+        event = asyncio.Event()
+        outbox.use_in_process(event)
+        runner = asyncio.create_task(outbox.in_process_loop(event))
+        event.set()  # pick up what an earlier run left pending
+    try:
+        yield
+    finally:
+        if runner is not None:
+            runner.cancel()
+            outbox.use_in_process(None)
+        if arq_pool is not None:
+            outbox.use_arq(None)
+            await arq_pool.aclose()
+        await db.close_pool()
+
+
+def create_app() -> Litestar:
+    from contest import jobs  # noqa: F401 - job handlers registered for in-process mode
+    from contest.controllers import ROUTE_HANDLERS
+
+    settings = get_settings()
+    return Litestar(
+        route_handlers=[*ROUTE_HANDLERS,
+                        create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                                   name="static", cache_control=None)],
+        middleware=[request_middleware],
+        lifespan=[lifespan],
+        template_config=template_config(),
+        exception_handlers={
+            DomainError: handle_domain_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_server_error,
+        },
+        openapi_config=OpenAPIConfig(title="ท้องถิ่นดิจิทัล API", version="1.0.0", path="/schema"),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude=r"^/api/v1/attachments/"),
+        debug=settings.debug,
+    )
+
+
+def get_language() -> str:
+    return current_language.get()

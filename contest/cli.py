@@ -1,0 +1,170 @@
+"""The ``contest`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+async def _with_db(coro):  # type: ignore[no-untyped-def]
+    from contest import db
+
+    await db.start_pool()
+    await db.prepare_database()
+    try:
+        return await coro
+    finally:
+        await db.close_pool()
+
+
+@click.group()
+def main() -> None:
+    """ท้องถิ่นดิจิทัล — run and manage the contest system."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+async def migrate_all() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from contest import db
+    from contest.settings import get_settings
+
+    get_settings().var_dir.mkdir(parents=True, exist_ok=True)
+    result = await run_forwards(app_name="all")
+    if not result.success:
+        raise click.ClickException(f"migration failed: {result.message}")
+    await db.prepare_database()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    _run(migrate_all())
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Only when the database holds no organisations and no users.")
+def demo(if_empty: bool) -> None:
+    """Load demo data: the LAO registry, demo accounts and an open edition."""
+    from contest.domain.demo import is_empty, load_demo
+    from contest.settings import get_settings
+
+    async def go() -> None:
+        if if_empty and not await is_empty():
+            click.echo("Database already has data: demo not loaded.")
+            return
+        settings = get_settings()
+        report = await load_demo(settings.demo_password)
+        click.echo(f"Demo loaded: {report.organisations} organisations, edition {report.edition_year} open.")
+        click.echo(f"Demo accounts (password: {settings.demo_password!r}):")
+        for email, role, org in report.users:
+            click.echo(f"  {email:28} {role:10} {org}")
+
+    _run(_with_db(go()))
+
+
+@main.command("import-orgs")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_orgs(file: Path) -> None:
+    """Import or update the LAO registry from a CSV file (see README for the columns)."""
+    from contest.domain.audit import SYSTEM
+    from contest.domain.organisations import import_organisations_csv
+
+    async def go() -> int:
+        with file.open(encoding="utf-8-sig", newline="") as fh:
+            report = await import_organisations_csv(fh, actor=SYSTEM)
+        click.echo(f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+                   f"rejected {len(report.rejected)}")
+        for rej in report.rejected:
+            click.echo(f"  line {rej.line}{f' ({rej.code})' if rej.code else ''}: {rej.reason_th} / {rej.reason_en}")
+        return 1 if report.rejected else 0
+
+    sys.exit(_run(_with_db(go())))
+
+
+@main.command("create-user")
+@click.option("--role", type=click.Choice(["admin", "reviewer", "applicant"]), required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+@click.option("--organisation", "organisation_code", default=None, help="Registry code (applicants).")
+def create_user(role: str, email: str, password: str, name: str, organisation_code: str | None) -> None:
+    """Create a confirmed account."""
+    from contest.domain.accounts import create_user as create
+    from contest.domain.audit import SYSTEM
+    from contest.errors import DomainError, ValidationFailed
+    from contest.i18n import both
+
+    async def go() -> None:
+        try:
+            user_id = await create(actor=SYSTEM, email=email, password=password, role=role, name=name,
+                                   organisation_code=organisation_code)
+        except ValidationFailed as exc:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from exc
+        except DomainError as exc:
+            raise click.ClickException(both(exc.message)) from exc
+        click.echo(f"created user {user_id} <{email}> as {role}")
+
+    _run(_with_db(go()))
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check that the audit hash chain is intact; exit 1 and say where it breaks if not."""
+    from contest.domain.audit import verify_chain
+
+    report = _run(_with_db(verify_chain()))
+    if report.ok:
+        click.echo(f"audit chain intact: {report.events} events")
+        return
+    click.echo(f"audit chain BROKEN at event {report.broken_at_seq}: {report.reason} "
+               f"({report.events} events verified before it)")
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=int, default=None)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the web app with granian."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from contest.settings import get_settings
+
+    settings = get_settings()
+    Granian("contest.app:create_app", factory=True, interface=Interfaces.ASGI,
+            address=host or settings.host, port=port or settings.port,
+            workers=workers or settings.workers, log_access=False).serve()
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Run the jobs queued now, then stop.")
+def worker(burst: bool) -> None:
+    """Run the arq worker (needs REDIS_URL)."""
+    from arq.worker import run_worker
+
+    from contest.settings import get_settings
+    from contest.worker import WorkerSettings
+
+    if not get_settings().redis_url:
+        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside `contest serve`.")
+    run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

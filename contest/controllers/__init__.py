@@ -1,0 +1,10 @@
+"""HTTP layer: parse, guard, call one domain function, render."""
+
+from contest.controllers.admin import AdminPages
+from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
+from contest.controllers.pages import AccountPages, PublicPages
+
+ROUTE_HANDLERS = [
+    PublicPages, AccountPages, AdminPages,
+    AuthController, OrganisationController, EditionController, UserController,
+]

@@ -1,0 +1,181 @@
+"""The organisers' area: editions, accounts, the LAO registry, the audit trail."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from contest.domain import accounts, audit, editions, organisations
+from contest.domain.editions import DEFAULT_CATEGORIES
+from contest.errors import Conflict, PermissionDenied, ValidationFailed
+from contest.guards import admin_required, require_actor
+from contest.i18n import t
+from contest.tables import AuditEvent, Organisation, User
+from contest.web import check_deferred_csrf
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+EDITION_FORM_FIELDS = ("year", "title", "title_en", "description", "submission_opens_at", "submission_closes_at",
+                       "screening_closes_at", "final_closes_at", "announcement_at", "entries_per_organisation",
+                       "shortlist_size", "winners", "max_file_mb", "max_entry_mb", "state")
+
+
+def _local_input(value: Any) -> str:
+    """A datetime as the value of an <input type=datetime-local> in Bangkok time."""
+    from contest.clock import to_bangkok
+
+    return to_bangkok(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _edition_form(view: editions.EditionView | None) -> dict[str, Any]:
+    if view is None:
+        return {"entries_per_organisation": 1, "shortlist_size": 40, "winners": 1, "max_file_mb": 100,
+                "max_entry_mb": 300, "state": "open",
+                "categories": "\n".join(f"{c['code']} | {c['name_th']} | {c['name_en']}" for c in DEFAULT_CATEGORIES)}
+    form = {k: getattr(view, k) for k in ("year", "title", "title_en", "description", "entries_per_organisation",
+                                          "shortlist_size", "winners", "state")}
+    for k in editions.TIME_FIELDS:
+        form[k] = _local_input(getattr(view, k))
+    form["max_file_mb"] = view.max_file_bytes // (1024 * 1024)
+    form["max_entry_mb"] = view.max_entry_bytes // (1024 * 1024)
+    form["categories"] = "\n".join(f"{c['code']} | {c['name_th']} | {c.get('name_en', '')}" for c in view.categories)
+    return form
+
+
+def _edition_data(form: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {k: form.get(k) for k in EDITION_FORM_FIELDS if k in form}
+    for k in ("screening_closes_at", "final_closes_at"):
+        if data.get(k) == "":
+            data[k] = None
+    for mb_field, byte_field in (("max_file_mb", "max_file_bytes"), ("max_entry_mb", "max_entry_bytes")):
+        value = data.pop(mb_field, None)
+        if value not in (None, ""):
+            try:
+                data[byte_field] = int(float(value) * 1024 * 1024)
+            except ValueError:
+                data[byte_field] = value
+    cats = []
+    for line in str(form.get("categories", "")).splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if parts and parts[0]:
+            cats.append({"code": parts[0], "name_th": parts[1] if len(parts) > 1 else "",
+                         "name_en": parts[2] if len(parts) > 2 else ""})
+    data["categories"] = cats
+    return data
+
+
+class AdminPages(Controller):
+    path = "/admin"
+    guards = [admin_required]
+    include_in_schema = False
+
+    @get("/")
+    async def dashboard(self) -> Template:
+        return Template("contest/admin/dashboard.html", context={
+            "editions": await editions.list_editions(include_draft=True),
+            "org_count": await Organisation.count(),
+            "user_counts": {r: await User.count().where(User.role == r) for r in ("admin", "reviewer", "applicant")},
+            "audit_count": await AuditEvent.count(),
+        })
+
+    @get("/editions/new")
+    async def new_edition(self) -> Template:
+        return Template("contest/admin/edition_form.html", context={"form": _edition_form(None), "errors": {},
+                                                                      "creating": True})
+
+    @post("/editions/new")
+    async def create_edition(self, request: Request, data: Form) -> Template | Redirect:
+        try:
+            view = await editions.create_edition(actor=require_actor(request), data=_edition_data(data))
+        except (ValidationFailed, Conflict) as exc:
+            errors = getattr(exc, "errors", None) or {exc.field or "year": t(exc.message)}
+            return Template("contest/admin/edition_form.html", status_code=422,
+                            context={"form": data, "errors": errors, "creating": True})
+        return Redirect(f"/admin/editions/{view.year}", status_code=303)
+
+    @get("/editions/{year:int}")
+    async def edit_edition(self, year: int) -> Template:
+        view = await editions.get_edition(year, include_draft=True)
+        return Template("contest/admin/edition_form.html", context={"form": _edition_form(view), "errors": {},
+                                                                      "creating": False, "edition": view})
+
+    @post("/editions/{year:int}")
+    async def update_edition(self, request: Request, year: int, data: Form) -> Template:
+        payload = _edition_data(data)
+        payload.pop("year", None)
+        try:
+            view = await editions.update_edition(actor=require_actor(request), year=year, data=payload)
+        except (ValidationFailed, Conflict) as exc:
+            errors = getattr(exc, "errors", None) or {"form": t(exc.message, **exc.params)}
+            current = await editions.get_edition(year, include_draft=True)
+            return Template("contest/admin/edition_form.html", status_code=exc.status_code,
+                            context={"form": {**data, "year": year}, "errors": errors, "creating": False,
+                                     "edition": current})
+        return Template("contest/admin/edition_form.html", context={
+            "form": _edition_form(view), "errors": {}, "creating": False, "edition": view,
+            "flash": t("Saved.")})
+
+    @get("/users")
+    async def users(self, request: Request, role: str | None = None, q: str | None = None) -> Template:
+        rows = await accounts.list_users(actor=require_actor(request), role=role, q=q)
+        return Template("contest/admin/users.html", context={"users": rows, "role": role, "q": q,
+                                                               "form": {}, "errors": {}})
+
+    @post("/users")
+    async def create_user(self, request: Request, data: Form) -> Template:
+        actor = require_actor(request)
+        try:
+            await accounts.create_user(actor=actor, email=data.get("email", ""), password=data.get("password", ""),
+                                       role=data.get("role", ""), name=data.get("name", ""),
+                                       organisation_code=data.get("organisation_code") or None)
+        except (ValidationFailed, Conflict) as exc:
+            errors = getattr(exc, "errors", None) or {exc.field or "email": t(exc.message)}
+            rows = await accounts.list_users(actor=actor)
+            return Template("contest/admin/users.html", status_code=exc.status_code, context={
+                "users": rows, "form": {k: v for k, v in data.items() if k != "password"}, "errors": errors})
+        rows = await accounts.list_users(actor=actor)
+        return Template("contest/admin/users.html", context={
+            "users": rows, "form": {}, "errors": {},
+            "flash": t("Account {email} created.", email=accounts.normalise_email(data.get("email", "")))})
+
+    @get("/registry")
+    async def registry(self, q: str | None = None, province: str | None = None, kind: str | None = None,
+                       page: int = 1) -> Template:
+        result = await organisations.search_organisations(q=q, province=province, kind=kind, page=page, per_page=50)
+        return Template("contest/admin/registry.html", context={
+            "result": result, "q": q, "province": province, "kind": kind,
+            "provinces": await organisations.list_provinces(), "report": None})
+
+    @post("/registry/import")
+    async def import_registry(self, request: Request, data: Multipart) -> Template:
+        if not check_deferred_csrf(request.scope["state"], data.get("_csrf")):
+            raise PermissionDenied("This form has expired or came from another site. Reload the page and try again.",
+                                   code="csrf_failed")
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed(errors={"file": t("Choose a CSV file to import.")})
+        raw = await upload.read()
+        text = raw.decode("utf-8-sig", errors="replace")
+        report = await organisations.import_organisations_csv(io.StringIO(text), actor=require_actor(request))
+        result = await organisations.search_organisations(per_page=50)
+        return Template("contest/admin/registry.html", context={
+            "result": result, "provinces": await organisations.list_provinces(), "report": report})
+
+    @get("/audit")
+    async def audit_log(self, page: int = 1) -> Template:
+        rows = await AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(100).offset(
+            (max(page, 1) - 1) * 100)
+        return Template("contest/admin/audit.html", context={"events": rows, "page": page, "report": None})
+
+    @post("/audit/verify")
+    async def verify(self) -> Template:
+        report = await audit.verify_chain()
+        rows = await AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(100)
+        return Template("contest/admin/audit.html", context={"events": rows, "page": 1, "report": report})

@@ -1,0 +1,140 @@
+"""JSON API v1: auth tokens, registry, editions, users (shared/API.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from contest import ratelimit
+from contest.domain import accounts, editions, organisations
+from contest.enums import AuthTokenKind
+from contest.guards import admin_required, require_actor
+from contest.schemas import (
+    EditionCreate,
+    EditionRead,
+    OrganisationPageRead,
+    OrganisationRead,
+    TokenRead,
+    TokenRequest,
+    UserCreate,
+    UserRead,
+)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/token", operation_id="createToken", status_code=HTTP_200_OK)
+    async def create_token(self, request: Request, data: TokenRequest) -> TokenRead:
+        """Exchange email and password for a bearer token (expiring, revocable)."""
+        email = accounts.normalise_email(data.email)
+        await ratelimit.check_login_allowed(email, client_ip(request))
+        try:
+            actor = await accounts.authenticate(email, data.password)
+        except Exception:
+            await ratelimit.record_login_failure(email, client_ip(request))
+            raise
+        await ratelimit.reset_login_failures(email)
+        issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""))
+        return TokenRead(token=issued.token, expires_at=issued.expires_at)
+
+    @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT)
+    async def revoke_token(self, request: Request) -> None:
+        """Revoke the bearer token used for this request."""
+        require_actor(request)
+        auth = request.headers.get("authorization", "")
+        await accounts.revoke_token(auth[7:].strip())
+
+
+class OrganisationController(Controller):
+    path = "/api/v1/organisations"
+    tags = ["registry"]
+
+    @get("/", operation_id="searchOrganisations")
+    async def search(self, q: str | None = None, province: str | None = None, kind: str | None = None,
+                     page: int = Parameter(default=1, ge=1),
+                     per_page: int = Parameter(default=20, ge=1, le=100)) -> OrganisationPageRead:
+        """Search the LAO registry by Thai or English text, province and kind."""
+        result = await organisations.search_organisations(q=q, province=province, kind=kind,
+                                                          page=page, per_page=per_page)
+        return OrganisationPageRead(
+            items=[OrganisationRead(code=r["code"], name_th=r["name_th"], name_en=r["name_en"], kind=r["kind"],
+                                    province_code=r["province_code"], province_name_th=r["province_name_th"],
+                                    district_name_th=r["district_name_th"], region=r["region"])
+                   for r in result.items],
+            total=result.total, page=result.page, per_page=result.per_page)
+
+    @get("/{code:str}", operation_id="getOrganisation")
+    async def get_one(self, code: str) -> OrganisationRead:
+        r = await organisations.get_organisation(code)
+        return OrganisationRead(code=r["code"], name_th=r["name_th"], name_en=r["name_en"], kind=r["kind"],
+                                province_code=r["province_code"], province_name_th=r["province_name_th"],
+                                district_name_th=r["district_name_th"], region=r["region"])
+
+
+class EditionController(Controller):
+    path = "/api/v1/editions"
+    tags = ["editions"]
+
+    @get("/", operation_id="listEditions")
+    async def list_editions(self, request: Request) -> list[EditionRead]:
+        """Editions, newest first (drafts only for admins)."""
+        actor = request.scope["state"].get("user")
+        is_admin = bool(actor and actor.actor.role == "admin")
+        return [EditionRead.of(v) for v in await editions.list_editions(include_draft=is_admin)]
+
+    @get("/{year:int}", operation_id="getEdition")
+    async def get_edition(self, request: Request, year: int) -> EditionRead:
+        actor = request.scope["state"].get("user")
+        is_admin = bool(actor and actor.actor.role == "admin")
+        return EditionRead.of(await editions.get_edition(year, include_draft=is_admin))
+
+    @post("/", operation_id="createEdition", guards=[admin_required])
+    async def create_edition(self, request: Request, data: EditionCreate) -> EditionRead:
+        payload = asdict(data)
+        if data.categories is None:
+            payload.pop("categories")
+        view = await editions.create_edition(actor=require_actor(request), data=payload)
+        return EditionRead.of(view)
+
+    @patch("/{year:int}", operation_id="updateEdition", guards=[admin_required])
+    async def update_edition(self, request: Request, year: int, data: dict[str, Any]) -> EditionRead:
+        """Change dates and limits. Submission rules freeze when screening opens (409)."""
+        view = await editions.update_edition(actor=require_actor(request), year=year, data=data)
+        return EditionRead.of(view)
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["users"]
+    guards = [admin_required]
+
+    @get("/", operation_id="listUsers")
+    async def list_users(self, request: Request, role: str | None = None, q: str | None = None,
+                         page: int = Parameter(default=1, ge=1)) -> list[UserRead]:
+        rows = await accounts.list_users(actor=require_actor(request), role=role, q=q,
+                                         limit=200, offset=(page - 1) * 200)
+        return [UserRead(id=r["id"], email=r["email"], name=r["name"], role=r["role"],
+                         organisation_code=r["organisation.code"],
+                         email_confirmed=r["email_confirmed_at"] is not None, is_active=r["is_active"])
+                for r in rows]
+
+    @post("/", operation_id="createUser")
+    async def create_user(self, request: Request, data: UserCreate) -> UserRead:
+        """Admins create reviewer, admin (or applicant) accounts; they are confirmed at once."""
+        user_id = await accounts.create_user(actor=require_actor(request), email=data.email,
+                                             password=data.password, role=data.role, name=data.name,
+                                             organisation_code=data.organisation_code)
+        rows = await accounts.list_users(actor=require_actor(request), q=accounts.normalise_email(data.email))
+        r = next(r for r in rows if r["id"] == user_id)
+        return UserRead(id=r["id"], email=r["email"], name=r["name"], role=r["role"],
+                        organisation_code=r["organisation.code"], email_confirmed=True, is_active=True)

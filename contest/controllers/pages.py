@@ -1,0 +1,226 @@
+"""Public and account pages (server-rendered, usable without JavaScript)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from contest import ratelimit
+from contest.domain import accounts, editions, organisations
+from contest.enums import AuthTokenKind
+from contest.errors import DomainError, NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
+from contest.guards import current_user, login_required, require_actor
+from contest.i18n import t
+from contest.settings import get_settings
+from contest.tables import Organisation, User
+from contest.web import SESSION_COOKIE
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _session_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value=value, path="/", httponly=True, samesite="lax",
+                  secure=get_settings().secure_cookies, max_age=max_age)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only local paths: never redirect to another site after log-in."""
+    if not value or not value.startswith("/") or value.startswith("//") or urlparse(value).netloc:
+        return "/"
+    return value
+
+
+def _message(heading: str, *paragraphs: str, link: tuple[str, str] | None = None, status: int = 200) -> Template:
+    return Template("contest/message.html", status_code=status,
+                    context={"heading": heading, "paragraphs": paragraphs, "link": link})
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self) -> Template:
+        return Template("contest/home.html", context={"edition": await editions.current_edition()})
+
+    @get("/privacy")
+    async def privacy(self) -> Template:
+        return _message(t("Privacy notice"),
+                        t("We collect only what the contest needs: your name, work email and organisation, and "
+                          "the entries your organisation submits. Contact details are never published."),
+                        t("Reviewers' individual scores and names are never published; applicants see the "
+                          "committee's aggregated feedback only."),
+                        t("Personal data is handled under the Personal Data Protection Act B.E. 2562 (PDPA). "
+                          "To see, correct or delete your data, write to the contest organisers at DGA."))
+
+    @get("/accessibility")
+    async def accessibility(self) -> Template:
+        return _message(t("Accessibility statement"),
+                        t("This site aims to meet WCAG 2.1 level AA: every page works with a keyboard, form "
+                          "fields have labels, errors are shown next to the field, and text has sufficient contrast."),
+                        t("Pages work without JavaScript where they can, and on slow connections and old devices."),
+                        t("If something does not work for you, tell the contest organisers and we will fix it."))
+
+
+class AccountPages(Controller):
+    include_in_schema = False
+
+    async def _signup_context(self, q: str | None, province: str | None, form: dict[str, Any],
+                              errors: dict[str, str]) -> dict[str, Any]:
+        orgs: list[dict] = []
+        total = 0
+        searched = bool((q and q.strip()) or province)
+        selected = form.get("organisation_code") or ""
+        if searched:
+            page = await organisations.search_organisations(q=q, province=province, per_page=30)
+            orgs, total = page.items, page.total
+        elif selected:
+            try:
+                orgs, total = [await organisations.get_organisation(selected)], 1
+            except DomainError:
+                pass
+        return {"q": q, "province": province, "provinces": await organisations.list_provinces(),
+                "orgs": orgs, "total": total, "searched": searched, "selected": selected,
+                "form": form, "errors": errors}
+
+    @get("/signup")
+    async def signup_form(self, q: str | None = None, province: str | None = None) -> Template:
+        return Template("contest/signup.html", context=await self._signup_context(q, province, {}, {}))
+
+    @get("/signup/organisations")
+    async def signup_orgs(self, q: str | None = None, province: str | None = None) -> Template:
+        """htmx partial: the organisation choices for the search box."""
+        ctx = await self._signup_context(q, province, {}, {})
+        return Template("contest/_org_results.html", context=ctx)
+
+    @post("/signup")
+    async def signup(self, request: Request, data: Form) -> Template:
+        form = {k: str(v) for k, v in data.items() if k != "password"}
+        try:
+            await accounts.sign_up(email=data.get("email", ""), password=data.get("password", ""),
+                                   name=data.get("name", ""), organisation_code=data.get("organisation_code", ""),
+                                   language=request.scope["state"]["language"])
+        except ValidationFailed as exc:
+            ctx = await self._signup_context(None, None, form, exc.errors)
+            return Template("contest/signup.html", context=ctx, status_code=422)
+        except DomainError as exc:
+            if exc.code != "email_taken":
+                raise
+            ctx = await self._signup_context(None, None, form, {"email": t(exc.message)})
+            return Template("contest/signup.html", context=ctx, status_code=409)
+        return _message(t("Check your email"),
+                        t("We sent a confirmation link to {email}. Open it to activate your account.",
+                          email=form.get("email", "").strip().lower()),
+                        t("The link works for 48 hours. If it does not arrive, check your spam folder."))
+
+    @get("/account/confirm/{token:str}")
+    async def confirm(self, token: str) -> Template:
+        try:
+            await accounts.confirm_email(token)
+        except DomainError as exc:
+            return _message(t("This link cannot be used"), t(exc.message),
+                            link=("/login", t("Log in")), status=exc.status_code)
+        return _message(t("Your email is confirmed"), t("You can now log in."), link=("/login", t("Log in")))
+
+    @post("/account/resend")
+    async def resend(self, data: Form) -> Template:
+        await accounts.resend_confirmation(data.get("email", ""))
+        return _message(t("Check your email"),
+                        t("If this account still needs confirming, a new link is on its way."))
+
+    @get("/login")
+    async def login_form(self, request: Request, next: str | None = None) -> Template:
+        message = None
+        if request.scope["state"].get("session_invalid"):
+            message = t("Your session has expired or is not valid. Please log in again.")
+        return Template("contest/login.html", context={"form": {}, "errors": {}, "next": next, "message": message})
+
+    @post("/login")
+    async def login(self, request: Request, data: Form) -> Template | Redirect:
+        email = accounts.normalise_email(data.get("email", ""))
+        ip = request.client.host if request.client else "unknown"
+        ctx: dict[str, Any] = {"form": {"email": email}, "errors": {}, "next": data.get("next")}
+        try:
+            await ratelimit.check_login_allowed(email, ip)
+            actor = await accounts.authenticate(email, data.get("password", ""))
+        except RateLimited as exc:
+            return Template("contest/login.html", context={**ctx, "message": t(exc.message)}, status_code=429)
+        except NotAuthenticated as exc:
+            await ratelimit.record_login_failure(email, ip)
+            return Template("contest/login.html", context={**ctx, "message": t(exc.message)}, status_code=401)
+        except PermissionDenied as exc:
+            return Template("contest/login.html", context={**ctx, "message": t(exc.message), "unconfirmed": True},
+                            status_code=403)
+        await ratelimit.reset_login_failures(email)
+        issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""))
+        target = _safe_next(data.get("next"))
+        if target == "/":
+            target = {"admin": "/admin", "applicant": "/entries"}.get(actor.role, "/account")
+        return Redirect(target, status_code=303,
+                        cookies=[_session_cookie(issued.token, get_settings().session_days * 86400)])
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Redirect:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await accounts.revoke_token(token)
+        return Redirect("/", status_code=303, cookies=[_session_cookie("", 0)])
+
+    @get("/account/forgot")
+    async def forgot_form(self) -> Template:
+        return Template("contest/forgot.html")
+
+    @post("/account/forgot")
+    async def forgot(self, data: Form) -> Template:
+        await accounts.request_password_reset(data.get("email", ""))
+        return _message(t("Check your email"),
+                        t("If an account exists for this address, we sent a link to choose a new password. "
+                          "It works for 2 hours."))
+
+    @get("/account/reset/{token:str}")
+    async def reset_form(self, token: str) -> Template:
+        return Template("contest/reset.html", context={"token": token, "errors": {}})
+
+    @post("/account/reset/{token:str}")
+    async def reset(self, token: str, data: Form) -> Template:
+        try:
+            await accounts.reset_password(token, data.get("password", ""))
+        except ValidationFailed as exc:
+            return Template("contest/reset.html", context={"token": token, "errors": exc.errors}, status_code=422)
+        except DomainError as exc:
+            return _message(t("This link cannot be used"), t(exc.message),
+                            link=("/account/forgot", t("Request a new link")), status=exc.status_code)
+        return _message(t("Your password is changed"), t("You can now log in with the new password."),
+                        link=("/login", t("Log in")))
+
+    async def _account_context(self, request: Request, errors: dict[str, str]) -> dict[str, Any]:
+        actor = require_actor(request)
+        me = await User.select(User.name, User.email, User.role, User.organisation).where(User.id == actor.id).first()
+        org = None
+        if me["organisation"]:
+            org = await Organisation.select().where(Organisation.id == me["organisation"]).first()
+        role_label = {"admin": t("Administrator"), "reviewer": t("Committee member"),
+                      "applicant": t("Organisation staff")}.get(me["role"], me["role"])
+        return {"me": me, "org": org, "role_label": role_label, "errors": errors,
+                "user": current_user(request)}
+
+    @get("/account", guards=[login_required])
+    async def account(self, request: Request) -> Template:
+        return Template("contest/account.html", context=await self._account_context(request, {}))
+
+    @post("/account/password", guards=[login_required])
+    async def change_password(self, request: Request, data: Form) -> Template:
+        try:
+            await accounts.change_password(actor=require_actor(request),
+                                           current_password=data.get("current_password", ""),
+                                           new_password=data.get("new_password", ""))
+        except ValidationFailed as exc:
+            return Template("contest/account.html", context=await self._account_context(request, exc.errors),
+                            status_code=422)
+        ctx = await self._account_context(request, {})
+        return Template("contest/account.html", context={**ctx, "flash": t("Your password is changed.")})

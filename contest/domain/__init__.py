@@ -1,0 +1,1 @@
+"""Contest domain functions: one function per state change, each owning its transaction."""

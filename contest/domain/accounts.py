@@ -1,0 +1,357 @@
+"""Accounts: sign-up bound to an organisation, email confirmation, log-in, sessions and API
+tokens, password reset, and admin-created accounts.
+
+Secrets (session ids, API tokens, email links) are random and only their SHA-256 is stored, so
+a copy of the database cannot be used to log in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from contest import clock
+from contest.db import atomic
+from contest.domain import outbox
+from contest.domain.audit import SYSTEM, Actor, append_event
+from contest.enums import AuthTokenKind, Role, TokenPurpose
+from contest.errors import Conflict, DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from contest.i18n import t
+from contest.rules import can_manage_users
+from contest.settings import get_settings
+from contest.tables import AuthToken, EmailToken, Organisation, User
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+CONFIRM_HOURS = 48
+RESET_HOURS = 2
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def actor_from_row(row: dict) -> Actor:
+    org = row.get("organisation")
+    if isinstance(org, dict):
+        org = org.get("id")
+    return Actor(id=row["id"], email=row["email"], role=row["role"], organisation_id=org)
+
+
+def _check_new_password(password: str, errors: dict[str, str]) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        errors["password"] = t("Password must be at least {n} characters.", n=MIN_PASSWORD)
+    elif len(password) > 256:
+        errors["password"] = t("Password is too long (at most 256 characters).")
+
+
+def _validate_email(email: str, errors: dict[str, str]) -> None:
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = t("Enter a valid email address, e.g. name@example.go.th.")
+
+
+@dataclass(frozen=True)
+class SignUpResult:
+    user_id: int
+    email: str
+
+
+async def _issue_email_token(user_id: int, purpose: TokenPurpose, hours: int) -> str:
+    raw = secrets.token_urlsafe(32)
+    await EmailToken.insert(EmailToken(purpose=purpose, token_hash=hash_secret(raw), user=user_id,
+                                       expires_at=clock.now() + timedelta(hours=hours)))
+    return raw
+
+
+async def _queue_mail(to: str, subject: str, text: str, dedupe_key: str | None = None) -> int | None:
+    return await outbox.add_job("send_mail", {"to": to, "subject": subject, "text": text},
+                                dedupe_key=dedupe_key)
+
+
+def _confirm_mail(name: str, link: str) -> tuple[str, str]:
+    subject = t("Confirm your email for the Digital Local Government contest")
+    text = t("Hello {name},\n\nPlease confirm your email address by opening this link within "
+             "{hours} hours:\n{link}\n\nIf you did not sign up, ignore this message.\n",
+             name=name, hours=CONFIRM_HOURS, link=link)
+    return subject, text
+
+
+async def sign_up(*, email: str, password: str, name: str, organisation_code: str,
+                  language: str = "th", actor: Actor = SYSTEM) -> SignUpResult:
+    """Create an unconfirmed applicant account bound to a registry organisation and mail a
+    confirmation link. Several staff may belong to one organisation."""
+    email = normalise_email(email)
+    errors: dict[str, str] = {}
+    _validate_email(email, errors)
+    _check_new_password(password, errors)
+    if not (name or "").strip():
+        errors["name"] = t("Enter your name.")
+    org = await Organisation.select(Organisation.id).where(
+        Organisation.code == (organisation_code or "").strip()).first()
+    if org is None:
+        errors["organisation_code"] = t("Choose your organisation from the registry.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with atomic():
+        if await User.exists().where(User.email == email):
+            raise Conflict("An account with this email already exists. Log in or reset your password.",
+                           code="email_taken", field="email")
+        rows = await User.insert(User(email=email, name=name.strip()[:255], password_hash=hash_password(password),
+                                      role=Role.applicant, organisation=org["id"], locale=language)
+                                 ).returning(User.id)
+        user_id = rows[0]["id"]
+        raw = await _issue_email_token(user_id, TokenPurpose.confirm_email, CONFIRM_HOURS)
+        link = f"{get_settings().base_url}/account/confirm/{raw}"
+        subject, text = _confirm_mail(name.strip(), link)
+        job = await _queue_mail(email, subject, text)
+        await append_event(actor=actor if actor.id else Actor(id=user_id, email=email, role="applicant"),
+                           action="user.sign_up", subject_type="user", subject_id=user_id,
+                           after={"email": email, "role": "applicant", "organisation_code": organisation_code})
+    await outbox.dispatch([job])
+    return SignUpResult(user_id=user_id, email=email)
+
+
+async def _use_email_token(raw: str, purpose: TokenPurpose) -> dict:
+    """Mark a single-use link used (inside the caller's transaction) and return its row."""
+    row = await EmailToken.select().where(
+        (EmailToken.token_hash == hash_secret(raw or "")) & (EmailToken.purpose == purpose)).first()
+    if row is None:
+        raise NotFound("This link is not valid. Check that you copied the whole link.", code="invalid_link")
+    if row["used_at"] is not None:
+        raise Conflict("This link has already been used.", code="link_used")
+    if row["expires_at"] < clock.now():
+        err = DomainError("This link has expired. Request a new one.", code="link_expired")
+        err.status_code = 410
+        raise err
+    updated = await EmailToken.update({EmailToken.used_at: clock.now()}).where(
+        (EmailToken.id == row["id"]) & (EmailToken.used_at.is_null())).returning(EmailToken.id)
+    if not updated:
+        raise Conflict("This link has already been used.", code="link_used")
+    return row
+
+
+async def confirm_email(token: str) -> int:
+    """Confirm an applicant's email with the single-use link; returns the user id."""
+    async with atomic():
+        row = await _use_email_token(token, TokenPurpose.confirm_email)
+        user = await User.select(User.id, User.email).where(User.id == row["user"]).first()
+        await User.update({User.email_confirmed_at: clock.now()}).where(User.id == row["user"])
+        await append_event(actor=Actor(id=user["id"], email=user["email"], role="applicant"),
+                           action="user.confirm_email", subject_type="user", subject_id=user["id"],
+                           before={"email_confirmed": False}, after={"email_confirmed": True})
+    return row["user"]
+
+
+async def resend_confirmation(email: str) -> None:
+    """Send a fresh confirmation link if the account exists and is unconfirmed (silently otherwise)."""
+    email = normalise_email(email)
+    async with atomic():
+        user = await User.select(User.id, User.name, User.email_confirmed_at).where(User.email == email).first()
+        if user is None or user["email_confirmed_at"] is not None:
+            return
+        raw = await _issue_email_token(user["id"], TokenPurpose.confirm_email, CONFIRM_HOURS)
+        subject, text = _confirm_mail(user["name"], f"{get_settings().base_url}/account/confirm/{raw}")
+        job = await _queue_mail(email, subject, text)
+    await outbox.dispatch([job])
+
+
+async def authenticate(email: str, password: str) -> Actor:
+    """Check a password. Unknown email and wrong password get the same message and timing."""
+    email = normalise_email(email)
+    user = await User.select(User.id, User.email, User.role, User.organisation, User.password_hash,
+                             User.email_confirmed_at, User.is_active).where(User.email == email).first()
+    if user is None:
+        verify_password(_DUMMY_HASH, password or "")
+        raise NotAuthenticated("Incorrect email or password.", code="invalid_credentials")
+    if not verify_password(user["password_hash"], password or "") or not user["is_active"]:
+        raise NotAuthenticated("Incorrect email or password.", code="invalid_credentials")
+    if user["email_confirmed_at"] is None:
+        raise PermissionDenied("Please confirm your email first: open the link we sent you.",
+                               code="email_not_confirmed")
+    if _hasher.check_needs_rehash(user["password_hash"]):
+        await User.update({User.password_hash: hash_password(password)}).where(User.id == user["id"])
+    return actor_from_row(user)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+async def issue_token(actor: Actor, kind: AuthTokenKind, user_agent: str = "") -> IssuedToken:
+    """Start a browser session or issue an API bearer token for an authenticated user."""
+    settings = get_settings()
+    ttl = timedelta(days=settings.session_days) if kind == AuthTokenKind.session else timedelta(
+        hours=settings.api_token_hours)
+    raw = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
+    expires = clock.now() + ttl
+    await AuthToken.insert(AuthToken(kind=kind, token_hash=hash_secret(raw), user=actor.id,
+                                     csrf_token=csrf, expires_at=expires, user_agent=user_agent[:255]))
+    return IssuedToken(token=raw, csrf_token=csrf, expires_at=expires)
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    actor: Actor
+    name: str
+    token_id: int
+    kind: str
+    csrf_token: str
+    organisation_id: int | None
+
+
+async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
+    """The user behind a session id or bearer token, or None if unknown, expired or revoked."""
+    if not raw or len(raw) > 128:
+        return None
+    row = await AuthToken.select(
+        AuthToken.id, AuthToken.kind, AuthToken.csrf_token, AuthToken.expires_at, AuthToken.revoked_at,
+        AuthToken.user.id, AuthToken.user.email, AuthToken.user.role, AuthToken.user.name,
+        AuthToken.user.organisation, AuthToken.user.is_active,
+    ).where((AuthToken.token_hash == hash_secret(raw)) & (AuthToken.kind == kind)).first()
+    if row is None or row["revoked_at"] is not None or row["expires_at"] < clock.now():
+        return None
+    if not row["user.is_active"]:
+        return None
+    actor = Actor(id=row["user.id"], email=row["user.email"], role=row["user.role"],
+                  organisation_id=row["user.organisation"])
+    return TokenUser(actor=actor, name=row["user.name"], token_id=row["id"], kind=row["kind"],
+                     csrf_token=row["csrf_token"], organisation_id=row["user.organisation"])
+
+
+async def revoke_token(raw: str) -> bool:
+    """Log out / revoke: the token stops working at once."""
+    rows = await AuthToken.update({AuthToken.revoked_at: clock.now()}).where(
+        (AuthToken.token_hash == hash_secret(raw or "")) & AuthToken.revoked_at.is_null()
+    ).returning(AuthToken.id)
+    return bool(rows)
+
+
+async def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists. The caller always shows the same message."""
+    email = normalise_email(email)
+    async with atomic():
+        user = await User.select(User.id, User.name, User.is_active).where(User.email == email).first()
+        if user is None or not user["is_active"]:
+            return
+        raw = await _issue_email_token(user["id"], TokenPurpose.reset_password, RESET_HOURS)
+        link = f"{get_settings().base_url}/account/reset/{raw}"
+        subject = t("Reset your password for the Digital Local Government contest")
+        text = t("Hello {name},\n\nTo choose a new password, open this link within {hours} hours:\n"
+                 "{link}\n\nIf you did not ask for this, ignore this message; your password stays "
+                 "the same.\n", name=user["name"], hours=RESET_HOURS, link=link)
+        job = await _queue_mail(email, subject, text)
+    await outbox.dispatch([job])
+
+
+async def reset_password(token: str, new_password: str) -> int:
+    """Set a new password with a single-use reset link; ends every session of the account."""
+    errors: dict[str, str] = {}
+    _check_new_password(new_password, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with atomic():
+        row = await _use_email_token(token, TokenPurpose.reset_password)
+        user = await User.select(User.id, User.email, User.role).where(User.id == row["user"]).first()
+        await User.update({User.password_hash: hash_password(new_password)}).where(User.id == row["user"])
+        # The link came to their inbox, so the address is confirmed.
+        await User.update({User.email_confirmed_at: clock.now()}).where(
+            (User.id == row["user"]) & User.email_confirmed_at.is_null())
+        await AuthToken.update({AuthToken.revoked_at: clock.now()}).where(
+            (AuthToken.user == row["user"]) & AuthToken.revoked_at.is_null())
+        await append_event(actor=Actor(id=user["id"], email=user["email"], role=user["role"]),
+                           action="user.reset_password", subject_type="user", subject_id=user["id"])
+    return row["user"]
+
+
+async def change_password(*, actor: Actor, current_password: str, new_password: str) -> None:
+    """Change one's own password after re-entering the current one."""
+    user = await User.select(User.password_hash).where(User.id == actor.id).first()
+    if user is None or not verify_password(user["password_hash"], current_password or ""):
+        raise ValidationFailed(errors={"current_password": t("The current password is not correct.")})
+    errors: dict[str, str] = {}
+    _check_new_password(new_password, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with atomic():
+        await User.update({User.password_hash: hash_password(new_password)}).where(User.id == actor.id)
+        await append_event(actor=actor, action="user.change_password", subject_type="user",
+                           subject_id=actor.id)
+
+
+async def create_user(*, actor: Actor, email: str, password: str, role: str, name: str = "",
+                      organisation_code: str | None = None, confirmed: bool = True) -> int:
+    """An admin (or the CLI) creates an account: reviewers, admins, or applicants of an organisation."""
+    if not can_manage_users(actor):
+        raise PermissionDenied("Only administrators can create accounts.")
+    email = normalise_email(email)
+    errors: dict[str, str] = {}
+    _validate_email(email, errors)
+    _check_new_password(password, errors)
+    if role not in {r.value for r in Role}:
+        errors["role"] = t("Role must be admin, reviewer or applicant.")
+    org_id = None
+    if role == Role.applicant:
+        org = await Organisation.select(Organisation.id).where(
+            Organisation.code == (organisation_code or "").strip()).first()
+        if org is None:
+            errors["organisation_code"] = t("Unknown organisation code.")
+        else:
+            org_id = org["id"]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with atomic():
+        if await User.exists().where(User.email == email):
+            raise Conflict("An account with this email already exists.", code="email_taken", field="email")
+        rows = await User.insert(User(
+            email=email, name=(name or email.split("@")[0]).strip()[:255], password_hash=hash_password(password),
+            role=role, organisation=org_id, email_confirmed_at=clock.now() if confirmed else None,
+        )).returning(User.id)
+        user_id = rows[0]["id"]
+        await append_event(actor=actor, action="user.create", subject_type="user", subject_id=user_id,
+                           after={"email": email, "role": role, "organisation_code": organisation_code})
+    return user_id
+
+
+async def list_users(*, actor: Actor, role: str | None = None, q: str | None = None,
+                     limit: int = 200, offset: int = 0) -> list[dict]:
+    if not can_manage_users(actor):
+        raise PermissionDenied("Only administrators can list accounts.")
+    query = User.select(User.id, User.email, User.name, User.role, User.organisation.code,
+                        User.email_confirmed_at, User.is_active, User.created_at)
+    where = []
+    if role:
+        where.append(User.role == role)
+    if q:
+        needle = f"%{q.strip().lower()}%"
+        where.append((User.email.ilike(needle)) | (User.name.ilike(f"%{q.strip()}%")))
+    for clause in where:
+        query = query.where(clause)
+    return await query.order_by(User.role).order_by(User.email).limit(limit).offset(offset)

@@ -1,0 +1,171 @@
+"""The outbox: jobs that must not be lost.
+
+A domain function calls ``add_job`` inside its transaction, so the job exists exactly when the
+change does, and calls ``dispatch`` after the commit. ``dispatch`` hands the job to arq (with
+Redis) or to the in-process runner (without). A runner first *claims* a row with a
+compare-and-set UPDATE, so two runners never execute the same job at once; a claim that is
+never completed (a crash) expires and the sweeper hands the job out again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from typing import Any, Awaitable, Callable
+
+from contest import clock
+from contest.enums import OutboxState
+from contest.tables import Outbox
+
+log = logging.getLogger("contest.outbox")
+
+Handler = Callable[[dict[str, Any], int], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+MAX_ATTEMPTS = 8
+CLAIM_SECONDS = 300
+
+
+class TransientError(Exception):
+    """Raise from a handler for a fault worth retrying later (service down, timeout)."""
+
+
+def handler(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+    return register
+
+
+async def add_job(job: str, args: dict[str, Any], *, dedupe_key: str | None = None) -> int | None:
+    """Record a job in the current transaction. With a ``dedupe_key`` a second call is a no-op."""
+    if dedupe_key is not None:
+        existing = await Outbox.select(Outbox.id).where(Outbox.dedupe_key == dedupe_key).first()
+        if existing:
+            return None
+    rows = await Outbox.insert(Outbox(job=job, args=args, dedupe_key=dedupe_key,
+                                      state=OutboxState.pending)).returning(Outbox.id)
+    return rows[0]["id"]
+
+
+# --- dispatch -------------------------------------------------------------------------------
+
+_arq_pool: Any = None
+_kick: asyncio.Event | None = None
+
+
+def use_arq(pool: Any) -> None:
+    global _arq_pool
+    _arq_pool = pool
+
+
+def use_in_process(event: asyncio.Event | None) -> None:
+    global _kick
+    _kick = event
+
+
+async def dispatch(ids: list[int | None] | None = None) -> None:
+    """After commit: hand new jobs to a runner. Failing here loses nothing (the sweeper retries)."""
+    ids = [i for i in (ids or []) if i is not None]
+    try:
+        if _arq_pool is not None:
+            for outbox_id in ids:
+                await enqueue_arq(outbox_id)
+        elif _kick is not None:
+            _kick.set()
+    except Exception:  # noqa: BLE001 - the row is safe in the database; the sweeper re-sends
+        log.exception("dispatch failed; the sweeper will retry")
+
+
+async def enqueue_arq(outbox_id: int, suffix: str = "0") -> None:
+    # arq ignores a job id it has seen (queued or result kept), so a re-send needs a new suffix.
+    await _arq_pool.enqueue_job("run_outbox_item", outbox_id, _job_id=f"outbox:{outbox_id}:{suffix}")
+
+
+# --- running --------------------------------------------------------------------------------
+
+async def claim(outbox_id: int) -> dict[str, Any] | None:
+    now = clock.now()
+    rows = await Outbox.update(
+        {Outbox.claimed_until: now + timedelta(seconds=CLAIM_SECONDS), Outbox.attempts: Outbox.attempts + 1}
+    ).where(
+        (Outbox.id == outbox_id)
+        & (Outbox.state == OutboxState.pending)
+        & (Outbox.available_at <= now)
+        & ((Outbox.claimed_until.is_null()) | (Outbox.claimed_until < now))
+    ).returning(Outbox.id, Outbox.job, Outbox.args, Outbox.attempts)
+    return rows[0] if rows else None
+
+
+async def run_item(outbox_id: int) -> str:
+    """Run one outbox job if it is due and unclaimed. Returns what happened."""
+    row = await claim(outbox_id)
+    if row is None:
+        return "skipped"
+    fn = HANDLERS.get(row["job"])
+    args = row["args"] if isinstance(row["args"], dict) else json.loads(row["args"])
+    try:
+        if fn is None:
+            raise RuntimeError(f"no handler for job {row['job']!r}")
+        await fn(args, outbox_id)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with back-off
+        attempts = row["attempts"]
+        transient = isinstance(exc, (TransientError, OSError, asyncio.TimeoutError))
+        final = not transient or attempts >= MAX_ATTEMPTS
+        await Outbox.update({
+            Outbox.state: OutboxState.failed if final else OutboxState.pending,
+            Outbox.last_error: f"{type(exc).__name__}: {exc}"[:2000],
+            Outbox.claimed_until: None,
+            Outbox.available_at: clock.now() + timedelta(seconds=min(3600, 5 * 2 ** attempts)),
+        }).where(Outbox.id == outbox_id)
+        log.warning("outbox job %s (%s) failed, attempt %s: %s", outbox_id, row["job"], attempts, exc)
+        return "failed" if final else "retry"
+    await Outbox.update({Outbox.state: OutboxState.done, Outbox.done_at: clock.now(),
+                         Outbox.claimed_until: None}).where(Outbox.id == outbox_id)
+    return "done"
+
+
+async def due_ids(limit: int = 500) -> list[int]:
+    now = clock.now()
+    rows = await Outbox.select(Outbox.id).where(
+        (Outbox.state == OutboxState.pending) & (Outbox.available_at <= now)
+        & ((Outbox.claimed_until.is_null()) | (Outbox.claimed_until < now))
+    ).order_by(Outbox.id).limit(limit)
+    return [r["id"] for r in rows]
+
+
+async def run_due(limit: int = 500) -> int:
+    """Run every due job now, in this process. Returns how many ran to completion."""
+    done = 0
+    for outbox_id in await due_ids(limit):
+        if await run_item(outbox_id) == "done":
+            done += 1
+    return done
+
+
+async def sweep_to_arq(older_than_seconds: int = 30) -> int:
+    """Re-send jobs that were never picked up (dispatch failed, Redis flushed, worker crashed)."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    rows = await Outbox.select(Outbox.id, Outbox.attempts).where(
+        (Outbox.state == OutboxState.pending) & (Outbox.available_at <= clock.now())
+        & (Outbox.created_at <= cutoff)
+        & ((Outbox.claimed_until.is_null()) | (Outbox.claimed_until < clock.now()))
+    ).order_by(Outbox.id).limit(1000)
+    for row in rows:
+        await enqueue_arq(row["id"], suffix=f"{row['attempts']}:{int(clock.now().timestamp()) // 60}")
+    return len(rows)
+
+
+async def in_process_loop(event: asyncio.Event, interval: float = 2.0) -> None:
+    """The embedded runner: runs due jobs when kicked and every ``interval`` seconds."""
+    while True:
+        try:
+            await asyncio.wait_for(event.wait(), timeout=interval)
+        except asyncio.TimeoutError:
+            pass
+        event.clear()
+        try:
+            await run_due()
+        except Exception:  # noqa: BLE001 - keep the loop alive; rows stay pending
+            log.exception("in-process job runner failed; retrying")

@@ -1,0 +1,649 @@
+"""The LAO registry as data: kinds, regions, a demo registry, CSV import/export, search keys.
+
+Pure functions only: no database, no web framework, no environment. The tables and the admin
+import page build on these.
+
+Demo registry
+-------------
+``generate_demo_registry(seed)`` builds a realistic registry from geothai's real provinces,
+districts (amphoe) and subdistricts (tambon):
+
+* 76 ``pao`` (one per province except Bangkok), province-wide, so ``district_code == ""``;
+* 30 ``city_municipality``: the real เทศบาลนคร list (see ``_CITY_MUNICIPALITIES``);
+* 190 ``town_municipality`` in district seats, named after the district: first the capital
+  district of every province whose capital has no city municipality ("เมืองลำพูน" gives
+  "เทศบาลเมืองลำพูน": the "เมือง" of the district name is dropped), then other districts drawn
+  at random (never a district that hosts a city municipality, nor Bang Lamung, Pattaya's);
+* every non-Bangkok tambon hosts exactly one subdistrict-level LAO (``subdistrict_municipality``
+  or ``sao``). geothai has 7,256 such tambons, fewer than the real ~7,540 subdistrict-level LAOs
+  (in reality some tambons are split between a municipality and an SAO), so the real ratio
+  2,240 : 5,300 is scaled to the tambons available: 2,156 subdistrict municipalities and
+  5,100 SAOs (see ``demo_kind_counts``). The tambon of each district seat (code ``XXXX01``) is
+  twice as likely to be a municipality;
+* one ``bangkok`` and one ``pattaya`` (Chon Buri, Bang Lamung).
+
+Total 7,554 with geothai 3.2.1 (data 2026.10.23).
+
+Names are unique within a province: where two tambons of one province share a name and become
+LAOs of the same kind, both names get their district appended ("… อำเภอบ้านโป่ง",
+"… (Ban Pong District)").
+
+Codes (7 digits, shaped like the Department of Local Administration's codes):
+``K`` (kind digit) followed by six digits of place:
+
+==========================  ====  =========================================  ============
+kind                        K     place                                      example
+==========================  ====  =========================================  ============
+pao                         1     province code + "0000"                     ``1500000``
+city_municipality           2     district code + running number (01, 02…)   ``2500101``
+town_municipality           3     district code + "01"                       ``3510101``
+subdistrict_municipality    4     tambon code                                ``4500102``
+sao                         5     tambon code                                ``5500203``
+bangkok                     6     "100000"                                   ``6100000``
+pattaya                     7     district code (Bang Lamung) + "01"         ``7200401``
+==========================  ====  =========================================  ============
+
+So a code is unique (one LAO of a kind per place) and depends only on the LAO's kind and place;
+the seed only decides which tambons are municipalities and which districts get a town
+municipality.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+import geothai
+
+__all__ = [
+    "COLUMNS",
+    "KINDS",
+    "KIND_LABELS",
+    "NAME_MAX",
+    "REGIONS",
+    "REGION_LABELS",
+    "PROVINCE_REGION",
+    "OrgRecord",
+    "ParseResult",
+    "Rejected",
+    "demo_kind_counts",
+    "generate_demo_registry",
+    "kind_from_text",
+    "parse_organisations_csv",
+    "region_of",
+    "search_key",
+    "write_organisations_csv",
+]
+
+# --------------------------------------------------------------------------------------------
+# Kinds and regions
+
+KINDS: tuple[str, ...] = (
+    "pao",
+    "city_municipality",
+    "town_municipality",
+    "subdistrict_municipality",
+    "sao",
+    "bangkok",
+    "pattaya",
+)
+
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "pao": ("องค์การบริหารส่วนจังหวัด", "Provincial Administrative Organisation"),
+    "city_municipality": ("เทศบาลนคร", "City Municipality"),
+    "town_municipality": ("เทศบาลเมือง", "Town Municipality"),
+    "subdistrict_municipality": ("เทศบาลตำบล", "Subdistrict Municipality"),
+    "sao": ("องค์การบริหารส่วนตำบล", "Subdistrict Administrative Organisation"),
+    "bangkok": ("กรุงเทพมหานคร", "Bangkok Metropolitan Administration"),
+    "pattaya": ("เมืองพัทยา", "Pattaya City"),
+}
+
+REGIONS: tuple[str, ...] = ("north", "northeast", "central", "east", "west", "south")
+
+REGION_LABELS: dict[str, tuple[str, str]] = {
+    "north": ("ภาคเหนือ", "North"),
+    "northeast": ("ภาคตะวันออกเฉียงเหนือ", "Northeast"),
+    "central": ("ภาคกลาง", "Central"),
+    "east": ("ภาคตะวันออก", "East"),
+    "west": ("ภาคตะวันตก", "West"),
+    "south": ("ภาคใต้", "South"),
+}
+
+# The six-region scheme of the National Geographical Committee (1977): 9 + 20 + 22 + 7 + 5 + 14.
+# The lower north (Nakhon Sawan, Phitsanulok, …) is central in this scheme; Tak is west.
+_REGION_PROVINCES: dict[str, tuple[str, ...]] = {
+    "north": ("50", "51", "52", "53", "54", "55", "56", "57", "58"),
+    "northeast": (
+        "30", "31", "32", "33", "34", "35", "36", "37", "38", "39",
+        "40", "41", "42", "43", "44", "45", "46", "47", "48", "49",
+    ),
+    "central": (
+        "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "26",
+        "60", "61", "62", "64", "65", "66", "67", "72", "73", "74", "75",
+    ),
+    "east": ("20", "21", "22", "23", "24", "25", "27"),
+    "west": ("63", "70", "71", "76", "77"),
+    "south": ("80", "81", "82", "83", "84", "85", "86", "90", "91", "92", "93", "94", "95", "96"),
+}
+
+PROVINCE_REGION: dict[str, str] = {
+    code: region for region, codes in _REGION_PROVINCES.items() for code in codes
+}
+
+
+def region_of(province_code: str) -> str:
+    """The region (one of ``REGIONS``) of a province; ``KeyError`` for an unknown code."""
+    return PROVINCE_REGION[province_code]
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRecord:
+    """One LAO as the registry knows it. ``district_code`` is ``""`` for a province-wide LAO."""
+
+    code: str
+    name_th: str
+    name_en: str
+    kind: str
+    province_code: str
+    province_name_th: str
+    province_name_en: str
+    district_code: str
+    district_name_th: str
+    district_name_en: str
+
+    @property
+    def region(self) -> str:
+        return region_of(self.province_code)
+
+
+def _record(
+    code: str, name_th: str, name_en: str, kind: str, province_code: str, district_code: str = ""
+) -> OrgRecord:
+    p = geothai.province(province_code)
+    if p is None:
+        raise ValueError(f"unknown province {province_code}")
+    d = geothai.district(district_code) if district_code else None
+    return OrgRecord(
+        code=code,
+        name_th=name_th,
+        name_en=name_en,
+        kind=kind,
+        province_code=p.code,
+        province_name_th=p.name_th,
+        province_name_en=p.name_en,
+        district_code=d.code if d else "",
+        district_name_th=d.name_th if d else "",
+        district_name_en=d.name_en if d else "",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Demo registry
+
+BANGKOK = "10"
+_CHON_BURI_BANG_LAMUNG = "2004"
+
+# The 30 เทศบาลนคร: (name after "เทศบาลนคร", English name, province code, district name_th).
+_CITY_MUNICIPALITIES: tuple[tuple[str, str, str, str], ...] = (
+    ("สมุทรปราการ", "Samut Prakan", "11", "เมืองสมุทรปราการ"),
+    ("นนทบุรี", "Nonthaburi", "12", "เมืองนนทบุรี"),
+    ("ปากเกร็ด", "Pak Kret", "12", "ปากเกร็ด"),
+    ("รังสิต", "Rangsit", "13", "ธัญบุรี"),
+    ("พระนครศรีอยุธยา", "Phra Nakhon Si Ayutthaya", "14", "พระนครศรีอยุธยา"),
+    ("แหลมฉบัง", "Laem Chabang", "20", "ศรีราชา"),
+    ("เจ้าพระยาสุรศักดิ์", "Chao Phraya Surasak", "20", "ศรีราชา"),
+    ("ระยอง", "Rayong", "21", "เมืองระยอง"),
+    ("นครราชสีมา", "Nakhon Ratchasima", "30", "เมืองนครราชสีมา"),
+    ("อุบลราชธานี", "Ubon Ratchathani", "34", "เมืองอุบลราชธานี"),
+    ("ขอนแก่น", "Khon Kaen", "40", "เมืองขอนแก่น"),
+    ("อุดรธานี", "Udon Thani", "41", "เมืองอุดรธานี"),
+    ("สกลนคร", "Sakon Nakhon", "47", "เมืองสกลนคร"),
+    ("เชียงใหม่", "Chiang Mai", "50", "เมืองเชียงใหม่"),
+    ("ลำปาง", "Lampang", "52", "เมืองลำปาง"),
+    ("เชียงราย", "Chiang Rai", "57", "เมืองเชียงราย"),
+    ("นครสวรรค์", "Nakhon Sawan", "60", "เมืองนครสวรรค์"),
+    ("แม่สอด", "Mae Sot", "63", "แม่สอด"),
+    ("พิษณุโลก", "Phitsanulok", "65", "เมืองพิษณุโลก"),
+    ("นครปฐม", "Nakhon Pathom", "73", "เมืองนครปฐม"),
+    ("สมุทรสาคร", "Samut Sakhon", "74", "เมืองสมุทรสาคร"),
+    ("อ้อมน้อย", "Om Noi", "74", "กระทุ่มแบน"),
+    ("นครศรีธรรมราช", "Nakhon Si Thammarat", "80", "เมืองนครศรีธรรมราช"),
+    ("ภูเก็ต", "Phuket", "83", "เมืองภูเก็ต"),
+    ("สุราษฎร์ธานี", "Surat Thani", "84", "เมืองสุราษฎร์ธานี"),
+    ("เกาะสมุย", "Ko Samui", "84", "เกาะสมุย"),
+    ("สงขลา", "Songkhla", "90", "เมืองสงขลา"),
+    ("หาดใหญ่", "Hat Yai", "90", "หาดใหญ่"),
+    ("ตรัง", "Trang", "92", "เมืองตรัง"),
+    ("ยะลา", "Yala", "95", "เมืองยะลา"),
+)
+
+TOWN_MUNICIPALITIES = 190
+# Real counts of subdistrict-level LAOs; scaled to the tambons geothai has.
+_REAL_SUBDISTRICT_MUNICIPALITIES = 2240
+_REAL_SAOS = 5300
+
+
+def _district_by_name(province_code: str, name_th: str) -> geothai.District:
+    for d in geothai.districts(province_code):
+        if d.name_th == name_th:
+            return d
+    raise LookupError(f"no district {name_th} in province {province_code}")
+
+
+def _town_name(d: geothai.District) -> tuple[str, str]:
+    """The name a town municipality takes from its district: "เมืองลำพูน" -> "ลำพูน"."""
+    th, en = d.name_th, d.name_en
+    if d.code.endswith("01"):  # the capital district, "อำเภอเมือง…"
+        if th.startswith("เมือง") and len(th) > len("เมือง"):
+            th = th[len("เมือง"):]
+        if en.startswith("Mueang "):
+            en = en[len("Mueang "):]
+    return th, en
+
+
+def _tambons() -> list[geothai.Subdistrict]:
+    return sorted(
+        (s for p in geothai.provinces() if p.code != BANGKOK
+         for d in geothai.districts(p.code) for s in geothai.subdistricts(d.code)),
+        key=lambda s: s.code,
+    )
+
+
+def demo_kind_counts() -> dict[str, int]:
+    """How many LAOs of each kind ``generate_demo_registry`` makes (the same for every seed)."""
+    tambons = len(_tambons())
+    municipalities = round(
+        tambons * _REAL_SUBDISTRICT_MUNICIPALITIES / (_REAL_SUBDISTRICT_MUNICIPALITIES + _REAL_SAOS)
+    )
+    return {
+        "pao": sum(1 for p in geothai.provinces() if p.code != BANGKOK),
+        "city_municipality": len(_CITY_MUNICIPALITIES),
+        "town_municipality": TOWN_MUNICIPALITIES,
+        "subdistrict_municipality": municipalities,
+        "sao": tambons - municipalities,
+        "bangkok": 1,
+        "pattaya": 1,
+    }
+
+
+def generate_demo_registry(seed: int = 2569) -> list[OrgRecord]:
+    """A realistic registry of Thailand's LAOs, the same for the same seed, sorted by code.
+
+    See the module docstring for the proportions, the names and the code scheme.
+    """
+    rng = random.Random(seed)
+    counts = demo_kind_counts()
+    records: list[OrgRecord] = []
+
+    # Provincial administrative organisations.
+    for p in geothai.provinces():
+        if p.code == BANGKOK:
+            continue
+        records.append(_record(
+            f"1{p.code}0000",
+            KIND_LABELS["pao"][0] + p.name_th,
+            f"{p.name_en} {KIND_LABELS['pao'][1]}",
+            "pao",
+            p.code,
+        ))
+
+    # City municipalities (real list).
+    running: Counter[str] = Counter()
+    city_districts: set[str] = set()
+    for name_th, name_en, province_code, district_th in _CITY_MUNICIPALITIES:
+        d = _district_by_name(province_code, district_th)
+        running[d.code] += 1
+        city_districts.add(d.code)
+        records.append(_record(
+            f"2{d.code}{running[d.code]:02d}",
+            KIND_LABELS["city_municipality"][0] + name_th,
+            f"{name_en} {KIND_LABELS['city_municipality'][1]}",
+            "city_municipality",
+            province_code,
+            d.code,
+        ))
+
+    # Town municipalities: provincial capitals without a city municipality, then a random draw.
+    candidates = [
+        d for p in geothai.provinces() if p.code != BANGKOK for d in geothai.districts(p.code)
+        if d.code not in city_districts and d.code != _CHON_BURI_BANG_LAMUNG
+    ]
+    capitals = [d for d in candidates if d.code.endswith("01")]
+    others = [d for d in candidates if not d.code.endswith("01")]
+    towns = capitals + rng.sample(others, counts["town_municipality"] - len(capitals))
+    for d in sorted(towns, key=lambda d: d.code):
+        th, en = _town_name(d)
+        records.append(_record(
+            f"3{d.code}01",
+            KIND_LABELS["town_municipality"][0] + th,
+            f"{en} {KIND_LABELS['town_municipality'][1]}",
+            "town_municipality",
+            d.province_code,
+            d.code,
+        ))
+
+    # Subdistrict level: one LAO per tambon; the district seat's tambon is likelier a municipality.
+    tambons = _tambons()
+    weight = {s.code: rng.random() * (0.5 if s.code.endswith("01") else 1.0) for s in tambons}
+    by_weight = sorted(tambons, key=lambda s: (weight[s.code], s.code))
+    municipal = {s.code for s in by_weight[: counts["subdistrict_municipality"]]}
+    for s in tambons:
+        if s.code in municipal:
+            kind, code = "subdistrict_municipality", f"4{s.code}"
+            name_th = KIND_LABELS[kind][0] + s.name_th
+            name_en = f"{s.name_en} {KIND_LABELS[kind][1]}"
+        else:
+            kind, code = "sao", f"5{s.code}"
+            name_th = KIND_LABELS[kind][0] + s.name_th
+            name_en = f"{KIND_LABELS[kind][1]} {s.name_en}"
+        records.append(_record(code, name_th, name_en, kind, s.province_code, s.district_code))
+
+    # The two special forms.
+    records.append(_record(
+        "6100000", KIND_LABELS["bangkok"][0], KIND_LABELS["bangkok"][1], "bangkok", BANGKOK
+    ))
+    records.append(_record(
+        f"7{_CHON_BURI_BANG_LAMUNG}01",
+        KIND_LABELS["pattaya"][0],
+        KIND_LABELS["pattaya"][1],
+        "pattaya",
+        _CHON_BURI_BANG_LAMUNG[:2],
+        _CHON_BURI_BANG_LAMUNG,
+    ))
+
+    records = _disambiguate(records)
+    records.sort(key=lambda r: r.code)
+    return records
+
+
+def _disambiguate(records: list[OrgRecord]) -> list[OrgRecord]:
+    """Appends the district to names that repeat within a province, and then the code if needed."""
+    seen = Counter((r.province_code, r.name_th) for r in records)
+    out = []
+    for r in records:
+        if seen[(r.province_code, r.name_th)] > 1 and r.district_code:
+            r = replace(
+                r,
+                name_th=f"{r.name_th} อำเภอ{r.district_name_th}",
+                name_en=f"{r.name_en} ({r.district_name_en} District)",
+            )
+        out.append(r)
+    seen = Counter((r.province_code, r.name_th) for r in out)
+    return [
+        replace(r, name_th=f"{r.name_th} ({r.code})")
+        if seen[(r.province_code, r.name_th)] > 1 else r
+        for r in out
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Search key
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# NIKHAHIT (U+0E4D), perhaps a tone mark, SARA AA (U+0E32)  ->  tone mark, SARA AM (U+0E33)
+_SARA_AM = re.compile("\u0e4d([\u0e48-\u0e4b]?)\u0e32")
+
+
+def search_key(text: str) -> str:
+    """Text in one form for searching Thai and English names.
+
+    NFC; zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen) removed; a sara am
+    typed as nikhahit + sara aa (with or without a tone mark between) composed into U+0E33; all
+    whitespace removed (Thai writes no spaces between words, and people put them anywhere);
+    Latin letters in lower case.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    text = _SARA_AM.sub("\\1\u0e33", text)
+    text = "".join(text.split()).lower()
+    return unicodedata.normalize("NFC", text)
+
+
+# --------------------------------------------------------------------------------------------
+# Kind from text
+
+
+def _kind_key(text: str) -> str:
+    return search_key(text).replace(".", "").replace("-", "").replace("_", "")
+
+
+_KIND_ALIASES: dict[str, str] = {}
+for _kind, (_th, _en) in KIND_LABELS.items():
+    for _alias in (_kind, _th, _en, _en.replace("Organisation", "Organization")):
+        _KIND_ALIASES[_kind_key(_alias)] = _kind
+for _alias, _kind in {
+    "อบจ": "pao", "ทน": "city_municipality", "ทม": "town_municipality",
+    "ทต": "subdistrict_municipality", "อบต": "sao", "กทม": "bangkok",
+}.items():
+    _KIND_ALIASES[_kind_key(_alias)] = _kind
+
+
+def kind_from_text(text: str) -> str | None:
+    """The kind meant by a kind key, its Thai or English label or a Thai short form (อบต.)."""
+    key = _kind_key(text)
+    return _KIND_ALIASES.get(key) if key else None
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+
+COLUMNS: tuple[str, ...] = ("code", "name_th", "name_en", "kind", "province_code", "district_code")
+_REQUIRED = ("code", "name_th", "kind", "province_code")
+_CODE = re.compile(r"[0-9]{5,10}")
+NAME_MAX = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A line of an import that was not taken, and why (Thai first)."""
+
+    line: int
+    code: str | None
+    reason_th: str
+    reason_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    records: list[OrgRecord]
+    rejected: list[Rejected]
+
+
+class _Reject(Exception):
+    def __init__(self, reason_th: str, reason_en: str) -> None:
+        super().__init__(reason_en)
+        self.reason_th = reason_th
+        self.reason_en = reason_en
+
+
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    first = True
+    for line in lines:
+        if first:
+            line = line.removeprefix("\ufeff")
+            first = False
+        yield line
+
+
+def parse_organisations_csv(lines: Iterable[str]) -> ParseResult:
+    """Reads a registry CSV (UTF-8 text, header row, optional BOM).
+
+    Columns: ``code,name_th,name_en,kind,province_code,district_code`` in any order; ``name_en``
+    and ``district_code`` may be left out of the header or left empty. Blank lines are skipped.
+    Each bad line gives one ``Rejected`` (with its first problem and the line it starts on) and
+    the other lines are still read. A bad header rejects the whole file (line 1).
+    A code repeated in the file: the first good line with it is kept, later ones are rejected.
+    """
+    reader = csv.reader(_without_bom(lines))
+    records: list[OrgRecord] = []
+    rejected: list[Rejected] = []
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        reason = Rejected(1, None, f"อ่านหัวตารางไม่ได้: {e}", f"Cannot read the header: {e}")
+        return ParseResult([], [reason])
+    try:
+        columns = _check_header(header)
+    except _Reject as e:
+        return ParseResult([], [Rejected(1, None, e.reason_th, e.reason_en)])
+
+    first_line_of: dict[str, int] = {}
+    line_done = reader.line_num
+    while True:
+        start = line_done + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            line_done = reader.line_num
+            rejected.append(
+                Rejected(start, None, f"อ่านบรรทัดนี้ไม่ได้: {e}", f"Cannot read this line: {e}")
+            )
+            continue
+        line_done = reader.line_num
+        if not any(field.strip() for field in row):
+            continue
+        code_at = columns.index("code")
+        code = row[code_at].strip() if code_at < len(row) else None
+        try:
+            record = _parse_row(row, columns)
+            if record.code in first_line_of:
+                first = first_line_of[record.code]
+                raise _Reject(
+                    f"รหัส {record.code} ซ้ำกับบรรทัดที่ {first}",
+                    f"Duplicate code {record.code}: already on line {first}",
+                )
+        except _Reject as e:
+            rejected.append(Rejected(start, code or None, e.reason_th, e.reason_en))
+            continue
+        first_line_of[record.code] = start
+        records.append(record)
+    return ParseResult(records, rejected)
+
+
+def _check_header(header: list[str] | None) -> list[str]:
+    if not header or not any(h.strip() for h in header):
+        raise _Reject(
+            "ไม่พบหัวตาราง (บรรทัดแรกต้องเป็นชื่อคอลัมน์)",
+            "No header row (the first line must name the columns)",
+        )
+    columns = [h.strip().lower() for h in header]
+    if not any(c in COLUMNS for c in columns):
+        raise _Reject(
+            f"ไม่พบหัวตาราง: บรรทัดแรกต้องเป็นชื่อคอลัมน์ {','.join(COLUMNS)}",
+            f"No header row: the first line must name the columns {','.join(COLUMNS)}",
+        )
+    unknown = [c or '""' for c in columns if c not in COLUMNS]
+    if unknown:
+        raise _Reject(
+            f"หัวตารางมีคอลัมน์ที่ไม่รู้จัก: {', '.join(unknown)} (ใช้ได้: {', '.join(COLUMNS)})",
+            f"Unknown column in the header: {', '.join(unknown)} (allowed: {', '.join(COLUMNS)})",
+        )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise _Reject(
+            f"หัวตารางมีคอลัมน์ซ้ำ: {', '.join(repeated)}",
+            f"Repeated column in the header: {', '.join(repeated)}",
+        )
+    missing = [c for c in _REQUIRED if c not in columns]
+    if missing:
+        raise _Reject(
+            f"หัวตารางขาดคอลัมน์ที่ต้องมี: {', '.join(missing)}",
+            f"The header lacks required columns: {', '.join(missing)}",
+        )
+    return columns
+
+
+def _parse_row(row: list[str], columns: list[str]) -> OrgRecord:
+    if len(row) != len(columns):
+        raise _Reject(
+            f"จำนวนคอลัมน์ไม่ถูกต้อง: มี {len(row)} คอลัมน์ ต้องมี {len(columns)}",
+            f"Wrong number of columns: {len(row)}, expected {len(columns)}",
+        )
+    value = {c: unicodedata.normalize("NFC", v.strip()) for c, v in zip(columns, row)}
+    code = value["code"]
+    if not code:
+        raise _Reject("ไม่มีรหัส อปท.", "The code is empty")
+    if not _CODE.fullmatch(code):
+        raise _Reject(
+            f"รหัส อปท. ต้องเป็นตัวเลข 5–10 หลัก: {code}",
+            f"The code must be 5 to 10 digits (0-9): {code}",
+        )
+    name_th = value["name_th"]
+    name_en = value.get("name_en", "")
+    if not name_th:
+        raise _Reject("ไม่มีชื่อภาษาไทย", "The Thai name is empty")
+    for name in (name_th, name_en):
+        if len(name) > NAME_MAX:
+            raise _Reject(
+                f"ชื่อยาวเกิน {NAME_MAX} ตัวอักษร", f"A name is longer than {NAME_MAX} characters"
+            )
+    if not value["kind"]:
+        raise _Reject("ไม่มีประเภท อปท.", "The kind is empty")
+    kind = kind_from_text(value["kind"])
+    if kind is None:
+        raise _Reject(
+            f"ประเภท อปท. ไม่ถูกต้อง: {value['kind']}"
+            f" (ใช้ได้: {', '.join(KINDS)} หรือชื่อประเภทภาษาไทย)",
+            f"Unknown kind: {value['kind']} (allowed: {', '.join(KINDS)} or the Thai label)",
+        )
+    province_code = value["province_code"]
+    if not province_code:
+        raise _Reject("ไม่มีรหัสจังหวัด", "The province code is empty")
+    province = geothai.province(province_code) if re.fullmatch(r"[0-9]{2}", province_code) else None
+    if province is None:
+        raise _Reject(
+            f"ไม่พบรหัสจังหวัด {province_code} (ต้องเป็นรหัสจังหวัด 2 หลักของกรมการปกครอง)",
+            f"Unknown province code {province_code} (must be a 2-digit DOPA province code)",
+        )
+    if (kind == "bangkok") != (province.code == BANGKOK):
+        raise _Reject(
+            "กรุงเทพมหานครต้องใช้รหัสจังหวัด 10 และจังหวัด 10 มีเพียงกรุงเทพมหานคร",
+            "Bangkok must have province code 10, and province 10 holds only Bangkok",
+        )
+    if kind == "pattaya" and province.code != _CHON_BURI_BANG_LAMUNG[:2]:
+        raise _Reject("เมืองพัทยาต้องอยู่ในจังหวัดชลบุรี (20)", "Pattaya must be in Chon Buri (20)")
+    district_code = value.get("district_code", "")
+    if district_code:
+        district = (
+            geothai.district(district_code) if re.fullmatch(r"[0-9]{4}", district_code) else None
+        )
+        if district is None:
+            raise _Reject(
+                f"ไม่พบรหัสอำเภอ {district_code} (ต้องเป็นรหัสอำเภอ 4 หลัก)",
+                f"Unknown district code {district_code} (must be a 4-digit DOPA district code)",
+            )
+        if district.province_code != province.code:
+            raise _Reject(
+                f"อำเภอ {district_code} ({district.name_th}) ไม่อยู่ในจังหวัด{province.name_th}",
+                f"District {district_code} ({district.name_en}) is not in {province.name_en}",
+            )
+    return _record(code, name_th, name_en, kind, province.code, district_code)
+
+
+def write_organisations_csv(records: Iterable[OrgRecord], out: TextIO, *, bom: bool = False) -> int:
+    """Writes records in the format ``parse_organisations_csv`` reads; returns how many.
+
+    ``bom=True`` starts with a UTF-8 BOM so that Excel reads the Thai correctly.
+    """
+    if bom:
+        out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    n = 0
+    for r in records:
+        writer.writerow(
+            (r.code, r.name_th, r.name_en, r.kind, r.province_code, r.district_code)
+        )
+        n += 1
+    return n

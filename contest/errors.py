@@ -1,0 +1,65 @@
+"""Domain errors. ``app.py`` maps them to HTTP statuses with a Thai-first message.
+
+Each error carries a machine ``code`` and an English message id that the message catalogues
+translate (Thai is the default language); ``params`` fill the message's placeholders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.field = field
+        self.params = params
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or the caller may not know it exists."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (stale version, deadline, duplicate)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class ValidationFailed(DomainError):
+    """Input is well-formed but wrong. ``errors`` maps field names to message ids."""
+
+    status_code = 422
+    code = "validation_failed"
+
+    def __init__(self, message: str = "Please correct the highlighted fields.", *,
+                 errors: dict[str, str] | None = None, code: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(message, code=code, **params)
+        self.errors = errors or {}
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"

@@ -1,0 +1,57 @@
+"""Route guards built on the permission predicates in ``rules.py``.
+
+The domain checks permissions again; guards only give the caller the right status early.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from contest.domain.accounts import TokenUser
+from contest.domain.audit import Actor
+from contest.errors import NotAuthenticated, PermissionDenied
+
+
+def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenUser | None:
+    return connection.scope.get("state", {}).get("user")
+
+
+def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
+    user = current_user(connection)
+    return user.actor if user else None
+
+
+def require_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    actor = current_actor(connection)
+    if actor is None:
+        state = connection.scope.get("state", {})
+        if state.get("auth_error"):
+            raise NotAuthenticated("The access token is invalid, expired or revoked.", code="invalid_token")
+        if state.get("session_invalid"):
+            raise NotAuthenticated("Your session has expired or is not valid. Please log in again.",
+                                   code="session_invalid")
+        raise NotAuthenticated("Please log in first.")
+    return actor
+
+
+def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    require_actor(connection)
+
+
+def admin_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if require_actor(connection).role != "admin":
+        raise PermissionDenied("This page is for contest administrators only.", code="admin_only")
+
+
+def applicant_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    actor = require_actor(connection)
+    if actor.role != "applicant" or actor.organisation_id is None:
+        raise PermissionDenied("This is for staff of a registered organisation.", code="applicant_only")
+
+
+def reviewer_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if require_actor(connection).role not in ("reviewer", "admin"):
+        raise PermissionDenied("This is for committee members only.", code="reviewer_only")

@@ -1,0 +1,104 @@
+"""Languages: Thai by default, English on request.
+
+Message ids are English; ``contest/locale/th/LC_MESSAGES/messages.po`` holds the Thai
+catalogue (edit it with any PO editor; ``make messages`` re-extracts ids from code and
+templates). The current language lives in a context variable set per request.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+from contest.clock import to_bangkok
+
+LANGUAGES = ("th", "en")
+DEFAULT_LANGUAGE = "th"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
+
+
+@lru_cache(maxsize=None)
+def catalogue(language: str) -> dict[str, str]:
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=language)
+    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+
+
+def gettext(message: str, language: str | None = None) -> str:
+    lang = language or current_language.get()
+    if lang == "en":
+        return message
+    return catalogue(lang).get(message, message)
+
+
+def t(message: str, language: str | None = None, **params: Any) -> str:
+    """Translate then fill ``{placeholders}``."""
+    text = gettext(message, language)
+    return text.format(**params) if params else text
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return gettext(singular if n == 1 else plural)
+
+
+def both(message: str, **params: Any) -> str:
+    """Thai first, then English: for API messages read by people of either language."""
+    th, en = t(message, "th", **params), t(message, "en", **params)
+    return th if th == en else f"{th} / {en}"
+
+
+def pick_language(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
+    for candidate in (query_lang, cookie_lang):
+        if candidate in LANGUAGES:
+            return candidate  # type: ignore[return-value]
+    if accept_language:
+        for part in accept_language.split(","):
+            code = part.split(";")[0].strip().lower()[:2]
+            if code in LANGUAGES:
+                return code
+    return DEFAULT_LANGUAGE
+
+
+THAI_MONTHS = ("มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม",
+               "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม")
+THAI_MONTHS_SHORT = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.",
+                     "ต.ค.", "พ.ย.", "ธ.ค.")
+EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")
+
+
+def format_date(value: date | datetime | None, *, with_time: bool = True, short: bool = False,
+                language: str | None = None) -> str:
+    """Thai: Buddhist-Era year, Asia/Bangkok time ("22 พฤศจิกายน 2569 เวลา 16:30 น.")."""
+    if value is None:
+        return ""
+    lang = language or current_language.get()
+    if isinstance(value, datetime):
+        value = to_bangkok(value)
+        has_time = with_time
+    else:
+        has_time = False
+    if lang == "th":
+        month = (THAI_MONTHS_SHORT if short else THAI_MONTHS)[value.month - 1]
+        text = f"{value.day} {month} {value.year + 543}"
+        if has_time:
+            text += f" เวลา {value.hour:02d}:{value.minute:02d} น."  # type: ignore[union-attr]
+        return text
+    text = f"{value.day} {EN_MONTHS[value.month - 1][:3] if short else EN_MONTHS[value.month - 1]} {value.year}"
+    if has_time:
+        text += f", {value.hour:02d}:{value.minute:02d} (Bangkok time)"  # type: ignore[union-attr]
+    return text
+
+
+def buddhist_year(gregorian_year: int) -> int:
+    return gregorian_year + 543

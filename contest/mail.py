@@ -1,0 +1,75 @@
+"""Outgoing mail. Embedded default: each message is written to ``var/mail/`` as an .eml file
+(and logged), named by its message id so a re-run job never writes it twice. With
+``SMTP_URL`` (smtp://user:pass@host:port, or smtps://) it is sent over SMTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from contest.settings import get_settings
+
+log = logging.getLogger("contest.mail")
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+
+
+def build_message(mail: Mail, message_id: str) -> EmailMessage:
+    settings = get_settings()
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = mail.to
+    msg["Subject"] = mail.subject
+    msg["Date"] = formatdate(localtime=False)
+    domain = urlparse(settings.base_url).hostname or "localhost"
+    msg["Message-ID"] = make_msgid(idstring=message_id, domain=domain)
+    msg.set_content(mail.text, charset="utf-8")
+    return msg
+
+
+def _write_file(directory: Path, message_id: str, msg: EmailMessage) -> Path | None:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{message_id}.eml"
+    if path.exists():
+        return None  # already delivered by an earlier run of the same job
+    tmp = directory / f".{message_id}.tmp"
+    tmp.write_bytes(bytes(msg))
+    os.replace(tmp, path)
+    return path
+
+
+def _send_smtp(url: str, msg: EmailMessage) -> None:
+    parsed = urlparse(url)
+    cls = smtplib.SMTP_SSL if parsed.scheme == "smtps" else smtplib.SMTP
+    with cls(parsed.hostname or "localhost", parsed.port or (465 if parsed.scheme == "smtps" else 25),
+             timeout=30) as smtp:
+        if parsed.scheme == "smtp+starttls":
+            smtp.starttls()
+        if parsed.username:
+            smtp.login(unquote(parsed.username), unquote(parsed.password or ""))
+        smtp.send_message(msg)
+
+
+async def deliver(mail: Mail, *, message_id: str) -> None:
+    """Deliver one message. ``message_id`` must be stable across retries of the same job."""
+    settings = get_settings()
+    msg = build_message(mail, message_id)
+    if settings.smtp_url:
+        await asyncio.to_thread(_send_smtp, settings.smtp_url, msg)
+        log.info("mail sent to %s: %s", mail.to, mail.subject)
+        return
+    path = await asyncio.to_thread(_write_file, settings.mail_dir, message_id, msg)
+    if path is not None:
+        log.warning("mail to %s: %s (written to %s)\n%s", mail.to, mail.subject, path, mail.text)

@@ -1,0 +1,106 @@
+"""Settings, read once from the environment.
+
+This is the only module that reads ``os.environ``. Every default runs on one machine with
+nothing else installed: SQLite under ``var/``, files on local disk, jobs in-process, mail to
+``var/mail/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var")).resolve()
+
+
+def _secret_key(var_dir: Path) -> str:
+    """Use SECRET_KEY, or a key generated once and kept in var/ so restarts keep sessions."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    redis_url: str | None
+    storage_url: str
+    secret_key: str
+    base_url: str
+    port: int
+    host: str
+    workers: int
+    mail_dir: Path
+    smtp_url: str | None
+    mail_from: str
+    demo_password: str
+    clamd_url: str | None
+    s3_endpoint_url: str | None
+    s3_region: str
+    s3_access_key_id: str | None
+    s3_secret_access_key: str | None
+    secure_cookies: bool
+    session_days: int
+    api_token_hours: int
+    debug: bool
+    run_jobs_in_process: bool
+    db_pool: bool
+    timezone: str = "Asia/Bangkok"
+    languages: tuple[str, ...] = field(default=("th", "en"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    var_dir = _var_dir()
+    redis_url = os.environ.get("REDIS_URL") or None
+    port = int(os.environ.get("PORT", "8000"))
+    return Settings(
+        var_dir=var_dir,
+        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'contest.sqlite3'}",
+        redis_url=redis_url,
+        storage_url=os.environ.get("STORAGE_URL") or str(var_dir / "uploads"),
+        secret_key=_secret_key(var_dir),
+        base_url=(os.environ.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        port=port,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        workers=int(os.environ.get("WEB_WORKERS", "1")),
+        mail_dir=Path(os.environ.get("MAIL_DIR") or var_dir / "mail"),
+        smtp_url=os.environ.get("SMTP_URL") or None,
+        mail_from=os.environ.get("MAIL_FROM", "ท้องถิ่นดิจิทัล <no-reply@localhost>"),
+        demo_password=os.environ.get("DEMO_PASSWORD", "demo-password"),
+        clamd_url=os.environ.get("CLAMD_URL") or None,
+        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+        s3_region=os.environ.get("S3_REGION", "us-east-1"),
+        s3_access_key_id=os.environ.get("S3_ACCESS_KEY_ID") or os.environ.get("AWS_ACCESS_KEY_ID"),
+        s3_secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY")
+        or os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        secure_cookies=_bool("SECURE_COOKIES", False),
+        session_days=int(os.environ.get("SESSION_DAYS", "14")),
+        api_token_hours=int(os.environ.get("API_TOKEN_HOURS", "12")),
+        debug=_bool("DEBUG", False),
+        # Without Redis the same job functions run in this process.
+        run_jobs_in_process=redis_url is None,
+        db_pool=_bool("DB_POOL", True),
+    )

@@ -1,0 +1,130 @@
+"""Database tables of the contest app. Rows never leave the domain: schemas.py shapes output."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Organisation(Table, tablename="organisation"):
+    """An LAO (อปท.) in the official registry."""
+
+    code = Varchar(length=16, unique=True, index=True)
+    name_th = Varchar(length=255)
+    name_en = Varchar(length=255, default="")
+    kind = Varchar(length=32, index=True)
+    province_code = Varchar(length=4, index=True)
+    province_name_th = Varchar(length=128)
+    province_name_en = Varchar(length=128, default="")
+    district_code = Varchar(length=8, default="")
+    district_name_th = Varchar(length=128, default="")
+    district_name_en = Varchar(length=128, default="")
+    region = Varchar(length=16, default="", index=True)
+    # Normalised Thai + English names for search (see contest.domain.registry.search_key).
+    search_text = Text(default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="app_user"):
+    email = Varchar(length=254, unique=True, index=True)
+    name = Varchar(length=255, default="")
+    password_hash = Varchar(length=255)
+    role = Varchar(length=16, index=True)
+    organisation = ForeignKey(references=Organisation, null=True, index=True)
+    email_confirmed_at = Timestamptz(null=True, default=None)
+    is_active = Boolean(default=True)
+    locale = Varchar(length=8, default="th")
+    totp_secret = Varchar(length=64, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuthToken(Table, tablename="auth_token"):
+    """A browser session or an API bearer token. Only the SHA-256 of the secret is stored."""
+
+    kind = Varchar(length=8)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    user = ForeignKey(references=User, index=True)
+    csrf_token = Varchar(length=64, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    user_agent = Varchar(length=255, default="")
+
+
+class EmailToken(Table, tablename="email_token"):
+    """Single-use links: email confirmation and password reset."""
+
+    purpose = Varchar(length=32)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    user = ForeignKey(references=User, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class Edition(Table, tablename="edition"):
+    year = Integer(unique=True, index=True)  # Buddhist Era
+    title = Varchar(length=255)
+    title_en = Varchar(length=255, default="")
+    description = Text(default="")
+    state = Varchar(length=16, default="draft")
+    submission_opens_at = Timestamptz()
+    submission_closes_at = Timestamptz()
+    screening_closes_at = Timestamptz(null=True, default=None)
+    final_closes_at = Timestamptz(null=True, default=None)
+    announcement_at = Timestamptz()
+    entries_per_organisation = Integer(default=1)
+    shortlist_size = Integer(default=40)
+    winners = Integer(default=1)
+    max_file_bytes = BigInt(default=100 * 1024 * 1024)
+    max_entry_bytes = BigInt(default=300 * 1024 * 1024)
+    categories = JSON(default=[])
+    published_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditEvent(Table, tablename="audit_event"):
+    """Append-only; ``hash`` = SHA-256(prev_hash + canonical event), so edits break the chain."""
+
+    seq = BigInt(unique=True, index=True)
+    at = Varchar(length=40)  # ISO 8601 UTC, exactly as hashed
+    actor_id = Integer(null=True, default=None)
+    actor_email = Varchar(length=254, default="")
+    action = Varchar(length=64, index=True)
+    subject_type = Varchar(length=32, index=True)
+    subject_id = Varchar(length=64, index=True)
+    before = Text(default="null")  # canonical JSON, exactly as hashed
+    after = Text(default="null")
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class Outbox(Table, tablename="outbox"):
+    """Jobs that must not be lost, written in the transaction of the change that causes them."""
+
+    job = Varchar(length=64)
+    args = JSON(default={})
+    dedupe_key = Varchar(length=191, unique=True, null=True, default=None)
+    state = Varchar(length=16, default="pending", index=True)
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    available_at = Timestamptz(default=TimestamptzNow(), index=True)
+    claimed_until = Timestamptz(null=True, default=None)
+    done_at = Timestamptz(null=True, default=None)
+
+
+ALL_TABLES: list[type[Table]] = [
+    Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
+]

@@ -1,0 +1,68 @@
+"""Jinja environment: translations, Buddhist-Era dates, and small helpers for templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from contest.i18n import current_language, format_date, gettext, ngettext, t
+from contest.domain.registry import KIND_LABELS
+
+TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
+
+
+def _kind_label(kind: str) -> str:
+    labels = KIND_LABELS.get(kind)
+    if not labels:
+        return kind
+    return labels[0] if current_language.get() == "th" else labels[1]
+
+
+def _lang_url(request: Any, lang: str) -> str:
+    params = dict(request.query_params)
+    params["lang"] = lang
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(n)
+
+
+def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(p) for p in [*TEMPLATE_DIRS, *(extra_dirs or [])]]),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(gettext=lambda m, **kw: t(m, **kw) if kw else gettext(m),
+                                  ngettext=lambda s, p, n, **kw: ngettext(s, p, n) % ({"num": n, **kw}) if "%(" in s else ngettext(s, p, n),
+                                  newstyle=False)
+    env.globals.update(
+        lang=lambda: current_language.get(),
+        t=t,
+        lang_url=_lang_url,
+        kind_label=_kind_label,
+    )
+    env.filters.update(date=format_date, bytes=_bytes,
+                       dateonly=lambda v: format_date(v, with_time=False))
+    return env
+
+
+def template_config(extra_dirs: list[Path] | None = None) -> TemplateConfig:
+    env = make_environment(extra_dirs)
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))

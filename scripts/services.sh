@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Start throw-away PostgreSQL and Redis servers for the test suite, on loopback only.
+#   scripts/services.sh start DIR   -> prints export lines (DATABASE_URL_PG, REDIS_URL_TEST)
+#   scripts/services.sh stop DIR
+# A DATABASE_URL (postgres) or REDIS_URL already given is used as it is.
+set -euo pipefail
+cmd=${1:?start|stop}; dir=${2:?work dir}
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+PG_PORT=${PG_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
+
+as_pg() {  # initdb and postgres refuse to run as root
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "$cmd" in
+start)
+  mkdir -p "$dir"
+  if [[ "${DATABASE_URL:-}" != postgres* ]]; then
+    [ -x "$PG_BIN/initdb" ] || { echo "PostgreSQL binaries not found (set PG_BIN)" >&2; exit 1; }
+    pgdir="$dir/pg"; rm -rf "$pgdir"; mkdir -p "$pgdir"
+    [ "$(id -u)" = 0 ] && chown postgres "$pgdir"
+    as_pg "$PG_BIN/initdb" -D "$pgdir/data" -U contest --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/pg-init.log" 2>&1
+    as_pg "$PG_BIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w start \
+      -o "-p $PG_PORT -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null
+    as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U contest contest_test
+    echo "export DATABASE_URL_PG=postgres://contest@127.0.0.1:$PG_PORT/contest_test"
+  else
+    echo "export DATABASE_URL_PG=$DATABASE_URL"
+  fi
+  if [ -z "${REDIS_URL:-}" ]; then
+    command -v redis-server >/dev/null || { echo "redis-server not found" >&2; exit 1; }
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
+    for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    echo "export REDIS_URL_TEST=redis://127.0.0.1:$REDIS_PORT/0"
+  else
+    echo "export REDIS_URL_TEST=$REDIS_URL"
+  fi
+  ;;
+stop)
+  if [ -d "$dir/pg/data" ]; then as_pg "$PG_BIN/pg_ctl" -D "$dir/pg/data" -m immediate stop >/dev/null 2>&1 || true; fi
+  if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
+  ;;
+esac

@@ -1,0 +1,109 @@
+"""Factories: build what a test needs through the domain functions, not fixture files."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from contest import clock
+from contest.domain import accounts, editions, organisations
+from contest.domain.audit import SYSTEM
+from contest.domain.registry import OrgRecord
+from contest.settings import get_settings
+
+PASSWORD = "correct-horse-battery"
+_seq = count(1)
+
+
+async def make_org(code: str | None = None, *, name_th: str | None = None, kind: str = "sao",
+                   province_code: str = "50", province_name_th: str = "เชียงใหม่") -> str:
+    n = next(_seq)
+    code = code or f"59{n:05d}"
+    rec = OrgRecord(code=code, name_th=name_th or f"องค์การบริหารส่วนตำบลทดสอบ{n}", name_en=f"Test SAO {n}",
+                    kind=kind, province_code=province_code, province_name_th=province_name_th,
+                    province_name_en="Chiang Mai", district_code="5001", district_name_th="เมืองเชียงใหม่",
+                    district_name_en="Mueang Chiang Mai")
+    await organisations.import_organisations([rec], actor=SYSTEM)
+    return code
+
+
+async def make_user(role: str = "applicant", *, email: str | None = None, org: str | None = None,
+                    password: str = PASSWORD) -> int:
+    n = next(_seq)
+    email = email or f"{role}{n}@example.go.th"
+    if role == "applicant" and org is None:
+        org = await make_org()
+    return await accounts.create_user(actor=SYSTEM, email=email, password=password, role=role,
+                                      name=f"{role} {n}", organisation_code=org)
+
+
+def edition_data(year: int = 2569, **overrides: Any) -> dict[str, Any]:
+    now = clock.now()
+    data = {
+        "year": year, "title": f"รางวัลท้องถิ่นดิจิทัล {year}",
+        "submission_opens_at": now - timedelta(days=10),
+        "submission_closes_at": now + timedelta(days=20),
+        "announcement_at": now + timedelta(days=90),
+    }
+    data.update(overrides)
+    return data
+
+
+async def make_edition(year: int = 2569, **overrides: Any) -> editions.EditionView:
+    return await editions.create_edition(actor=SYSTEM, data=edition_data(year, **overrides))
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def mails(to: str | None = None) -> list[str]:
+    """Messages written by the embedded mailer, oldest first."""
+    directory: Path = get_settings().mail_dir
+    if not directory.exists():
+        return []
+    out = []
+    for path in sorted(directory.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        text = path.read_bytes().decode("utf-8", "replace")
+        if to is None or f"To: {to}" in text:
+            out.append(text)
+    return out
+
+
+def decoded_body(eml: str) -> str:
+    import email
+    from email import policy
+
+    msg = email.message_from_string(eml, policy=policy.default)
+    return msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def link_in(eml: str, path_prefix: str) -> str:
+    body = decoded_body(eml)
+    match = re.search(re.escape(path_prefix) + r"[A-Za-z0-9_\-]+", body)
+    assert match, f"no {path_prefix} link in mail:\n{body}"
+    return match.group(0)
+
+
+def login_token(client: Any, email: str, password: str = PASSWORD) -> dict[str, str]:
+    resp = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['token']}"}
+
+
+def csrf(client: Any) -> str:
+    """The CSRF token a page would embed (the client keeps the csrftoken cookie)."""
+    page = client.get("/login")
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+def browser_login(client: Any, email: str, password: str = PASSWORD) -> None:
+    token = csrf(client)
+    resp = client.post("/login", data={"email": email, "password": password, "_csrf": token},
+                       follow_redirects=False)
+    assert resp.status_code == 303, resp.text
