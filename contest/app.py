@@ -70,7 +70,7 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
 
 
 HTTP_MESSAGES = {
-    400: ("bad_request", "The request could not be understood."),
+    400: ("invalid_input", "The data sent is not valid."),
     401: ("not_authenticated", "Please log in first."),
     403: ("forbidden", "You do not have permission to do this."),
     404: ("not_found", "The page or item you asked for does not exist."),

@@ -126,10 +126,14 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
             if query_lang in ("th", "en"):
                 extra_headers.append(_cookie_header(LANG_COOKIE, query_lang, max_age=365 * 86400, http_only=False))
 
-            if scope["method"] not in SAFE_METHODS and not state["bearer"]:
+            ctype = (_header(scope, b"content-type") or "").lower()
+            is_form = ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data", "text/plain"))
+            # Only ambient credentials (the session cookie) or a browser form can be forged
+            # cross-site; a JSON call with no session carries no authority to abuse.
+            if scope["method"] not in SAFE_METHODS and not state["bearer"] and (
+                    SESSION_COOKIE in cookies or is_form):
                 expected = csrf_token_for(cookies[CSRF_COOKIE]) if CSRF_COOKIE in cookies else None
                 sent = _header(scope, b"x-csrf-token")
-                ctype = (_header(scope, b"content-type") or "").lower()
                 if sent is None and ctype.startswith("application/x-www-form-urlencoded"):
                     body, receive = await _buffer(receive)
                     if body is None:

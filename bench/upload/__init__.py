@@ -1,0 +1,1 @@
+"""Upload throughput and memory benchmark: ``python -m bench.upload.run``."""

@@ -1,0 +1,97 @@
+"""The audit hash chain and the `contest` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from contest.cli import main
+from contest.domain.audit import verify_chain
+from contest.tables import AuditEvent, Organisation, User
+from tests.conftest import run
+from tests.factories import make_edition, make_org, make_user
+
+pytestmark = pytest.mark.integration
+
+
+def test_audit_chain_verifies_and_detects_tampering(db: str) -> None:
+    run(make_org())
+    run(make_user("reviewer"))
+    run(make_edition())
+    report = run(verify_chain())
+    assert report.ok and report.events == 3
+    runner = CliRunner()
+    ok = runner.invoke(main, ["audit", "verify"])
+    assert ok.exit_code == 0 and "intact: 3 events" in ok.output
+    run(AuditEvent.update({AuditEvent.after: '{"email":"someone-else@example.go.th"}'}).where(AuditEvent.seq == 2))
+    broken = runner.invoke(main, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "BROKEN at event 2" in broken.output
+
+
+def test_audit_chain_detects_a_deleted_event(db: str) -> None:
+    for _ in range(3):
+        run(make_org())
+    run(AuditEvent.delete().where(AuditEvent.seq == 2))
+    report = run(verify_chain())
+    assert not report.ok and report.broken_at_seq == 2
+
+
+def test_import_orgs_is_idempotent_and_reports_rejected_rows(db: str, tmp_path: Path) -> None:
+    csv_file = tmp_path / "orgs.csv"
+    csv_file.write_text(
+        "\ufeffcode,name_th,name_en,kind,province_code,district_code\n"
+        "5500101,องค์การบริหารส่วนตำบลทดสอบ,Test SAO,sao,50,5001\n"
+        "4500102,เทศบาลตำบลทดสอบ,Test Mun,เทศบาลตำบล,50,\n"
+        "12,ไม่ถูกต้อง,,sao,50,\n"
+        "5500103,องค์การบริหารส่วนตำบลจังหวัดผิด,,sao,99,\n",
+        encoding="utf-8")
+    runner = CliRunner()
+    first = runner.invoke(main, ["import-orgs", str(csv_file)])
+    assert first.exit_code == 1  # some rows were rejected
+    assert "created 2, updated 0, unchanged 0, rejected 2" in first.output
+    assert "line 4" in first.output and "line 5" in first.output
+    again = runner.invoke(main, ["import-orgs", str(csv_file)])
+    assert "created 0, updated 0, unchanged 2, rejected 2" in again.output
+    csv_file.write_text("code,name_th,kind,province_code\n5500101,องค์การบริหารส่วนตำบลชื่อใหม่,sao,50\n",
+                        encoding="utf-8")
+    third = runner.invoke(main, ["import-orgs", str(csv_file)])
+    assert third.exit_code == 0 and "created 0, updated 1" in third.output
+    assert run(Organisation.count()) == 2
+    row = run(Organisation.select(Organisation.name_th, Organisation.search_text).where(
+        Organisation.code == "5500101").first())
+    assert row["name_th"] == "องค์การบริหารส่วนตำบลชื่อใหม่"
+
+
+def test_create_user_command(db: str) -> None:
+    code = run(make_org())
+    runner = CliRunner()
+    out = runner.invoke(main, ["create-user", "--role", "applicant", "--email", "staff@example.go.th",
+                               "--password", "long-enough-password", "--organisation", code])
+    assert out.exit_code == 0, out.output
+    bad = runner.invoke(main, ["create-user", "--role", "applicant", "--email", "x@example.go.th",
+                               "--password", "long-enough-password", "--organisation", "0000000"])
+    assert bad.exit_code != 0 and "organisation_code" in bad.output
+    dup = runner.invoke(main, ["create-user", "--role", "admin", "--email", "STAFF@example.go.th",
+                               "--password", "long-enough-password"])
+    assert dup.exit_code != 0
+    assert run(User.count()) == 1
+
+
+def test_demo_loads_registry_accounts_and_open_edition(db: str) -> None:
+    runner = CliRunner()
+    out = runner.invoke(main, ["demo", "--if-empty"])
+    assert out.exit_code == 0, out.output
+    assert "admin1@demo.test" in out.output and "reviewer20@demo.test" in out.output
+    assert "panel07@demo.test" in out.output
+    counts = {k: run(Organisation.count().where(Organisation.kind == k)) for k in ("pao", "city_municipality",
+                                                                                  "bangkok", "pattaya")}
+    assert counts == {"pao": 76, "city_municipality": 30, "bangkok": 1, "pattaya": 1}
+    assert run(Organisation.count()) > 7000
+    from contest.domain.editions import current_edition
+    edition = run(current_edition())
+    assert edition is not None and edition.accepting_submissions
+    again = runner.invoke(main, ["demo", "--if-empty"])
+    assert "already has data" in again.output

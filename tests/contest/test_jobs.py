@@ -1,0 +1,134 @@
+"""Jobs: the outbox, the in-process runner, and the arq worker on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from contest import jobs  # noqa: F401 - registers handlers
+from contest.domain import accounts, outbox
+from contest.tables import Outbox
+from contest.worker import WorkerSettings
+from tests.conftest import run
+from tests.factories import PASSWORD, mails, make_org
+
+pytestmark = pytest.mark.integration
+
+
+def test_mail_job_is_written_in_the_same_transaction_and_runs_once(db: str) -> None:
+    code = run(make_org())
+    run(accounts.sign_up(email="s@example.go.th", password=PASSWORD, name="S", organisation_code=code))
+    [row] = run(Outbox.select())
+    assert row["state"] == "pending" and row["job"] == "send_mail"
+    assert run(outbox.run_due()) == 1
+    assert run(outbox.run_item(row["id"])) == "skipped"  # a second run does nothing
+    assert len(mails("s@example.go.th")) == 1
+    assert run(Outbox.select(Outbox.state).first())["state"] == "done"
+
+
+def test_failed_sign_up_leaves_no_job(db: str) -> None:
+    code = run(make_org())
+    run(accounts.sign_up(email="s@example.go.th", password=PASSWORD, name="S", organisation_code=code))
+    with pytest.raises(Exception):
+        run(accounts.sign_up(email="s@example.go.th", password=PASSWORD, name="S", organisation_code=code))
+    assert run(Outbox.count()) == 1
+
+
+def test_transient_failure_is_retried_later(db: str) -> None:
+    calls: list[int] = []
+
+    @outbox.handler("flaky")
+    async def flaky(args: dict, outbox_id: int) -> None:
+        calls.append(outbox_id)
+        if len(calls) == 1:
+            raise outbox.TransientError("smtp down")
+
+    async def scenario() -> None:
+        from contest.db import atomic
+        async with atomic():
+            oid = await outbox.add_job("flaky", {})
+        assert await outbox.run_item(oid) == "retry"
+        row = await Outbox.select().where(Outbox.id == oid).first()
+        assert row["state"] == "pending" and "smtp down" in row["last_error"]
+        await Outbox.update({Outbox.available_at: row["created_at"]}).where(Outbox.id == oid)
+        assert await outbox.run_item(oid) == "done"
+
+    run(scenario())
+    assert len(calls) == 2
+
+
+async def _worker_burst(url: str) -> None:
+    worker = Worker(functions=WorkerSettings.functions, redis_settings=RedisSettings.from_dsn(url), burst=True,
+                    poll_delay=0.05, max_jobs=5, handle_signals=False)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+
+
+def test_arq_worker_delivers_mail_after_being_down(db: str, redis_url: str) -> None:
+    """The worker is down while people sign up; once it is back every mail goes out exactly once."""
+    async def scenario() -> None:
+        pool = await create_pool(RedisSettings.from_dsn(redis_url))
+        await pool.flushdb()
+        outbox.use_arq(pool)
+        try:
+            code = await make_org()
+            for i in range(3):
+                await accounts.sign_up(email=f"s{i}@example.go.th", password=PASSWORD, name="S",
+                                       organisation_code=code)
+            assert mails() == []  # nobody is consuming the queue yet
+            assert await pool.zcard("arq:queue") == 3
+            await _worker_burst(redis_url)
+            await _worker_burst(redis_url)  # a restart finds nothing left to do
+        finally:
+            outbox.use_arq(None)
+            await pool.aclose()
+
+    run(scenario())
+    assert sorted(m.split("To: ")[1].split("\n")[0].strip() for m in mails()) == [
+        "s0@example.go.th", "s1@example.go.th", "s2@example.go.th"]
+    assert run(Outbox.count().where(Outbox.state == "done")) == 3
+
+
+def test_lost_dispatch_is_recovered_by_the_sweeper(db: str, redis_url: str) -> None:
+    """Redis was unreachable at commit time: the outbox row survives and the cron re-sends it."""
+    async def scenario() -> None:
+        outbox.use_arq(None)
+        outbox.use_in_process(None)
+        code = await make_org()
+        await accounts.sign_up(email="s@example.go.th", password=PASSWORD, name="S", organisation_code=code)
+        pool = await create_pool(RedisSettings.from_dsn(redis_url))
+        await pool.flushdb()
+        try:
+            assert await jobs.sweep_outbox({"redis": pool}) == 0  # too fresh: maybe still in flight
+            await Outbox.update({Outbox.created_at: Outbox.created_at}).where(Outbox.id > 0)
+            from datetime import timedelta
+            from contest import clock
+            clock.freeze(clock.now() + timedelta(minutes=2))
+            assert await jobs.sweep_outbox({"redis": pool}) == 1
+            clock.freeze(None)
+            await _worker_burst(redis_url)
+        finally:
+            clock.freeze(None)
+            outbox.use_arq(None)
+            await pool.aclose()
+
+    run(scenario())
+    assert len(mails("s@example.go.th")) == 1
+
+
+def test_in_process_runner_sends_mail_from_the_app(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import csrf
+    code = run(make_org())
+    client.post("/signup", data={"organisation_code": code, "name": "A", "email": "a@example.go.th",
+                                 "password": PASSWORD, "_csrf": csrf(client)})
+    for _ in range(50):
+        if mails("a@example.go.th"):
+            break
+        asyncio.run(asyncio.sleep(0.1))
+    assert len(mails("a@example.go.th")) == 1

@@ -1,0 +1,218 @@
+"""check_file: per-type checks and the clamd INSTREAM protocol against a fake clamd peer."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import struct
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from uploads.checks import ScanUnavailable, check_file
+from uploads.storage import LocalStorage, Storage
+from uploads.testing import EICAR, make_jpeg, make_mp4, make_pdf, make_png, make_webp, make_xlsx
+
+pytestmark = pytest.mark.anyio
+
+
+async def store(storage: Storage, data: bytes) -> str:
+    pending = await storage.begin_write()
+    await pending.write(data)
+    await pending.commit()
+    return pending.key
+
+
+class FakeClamd(socketserver.ThreadingTCPServer):
+    """Speaks clamd's zINSTREAM: length-prefixed chunks, zero length ends; flags EICAR."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ClamdHandler)
+        self.commands: list[bytes] = []
+        self.scanned: list[int] = []
+
+
+class _ClamdHandler(socketserver.StreamRequestHandler):
+    server: FakeClamd
+
+    def handle(self) -> None:
+        command = b""
+        while not command.endswith(b"\0"):
+            command += self.rfile.read(1)
+        self.server.commands.append(command)
+        data = bytearray()
+        while True:
+            (length,) = struct.unpack(">I", self.rfile.read(4))
+            if length == 0:
+                break
+            data += self.rfile.read(length)
+        self.server.scanned.append(len(data))
+        reply = b"stream: Eicar-Test-Signature FOUND\0" if EICAR in data else b"stream: OK\0"
+        self.wfile.write(reply)
+
+
+@pytest.fixture
+def clamd() -> Iterator[FakeClamd]:
+    server = FakeClamd()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def clamd_url(server: FakeClamd) -> str:
+    host, port = server.server_address[:2]
+    return f"tcp://{host}:{port}"
+
+
+async def test_check_file_pdf_counts_pages(local_storage: LocalStorage) -> None:
+    key = await store(local_storage, make_pdf(pages=3))
+
+    result = await check_file(local_storage, key, "application/pdf")
+
+    assert (result.state, result.details) == ("passed", {"pages": 3})
+
+
+async def test_check_file_broken_pdf_fails(local_storage: LocalStorage) -> None:
+    key = await store(local_storage, b"%PDF-1.7\n" + b"\x00garbage" * 100)
+
+    result = await check_file(local_storage, key, "application/pdf")
+
+    assert result.state == "failed"
+    assert result.message_th.startswith("เปิดไฟล์ PDF ไม่ได้")
+    assert result.message_en.startswith("The PDF cannot be opened")
+
+
+async def test_check_file_encrypted_pdf_fails(local_storage: LocalStorage) -> None:
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=100, height=100)
+    writer.encrypt(user_password="secret", owner_password="owner")
+    out = io.BytesIO()
+    writer.write(out)
+    key = await store(local_storage, out.getvalue())
+
+    result = await check_file(local_storage, key, "application/pdf")
+
+    assert (result.state, result.details) == ("failed", {"encrypted": True})
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [(make_png((40, 30)), "image/png"), (make_jpeg((40, 30)), "image/jpeg"), (make_webp((40, 30)), "image/webp")],
+)
+async def test_check_file_image_reports_size(
+    local_storage: LocalStorage, data: bytes, content_type: str
+) -> None:
+    key = await store(local_storage, data)
+
+    result = await check_file(local_storage, key, content_type)
+
+    assert (result.state, result.details) == ("passed", {"width": 40, "height": 30})
+
+
+async def test_check_file_truncated_image_fails(local_storage: LocalStorage) -> None:
+    key = await store(local_storage, make_png((64, 64))[:40])
+
+    result = await check_file(local_storage, key, "image/png")
+
+    assert result.state == "failed"
+
+
+async def test_check_file_video_reports_bytes(storage: Storage) -> None:
+    data = make_mp4(payload=5000)
+    key = await store(storage, data)
+
+    result = await check_file(storage, key, "video/mp4")
+
+    assert (result.state, result.details) == ("passed", {"bytes": len(data)})
+
+
+async def test_check_file_xlsx_counts_entries(storage: Storage) -> None:
+    data = make_xlsx()
+    key = await store(storage, data)
+
+    result = await check_file(
+        storage, key, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+
+    assert (result.state, result.details) == ("passed", {"entries": 4, "bytes": len(data)})
+
+
+async def test_check_file_pdf_from_s3(storage: Storage) -> None:
+    key = await store(storage, make_pdf(pages=2))
+
+    result = await check_file(storage, key, "application/pdf")
+
+    assert result.details == {"pages": 2}
+
+
+async def test_check_file_clean_file_passes_clamd(local_storage: LocalStorage, clamd: FakeClamd) -> None:
+    data = make_pdf()
+    key = await store(local_storage, data)
+
+    result = await check_file(local_storage, key, "application/pdf", clamd_url=clamd_url(clamd))
+
+    assert result.state == "passed"
+    assert clamd.commands == [b"zINSTREAM\0"]
+    assert clamd.scanned == [len(data)]
+
+
+async def test_check_file_eicar_is_infected(local_storage: LocalStorage, clamd: FakeClamd) -> None:
+    key = await store(local_storage, make_pdf() + EICAR)
+
+    result = await check_file(local_storage, key, "application/pdf", clamd_url=clamd_url(clamd))
+
+    assert (result.state, result.details) == ("infected", {"signature": "Eicar-Test-Signature"})
+    assert "Eicar-Test-Signature" in result.message_th
+
+
+async def test_check_file_large_file_streams_in_chunks(local_storage: LocalStorage, clamd: FakeClamd) -> None:
+    data = b"%PDF-" + bytes(range(256)) * 4096 + EICAR  # ~1 MB, many INSTREAM chunks
+    key = await store(local_storage, data)
+
+    result = await check_file(local_storage, key, "application/pdf", clamd_url=clamd_url(clamd))
+
+    assert result.state == "infected"
+    assert clamd.scanned == [len(data)]
+
+
+async def test_check_file_clamd_unreachable_raises(local_storage: LocalStorage) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    key = await store(local_storage, make_pdf())
+
+    with pytest.raises(ScanUnavailable):
+        await check_file(local_storage, key, "application/pdf", clamd_url=f"tcp://127.0.0.1:{port}")
+
+
+async def test_check_file_clamd_unix_socket(local_storage: LocalStorage, tmp_path: Path) -> None:
+    path = tmp_path / "clamd.sock"
+
+    class UnixClamd(socketserver.ThreadingUnixStreamServer):
+        daemon_threads = True
+        commands: list[bytes] = []
+        scanned: list[int] = []
+
+    server = UnixClamd(str(path), _ClamdHandler)  # type: ignore[arg-type]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        key = await store(local_storage, EICAR)
+        result = await check_file(local_storage, key, "video/mp4", clamd_url=f"unix://{path}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result.state == "infected"

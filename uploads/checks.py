@@ -1,0 +1,201 @@
+"""Checks run after an upload is stored: virus scan (clamd) and "does it open" per type.
+
+Run from a background job, not the request: a 200 MB video scan takes seconds, and the
+applicant already has their receipt. The job records the :class:`CheckResult`; when clamd is
+configured but unreachable :class:`ScanUnavailable` is raised so the job retries instead of
+marking a good file as bad.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import unquote, urlsplit
+
+import anyio
+import anyio.to_thread
+
+from uploads.storage import Storage
+
+__all__ = ["CheckResult", "ScanUnavailable", "check_file", "clamd_scan"]
+
+CheckState = Literal["passed", "failed", "infected"]
+
+#: INSTREAM chunk size; clamd's default StreamMaxLength (25 MB) must be raised above the upload
+#: limit in clamd.conf, or clamd answers "size limit exceeded" (reported as ScanUnavailable).
+_SCAN_CHUNK: Final = 64 * 1024
+_CONNECT_TIMEOUT: Final = 10.0
+#: A scan of a few hundred MB stays well inside this; beyond it clamd is stuck, so retry later.
+_SCAN_TIMEOUT: Final = 600.0
+
+
+class ScanUnavailable(Exception):
+    """clamd could not scan the file (unreachable, timed out, errored): retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Outcome of checking one stored file; ``details`` are shown to organisers."""
+
+    state: CheckState
+    details: dict[str, Any] = field(default_factory=dict)
+    message_th: str = ""
+    message_en: str = ""
+
+
+def _failed(message_th: str, message_en: str, **details: Any) -> CheckResult:
+    return CheckResult("failed", details, message_th, message_en)
+
+
+# --------------------------------------------------------------------------------------------
+# clamd
+
+
+async def _open_clamd(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    parts = urlsplit(url)
+    try:
+        if parts.scheme == "unix":
+            path = unquote(parts.path) or unquote(parts.netloc)
+            return await asyncio.wait_for(asyncio.open_unix_connection(path), _CONNECT_TIMEOUT)
+        if parts.scheme == "tcp":
+            host, port = parts.hostname or "127.0.0.1", parts.port or 3310
+            return await asyncio.wait_for(asyncio.open_connection(host, port), _CONNECT_TIMEOUT)
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise ScanUnavailable(f"clamd unreachable at {url}: {exc}") from exc
+    raise ValueError(f"clamd URL must be tcp://host:port or unix:///path, not {url!r}")
+
+
+async def clamd_scan(url: str, chunks: Any) -> str | None:
+    """Stream bytes to clamd (``zINSTREAM``); return the signature name if found, else ``None``.
+
+    ``chunks`` is an async iterable of bytes. Raises :class:`ScanUnavailable` on any transport
+    or clamd error.
+    """
+    reader, writer = await _open_clamd(url)
+    try:
+        with anyio.fail_after(_SCAN_TIMEOUT):
+            try:
+                writer.write(b"zINSTREAM\0")
+                async for chunk in chunks:
+                    for i in range(0, len(chunk), _SCAN_CHUNK):
+                        piece = chunk[i : i + _SCAN_CHUNK]
+                        writer.write(struct.pack(">I", len(piece)) + piece)
+                        await writer.drain()
+                writer.write(struct.pack(">I", 0))
+                await writer.drain()
+            except OSError:
+                pass  # clamd may hang up early (size limit); its reply says why
+            reply = await reader.readuntil(b"\0")
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
+        raise ScanUnavailable(f"clamd scan failed: {exc!r}") from exc
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+    text = reply.rstrip(b"\0").decode("utf-8", "replace").strip()
+    # "stream: OK" | "stream: Eicar-Test-Signature FOUND" | "INSTREAM size limit exceeded. ERROR"
+    if text.endswith(" FOUND"):
+        return text.removeprefix("stream:").removesuffix(" FOUND").strip()
+    if text.endswith("OK"):
+        return None
+    raise ScanUnavailable(f"clamd error: {text}")
+
+
+# --------------------------------------------------------------------------------------------
+# Per-type checks (blocking library code, run in a worker thread)
+
+
+def _check_pdf(path: Path) -> CheckResult:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return _failed(
+                "PDF ถูกตั้งรหัสผ่าน กรรมการจะเปิดอ่านไม่ได้ กรุณาส่งไฟล์ที่ไม่มีรหัสผ่าน",
+                "The PDF is password-protected; reviewers cannot open it. Please send it without a password.",
+                encrypted=True,
+            )
+        pages = len(reader.pages)
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        return _failed(
+            "เปิดไฟล์ PDF ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกเป็น PDF ใหม่แล้วส่งอีกครั้ง",
+            "The PDF cannot be opened; it may be damaged. Please export it to PDF again and resend.",
+            error=type(exc).__name__,
+        )
+    if pages == 0:
+        return _failed("ไฟล์ PDF ไม่มีหน้าใดเลย", "The PDF has no pages.", pages=0)
+    return CheckResult("passed", {"pages": pages})
+
+
+def _check_image(path: Path) -> CheckResult:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+        # verify() leaves the image unusable; reopen for the size (header only, cheap).
+        with Image.open(path) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        return _failed(
+            "เปิดไฟล์รูปภาพไม่ได้ ไฟล์อาจเสียหายหรือมีขนาดภาพใหญ่เกินไป",
+            "The image cannot be opened; it may be damaged or too large in pixels.",
+            error=type(exc).__name__,
+        )
+    return CheckResult("passed", {"width": width, "height": height})
+
+
+def _check_ooxml(path: Path) -> CheckResult:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return _failed(
+            "เปิดไฟล์เอกสารไม่ได้ ไฟล์อาจเสียหาย",
+            "The document cannot be opened; it may be damaged.",
+            error=type(exc).__name__,
+        )
+    return CheckResult("passed", {"entries": len(infos), "bytes": path.stat().st_size})
+
+
+def _check_blocking(path: Path, content_type: str) -> CheckResult:
+    if content_type == "application/pdf":
+        return _check_pdf(path)
+    if content_type.startswith("image/"):
+        return _check_image(path)
+    if content_type.startswith("application/vnd.openxmlformats-officedocument."):
+        return _check_ooxml(path)
+    return CheckResult("passed", {"bytes": path.stat().st_size})
+
+
+async def check_file(
+    storage: Storage, key: str, content_type: str, *, clamd_url: str | None = None
+) -> CheckResult:
+    """Scan (when ``clamd_url`` is set) and open the stored file; say whether reviewers can use it.
+
+    Returns ``infected`` with the signature name, ``failed`` with a bilingual message when the
+    file does not open, or ``passed`` with details (``pages`` for PDF, ``width``/``height`` for
+    images, ``bytes`` for video). Raises :class:`ScanUnavailable` if clamd cannot scan now.
+    """
+    if clamd_url:
+        signature = await clamd_scan(clamd_url, storage.open_range(key))
+        if signature is not None:
+            return CheckResult(
+                "infected",
+                {"signature": signature},
+                f"ตรวจพบมัลแวร์ในไฟล์ ({signature}) ระบบจะไม่เผยแพร่ไฟล์นี้",
+                f"Malware was found in the file ({signature}); it will not be shown to anyone.",
+            )
+    if content_type.startswith("video/"):
+        # Nothing cheap opens an MP4 in pure Python; the container was sniffed at upload.
+        return CheckResult("passed", {"bytes": await storage.size(key)})
+    async with storage.local_path(key) as path:
+        return await anyio.to_thread.run_sync(_check_blocking, path, content_type)
