@@ -32,3 +32,26 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     if pool is not None:
         outbox.use_arq(pool)
     return await outbox.sweep_to_arq()
+
+
+@outbox.handler("check_attachment")
+async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
+    """Open the file (PDF pages, image size, video bytes) and, with CLAMD_URL, scan it."""
+    from contest.domain.entries import record_check
+    from contest.settings import get_settings
+    from contest.storage import get_storage
+    from contest.tables import Attachment
+    from uploads.checks import ScanUnavailable, check_file
+
+    att = await Attachment.select(Attachment.storage_key, Attachment.content_type).where(
+        Attachment.id == args["attachment_id"]).first()
+    if att is None:
+        return
+    try:
+        result = await check_file(get_storage(), att["storage_key"], att["content_type"],
+                                  clamd_url=get_settings().clamd_url)
+    except ScanUnavailable as exc:
+        raise outbox.TransientError(str(exc)) from exc
+    message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
+    await record_check(attachment_id=args["attachment_id"], state=result.state, details=result.details,
+                       message=message)

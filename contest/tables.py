@@ -6,6 +6,7 @@ from piccolo.columns import (
     JSON,
     BigInt,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     Text,
@@ -125,6 +126,85 @@ class Outbox(Table, tablename="outbox"):
     done_at = Timestamptz(null=True, default=None)
 
 
+class Entry(Table, tablename="entry"):
+    """An organisation's innovation entry in one edition.
+
+    ``version`` guards the text fields (compare-and-set on save); ``revision`` counts every
+    change including files, so submitting again only makes a new receipt when something changed.
+    """
+
+    edition = ForeignKey(references=Edition, index=True)
+    organisation = ForeignKey(references=Organisation, index=True)
+    state = Varchar(length=24, default="draft", index=True)
+    version = Integer(default=1)
+    revision = Integer(default=1)
+    submitted_revision = Integer(null=True, default=None)
+    submitted_at = Timestamptz(null=True, default=None)
+    submission_count = Integer(default=0)
+    title = Varchar(length=255, default="")
+    category = Varchar(length=32, default="")
+    summary = Text(default="")
+    problem = Text(default="")
+    solution = Text(default="")
+    citizens_served = Integer(null=True, default=None)
+    results = Text(default="")
+    in_service_since = Date(null=True, default=None)
+    technology = Text(default="")
+    links = JSON(default=[])
+    video_url = Varchar(length=500, default="")
+    contact_name = Varchar(length=255, default="")
+    contact_email = Varchar(length=254, default="")
+    contact_phone = Varchar(length=32, default="")
+    consent_publish = Boolean(default=False)
+    # Filled by judging through contest domain functions; read by the announcement.
+    eligibility_reason = Text(default="")
+    outcome_rank = Integer(null=True, default=None)
+    outcome_score = Varchar(length=32, default="")
+    feedback = Text(default="")
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Attachment(Table, tablename="attachment"):
+    entry = ForeignKey(references=Entry, index=True)
+    kind = Varchar(length=24, default="document")
+    name = Varchar(length=255)  # for display only; never used as a path
+    size = BigInt()
+    content_type = Varchar(length=100)
+    sha256 = Varchar(length=64)
+    storage_key = Varchar(length=200, unique=True)
+    check_state = Varchar(length=16, default="pending")
+    check_details = JSON(default={})
+    check_message = Text(default="")
+    uploaded_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    deleted_at = Timestamptz(null=True, default=None)
+
+
+class Receipt(Table, tablename="receipt"):
+    """One submission of an entry: what was sent, when (server time), with every file's hash."""
+
+    entry = ForeignKey(references=Entry, index=True)
+    number = Varchar(length=40, unique=True)
+    sequence = Integer()
+    revision = Integer()
+    submitted_at = Timestamptz()
+    submitted_by = Integer(null=True, default=None)
+    snapshot = JSON(default={})
+    files = JSON(default=[])
+
+
+class DeadlineExtension(Table, tablename="deadline_extension"):
+    edition = ForeignKey(references=Edition, index=True)
+    organisation = ForeignKey(references=Organisation, index=True)
+    closes_at = Timestamptz()
+    reason = Text()
+    granted_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
+    Entry, Attachment, Receipt, DeadlineExtension,
 ]

@@ -24,6 +24,7 @@ os.environ["MAIL_DIR"] = str(_TMP / "mail")
 os.environ["STORAGE_URL"] = str(_TMP / "uploads")
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["BASE_URL"] = "http://testserver.local"
+os.environ["API_TOKEN_HOURS"] = "2000"  # tests move the clock past deadlines weeks ahead
 os.environ["DB_POOL"] = "0"  # the test client runs the app on its own loop: no shared pool
 os.environ.pop("REDIS_URL", None)  # app tests run jobs in-process; Redis tests opt in
 REDIS_URL_TEST = os.environ.get("REDIS_URL_TEST")
@@ -68,7 +69,8 @@ def migrated_db() -> Iterator[str]:
 
     if not is_sqlite():
         async def reset() -> None:
-            await engine().run_ddl("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            await engine().run_ddl("DROP SCHEMA public CASCADE")
+            await engine().run_ddl("CREATE SCHEMA public")
         run(reset())
     run(migrate_all())
     yield get_settings().database_url
@@ -82,9 +84,9 @@ def db(migrated_db: str) -> Iterator[str]:
     from litestar.stores.memory import MemoryStore
 
     run(_truncate())
-    mail_dir = get_settings().mail_dir
-    if mail_dir.exists():
-        shutil.rmtree(mail_dir)
+    for directory in (get_settings().mail_dir, get_settings().var_dir / "uploads"):
+        if directory.exists():
+            shutil.rmtree(directory)
     ratelimit.use_store(MemoryStore())
     clock.freeze(None)
     yield migrated_db

@@ -2,9 +2,10 @@
 
 from contest.controllers.admin import AdminPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
+from contest.controllers.entries_api import EntryApi
 from contest.controllers.pages import AccountPages, PublicPages
 
 ROUTE_HANDLERS = [
     PublicPages, AccountPages, AdminPages,
-    AuthController, OrganisationController, EditionController, UserController,
+    AuthController, OrganisationController, EditionController, UserController, EntryApi,
 ]
