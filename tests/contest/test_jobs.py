@@ -132,3 +132,45 @@ def test_in_process_runner_sends_mail_from_the_app(client) -> None:  # type: ign
             break
         asyncio.run(asyncio.sleep(0.1))
     assert len(mails("a@example.go.th")) == 1
+
+
+def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -> None:
+    """Issue 3: the worker is down while an organisation submits; the receipt mail still goes out."""
+    from contest.domain import entries
+    from tests.factories import make_edition
+    from uploads.testing import make_pdf
+
+    async def scenario() -> str:
+        pool = await create_pool(RedisSettings.from_dsn(redis_url))
+        await pool.flushdb()
+        outbox.use_arq(pool)
+        try:
+            await make_edition(2569)
+            code = await make_org()
+            from tests.factories import make_user
+            await make_user("applicant", email="staff@example.go.th", org=code)
+            actor = await accounts.authenticate("staff@example.go.th", PASSWORD)
+            entry_id = await entries.create_entry(actor=actor, year=2569, data={
+                "title": "บริการ", "category": "service", "summary": "ส", "problem": "ป", "solution": "ท",
+                "results": "ผ", "contact_name": "ค", "contact_email": "c@example.go.th"})
+            from contest.storage import get_storage
+            pending = await get_storage().begin_write()
+            pdf = make_pdf()
+            await pending.write(pdf)
+            await pending.commit()
+            import hashlib
+            await entries.add_attachment(actor=actor, entry_id=entry_id, name="a.pdf", size=len(pdf),
+                                         content_type="application/pdf", sha256=hashlib.sha256(pdf).hexdigest(),
+                                         storage_key=pending.key)
+            result = await entries.submit_entry(actor=actor, entry_id=entry_id)
+            assert mails() == []
+            await _worker_burst(redis_url)
+            await _worker_burst(redis_url)
+            return result.receipt["number"]
+        finally:
+            outbox.use_arq(None)
+            await pool.aclose()
+
+    number = run(scenario())
+    receipt_mails = [m for m in mails("staff@example.go.th") if number in m]
+    assert len(receipt_mails) == 1
