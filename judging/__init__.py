@@ -1,0 +1,1 @@
+"""Judging: rounds, rubrics, committees, assignment, scoring, ranking, shortlist, final, sign-off."""
