@@ -1,0 +1,199 @@
+"""End to end in a real headless browser: sign up, confirm by the mailed link, log in.
+
+The real server (`contest serve`, granian) runs as a subprocess on the test session's database,
+with jobs in-process, so the confirmation mail is written to MAIL_DIR by the server itself.
+Chromium is Debian's (/usr/bin/chromium or CHROMIUM), driven by Playwright; browsers are never
+downloaded. Without Playwright or Chromium the test is skipped, or fails under REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from email import policy
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from contest.i18n import t
+from tests.conftest import REQUIRE_SERVICES, run
+from tests.factories import PASSWORD, decoded_body, link_in, make_org
+
+pytestmark = pytest.mark.e2e
+
+ORG_NAME = "เทศบาลตำบลทดสอบเบราว์เซอร์"
+EMAIL = "browser.staff@example.go.th"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} but services are required (run via make test)")
+    pytest.skip(reason)
+
+
+def _chromium() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        _unavailable("no chromium (apt-get install chromium)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _log_tail(log: Path, lines: int = 40) -> str:
+    text = log.read_text("utf-8", "replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _contest_command() -> list[str]:
+    script = Path(sys.executable).parent / "contest"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "contest.cli"]
+
+
+@pytest.fixture()
+def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """`contest serve` on a free port, sharing the test session's database; stopped afterwards."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)  # jobs (mail) run inside the server process
+    env.update(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=os.environ["DATABASE_URL"],
+               MAIL_DIR=str(tmp_path / "mail"), STORAGE_URL=str(tmp_path / "uploads"), BASE_URL=base_url,
+               SECRET_KEY="e2e-secret-key-not-for-production", DB_POOL="1", WEB_WORKERS="1")
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*_contest_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited with {proc.returncode}:\n{_log_tail(log)}")
+            try:
+                with urllib.request.urlopen(base_url + "/", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server did not answer on {base_url} within 20 s:\n{_log_tail(log)}")
+            time.sleep(0.2)
+        yield {"url": base_url, "mail_dir": tmp_path / "mail", "log": log, "tmp": tmp_path}
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # granian's own group: its worker processes too
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+def _wait_for_mail(mail_dir: Path, to: str, log: Path, timeout: float = 15.0) -> str:
+    """The raw text of the first .eml addressed to ``to`` (the in-process runner ticks every 2 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+            text = path.read_bytes().decode("utf-8", "replace")
+            msg = email.message_from_string(text, policy=policy.default)
+            if msg["To"] and to in str(msg["To"]).lower():
+                return text
+        time.sleep(0.25)
+    found = sorted(p.name for p in mail_dir.glob("*")) if mail_dir.exists() else []
+    pytest.fail(f"no mail to {to} in {mail_dir} after {timeout} s (found {found}):\n{_log_tail(log)}")
+
+
+def test_signup_confirm_and_login_in_a_real_browser(server: dict[str, Any]) -> None:
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    chromium = _chromium()
+    # The organisation exists before the browser looks for it (the server shares this database).
+    code = run(make_org(name_th=ORG_NAME))
+    base, log = server["url"], server["log"]
+    th = lambda message: t(message, "th")  # noqa: E731 - the page text the server renders in Thai
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="th-TH", viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(10_000)
+            page = context.new_page()
+            server_errors: list[str] = []
+            page.on("response", lambda r: server_errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+
+            # 1. Find the organisation (the no-JS search form: press Search) and sign up.
+            resp = page.goto(base + "/signup")
+            assert resp is not None and resp.status == 200
+            expect(page.locator("html")).to_have_attribute("lang", "th")
+            page.fill("#org-q", "ทดสอบเบราว์")
+            with page.expect_navigation(url=re.compile(r"/signup\?.*q=")):
+                page.get_by_role("button", name=th("Search"), exact=True).click()
+            radio = page.locator(f'#org-results input[type="radio"][name="organisation_code"][value="{code}"]')
+            expect(radio).to_have_count(1)
+            expect(page.locator("#org-results")).to_contain_text(ORG_NAME)
+            radio.check()
+            page.fill("#f-name", "สมหญิง ใจดี")
+            page.fill("#f-email", EMAIL)
+            page.fill("#f-password", PASSWORD)
+            with page.expect_navigation() as nav:
+                page.get_by_role("button", name=th("Create account"), exact=True).click()
+            resp = nav.value
+            assert resp is not None and resp.status == 200, f"{resp and resp.status}: {page.content()[:3000]}"
+            expect(page.locator("h1")).to_have_text(th("Check your email"))
+            expect(page.locator("main")).to_contain_text(EMAIL)
+
+            # 2. The server's in-process job runner mails the confirmation link; open it.
+            mail = _wait_for_mail(server["mail_dir"], EMAIL, log)
+            link = link_in(mail, "/account/confirm/")
+            assert f"{base}{link}" in decoded_body(mail)  # links are absolute, on BASE_URL
+            resp = page.goto(base + link)
+            assert resp is not None and resp.status == 200, page.content()[:3000]
+            expect(page.locator("h1")).to_have_text(th("Your email is confirmed"))
+
+            # 3. Log in through the form. Then the header offers "Log out" and /account shows who is in.
+            page.locator('main a[href="/login"]').click()
+            page.wait_for_url(re.compile(r"/login$"))
+            page.fill("#f-email", EMAIL)
+            page.fill("#f-password", PASSWORD)
+            with page.expect_navigation() as nav:
+                page.locator("main form[action='/login'] button[type=submit]").click()
+            assert "/login" not in page.url, f"still on the login page: {page.locator('main').inner_text()}"
+            assert any(c["name"] for c in context.cookies() if c["httpOnly"]), "no session cookie after log-in"
+            landed = (page.url, nav.value.status if nav.value else None,
+                      page.locator("header form[action='/logout'] button").count(),
+                      page.locator("h1").first.inner_text())
+            page.screenshot(path=str(server["tmp"] / "landing-after-login.png"), full_page=True)
+
+            resp = page.goto(base + "/account")
+            assert resp is not None and resp.status == 200
+            expect(page.locator("header form[action='/logout'] button")).to_have_text(th("Log out"))
+            expect(page.locator("main")).to_contain_text(EMAIL)
+            expect(page.locator("main")).to_contain_text(ORG_NAME)
+            page.screenshot(path=str(server["tmp"] / "after-login.png"), full_page=True)
+            assert not server_errors, server_errors
+
+            # Where log-in sends an applicant (pages.py: /entries) must be a real page showing the
+            # signed-in header, not an error page that looks logged out.
+            url, status, logout_buttons, heading = landed
+            assert status == 200 and logout_buttons == 1, (
+                f"log-in landed on {url} with status {status}, {logout_buttons} log-out button(s), h1 {heading!r}")
+        finally:
+            browser.close()
