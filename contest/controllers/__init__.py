@@ -3,9 +3,10 @@
 from contest.controllers.admin import AdminPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
 from contest.controllers.entries_api import EntryApi
+from contest.controllers.entry_pages import EntryPages
 from contest.controllers.pages import AccountPages, PublicPages
 
 ROUTE_HANDLERS = [
-    PublicPages, AccountPages, AdminPages,
+    PublicPages, AccountPages, AdminPages, EntryPages,
     AuthController, OrganisationController, EditionController, UserController, EntryApi,
 ]

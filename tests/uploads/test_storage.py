@@ -155,17 +155,20 @@ async def test_s3_storage_uses_prefix(s3_storage: S3Storage, s3_client: Any, s3_
 
 
 async def test_local_storage_purges_stale_part_files(local_storage: LocalStorage) -> None:
-    pending = await local_storage.begin_write()
-    await pending.write(b"x" * (2 * MB))  # handed to the writer thread
-    await pending.write(b"x" * (2 * MB))  # waits for the first write: the .part file exists
-    part = next(local_storage.incoming_dir.glob("*.part"))
+    # What a crashed process leaves behind: an old part file nobody will commit or abort.
+    local_storage.incoming_dir.mkdir(parents=True, exist_ok=True)
+    part = local_storage.incoming_dir / "crashed.part"
+    part.write_bytes(b"x" * MB)
     old = time.time() - 3 * 24 * 3600
     os.utime(part, (old, old))
+    live = await local_storage.begin_write()  # an upload in progress right now stays
+    await live.write(b"y" * MB)
 
     removed = await local_storage.purge_incomplete(older_than_seconds=24 * 3600)
 
     assert removed == 1
-    assert list(local_storage.incoming_dir.glob("*.part")) == []
+    assert not part.exists()
+    await live.abort()
 
 
 def test_make_storage_file_url(tmp_path: Path) -> None:

@@ -1,0 +1,485 @@
+"""Entry pages: my organisation's entries, the entry form (autosave, attachments, submit,
+withdraw), the printable receipt, and the organisers' entry list and entry history.
+
+Everything works without JavaScript; htmx adds autosave and site.js adds upload progress.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+
+from contest import clock
+from contest.controllers.entries_api import stream_attachment
+from contest.domain import editions, entries, organisations
+from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from contest.guards import admin_required, applicant_required, login_required, require_actor
+from contest.i18n import current_language, format_date, t
+from contest.storage import get_storage
+from contest.tables import Edition, Organisation, Receipt
+from uploads.errors import UploadError
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+ACCEPT = ".pdf,.jpg,.jpeg,.png,.webp,.mp4,.docx,.pptx,.xlsx"
+TEXT_FIELDS = tuple(f for f in entries.FIELDS if f != "consent_publish")
+
+
+# --- labels (msgids are English; translated at render time) --------------------------------------
+
+def state_label(state: str) -> str:
+    return {
+        "draft": t("Draft"), "submitted": t("Submitted"), "withdrawn": t("Withdrawn"),
+        "eligible": t("Eligible"), "ineligible": t("Not eligible"), "shortlisted": t("Shortlisted"),
+        "not_shortlisted": t("Not shortlisted"), "finalist": t("Finalist"), "winner": t("Winner"),
+    }.get(state, state)
+
+
+def check_label(state: str) -> str:
+    return {"pending": t("Being checked"), "passed": t("Passed the checks"), "failed": t("Did not pass"),
+            "infected": t("Virus found")}.get(state, state)
+
+
+def attachment_kind_label(kind: str) -> str:
+    return {"presentation": t("Presentation"), "document": t("Document"), "image": t("Image"),
+            "video": t("Video"), "other": t("Other")}.get(kind, kind)
+
+
+def field_labels() -> dict[str, str]:
+    return {
+        "title": t("Name of the service"), "category": t("Category"), "summary": t("Summary"),
+        "problem": t("The problem it solves"), "solution": t("How the service solves it"),
+        "citizens_served": t("Citizens served"), "results": t("Results so far"),
+        "in_service_since": t("In service since"), "technology": t("Technology used"),
+        "links": t("Links"), "video_url": t("Video link"), "contact_name": t("Contact person"),
+        "contact_email": t("Contact email"), "contact_phone": t("Contact phone"),
+        "consent_publish": t("Consent to publish"), "attachments": t("Attachments"), "file": t("File"),
+        "version": t("Version"), "closes_at": t("New deadline"), "reason": t("Reason"),
+        "organisation_code": t("Organisation code"),
+    }
+
+
+def check_message(message: str | None) -> str:
+    """Check messages are stored "Thai / English"; show the reader's language."""
+    if not message:
+        return ""
+    th, sep, en = message.partition(" / ")
+    return en if sep and current_language.get() == "en" else th
+
+
+def time_left(closes: datetime) -> str:
+    left = closes - clock.now()
+    if left <= timedelta(0):
+        return t("Closed")
+    days, rest = divmod(int(left.total_seconds()), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return t("{days} days {hours} hours left", days=days, hours=hours)
+    return t("{hours} hours {minutes} minutes left", hours=hours, minutes=minutes)
+
+
+HELPERS = {"state_label": state_label, "check_label": check_label, "attachment_kind_label": attachment_kind_label,
+           "check_message": check_message, "time_left": time_left}
+
+
+# --- form values --------------------------------------------------------------------------------
+
+def _show(value: Any) -> str:
+    """A stored or cleaned value as the text of a form control."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return t("Yes") if value else t("No")
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def form_from_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    form: dict[str, Any] = {f: _show(entry.get(f)) for f in TEXT_FIELDS}
+    form["consent_publish"] = bool(entry.get("consent_publish"))
+    form["version"] = entry["version"]
+    return form
+
+
+def form_from_post(data: dict[str, Any]) -> dict[str, Any]:
+    """What the person typed. An unchecked checkbox sends nothing, so absence means "no"."""
+    form: dict[str, Any] = {f: str(data.get(f) or "") for f in TEXT_FIELDS}
+    form["consent_publish"] = str(data.get("consent_publish", "")).lower() in ("1", "on", "true", "yes")
+    form["version"] = data.get("version")
+    return form
+
+
+def _payload(form: dict[str, Any]) -> dict[str, Any]:
+    return {f: form[f] for f in entries.FIELDS}
+
+
+def _version(form: dict[str, Any]) -> int | None:
+    try:
+        return int(str(form.get("version")))
+    except (TypeError, ValueError):
+        return None
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, str):
+        value = entries._comparable(value)
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").strip()
+    return value
+
+
+def differences(current: dict[str, Any], form: dict[str, Any], edition: dict[str, Any]) -> list[dict[str, str]]:
+    """Fields where the saved entry differs from what this person typed."""
+    cleaned, _ = entries.clean_fields(_payload(form), edition)
+    labels = field_labels()
+    out = []
+    for f in entries.FIELDS:
+        mine = cleaned.get(f, form.get(f))
+        if _normal(current.get(f)) != _normal(mine):
+            out.append({"field": f, "label": labels[f], "theirs": _show(current.get(f)),
+                        "mine": _show(form.get(f)) if f != "consent_publish" else _show(bool(form.get(f)))})
+    return out
+
+
+def _wants_partial(request: Request) -> bool:
+    return (request.headers.get("x-requested-with", "").lower() == "xmlhttprequest"
+            or request.headers.get("hx-request") == "true")
+
+
+def _error_text(exc: DomainError) -> str:
+    return t(exc.message, **exc.params)
+
+
+def _parse_local(value: str | None) -> datetime | None:
+    """An <input type=datetime-local> value, read as Bangkok time."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=clock.BANGKOK)
+    return parsed
+
+
+def _local_input(value: datetime | None) -> str:
+    return clock.to_bangkok(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _event_time(at: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)
+
+
+# --- controller ---------------------------------------------------------------------------------
+
+class EntryPages(Controller):
+    include_in_schema = False
+
+    # my organisation's entries
+
+    async def _list_context(self, request: Request) -> dict[str, Any]:
+        actor = require_actor(request)
+        edition = await editions.current_edition()
+        ctx: dict[str, Any] = {"edition": edition, "rows": [], "receipts": {}, "can_create": False,
+                               "closes_at": None, **HELPERS}
+        if edition is None:
+            return ctx
+        rows = await entries.list_entries(actor, year=edition.year)
+        latest: dict[int, str] = {}
+        if rows:
+            for r in await Receipt.select(Receipt.entry, Receipt.number).where(
+                    Receipt.entry.is_in([r["id"] for r in rows])).order_by(Receipt.sequence):
+                latest[r["entry"]] = r["number"]
+        closes = await entries.deadline_for({"id": edition.id, "submission_closes_at": edition.submission_closes_at},
+                                            actor.organisation_id)  # type: ignore[arg-type]
+        now = clock.now()
+        live = [r for r in rows if r["state"] in entries.LIVE_STATES]
+        ctx.update(rows=rows, receipts=latest, closes_at=closes,
+                   is_open=edition.state == "open" and edition.submission_opens_at <= now < closes,
+                   can_create=(edition.state == "open" and edition.submission_opens_at <= now < closes
+                               and len(live) < edition.entries_per_organisation))
+        return ctx
+
+    @get("/entries", guards=[applicant_required])
+    async def my_entries(self, request: Request, withdrawn: bool = False) -> Template:
+        ctx = await self._list_context(request)
+        if withdrawn:
+            ctx["flash"] = t("The entry was withdrawn.")
+        return Template("contest/entries/index.html", context=ctx)
+
+    @post("/entries", guards=[applicant_required])
+    async def create(self, request: Request) -> Template | Redirect:
+        actor = require_actor(request)
+        edition = await editions.current_edition()
+        try:
+            if edition is None:
+                raise NotFound("No such edition.")
+            entry_id = await entries.create_entry(actor=actor, year=edition.year)
+        except (Conflict, ValidationFailed, NotFound) as exc:
+            ctx = await self._list_context(request)
+            ctx["error"] = _error_text(exc)
+            return Template("contest/entries/index.html", context=ctx, status_code=exc.status_code)
+        return Redirect(f"/entries/{entry_id}", status_code=303)
+
+    # the entry page
+
+    async def _entry_context(self, request: Request, entry_id: int, *, form: dict[str, Any] | None = None,
+                             errors: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+        detail = await entries.get_entry(require_actor(request), entry_id)
+        edition = detail.edition
+        categories = entries._loads(edition["categories"], [])
+        upload_errors: dict[str, str] = {}
+        errors = dict(errors or {})
+        if "attachments" in errors:
+            upload_errors["file"] = errors["attachments"]
+        if extra.get("upload_error"):
+            upload_errors["file"] = extra["upload_error"]
+            if not detail.editable:  # no upload form to show it next to
+                extra.setdefault("notice", extra["upload_error"])
+        if extra.get("notice_code") == "deadline_passed":
+            extra["notice"] = None  # the read-only page already says when submissions closed
+        return {
+            "detail": detail, "entry": detail.entry, "edition": edition, "categories": categories,
+            "form": form or form_from_entry(detail.entry), "errors": errors, "upload_errors": upload_errors,
+            "labels": field_labels(), "kinds": entries.ATTACHMENT_KINDS, "accept": ACCEPT,
+            "max_file_mb": edition["max_file_bytes"] // (1024 * 1024),
+            "max_entry_mb": edition["max_entry_bytes"] // (1024 * 1024),
+            "used_bytes": sum(a["size"] for a in detail.attachments),
+            "deadline_passed": clock.now() >= detail.closes_at,
+            **HELPERS, **extra,
+        }
+
+    async def _entry_page(self, request: Request, entry_id: int, status: int = 200, **kw: Any) -> Template:
+        return Template("contest/entries/edit.html", context=await self._entry_context(request, entry_id, **kw),
+                        status_code=status)
+
+    @get("/entries/{entry_id:int}", guards=[applicant_required])
+    async def show(self, request: Request, entry_id: int, saved: bool = False) -> Template:
+        return await self._entry_page(request, entry_id, flash=t("Saved.") if saved else None)
+
+    async def _save(self, request: Request, entry_id: int, form: dict[str, Any]) -> int:
+        return await entries.update_entry(actor=require_actor(request), entry_id=entry_id, data=_payload(form),
+                                          version=_version(form))
+
+    async def _save_failed(self, request: Request, entry_id: int, form: dict[str, Any],
+                           exc: DomainError) -> Template:
+        """Re-render after a failed save, keeping what the person typed."""
+        if isinstance(exc, ValidationFailed):
+            return await self._entry_page(request, entry_id, 422, form=form, errors=exc.errors)
+        if isinstance(exc, Conflict) and exc.code == "stale_version":
+            detail = await entries.get_entry(require_actor(request), entry_id)
+            changes = differences(detail.entry, form, detail.edition)
+            # the hidden version becomes the current one: saving again overwrites, deliberately
+            return await self._entry_page(request, entry_id, 409, form={**form, "version": detail.entry["version"]},
+                                          changes=changes, stale=True)
+        return await self._entry_page(request, entry_id, exc.status_code, form=form, notice=_error_text(exc),
+                                      notice_code=exc.code)
+
+    @post("/entries/{entry_id:int}", guards=[applicant_required])
+    async def save(self, request: Request, entry_id: int, data: Form) -> Template | Redirect:
+        form = form_from_post(data)
+        try:
+            await self._save(request, entry_id, form)
+        except (ValidationFailed, Conflict) as exc:
+            return await self._save_failed(request, entry_id, form, exc)
+        # post/redirect/get: reloading the page must not post the old version again
+        return Redirect(f"/entries/{entry_id}?saved=1", status_code=303)
+
+    @post("/entries/{entry_id:int}/autosave", guards=[applicant_required])
+    async def autosave(self, request: Request, entry_id: int, data: Form) -> Template:
+        """htmx partial: the save status, plus the new version swapped out of band."""
+        form = form_from_post(data)
+        ctx: dict[str, Any] = {"entry_id": entry_id, "labels": field_labels(),
+                               "time": clock.to_bangkok(clock.now()).strftime("%H:%M")}
+        try:
+            version = await self._save(request, entry_id, form)
+        except ValidationFailed as exc:
+            return Template("contest/entries/_save_status.html", status_code=422,
+                            context={**ctx, "result": "invalid", "errors": exc.errors})
+        except Conflict as exc:
+            result = "stale" if exc.code == "stale_version" else "conflict"
+            return Template("contest/entries/_save_status.html", status_code=409,
+                            context={**ctx, "result": result, "message": _error_text(exc)})
+        return Template("contest/entries/_save_status.html", context={**ctx, "result": "saved", "version": version})
+
+    # attachments
+
+    @post("/entries/{entry_id:int}/attachments", guards=[applicant_required], request_max_body_size=None)
+    async def upload(self, request: Request, entry_id: int) -> Template | Redirect:
+        """The browser's multipart form (``_csrf`` before the file), streamed to storage."""
+        status, message = 200, None
+        try:
+            await stream_attachment(request, entry_id)
+        except UploadError as exc:
+            status = exc.status_code
+            message = exc.message_en if current_language.get() == "en" else exc.message_th
+        except (PermissionDenied, NotFound):
+            raise
+        except DomainError as exc:
+            status, message = exc.status_code, _error_text(exc)
+        if _wants_partial(request):
+            ctx = await self._entry_context(request, entry_id, upload_error=message)
+            if message is None:
+                ctx["upload_flash"] = t("The file was uploaded. It is being checked.")
+            return Template("contest/entries/_attachments.html", context=ctx, status_code=status)
+        if message is not None:
+            return await self._entry_page(request, entry_id, status, upload_error=message)
+        return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
+
+    @post("/entries/{entry_id:int}/attachments/{attachment_id:int}/delete", guards=[applicant_required])
+    async def remove_attachment(self, request: Request, entry_id: int, attachment_id: int) -> Template | Redirect:
+        actor = require_actor(request)
+        detail = await entries.get_entry(actor, entry_id)
+        if attachment_id not in {a["id"] for a in detail.attachments}:
+            raise NotFound("No such file.", code="attachment_not_found")
+        try:
+            key = await entries.delete_attachment(actor=actor, attachment_id=attachment_id)
+        except Conflict as exc:
+            return await self._entry_page(request, entry_id, exc.status_code, upload_error=_error_text(exc),
+                                          notice_code=exc.code)
+        if key:
+            await get_storage().delete(key)
+        return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
+
+    # submit and withdraw
+
+    @post("/entries/{entry_id:int}/submit", guards=[applicant_required])
+    async def submit(self, request: Request, entry_id: int, data: Form) -> Template | Redirect:
+        """Submitted from the entry form itself, so what is typed is saved first and never lost."""
+        form = form_from_post(data) if "version" in data else None
+        try:
+            if form is not None:
+                await self._save(request, entry_id, form)
+        except (ValidationFailed, Conflict) as exc:
+            return await self._save_failed(request, entry_id, form, exc)  # type: ignore[arg-type]
+        try:
+            result = await entries.submit_entry(actor=require_actor(request), entry_id=entry_id)
+        except ValidationFailed as exc:
+            return await self._entry_page(request, entry_id, 422, errors=exc.errors, missing=exc.errors)
+        except Conflict as exc:
+            return await self._entry_page(request, entry_id, exc.status_code, notice=_error_text(exc),
+                                          notice_code=exc.code)
+        return Redirect(f"/receipts/{result.receipt['number']}", status_code=303)
+
+    @get("/entries/{entry_id:int}/withdraw", guards=[applicant_required])
+    async def withdraw_confirm(self, request: Request, entry_id: int) -> Template:
+        detail = await entries.get_entry(require_actor(request), entry_id)
+        return Template("contest/entries/withdraw.html", context={"detail": detail, "entry": detail.entry,
+                                                                  **HELPERS})
+
+    @post("/entries/{entry_id:int}/withdraw", guards=[applicant_required])
+    async def withdraw(self, request: Request, entry_id: int) -> Template | Redirect:
+        actor = require_actor(request)
+        try:
+            await entries.withdraw_entry(actor=actor, entry_id=entry_id)
+        except Conflict as exc:
+            detail = await entries.get_entry(actor, entry_id)
+            return Template("contest/entries/withdraw.html", status_code=exc.status_code,
+                            context={"detail": detail, "entry": detail.entry, "error": _error_text(exc), **HELPERS})
+        return Redirect("/entries?withdrawn=1", status_code=303)
+
+    # receipt
+
+    @get("/receipts/{number:str}", guards=[login_required])
+    async def receipt(self, request: Request, number: str) -> Template:
+        receipt, entry = await entries.get_receipt(require_actor(request), number)
+        org = await Organisation.select().where(Organisation.id == entry["organisation"]).first()
+        edition = await Edition.select(Edition.year, Edition.title).where(Edition.id == entry["edition"]).first()
+        title = (receipt.get("snapshot") or {}).get("title") or entry["title"]
+        return Template("contest/entries/receipt.html", context={
+            "receipt": receipt, "entry": entry, "org": org, "edition": edition, "title": title, **HELPERS})
+
+    # organisers
+
+    @get("/admin/entries", guards=[admin_required])
+    async def admin_entries_latest(self) -> Redirect:
+        """The nav link: the newest edition's entries."""
+        latest = await editions.list_editions(include_draft=True)
+        if not latest:
+            return Redirect("/admin", status_code=303)
+        return Redirect(f"/admin/editions/{latest[0].year}/entries", status_code=303)
+
+    @get("/admin/editions/{year:int}/entries", guards=[admin_required])
+    async def admin_list(self, request: Request, year: int,
+                         entry_state: str | None = Parameter(query="state", default=None, required=False),
+                         province: str | None = None, kind: str | None = None,
+                         category: str | None = None) -> Template:
+        edition = await editions.get_edition(year, include_draft=True)
+        rows = await entries.list_entries(require_actor(request), year=year, state=entry_state or None,
+                                          province=province or None, kind=kind or None,
+                                          category=category or None, limit=1000)
+        counts = {g: await entries.count_entries(year=year, group_by=g) for g in ("state", "category", "kind")}
+        from contest.domain.registry import KIND_LABELS
+
+        return Template("contest/admin/entries.html", context={
+            "edition": edition, "rows": rows, "counts": counts,
+            "filters": {"state": entry_state or "", "province": province or "", "kind": kind or "",
+                        "category": category or ""},
+            "states": ("draft", "submitted", "withdrawn", *[s for s in entries.LIVE_STATES if s not in
+                                                           ("draft", "submitted")]),
+            "kinds": list(KIND_LABELS), "provinces": await organisations.list_provinces(),
+            "categories": {c["code"]: c for c in edition.categories}, **HELPERS})
+
+    async def _admin_entry_context(self, request: Request, entry_id: int, form: dict[str, Any] | None = None,
+                                   errors: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+        history = await entries.entry_history(require_actor(request), entry_id)
+        detail = history["detail"]
+        events = [{**e, "time": _event_time(e["at"]), "before_text": _json_text(e["before"]),
+                   "after_text": _json_text(e["after"])} for e in history["events"]]
+        categories = {c["code"]: c for c in entries._loads(detail.edition["categories"], [])}
+        return {"detail": detail, "entry": detail.entry, "events": events, "labels": field_labels(),
+                "categories": categories, "form": form or {"closes_at": _local_input(detail.closes_at)},
+                "errors": errors or {}, **HELPERS, **extra}
+
+    @get("/admin/entries/{entry_id:int}", guards=[admin_required])
+    async def admin_entry(self, request: Request, entry_id: int) -> Template:
+        return Template("contest/admin/entries_detail.html",
+                        context=await self._admin_entry_context(request, entry_id))
+
+    @post("/admin/entries/{entry_id:int}/extend", guards=[admin_required])
+    async def admin_extend(self, request: Request, entry_id: int, data: Form) -> Template:
+        actor = require_actor(request)
+        detail = await entries.get_entry(actor, entry_id)
+        form = {"closes_at": str(data.get("closes_at") or ""), "reason": str(data.get("reason") or "")}
+        closes_at = _parse_local(form["closes_at"])
+        try:
+            if closes_at is None:
+                raise ValidationFailed(errors={"closes_at": t("Enter the new deadline as a date and time.")})
+            await entries.extend_deadline(actor=actor, year=detail.edition["year"],
+                                          organisation_code=detail.organisation["code"], closes_at=closes_at,
+                                          reason=form["reason"])
+        except ValidationFailed as exc:
+            ctx = await self._admin_entry_context(request, entry_id, form=form, errors=exc.errors)
+            return Template("contest/admin/entries_detail.html", context=ctx, status_code=422)
+        ctx = await self._admin_entry_context(request, entry_id, flash=t(
+            "The deadline for {org} is now {closes}.", org=detail.organisation["name_th"],
+            closes=format_date(closes_at)))
+        return Template("contest/admin/entries_detail.html", context=ctx)
+
+
+__all__ = ["EntryPages"]

@@ -1,0 +1,378 @@
+"""The server-rendered entry pages: list, form with autosave, attachments, submit, receipt, admin."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+import pytest
+
+from contest import clock
+from contest.tables import Attachment, DeadlineExtension, Entry, Receipt
+from tests.conftest import run
+from tests.factories import browser_login, csrf, make_edition, make_org, make_user
+from uploads.testing import make_pdf
+
+pytestmark = pytest.mark.integration
+
+FORM = {
+    "title": "ระบบแจ้งเหตุเดือดร้อนออนไลน์", "category": "service", "summary": "ประชาชนแจ้งเหตุผ่าน LINE",
+    "problem": "แจ้งเหตุล่าช้า", "solution": "แชตบอตและแดชบอร์ด", "citizens_served": "12000",
+    "results": "ตอบสนองเร็วขึ้น 3 เท่า", "in_service_since": "2024-06-01", "technology": "LINE OA",
+    "links": "https://example.go.th/service\nhttps://example.go.th/dashboard", "video_url": "",
+    "contact_name": "สมหญิง ใจดี", "contact_email": "it@example.go.th", "contact_phone": "053 123 456",
+    "consent_publish": "1",
+}
+
+
+def _applicant(client, email: str = "staff@example.go.th", org: str | None = None, **edition):  # type: ignore[no-untyped-def]
+    if edition is not None and not run(_edition_exists()):
+        run(make_edition(2569, **edition))
+    org = org or run(make_org())
+    run(make_user("applicant", email=email, org=org))
+    browser_login(client, email)
+    return org
+
+
+async def _edition_exists() -> bool:
+    from contest.tables import Edition
+    return await Edition.count() > 0
+
+
+def _create(client) -> int:  # type: ignore[no-untyped-def]
+    resp = client.post("/entries", data={"_csrf": csrf(client)}, follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    match = re.fullmatch(r"/entries/(\d+)", resp.headers["location"])
+    assert match
+    return int(match.group(1))
+
+
+def _version(html: str) -> int:
+    match = re.search(r'name="version" id="f-version" value="(\d+)"', html)
+    assert match, html
+    return int(match.group(1))
+
+
+def _save(client, entry_id: int, version: int, **fields):  # type: ignore[no-untyped-def]
+    return client.post(f"/entries/{entry_id}", data={"_csrf": csrf(client), "version": str(version), **fields},
+                       follow_redirects=False)
+
+
+def _upload(client, entry_id: int, name: str, data: bytes, *, token: bool = True, ctype: str = "application/pdf",
+            headers: dict | None = None):  # type: ignore[no-untyped-def]
+    fields = {"_csrf": csrf(client), "kind": "presentation"} if token else {"kind": "presentation"}
+    return client.post(f"/entries/{entry_id}/attachments", data=fields, files={"file": (name, data, ctype)},
+                       headers=headers or {}, follow_redirects=False)
+
+
+def _stored_files() -> list:  # type: ignore[type-arg]
+    from contest.settings import get_settings
+    return [p for p in get_settings().var_dir.joinpath("uploads").rglob("*") if p.is_file()]
+
+
+def test_entries_page_lists_and_creates_an_entry(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    page = client.get("/entries")
+    assert page.status_code == 200
+    assert page.text.count("<h1") == 1
+    assert "สร้างผลงาน" in page.text or "Create an entry" in page.text
+    assert "2569" in page.text  # the deadline is shown in the Buddhist Era
+    entry_id = _create(client)
+    assert run(Entry.count()) == 1
+    listed = client.get("/entries")
+    assert f'href="/entries/{entry_id}"' in listed.text
+    assert "ฉบับร่าง" in listed.text
+    # one entry per organisation by default: the button is gone, and posting again is refused
+    assert 'action="/entries"' not in listed.text
+    again = client.post("/entries", data={"_csrf": csrf(client)}, follow_redirects=False)
+    assert again.status_code == 409 and run(Entry.count()) == 1
+
+
+def test_entry_form_renders_sections_and_autosave_attributes(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    page = client.get(f"/entries/{entry_id}")
+    assert page.status_code == 200
+    html = page.text
+    assert html.count("<h1") == 1
+    assert f'hx-post="/entries/{entry_id}/autosave"' in html
+    assert 'hx-trigger="input delay:1500ms, change"' in html
+    assert 'hx-target="#save-status"' in html and 'hx-swap="outerHTML"' in html
+    assert _version(html) == 1
+    for name in ("title", "category", "summary", "problem", "solution", "citizens_served", "results",
+                 "in_service_since", "technology", "links", "video_url", "contact_name", "contact_email",
+                 "contact_phone", "consent_publish", "kind", "file"):
+        assert f'for="f-{name}"' in html and f'id="f-{name}"' in html, name
+    assert 'type="date"' in html and 'value="service"' in html
+    # the upload form: multipart, _csrf before the file input, accepted types, limits in MB
+    form = html[html.index('enctype="multipart/form-data"'):]
+    assert form.index('name="_csrf"') < form.index('type="file"')
+    assert 'accept=".pdf,.jpg,.jpeg,.png,.webp,.mp4,.docx,.pptx,.xlsx"' in form
+    assert "100 MB" in form and "300 MB" in form
+
+
+def test_save_with_the_form_increments_the_version(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    resp = _save(client, entry_id, 1, **FORM)
+    assert resp.status_code == 303 and resp.headers["location"] == f"/entries/{entry_id}?saved=1"
+    page = client.get(resp.headers["location"])
+    assert "บันทึกเรียบร้อยแล้ว" in page.text
+    assert _version(page.text) == 2
+    row = run(Entry.select().where(Entry.id == entry_id).first())
+    assert row["title"] == FORM["title"] and row["citizens_served"] == 12000 and row["consent_publish"] is True
+    assert "https://example.go.th/dashboard" in page.text
+    # an unchecked checkbox sends nothing: consent is withdrawn
+    no_consent = {k: v for k, v in FORM.items() if k != "consent_publish"}
+    assert _save(client, entry_id, 2, **no_consent).status_code == 303
+    assert run(Entry.select(Entry.consent_publish, Entry.version).where(Entry.id == entry_id).first()) == {
+        "consent_publish": False, "version": 3}
+
+
+def test_save_with_errors_is_422_with_messages_next_to_fields(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    resp = _save(client, entry_id, 1, **{**FORM, "contact_email": "not-an-email", "citizens_served": "หลายคน"})
+    assert resp.status_code == 422
+    html = resp.text
+    assert 'id="e-contact_email"' in html and 'id="e-citizens_served"' in html
+    assert 'href="#f-contact_email"' in html  # linked from the error summary
+    assert 'value="not-an-email"' in html  # what was typed is kept
+    assert run(Entry.select(Entry.version).first())["version"] == 1
+
+
+def test_autosave_returns_status_and_new_version_out_of_band(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    token = csrf(client)
+    headers = {"X-CSRF-Token": token, "HX-Request": "true"}
+    resp = client.post(f"/entries/{entry_id}/autosave", data={**FORM, "version": "1"}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert 'id="save-status"' in resp.text and "บันทึกอัตโนมัติแล้ว" in resp.text
+    assert re.search(r'<input type="hidden" name="version" id="f-version" value="2" hx-swap-oob="true">', resp.text)
+    again = client.post(f"/entries/{entry_id}/autosave", data={**FORM, "title": "ชื่อใหม่", "version": "2"},
+                        headers=headers)
+    assert 'value="3"' in again.text
+    assert run(Entry.select(Entry.version, Entry.title).first()) == {"version": 3, "title": "ชื่อใหม่"}
+    # a stale version: the partial says so and links to reload
+    stale = client.post(f"/entries/{entry_id}/autosave", data={**FORM, "title": "เก่า", "version": "2"},
+                        headers=headers)
+    assert stale.status_code == 409
+    assert f'href="/entries/{entry_id}"' in stale.text and "hx-swap-oob" not in stale.text
+    # without the CSRF header (and no _csrf field) nothing is saved
+    refused = client.post(f"/entries/{entry_id}/autosave", data={**FORM, "title": "x", "version": "3"},
+                          headers={"HX-Request": "true"})
+    assert refused.status_code == 403
+    assert run(Entry.select(Entry.title).first())["title"] == "ชื่อใหม่"
+
+
+def test_stale_save_shows_their_value_and_keeps_mine(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    assert _save(client, entry_id, 1, **{**FORM, "title": "ชื่อจากคนแรก"}).status_code == 303
+    resp = _save(client, entry_id, 1, **{**FORM, "title": "ชื่อของฉัน"})
+    assert resp.status_code == 409
+    html = resp.text
+    assert "ชื่อจากคนแรก" in html  # their value in the what-changed table
+    assert 'value="ชื่อของฉัน"' in html  # mine kept in the form
+    assert _version(html) == 2  # saving again overwrites deliberately
+    changes = html[html.index('id="changes"'):]
+    assert 'href="#f-title"' in changes and 'href="#f-summary"' not in changes
+    assert run(Entry.select(Entry.title).first())["title"] == "ชื่อจากคนแรก"
+    assert _save(client, entry_id, 2, **{**FORM, "title": "ชื่อของฉัน"}).status_code == 303
+    assert run(Entry.select(Entry.title, Entry.version).first()) == {"title": "ชื่อของฉัน", "version": 3}
+
+
+def test_upload_through_the_form_is_listed(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    pdf = make_pdf(3)
+    resp = _upload(client, entry_id, "แผนงาน.pdf", pdf)
+    assert resp.status_code == 303, resp.text
+    assert resp.headers["location"] == f"/entries/{entry_id}#attachments"
+    [att] = run(Attachment.select())
+    assert att["sha256"] == hashlib.sha256(pdf).hexdigest() and att["kind"] == "presentation"
+    page = client.get(f"/entries/{entry_id}").text
+    assert "แผนงาน.pdf" in page and f'href="/api/v1/attachments/{att["id"]}/content"' in page
+    assert "3 หน้า" in page or "กำลังตรวจสอบ" in page  # the check ran in-process or is pending
+    assert client.get(f"/api/v1/attachments/{att['id']}/content").content == pdf
+    # XHR (site.js) gets the attachments partial instead of a redirect
+    xhr = _upload(client, entry_id, "second.pdf", make_pdf(), headers={"X-Requested-With": "XMLHttpRequest"})
+    assert xhr.status_code == 200 and xhr.text.lstrip().startswith('<section id="attachments"')
+    assert "second.pdf" in xhr.text and "<h1" not in xhr.text
+    # remove a file
+    removed = client.post(f"/entries/{entry_id}/attachments/{att['id']}/delete", data={"_csrf": csrf(client)},
+                          follow_redirects=False)
+    assert removed.status_code == 303
+    assert "แผนงาน.pdf" not in client.get(f"/entries/{entry_id}").text
+
+
+def test_upload_without_csrf_is_403_and_stores_nothing(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    resp = _upload(client, entry_id, "a.pdf", make_pdf(), token=False)
+    assert resp.status_code == 403
+    assert run(Attachment.count()) == 0 and _stored_files() == []
+
+
+def test_disguised_file_is_415_with_message_on_the_page(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    resp = _upload(client, entry_id, "setup.pdf", b"MZ\x90\x00" + b"\x00" * 4000)
+    assert resp.status_code == 415
+    assert "<h1" in resp.text and 'id="e-file"' in resp.text
+    assert "ระบบไม่รองรับไฟล์ประเภทนี้" in resp.text
+    assert run(Attachment.count()) == 0 and _stored_files() == []
+
+
+def test_submit_then_receipt_shows_every_file_hash(client) -> None:  # type: ignore[no-untyped-def]
+    org = _applicant(client)
+    entry_id = _create(client)
+    pdf = make_pdf(2)
+    assert _upload(client, entry_id, "ผลงาน.pdf", pdf).status_code == 303
+    # the submit button belongs to the entry form: what is typed is saved, then submitted
+    resp = client.post(f"/entries/{entry_id}/submit", data={"_csrf": csrf(client), "version": "1", **FORM},
+                       follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    number = run(Receipt.select(Receipt.number).first())["number"]
+    assert resp.headers["location"] == f"/receipts/{number}"
+    receipt = client.get(f"/receipts/{number}")
+    assert receipt.status_code == 200
+    html = receipt.text
+    assert number in html and hashlib.sha256(pdf).hexdigest() in html and "ผลงาน.pdf" in html
+    assert FORM["title"] in html and "2569" in html and "window.print()" in html
+    assert html.count("<h1") == 1
+    listed = client.get("/entries").text
+    assert number in listed and "ส่งแล้ว" in listed
+    # another organisation cannot read the receipt
+    client.post("/logout", data={"_csrf": csrf(client)})
+    _applicant(client, email="other@example.go.th")
+    assert client.get(f"/receipts/{number}").status_code == 404
+    assert org
+
+
+def test_incomplete_submit_is_422_listing_missing_items(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    resp = client.post(f"/entries/{entry_id}/submit", data={"_csrf": csrf(client)}, follow_redirects=False)
+    assert resp.status_code == 422
+    summary = resp.text[resp.text.index("error-summary"):]
+    for name in ("title", "summary", "problem", "contact_email"):
+        assert f'href="#f-{name}"' in summary, name
+    assert 'href="#f-file"' in summary  # no attachment yet
+    assert run(Receipt.count()) == 0
+
+
+def test_page_is_read_only_after_the_deadline(client) -> None:  # type: ignore[no-untyped-def]
+    closes = clock.now() + timedelta(hours=1)
+    _applicant(client, submission_closes_at=closes)
+    entry_id = _create(client)
+    assert _save(client, entry_id, 1, **FORM).status_code == 303
+    clock.freeze(closes + timedelta(days=1))
+    page = client.get(f"/entries/{entry_id}")
+    assert page.status_code == 200
+    html = page.text
+    assert "ปิดรับผลงานแล้วเมื่อ" in html and FORM["title"] in html
+    main = html[html.index('<main'):]
+    for control in ("<textarea", "<select", 'type="file"', "/autosave", f"/entries/{entry_id}/submit"):
+        assert control not in main, control
+    late = client.post(f"/entries/{entry_id}/submit", data={"_csrf": csrf(client)}, follow_redirects=False)
+    assert late.status_code == 409 and "ปิดรับผลงานแล้วเมื่อ" in late.text
+    upload = _upload(client, entry_id, "late.pdf", make_pdf())
+    assert upload.status_code == 409 and "หมดเวลารับผลงานแล้วเมื่อ" in upload.text
+    assert run(Receipt.count()) == 0 and run(Attachment.count()) == 0 and _stored_files() == []
+
+
+def test_withdraw_asks_first_then_withdraws(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    confirm = client.get(f"/entries/{entry_id}/withdraw")
+    assert confirm.status_code == 200 and f'action="/entries/{entry_id}/withdraw"' in confirm.text
+    assert run(Entry.select(Entry.state).first())["state"] == "draft"
+    resp = client.post(f"/entries/{entry_id}/withdraw", data={"_csrf": csrf(client)}, follow_redirects=False)
+    assert resp.status_code == 303
+    assert run(Entry.select(Entry.state).first())["state"] == "withdrawn"
+    assert "ถอนแล้ว" in client.get(resp.headers["location"]).text
+
+
+def test_another_organisations_entry_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    client.post("/logout", data={"_csrf": csrf(client)})
+    _applicant(client, email="other@example.go.th")
+    assert client.get(f"/entries/{entry_id}").status_code == 404
+    assert _save(client, entry_id, 1, title="x").status_code == 404
+    assert _upload(client, entry_id, "a.pdf", make_pdf()).status_code == 404
+    assert run(Attachment.count()) == 0
+
+
+def test_admin_list_filters_and_counts(client) -> None:  # type: ignore[no-untyped-def]
+    run(make_edition(2569))
+    north = run(make_org(name_th="อบต.เหนือ"))
+    south = run(make_org(name_th="เทศบาลใต้", kind="town_municipality", province_code="90",
+                         province_name_th="สงขลา"))
+    for email, org in (("n@example.go.th", north), ("s@example.go.th", south)):
+        _applicant(client, email=email, org=org)
+        _create(client)
+        client.post("/logout", data={"_csrf": csrf(client)})
+    run(make_user("admin", email="admin@example.go.th"))
+    browser_login(client, "admin@example.go.th")
+    page = client.get("/admin/editions/2569/entries")
+    assert page.status_code == 200 and page.text.count("<h1") == 1
+    assert "อบต.เหนือ" in page.text and "เทศบาลใต้" in page.text
+    by_state = page.text[page.text.index("counts-h"):]
+    assert re.search(r"ฉบับร่าง</a></td><td>2</td>", by_state)
+    filtered = client.get("/admin/editions/2569/entries", params={"province": "90"})
+    assert "เทศบาลใต้" in filtered.text and "อบต.เหนือ" not in filtered.text.split("counts-h")[1].split("<tbody>")[-1]
+    by_kind = client.get("/admin/editions/2569/entries", params={"kind": "town_municipality", "state": "draft"})
+    rows = by_kind.text.split('<caption class="sr-only">')[-1]
+    assert "เทศบาลใต้" in rows and "อบต.เหนือ" not in rows
+    assert client.get("/admin/entries", follow_redirects=False).headers["location"] == "/admin/editions/2569/entries"
+
+
+def test_admin_entry_page_and_deadline_extension(client) -> None:  # type: ignore[no-untyped-def]
+    org = _applicant(client)
+    entry_id = _create(client)
+    assert _save(client, entry_id, 1, **FORM).status_code == 303
+    client.post("/logout", data={"_csrf": csrf(client)})
+    run(make_user("admin", email="admin@example.go.th"))
+    browser_login(client, "admin@example.go.th")
+    page = client.get(f"/admin/entries/{entry_id}")
+    assert page.status_code == 200
+    assert FORM["title"] in page.text and "entry.create" in page.text and "entry.update" in page.text
+    # errors next to the fields, nothing granted
+    bad = client.post(f"/admin/entries/{entry_id}/extend", data={"_csrf": csrf(client), "closes_at": "",
+                                                                  "reason": ""})
+    assert bad.status_code == 422 and 'id="e-closes_at"' in bad.text
+    early = client.post(f"/admin/entries/{entry_id}/extend", data={
+        "_csrf": csrf(client), "closes_at": "2020-01-01T10:00", "reason": "ไฟฟ้าดับ"})
+    assert early.status_code == 422 and 'id="e-closes_at"' in early.text and "ไฟฟ้าดับ" in early.text
+    no_reason = client.post(f"/admin/entries/{entry_id}/extend", data={
+        "_csrf": csrf(client), "closes_at": "2999-01-01T10:00", "reason": " "})
+    assert no_reason.status_code == 422 and 'id="e-reason"' in no_reason.text
+    assert run(DeadlineExtension.count()) == 0
+    later = clock.to_bangkok(clock.now() + timedelta(days=40)).replace(second=0, microsecond=0)
+    ok = client.post(f"/admin/entries/{entry_id}/extend", data={
+        "_csrf": csrf(client), "closes_at": later.strftime("%Y-%m-%dT%H:%M"), "reason": "น้ำท่วมสำนักงาน"})
+    assert ok.status_code == 200, ok.text
+    [ext] = run(DeadlineExtension.select())
+    assert ext["closes_at"] == later and ext["reason"] == "น้ำท่วมสำนักงาน"
+    assert ext["organisation"] is not None and org in ok.text
+    # the applicant pages stay closed to an admin
+    assert client.get(f"/entries/{entry_id}").status_code == 403
+
+
+def test_english_switch_renders(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    assert _upload(client, entry_id, "plan.pdf", make_pdf()).status_code == 303
+    page = client.get(f"/entries/{entry_id}", params={"lang": "en"})
+    assert page.status_code == 200 and '<html lang="en">' in page.text
+    assert "Name of the service" in page.text and "Attachments" in page.text and "Upload file" in page.text
+    listed = client.get("/entries")  # the choice is remembered
+    assert "My entries" in listed.text and "Draft" in listed.text
+    resp = client.post(f"/entries/{entry_id}/submit", data={"_csrf": csrf(client), "version": "1", **FORM},
+                       follow_redirects=False)
+    receipt = client.get(resp.headers["location"])
+    assert "Receipt of submission" in receipt.text and "(Bangkok time)" in receipt.text
