@@ -107,3 +107,21 @@ def browser_login(client: Any, email: str, password: str = PASSWORD) -> None:
     resp = client.post("/login", data={"email": email, "password": password, "_csrf": token},
                        follow_redirects=False)
     assert resp.status_code == 303, resp.text
+
+
+def wait_for_mails(to: str, count: int = 1, timeout: float = 15.0) -> list[str]:
+    """Mail sent through the app: its in-process runner may be sending it right now, so run
+    what is due here too and poll until ``count`` messages to ``to`` exist."""
+    import asyncio
+    import time
+
+    from contest import jobs  # noqa: F401 - registers the handlers
+    from contest.domain import outbox
+
+    deadline = time.monotonic() + timeout
+    while True:
+        asyncio.run(outbox.run_due())
+        found = mails(to)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)

@@ -11,7 +11,7 @@ from contest.domain import accounts
 from contest.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from contest.tables import AuditEvent, EmailToken, User
 from tests.conftest import run
-from tests.factories import PASSWORD, browser_login, csrf, link_in, mails, make_org, make_user
+from tests.factories import PASSWORD, browser_login, csrf, link_in, mails, make_org, make_user, wait_for_mails
 
 pytestmark = pytest.mark.integration
 
@@ -171,8 +171,7 @@ def test_signup_page_flow_confirms_and_logs_in(client) -> None:  # type: ignore[
     resp = client.post("/signup", data={"organisation_code": code, "name": "สมชาย", "email": "som@example.go.th",
                                         "password": PASSWORD, "_csrf": token})
     assert resp.status_code == 200
-    run(_run_jobs())
-    link = link_in(mails("som@example.go.th")[0], "/account/confirm/")
+    link = link_in(wait_for_mails("som@example.go.th")[0], "/account/confirm/")
     assert client.get(link).status_code == 200
     assert client.get(link).status_code == 409
     browser_login(client, "som@example.go.th")

@@ -14,7 +14,7 @@ from contest.domain import entries
 from contest.domain.audit import SYSTEM
 from contest.tables import Attachment, Entry, Receipt
 from tests.conftest import run
-from tests.factories import login_token, make_edition, make_org, make_user, mails
+from tests.factories import login_token, make_edition, make_org, make_user, wait_for_mails
 from uploads.testing import make_pdf, make_png
 
 pytestmark = pytest.mark.integration
@@ -235,8 +235,7 @@ def test_submit_returns_receipt_and_mails_it(client) -> None:  # type: ignore[no
     receipt = body["receipt"]
     assert receipt["number"].startswith("DLG2569-")
     assert receipt["files"] == [{"name": "ผลงาน.pdf", "size": len(pdf), "sha256": hashlib.sha256(pdf).hexdigest()}]
-    run(_drain())
-    [mail] = mails("staff@example.go.th")
+    [mail] = wait_for_mails("staff@example.go.th")
     assert receipt["number"] in mail
     # Submitting again with nothing changed gives the same receipt.
     again = client.post(f"/api/v1/entries/{entry_id}/submit", headers=headers).json()

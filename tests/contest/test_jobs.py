@@ -127,11 +127,8 @@ def test_in_process_runner_sends_mail_from_the_app(client) -> None:  # type: ign
     code = run(make_org())
     client.post("/signup", data={"organisation_code": code, "name": "A", "email": "a@example.go.th",
                                  "password": PASSWORD, "_csrf": csrf(client)})
-    for _ in range(50):
-        if mails("a@example.go.th"):
-            break
-        asyncio.run(asyncio.sleep(0.1))
-    assert len(mails("a@example.go.th")) == 1
+    from tests.factories import wait_for_mails
+    assert len(wait_for_mails("a@example.go.th")) == 1
 
 
 def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -> None:
