@@ -1,0 +1,1 @@
+"""Deadline-day load: many organisations log in, fill an entry, upload two PDFs and submit."""

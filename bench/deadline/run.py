@@ -1,0 +1,441 @@
+"""Deadline-day benchmark: N organisations each log in, create an entry, fill it, upload two 2 MB
+PDFs and submit, with C concurrent clients, against the real app (``contest serve``, granian).
+
+Run by hand (not a test)::
+
+    .venv/bin/python -m bench.deadline.run                          # SQLite and PostgreSQL, 2,000 orgs
+    .venv/bin/python -m bench.deadline.run --db sqlite --orgs 500 --workers 2
+
+Per database and per worker count: a fresh throw-away database (SQLite in a temp VAR_DIR, or a
+PostgreSQL cluster from ``scripts/services.sh``), ``contest migrate``, a seed (N organisations,
+N confirmed applicants sharing one argon2 hash, an open edition 2569), then the load. Afterwards
+every receipt is checked against the stored files (SHA-256 recomputed from disk, and from the
+bytes the client sent) and the database must hold exactly N submitted entries and 2N attachments.
+Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.deadline.db_tasks import YEAR, applicant_email, org_code
+from bench.upload.run import (
+    ROOT,
+    RssSampler,
+    contest_env,
+    free_port,
+    process_tree,
+    run_python,
+    start_contest,
+    stop_server,
+)
+
+MB = 1024 * 1024
+PASSWORD = "bench-password-123"
+STEPS = ("login", "create", "patch", "upload1", "upload2", "submit")
+FIELDS = {
+    "title": "ระบบรับเรื่องร้องเรียนออนไลน์",
+    "category": "service",
+    "summary": "ประชาชนแจ้งเรื่องผ่าน LINE และติดตามสถานะได้เอง " * 5,
+    "problem": "เดิมต้องเดินทางมาที่สำนักงาน ใช้เวลาหลายวันกว่าจะได้รับการแก้ไข " * 10,
+    "solution": "แพลตฟอร์มรับเรื่อง แจ้งเจ้าหน้าที่อัตโนมัติ และแผนที่จุดปัญหา " * 10,
+    "results": "เวลาเฉลี่ยในการแก้ไขลดลงจาก 7 วันเหลือ 2 วัน " * 10,
+    "contact_name": "นายทดสอบ ระบบดี",
+    "contact_email": "contact@bench.go.th",
+}
+
+
+# --- the files ----------------------------------------------------------------------------------
+# One valid one-page PDF of exactly 2 MB: catalog, pages, page, an empty content stream and an
+# unreferenced stream of random padding whose first 64 bytes are a per-file nonce. The nonce has
+# a fixed length, so every file shares the xref offsets and is PREFIX + nonce + SUFFIX.
+
+def _pdf_template(total: int) -> tuple[bytes, bytes]:
+    nonce_len = 64
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+        b"<< /Length 3 >>\nstream\nq Q\nendstream",
+    ]
+    head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+    body = bytearray(head)
+    offsets = []
+    for number, obj in enumerate(objs, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+
+    def tail(pad_len: int, pad_offset: int) -> bytes:
+        xref_at = pad_offset + len(b"5 0 obj\n<< /Length %d >>\nstream\n" % pad_len) + pad_len + len(
+            b"\nendstream\nendobj\n")
+        rows = b"".join(b"%010d 00000 n \n" % o for o in (*offsets, pad_offset))
+        return (b"\nendstream\nendobj\nxref\n0 6\n0000000000 65535 f \n" + rows
+                + b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref_at)
+
+    pad_offset = len(body)
+    overhead = len(body) + len(b"5 0 obj\n<< /Length 0000000 >>\nstream\n") + len(tail(total - 1000, pad_offset))
+    pad_len = total - overhead
+    assert 1_000_000 <= pad_len < 10_000_000, pad_len  # seven digits, as in the overhead estimate
+    stream_head = b"5 0 obj\n<< /Length %d >>\nstream\n" % pad_len
+    prefix = bytes(body) + stream_head
+    suffix = os.urandom(pad_len - nonce_len) + tail(pad_len, pad_offset)
+    return prefix, suffix
+
+
+PREFIX, SUFFIX = _pdf_template(2 * MB)
+
+
+def file_name(i: int, n: int) -> str:
+    return f"{org_code(i)}-{n}.pdf"
+
+
+def nonce(name: str) -> bytes:
+    return hashlib.sha256(name.encode()).hexdigest().encode()
+
+
+def pdf_bytes(name: str) -> bytes:
+    return PREFIX + nonce(name) + SUFFIX
+
+
+def expected_sha256(name: str) -> str:
+    return hashlib.sha256(pdf_bytes(name)).hexdigest()
+
+
+def check_template() -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    data = pdf_bytes(file_name(1, 1))
+    assert len(data) == 2 * MB, len(data)
+    assert len(PdfReader(io.BytesIO(data), strict=True).pages) == 1
+
+
+# --- the load -----------------------------------------------------------------------------------
+
+class StepFailed(Exception):
+    pass
+
+
+@dataclass
+class Load:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[tuple[str, int, str, str]] = field(default_factory=list)
+    receipts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    done: int = 0
+    seconds: float = 0.0
+
+
+async def call(client: httpx.AsyncClient, load: Load, i: int, step: str, method: str, url: str,
+               expect: int, **kwargs: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        resp = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        load.errors.append((step, i, type(exc).__name__, str(exc)[:300]))
+        raise StepFailed from exc
+    load.latencies[step].append(time.perf_counter() - started)
+    if resp.status_code != expect:
+        load.errors.append((step, i, str(resp.status_code), resp.text[:300]))
+        raise StepFailed
+    return resp.json()
+
+
+async def one_organisation(client: httpx.AsyncClient, load: Load, i: int) -> None:
+    token = (await call(client, load, i, "login", "POST", "/api/v1/auth/token", 200,
+                        json={"email": applicant_email(i), "password": PASSWORD}))["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    entry = await call(client, load, i, "create", "POST", f"/api/v1/editions/{YEAR}/entries", 201,
+                       json={}, headers=auth)
+    entry_id = entry["id"]
+    await call(client, load, i, "patch", "PATCH", f"/api/v1/entries/{entry_id}", 200,
+               json={**FIELDS, "title": f"{FIELDS['title']} {org_code(i)}", "version": entry["version"]},
+               headers=auth)
+    for n in (1, 2):
+        name = file_name(i, n)
+        await call(client, load, i, f"upload{n}", "POST", f"/api/v1/entries/{entry_id}/attachments", 201,
+                   files={"file": (name, pdf_bytes(name), "application/pdf")}, data={"kind": "presentation"},
+                   headers=auth)
+    result = await call(client, load, i, "submit", "POST", f"/api/v1/entries/{entry_id}/submit", 200,
+                        headers=auth)
+    load.receipts[i] = result["receipt"]
+    load.done += 1
+
+
+async def run_load(base: str, orgs: int, clients: int) -> Load:
+    load = Load()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(1, orgs + 1):
+        queue.put_nowait(i)
+
+    async def client_task(client: httpx.AsyncClient) -> None:
+        while True:  # bounded: the queue holds exactly `orgs` items and is never refilled
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            try:
+                await one_organisation(client, load, i)
+            except StepFailed:
+                pass
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(client_task(client) for _ in range(clients)))
+        load.seconds = time.perf_counter() - started
+    return load
+
+
+# --- verification -------------------------------------------------------------------------------
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(MB):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(facts: dict[str, Any], uploads: Path, orgs: int, load: Load) -> list[str]:
+    """Problems found; empty when every check holds."""
+    problems: list[str] = []
+    states = Counter(e["state"] for e in facts["entries"])
+    live = [a for a in facts["attachments"] if a["deleted_at"] is None]
+    if states.get("submitted", 0) != orgs or len(facts["entries"]) != orgs:
+        problems.append(f"entries: {dict(states)} (expected {orgs} submitted)")
+    if len(live) != 2 * orgs:
+        problems.append(f"attachments: {len(live)} live (expected {2 * orgs})")
+    if len(facts["receipts"]) != orgs:
+        problems.append(f"receipts: {len(facts['receipts'])} (expected {orgs})")
+    by_id = {a["id"]: a for a in live}
+    pairs = []  # (receipt number, receipt file, attachment row)
+    for r in facts["receipts"]:
+        if len(r["files"]) != 2:
+            problems.append(f"receipt {r['number']}: {len(r['files'])} files")
+        for f in r["files"]:
+            att = by_id.get(f["attachment_id"])
+            if att is None:
+                problems.append(f"receipt {r['number']}: attachment {f['attachment_id']} missing")
+                continue
+            pairs.append((r["number"], f, att))
+
+    def check(item: tuple[str, dict[str, Any], dict[str, Any]]) -> str | None:
+        number, f, att = item
+        path = uploads / att["storage_key"]
+        if not path.is_file():
+            return f"{number}: {f['name']} not on disk at {att['storage_key']}"
+        on_disk = file_sha256(path)
+        sent = expected_sha256(f["name"])
+        if not (f["sha256"] == att["sha256"] == on_disk == sent) or f["size"] != path.stat().st_size:
+            return (f"{number}: {f['name']} receipt {f['sha256'][:12]} row {att['sha256'][:12]} "
+                    f"disk {on_disk[:12]} sent {sent[:12]}")
+        return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # hashlib releases the GIL on large buffers
+        problems.extend(p for p in pool.map(check, pairs) if p)
+    # What the clients were told must be what the database keeps.
+    by_number = {r["number"]: r for r in facts["receipts"]}
+    for i, told in load.receipts.items():
+        kept = by_number.get(told["number"])
+        if kept is None or sorted(f["sha256"] for f in told["files"]) != sorted(f["sha256"] for f in kept["files"]):
+            problems.append(f"org {i}: receipt {told['number']} differs from the database")
+    return problems
+
+
+# --- one run ------------------------------------------------------------------------------------
+
+@dataclass
+class RunResult:
+    db: str
+    workers: int
+    orgs: int
+    clients: int
+    load: Load
+    setup_seconds: float
+    rss_peak_mb: float
+    checks: Counter[str]
+    problems: list[str]
+    server_errors: list[str]
+
+
+def start_postgres(work: Path) -> tuple[str, dict[str, str]]:
+    work.mkdir(parents=True, exist_ok=True)
+    for d in (work.parent, work):
+        d.chmod(0o755)  # the cluster runs as the postgres user when we are root
+    env = {**os.environ, "PG_PORT": str(free_port()), "REDIS_PORT": str(free_port())}
+    env.pop("DATABASE_URL", None)
+    env["REDIS_URL"] = "unused"  # services.sh then skips Redis: the app runs jobs in-process
+    out = subprocess.run(["bash", str(ROOT / "scripts/services.sh"), "start", str(work)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    match = re.search(r"DATABASE_URL_PG=(\S+)", out)
+    if not match:
+        raise RuntimeError(f"services.sh printed no DATABASE_URL_PG:\n{out}")
+    return match.group(1), env
+
+
+def stop_postgres(work: Path, env: dict[str, str]) -> None:
+    subprocess.run(["bash", str(ROOT / "scripts/services.sh"), "stop", str(work)], cwd=ROOT, env=env,
+                   capture_output=True, text=True, timeout=120, check=False)
+
+
+def server_log_errors(log: Path) -> list[str]:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    lines = text.splitlines()
+    found = [ln for ln in lines if re.search(r"\b(ERROR|CRITICAL|Traceback)\b", ln)]
+    # the last line of each traceback names the exception
+    for k, ln in enumerate(lines):
+        if ln.startswith("Traceback"):
+            for nxt in lines[k + 1:k + 80]:
+                if nxt and not nxt.startswith((" ", "Traceback", "The above", "During handling")):
+                    found.append("  -> " + nxt[:300])
+                    break
+    return found
+
+
+def run_once(db: str, orgs: int, clients: int, workers: int) -> RunResult:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-deadline-{db}-"))
+    var_dir = work / "var"
+    pg_env: dict[str, str] | None = None
+    proc = None
+    try:
+        setup_started = time.perf_counter()
+        database_url = None
+        if db == "postgres":
+            database_url, pg_env = start_postgres(work / "services")
+        env = contest_env(var_dir, database_url)
+        run_python(env, ["-m", "contest.cli", "migrate"])
+        run_python(env, ["-m", "bench.deadline.db_tasks", "seed", str(orgs), PASSWORD])
+        setup_seconds = time.perf_counter() - setup_started
+        port = free_port()
+        log = work / "server.log"
+        with log.open("wb") as log_fh:
+            proc = start_contest(env, port, workers, log=log_fh)
+            pids = process_tree(proc.pid)
+            sampler = RssSampler(pids, interval=0.05)
+            sampler.start()
+            print(f"  [{db}, {workers} worker(s)] set-up {setup_seconds:.1f} s; load: {orgs} orgs, "
+                  f"{clients} clients …", flush=True)
+            load = asyncio.run(run_load(f"http://127.0.0.1:{port}", orgs, clients))
+            rss_peak = sampler.stop()
+            facts = wait_for_checks(env, limit=120)
+            stop_server(proc)
+            proc = None
+        checks = Counter(a["check_state"] for a in facts["attachments"])
+        problems = verify(facts, var_dir / "uploads", orgs, load)
+        return RunResult(db, workers, orgs, clients, load, setup_seconds, rss_peak, checks, problems,
+                         server_log_errors(log))
+    finally:
+        if proc is not None:
+            stop_server(proc)
+        if pg_env is not None:
+            stop_postgres(work / "services", pg_env)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def wait_for_checks(env: dict[str, str], limit: float) -> dict[str, Any]:
+    """The in-process job runner checks each PDF after the response; wait (bounded) until done."""
+    deadline = time.monotonic() + limit
+    while True:
+        facts = json.loads(run_python(env, ["-m", "bench.deadline.db_tasks", "dump"]).strip().splitlines()[-1])
+        pending = sum(a["check_state"] == "pending" for a in facts["attachments"])
+        if pending == 0 or time.monotonic() > deadline:
+            return facts
+        time.sleep(2)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def report(r: RunResult) -> None:
+    load = r.load
+    print(f"\n{r.db}, granian {r.workers} worker(s), {r.orgs} orgs, {r.clients} clients: "
+          f"{load.done} submitted in {load.seconds:.1f} s = {load.done / load.seconds:.1f} entries/s "
+          f"({2 * load.done * 2 / load.seconds:.0f} MB/s of PDFs); set-up {r.setup_seconds:.1f} s; "
+          f"server RSS peak {r.rss_peak_mb:.0f} MB")
+    print(f"  {'step':<8} {'n':>5} {'mean ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for step in STEPS:
+        v = load.latencies.get(step, [])
+        if not v:
+            continue
+        print(f"  {step:<8} {len(v):>5} {statistics.fmean(v) * 1e3:>8.0f} {pct(v, .5) * 1e3:>8.0f} "
+              f"{pct(v, .95) * 1e3:>8.0f} {pct(v, .99) * 1e3:>8.0f} {max(v) * 1e3:>8.0f}")
+    print(f"  errors: {len(load.errors)}")
+    for step, i, what, text in load.errors[:10]:
+        print(f"    {step} org {i}: {what} {text}")
+    by_kind = Counter((step, what) for step, _, what, _ in load.errors)
+    if len(load.errors) > 10:
+        print(f"    … by step and status: {dict(by_kind)}")
+    print(f"  attachment checks: {dict(r.checks)}")
+    print(f"  verification: {'ok' if not r.problems else f'{len(r.problems)} PROBLEMS'} "
+          f"(receipts vs files on disk vs bytes sent; {r.orgs} submitted, {2 * r.orgs} attachments)")
+    for p in r.problems[:10]:
+        print(f"    {p}")
+    causes = Counter(line[5:].split(":", 1)[0] + ": " + line.split(":", 1)[-1].strip()[:80]
+                     for line in r.server_errors if line.startswith("  -> "))
+    routes = Counter(re.sub(r"/\d+", "/{id}", line.split("unhandled error on ", 1)[1])
+                     for line in r.server_errors if "unhandled error on " in line)
+    print(f"  server log: {len(r.server_errors)} error lines; 500s by route: {dict(routes)}")
+    for cause, count in causes.most_common(5):
+        print(f"    {count} x {cause}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--orgs", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--workers", default="1,2", help="granian worker counts to try, e.g. 1,2")
+    args = parser.parse_args(argv)
+    check_template()
+    dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    results: list[RunResult] = []
+    for db in dbs:
+        for workers in worker_counts:
+            r = run_once(db, args.orgs, args.clients, workers)
+            report(r)
+            results.append(r)
+    print(f"\n{'db':<9} {'workers':>7} {'orgs':>5} {'ok':>5} {'errors':>6} {'seconds':>8} {'entries/s':>9} "
+          + " ".join(f"{s + ' p95':>12}" for s in STEPS) + "  verified")
+    for r in results:
+        print(f"{r.db:<9} {r.workers:>7} {r.orgs:>5} {r.load.done:>5} {len(r.load.errors):>6} "
+              f"{r.load.seconds:>8.1f} {r.load.done / r.load.seconds:>9.1f} "
+              + " ".join(f"{pct(r.load.latencies.get(s, []), .95) * 1e3:>9.0f} ms" for s in STEPS)
+              + f"  {'ok' if not r.problems else 'NO'}")
+    best: dict[str, RunResult] = {}
+    for r in results:
+        if r.db not in best or r.load.done / r.load.seconds > best[r.db].load.done / best[r.db].load.seconds:
+            best[r.db] = r
+    for db, r in best.items():
+        print(f"best on {db}: {r.workers} worker(s), {r.load.done / r.load.seconds:.1f} entries/s")
+    return 0 if all(not r.load.errors and not r.problems for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
