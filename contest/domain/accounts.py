@@ -45,13 +45,27 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# argon2 costs ~0.25 s of CPU and 64 MB per call: run it off the event loop so other requests
+# keep flowing, a few at a time so a burst of log-ins cannot exhaust memory.
+_ARGON2_SLOTS = 4
+_argon2_gate: dict[int, asyncio.Semaphore] = {}
+
+
+def _gate() -> asyncio.Semaphore:
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _argon2_gate:
+        _argon2_gate[loop_id] = asyncio.Semaphore(_ARGON2_SLOTS)
+    return _argon2_gate[loop_id]
+
+
 async def hash_password_async(password: str) -> str:
-    """argon2 costs ~0.25 s of CPU: off the event loop, so other requests keep flowing."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    async with _gate():
+        return await asyncio.to_thread(_hasher.hash, password)
 
 
 async def verify_password_async(password_hash: str, password: str) -> bool:
-    return await asyncio.to_thread(verify_password, password_hash, password)
+    async with _gate():
+        return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
