@@ -44,7 +44,8 @@ test-postgres: install-test
 	TEST_DATABASES=postgres scripts/run-tests.sh
 
 bench: install-test
-	$(BIN)/python -m bench.upload.run
+	$(BIN)/python -m bench.upload.run --real-app
+	$(BIN)/python -m bench.deadline.run --db both
 	$(BIN)/python -m bench.ranking.pure
 
 KEYWORDS := -k t -k both -k NotFound -k Conflict -k PermissionDenied -k NotAuthenticated -k ValidationFailed -k RateLimited -k DomainError -k _message
