@@ -9,6 +9,9 @@ DATABASES=${TEST_DATABASES:-"sqlite postgres"}
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
+if [[ "${DATABASE_URL:-}" != postgres* ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
 fc-list 2>/dev/null | grep -qi "garuda\|loma\|sarabun\|noto sans thai" || need+=(fonts-thai-tlwg)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
