@@ -48,7 +48,7 @@ bench: install-test
 	$(BIN)/python -m bench.deadline.run --db both
 	$(BIN)/python -m bench.ranking.pure
 
-KEYWORDS := -k t -k both -k NotFound -k Conflict -k PermissionDenied -k NotAuthenticated -k ValidationFailed -k RateLimited -k DomainError -k _message
+KEYWORDS := -k t -k N_ -k both -k NotFound -k Conflict -k PermissionDenied -k NotAuthenticated -k ValidationFailed -k RateLimited -k DomainError -k _message
 
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output $(KEYWORDS) -o contest/locale/messages.pot .

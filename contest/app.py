@@ -69,23 +69,28 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
     return _error_response(request, exc.status_code, exc.code, exc.message, exc.params, errors)
 
 
+def N_(message: str) -> str:
+    """Mark a message for the catalogue; it is translated when shown."""
+    return message
+
+
 HTTP_MESSAGES = {
-    400: ("invalid_input", "The data sent is not valid."),
-    401: ("not_authenticated", "Please log in first."),
-    403: ("forbidden", "You do not have permission to do this."),
-    404: ("not_found", "The page or item you asked for does not exist."),
-    405: ("method_not_allowed", "This action is not allowed here."),
-    413: ("too_large", "The request is too large."),
-    429: ("rate_limited", "Too many requests. Please wait a moment and try again."),
+    400: ("invalid_input", N_("The data sent is not valid.")),
+    401: ("not_authenticated", N_("Please log in first.")),
+    403: ("forbidden", N_("You do not have permission to do this.")),
+    404: ("not_found", N_("The page or item you asked for does not exist.")),
+    405: ("method_not_allowed", N_("This action is not allowed here.")),
+    413: ("too_large", N_("The request is too large.")),
+    429: ("rate_limited", N_("Too many requests. Please wait a moment and try again.")),
 }
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
-    code, message = HTTP_MESSAGES.get(status, ("error", "Something went wrong. Please try again."))
+    code, message = HTTP_MESSAGES.get(status, ("error", N_("Something went wrong. Please try again.")))
     errors = None
     if isinstance(exc, ValidationException):
-        code, message = "invalid_input", "The data sent is not valid."
+        code, message = "invalid_input", N_("The data sent is not valid.")
         errors = {}
         for item in (exc.extra or []) if isinstance(exc.extra, list) else []:
             if isinstance(item, dict):
@@ -97,7 +102,7 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
 def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(request, 500, "server_error",
-                           "Something went wrong on our side. Nothing you sent was lost; please try again.")
+                           N_("Something went wrong on our side. Nothing you sent was lost; please try again."))
 
 
 @asynccontextmanager

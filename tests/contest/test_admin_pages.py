@@ -89,3 +89,12 @@ def test_english_switch_and_buddhist_era_dates(client) -> None:  # type: ignore[
     assert '<html lang="en">' in english.text and "Submission deadline" in english.text
     # The choice is remembered.
     assert '<html lang="en">' in client.get("/").text
+
+
+def test_not_found_is_thai_by_default_and_english_on_request(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/api/v1/editions/2400")
+    assert resp.status_code == 404 and resp.json()["code"] == "not_found"
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "ไม่พบหน้าหรือรายการที่คุณต้องการ" in page.text
+    english = client.get("/api/v1/no-such-route", headers={"Accept-Language": "en"})
+    assert english.status_code == 404

@@ -26,6 +26,7 @@ from typing import Any, Iterator
 import pytest
 
 from contest.i18n import t
+from contest.web import SESSION_COOKIE
 from tests.conftest import REQUIRE_SERVICES, run
 from tests.factories import PASSWORD, decoded_body, link_in, make_org
 
@@ -68,7 +69,11 @@ def _contest_command() -> list[str]:
 
 @pytest.fixture()
 def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """`contest serve` on a free port, sharing the test session's database; stopped afterwards."""
+    """`contest serve` on a free port, sharing the test session's database; stopped afterwards.
+
+    The organisation to sign up for is created first, while no other process has the database open.
+    """
+    org_code = run(make_org(name_th=ORG_NAME, kind="subdistrict_municipality"))
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -94,7 +99,7 @@ def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
             if time.monotonic() > deadline:
                 pytest.fail(f"server did not answer on {base_url} within 20 s:\n{_log_tail(log)}")
             time.sleep(0.2)
-        yield {"url": base_url, "mail_dir": tmp_path / "mail", "log": log, "tmp": tmp_path}
+        yield {"org_code": org_code, "url": base_url, "mail_dir": tmp_path / "mail", "log": log, "tmp": tmp_path}
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # granian's own group: its worker processes too
@@ -125,9 +130,7 @@ def test_signup_confirm_and_login_in_a_real_browser(server: dict[str, Any]) -> N
     except ImportError:
         _unavailable("playwright is not installed (pip install -e '.[test]')")
     chromium = _chromium()
-    # The organisation exists before the browser looks for it (the server shares this database).
-    code = run(make_org(name_th=ORG_NAME))
-    base, log = server["url"], server["log"]
+    code, base, log = server["org_code"], server["url"], server["log"]
     th = lambda message: t(message, "th")  # noqa: E731 - the page text the server renders in Thai
 
     with sync_playwright() as pw:
@@ -153,6 +156,7 @@ def test_signup_confirm_and_login_in_a_real_browser(server: dict[str, Any]) -> N
             page.fill("#f-name", "สมหญิง ใจดี")
             page.fill("#f-email", EMAIL)
             page.fill("#f-password", PASSWORD)
+            page.screenshot(path=str(server["tmp"] / "signup.png"), full_page=True)
             with page.expect_navigation() as nav:
                 page.get_by_role("button", name=th("Create account"), exact=True).click()
             resp = nav.value
@@ -176,7 +180,7 @@ def test_signup_confirm_and_login_in_a_real_browser(server: dict[str, Any]) -> N
             with page.expect_navigation() as nav:
                 page.locator("main form[action='/login'] button[type=submit]").click()
             assert "/login" not in page.url, f"still on the login page: {page.locator('main').inner_text()}"
-            assert any(c["name"] for c in context.cookies() if c["httpOnly"]), "no session cookie after log-in"
+            assert any(c["name"] == SESSION_COOKIE and c["value"] for c in context.cookies()), "no session cookie"
             landed = (page.url, nav.value.status if nav.value else None,
                       page.locator("header form[action='/logout'] button").count(),
                       page.locator("h1").first.inner_text())
