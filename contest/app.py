@@ -161,6 +161,3 @@ def create_app() -> Litestar:
         debug=settings.debug,
     )
 
-
-def get_language() -> str:
-    return current_language.get()

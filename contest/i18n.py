@@ -99,6 +99,3 @@ def format_date(value: date | datetime | None, *, with_time: bool = True, short:
         text += f", {value.hour:02d}:{value.minute:02d} (Bangkok time)"  # type: ignore[union-attr]
     return text
 
-
-def buddhist_year(gregorian_year: int) -> int:
-    return gregorian_year + 543

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,7 +88,6 @@ class EditionView:
 def _view(row: dict[str, Any]) -> EditionView:
     cats = row["categories"]
     if isinstance(cats, str):
-        import json
         cats = json.loads(cats)
     return EditionView(**{k: row[k] for k in EditionView.__dataclass_fields__ if k != "categories"},
                        categories=list(cats or []))
@@ -186,12 +186,8 @@ async def create_edition(*, actor: Actor, data: dict[str, Any]) -> EditionView:
     values, more = _clean(data, partial=False)
     errors.update(more)
     values.setdefault("categories", DEFAULT_CATEGORIES)
-    merged = {k: values.get(k, Edition._meta.get_column_by_name(k).default if k in INT_FIELDS else None)
-              for k in (*TIME_FIELDS, *INT_FIELDS)}
-    for k in INT_FIELDS:
-        if merged[k] is None or not isinstance(merged[k], int):
-            merged[k] = Edition._meta.get_column_by_name(k).default
-    _check_timeline({**merged, **values}, errors)
+    defaults = {k: Edition._meta.get_column_by_name(k).default for k in INT_FIELDS}
+    _check_timeline({**defaults, **values}, errors)
     state = data.get("state") or EditionState.open
     if state not in (EditionState.draft, EditionState.open):
         errors["state"] = t("A new edition is either draft or open.")

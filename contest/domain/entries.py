@@ -14,6 +14,8 @@ from datetime import date, datetime
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlparse
 
+from piccolo.query.functions.aggregate import Count
+
 from contest import clock
 from contest.db import atomic, lock_row
 from contest.domain import outbox
@@ -171,11 +173,8 @@ async def count_entries(*, year: int, group_by: str) -> dict[str, int]:
     """Counts per state / province / kind / category for the admin list."""
     column = {"state": Entry.state, "category": Entry.category,
               "province": Entry.organisation.province_name_th, "kind": Entry.organisation.kind}[group_by]
-    rows = await Entry.select(column.as_alias("k")).where(Entry.edition.year == year)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["k"] or ""] = counts.get(r["k"] or "", 0) + 1
-    return counts
+    rows = await Entry.select(column.as_alias("k"), Count()).where(Entry.edition.year == year).group_by(column)
+    return {r["k"] or "": r["count"] for r in rows}
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -274,18 +273,20 @@ def _deadline_error(closes: datetime) -> Conflict:
 
 
 async def _require_open(edition: dict[str, Any], organisation_id: int) -> datetime:
-    closes = await deadline_for(edition, organisation_id)
-    now = clock.now()
-    if edition["state"] not in ("open",) and not (edition["state"] == "draft"):
-        raise _deadline_error(closes)
-    if now >= closes:
-        raise _deadline_error(closes)
-    if now < edition["submission_opens_at"]:
-        raise Conflict("Submissions open on {opens}.", code="not_open_yet",
-                       opens=format_date(edition["submission_opens_at"]))
+    """The organisation's deadline, if the edition takes changes from it right now."""
     if edition["state"] == "draft":
         raise NotFound("No such edition.")
+    closes = await deadline_for(edition, organisation_id)
+    if edition["state"] != "open" or clock.now() >= closes:
+        raise _deadline_error(closes)
+    if clock.now() < edition["submission_opens_at"]:
+        raise Conflict("Submissions open on {opens}.", code="not_open_yet",
+                       opens=format_date(edition["submission_opens_at"]))
     return closes
+
+
+def _not_editable(state: str) -> Conflict:
+    return Conflict("This entry can no longer be edited (it is {state}).", code="not_editable", state=state)
 
 
 async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
@@ -333,8 +334,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise Conflict("This entry can no longer be edited (it is {state}).", code="not_editable",
-                           state=current["state"])
+            raise _not_editable(current["state"])
         changed = {k: v for k, v in values.items() if _comparable(current.get(k)) != _comparable(v)}
         if int(version) != current["version"]:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
@@ -486,7 +486,7 @@ async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
     edition = await Edition.select().where(Edition.id == row["edition"]).first()
     await _require_open(edition, row["organisation"])
     if row["state"] not in EDITABLE_STATES:
-        raise Conflict("This entry can no longer be edited (it is {state}).", code="not_editable", state=row["state"])
+        raise _not_editable(row["state"])
     live = await Attachment.select(Attachment.size).where(
         (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
     if len(live) >= MAX_FILES_PER_ENTRY:
@@ -511,8 +511,7 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise Conflict("This entry can no longer be edited (it is {state}).", code="not_editable",
-                           state=current["state"])
+            raise _not_editable(current["state"])
         live = await Attachment.select(Attachment.size).where(
             (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
         if len(live) >= MAX_FILES_PER_ENTRY:
@@ -559,8 +558,7 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
     async with atomic():
         await _require_open(edition, row["organisation"])
         if row["state"] not in EDITABLE_STATES:
-            raise Conflict("This entry can no longer be edited (it is {state}).", code="not_editable",
-                           state=row["state"])
+            raise _not_editable(row["state"])
         done = await Attachment.update({Attachment.deleted_at: clock.now()}).where(
             (Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).returning(Attachment.id)
         if not done:

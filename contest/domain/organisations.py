@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from contest import clock
@@ -125,4 +125,4 @@ async def list_provinces() -> list[dict]:
 
 
 __all__ = ["ImportReport", "import_organisations", "import_organisations_csv", "search_organisations",
-           "get_organisation", "list_provinces", "asdict"]
+           "get_organisation", "list_provinces"]
