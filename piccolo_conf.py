@@ -7,4 +7,4 @@ from contest.settings import get_settings
 
 DB = make_engine(get_settings().database_url)
 
-APP_REGISTRY = AppRegistry(apps=["contest.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=["contest.piccolo_app", "judging.piccolo_app"])

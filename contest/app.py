@@ -45,7 +45,7 @@ def error_body(status: int, code: str, message: str, params: dict[str, Any] | No
     if errors:
         body["errors"] = errors
     for key, value in params.items():
-        if isinstance(value, (str, int, float, bool)) and key not in body:
+        if isinstance(value, (str, int, float, bool, list, dict)) and key not in body:
             body[key] = value
     return body
 
@@ -142,10 +142,12 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 def create_app() -> Litestar:
     from contest import jobs  # noqa: F401 - job handlers registered for in-process mode
     from contest.controllers import ROUTE_HANDLERS
+    # The app shell composes the packages: judging builds on contest (never the other way).
+    from judging.controllers import ROUTE_HANDLERS as JUDGING_HANDLERS
 
     settings = get_settings()
     return Litestar(
-        route_handlers=[*ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, *JUDGING_HANDLERS,
                         create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                    name="static", cache_control=None)],
         middleware=[request_middleware],

@@ -125,3 +125,32 @@ def wait_for_mails(to: str, count: int = 1, timeout: float = 15.0) -> list[str]:
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
+
+
+async def make_submitted_entries(year: int, n: int, *, provinces: tuple[str, ...] = ("50",),
+                                 state: str = "submitted") -> list[int]:
+    """``n`` entries of edition ``year``, each from its own new organisation, already in ``state``
+    (inserted directly: judging tests need many entries, not the submission path again)."""
+    from contest.tables import Edition, Entry
+
+    edition = await Edition.select(Edition.id).where(Edition.year == year).first()
+    records = []
+    for i in range(n):
+        k = next(_seq)
+        province = provinces[i % len(provinces)]
+        records.append(OrgRecord(code=f"7{k:06d}", name_th=f"เทศบาลตำบลทดสอบ{k}", name_en=f"Test town {k}",
+                                 kind="subdistrict_municipality", province_code=province,
+                                 province_name_th=f"จังหวัด{province}", province_name_en=f"Province {province}",
+                                 district_code=f"{province}01", district_name_th="เมือง", district_name_en="Mueang"))
+    await organisations.import_organisations(records, actor=SYSTEM)
+    from contest.tables import Organisation
+    orgs = {o["code"]: o["id"] for o in await Organisation.select(Organisation.id, Organisation.code).where(
+        Organisation.code.is_in([r.code for r in records]))}
+    now = clock.now()
+    rows = await Entry.insert(*[Entry(edition=edition["id"], organisation=orgs[r.code], state=state,
+                                      title=f"นวัตกรรมบริการดิจิทัล {r.code}", category="service",
+                                      summary="สรุป", problem="ปัญหา", solution="ทางแก้", results="ผลลัพธ์",
+                                      contact_name="ผู้ประสานงาน", contact_email="it@example.go.th",
+                                      consent_publish=True, submitted_at=now, submitted_revision=1)
+                                for r in records]).returning(Entry.id)
+    return [r["id"] for r in rows]

@@ -1,0 +1,120 @@
+"""What judging decides about entries, recorded on the entries themselves.
+
+Judging calls these functions (contest never imports judging), so the announcement and the
+applicant's own pages read entries only: eligibility with its reason, the outcome of each round
+(state, rank, score) and the committee's aggregated feedback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from contest import clock
+from contest.db import atomic
+from contest.domain.audit import Actor, append_event
+from contest.enums import EditionState
+from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.i18n import t
+from contest.rules import can_manage_editions
+from contest.tables import Edition, Entry
+
+# Entries an admin may mark eligible or ineligible: submitted ones (and re-marking either way).
+JUDGEABLE_STATES = ("submitted", "eligible", "ineligible")
+MAX_REASON = 2000
+# Outcomes a signed decision may give, per the round kind.
+OUTCOMES = {"screening": ("shortlisted", "not_shortlisted"), "final": ("winner", "finalist")}
+
+
+async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: bool, reason: str = "",
+                          year: int | None = None) -> list[int]:
+    """Mark submitted entries eligible or ineligible (with the reason the applicant will see), in
+    one transaction: either every entry changes or none does. Only before screening opens; drafts
+    and withdrawn entries never enter. Returns the ids changed."""
+    if not can_manage_editions(actor):
+        raise PermissionDenied("This is for contest administrators only.", code="admin_only")
+    ids = sorted({int(i) for i in entry_ids})
+    reason = (reason or "").strip()
+    if not ids:
+        raise ValidationFailed(errors={"entry_ids": t("Choose at least one entry.")})
+    if not eligible and not reason:
+        raise ValidationFailed(errors={"reason": t("Give the reason the organisation will see.")})
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(errors={"reason": t("At most {n} characters.", n=MAX_REASON)})
+    state = "eligible" if eligible else "ineligible"
+    async with atomic():
+        rows = await Entry.select(Entry.id, Entry.state, Entry.eligibility_reason, Entry.edition,
+                                  Entry.edition.year, Entry.edition.state).where(Entry.id.is_in(ids))
+        found = {r["id"]: r for r in rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound("No such entry: {ids}.", code="entry_not_found", ids=", ".join(map(str, missing)))
+        if year is not None and any(r["edition.year"] != year for r in rows):
+            raise ValidationFailed(errors={"entry_ids": t("Every entry must belong to edition {year}.", year=year)})
+        for r in rows:
+            if r["edition.state"] != EditionState.open:
+                raise Conflict("Eligibility can only change before screening opens.", code="screening_opened")
+            if r["state"] not in JUDGEABLE_STATES:
+                raise Conflict("Entry {id} is {state}: only submitted entries can be judged eligible.",
+                               code="not_submitted", id=r["id"], state=r["state"])
+        changed = [r for r in rows if r["state"] != state or r["eligibility_reason"] != reason]
+        if changed:
+            await Entry.update({Entry.state: state, Entry.eligibility_reason: reason,
+                                Entry.updated_at: clock.now()}).where(Entry.id.is_in([r["id"] for r in changed]))
+        for r in changed:
+            await append_event(actor=actor, action="entry.eligibility", subject_type="entry", subject_id=r["id"],
+                               before={"state": r["state"], "reason": r["eligibility_reason"]},
+                               after={"state": state, "reason": reason})
+    return [r["id"] for r in changed]
+
+
+async def advance_edition(*, actor: Actor, edition_id: int, to: str) -> None:
+    """Move an edition on as judging opens its rounds: open -> screening -> final. Called inside
+    the caller's transaction (opening a round)."""
+    allowed = {EditionState.screening: (EditionState.open,),
+               EditionState.final: (EditionState.screening,)}
+    if to not in allowed:
+        raise ValueError(to)
+    row = await Edition.select(Edition.state, Edition.year).where(Edition.id == edition_id).first()
+    if row is None:
+        raise NotFound("No such edition.")
+    if row["state"] == to:
+        return
+    if row["state"] not in allowed[to]:
+        raise Conflict("The edition is {state}; it cannot move to {to}.", code="edition_state",
+                       state=row["state"], to=to)
+    await Edition.update({Edition.state: to, Edition.updated_at: clock.now()}).where(Edition.id == edition_id)
+    await append_event(actor=actor, action="edition.advance", subject_type="edition", subject_id=row["year"],
+                       before={"state": row["state"]}, after={"state": to})
+
+
+async def entries_in_state(edition_id: int, state: str) -> list[dict[str, Any]]:
+    """Entries of an edition in one state, with what judging needs to assign them."""
+    return await Entry.select(Entry.id, Entry.organisation.code, Entry.organisation.province_code).where(
+        (Entry.edition == edition_id) & (Entry.state == state)).order_by(Entry.id)
+
+
+async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[str, Any]]) -> None:
+    """Record a signed round's outcome on each entry: state (``OUTCOMES[kind]``), rank, score and
+    the aggregated feedback. Called inside the signing transaction; one audit event per entry."""
+    allowed = OUTCOMES[kind]
+    expected = "eligible" if kind == "screening" else "shortlisted"
+    current = {r["id"]: r for r in await Entry.select(Entry.id, Entry.state).where(
+        Entry.id.is_in(list(outcomes) or [-1]))}
+    for entry_id, outcome in outcomes.items():
+        state = outcome["outcome"]
+        if state not in allowed:
+            raise ValueError(f"outcome {state!r} is not one of {allowed}")
+        before = current.get(entry_id)
+        if before is None or before["state"] != expected:
+            raise Conflict("Entry {id} is no longer {state}.", code="entry_state", id=entry_id, state=expected)
+        feedback = outcome.get("feedback")
+        values: dict[Any, Any] = {Entry.state: state, Entry.outcome_rank: outcome.get("rank"),
+                                  Entry.outcome_score: "" if outcome.get("score") is None else f"{outcome['score']:.4f}",
+                                  Entry.updated_at: clock.now()}
+        if feedback is not None:
+            values[Entry.feedback] = json.dumps(feedback, ensure_ascii=False, sort_keys=True)
+        await Entry.update(values).where(Entry.id == entry_id)
+        await append_event(actor=actor, action=f"entry.{kind}_outcome", subject_type="entry", subject_id=entry_id,
+                           before={"state": before["state"]},
+                           after={"state": state, "rank": outcome.get("rank"), "score": outcome.get("score")})

@@ -1,0 +1,533 @@
+"""Rounds: the rubric and rules, the committee and its declared ties, opening and closing.
+
+A round is created as a draft, its rules may change while it is a draft, and opening it freezes
+them: the rules are stored exactly as hashed (``rules_hash``), and every later change gets 409
+``frozen``. Opening a screening round takes the edition's eligible entries; opening a final round
+takes the shortlist.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from contest import clock
+from contest.db import atomic, lock_row
+from contest.domain import outcomes
+from contest.domain.audit import Actor, append_event
+from contest.enums import EditionState
+from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.i18n import t
+from contest.rules import is_admin
+from contest.tables import DeadlineExtension, Edition, Organisation, User
+from judging.domain.ranking import NORMALISATIONS, rules_hash
+from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature, Tie
+
+KINDS = ("screening", "final")
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MAX_CRITERIA = 20
+
+# DGA's published themes for the award, as a starting rubric (0-10 each; weights sum to 100).
+DEFAULT_RUBRIC: list[dict[str, Any]] = [
+    {"code": "fit", "weight": 20, "min": 0, "max": 10,
+     "name_th": "ความสอดคล้องระหว่างปัญหาและความต้องการของประชาชนกับโซลูชันดิจิทัล",
+     "name_en": "Fit between local problems or citizens' needs and the digital solution",
+     "description_th": "ปัญหาหรือความต้องการของประชาชนในพื้นที่ชัดเจน และโซลูชันดิจิทัลตอบโจทย์นั้นโดยตรง",
+     "description_en": "The local problem or citizens' need is clear and the digital solution answers it directly."},
+    {"code": "technology", "weight": 20, "min": 0, "max": 10,
+     "name_th": "การนำเทคโนโลยีดิจิทัลมาใช้",
+     "name_en": "Use of digital technology",
+     "description_th": "เลือกใช้เทคโนโลยีอย่างเหมาะสม ปลอดภัย เชื่อมโยงข้อมูล และใช้งานได้จริง",
+     "description_en": "Technology chosen appropriately, secure, connects data, and works in practice."},
+    {"code": "vision", "weight": 15, "min": 0, "max": 10,
+     "name_th": "วิสัยทัศน์และนโยบายของผู้บริหาร",
+     "name_en": "Executives' vision and policy",
+     "description_th": "ผู้บริหารมีวิสัยทัศน์ นโยบาย และการสนับสนุนการพัฒนาสู่ท้องถิ่นดิจิทัล",
+     "description_en": "Executives have a vision, a policy and give support for the digital transformation."},
+    {"code": "implementation", "weight": 15, "min": 0, "max": 10,
+     "name_th": "การดำเนินงานอย่างมีประสิทธิภาพ",
+     "name_en": "Efficient implementation",
+     "description_th": "บริหารโครงการ ทรัพยากร และบุคลากรอย่างมีประสิทธิภาพ ให้บริการได้ต่อเนื่อง",
+     "description_en": "The project, resources and staff are managed efficiently; the service runs continuously."},
+    {"code": "results", "weight": 20, "min": 0, "max": 10,
+     "name_th": "ผลลัพธ์และความพึงพอใจของประชาชน",
+     "name_en": "Results and citizens' satisfaction",
+     "description_th": "มีผลลัพธ์ที่วัดได้ จำนวนผู้ใช้บริการ และความพึงพอใจของประชาชน",
+     "description_en": "Measurable results, number of citizens served, and citizens' satisfaction."},
+    {"code": "adoption", "weight": 10, "min": 0, "max": 10,
+     "name_th": "ศักยภาพในการขยายผลสู่องค์กรปกครองส่วนท้องถิ่นอื่น",
+     "name_en": "Potential for other LAOs to adopt",
+     "description_th": "องค์กรปกครองส่วนท้องถิ่นอื่นสามารถนำไปใช้หรือต่อยอดได้",
+     "description_en": "Other local administrative organisations can adopt or build on it."},
+]
+DEFAULT_TIE_BREAK = ["results", "fit", "technology"]
+
+
+def _loads(value: Any, default: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value if value is not None else default
+
+
+def _require_admin(actor: Actor) -> None:
+    if not is_admin(actor) and actor.role != "system":
+        raise PermissionDenied("This is for contest administrators only.", code="admin_only")
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RoundView:
+    id: int
+    year: int
+    edition_id: int
+    kind: str
+    state: str
+    reviewers_per_entry: int
+    normalisation: str
+    tie_break: list[str]
+    exclude_same_province: bool
+    seed: int
+    criteria: list[dict[str, Any]]
+    rules_hash: str
+    decision_hash: str
+    opened_at: Any
+    closed_at: Any
+    signed_at: Any
+    members: int
+    entries: int
+    signatures: list[dict[str, Any]]
+    cut: int
+
+    @property
+    def frozen(self) -> bool:
+        return self.state != "draft"
+
+
+async def get_round_row(round_id: int) -> dict[str, Any]:
+    row = await Round.select(*Round.all_columns(), Round.edition.year, Round.edition.shortlist_size,
+                             Round.edition.winners).where(Round.id == round_id).first()
+    if row is None:
+        raise NotFound("No such round.", code="round_not_found")
+    row["tie_break"] = _loads(row["tie_break"], [])
+    row["rules"] = _loads(row["rules"], {})
+    return row
+
+
+async def criteria_of(round_id: int) -> list[dict[str, Any]]:
+    rows = await Criterion.select().where(Criterion.round == round_id).order_by(Criterion.position)
+    return [{"code": r["code"], "name_th": r["name_th"], "name_en": r["name_en"],
+             "description_th": r["description_th"], "description_en": r["description_en"],
+             "weight": r["weight"], "min": r["min_score"], "max": r["max_score"]} for r in rows]
+
+
+def cut_of(row: dict[str, Any]) -> int:
+    return row["edition.shortlist_size"] if row["kind"] == "screening" else row["edition.winners"]
+
+
+async def get_round(round_id: int) -> RoundView:
+    row = await get_round_row(round_id)
+    criteria = row["rules"]["criteria"] if row["rules"] else await criteria_of(round_id)
+    members = await Member.count().where(Member.round == round_id)
+    entries = await RoundEntry.count().where(RoundEntry.round == round_id)
+    signatures = await Signature.select(Signature.user, Signature.user.email, Signature.user.name,
+                                        Signature.signed_at, Signature.decision_hash).where(
+        Signature.round == round_id).order_by(Signature.signed_at)
+    return RoundView(
+        id=row["id"], year=row["edition.year"], edition_id=row["edition"], kind=row["kind"], state=row["state"],
+        reviewers_per_entry=row["reviewers_per_entry"], normalisation=row["normalisation"],
+        tie_break=row["tie_break"], exclude_same_province=row["exclude_same_province"], seed=row["seed"],
+        criteria=criteria, rules_hash=row["rules_hash"], decision_hash=row["decision_hash"],
+        opened_at=row["opened_at"], closed_at=row["closed_at"], signed_at=row["signed_at"],
+        members=members, entries=entries, cut=cut_of(row),
+        signatures=[{"user_id": s["user"], "email": s["user.email"], "name": s["user.name"],
+                     "signed_at": s["signed_at"], "decision_hash": s["decision_hash"]} for s in signatures])
+
+
+async def list_rounds(year: int) -> list[RoundView]:
+    edition = await Edition.select(Edition.id).where(Edition.year == year).first()
+    if edition is None:
+        raise NotFound("No such edition.")
+    ids = await Round.select(Round.id).where(Round.edition == edition["id"]).order_by(Round.id)
+    return [await get_round(r["id"]) for r in ids]
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def clean_rules(data: dict[str, Any], *, kind: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate a round's rules; returns (values, errors by field). Missing criteria mean DGA's
+    default rubric."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if kind is not None:
+        if kind not in KINDS:
+            errors["kind"] = t("Choose screening or final.")
+        values["kind"] = kind
+    raw_criteria = data.get("criteria")
+    if raw_criteria is None:
+        raw_criteria = DEFAULT_RUBRIC
+        values.setdefault("tie_break", list(DEFAULT_TIE_BREAK))
+    criteria: list[dict[str, Any]] = []
+    if not isinstance(raw_criteria, list) or not raw_criteria:
+        errors["criteria"] = t("Give at least one criterion.")
+    elif len(raw_criteria) > MAX_CRITERIA:
+        errors["criteria"] = t("At most {n} criteria.", n=MAX_CRITERIA)
+    else:
+        seen: set[str] = set()
+        for i, c in enumerate(raw_criteria):
+            field = f"criteria[{i}]"
+            if not isinstance(c, dict):
+                errors[field] = t("Each criterion needs a code, names, a weight and a score range.")
+                continue
+            code = str(c.get("code") or "").strip()
+            name_th = str(c.get("name_th") or "").strip()
+            name_en = str(c.get("name_en") or "").strip()
+            weight, low, high = _number(c.get("weight", 1)), _number(c.get("min", 0)), _number(c.get("max", 10))
+            if not CODE_RE.match(code):
+                errors[f"{field}.code"] = t("A code is lower-case letters, digits or _ and starts with a letter.")
+            elif code in seen:
+                errors[f"{field}.code"] = t("The code {code} is used twice.", code=code)
+            seen.add(code)
+            if not name_th or len(name_th) > 255:
+                errors[f"{field}.name_th"] = t("Give the Thai name (at most 255 characters).")
+            if len(name_en) > 255:
+                errors[f"{field}.name_en"] = t("At most {n} characters.", n=255)
+            if weight is None or not 0 < weight <= 1000:
+                errors[f"{field}.weight"] = t("The weight is a number above 0 and at most 1000.")
+            if low is None or high is None or not low < high or abs(low) > 1000 or abs(high) > 1000:
+                errors[f"{field}.range"] = t("The score range needs a minimum below its maximum.")
+            criteria.append({"code": code, "name_th": name_th, "name_en": name_en,
+                             "description_th": str(c.get("description_th") or c.get("description") or "").strip(),
+                             "description_en": str(c.get("description_en") or "").strip(),
+                             "weight": weight, "min": low, "max": high})
+    values["criteria"] = criteria
+    if "tie_break" in data and data["tie_break"] is not None:
+        values["tie_break"] = data["tie_break"]
+    tie_break = values.get("tie_break", [])
+    codes = [c["code"] for c in criteria]
+    if not isinstance(tie_break, list) or not all(isinstance(c, str) for c in tie_break):
+        errors["tie_break"] = t("The tie-break chain is a list of criterion codes.")
+    else:
+        unknown = [c for c in tie_break if c not in codes]
+        if unknown:
+            errors["tie_break"] = t("Not criteria of this rubric: {codes}.", codes=", ".join(unknown))
+        elif len(set(tie_break)) != len(tie_break):
+            errors["tie_break"] = t("A criterion appears twice in the tie-break chain.")
+    per_entry = data.get("reviewers_per_entry", 3)
+    if isinstance(per_entry, bool) or not isinstance(per_entry, int) or not 1 <= per_entry <= 15:
+        errors["reviewers_per_entry"] = t("Between 1 and 15 reviewers per entry.")
+    values["reviewers_per_entry"] = per_entry
+    normalisation = data.get("normalisation", "none")
+    if normalisation not in NORMALISATIONS:
+        errors["normalisation"] = t("Choose none or zscore.")
+    values["normalisation"] = normalisation
+    same_province = data.get("exclude_same_province", False)
+    if not isinstance(same_province, bool):
+        errors["exclude_same_province"] = t("Yes or no.")
+    values["exclude_same_province"] = same_province
+    if "seed" in data and data["seed"] is not None:
+        seed = data["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+            errors["seed"] = t("The seed is a whole number from 0.")
+        values["seed"] = seed
+    return values, errors
+
+
+def _rules_document(row: dict[str, Any], criteria: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rules exactly as frozen and hashed."""
+    return {"edition": row["edition.year"], "kind": row["kind"], "criteria": criteria,
+            "reviewers_per_entry": row["reviewers_per_entry"], "normalisation": row["normalisation"],
+            "tie_break": row["tie_break"], "exclude_same_province": row["exclude_same_province"],
+            "cut": cut_of(row), "seed": row["seed"]}
+
+
+async def _write_criteria(round_id: int, criteria: list[dict[str, Any]]) -> None:
+    await Criterion.delete().where(Criterion.round == round_id)
+    if criteria:
+        await Criterion.insert(*[Criterion(round=round_id, code=c["code"], name_th=c["name_th"], name_en=c["name_en"],
+                                           description_th=c["description_th"], description_en=c["description_en"],
+                                           weight=c["weight"], min_score=c["min"], max_score=c["max"], position=i)
+                                 for i, c in enumerate(criteria)])
+
+
+async def create_round(*, actor: Actor, year: int, data: dict[str, Any]) -> int:
+    """Create a draft round with its rubric (DGA's default when none is given). One round of
+    each kind per edition."""
+    _require_admin(actor)
+    edition = await Edition.select().where(Edition.year == year).first()
+    if edition is None:
+        raise NotFound("No such edition.")
+    values, errors = clean_rules(data, kind=data.get("kind"))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with atomic():
+        await lock_row("edition", edition["id"])
+        if await Round.exists().where((Round.edition == edition["id"]) & (Round.kind == values["kind"])):
+            raise Conflict("This edition already has a {kind} round.", code="round_exists", kind=values["kind"])
+        rows = await Round.insert(Round(
+            edition=edition["id"], kind=values["kind"], reviewers_per_entry=values["reviewers_per_entry"],
+            normalisation=values["normalisation"], tie_break=values.get("tie_break", []),
+            exclude_same_province=values["exclude_same_province"],
+            seed=values.get("seed", random.SystemRandom().randrange(2**31)), created_by=actor.id,
+        )).returning(Round.id)
+        round_id = rows[0]["id"]
+        await _write_criteria(round_id, values["criteria"])
+        await append_event(actor=actor, action="round.create", subject_type="round", subject_id=round_id,
+                           after={"edition": year, **{k: v for k, v in values.items()}})
+    return round_id
+
+
+def _frozen() -> Conflict:
+    return Conflict("The rules of this round are frozen since it opened; they cannot change.", code="frozen")
+
+
+async def update_round(*, actor: Actor, round_id: int, data: dict[str, Any]) -> None:
+    """Change a draft round's rules; 409 ``frozen`` once it has opened."""
+    _require_admin(actor)
+    row = await get_round_row(round_id)
+    if row["state"] != "draft":
+        raise _frozen()
+    current = {"criteria": await criteria_of(round_id), "tie_break": row["tie_break"],
+               "reviewers_per_entry": row["reviewers_per_entry"], "normalisation": row["normalisation"],
+               "exclude_same_province": row["exclude_same_province"], "seed": row["seed"]}
+    merged = {**current, **{k: v for k, v in data.items() if k in current and v is not None}}
+    values, errors = clean_rules(merged, kind=None)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with atomic():
+        updated = await Round.update({
+            Round.reviewers_per_entry: values["reviewers_per_entry"], Round.normalisation: values["normalisation"],
+            Round.tie_break: values["tie_break"], Round.exclude_same_province: values["exclude_same_province"],
+            Round.seed: values.get("seed", row["seed"]), Round.updated_at: clock.now(),
+        }).where((Round.id == round_id) & (Round.state == "draft")).returning(Round.id)
+        if not updated:
+            raise _frozen()
+        await _write_criteria(round_id, values["criteria"])
+        await append_event(actor=actor, action="round.update", subject_type="round", subject_id=round_id,
+                           before=current, after=values)
+
+
+# --- committee ----------------------------------------------------------------------------------
+
+async def _users_by(user_ids: list[int], emails: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    found: list[dict[str, Any]] = []
+    unknown: list[str] = []
+    columns = (User.id, User.email, User.name, User.role, User.organisation, User.organisation.code,
+               User.organisation.province_code, User.is_active)
+    if user_ids:
+        rows = await User.select(*columns).where(User.id.is_in(user_ids))
+        by_id = {r["id"]: r for r in rows}
+        for uid in user_ids:
+            if uid in by_id:
+                found.append(by_id[uid])
+            else:
+                unknown.append(str(uid))
+    if emails:
+        wanted = [e.strip().lower() for e in emails]
+        rows = await User.select(*columns).where(User.email.is_in(wanted))
+        by_email = {r["email"].lower(): r for r in rows}
+        for email in wanted:
+            if email in by_email:
+                found.append(by_email[email])
+            else:
+                unknown.append(email)
+    return found, unknown
+
+
+async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None = None,
+                      emails: list[str] | None = None, provinces: dict[str, str] | None = None,
+                      conflicts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Add committee members (reviewer accounts) and their declared ties to organisations. A
+    member who works for an organisation is tied to it automatically. A tie declared after
+    assignment recuses the member from that organisation's entries and fills the gap."""
+    _require_admin(actor)
+    row = await get_round_row(round_id)
+    if row["state"] not in ("draft", "open"):
+        raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
+                       state=row["state"])
+    users, unknown = await _users_by([int(u) for u in (user_ids or [])], list(emails or []))
+    errors: dict[str, str] = {}
+    if unknown:
+        errors["members"] = t("No such account: {who}.", who=", ".join(unknown))
+    not_reviewers = [u["email"] for u in users if u["role"] != "reviewer" or not u["is_active"]]
+    if not_reviewers:
+        errors["members"] = t("Not an active committee account: {who}.", who=", ".join(not_reviewers))
+    ties: list[tuple[dict[str, Any] | None, str, str, str]] = []  # (user, email, org code, reason)
+    for i, c in enumerate(conflicts or []):
+        if not isinstance(c, dict):
+            errors[f"conflicts[{i}]"] = t("Each conflict needs an email and an organisation code.")
+            continue
+        ties.append((None, str(c.get("email") or "").strip().lower(), str(c.get("organisation_code") or "").strip(),
+                     str(c.get("reason") or "").strip()))
+    codes = {code for _, _, code, _ in ties}
+    known_codes = {r["code"] for r in await Organisation.select(Organisation.code).where(
+        Organisation.code.is_in(list(codes) or [""]))}
+    tie_users, tie_unknown = await _users_by([], [email for _, email, _, _ in ties])
+    by_email = {u["email"].lower(): u for u in tie_users}
+    resolved: list[tuple[dict[str, Any], str, str]] = []
+    for i, (_, email, code, reason) in enumerate(ties):
+        if email not in by_email:
+            errors[f"conflicts[{i}].email"] = t("No such account: {who}.", who=email or "-")
+        if code not in known_codes:
+            errors[f"conflicts[{i}].organisation_code"] = t("No organisation with code {code}.", code=code or "-")
+        if email in by_email and code in known_codes:
+            resolved.append((by_email[email], code, reason))
+    provinces = {str(k).strip().lower(): str(v).strip() for k, v in (provinces or {}).items()}
+    if errors:
+        raise ValidationFailed(errors=errors)
+    member_ids = {u["id"] for u in users}
+    existing = {r["user"] for r in await Member.select(Member.user).where(Member.round == round_id)}
+    added: list[int] = []
+    async with atomic():
+        await lock_row("judging_round", round_id)
+        current = await Round.select(Round.state).where(Round.id == round_id).first()
+        if current["state"] not in ("draft", "open"):
+            raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
+                           state=current["state"])
+        for u in users:
+            province = provinces.get(u["email"].lower()) or u["organisation.province_code"] or ""
+            if u["id"] in existing:
+                if province and provinces.get(u["email"].lower()):
+                    await Member.update({Member.province_code: province}).where(Member.key == f"{round_id}:{u['id']}")
+                continue
+            await Member.insert(Member(key=f"{round_id}:{u['id']}", round=round_id, user=u["id"],
+                                       province_code=province, added_by=actor.id))
+            existing.add(u["id"])
+            added.append(u["id"])
+            if u["organisation.code"]:
+                resolved.append((u, u["organisation.code"], t("Works for this organisation.", "en")))
+        for u, code, reason in resolved:
+            if u["id"] not in existing and u["id"] not in member_ids:
+                raise ValidationFailed(errors={"conflicts": t("{who} is not a member of this round.", who=u["email"])})
+        recused = 0
+        for u, code, reason in resolved:
+            recused += await declare_tie(actor=actor, round_id=round_id, user_id=u["id"], organisation_code=code,
+                                         reason=reason)
+        if added:
+            await append_event(actor=actor, action="round.members", subject_type="round", subject_id=round_id,
+                               after={"added": added})
+    if recused:
+        from judging.domain.scoring import fill_gaps
+        await fill_gaps(actor=actor, round_id=round_id)
+    return {"added": added, "members": len(existing)}
+
+
+async def declare_tie(*, actor: Actor, round_id: int, user_id: int, organisation_code: str, reason: str) -> int:
+    """Record a member's tie to an organisation (inside the caller's transaction). Live
+    assignments of that organisation's entries to the member become recused. Returns how many."""
+    key = f"{round_id}:{user_id}:{organisation_code}"
+    if not await Tie.exists().where(Tie.key == key):
+        await Tie.insert(Tie(key=key, round=round_id, user=user_id, organisation_code=organisation_code,
+                             reason=reason, declared_by=actor.id))
+        await append_event(actor=actor, action="round.tie", subject_type="round", subject_id=round_id,
+                           after={"user": user_id, "organisation": organisation_code, "reason": reason})
+    live = await Assignment.select(Assignment.id, Assignment.state).where(
+        (Assignment.round == round_id) & (Assignment.reviewer == user_id)
+        & Assignment.state.is_in(["assigned", "submitted"])
+        & (Assignment.entry.organisation.code == organisation_code))
+    for a in live:
+        await Assignment.update({Assignment.state: "recused", Assignment.recuse_reason: reason or "conflict",
+                                 Assignment.updated_at: clock.now(), Assignment.version: Assignment.version + 1}
+                                ).where(Assignment.id == a["id"])
+        await append_event(actor=actor, action="assignment.recuse", subject_type="assignment", subject_id=a["id"],
+                           before={"state": a["state"]}, after={"state": "recused", "reason": reason})
+    return len(live)
+
+
+async def list_members(round_id: int) -> list[dict[str, Any]]:
+    rows = await Member.select(Member.user, Member.user.email, Member.user.name, Member.province_code).where(
+        Member.round == round_id).order_by(Member.user.name)
+    ties = await Tie.select(Tie.user, Tie.organisation_code, Tie.reason).where(Tie.round == round_id)
+    by_user: dict[int, list[dict[str, str]]] = {}
+    for tie in ties:
+        by_user.setdefault(tie["user"], []).append({"organisation_code": tie["organisation_code"],
+                                                   "reason": tie["reason"]})
+    return [{"user_id": r["user"], "email": r["user.email"], "name": r["user.name"],
+             "province_code": r["province_code"], "conflicts": by_user.get(r["user"], [])} for r in rows]
+
+
+# --- opening and closing -----------------------------------------------------------------------
+
+async def _submission_closed_at(edition: dict[str, Any]) -> Any:
+    latest = await DeadlineExtension.select(DeadlineExtension.closes_at).where(
+        DeadlineExtension.edition == edition["id"]).order_by(DeadlineExtension.closes_at, ascending=False).first()
+    closes = edition["submission_closes_at"]
+    return max(closes, latest["closes_at"]) if latest else closes
+
+
+async def open_round(*, actor: Actor, round_id: int) -> str:
+    """Freeze the rules (returns their hash) and take the entries: the eligible ones for
+    screening (only once every submission deadline has passed), the shortlist for the final."""
+    _require_admin(actor)
+    row = await get_round_row(round_id)
+    if row["state"] != "draft":
+        raise Conflict("This round has already opened.", code="already_open")
+    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    async with atomic():
+        await lock_row("judging_round", round_id)
+        if row["kind"] == "screening":
+            closes = await _submission_closed_at(edition)
+            if clock.now() < closes:
+                from contest.i18n import format_date
+                raise Conflict("Submissions are open until {closes}; screening opens after that.",
+                               code="submissions_open", closes=format_date(closes))
+            await outcomes.advance_edition(actor=actor, edition_id=edition["id"], to=EditionState.screening)
+            taken = await outcomes.entries_in_state(edition["id"], "eligible")
+        else:
+            screening = await Round.select(Round.state).where(
+                (Round.edition == edition["id"]) & (Round.kind == "screening")).first()
+            if screening is None or screening["state"] != "signed":
+                raise Conflict("The final round opens after the screening decision is signed.",
+                               code="screening_not_signed")
+            await outcomes.advance_edition(actor=actor, edition_id=edition["id"], to=EditionState.final)
+            taken = await outcomes.entries_in_state(edition["id"], "shortlisted")
+        if not taken:
+            raise Conflict("There are no entries for this round to judge.", code="no_entries")
+        criteria = await criteria_of(round_id)
+        document = _rules_document(row, criteria)
+        digest = rules_hash(document)
+        claimed = await Round.update({Round.state: "open", Round.rules: document, Round.rules_hash: digest,
+                                      Round.opened_at: clock.now(), Round.updated_at: clock.now()}).where(
+            (Round.id == round_id) & (Round.state == "draft")).returning(Round.id)
+        if not claimed:
+            raise Conflict("This round has already opened.", code="already_open")
+        for start in range(0, len(taken), 1000):
+            await RoundEntry.insert(*[RoundEntry(key=f"{round_id}:{e['id']}", round=round_id, entry=e["id"])
+                                      for e in taken[start:start + 1000]])
+        await append_event(actor=actor, action="round.open", subject_type="round", subject_id=round_id,
+                           after={"rules_hash": digest, "entries": len(taken)})
+    return digest
+
+
+async def close_round(*, actor: Actor, round_id: int) -> None:
+    """Stop scoring: submitted reviews count, unsubmitted ones do not."""
+    _require_admin(actor)
+    async with atomic():
+        updated = await Round.update({Round.state: "closed", Round.closed_at: clock.now(),
+                                      Round.updated_at: clock.now()}).where(
+            (Round.id == round_id) & (Round.state == "open")).returning(Round.id)
+        if not updated:
+            row = await get_round_row(round_id)
+            raise Conflict("Only an open round can be closed (this one is {state}).", code="round_state",
+                           state=row["state"])
+        await append_event(actor=actor, action="round.close", subject_type="round", subject_id=round_id,
+                           after={"state": "closed"})

@@ -1,0 +1,362 @@
+"""Ranking over the database, the committee's tie decisions, the proposed outcome with
+overrides, the two signatures that make it final, and the exports.
+
+The ranking itself is :func:`judging.domain.ranking.compute_ranking` (pure); this module only
+fetches the submitted score sheets — one row per review, the scores folded in SQL — and stores
+what comes back.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import asdict
+from typing import Any
+
+from contest import clock
+from contest.db import atomic, is_sqlite, lock_row
+from contest.domain import outcomes as contest_outcomes
+from contest.domain.audit import Actor, append_event
+from contest.errors import Conflict, ValidationFailed
+from contest.i18n import t
+from judging.domain.ranking import Criterion as RubricCriterion
+from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
+from judging.domain.rounds import _require_admin, criteria_of, cut_of, get_round_row
+from judging.tables import Assignment, Decision, Round, RoundEntry, Signature, TieDecision
+
+OUTCOMES = contest_outcomes.OUTCOMES  # kind -> (inside the cut, outside)
+
+
+def _rules(row: dict[str, Any], criteria: list[dict[str, Any]]) -> Rules:
+    frozen = row["rules"] or {}
+    return Rules(criteria=tuple(RubricCriterion(c["code"], c["weight"], c["min"], c["max"])
+                                for c in frozen.get("criteria", criteria)),
+                 normalisation=frozen.get("normalisation", row["normalisation"]),
+                 tie_break=tuple(frozen.get("tie_break", row["tie_break"])), cut=cut_of(row))
+
+
+async def submitted_reviews(round_id: int) -> list[Review]:
+    """Every submitted score sheet of a round: one row per review, its scores folded into one
+    ``code=value;...`` string in SQL (about 7x fewer rows than one per score)."""
+    if is_sqlite():
+        fold = "group_concat(s.code || '=' || s.value, ';')"
+    else:
+        fold = "string_agg(s.code || '=' || s.value::text, ';')"
+    rows = await Assignment.raw(
+        f"SELECT a.entry AS e, a.reviewer AS r, {fold} AS s FROM judging_assignment a "
+        "JOIN judging_score s ON s.assignment = a.id "
+        "WHERE a.round = {} AND a.state = 'submitted' GROUP BY a.id, a.entry, a.reviewer", round_id)
+    reviews = []
+    for row in rows:
+        scores = {}
+        for part in row["s"].split(";"):
+            code, _, value = part.partition("=")
+            scores[code] = float(value)
+        reviews.append(Review(row["e"], row["r"], scores))
+    return reviews
+
+
+async def _tie_positions(round_id: int) -> dict[int, int]:
+    return {d["entry"]: d["position"] for d in await TieDecision.select(TieDecision.entry, TieDecision.position).where(
+        TieDecision.round == round_id)}
+
+
+async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
+                                ) -> tuple[dict[str, Any], list[RankedEntry]]:
+    row = await get_round_row(round_id)
+    if row["state"] == "draft":
+        raise Conflict("The round has not opened yet.", code="round_state", state=row["state"])
+    rules = _rules(row, await criteria_of(round_id))
+    reviews = await submitted_reviews(round_id)
+    ranking = compute_ranking(reviews, rules, await _tie_positions(round_id), with_borderline=with_borderline)
+    return row, ranking
+
+
+async def ranking_view(round_id: int, *, with_borderline: bool = True) -> dict[str, Any]:
+    """The ranking with each entry's title and organisation; unreviewed entries listed last."""
+    row, ranking = await compute_round_ranking(round_id, with_borderline=with_borderline)
+    info = await _entry_info(round_id)
+    items = []
+    for r in ranking:
+        e = info.get(r.entry_id, {})
+        items.append({**asdict(r), **e})
+    ranked = {r.entry_id for r in ranking}
+    unranked = [{"entry_id": eid, "rank": None, "score": None, "raw_score": None, "reviewers": 0,
+                 "spread": None, "borderline": False, "criterion_means": {}, "tied": False, **e}
+                for eid, e in sorted(info.items()) if eid not in ranked]
+    return {"round_id": round_id, "kind": row["kind"], "state": row["state"], "cut": cut_of(row),
+            "rules_hash": row["rules_hash"], "items": items + unranked}
+
+
+async def _entry_info(round_id: int) -> dict[int, dict[str, Any]]:
+    rows = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry.title, RoundEntry.entry.category,
+                                   RoundEntry.entry.organisation.code, RoundEntry.entry.organisation.name_th,
+                                   RoundEntry.entry.organisation.province_name_th,
+                                   RoundEntry.entry.organisation.kind).where(RoundEntry.round == round_id)
+    return {r["entry"]: {"title": r["entry.title"], "category": r["entry.category"],
+                         "organisation_code": r["entry.organisation.code"],
+                         "organisation_name_th": r["entry.organisation.name_th"],
+                         "province_name_th": r["entry.organisation.province_name_th"],
+                         "organisation_kind": r["entry.organisation.kind"]} for r in rows}
+
+
+# --- tie decisions ------------------------------------------------------------------------------
+
+async def record_tie_decision(*, actor: Actor, round_id: int, entry_ids: list[int], reason: str) -> None:
+    """Record the committee's order for entries the score and the tie-break chain left tied
+    (first listed wins). Never inferred from ids: the ranking leaves a group tied until every
+    entry in it has a recorded position."""
+    _require_admin(actor)
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    ids = [int(i) for i in entry_ids or []]
+    if len(ids) < 2 or len(set(ids)) != len(ids):
+        errors["entry_ids"] = t("List the tied entries, each once, best first.")
+    if not reason:
+        errors["reason"] = t("Record how the committee decided.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    row = await get_round_row(round_id)
+    if row["state"] not in ("open", "closed"):
+        raise Conflict("The round is {state}: its decisions can no longer change.", code="round_state",
+                       state=row["state"])
+    inside = {r["entry"] for r in await RoundEntry.select(RoundEntry.entry).where(
+        (RoundEntry.round == round_id) & RoundEntry.entry.is_in(ids))}
+    if len(inside) != len(ids):
+        raise ValidationFailed(errors={"entry_ids": t("Some entries are not in this round.")})
+    async with atomic():
+        await lock_row("judging_round", round_id)
+        await TieDecision.delete().where((TieDecision.round == round_id) & TieDecision.entry.is_in(ids))
+        await TieDecision.insert(*[TieDecision(key=f"{round_id}:{e}", round=round_id, entry=e, position=i,
+                                               reason=reason, decided_by=actor.id) for i, e in enumerate(ids, 1)])
+        await append_event(actor=actor, action="round.tie_decision", subject_type="round", subject_id=round_id,
+                           after={"order": ids, "reason": reason})
+
+
+# --- the proposal -------------------------------------------------------------------------------
+
+def decision_digest(rules_hash: str, outcomes: list[dict[str, Any]]) -> str:
+    body = json.dumps({"rules_hash": rules_hash, "outcomes": [
+        [o["entry_id"], o["outcome"], o["rank"], o["score"], o["reason"]] for o in sorted(
+            outcomes, key=lambda o: o["entry_id"])]}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Propose the outcome of a closed round: the top N (the edition's shortlist size, or its
+    number of winners in the final) inside, everyone else outside, then the admins' overrides,
+    each with its reason. A tie straddling the cut must first be settled by a recorded committee
+    decision. A new proposal replaces the previous one and voids its signatures."""
+    _require_admin(actor)
+    row, ranking = await compute_round_ranking(round_id, with_borderline=False)
+    if row["state"] == "open":
+        raise Conflict("Close the round before deciding.", code="round_open")
+    if row["state"] == "signed":
+        raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+    inside_label, outside_label = OUTCOMES[row["kind"]]
+    cut = cut_of(row)
+    inside = [r for r in ranking if r.rank <= cut]
+    if len(inside) > cut:
+        last = inside[-1].rank
+        group = [r.entry_id for r in ranking if r.rank == last]
+        raise Conflict("Entries {ids} are tied across the cut at {cut}; record the committee's decision on "
+                       "their order first.", code="unresolved_tie", ids=", ".join(map(str, group)), cut=cut,
+                       entry_ids=group)
+    by_entry = {r.entry_id: r for r in ranking}
+    taken = [r["entry"] for r in await RoundEntry.select(RoundEntry.entry).where(RoundEntry.round == round_id)]
+    inside_ids = {r.entry_id for r in inside}
+    proposal: dict[int, dict[str, Any]] = {}
+    for entry_id in taken:
+        r = by_entry.get(entry_id)
+        label = inside_label if entry_id in inside_ids else outside_label
+        proposal[entry_id] = {"entry_id": entry_id, "rank": r.rank if r else None, "score": r.score if r else None,
+                              "proposed": label, "outcome": label, "reason": ""}
+    errors: dict[str, str] = {}
+    for i, o in enumerate(overrides or []):
+        field = f"overrides[{i}]"
+        if not isinstance(o, dict):
+            errors[field] = t("Each override needs an entry, an outcome and a reason.")
+            continue
+        try:
+            entry_id = int(o.get("entry_id"))
+        except (TypeError, ValueError):
+            entry_id = -1
+        outcome, reason = o.get("outcome"), str(o.get("reason") or "").strip()
+        if entry_id not in proposal:
+            errors[f"{field}.entry_id"] = t("Entry {id} is not in this round.", id=o.get("entry_id"))
+        if outcome not in (inside_label, outside_label):
+            errors[f"{field}.outcome"] = t("The outcome is {a} or {b}.", a=inside_label, b=outside_label)
+        if not reason:
+            errors[f"{field}.reason"] = t("Give the reason for this change.")
+        if not errors.get(f"{field}.entry_id") and outcome in (inside_label, outside_label) and reason:
+            proposal[entry_id]["outcome"] = outcome
+            proposal[entry_id]["reason"] = reason
+    if errors:
+        raise ValidationFailed(errors=errors)
+    items = sorted(proposal.values(), key=lambda o: (o["rank"] is None, o["rank"] or 0, o["entry_id"]))
+    digest = decision_digest(row["rules_hash"], items)
+    async with atomic():
+        await lock_row("judging_round", round_id)
+        current = await Round.select(Round.state, Round.decision_hash).where(Round.id == round_id).first()
+        if current["state"] != "closed":
+            raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+        voided = await Signature.select(Signature.user).where(Signature.round == round_id)
+        if current["decision_hash"] != digest:
+            await Signature.delete().where(Signature.round == round_id)
+            await Decision.delete().where(Decision.round == round_id)
+            for start in range(0, len(items), 1000):
+                await Decision.insert(*[Decision(key=f"{round_id}:{o['entry_id']}", round=round_id, entry=o["entry_id"],
+                                                 rank=o["rank"], score=o["score"], proposed=o["proposed"],
+                                                 outcome=o["outcome"], override_reason=o["reason"], decided_by=actor.id)
+                                        for o in items[start:start + 1000]])
+            await Round.update({Round.decision_hash: digest, Round.updated_at: clock.now()}).where(Round.id == round_id)
+            await append_event(actor=actor, action="round.decide", subject_type="round", subject_id=round_id,
+                               after={"decision_hash": digest,
+                                      "inside": [o["entry_id"] for o in items if o["outcome"] == inside_label],
+                                      "overrides": [{"entry_id": o["entry_id"], "outcome": o["outcome"],
+                                                     "reason": o["reason"]} for o in items if o["reason"]],
+                                      "voided_signatures": [v["user"] for v in voided]})
+    return await decision_view(round_id)
+
+
+async def decision_view(round_id: int) -> dict[str, Any]:
+    row = await get_round_row(round_id)
+    decisions = await Decision.select().where(Decision.round == round_id)
+    info = await _entry_info(round_id)
+    inside_label, _ = OUTCOMES[row["kind"]]
+    items = sorted(({"entry_id": d["entry"], "rank": d["rank"], "score": d["score"], "proposed": d["proposed"],
+                     "outcome": d["outcome"], "reason": d["override_reason"], **info.get(d["entry"], {})}
+                    for d in decisions), key=lambda o: (o["outcome"] != inside_label, o["rank"] is None,
+                                                        o["rank"] or 0, o["entry_id"]))
+    signatures = await Signature.select(Signature.user, Signature.user.email, Signature.user.name,
+                                        Signature.signed_at).where(Signature.round == round_id).order_by(Signature.id)
+    return {"round_id": round_id, "kind": row["kind"], "state": row["state"], "cut": cut_of(row),
+            "decision_hash": row["decision_hash"], "rules_hash": row["rules_hash"],
+            "inside": sum(1 for o in items if o["outcome"] == inside_label),
+            "outcomes": items,
+            "signatures": [{"user_id": s["user"], "email": s["user.email"], "name": s["user.name"],
+                            "signed_at": s["signed_at"]} for s in signatures],
+            "final": row["state"] == "signed"}
+
+
+# --- signatures ---------------------------------------------------------------------------------
+
+async def _feedback(round_id: int, criteria: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Aggregated feedback per entry: criterion means and the comments, without names or
+    individual scores (what an applicant may later read)."""
+    reviews = await submitted_reviews(round_id)
+    sums: dict[int, dict[str, float]] = {}
+    counts: dict[int, int] = {}
+    for r in reviews:
+        s = sums.setdefault(r.entry_id, {})
+        for code, value in r.scores.items():
+            s[code] = s.get(code, 0.0) + value
+        counts[r.entry_id] = counts.get(r.entry_id, 0) + 1
+    comments: dict[int, list[str]] = {}
+    for a in await Assignment.select(Assignment.entry, Assignment.comment).where(
+            (Assignment.round == round_id) & (Assignment.state == "submitted") & (Assignment.comment != "")):
+        comments.setdefault(a["entry"], []).append(a["comment"])
+    out = {}
+    for entry_id, n in counts.items():
+        out[entry_id] = {
+            "reviewers": n,
+            "criteria": [{"code": c["code"], "name_th": c["name_th"], "name_en": c["name_en"], "max": c["max"],
+                          "mean": round(sums[entry_id].get(c["code"], 0.0) / n, 2)} for c in criteria],
+            "comments": sorted(comments.get(entry_id, [])),
+        }
+    return out
+
+
+async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | None = None) -> dict[str, Any]:
+    """Sign the current proposal. Two different administrators must sign; the second signature
+    makes it final: every entry of the round gets its outcome (with rank, score and aggregated
+    feedback) and the round is locked. The same admin twice, or a third signature, is 409."""
+    _require_admin(actor)
+    row = await get_round_row(round_id)
+    if row["state"] == "signed":
+        raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+    if row["state"] != "closed" or not row["decision_hash"]:
+        raise Conflict("There is no proposed decision to sign yet.", code="no_decision")
+    if decision_hash and decision_hash != row["decision_hash"]:
+        raise Conflict("The proposal changed since you read it. Review it again before signing.",
+                       code="stale_decision")
+    criteria = row["rules"].get("criteria") or await criteria_of(round_id)
+    feedback = await _feedback(round_id, criteria) if row["kind"] == "screening" else {}
+    async with atomic():
+        await lock_row("judging_round", round_id)
+        current = await Round.select(Round.state, Round.decision_hash).where(Round.id == round_id).first()
+        if current["state"] == "signed":
+            raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+        if current["decision_hash"] != row["decision_hash"]:
+            raise Conflict("The proposal changed since you read it. Review it again before signing.",
+                           code="stale_decision")
+        signed = await Signature.select(Signature.user).where(Signature.round == round_id)
+        if any(s["user"] == actor.id for s in signed):
+            raise Conflict("You have already signed this decision; a different administrator must sign.",
+                           code="already_signed")
+        await Signature.insert(Signature(key=f"{round_id}:{actor.id}", round=round_id, user=actor.id,
+                                         decision_hash=current["decision_hash"]))
+        await append_event(actor=actor, action="round.sign", subject_type="round", subject_id=round_id,
+                           after={"decision_hash": current["decision_hash"], "signature": len(signed) + 1})
+        if len(signed) + 1 >= 2:
+            decisions = await Decision.select().where(Decision.round == round_id)
+            await contest_outcomes.record_outcomes(actor=actor, kind=row["kind"], outcomes={
+                d["entry"]: {"outcome": d["outcome"], "rank": d["rank"], "score": d["score"],
+                             "feedback": feedback.get(d["entry"]) if row["kind"] == "screening" else None}
+                for d in decisions})
+            await Round.update({Round.state: "signed", Round.signed_at: clock.now(),
+                                Round.updated_at: clock.now()}).where(Round.id == round_id)
+            await append_event(actor=actor, action="round.final", subject_type="round", subject_id=round_id,
+                               after={"decision_hash": current["decision_hash"], "entries": len(decisions)})
+    return await decision_view(round_id)
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ("rank", "entry_id", "organisation_code", "organisation_name_th", "province_name_th", "title",
+                  "score", "raw_score", "reviewers", "spread", "borderline", "tied", "outcome")
+
+
+async def export_rows(round_id: int) -> tuple[list[str], list[list[Any]]]:
+    view = await ranking_view(round_id)
+    decisions = {d["entry"]: d["outcome"] for d in await Decision.select(Decision.entry, Decision.outcome).where(
+        Decision.round == round_id)}
+    codes = [c["code"] for c in (await get_round_row(round_id))["rules"].get("criteria", [])]
+    header = [*EXPORT_COLUMNS, *(f"mean_{c}" for c in codes)]
+    rows = []
+    for item in view["items"]:
+        values = {**item, "outcome": decisions.get(item["entry_id"], "")}
+        rows.append([values.get(c) for c in EXPORT_COLUMNS] + [item["criterion_means"].get(c) for c in codes])
+    return header, rows
+
+
+async def export_csv(round_id: int) -> bytes:
+    header, rows = await export_rows(round_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads Thai correctly
+
+
+async def export_xlsx(round_id: int) -> bytes:
+    import xlsxwriter
+
+    header, rows = await export_rows(round_id)
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("ranking")
+    bold = book.add_format({"bold": True})
+    sheet.write_row(0, 0, header, bold)
+    for i, row in enumerate(rows, start=1):
+        sheet.write_row(i, 0, ["" if v is None else v for v in row])
+    sheet.freeze_panes(1, 0)
+    book.close()
+    return buffer.getvalue()
+
+
+async def entry_ids_of(round_id: int) -> list[int]:
+    return [r["entry"] for r in await RoundEntry.select(RoundEntry.entry).where(RoundEntry.round == round_id)]
+
