@@ -152,7 +152,7 @@ def create_app() -> Litestar:
                                                    name="static", cache_control=None)],
         middleware=[request_middleware],
         lifespan=[lifespan],
-        template_config=template_config(),
+        template_config=template_config([Path(__file__).parent.parent / "judging" / "templates"]),
         exception_handlers={
             DomainError: handle_domain_error,
             HTTPException: handle_http_exception,

@@ -26,12 +26,16 @@ current_language: ContextVar[str] = ContextVar("current_language", default=DEFAU
 
 @lru_cache(maxsize=None)
 def catalogue(language: str) -> dict[str, str]:
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as fh:
-        cat = read_po(fh, locale=language)
-    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+    """``messages.po`` (what ``make messages`` maintains) plus any other ``*.po`` beside it (a
+    package's own pages, e.g. ``judging.po``); a translated id in ``messages.po`` wins."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    paths = sorted(folder.glob("*.po"), key=lambda p: (p.name == "messages.po", p.name))
+    merged: dict[str, str] = {}
+    for path in paths:
+        with path.open("rb") as fh:
+            cat = read_po(fh, locale=language)
+        merged.update({m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and isinstance(m.id, str)})
+    return merged
 
 
 def gettext(message: str, language: str | None = None) -> str:

@@ -1,5 +1,7 @@
 """Judging's HTTP layer: the JSON API and the committee and organiser pages."""
 
+from judging.controllers.admin_pages import JudgingAdminPages
 from judging.controllers.api import AssignmentApi, RoundApi
+from judging.controllers.review_pages import ReviewPages
 
-ROUTE_HANDLERS = [RoundApi, AssignmentApi]
+ROUTE_HANDLERS = [RoundApi, AssignmentApi, ReviewPages, JudgingAdminPages]
