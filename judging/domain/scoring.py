@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
@@ -25,7 +26,7 @@ from judging.domain.assignment import EntryRef, Existing, ReviewerRef, plan_assi
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import validate_scores
 from judging.domain.rounds import _require_admin, criteria_of, get_round_row
-from judging.tables import Assignment, Member, Round, RoundEntry, Score, Tie
+from judging.tables import Assignment, Member, Round, RoundEntry, Tie
 
 LIVE = ("assigned", "submitted")
 MAX_COMMENT = 5000
@@ -229,20 +230,14 @@ async def reviewer_queue(actor: Actor, round_id: int, *, state: str | None = Non
     rows = await Assignment.select(
         Assignment.id, Assignment.state, Assignment.entry, Assignment.entry.title, Assignment.entry.category,
         Assignment.entry.organisation.name_th, Assignment.entry.organisation.province_name_th,
-        Assignment.updated_at, Assignment.submitted_at,
+        Assignment.updated_at, Assignment.submitted_at, Assignment.scores,
     ).where((Assignment.round == round_id) & (Assignment.reviewer == actor.id)
             & Assignment.state.is_in(list(LIVE))).order_by(Assignment.id)
     if state:
         rows = [r for r in rows if r["state"] == state]
-    ids = [r["id"] for r in rows]
-    scored: dict[int, int] = {}
-    for start in range(0, len(ids), BATCH):
-        for s in await Score.select(Score.assignment, Count(Score.id).as_alias("n")).where(
-                Score.assignment.is_in(ids[start:start + BATCH])).group_by(Score.assignment):
-            scored[s["assignment"]] = s["n"]
     return [{"id": r["id"], "state": r["state"], "entry_id": r["entry"], "title": r["entry.title"],
              "category": r["entry.category"], "organisation_name_th": r["entry.organisation.name_th"],
-             "province_name_th": r["entry.organisation.province_name_th"], "scored": scored.get(r["id"], 0),
+             "province_name_th": r["entry.organisation.province_name_th"], "scored": len(_sheet(r["scores"])),
              "updated_at": r["updated_at"], "submitted_at": r["submitted_at"]} for r in rows]
 
 
@@ -257,10 +252,16 @@ async def _own_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
 async def get_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
     """An assignment with its score sheet: the reviewer's own, or any for an admin."""
     row = await _own_assignment(actor, assignment_id)
-    scores = await Score.select(Score.code, Score.value).where(Score.assignment == assignment_id)
-    row["scores"] = {s["code"]: s["value"] for s in scores}
+    row["scores"] = _sheet(row["scores"])
     row["criteria"] = await criteria_of(row["round"])
     return row
+
+
+def _sheet(value: Any) -> dict[str, float]:
+    """A stored score sheet (JSON text on SQLite, decoded on PostgreSQL) as a dict."""
+    if isinstance(value, (str, bytes)):
+        value = msgspec.json.decode(value) if value else {}
+    return dict(value or {})
 
 
 def _rubric(criteria: list[dict[str, Any]]) -> list[RubricCriterion]:
@@ -320,11 +321,9 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
         if version is not None and int(version) != current["version"]:
             raise Conflict("These scores changed in another window. Reload to see them.", code="stale_version",
                            current_version=current["version"])
-        await Score.delete().where(Score.assignment == assignment_id)
-        if values:
-            await Score.insert(*[Score(key=f"{assignment_id}:{code}", assignment=assignment_id, code=code,
-                                       value=float(value)) for code, value in values.items()])
-        changes: dict[Any, Any] = {Assignment.updated_at: clock.now(), Assignment.version: Assignment.version + 1}
+        values = {code: float(value) for code, value in values.items()}
+        changes: dict[Any, Any] = {Assignment.scores: values, Assignment.updated_at: clock.now(),
+                                   Assignment.version: Assignment.version + 1}
         if comment is not None:
             changes[Assignment.comment] = comment
         updated = await Assignment.update(changes).where(Assignment.id == assignment_id).returning(Assignment.version)
@@ -341,8 +340,7 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
         await lock_row("judging_assignment", assignment_id)
         current = await _own_assignment(actor, assignment_id)
         _require_scoring(current)
-        scores = {s["code"]: s["value"] for s in await Score.select(Score.code, Score.value).where(
-            Score.assignment == assignment_id)}
+        scores = _sheet(current["scores"])
         problems = validate_scores(_rubric(await criteria_of(row["round"])), scores)
         if problems:
             raise ValidationFailed("Score every criterion before submitting.", code="incomplete",

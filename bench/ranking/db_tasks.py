@@ -1,0 +1,142 @@
+"""Database side of the ranking benchmark, run in a subprocess whose environment names the
+throw-away database (``VAR_DIR``, ``DATABASE_URL``)::
+
+    python -m bench.ranking.db_tasks seed ENTRIES REVIEWERS PASSWORD   # prints JSON facts
+    python -m bench.ranking.db_tasks time ROUND_ID REVIEWER_ID RUNS    # prints JSON timings
+
+The seed builds a real round through the domain (create, members, open, assign) and then
+bulk-inserts the score sheets (6 criteria, per-reviewer harshness so z-scores have work to do)
+and marks every assignment submitted: the same rows scoring would leave, without 21,000 requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+YEAR = 2569
+BATCH = 1000
+
+
+async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
+    from contest import clock
+    from contest.domain import accounts, editions
+    from contest.db import atomic
+    from contest.domain.audit import SYSTEM
+    from contest.tables import Entry, Organisation, User
+    from judging.domain import rounds, scoring
+    from judging.tables import Assignment
+
+    rng = random.Random(2569)
+    now = clock.now()
+    await editions.create_edition(actor=SYSTEM, data={
+        "year": YEAR, "title": f"bench {YEAR}", "submission_opens_at": now - timedelta(days=30),
+        "submission_closes_at": now - timedelta(days=1), "announcement_at": now + timedelta(days=60)})
+    edition_id = (await editions.get_edition(YEAR)).id
+    provinces = [f"{p:02d}" for p in range(10, 97)][:77]
+    orgs = [Organisation(code=f"8{i:06d}", name_th=f"เทศบาลตำบลทดสอบ{i}", name_en=f"Bench town {i}",
+                         kind="subdistrict_municipality", province_code=provinces[i % 77],
+                         province_name_th=f"จังหวัด{provinces[i % 77]}", search_text=f"เทศบาลตำบลทดสอบ{i}")
+            for i in range(entries)]
+    for start in range(0, entries, BATCH):
+        await Organisation.insert(*orgs[start:start + BATCH])
+    org_ids = [o["id"] for o in await Organisation.select(Organisation.id).order_by(Organisation.id)]
+    rows = [Entry(edition=edition_id, organisation=org_id, state="eligible", title=f"นวัตกรรมบริการดิจิทัล {i}",
+                  category="service", summary="สรุป", problem="ปัญหา", solution="ทางแก้", results="ผลลัพธ์",
+                  submitted_at=now - timedelta(days=2), submitted_revision=1)
+            for i, org_id in enumerate(org_ids)]
+    for start in range(0, entries, BATCH):
+        await Entry.insert(*rows[start:start + BATCH])
+    password_hash = accounts.hash_password(password)
+    users = [User(email=f"reviewer{i:02d}@bench.dga.or.th", name=f"กรรมการ {i:02d}", password_hash=password_hash,
+                  role="reviewer", email_confirmed_at=now, is_active=True) for i in range(reviewers)]
+    users.append(User(email="admin@bench.dga.or.th", name="ผู้ดูแล", password_hash=password_hash, role="admin",
+                      email_confirmed_at=now, is_active=True))
+    await User.insert(*users)
+    reviewer_ids = [u["id"] for u in await User.select(User.id).where(User.role == "reviewer").order_by(User.id)]
+
+    round_id = await rounds.create_round(actor=SYSTEM, year=YEAR, data={
+        "kind": "screening", "reviewers_per_entry": 3, "normalisation": "zscore", "seed": 7})
+    await rounds.add_members(actor=SYSTEM, round_id=round_id, user_ids=reviewer_ids)
+    await rounds.open_round(actor=SYSTEM, round_id=round_id)
+    started = time.perf_counter()
+    await scoring.assign_reviewers(actor=SYSTEM, round_id=round_id)
+    assign_seconds = time.perf_counter() - started
+
+    criteria = await rounds.criteria_of(round_id)
+    harshness = {r: rng.uniform(-2, 1.5) for r in reviewer_ids}
+    quality = {}
+    assignments = await Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer).where(
+        Assignment.round == round_id)
+    scores = 0
+    async with atomic():  # one transaction: 21,000 single-row updates, one commit
+        for a in assignments:
+            base = quality.setdefault(a["entry"], rng.uniform(3, 9))
+            sheet = {c["code"]: min(c["max"], max(c["min"], round(base + harshness[a["reviewer"]] + rng.gauss(0, 1), 1)))
+                     for c in criteria}
+            scores += len(sheet)
+            await Assignment.update({Assignment.scores: sheet}).where(Assignment.id == a["id"])
+    # Leave one member's sheets unsubmitted, as in a real round still running.
+    await Assignment.update({Assignment.state: "submitted", Assignment.submitted_at: now}).where(
+        (Assignment.round == round_id) & (Assignment.reviewer != reviewer_ids[-1]))
+    return {"round_id": round_id, "assignments": len(assignments), "scores": scores,
+            "reviewer_id": reviewer_ids[0], "reviewer_email": "reviewer00@bench.dga.or.th",
+            "admin_email": "admin@bench.dga.or.th", "assign_seconds": round(assign_seconds, 3)}
+
+
+async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
+    from contest.domain.audit import Actor
+    from judging.domain import scoring, shortlist
+    from judging.domain.ranking import compute_ranking
+    from judging.domain.rounds import criteria_of, get_round_row
+    from judging.domain.shortlist import _rules, _tie_positions
+
+    reviewer = Actor(id=reviewer_id, email="r", role="reviewer")
+    out: dict[str, Any] = {}
+
+    async def best(name: str, fn: Any) -> Any:
+        value, fastest = None, float("inf")
+        for _ in range(runs):
+            started = time.perf_counter()
+            value = await fn()
+            fastest = min(fastest, time.perf_counter() - started)
+        out[name] = round(fastest * 1000, 1)
+        return value
+
+    reviews = await best("fetch_reviews_ms", lambda: shortlist.submitted_reviews(round_id))
+    row = await get_round_row(round_id)
+    rules = _rules(row, await criteria_of(round_id))
+
+    async def pure() -> Any:
+        return compute_ranking(reviews, rules, await _tie_positions(round_id))
+
+    ranked = await best("compute_ranking_with_borderline_ms", pure)
+    await best("ranking_total_ms", lambda: shortlist.compute_round_ranking(round_id))
+    await best("ranking_view_ms", lambda: shortlist.ranking_view(round_id))
+    await best("progress_ms", lambda: scoring.progress(round_id))
+    queue = await best("reviewer_queue_ms", lambda: scoring.reviewer_queue(reviewer, round_id))
+    out.update(reviews=len(reviews), ranked=len(ranked), borderline=sum(r.borderline for r in ranked),
+               queue_items=len(queue))
+    return out
+
+
+def main(argv: list[str]) -> None:
+    from contest.cli import _with_db
+
+    command = argv[0]
+    if command == "seed":
+        result = asyncio.run(_with_db(seed(int(argv[1]), int(argv[2]), argv[3])))
+    elif command == "time":
+        result = asyncio.run(_with_db(timings(int(argv[1]), int(argv[2]), int(argv[3]))))
+    else:
+        raise SystemExit(f"unknown command {command}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,197 @@
+"""Read queries for the organisers' judging pages: what the pages list, grouped and paginated in
+SQL so a page stays fast with thousands of entries. No state changes here; the pages call the
+domain functions in ``rounds``, ``scoring``, ``shortlist`` and ``contest.domain.outcomes`` for those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count
+
+from contest.errors import NotFound
+from contest.tables import Edition, Entry, Organisation, User
+from judging.tables import Assignment, Member, Round, RoundEntry, TieDecision
+
+# The entries eligibility is about: submitted ones and those already marked either way.
+ELIGIBILITY_STATES = ("submitted", "eligible", "ineligible")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def clamp_page(page: int | None, total: int, per_page: int) -> int:
+    pages = max(1, -(-total // per_page))
+    return min(max(1, page or 1), pages)
+
+
+# --- the judging overview -----------------------------------------------------------------------
+
+async def judging_overview() -> list[dict[str, Any]]:
+    """Every edition (newest first) with its entry counts by state and its rounds (kind, state,
+    entries, members, rules hash): four grouped queries whatever the number of editions."""
+    editions = await Edition.select(Edition.id, Edition.year, Edition.title, Edition.state,
+                                    Edition.submission_closes_at, Edition.shortlist_size, Edition.winners).order_by(
+        Edition.year, ascending=False)
+    state_counts: dict[int, dict[str, int]] = {}
+    for r in await Entry.select(Entry.edition, Entry.state, Count(Entry.id).as_alias("n")).group_by(
+            Entry.edition, Entry.state):
+        state_counts.setdefault(r["edition"], {})[r["state"]] = r["n"]
+    rounds = await Round.select(Round.id, Round.edition, Round.kind, Round.state, Round.rules_hash,
+                                Round.reviewers_per_entry, Round.opened_at, Round.closed_at,
+                                Round.signed_at).order_by(Round.id)
+    members = {r["round"]: r["n"] for r in await Member.select(
+        Member.round, Count(Member.id).as_alias("n")).group_by(Member.round)}
+    taken = {r["round"]: r["n"] for r in await RoundEntry.select(
+        RoundEntry.round, Count(RoundEntry.id).as_alias("n")).group_by(RoundEntry.round)}
+    by_edition: dict[int, list[dict[str, Any]]] = {}
+    for r in rounds:
+        by_edition.setdefault(r["edition"], []).append(
+            {**r, "members": members.get(r["id"], 0), "entries": taken.get(r["id"], 0)})
+    out = []
+    for e in editions:
+        counts = state_counts.get(e["id"], {})
+        out.append({**e, "counts": counts, "total": sum(counts.values()),
+                    "rounds": by_edition.get(e["id"], []),
+                    "kinds": {r["kind"] for r in by_edition.get(e["id"], [])}})
+    return out
+
+
+# --- eligibility --------------------------------------------------------------------------------
+
+def _eligibility_filter(edition_id: int, state: str | None, province: str | None, category: str | None) -> Any:
+    where = (Entry.edition == edition_id) & (
+        (Entry.state == state) if state in ELIGIBILITY_STATES else Entry.state.is_in(list(ELIGIBILITY_STATES)))
+    if province:
+        where &= Entry.organisation.province_code == province
+    if category:
+        where &= Entry.category == category
+    return where
+
+
+async def edition_row(year: int) -> dict[str, Any]:
+    row = await Edition.select().where(Edition.year == year).first()
+    if row is None:
+        raise NotFound("No such edition.")
+    return row
+
+
+async def eligibility_entries(edition_id: int, *, state: str | None = None, province: str | None = None,
+                              category: str | None = None, page: int = 1, per_page: int = 100) -> Page:
+    """Submitted, eligible and ineligible entries of an edition with the filters, one page, and
+    counts per state over the whole edition (drafts and withdrawn included, for the record)."""
+    where = _eligibility_filter(edition_id, state, province, category)
+    total = await Entry.count().where(where)
+    page = clamp_page(page, total, per_page)
+    rows = await Entry.select(
+        Entry.id, Entry.title, Entry.category, Entry.state, Entry.eligibility_reason, Entry.submitted_at,
+        Entry.organisation.code, Entry.organisation.name_th, Entry.organisation.province_name_th,
+        Entry.organisation.kind,
+    ).where(where).order_by(Entry.id).limit(per_page).offset((page - 1) * per_page)
+    counts = {r["state"]: r["n"] for r in await Entry.select(Entry.state, Count(Entry.id).as_alias("n")).where(
+        Entry.edition == edition_id).group_by(Entry.state)}
+    return Page(rows, total, page, per_page, counts)
+
+
+async def eligibility_ids(edition_id: int, *, state: str | None = None, province: str | None = None,
+                          category: str | None = None) -> list[int]:
+    """The ids of every entry the filters match (a bulk action on "all matching")."""
+    rows = await Entry.select(Entry.id).where(_eligibility_filter(edition_id, state, province, category)).order_by(
+        Entry.id)
+    return [r["id"] for r in rows]
+
+
+async def entry_provinces(edition_id: int) -> list[dict[str, str]]:
+    """The provinces the edition's submitted entries come from, for the filter."""
+    rows = await Entry.select(Entry.organisation.province_code.as_alias("code"),
+                              Entry.organisation.province_name_th.as_alias("name")).where(
+        (Entry.edition == edition_id) & Entry.state.is_in(list(ELIGIBILITY_STATES))).distinct()
+    return sorted(({"code": r["code"], "name": r["name"]} for r in rows if r["code"]), key=lambda p: p["name"])
+
+
+# --- committee ----------------------------------------------------------------------------------
+
+async def organisation_names(codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = await Organisation.select(Organisation.code, Organisation.name_th).where(
+        Organisation.code.is_in(sorted(set(codes))))
+    return {r["code"]: r["name_th"] for r in rows}
+
+
+async def member_of(round_id: int, user_id: int) -> dict[str, Any]:
+    row = await Member.select(Member.user, Member.province_code, Member.user.email, Member.user.name).where(
+        (Member.round == round_id) & (Member.user == user_id)).first()
+    if row is None:
+        # A member may have left while keeping assignments; their account still names them.
+        user = await User.select(User.id, User.email, User.name).where(User.id == user_id).first()
+        if user is None or not await Assignment.exists().where(
+                (Assignment.round == round_id) & (Assignment.reviewer == user_id)):
+            raise NotFound("No such member in this round.", code="member_not_found")
+        return {"user_id": user["id"], "email": user["email"], "name": user["name"], "province_code": ""}
+    return {"user_id": row["user"], "email": row["user.email"], "name": row["user.name"],
+            "province_code": row["province_code"]}
+
+
+async def member_assignments(round_id: int, user_id: int, *, state: str | None = None, page: int = 1,
+                             per_page: int = 100) -> Page:
+    """One member's assignments in a round, one page, with counts per state."""
+    where = (Assignment.round == round_id) & (Assignment.reviewer == user_id)
+    counts = {r["state"]: r["n"] for r in await Assignment.select(
+        Assignment.state, Count(Assignment.id).as_alias("n")).where(where).group_by(Assignment.state)}
+    if state in ("assigned", "submitted", "recused"):
+        where &= Assignment.state == state
+    total = await Assignment.count().where(where)
+    page = clamp_page(page, total, per_page)
+    rows = await Assignment.select(
+        Assignment.id, Assignment.entry, Assignment.state, Assignment.recuse_reason, Assignment.submitted_at,
+        Assignment.updated_at, Assignment.entry.title, Assignment.entry.organisation.name_th,
+        Assignment.entry.organisation.province_name_th,
+    ).where(where).order_by(Assignment.id).limit(per_page).offset((page - 1) * per_page)
+    return Page(rows, total, page, per_page, counts)
+
+
+async def assignment_row(assignment_id: int) -> dict[str, Any]:
+    row = await Assignment.select(Assignment.id, Assignment.round, Assignment.reviewer, Assignment.entry,
+                                  Assignment.state).where(Assignment.id == assignment_id).first()
+    if row is None:
+        raise NotFound("No such assignment.", code="assignment_not_found")
+    return row
+
+
+# --- ranking ------------------------------------------------------------------------------------
+
+async def tie_decisions(round_id: int) -> list[dict[str, Any]]:
+    """The committee's recorded orders for tied entries, oldest first."""
+    rows = await TieDecision.select(TieDecision.entry, TieDecision.position, TieDecision.reason,
+                                    TieDecision.created_at, TieDecision.entry.title).where(
+        TieDecision.round == round_id).order_by(TieDecision.created_at, TieDecision.position)
+    return rows
+
+
+def tied_groups(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Entries the score and the tie-break chain left tied, grouped by their shared rank."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for item in items:
+        if item.get("tied") and item.get("rank") is not None:
+            groups.setdefault(item["rank"], []).append(item)
+    return [groups[rank] for rank in sorted(groups) if len(groups[rank]) > 1]
