@@ -1,11 +1,715 @@
-"""Organisers' judging pages: rounds, eligibility, committee, assignment, progress, ranking,
-decision and signatures (built in a later step)."""
+"""Organisers' judging pages: rounds and their rules, eligibility, committee and conflicts,
+assignment, progress and reminders, ranking, tie decisions, the decision with overrides and its
+two signatures.
+
+Server-rendered; every form posts (url-encoded, with the ``_csrf`` field) and works without
+JavaScript. A successful action redirects (post/redirect/get) with ``?done=<what>`` which the
+next page turns into its flash message; a refused one re-renders the page with the domain's
+message next to the field it concerns, or plainly at the top for a 409.
+
+Speed: the progress page only reads ``scoring.progress`` (grouped in SQL); only the ranking and
+decision pages compute the ranking, and the ranking table is paginated.
+"""
 
 from __future__ import annotations
 
-from litestar import Controller
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+
+from contest.controllers.entry_pages import state_label as entry_state_label
+from contest.domain import outcomes
+from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
+from contest.guards import admin_required, require_actor
+from contest.i18n import current_language, t
+from judging.domain import admin_views, rounds, scoring, shortlist
+from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+RANKING_PER_PAGE = 100
+ELIGIBILITY_PER_PAGE = 100
+MEMBER_PER_PAGE = 100
+CRITERION_FIELDS = ("code", "name_th", "name_en", "description_th", "description_en", "weight", "min", "max")
+MAX_OVERRIDE_ROWS = 200
+
+
+# --- labels (msgids are English; translated when shown) -----------------------------------------
+
+def round_state_label(state: str) -> str:
+    return {"draft": t("Draft"), "open": t("Open for scoring"), "closed": t("Scoring closed"),
+            "signed": t("Signed (final)")}.get(state, state)
+
+
+def round_kind_label(kind: str) -> str:
+    return {"screening": t("Screening round"), "final": t("Final round")}.get(kind, kind)
+
+
+def normalisation_label(value: str) -> str:
+    return {"none": t("None (raw weighted scores)"),
+            "zscore": t("Z-score per reviewer, rescaled to the rubric's range")}.get(value, value)
+
+
+def assignment_state_label(state: str) -> str:
+    return {"assigned": t("Not submitted"), "submitted": t("Submitted"), "recused": t("Recused")}.get(state, state)
+
+
+def criterion_name(c: dict[str, Any]) -> str:
+    if current_language.get() == "en":
+        return c.get("name_en") or c.get("name_th", "")
+    return c.get("name_th", "")
+
+
+def edition_state_label(state: str) -> str:
+    return {"draft": t("Draft"), "open": t("Open for submissions"), "screening": t("Screening"),
+            "final": t("Final judging"), "announced": t("Announced")}.get(state, state)
+
+
+def number(value: Any, digits: int = 2) -> str:
+    """Scores and weights for people: at most ``digits`` decimals, no trailing zeros."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+HELPERS = {"round_state_label": round_state_label, "round_kind_label": round_kind_label,
+           "normalisation_label": normalisation_label, "assignment_state_label": assignment_state_label,
+           "entry_state_label": entry_state_label, "criterion_name": criterion_name, "number": number,
+           "edition_state_label": edition_state_label}
+
+
+def _done_message(done: str | None, n: int | None) -> str | None:
+    """The flash message after a redirect: ``?done=<what>[&n=<count>]``."""
+    if not done:
+        return None
+    count = n or 0
+    return {
+        "created": t("The round was created as a draft. Check its rules, add the committee, then open it."),
+        "saved": t("The rules were saved."),
+        "opened": t("The round is open. Its rules are frozen and their hash is recorded."),
+        "assigned": t("Assignment done: {n} new reviews assigned.", n=count),
+        "closed": t("The round is closed: scoring has stopped."),
+        "members": t("The committee was updated: {n} members added.", n=count),
+        "reminders": t("{n} reminders were queued.", n=count),
+        "reopened": t("The score sheet was reopened; the member can correct and submit it again."),
+        "tie": t("The committee's order for the tied entries was recorded."),
+        "decided": t("The proposal was saved. Two different administrators must now sign it."),
+        "signed": t("Your signature was recorded. A second administrator must sign too."),
+        "final": t("The decision is final: every entry's outcome is recorded."),
+        "eligible": t("{n} entries marked eligible.", n=count),
+        "ineligible": t("{n} entries marked not eligible.", n=count),
+    }.get(done)
+
+
+def _error_text(exc: DomainError) -> str:
+    return t(exc.message, **exc.params)
+
+
+def _field_key(key: str) -> str:
+    """Domain error keys (``criteria[0].code``) as form field names (``criteria-0-code``)."""
+    return key.replace("[", "-").replace("]", "").replace(".", "-")
+
+
+def _values(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    values = _values(data, key)
+    return values[-1].strip() if values else ""
+
+
+def _int_or_raw(value: str) -> Any:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value  # the domain says what is wrong with it
+
+
+def _page_number(value: Any) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _redirect(path: str, done: str, n: int | None = None, **params: Any) -> Redirect:
+    query = {"done": done, **({"n": n} if n is not None else {}), **{k: v for k, v in params.items() if v}}
+    return Redirect(f"{path}?{urlencode(query)}", status_code=303)
+
+
+# --- the rules form ---------------------------------------------------------------------------
+
+def _criteria_rows(criteria: list[dict[str, Any]], extra: int = 0) -> list[dict[str, str]]:
+    rows = [{k: number(c.get(k), 4) if k in ("weight", "min", "max") else str(c.get(k) or "")
+             for k in CRITERION_FIELDS} for c in criteria]
+    rows += [dict.fromkeys(CRITERION_FIELDS, "") for _ in range(extra)]
+    return rows
+
+
+def _rules_form(view: rounds.RoundView | None, kind: str = "screening") -> dict[str, Any]:
+    if view is None:
+        return {"kind": kind, "criteria": _criteria_rows(DEFAULT_RUBRIC, 1), "reviewers_per_entry": "3",
+                "normalisation": "none", "tie_break": ", ".join(DEFAULT_TIE_BREAK),
+                "exclude_same_province": False, "seed": ""}
+    return {"kind": view.kind, "criteria": _criteria_rows(view.criteria, 0 if view.frozen else 1),
+            "reviewers_per_entry": str(view.reviewers_per_entry), "normalisation": view.normalisation,
+            "tie_break": ", ".join(view.tie_break), "exclude_same_province": view.exclude_same_province,
+            "seed": str(view.seed)}
+
+
+def _posted_rules(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[int]]:
+    """(what to show again, what to send to the domain, the form row of each criterion sent).
+    Rows left wholly empty are ignored, so the form can offer spare rows."""
+    indices = sorted({int(m.group(1)) for k in data for m in [re.match(r"^criteria-(\d+)-", k)] if m})
+    rows: list[dict[str, str]] = []
+    criteria: list[dict[str, Any]] = []
+    row_of: list[int] = []
+    for i in indices[:50]:
+        row = {f: _text(data, f"criteria-{i}-{f}") for f in CRITERION_FIELDS}
+        rows.append(row)
+        if any(row.values()):
+            criteria.append(dict(row))
+            row_of.append(len(rows) - 1)
+    form = {"kind": _text(data, "kind"), "criteria": rows, "reviewers_per_entry": _text(data, "reviewers_per_entry"),
+            "normalisation": _text(data, "normalisation") or "none", "tie_break": _text(data, "tie_break"),
+            "exclude_same_province": _text(data, "exclude_same_province") in ("1", "on", "true", "yes"),
+            "seed": _text(data, "seed")}
+    payload: dict[str, Any] = {
+        "criteria": criteria,
+        "reviewers_per_entry": _int_or_raw(form["reviewers_per_entry"]) if form["reviewers_per_entry"] else 3,
+        "normalisation": form["normalisation"],
+        "tie_break": [c for c in re.split(r"[\s,;]+", form["tie_break"]) if c],
+        "exclude_same_province": form["exclude_same_province"],
+    }
+    seed = _int_or_raw(form["seed"])
+    if seed is not None:
+        payload["seed"] = seed
+    return form, payload, row_of
+
+
+def _rules_errors(errors: dict[str, str], row_of: list[int]) -> dict[str, str]:
+    """Domain error keys refer to the criteria sent; point them at the form rows shown."""
+    out: dict[str, str] = {}
+    for key, message in errors.items():
+        match = re.match(r"^criteria\[(\d+)\](?:\.(\w+))?$", key)
+        if match:
+            index = int(match.group(1))
+            row = row_of[index] if index < len(row_of) else index
+            out[f"criteria-{row}-{match.group(2) or 'code'}"] = message
+        else:
+            out[_field_key(key)] = message
+    return out
+
+
+def _rules_labels(form: dict[str, Any]) -> dict[str, str]:
+    labels = {"kind": t("Kind of round"), "criteria": t("Criteria"), "reviewers_per_entry": t("Reviewers per entry"),
+              "normalisation": t("Normalisation"), "tie_break": t("Tie-break chain"),
+              "exclude_same_province": t("Same-province rule"), "seed": t("Assignment seed")}
+    parts = {"code": t("code"), "name_th": t("Thai name"), "name_en": t("English name"), "weight": t("weight"),
+             "range": t("score range"), "min": t("minimum"), "max": t("maximum")}
+    for i in range(len(form.get("criteria", []))):
+        for part, label in parts.items():
+            labels[f"criteria-{i}-{part}"] = t("Criterion {n}, {part}", n=i + 1, part=label)
+    return labels
+
+
+def _rules_anchors(form: dict[str, Any]) -> dict[str, str]:
+    """Where the error summary links for errors that are not about one input."""
+    anchors = {"criteria": "criterion-0", "normalisation": "norm-none"}
+    for i in range(len(form.get("criteria", []))):
+        anchors[f"criteria-{i}-range"] = f"f-criteria-{i}-min"
+    return anchors
+
+
+# --- committee form -----------------------------------------------------------------------------
+
+def _split_line(line: str, maxsplit: int) -> list[str]:
+    return [p.strip() for p in re.split(r"\s*[,;\t]\s*", line.strip(), maxsplit=maxsplit)]
+
+
+def _parse_members(text: str) -> tuple[list[str], dict[str, str], list[str]]:
+    emails: list[str] = []
+    provinces: dict[str, str] = {}
+    problems: list[str] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = _split_line(line, 1)
+        email = parts[0].lower()
+        if "@" not in email or " " in email:
+            problems.append(t("Line {n}: \"{text}\" is not an e-mail address.", n=n, text=parts[0]))
+            continue
+        emails.append(email)
+        if len(parts) > 1 and parts[1]:
+            if not re.fullmatch(r"\d{2}", parts[1]):
+                problems.append(t("Line {n}: the province is its two-digit code (e.g. 50).", n=n))
+                continue
+            provinces[email] = parts[1]
+    return emails, provinces, problems
+
+
+def _parse_conflicts(text: str) -> tuple[list[dict[str, str]], list[int], list[str]]:
+    conflicts: list[dict[str, str]] = []
+    line_of: list[int] = []
+    problems: list[str] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = _split_line(line, 2)
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            problems.append(t("Line {n}: write the e-mail, the organisation code and the reason, separated by "
+                              "commas.", n=n))
+            continue
+        conflicts.append({"email": parts[0].lower(), "organisation_code": parts[1],
+                          "reason": parts[2] if len(parts) > 2 else ""})
+        line_of.append(n)
+    return conflicts, line_of, problems
+
+
+def _committee_errors(errors: dict[str, str], line_of: list[int]) -> dict[str, str]:
+    out: dict[str, list[str]] = {}
+    for key, message in errors.items():
+        match = re.match(r"^conflicts\[(\d+)\]", key)
+        if match:
+            index = int(match.group(1))
+            n = line_of[index] if index < len(line_of) else index + 1
+            out.setdefault("conflicts", []).append(t("Line {n}: {message}", n=n, message=message))
+        elif key.startswith("conflicts"):
+            out.setdefault("conflicts", []).append(message)
+        else:
+            out.setdefault("members", []).append(message)
+    return {k: " ".join(v) for k, v in out.items()}
+
+
+# --- decision form ------------------------------------------------------------------------------
+
+def _override_rows(data: dict[str, Any]) -> list[dict[str, str]]:
+    indices = sorted({int(m.group(1)) for k in data for m in [re.match(r"^override-(\d+)-", k)] if m})
+    return [{"entry_id": _text(data, f"override-{i}-entry_id"), "outcome": _text(data, f"override-{i}-outcome"),
+             "reason": _text(data, f"override-{i}-reason")} for i in indices[:MAX_OVERRIDE_ROWS]]
+
+
+# --- controller ---------------------------------------------------------------------------------
 
 class JudgingAdminPages(Controller):
     path = "/admin/judging"
+    guards = [admin_required]
     include_in_schema = False
+
+    # overview
+
+    @get("/")
+    async def index(self, done: str | None = None, n: int | None = None) -> Template:
+        return Template("judging/admin/index.html", context={
+            "editions": await admin_views.judging_overview(), "flash": _done_message(done, n), **HELPERS})
+
+    # rules
+
+    @staticmethod
+    def _rules_page(edition: dict[str, Any], view: rounds.RoundView | None, form: dict[str, Any],
+                    status: int = 200, errors: dict[str, str] | None = None, **extra: Any) -> Template:
+        return Template("judging/admin/rules.html", status_code=status, context={
+            "edition": edition, "round": view, "form": form, "errors": errors or {}, "tab": "rules",
+            "anchors": _rules_anchors(form), "labels": _rules_labels(form), **HELPERS, **extra})
+
+    @get("/{year:int}/rounds/new")
+    async def new_round(self, year: int, kind: str = "screening") -> Template:
+        edition = await admin_views.edition_row(year)
+        return self._rules_page(edition, None, _rules_form(None, kind if kind in rounds.KINDS else "screening"))
+
+    @post("/{year:int}/rounds")
+    async def create_round(self, request: Request, year: int, data: Form) -> Template | Redirect:
+        edition = await admin_views.edition_row(year)
+        form, payload, row_of = _posted_rules(data)
+        if _text(data, "action") == "add_row":
+            form["criteria"].append(dict.fromkeys(CRITERION_FIELDS, ""))
+            return self._rules_page(edition, None, form)
+        try:
+            round_id = await rounds.create_round(actor=require_actor(request), year=year,
+                                                 data={**payload, "kind": form["kind"]})
+        except (ValidationFailed, Conflict) as exc:
+            errors = _rules_errors(exc.errors, row_of) if isinstance(exc, ValidationFailed) else {}
+            return self._rules_page(edition, None, form, exc.status_code, errors,
+                                    error=None if errors else _error_text(exc))
+        return _redirect(f"/admin/judging/rounds/{round_id}", "created")
+
+    @get("/rounds/{round_id:int}/rules")
+    async def rules(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
+        view = await rounds.get_round(round_id)
+        return self._rules_page({"year": view.year}, view, _rules_form(view), flash=_done_message(done, n))
+
+    @post("/rounds/{round_id:int}/rules")
+    async def save_rules(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        view = await rounds.get_round(round_id)
+        form, payload, row_of = _posted_rules(data)
+        form["kind"] = view.kind
+        if _text(data, "action") == "add_row" and not view.frozen:
+            form["criteria"].append(dict.fromkeys(CRITERION_FIELDS, ""))
+            return self._rules_page({"year": view.year}, view, form)
+        try:
+            await rounds.update_round(actor=require_actor(request), round_id=round_id, data=payload)
+        except ValidationFailed as exc:
+            return self._rules_page({"year": view.year}, view, form, 422, _rules_errors(exc.errors, row_of))
+        except Conflict as exc:  # frozen: show the rules as they now stand, and why nothing changed
+            current = await rounds.get_round(round_id)
+            return self._rules_page({"year": view.year}, current, _rules_form(current), exc.status_code,
+                                    error=_error_text(exc))
+        return _redirect(f"/admin/judging/rounds/{round_id}/rules", "saved")
+
+    # the round
+
+    async def _round_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
+        view = await rounds.get_round(round_id)
+        return Template("judging/admin/round.html", status_code=status, context={
+            "round": view, "tab": "overview", **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}")
+    async def round_page(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
+        return await self._round_page(round_id, flash=_done_message(done, n))
+
+    async def _action_failed(self, round_id: int, exc: DomainError) -> Template:
+        problems = exc.params.get("problems") if isinstance(exc.params.get("problems"), list) else []
+        return await self._round_page(round_id, exc.status_code, error=_error_text(exc), error_code=exc.code,
+                                      problems=problems, problem_count=exc.params.get("count"))
+
+    @post("/rounds/{round_id:int}/open")
+    async def open_round(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        try:
+            await rounds.open_round(actor=require_actor(request), round_id=round_id)
+        except (Conflict, ValidationFailed) as exc:
+            return await self._action_failed(round_id, exc)
+        return _redirect(f"/admin/judging/rounds/{round_id}", "opened")
+
+    @post("/rounds/{round_id:int}/assign")
+    async def assign(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        try:
+            result = await scoring.assign_reviewers(actor=require_actor(request), round_id=round_id)
+        except (Conflict, ValidationFailed) as exc:
+            return await self._action_failed(round_id, exc)
+        return _redirect(f"/admin/judging/rounds/{round_id}", "assigned", result.created)
+
+    @post("/rounds/{round_id:int}/close")
+    async def close_round(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        try:
+            await rounds.close_round(actor=require_actor(request), round_id=round_id)
+        except (Conflict, ValidationFailed) as exc:
+            return await self._action_failed(round_id, exc)
+        return _redirect(f"/admin/judging/rounds/{round_id}", "closed")
+
+    # committee
+
+    async def _committee_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
+        view = await rounds.get_round(round_id)
+        members = await rounds.list_members(round_id)
+        names = await admin_views.organisation_names([c["organisation_code"] for m in members
+                                                      for c in m["conflicts"]])
+        extra.setdefault("form", {"members": "", "conflicts": ""})
+        extra.setdefault("errors", {})
+        return Template("judging/admin/committee.html", status_code=status, context={
+            "round": view, "tab": "committee", "members": members, "org_names": names, **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}/committee")
+    async def committee(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
+        return await self._committee_page(round_id, flash=_done_message(done, n))
+
+    @post("/rounds/{round_id:int}/committee")
+    async def add_members(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        form = {"members": _text(data, "members"), "conflicts": _text(data, "conflicts")}
+        emails, provinces, member_problems = _parse_members(form["members"])
+        conflicts, line_of, conflict_problems = _parse_conflicts(form["conflicts"])
+        errors: dict[str, str] = {}
+        if member_problems:
+            errors["members"] = " ".join(member_problems)
+        if conflict_problems:
+            errors["conflicts"] = " ".join(conflict_problems)
+        if not errors and not emails and not conflicts:
+            errors["members"] = t("Write at least one e-mail address, or a conflict line.")
+        if errors:
+            return await self._committee_page(round_id, 422, form=form, errors=errors)
+        try:
+            result = await rounds.add_members(actor=require_actor(request), round_id=round_id, emails=emails,
+                                              provinces=provinces, conflicts=conflicts)
+        except ValidationFailed as exc:
+            return await self._committee_page(round_id, 422, form=form,
+                                              errors=_committee_errors(exc.errors, line_of))
+        except Conflict as exc:
+            return await self._committee_page(round_id, exc.status_code, form=form, errors={},
+                                              error=_error_text(exc))
+        return _redirect(f"/admin/judging/rounds/{round_id}/committee", "members", len(result["added"]))
+
+    # progress
+
+    async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
+        view = await rounds.get_round(round_id)
+        progress = await scoring.progress(round_id) if view.state != "draft" else None
+        return Template("judging/admin/progress.html", status_code=status, context={
+            "round": view, "tab": "progress", "progress": progress, **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}/progress")
+    async def progress(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
+        return await self._progress_page(round_id, flash=_done_message(done, n))
+
+    @post("/rounds/{round_id:int}/reminders")
+    async def reminders(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        try:
+            queued = await scoring.send_reminders(actor=require_actor(request), round_id=round_id)
+        except Conflict as exc:
+            return await self._progress_page(round_id, exc.status_code, error=_error_text(exc))
+        return _redirect(f"/admin/judging/rounds/{round_id}/progress", "reminders", queued)
+
+    async def _member_page(self, round_id: int, user_id: int, *, assignment_state: str | None = None,
+                           page: int = 1, status: int = 200, **extra: Any) -> Template:
+        view = await rounds.get_round(round_id)
+        member = await admin_views.member_of(round_id, user_id)
+        rows = await admin_views.member_assignments(round_id, user_id, state=assignment_state, page=page,
+                                                    per_page=MEMBER_PER_PAGE)
+        return Template("judging/admin/member.html", status_code=status, context={
+            "round": view, "tab": "progress", "member": member, "rows": rows,
+            "filters": {"state": assignment_state or ""}, **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}/members/{user_id:int}")
+    async def member(self, round_id: int, user_id: int,
+                     assignment_state: str | None = Parameter(query="state", default=None, required=False),
+                     page: int = 1, done: str | None = None, n: int | None = None) -> Template:
+        return await self._member_page(round_id, user_id, assignment_state=assignment_state or None, page=page,
+                                       flash=_done_message(done, n))
+
+    @post("/rounds/{round_id:int}/assignments/{assignment_id:int}/reopen")
+    async def reopen(self, request: Request, round_id: int, assignment_id: int, data: Form) -> Template | Redirect:
+        row = await admin_views.assignment_row(assignment_id)
+        if row["round"] != round_id:
+            raise NotFound("No such assignment.", code="assignment_not_found")
+        reason = _text(data, "reason")
+        page = _page_number(_text(data, "page"))
+        try:
+            if not reason:
+                raise ValidationFailed(errors={"reason": t("Say why the sheet is reopened (it is recorded).")})
+            await scoring.reopen(actor=require_actor(request), assignment_id=assignment_id, reason=reason)
+        except (ValidationFailed, Conflict) as exc:
+            message = next(iter(exc.errors.values())) if isinstance(exc, ValidationFailed) and exc.errors \
+                else _error_text(exc)
+            return await self._member_page(round_id, row["reviewer"], page=page, status=exc.status_code,
+                                           row_errors={assignment_id: message}, reasons={assignment_id: reason})
+        return _redirect(f"/admin/judging/rounds/{round_id}/members/{row['reviewer']}", "reopened",
+                         page=page if page > 1 else None)
+
+    # ranking
+
+    async def _ranking_page(self, round_id: int, *, page: int = 1, show: str = "", status: int = 200,
+                            **extra: Any) -> Template:
+        view = await rounds.get_round(round_id)
+        context: dict[str, Any] = {"round": view, "tab": "ranking", "show": show, **HELPERS}
+        if view.state == "draft":
+            context["not_open"] = True
+            return Template("judging/admin/ranking.html", status_code=status, context={**context, **extra})
+        ranking = await shortlist.ranking_view(round_id)
+        items = ranking["items"]
+        if show == "flagged":
+            items = [i for i in items if i["borderline"] or i["tied"]]
+        total = len(items)
+        page = admin_views.clamp_page(page, total, RANKING_PER_PAGE)
+        shown = items[(page - 1) * RANKING_PER_PAGE: page * RANKING_PER_PAGE]
+        groups = admin_views.tied_groups(ranking["items"])
+        inside = [i for i in ranking["items"] if i["rank"] is not None and i["rank"] <= ranking["cut"]]
+        context.update(
+            items=shown, rows=admin_views.Page(shown, total, page, RANKING_PER_PAGE), cut=ranking["cut"],
+            ranked=sum(1 for i in ranking["items"] if i["rank"] is not None),
+            borderline=sum(1 for i in ranking["items"] if i["borderline"]),
+            tied=sum(1 for i in ranking["items"] if i["tied"]),
+            groups=groups[:50], group_count=len(groups),
+            decisions=await admin_views.tie_decisions(round_id),
+            criteria=view.criteria, last_inside=inside[-1]["entry_id"] if inside else None,
+        )
+        extra.setdefault("tie_form", {})
+        extra.setdefault("tie_errors", {})
+        return Template("judging/admin/ranking.html", status_code=status, context={**context, **extra})
+
+    @get("/rounds/{round_id:int}/ranking")
+    async def ranking(self, round_id: int, page: int = 1, show: str = "", done: str | None = None,
+                      n: int | None = None) -> Template:
+        return await self._ranking_page(round_id, page=page, show=show if show == "flagged" else "",
+                                        flash=_done_message(done, n))
+
+    @post("/rounds/{round_id:int}/ties")
+    async def record_tie(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        order_text = _text(data, "order")
+        form = {"order": order_text, "reason": _text(data, "reason"), "group": _text(data, "group")}
+        ids: list[int] = []
+        errors: dict[str, str] = {}
+        for part in re.split(r"[\s,;]+", order_text):
+            if not part:
+                continue
+            try:
+                ids.append(int(part.lstrip("#")))
+            except ValueError:
+                errors["order"] = t("List entry numbers only, best first, separated by commas.")
+        try:
+            if errors:
+                raise ValidationFailed(errors=errors)
+            await shortlist.record_tie_decision(actor=require_actor(request), round_id=round_id, entry_ids=ids,
+                                                reason=form["reason"])
+        except ValidationFailed as exc:
+            found = {("order" if k == "entry_ids" else k): v for k, v in exc.errors.items()}
+            return await self._ranking_page(round_id, status=422, tie_form=form, tie_errors=found,
+                                            error=" ".join(found.values()))
+        except Conflict as exc:
+            return await self._ranking_page(round_id, status=exc.status_code, tie_form=form,
+                                            error=_error_text(exc))
+        return _redirect(f"/admin/judging/rounds/{round_id}/ranking", "tie")
+
+    # decision and signatures
+
+    async def _decision_page(self, round_id: int, status: int = 200, *, rows: list[dict[str, str]] | None = None,
+                             **extra: Any) -> Template:
+        view = await rounds.get_round(round_id)
+        decision = await shortlist.decision_view(round_id) if view.decision_hash else None
+        inside_label, outside_label = outcomes.OUTCOMES[view.kind]
+        if rows is None:  # keep the current proposal's overrides: deciding again replaces it
+            rows = [{"entry_id": str(o["entry_id"]), "outcome": o["outcome"], "reason": o["reason"]}
+                    for o in (decision or {}).get("outcomes", []) if o["reason"]]
+        spare = 3 if len(rows) < 3 else 1
+        rows = rows + [{"entry_id": "", "outcome": "", "reason": ""} for _ in range(spare)]
+        listed: list[dict[str, Any]] = []
+        if decision:
+            listed = [o for o in decision["outcomes"] if o["outcome"] == inside_label or o["reason"]]
+        signed_by_me = False
+        if decision and extra.get("actor_id") is not None:
+            signed_by_me = any(s["user_id"] == extra["actor_id"] for s in decision["signatures"])
+        return Template("judging/admin/decision.html", status_code=status, context={
+            "round": view, "tab": "decision", "decision": decision, "rows": rows, "listed": listed,
+            "inside_label": inside_label, "outside_label": outside_label, "signed_by_me": signed_by_me,
+            "row_errors": {}, **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}/decision")
+    async def decision(self, request: Request, round_id: int, done: str | None = None,
+                       n: int | None = None) -> Template:
+        return await self._decision_page(round_id, flash=_done_message(done, n),
+                                         actor_id=require_actor(request).id)
+
+    @post("/rounds/{round_id:int}/decide")
+    async def decide(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        actor = require_actor(request)
+        rows = _override_rows(data)
+        if _text(data, "action") == "add_row":
+            return await self._decision_page(round_id, rows=rows, actor_id=actor.id)
+        overrides: list[dict[str, Any]] = []
+        row_of: list[int] = []
+        for i, r in enumerate(rows):
+            if not any(r.values()):
+                continue
+            overrides.append({"entry_id": r["entry_id"].lstrip("#"), "outcome": r["outcome"], "reason": r["reason"]})
+            row_of.append(i)
+        try:
+            await shortlist.decide(actor=actor, round_id=round_id, overrides=overrides)
+        except ValidationFailed as exc:
+            row_errors: dict[int, list[str]] = {}
+            other: list[str] = []
+            for key, message in exc.errors.items():
+                match = re.match(r"^overrides\[(\d+)\]", key)
+                if match and int(match.group(1)) < len(row_of):
+                    row_errors.setdefault(row_of[int(match.group(1))], []).append(message)
+                else:
+                    other.append(message)
+            return await self._decision_page(round_id, 422, rows=rows, actor_id=actor.id,
+                                             row_errors={k: " ".join(v) for k, v in row_errors.items()},
+                                             error=" ".join(other) or _error_text(exc))
+        except Conflict as exc:
+            return await self._decision_page(round_id, exc.status_code, rows=rows, actor_id=actor.id,
+                                             error=_error_text(exc), error_code=exc.code,
+                                             tied_ids=exc.params.get("entry_ids") or [])
+        return _redirect(f"/admin/judging/rounds/{round_id}/decision", "decided")
+
+    @post("/rounds/{round_id:int}/sign")
+    async def sign(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        actor = require_actor(request)
+        try:
+            result = await shortlist.sign_decision(actor=actor, round_id=round_id,
+                                                   decision_hash=_text(data, "decision_hash") or None)
+        except Conflict as exc:
+            return await self._decision_page(round_id, exc.status_code, actor_id=actor.id, error=_error_text(exc),
+                                             error_code=exc.code)
+        return _redirect(f"/admin/judging/rounds/{round_id}/decision", "final" if result["final"] else "signed")
+
+    # eligibility
+
+    async def _eligibility_page(self, year: int, *, filters: dict[str, str], page: int = 1, status: int = 200,
+                                **extra: Any) -> Template:
+        edition = await admin_views.edition_row(year)
+        rows = await admin_views.eligibility_entries(edition["id"], state=filters["state"] or None,
+                                                     province=filters["province"] or None,
+                                                     category=filters["category"] or None, page=page,
+                                                     per_page=ELIGIBILITY_PER_PAGE)
+        categories = rounds._loads(edition["categories"], [])
+        extra.setdefault("form", {"reason": "", "selected": []})
+        extra.setdefault("errors", {})
+        return Template("judging/admin/eligibility.html", status_code=status, context={
+            "edition": edition, "rows": rows, "filters": filters, "query": urlencode(
+                {k: v for k, v in filters.items() if v}),
+            "categories": {c["code"]: c for c in categories}, "provinces": await admin_views.entry_provinces(
+                edition["id"]), "frozen": edition["state"] != "open", "states": admin_views.ELIGIBILITY_STATES,
+            **HELPERS, **extra})
+
+    @get("/{year:int}/eligibility")
+    async def eligibility(self, year: int,
+                          entry_state: str | None = Parameter(query="state", default=None, required=False),
+                          province: str | None = None, category: str | None = None, page: int = 1,
+                          done: str | None = None, n: int | None = None) -> Template:
+        filters = {"state": entry_state or "", "province": province or "", "category": category or ""}
+        return await self._eligibility_page(year, filters=filters, page=page, flash=_done_message(done, n))
+
+    @post("/{year:int}/eligibility")
+    async def set_eligibility(self, request: Request, year: int, data: Form) -> Template | Redirect:
+        edition = await admin_views.edition_row(year)
+        filters = {k: _text(data, f"filter_{k}") for k in ("state", "province", "category")}
+        page = _page_number(_text(data, "page"))
+        action = _text(data, "action")
+        reason = _text(data, "reason")
+        selected = []
+        for value in _values(data, "entry_ids"):
+            try:
+                selected.append(int(value))
+            except ValueError:
+                continue
+        form = {"reason": reason, "selected": selected}
+        try:
+            if action not in ("eligible", "ineligible"):
+                raise ValidationFailed(errors={"action": t("Choose eligible or not eligible.")})
+            if _text(data, "scope") == "filtered":
+                ids = await admin_views.eligibility_ids(edition["id"], state=filters["state"] or None,
+                                                        province=filters["province"] or None,
+                                                        category=filters["category"] or None)
+            else:
+                ids = selected
+            if not ids:
+                raise ValidationFailed(errors={"entry_ids": t("Tick at least one entry, or choose every entry "
+                                                              "matching the filters.")})
+            changed = await outcomes.set_eligibility(actor=require_actor(request), entry_ids=ids, year=year,
+                                                     eligible=action == "eligible", reason=reason)
+        except ValidationFailed as exc:
+            return await self._eligibility_page(year, filters=filters, page=page, status=422, form=form,
+                                                errors=exc.errors)
+        except (Conflict, NotFound) as exc:
+            return await self._eligibility_page(year, filters=filters, page=page, status=exc.status_code,
+                                                form=form, error=_error_text(exc))
+        query = {k: v for k, v in filters.items() if v}
+        return _redirect(f"/admin/judging/{year}/eligibility", action, len(changed), **query,
+                         page=page if page > 1 else None)
+
+
+__all__ = ["JudgingAdminPages"]

@@ -427,35 +427,40 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
                             "assigned": total, "submitted": c["submitted"], "pending": c["assigned"],
                             "recused": c["recused"], "percent": round(100 * c["submitted"] / total) if total else 100})
     member_view.sort(key=lambda m: (m["percent"], m["name"]))
-    per_entry_rows = await Assignment.select(Assignment.entry, Assignment.state, Count(Assignment.id).as_alias("n")).where(
-        (Assignment.round == round_id) & Assignment.state.is_in(list(LIVE))).group_by(Assignment.entry, Assignment.state)
-    taken = [r["entry"] for r in await RoundEntry.select(RoundEntry.entry).where(RoundEntry.round == round_id)]
-    live: dict[int, int] = dict.fromkeys(taken, 0)
-    done: dict[int, int] = dict.fromkeys(taken, 0)
-    for r in per_entry_rows:
-        live[r["entry"]] = live.get(r["entry"], 0) + r["n"]
-        if r["state"] == "submitted":
-            done[r["entry"]] = r["n"]
     needed = len(members) if row["kind"] == "final" else row["reviewers_per_entry"]
-    complete = sum(1 for e in taken if live[e] and done[e] == live[e] and live[e] >= min(needed, live[e]))
-    gaps = [e for e in taken if live[e] < needed] if row["kind"] == "screening" else [e for e in taken if live[e] == 0]
-    incomplete = sorted((e for e in taken if done[e] < live[e] or e in gaps), key=lambda e: (done[e] - live[e], e))
+    # An entry is short of reviewers below ``gap`` (final: nobody at all), incomplete while some
+    # live review is unsubmitted. Counted and listed in SQL; only the shown rows reach Python.
+    gap = 1 if row["kind"] == "final" else needed
+    per_entry = (
+        "SELECT re.entry AS entry, COUNT(a.id) AS live, "
+        "COALESCE(SUM(CASE WHEN a.state = 'submitted' THEN 1 ELSE 0 END), 0) AS done "
+        "FROM judging_round_entry re LEFT JOIN judging_assignment a ON a.round = re.round "
+        "AND a.entry = re.entry AND a.state IN ('assigned', 'submitted') "
+        "WHERE re.round = {} GROUP BY re.entry")
+    totals = (await Assignment.raw(
+        f"SELECT COUNT(*) AS entries, COALESCE(SUM(CASE WHEN live < {{}} OR done < live THEN 1 ELSE 0 END), 0) "
+        f"AS incomplete, COALESCE(SUM(CASE WHEN live < {{}} THEN 1 ELSE 0 END), 0) AS gaps FROM ({per_entry}) x",
+        gap, gap, round_id))[0]
+    shown = await Assignment.raw(
+        f"SELECT entry, live, done FROM ({per_entry}) x WHERE live < {{}} OR done < live "
+        "ORDER BY done - live, entry LIMIT {}", round_id, gap, entry_limit)
     titles: dict[int, dict[str, Any]] = {}
-    shown = incomplete[:entry_limit]
     if shown:
-        for e in await Entry.select(Entry.id, Entry.title, Entry.organisation.name_th).where(Entry.id.is_in(shown)):
+        for e in await Entry.select(Entry.id, Entry.title, Entry.organisation.name_th).where(
+                Entry.id.is_in([r["entry"] for r in shown])):
             titles[e["id"]] = e
-    total_live = sum(live.values())
-    total_done = sum(done.values())
+    total_live = sum(c["assigned"] + c["submitted"] for c in counts.values())
+    total_done = sum(c["submitted"] for c in counts.values())
     return {
-        "round_id": round_id, "state": row["state"], "entries": len(taken), "entries_complete": complete,
+        "round_id": round_id, "state": row["state"], "entries": totals["entries"],
+        "entries_complete": totals["entries"] - totals["incomplete"],
         "reviews": total_live, "reviews_submitted": total_done,
         "percent": round(100 * total_done / total_live) if total_live else 0,
-        "gaps": len(gaps), "members": member_view,
-        "incomplete_entries": [{"entry_id": e, "title": titles.get(e, {}).get("title", ""),
-                                "organisation_name_th": titles.get(e, {}).get("organisation.name_th", ""),
-                                "reviewers": live[e], "submitted": done[e], "needed": needed} for e in shown],
-        "incomplete_total": len(incomplete),
+        "gaps": totals["gaps"], "members": member_view,
+        "incomplete_entries": [{"entry_id": r["entry"], "title": titles.get(r["entry"], {}).get("title", ""),
+                                "organisation_name_th": titles.get(r["entry"], {}).get("organisation.name_th", ""),
+                                "reviewers": r["live"], "submitted": r["done"], "needed": needed} for r in shown],
+        "incomplete_total": totals["incomplete"],
     }
 
 

@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import json
-from dataclasses import asdict
 from typing import Any
 
 import msgspec
@@ -68,10 +67,10 @@ async def ranking_view(round_id: int, *, with_borderline: bool = True) -> dict[s
     """The ranking with each entry's title and organisation; unreviewed entries listed last."""
     row, ranking = await compute_round_ranking(round_id, with_borderline=with_borderline)
     info = await _entry_info(round_id)
-    items = []
-    for r in ranking:
-        e = info.get(r.entry_id, {})
-        items.append({**asdict(r), **e})
+    empty: dict[str, Any] = {}
+    items = [{"entry_id": r.entry_id, "rank": r.rank, "score": r.score, "raw_score": r.raw_score,
+              "reviewers": r.reviewers, "spread": r.spread, "borderline": r.borderline,
+              "criterion_means": r.criterion_means, "tied": r.tied, **info.get(r.entry_id, empty)} for r in ranking]
     ranked = {r.entry_id for r in ranking}
     unranked = [{"entry_id": eid, "rank": None, "score": None, "raw_score": None, "reviewers": 0,
                  "spread": None, "borderline": False, "criterion_means": {}, "tied": False, **e}
@@ -81,15 +80,13 @@ async def ranking_view(round_id: int, *, with_borderline: bool = True) -> dict[s
 
 
 async def _entry_info(round_id: int) -> dict[int, dict[str, Any]]:
-    rows = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry.title, RoundEntry.entry.category,
-                                   RoundEntry.entry.organisation.code, RoundEntry.entry.organisation.name_th,
-                                   RoundEntry.entry.organisation.province_name_th,
-                                   RoundEntry.entry.organisation.kind).where(RoundEntry.round == round_id)
-    return {r["entry"]: {"title": r["entry.title"], "category": r["entry.category"],
-                         "organisation_code": r["entry.organisation.code"],
-                         "organisation_name_th": r["entry.organisation.name_th"],
-                         "province_name_th": r["entry.organisation.province_name_th"],
-                         "organisation_kind": r["entry.organisation.kind"]} for r in rows}
+    """Title and organisation of every entry in the round (one joined query)."""
+    rows = await RoundEntry.raw(
+        "SELECT re.entry AS entry_id, e.title, e.category, o.code AS organisation_code, "
+        "o.name_th AS organisation_name_th, o.province_name_th, o.kind AS organisation_kind "
+        "FROM judging_round_entry re JOIN entry e ON e.id = re.entry JOIN organisation o ON o.id = e.organisation "
+        "WHERE re.round = {}", round_id)
+    return {r.pop("entry_id"): r for r in rows}
 
 
 # --- tie decisions ------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class User(Table, tablename="app_user", schema=None):
 
 ID = "2026-11-22T01:45:33:040089"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "judging tables"
 
 
 async def forwards():
