@@ -44,7 +44,7 @@ async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: b
     state = "eligible" if eligible else "ineligible"
     async with atomic():
         rows = await Entry.select(Entry.id, Entry.state, Entry.eligibility_reason, Entry.edition,
-                                  Entry.edition.year, Entry.edition.state).where(Entry.id.is_in(ids))
+                                  Entry.edition.year, Entry.edition.state).where(Entry.id.is_in(ids)).order_by(Entry.id)
         found = {r["id"]: r for r in rows}
         missing = [i for i in ids if i not in found]
         if missing:
