@@ -160,7 +160,7 @@ class AccountPages(Controller):
         issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""))
         target = _safe_next(data.get("next"))
         if target == "/":
-            target = {"admin": "/admin", "applicant": "/entries"}.get(actor.role, "/account")
+            target = {"admin": "/admin", "applicant": "/entries", "reviewer": "/review"}.get(actor.role, "/account")
         return Redirect(target, status_code=303,
                         cookies=[_session_cookie(issued.token, get_settings().session_days * 86400)])
 
