@@ -108,8 +108,13 @@ def _done_message(done: str | None, n: int | None) -> str | None:
     }.get(done)
 
 
+# State and kind codes that domain messages carry as parameters ("the round is {state}").
+CODE_PARAMS = ("kind", "state", "to")
+
+
 def _error_text(exc: DomainError) -> str:
-    return t(exc.message, **exc.params)
+    params = {k: t(v) if k in CODE_PARAMS and isinstance(v, str) else v for k, v in exc.params.items()}
+    return t(exc.message, **params)
 
 
 def _field_key(key: str) -> str:
@@ -289,7 +294,7 @@ def _committee_errors(errors: dict[str, str], line_of: list[int]) -> dict[str, s
         if match:
             index = int(match.group(1))
             n = line_of[index] if index < len(line_of) else index + 1
-            out.setdefault("conflicts", []).append(t("Line {n}: {message}", n=n, message=message))
+            out.setdefault("conflicts", []).append(t("Line {n}: {problem}", n=n, problem=message))
         elif key.startswith("conflicts"):
             out.setdefault("conflicts", []).append(message)
         else:
@@ -430,7 +435,8 @@ class JudgingAdminPages(Controller):
 
     @post("/rounds/{round_id:int}/committee")
     async def add_members(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
-        form = {"members": _text(data, "members"), "conflicts": _text(data, "conflicts")}
+        # Not stripped: line numbers in the messages must match what the person sees.
+        form = {k: (_values(data, k) or [""])[-1].rstrip() for k in ("members", "conflicts")}
         emails, provinces, member_problems = _parse_members(form["members"])
         conflicts, line_of, conflict_problems = _parse_conflicts(form["conflicts"])
         errors: dict[str, str] = {}
