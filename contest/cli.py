@@ -123,16 +123,27 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Check that the audit hash chain is intact; exit 1 and say where it breaks if not."""
+    """Check the audit hash chain and every published results snapshot; exit 1 and say where
+    they break if not."""
+    from contest.domain.announcement import verify_snapshots
     from contest.domain.audit import verify_chain
 
-    report = _run(_with_db(verify_chain()))
+    async def both():  # type: ignore[no-untyped-def]
+        return await verify_chain(), await verify_snapshots()
+
+    report, snapshot_problems = _run(_with_db(both()))
+    failed = False
     if report.ok:
         click.echo(f"audit chain intact: {report.events} events")
-        return
-    click.echo(f"audit chain BROKEN at event {report.broken_at_seq}: {report.reason} "
-               f"({report.events} events verified before it)")
-    sys.exit(1)
+    else:
+        click.echo(f"audit chain BROKEN at event {report.broken_at_seq}: {report.reason} "
+                   f"({report.events} events verified before it)")
+        failed = True
+    for problem in snapshot_problems:
+        click.echo(f"results snapshot BROKEN: {problem}")
+        failed = True
+    if failed:
+        sys.exit(1)
 
 
 @main.command()

@@ -16,6 +16,14 @@ async def send_mail(args: dict[str, Any], outbox_id: int) -> None:
                   message_id=f"outbox-{outbox_id}")
 
 
+@outbox.handler("announce_results")
+async def announce_results(args: dict[str, Any], outbox_id: int) -> None:
+    """After publication: queue one result mail per applicant (batched; safe to re-run)."""
+    from contest.domain.announcement import notify_applicants
+
+    await notify_applicants(int(args["year"]))
+
+
 async def run_outbox_item(ctx: dict[str, Any], outbox_id: int) -> str:
     """arq entry point for every outbox job."""
     from arq import Retry

@@ -204,7 +204,18 @@ class DeadlineExtension(Table, tablename="deadline_extension"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class ResultSnapshot(Table, tablename="result_snapshot"):
+    """An edition's published results, frozen: the canonical JSON exactly as hashed. Public
+    pages and open data are served from it; ``contest audit verify`` re-derives it."""
+
+    edition = ForeignKey(references=Edition, unique=True, index=True)
+    published_at = Timestamptz()
+    published_by = Integer(null=True, default=None)
+    payload = Text()
+    sha256 = Varchar(length=64)
+
+
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
-    Entry, Attachment, Receipt, DeadlineExtension,
+    Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot,
 ]

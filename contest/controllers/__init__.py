@@ -5,8 +5,9 @@ from contest.controllers.api import AuthController, EditionController, Organisat
 from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
 from contest.controllers.pages import AccountPages, PublicPages
+from contest.controllers.results_api import ResultsApi
 
 ROUTE_HANDLERS = [
     PublicPages, AccountPages, AdminPages, EntryPages,
-    AuthController, OrganisationController, EditionController, UserController, EntryApi,
+    AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
 ]

@@ -15,6 +15,8 @@ import logging
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
+from piccolo.query.functions.aggregate import Count
+
 from contest import clock
 from contest.enums import OutboxState
 from contest.tables import Outbox
@@ -47,6 +49,31 @@ async def add_job(job: str, args: dict[str, Any], *, dedupe_key: str | None = No
     rows = await Outbox.insert(Outbox(job=job, args=args, dedupe_key=dedupe_key,
                                       state=OutboxState.pending)).returning(Outbox.id)
     return rows[0]["id"]
+
+
+async def add_jobs(job: str, items: list[tuple[dict[str, Any], str]]) -> list[int]:
+    """Record many jobs at once (inside the caller's transaction), each with its dedupe key;
+    keys already recorded are skipped. Returns the new outbox ids."""
+    keys = [key for _, key in items]
+    existing = {r["dedupe_key"] for r in await Outbox.select(Outbox.dedupe_key).where(
+        Outbox.dedupe_key.is_in(keys or [""]))}
+    fresh = [Outbox(job=job, args=args, dedupe_key=key, state=OutboxState.pending)
+             for args, key in items if key not in existing]
+    if not fresh:
+        return []
+    rows = await Outbox.insert(*fresh).returning(Outbox.id)
+    return [r["id"] for r in rows]
+
+
+async def progress(dedupe_prefix: str) -> dict[str, int]:
+    """How many jobs whose dedupe key starts with ``dedupe_prefix`` are pending, done, failed."""
+    rows = await Outbox.select(Outbox.state, Count(Outbox.id).as_alias("n")).where(
+        Outbox.dedupe_key.like(dedupe_prefix.replace("%", "") + "%")).group_by(Outbox.state)
+    counts = {"pending": 0, "done": 0, "failed": 0}
+    for r in rows:
+        counts[r["state"]] = counts.get(r["state"], 0) + r["n"]
+    counts["total"] = sum(counts.values())
+    return counts
 
 
 # --- dispatch -------------------------------------------------------------------------------

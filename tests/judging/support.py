@@ -80,3 +80,48 @@ def score_all(round_id: int, value_for) -> None:  # type: ignore[no-untyped-def]
         scores = {c["code"]: value_for(a["entry"], a["reviewer"], c["code"]) for c in criteria}
         run(scoring.save_scores(actor=actor, assignment_id=a["id"], scores=scores, comment="ดี"))
         run(scoring.submit_scores(actor=actor, assignment_id=a["id"]))
+
+
+def admin_actors(emails: list[str]):  # type: ignore[no-untyped-def]
+    from contest.domain.audit import Actor
+    from contest.tables import User
+
+    rows = run(User.select(User.id, User.email).where(User.email.is_in(emails)))
+    return [Actor(id=r["id"], email=r["email"], role="admin") for r in rows]
+
+
+def sign_round(round_id: int, admins: list[str], overrides: list[dict[str, Any]] | None = None) -> None:
+    """Close, decide (top N) and have two different admins sign."""
+    from judging.domain import shortlist
+
+    run(rounds.close_round(actor=SYSTEM, round_id=round_id))
+    run(shortlist.decide(actor=SYSTEM, round_id=round_id, overrides=overrides))
+    for actor in admin_actors(admins):
+        run(shortlist.sign_decision(actor=actor, round_id=round_id))
+
+
+def signed_final(*, entries: int = 6, shortlist_size: int = 3, winners: int = 1, panel: int = 3) -> Screening:
+    """An edition taken through screening and the final, both signed; the clock frozen just
+    after the announcement time. ``extra['final_round_id']`` and the entry ids are returned."""
+    from contest.tables import Edition
+
+    s = screening(entries=entries, reviewers=3, per_entry=2, shortlist_size=shortlist_size)
+    run(Edition.update({Edition.winners: winners}).where(Edition.year == YEAR))
+    score_all(s.round_id, lambda e, r, c: float(e % 10))
+    sign_round(s.round_id, s.admins)
+    final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final"}))
+    panel_ids, _ = make_reviewers(panel, prefix="panel")
+    run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel_ids))
+    run(rounds.open_round(actor=SYSTEM, round_id=final_id))
+    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    score_all(final_id, lambda e, r, c: float((e * 3) % 10))
+    sign_round(final_id, s.admins)
+    s.extra["final_round_id"] = final_id
+    return s
+
+
+def after_announcement(year: int = YEAR) -> None:
+    from contest.tables import Edition
+
+    at = run(Edition.select(Edition.announcement_at).where(Edition.year == year).first())["announcement_at"]
+    clock.freeze(at + timedelta(minutes=1))
