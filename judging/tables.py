@@ -133,4 +133,19 @@ class Signature(Table, tablename="judging_signature"):
     signed_at = Timestamptz(default=TimestamptzNow())
 
 
-ALL_TABLES = [Round, Criterion, Member, Tie, RoundEntry, Assignment, TieDecision, Decision, Signature]
+class Presentation(Table, tablename="judging_presentation"):
+    """A finalist's presentation slot before the panel (optional), shown to the finalist."""
+
+    key = Varchar(length=40, unique=True)  # "round:entry"
+    round = ForeignKey(references=Round, index=True)
+    entry = ForeignKey(references=Entry, index=True)
+    starts_at = Timestamptz()
+    minutes = Integer(default=15)
+    link = Varchar(length=500, default="")
+    note = Text(default="")
+    updated_by = Integer(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES = [Round, Criterion, Member, Tie, RoundEntry, Assignment, TieDecision, Decision, Signature,
+              Presentation]

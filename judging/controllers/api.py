@@ -15,7 +15,7 @@ from contest.domain import outcomes
 from contest.errors import ValidationFailed
 from contest.guards import admin_required, login_required, require_actor, reviewer_required
 from contest.i18n import t
-from judging.domain import rounds, scoring, shortlist
+from judging.domain import final, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
 
@@ -307,6 +307,30 @@ class RoundApi(Controller):
         body = _body(data or {})
         return await shortlist.sign_decision(actor=require_actor(request), round_id=round_id,
                                              decision_hash=body.get("decision_hash") or None)
+
+
+class PresentationApi(Controller):
+    tags = ["judging"]
+
+    @put("/api/v1/rounds/{round_id:int}/presentations/{entry_id:int}", operation_id="setPresentation",
+         guards=[admin_required])
+    async def set_presentation(self, request: Request, round_id: int, entry_id: int,
+                               data: dict[str, Any]) -> dict[str, Any]:
+        """A finalist's slot in the final round: `{starts_at, minutes, link, note}`; mailed to them."""
+        body = _body(data)
+        return await final.set_presentation(actor=require_actor(request), round_id=round_id, entry_id=entry_id,
+                                            starts_at=body.get("starts_at"), minutes=body.get("minutes", 15),
+                                            link=str(body.get("link") or ""), note=str(body.get("note") or ""))
+
+    @get("/api/v1/rounds/{round_id:int}/presentations", operation_id="listPresentations", guards=[admin_required])
+    async def list_presentations(self, round_id: int) -> list[dict[str, Any]]:
+        await rounds.get_round_row(round_id)
+        return await final.list_presentations(round_id)
+
+    @get("/api/v1/entries/{entry_id:int}/presentation", operation_id="getPresentation", guards=[login_required])
+    async def get_presentation(self, request: Request, entry_id: int) -> dict[str, Any]:
+        """The finalist's own presentation slot."""
+        return await final.get_presentation(require_actor(request), entry_id)
 
 
 class AssignmentApi(Controller):
