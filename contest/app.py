@@ -159,7 +159,9 @@ def create_app() -> Litestar:
             Exception: handle_server_error,
         },
         openapi_config=OpenAPIConfig(title="ท้องถิ่นดิจิทัล API", version="1.0.0", path="/schema"),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude=r"^/api/v1/attachments/"),
+        # Level 5: level 9 spent ~0.6 s compressing a 7,000-row ranking for a few per cent smaller output.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5,
+                                             exclude=r"^/api/v1/attachments/"),
         debug=settings.debug,
     )
 
