@@ -13,8 +13,9 @@ decision pages compute the ranking, and the ranking table is paginated.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
@@ -312,6 +313,18 @@ def _override_rows(data: dict[str, Any]) -> list[dict[str, str]]:
 
 # --- controller ---------------------------------------------------------------------------------
 
+T = TypeVar("T")
+
+
+def _reads(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Run a page builder's reads together (one connection, one snapshot): see ``reading``."""
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> T:
+        async with admin_views.reading():
+            return await fn(*args, **kwargs)
+    return wrapper
+
+
 class JudgingAdminPages(Controller):
     path = "/admin/judging"
     guards = [admin_required]
@@ -321,8 +334,10 @@ class JudgingAdminPages(Controller):
 
     @get("/")
     async def index(self, done: str | None = None, n: int | None = None) -> Template:
+        async with admin_views.reading():
+            editions = await admin_views.judging_overview()
         return Template("judging/admin/index.html", context={
-            "editions": await admin_views.judging_overview(), "flash": _done_message(done, n), **HELPERS})
+            "editions": editions, "flash": _done_message(done, n), **HELPERS})
 
     # rules
 
@@ -356,7 +371,8 @@ class JudgingAdminPages(Controller):
 
     @get("/rounds/{round_id:int}/rules")
     async def rules(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
-        view = await rounds.get_round(round_id)
+        async with admin_views.reading():
+            view = await rounds.get_round(round_id)
         return self._rules_page({"year": view.year}, view, _rules_form(view), flash=_done_message(done, n))
 
     @post("/rounds/{round_id:int}/rules")
@@ -379,6 +395,7 @@ class JudgingAdminPages(Controller):
 
     # the round
 
+    @_reads
     async def _round_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
         return Template("judging/admin/round.html", status_code=status, context={
@@ -419,6 +436,7 @@ class JudgingAdminPages(Controller):
 
     # committee
 
+    @_reads
     async def _committee_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
         members = await rounds.list_members(round_id)
@@ -461,8 +479,9 @@ class JudgingAdminPages(Controller):
 
     # progress
 
+    @_reads
     async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
-        view = await rounds.get_round(round_id)
+        view = await admin_views.round_head(round_id)
         progress = await scoring.progress(round_id) if view.state != "draft" else None
         return Template("judging/admin/progress.html", status_code=status, context={
             "round": view, "tab": "progress", "progress": progress, **HELPERS, **extra})
@@ -479,9 +498,10 @@ class JudgingAdminPages(Controller):
             return await self._progress_page(round_id, exc.status_code, error=_error_text(exc))
         return _redirect(f"/admin/judging/rounds/{round_id}/progress", "reminders", queued)
 
+    @_reads
     async def _member_page(self, round_id: int, user_id: int, *, assignment_state: str | None = None,
                            page: int = 1, status: int = 200, **extra: Any) -> Template:
-        view = await rounds.get_round(round_id)
+        view = await admin_views.round_head(round_id)
         member = await admin_views.member_of(round_id, user_id)
         rows = await admin_views.member_assignments(round_id, user_id, state=assignment_state, page=page,
                                                     per_page=MEMBER_PER_PAGE)
@@ -517,6 +537,7 @@ class JudgingAdminPages(Controller):
 
     # ranking
 
+    @_reads
     async def _ranking_page(self, round_id: int, *, page: int = 1, show: str = "", status: int = 200,
                             **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
@@ -581,6 +602,7 @@ class JudgingAdminPages(Controller):
 
     # decision and signatures
 
+    @_reads
     async def _decision_page(self, round_id: int, status: int = 200, *, rows: list[dict[str, str]] | None = None,
                              **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
@@ -654,6 +676,7 @@ class JudgingAdminPages(Controller):
 
     # eligibility
 
+    @_reads
     async def _eligibility_page(self, year: int, *, filters: dict[str, str], page: int = 1, status: int = 200,
                                 **extra: Any) -> Template:
         edition = await admin_views.edition_row(year)
