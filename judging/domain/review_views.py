@@ -18,7 +18,6 @@ from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.tables import Attachment
 from judging.domain import scoring
-from judging.domain.rounds import get_round_row
 from judging.tables import Assignment, Criterion, Member, Round
 
 LIVE = list(scoring.LIVE)
@@ -58,15 +57,14 @@ async def my_rounds(actor: Actor) -> list[dict[str, Any]]:
 
 async def my_round(actor: Actor, round_id: int) -> dict[str, Any]:
     """A round I am a member of (or hold assignments in), with its rubric size."""
-    row = await get_round_row(round_id)
-    member = await Member.exists().where((Member.round == round_id) & (Member.user == actor.id))
-    if not member and not await Assignment.exists().where(
-            (Assignment.round == round_id) & (Assignment.reviewer == actor.id)):
+    row = await Round.select(Round.id, Round.kind, Round.state, Round.edition.year, Round.edition.title).where(
+        Round.id == round_id).first()
+    if row is None or not (
+            await Member.exists().where((Member.round == round_id) & (Member.user == actor.id))
+            or await Assignment.exists().where((Assignment.round == round_id) & (Assignment.reviewer == actor.id))):
         raise NotFound("No such round.", code="round_not_found")
-    title = await Round.select(Round.edition.title).where(Round.id == round_id).first()
     return {"id": round_id, "kind": row["kind"], "state": row["state"], "year": row["edition.year"],
-            "title": title["edition.title"] if title else "",
-            "criteria": await Criterion.count().where(Criterion.round == round_id)}
+            "title": row["edition.title"], "criteria": await Criterion.count().where(Criterion.round == round_id)}
 
 
 # --- the queue around one assignment ------------------------------------------------------------
