@@ -518,19 +518,30 @@ class JudgingAdminPages(Controller):
 
     @post("/rounds/{round_id:int}/assignments/{assignment_id:int}/reopen")
     async def reopen(self, request: Request, round_id: int, assignment_id: int, data: Form) -> Template | Redirect:
+        """Reopen a submitted sheet, with the reason (audited). With htmx only the row is swapped."""
         row = await admin_views.assignment_row(assignment_id)
         if row["round"] != round_id:
             raise NotFound("No such assignment.", code="assignment_not_found")
         reason = _text(data, "reason")
         page = _page_number(_text(data, "page"))
+        status, message = 303, None
         try:
             if not reason:
                 raise ValidationFailed(errors={"reason": t("Say why the sheet is reopened (it is recorded).")})
             await scoring.reopen(actor=require_actor(request), assignment_id=assignment_id, reason=reason)
         except (ValidationFailed, Conflict) as exc:
+            status = exc.status_code
             message = next(iter(exc.errors.values())) if isinstance(exc, ValidationFailed) and exc.errors \
                 else _error_text(exc)
-            return await self._member_page(round_id, row["reviewer"], page=page, status=exc.status_code,
+        if request.headers.get("hx-request") == "true":
+            async with admin_views.reading():
+                head = await admin_views.round_head(round_id)
+                current = await admin_views.assignment_row(assignment_id)
+            return Template("judging/admin/_member_row.html", status_code=200 if message is None else status, context={
+                "a": current, "round": head, "page": page, "row_errors": {assignment_id: message} if message else {},
+                "reasons": {assignment_id: reason} if message else {}, "reopened": message is None, **HELPERS})
+        if message is not None:
+            return await self._member_page(round_id, row["reviewer"], page=page, status=status,
                                            row_errors={assignment_id: message}, reasons={assignment_id: reason})
         return _redirect(f"/admin/judging/rounds/{round_id}/members/{row['reviewer']}", "reopened",
                          page=page if page > 1 else None)

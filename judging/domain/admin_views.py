@@ -116,7 +116,8 @@ async def judging_overview() -> list[dict[str, Any]]:
         counts = state_counts.get(e["id"], {})
         out.append({**e, "counts": counts, "total": sum(counts.values()),
                     "rounds": by_edition.get(e["id"], []),
-                    "kinds": {r["kind"] for r in by_edition.get(e["id"], [])}})
+                    "missing_kinds": [k for k in ("screening", "final")
+                                      if k not in {r["kind"] for r in by_edition.get(e["id"], [])}]})
     return out
 
 
@@ -196,6 +197,11 @@ async def member_of(round_id: int, user_id: int) -> dict[str, Any]:
             "province_code": row["province_code"]}
 
 
+ASSIGNMENT_COLUMNS = (Assignment.id, Assignment.entry, Assignment.state, Assignment.recuse_reason,
+                      Assignment.submitted_at, Assignment.updated_at, Assignment.entry.title,
+                      Assignment.entry.organisation.name_th, Assignment.entry.organisation.province_name_th)
+
+
 async def member_assignments(round_id: int, user_id: int, *, state: str | None = None, page: int = 1,
                              per_page: int = 100) -> Page:
     """One member's assignments in a round, one page, with counts per state."""
@@ -206,17 +212,15 @@ async def member_assignments(round_id: int, user_id: int, *, state: str | None =
         where &= Assignment.state == state
     total = await Assignment.count().where(where)
     page = clamp_page(page, total, per_page)
-    rows = await Assignment.select(
-        Assignment.id, Assignment.entry, Assignment.state, Assignment.recuse_reason, Assignment.submitted_at,
-        Assignment.updated_at, Assignment.entry.title, Assignment.entry.organisation.name_th,
-        Assignment.entry.organisation.province_name_th,
-    ).where(where).order_by(Assignment.id).limit(per_page).offset((page - 1) * per_page)
+    rows = await Assignment.select(*ASSIGNMENT_COLUMNS).where(where).order_by(Assignment.id).limit(
+        per_page).offset((page - 1) * per_page)
     return Page(rows, total, page, per_page, counts)
 
 
 async def assignment_row(assignment_id: int) -> dict[str, Any]:
-    row = await Assignment.select(Assignment.id, Assignment.round, Assignment.reviewer, Assignment.entry,
-                                  Assignment.state).where(Assignment.id == assignment_id).first()
+    """One assignment as a member's page lists it, with its round and reviewer."""
+    row = await Assignment.select(*ASSIGNMENT_COLUMNS, Assignment.round, Assignment.reviewer).where(
+        Assignment.id == assignment_id).first()
     if row is None:
         raise NotFound("No such assignment.", code="assignment_not_found")
     return row

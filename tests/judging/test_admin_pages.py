@@ -385,6 +385,27 @@ def test_eligibility_filters_and_every_matching_entry(client) -> None:  # type: 
     assert all(f'id="sel-{e}"' in page.text for e in south) and not any(f'id="sel-{e}"' in page.text for e in north)
 
 
+def test_reopening_with_htmx_swaps_only_the_row(client) -> None:  # type: ignore[no-untyped-def]
+    s = screening(entries=3, reviewers=3, per_entry=2)
+    score_all(s.round_id, lambda e, r, c: 5.0)
+    token = admin_client(client)
+    sheet = run(Assignment.select(Assignment.id, Assignment.reviewer).where(Assignment.round == s.round_id).first())
+    url = f"/admin/judging/rounds/{s.round_id}/assignments/{sheet['id']}/reopen"
+    htmx = {"HX-Request": "true", "X-CSRF-Token": token}
+    resp = client.post(url, data={"reason": ""}, headers=htmx)
+    assert resp.status_code == 422
+    assert f'<tr id="a-{sheet["id"]}">' in resp.text and "<html" not in resp.text
+    assert f'id="e-reason-{sheet["id"]}"' in resp.text
+    resp = client.post(url, data={"reason": "แก้คะแนนที่กรอกสลับเกณฑ์"}, headers=htmx)
+    assert resp.status_code == 200 and "เปิดให้แก้ไขแล้ว" in resp.text and "hx-post" not in resp.text
+    assert run(Assignment.select(Assignment.state).where(Assignment.id == sheet["id"]).first())["state"] == "assigned"
+    # Again: only a submitted sheet can be reopened, said in the row.
+    resp = client.post(url, data={"reason": "อีกครั้ง"}, headers=htmx)
+    assert resp.status_code == 409 and "เปิดให้แก้ไขได้เฉพาะคะแนนที่ส่งแล้วเท่านั้น" in resp.text
+    page = client.get(f"/admin/judging/rounds/{s.round_id}/members/{sheet['reviewer']}")
+    assert 'data-swap-errors' in page.text and f"/assignments/{sheet['id']}/reopen" not in page.text
+
+
 def test_judging_pages_are_for_administrators_only(client) -> None:  # type: ignore[no-untyped-def]
     s = screening(entries=2, reviewers=1, per_entry=1)
     resp = client.get(f"/admin/judging/rounds/{s.round_id}/progress", follow_redirects=False)
