@@ -166,7 +166,8 @@ class ReviewPages(Controller):
     @get("/")
     async def my_rounds(self, request: Request) -> Template:
         actor = require_actor(request)
-        rounds = await review_views.my_rounds(actor)
+        async with review_views.reading():
+            rounds = await review_views.my_rounds(actor)
         return Template("judging/review/index.html", context={"rounds": rounds, **HELPERS})
 
     # my queue
@@ -175,8 +176,9 @@ class ReviewPages(Controller):
     async def queue(self, request: Request, round_id: int, show: str = "todo", page: int = 1,
                     done: str | None = None) -> Template:
         actor = require_actor(request)
-        info = await review_views.my_round(actor, round_id)
-        rows = await scoring.reviewer_queue(actor, round_id)  # grouped: one query for rows, one for counts
+        async with review_views.reading():
+            info = await review_views.my_round(actor, round_id)
+            rows = await scoring.reviewer_queue(actor, round_id)  # one query, each sheet's count from its row
         show = show if show in SHOWS else "todo"
         counts = {"all": len(rows), "submitted": sum(1 for r in rows if r["state"] == "submitted")}
         counts["todo"] = counts["all"] - counts["submitted"]
@@ -244,7 +246,8 @@ class ReviewPages(Controller):
             flash = t("Your conflict of interest was recorded. This is the next entry to score.")
         elif saved:
             flash = t("Saved.")
-        return await self._sheet(request, assignment_id, flash=flash, focus_first=bool(done or go))
+        async with review_views.reading():
+            return await self._sheet(request, assignment_id, flash=flash, focus_first=bool(done or go))
 
     async def _save(self, request: Request, assignment_id: int, data: dict[str, Any], *,
                     version: int | None) -> tuple[dict[str, Any], dict[str, str]]:

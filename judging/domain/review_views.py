@@ -9,11 +9,14 @@ unknown) id is ``NotFound``, exactly as ``scoring`` does.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from contest.domain import entries as contest_entries
+from contest.db import engine
 from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.tables import Attachment
@@ -25,6 +28,15 @@ LIVE = list(scoring.LIVE)
 # to contact them (PDPA: collect and show the minimum).
 REVIEW_FIELDS = ("title", "category", "summary", "problem", "solution", "citizens_served", "results",
                  "in_service_since", "technology", "links", "video_url")
+
+
+@asynccontextmanager
+async def reading() -> AsyncIterator[None]:
+    """A page's reads on one connection and one snapshot (on SQLite every query outside a
+    transaction opens a connection of its own). Reads only: writes go through ``scoring``, whose
+    ``atomic()`` must not be nested in this."""
+    async with engine().transaction():
+        yield
 
 
 def _loads(value: Any, default: Any) -> Any:
