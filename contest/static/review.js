@@ -17,6 +17,40 @@
     });
   }
 
+  // An autosave that did not come back as a status (session expired and the log-in page came
+  // back instead, a server error, no connection) must say so, not vanish or swap in a page.
+  function isThai() { return (document.documentElement.lang || "th") === "th"; }
+  function showStatus(message) {
+    var status = document.getElementById("save-status");
+    if (!status) { return; }
+    status.className = "save-status bad";
+    status.textContent = message;
+  }
+  function notSaved(code) {
+    if (code === 401 || code === 403 || code === 0) {
+      return isThai() ? "ยังไม่ได้บันทึก: การเข้าสู่ระบบหมดอายุหรือแบบฟอร์มหมดอายุ คะแนนยังอยู่ในแบบฟอร์ม กรุณาเข้าสู่ระบบในแท็บใหม่ แล้วกด “บันทึก” อีกครั้ง"
+                      : "Not saved: your session or this form has expired. Your scores are still in the form: log in again in a new tab, then press “Save”.";
+    }
+    return isThai() ? "ยังไม่ได้บันทึก (รหัส " + code + ") คะแนนยังอยู่ในแบบฟอร์ม กรุณากด “บันทึก” อีกครั้ง"
+                    : "Not saved (code " + code + "). Your scores are still in the form; press “Save” again.";
+  }
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || target.id !== "save-status" || !document.querySelector("form.score-form")) { return; }
+    var text = evt.detail.xhr ? evt.detail.xhr.responseText || "" : "";
+    if (text.indexOf('id="save-status"') === -1) {
+      evt.detail.shouldSwap = false;
+      var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
+      showStatus(notSaved(status === 200 ? 401 : status));
+    }
+  });
+  document.addEventListener("htmx:sendError", function (evt) {
+    if (document.querySelector("form.score-form")) {
+      showStatus(isThai() ? "ยังไม่ได้บันทึก: การเชื่อมต่อขาดหาย คะแนนยังอยู่ในแบบฟอร์ม ระบบจะบันทึกเมื่อท่านแก้ไขครั้งถัดไปหรือกดส่ง"
+                          : "Not saved: the connection was lost. Your scores are still in the form and are saved with your next change or when you submit.");
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function (evt) {
     syncInvalid();
     if (evt.detail.target && evt.detail.target.id === "file-viewer") {

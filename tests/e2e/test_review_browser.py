@@ -204,7 +204,24 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
             locked = read(Assignment.select(Assignment.state).where(Assignment.id == first).first())
             assert locked["state"] == "submitted"
 
-            # The submitted one is read-only now.
+            # The session ends (logged out in another tab): an autosave says it did not save, in
+            # place, and the page stays as it is with the typed score.
+            context.clear_cookies()
+            page.keyboard.type("4")
+            page.keyboard.press("Tab")
+            expect(page.locator("#save-status")).to_contain_text("ยังไม่ได้บันทึก")
+            expect(page.locator("#f-score_fit")).to_have_value("4")
+            expect(page.locator("h1")).to_have_count(1)
+            assert read(Assignment.select(Assignment.scores).where(Assignment.id == second).first())["scores"] in (
+                {}, "{}")
+
+            # The submitted one is read-only now (logged in again).
+            page.goto(base + "/login")
+            page.fill("#f-email", email)
+            page.fill("#f-password", PASSWORD)
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+
             page.goto(base + f"/review/assignments/{first}")
             expect(page.locator("#score-form")).to_have_count(0)
             expect(page.locator(".scores-read")).to_contain_text("9.5")
