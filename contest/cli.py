@@ -53,9 +53,11 @@ def migrate() -> None:
 @main.command()
 @click.option("--if-empty", is_flag=True, help="Only when the database holds no organisations and no users.")
 def demo(if_empty: bool) -> None:
-    """Load demo data: the LAO registry, demo accounts and an open edition."""
+    """Load demo data: the LAO registry, demo accounts, an open edition, and last year's
+    edition judged and published (results, showcase, open data)."""
     from contest.domain.demo import is_empty, load_demo
     from contest.settings import get_settings
+    from judging.domain.demo import load_past_edition
 
     async def go() -> None:
         if if_empty and not await is_empty():
@@ -63,7 +65,9 @@ def demo(if_empty: bool) -> None:
             return
         settings = get_settings()
         report = await load_demo(settings.demo_password)
-        click.echo(f"Demo loaded: {report.organisations} organisations, edition {report.edition_year} open.")
+        past = await load_past_edition(report.edition_year - 1)
+        click.echo(f"Demo loaded: {report.organisations} organisations, edition {report.edition_year} open"
+                   + (f", edition {past} judged and published." if past else "."))
         click.echo(f"Demo accounts (password: {settings.demo_password!r}):")
         for email, role, org in report.users:
             click.echo(f"  {email:28} {role:10} {org}")

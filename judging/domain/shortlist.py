@@ -142,6 +142,9 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
         raise Conflict("Close the round before deciding.", code="round_open")
     if row["state"] == "signed":
         raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+    if not ranking:
+        raise Conflict("No review has been submitted in this round, so there is nothing to decide.",
+                       code="no_reviews")
     inside_label, outside_label = OUTCOMES[row["kind"]]
     cut = cut_of(row)
     inside = [r for r in ranking if r.rank <= cut]

@@ -95,3 +95,10 @@ def test_demo_loads_registry_accounts_and_open_edition(db: str) -> None:
     assert edition is not None and edition.accepting_submissions
     again = runner.invoke(main, ["demo", "--if-empty"])
     assert "already has data" in again.output
+    # Last year's edition was judged by the demo committee and published: an archive to look at.
+    from contest.domain.announcement import get_results
+    from contest.tables import Entry
+    past = run(get_results(edition.year - 1))
+    assert len(past.document["winners"]) == 1 and len(past.document["awarded"]) == 40
+    assert run(Entry.count().where(Entry.state == "ineligible")) == 4
+    assert runner.invoke(main, ["audit", "verify"]).exit_code == 0

@@ -489,3 +489,12 @@ def test_unknown_round_and_assignment_are_404(client) -> None:  # type: ignore[n
                       json={"scores": {}}).status_code == 404
     assert client.get("/api/v1/rounds/4242/ranking").status_code == 401
     _ = (clock, timedelta)
+
+
+def test_deciding_with_no_submitted_review_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    s = screening(entries=3, reviewers=3, per_entry=1, shortlist_size=1)
+    headers = admin(client)
+    client.post(f"/api/v1/rounds/{s.round_id}/close", headers=headers)
+    resp = client.post(f"/api/v1/rounds/{s.round_id}/decide", headers=headers, json={})
+    assert resp.status_code == 409 and resp.json()["code"] == "no_reviews"
+    assert run(Round.select(Round.decision_hash).first())["decision_hash"] == ""
