@@ -80,10 +80,15 @@ def number(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def grouped(n: Any) -> str:
+    """Counts with thousands separators (7,000)."""
+    return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else str(n)
+
+
 HELPERS = {"round_state_label": round_state_label, "round_kind_label": round_kind_label,
            "normalisation_label": normalisation_label, "assignment_state_label": assignment_state_label,
            "entry_state_label": entry_state_label, "criterion_name": criterion_name, "number": number,
-           "edition_state_label": edition_state_label}
+           "edition_state_label": edition_state_label, "grouped": grouped}
 
 
 def _done_message(done: str | None, n: int | None) -> str | None:
