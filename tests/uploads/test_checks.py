@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import os
 import socket
 import socketserver
 import struct
 import threading
+import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,9 +95,94 @@ async def test_check_file_broken_pdf_fails(local_storage: LocalStorage) -> None:
     assert result.message_en.startswith("The PDF cannot be opened")
 
 
-async def test_check_file_encrypted_pdf_fails(local_storage: LocalStorage) -> None:
-    import io
+async def store_blocks(storage: Storage, head: bytes, block: bytes, count: int, tail: bytes) -> str:
+    """Store ``head + block * count + tail`` without holding it all in memory."""
+    pending = await storage.begin_write()
+    await pending.write(head)
+    for _ in range(count):
+        await pending.write(block)
+    await pending.write(tail)
+    await pending.commit()
+    return pending.key
 
+
+async def test_check_file_large_pdf_without_trailer_fails_quickly(local_storage: LocalStorage) -> None:
+    # pypdf alone reads such a file backwards line by line looking for %%EOF (~6 s per 40 MB)
+    # after loading it whole into memory; the check answers from the last megabyte.
+    key = await store_blocks(local_storage, b"%PDF-1.7\n", os.urandom(1024 * 1024), 40, b"")
+
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        result = await check_file(local_storage, key, "application/pdf")
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert (result.state, result.details) == ("failed", {"error": "NoTrailer"})
+    assert result.message_en.startswith("The PDF cannot be opened")
+    assert elapsed < 2
+    assert peak < 8 * 1024 * 1024
+
+
+async def test_check_file_large_pdf_needing_repair_passes_without_page_count(
+    local_storage: LocalStorage,
+) -> None:
+    # A trailer pointing nowhere: pypdf would rebuild the xref from the whole file in memory.
+    key = await store_blocks(
+        local_storage, b"%PDF-1.7\n", os.urandom(1024 * 1024), 40, b"\nstartxref\n123\n%%EOF\n"
+    )
+    size = await local_storage.size(key)
+
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        result = await check_file(local_storage, key, "application/pdf")
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert (result.state, result.details) == (
+        "passed", {"pages": None, "bytes": size, "note": "pages_not_counted"}
+    )
+    assert result.message_en.startswith("The pages were not counted")
+    assert result.message_th.startswith("ไม่ได้นับจำนวนหน้า")
+    assert elapsed < 2
+    assert peak < 8 * 1024 * 1024
+
+
+async def test_check_file_large_sound_pdf_counts_pages_without_loading_it(
+    local_storage: LocalStorage,
+) -> None:
+    # 3 pages and a 40 MB stream object: the page count reads only the xref and the page tree.
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject
+
+    writer = PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(width=595, height=842)
+    blob = DecodedStreamObject()
+    blob.set_data(os.urandom(40 * 1024 * 1024))
+    writer._add_object(blob)
+    out = io.BytesIO()
+    writer.write(out)
+    key = await store(local_storage, out.getvalue())
+    del writer, blob, out
+
+    tracemalloc.start()
+    try:
+        result = await check_file(local_storage, key, "application/pdf")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert (result.state, result.details) == ("passed", {"pages": 3})
+    assert peak < 8 * 1024 * 1024
+
+
+async def test_check_file_encrypted_pdf_fails(local_storage: LocalStorage) -> None:
     from pypdf import PdfWriter
 
     writer = PdfWriter()
