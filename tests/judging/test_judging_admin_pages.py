@@ -252,6 +252,11 @@ def test_a_second_round_of_the_same_kind_is_refused_on_the_form(client) -> None:
     resp = post(client, f"/admin/judging/{YEAR}/rounds", rules_form(token))
     assert resp.status_code == 409 and "การประกวดปีนี้มีรอบกลั่นกรองอยู่แล้ว" in text_of(resp.text)
     assert run(Round.count()) == 1
+    # The final round is the other kind; the overview then offers no third.
+    assert_redirect(post(client, f"/admin/judging/{YEAR}/rounds", rules_form(token, kind="final")),
+                    "/admin/judging/rounds/")
+    page = client.get("/admin/judging")
+    assert "รอบตัดสิน" in page.text and f'action="/admin/judging/{YEAR}/rounds/new"' not in page.text
 
 
 def test_draft_rules_change_through_the_form(client) -> None:  # type: ignore[no-untyped-def]
