@@ -6,8 +6,10 @@ from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
 from contest.controllers.pages import AccountPages, PublicPages
 from contest.controllers.results_api import ResultsApi
+from contest.controllers.results_pages import ApplicantResultPages, PublishPages, ResultsPages
 
 ROUTE_HANDLERS = [
     PublicPages, AccountPages, AdminPages, EntryPages,
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
+    ResultsPages, ApplicantResultPages, PublishPages,
 ]

@@ -12,7 +12,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from contest import ratelimit
-from contest.domain import accounts, editions, organisations
+from contest.domain import accounts, editions, organisations, results_views
 from contest.enums import AuthTokenKind
 from contest.errors import DomainError, NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
 from contest.guards import current_user, login_required, require_actor
@@ -46,7 +46,8 @@ class PublicPages(Controller):
 
     @get("/", name="home")
     async def home(self) -> Template:
-        return Template("contest/home.html", context={"edition": await editions.current_edition()})
+        return Template("contest/home.html", context={"edition": await editions.current_edition(),
+                                                      "has_results": await results_views.any_published()})
 
     @get("/privacy")
     async def privacy(self) -> Template:

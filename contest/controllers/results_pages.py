@@ -1,0 +1,298 @@
+"""The announcement's pages: the public results, the innovation showcase and open data (each
+404 until an admin publishes, for admins too), an organisation's own result and certificate,
+and the organisers' publish page with the notification progress.
+
+The public pages are rendered from the published snapshot only (one query), and are cacheable:
+``Cache-Control`` with a short max-age and a weak ``ETag`` over the snapshot hash, the language
+and the query, answered with 304 when the browser or a cache already holds that page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from contest.certificates import CertificateData, render_certificate
+from contest.domain import announcement, editions, results_views
+from contest.domain.registry import REGION_LABELS, REGIONS
+from contest.errors import Conflict, NotFound
+from contest.guards import admin_required, current_user, login_required, require_actor
+from contest.i18n import current_language, format_date, t
+
+CACHE_MAX_AGE = 60
+SAFE_URL_SCHEMES = ("https://", "http://")
+
+
+# --- labels and small helpers for the templates ------------------------------------------------
+
+def award_name(award: str) -> str:
+    names = announcement.AWARD_NAMES.get(award)
+    if not names:
+        return award
+    return names[0] if current_language.get() == "th" else names[1]
+
+
+def region_label(region: str) -> str:
+    labels = REGION_LABELS.get(region)
+    if not labels:
+        return region
+    return labels[0] if current_language.get() == "th" else labels[1]
+
+
+def org_name(item: dict[str, Any]) -> str:
+    """The organisation's name in the reader's language (Thai when there is no English one)."""
+    if current_language.get() == "en" and item.get("organisation_name_en"):
+        return str(item["organisation_name_en"])
+    return str(item["organisation_name_th"])
+
+
+def safe_url(value: Any) -> str:
+    """A link an entry gave, only if it is a plain web address (never ``javascript:`` and the like)."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(SAFE_URL_SCHEMES) else ""
+
+
+def category_label(categories: list[dict[str, str]], code: str | None) -> str:
+    for c in categories:
+        if c.get("code") == code:
+            return (c.get("name_en") or c.get("name_th") or code) if current_language.get() == "en" else (
+                c.get("name_th") or code)
+    return code or ""
+
+
+def iso_day(value: Any) -> str:
+    """A date from the snapshot (ISO text) as the reader reads dates (Buddhist Era in Thai)."""
+    try:
+        return format_date(date.fromisoformat(str(value)[:10]), with_time=False)
+    except ValueError:
+        return str(value or "")
+
+
+HELPERS = {"award_name": award_name, "region_label": region_label, "org_name": org_name, "safe_url": safe_url,
+           "iso_day": iso_day}
+
+
+# --- caching ------------------------------------------------------------------------------------
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison: ``W/"x"`` matches ``"x"``."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+
+
+def _cacheable(request: Request, results: announcement.PublishedResults,
+               render: Callable[[dict[str, str]], Template]) -> Response[Any] | Template:
+    """A page that depends only on the snapshot, the language and the query: 304 when the caller
+    holds it already, else ``render()`` with the caching headers.
+
+    Signed-in visitors see their own menu and a log-out form carrying their CSRF token, so their
+    copy is ``private``. An anonymous copy may be kept by shared caches, so it must hold no
+    per-visitor secret: its CSRF token is left out (a public page has no form that posts).
+    """
+    state = request.scope["state"]
+    user = current_user(request)
+    query = sorted((k, v) for k, v in request.query_params.multi_items() if k != "lang")
+    variant = f"user:{user.actor.role}:{state.get('csrf_token', '')}" if user else "public"
+    key = "\n".join([results.sha256, state["language"], urlencode(query), variant])
+    etag = f'W/"{hashlib.sha256(key.encode()).hexdigest()[:40]}"'
+    headers = {"ETag": etag, "Cache-Control": f"{'private' if user else 'public'}, max-age={CACHE_MAX_AGE}",
+               "Vary": "Accept-Language, Cookie"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(b"", status_code=304, headers=headers)
+    if not user:
+        state["csrf_token"] = ""
+    return render(headers)
+
+
+# --- public pages -------------------------------------------------------------------------------
+
+class ResultsPages(Controller):
+    include_in_schema = False
+
+    @get("/results", name="results_archive")
+    async def archive(self) -> Template:
+        """Every published edition, newest first."""
+        return Template("contest/results/archive.html",
+                        context={"years": await announcement.published_years()})
+
+    @get("/results/{year:int}")
+    async def results(self, request: Request, year: int, province: str | None = None,
+                      region: str | None = None) -> Response[Any] | Template:
+        """The DG Awards winner and the awardees, filterable by province and region."""
+        results = await announcement.get_results(year)
+        doc = results.document
+        province = (province or "").strip()
+        region = region if region in REGIONS else ""
+        items = results_views.filter_awarded(doc, province=province, region=region)
+
+        def render(headers: dict[str, str]) -> Template:
+            return Template("contest/results/edition.html", headers=headers, context={
+                "results": results, "doc": doc, "winners": doc["winners"], "items": items,
+                "total": len(doc["awarded"]), "province": province, "region": region,
+                "provinces": results_views.province_choices(doc), "regions": results_views.region_choices(doc),
+                "filtered": bool(province or region), **HELPERS})
+
+        return _cacheable(request, results, render)
+
+    @get("/showcase/{year:int}")
+    async def showcase(self, request: Request, year: int, q: str | None = None, province: str | None = None,
+                       kind: str | None = None, category: str | None = None) -> Response[Any] | Template:
+        """The awarded innovations, searchable by text, province, kind of organisation and category."""
+        results = await announcement.get_results(year)
+        doc = results.document
+        params = {"q": (q or "").strip()[:200], "province": (province or "").strip(), "kind": (kind or "").strip(),
+                  "category": (category or "").strip()}
+        items = announcement.search_showcase(results, **params)
+        categories = (await editions.get_edition(year)).categories
+
+        def render(headers: dict[str, str]) -> Template:
+            return Template("contest/results/showcase.html", headers=headers, context={
+                "results": results, "doc": doc, "items": items, "total": len(doc["awarded"]), **params,
+                "searched": any(params.values()), "provinces": results_views.province_choices(doc),
+                "kinds": results_views.kind_choices(doc),
+                "categories": [(c, category_label(categories, c)) for c in results_views.category_codes(doc)],
+                "category_label": lambda code: category_label(categories, code),
+                "winner_ids": {w["entry_id"] for w in doc["winners"]}, **HELPERS})
+
+        return _cacheable(request, results, render)
+
+    @get("/showcase/{year:int}/{entry_id:int}")
+    async def showcase_item(self, request: Request, year: int, entry_id: int) -> Response[Any] | Template:
+        """One awarded innovation: what its organisation consented to publish, else only the
+        organisation, the title and the award."""
+        results = await announcement.get_results(year)
+        item = announcement.showcase_item(results, entry_id)
+        categories = (await editions.get_edition(year)).categories
+        winner = any(w["entry_id"] == entry_id for w in results.document["winners"])
+
+        def render(headers: dict[str, str]) -> Template:
+            return Template("contest/results/showcase_item.html", headers=headers, context={
+                "results": results, "doc": results.document, "item": item, "winner": winner,
+                "consented": bool(item.get("consent_publish")),
+                "category_name": category_label(categories, item.get("category")),
+                "links": [u for u in (safe_url(x) for x in item.get("links") or []) if u],
+                "video": safe_url(item.get("video_url")), **HELPERS})
+
+        return _cacheable(request, results, render)
+
+    @get("/open-data")
+    async def open_data(self) -> Template:
+        """Downloads of every published edition, the licence and the data dictionary."""
+        return Template("contest/results/open_data.html", context={
+            "years": await announcement.published_years(), "one": None, **_open_data_context()})
+
+    @get("/open-data/{year:int}")
+    async def open_data_year(self, year: int) -> Template:
+        results = await announcement.get_results(year)
+        one = {"year": year, "title": results.document["title"], "published_at": results.published_at,
+               "sha256": results.sha256}
+        return Template("contest/results/open_data.html", context={"years": [one], "one": one,
+                                                                     **_open_data_context()})
+
+
+def _open_data_context() -> dict[str, Any]:
+    columns = [(name, *_dictionary_text(announcement.DATA_DICTIONARY[name])) for name in announcement.CSV_COLUMNS]
+    return {"licence": announcement.LICENCE, "columns": columns}
+
+
+def _dictionary_text(text: str) -> tuple[str, str]:
+    """The data dictionary says "Thai / English": the reader's language first."""
+    th, sep, en = text.rpartition(" / ")
+    if not sep:
+        return text, ""
+    return (th, en) if current_language.get() == "th" else (en, th)
+
+
+# --- the organisation's own result --------------------------------------------------------------
+
+class ApplicantResultPages(Controller):
+    include_in_schema = False
+
+    @get("/entries/{entry_id:int}/result", guards=[login_required])
+    async def result(self, request: Request, entry_id: int) -> Template:
+        """The outcome and the committee's aggregated feedback, after publication; 404 for
+        anyone but the organisation's staff (and organisers)."""
+        actor = require_actor(request)
+        result = await announcement.applicant_result(actor, entry_id)
+        feedback = result["feedback"] or {}
+        criteria = [{**c, "name": c.get("name_en") if current_language.get() == "en" and c.get("name_en")
+                     else c.get("name_th") or c.get("code")} for c in feedback.get("criteria", [])]
+        return Template("contest/results/entry_result.html", context={
+            "r": result, "feedback": feedback, "criteria": criteria, "comments": feedback.get("comments", []),
+            "can_download": result["awarded"] and actor.role == "applicant", **HELPERS})
+
+    @get("/entries/{entry_id:int}/certificate.pdf", guards=[login_required])
+    async def certificate(self, request: Request, entry_id: int) -> Response[bytes]:
+        """The awardee's certificate (PDF): for the organisation's own staff only."""
+        actor = require_actor(request)
+        if actor.role != "applicant":
+            raise NotFound("No such entry.", code="entry_not_found")
+        data = await announcement.certificate_data(actor, entry_id)
+        certificate = CertificateData(
+            award=data["award"], edition_year=data["year"], organisation_name=data["organisation_name_th"],
+            province_name=data["province_name_th"] or "", innovation_title=data["title"],
+            issued_at=data["published_at"], number=data["number"], verification_url=data["verify_url"])
+        # Shaping and subsetting Thai fonts is CPU work: keep it off the event loop.
+        pdf = await asyncio.to_thread(render_certificate, certificate)
+        name = f"certificate-{data['year']}-{entry_id}.pdf"
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private, no-store"})
+
+
+# --- the organisers' publish page ---------------------------------------------------------------
+
+def _blocker_text(code: str, status: results_views.PublishStatus) -> str:
+    if code == "embargo":
+        return t("The announcement time has not been reached: the results may be published from {at}.",
+                 at=format_date(status.announcement_at))
+    if code == "final_not_signed":
+        return t("The final decision has not been signed yet.")
+    return code
+
+
+class PublishPages(Controller):
+    path = "/admin/editions"
+    guards = [admin_required]
+    include_in_schema = False
+
+    async def _context(self, year: int) -> dict[str, Any]:
+        status = await results_views.publish_status(year)
+        return {"status": status, "blockers": [_blocker_text(c, status) for c in status.blockers],
+                "notifications": await results_views.notifications(year) if status.published_at else None}
+
+    @get("/{year:int}/publish")
+    async def publish_page(self, year: int, published: bool = False) -> Template:
+        """What blocks publication, the publish button, and afterwards the snapshot and the mails."""
+        ctx = await self._context(year)
+        if published and ctx["status"].published_at:
+            ctx["flash"] = t("The results are published.")
+        return Template("contest/results/publish.html", context=ctx)
+
+    @post("/{year:int}/publish")
+    async def publish(self, request: Request, year: int) -> Template | Redirect:
+        try:
+            await announcement.publish_results(actor=require_actor(request), year=year)
+        except Conflict as exc:
+            ctx = await self._context(year)
+            return Template("contest/results/publish.html", status_code=exc.status_code,
+                            context={**ctx, "error": t(exc.message, **exc.params)})
+        return Redirect(f"/admin/editions/{year}/publish?published=1", status_code=303)
+
+    @get("/{year:int}/publish/progress")
+    async def progress(self, year: int) -> Template:
+        """htmx partial: the notification progress, polling itself while mails are pending."""
+        await announcement.get_results(year)
+        return Template("contest/results/_notifications.html", context={
+            "year": year, "notifications": await results_views.notifications(year)})

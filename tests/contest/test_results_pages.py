@@ -1,0 +1,356 @@
+"""The announcement's pages (issue 5): results, showcase, open data, an organisation's own result
+and certificate, and the organisers' publish page — through the real app and database."""
+
+from __future__ import annotations
+
+import io
+import re
+import statistics
+import time
+from typing import Any
+
+import pytest
+
+from contest.domain import announcement, outbox
+from contest.domain.audit import Actor
+from contest.i18n import format_date, t
+from contest.tables import Edition, Entry, Organisation, ResultSnapshot, User
+from tests.conftest import run
+from tests.factories import browser_login, csrf, make_submitted_entries, make_user
+from tests.judging.support import YEAR, after_announcement, signed_final
+
+pytestmark = pytest.mark.integration
+
+PUBLIC_PAGES = (f"/results/{YEAR}", f"/showcase/{YEAR}", f"/open-data/{YEAR}")
+
+
+def th(message: str, **params: Any) -> str:
+    return t(message, "th", **params)
+
+
+def _entry(state: str) -> dict[str, Any]:
+    return run(Entry.select(Entry.id, Entry.title, Entry.organisation).where(Entry.state == state)
+               .order_by(Entry.id).first())
+
+
+def _applicant_for(entry_id: int, email: str) -> None:
+    code = run(Entry.select(Entry.organisation.code).where(Entry.id == entry_id).first())["organisation.code"]
+    run(make_user("applicant", email=email, org=code))
+
+
+def _admin_actor(email: str) -> Actor:
+    row = run(User.select(User.id).where(User.email == email).first())
+    return Actor(id=row["id"], email=email, role="admin")
+
+
+def _published(*, no_consent: bool = True) -> dict[str, Any]:
+    """Screening and final signed (6 entries, 3 awardees, 1 winner); the finalists' organisations
+    moved to three provinces in three regions; one finalist without consent; then published."""
+    s = signed_final(entries=6, shortlist_size=3)
+    winner = _entry("winner")
+    finalists = run(Entry.select(Entry.id, Entry.organisation).where(Entry.state == "finalist").order_by(Entry.id))
+    places = [("10", "กรุงเทพมหานคร", "central"), ("90", "สงขลา", "south")]
+    for f, (code, name, region) in zip(finalists, places):
+        run(Organisation.update({Organisation.province_code: code, Organisation.province_name_th: name,
+                                 Organisation.region: region}).where(Organisation.id == f["organisation"]))
+    hidden = finalists[0]["id"]
+    if no_consent:
+        run(Entry.update({Entry.consent_publish: False}).where(Entry.id == hidden))
+    run(Entry.update({Entry.links: ["https://service.example.go.th/app", "javascript:alert(1)"],
+                      Entry.video_url: "https://video.example.org/watch?v=1", Entry.citizens_served: 12500,
+                      Entry.technology: "LINE OA, PostgreSQL"}).where(Entry.id == winner["id"]))
+    after_announcement()
+    result = run(announcement.publish_results(actor=_admin_actor(s.admins[0]), year=YEAR))
+    return {"s": s, "winner": winner["id"], "winner_title": winner["title"], "hidden": hidden,
+            "finalists": [f["id"] for f in finalists], "sha": result["snapshot_sha256"]}
+
+
+# --- before publication and the publish page ------------------------------------------------------
+
+def test_publish_flow_through_the_admin_page_and_nothing_public_before(client) -> None:  # type: ignore[no-untyped-def]
+    s = signed_final(entries=6, shortlist_size=3)
+    winner, loser = _entry("winner"), _entry("not_shortlisted")
+    _applicant_for(winner["id"], "winner@example.go.th")
+    _applicant_for(loser["id"], "loser@example.go.th")
+
+    # Nothing public before publication, for the public, an admin and the organisation alike.
+    for path in (*PUBLIC_PAGES, f"/showcase/{YEAR}/{winner['id']}"):
+        assert client.get(path).status_code == 404, path
+    browser_login(client, "winner@example.go.th")
+    assert client.get(f"/entries/{winner['id']}/result").status_code == 404
+    assert client.get(f"/entries/{winner['id']}/certificate.pdf").status_code == 404
+    assert client.get(f"/admin/editions/{YEAR}/publish").status_code == 403  # not an organiser
+    client.cookies.clear()
+    browser_login(client, s.admins[0])
+    for path in (*PUBLIC_PAGES, f"/showcase/{YEAR}/{winner['id']}"):
+        assert client.get(path).status_code == 404, path
+    archive = client.get("/results")
+    assert archive.status_code == 200 and th("No results have been announced yet.") in archive.text
+
+    # The overview links the publish page; before the announcement time it says why it cannot publish.
+    assert f'href="/admin/editions/{YEAR}/publish"' in client.get("/admin").text
+    page = client.get(f"/admin/editions/{YEAR}/publish")
+    edition = run(Edition.select(Edition.announcement_at).first())
+    assert page.status_code == 200
+    assert th("The announcement time has not been reached: the results may be published from {at}.",
+              at=format_date(edition["announcement_at"], language="th")) in page.text
+    assert th("Publish the results now") not in page.text
+    token = csrf(client)
+    refused = client.post(f"/admin/editions/{YEAR}/publish", data={"_csrf": token})
+    assert refused.status_code == 409
+    assert th("The results may not be published before {at}.",
+              at=format_date(edition["announcement_at"], language="th")) in refused.text
+    assert run(ResultSnapshot.count()) == 0
+
+    after_announcement()  # months later: the session has expired, log in again
+    browser_login(client, s.admins[0])
+    page = client.get(f"/admin/editions/{YEAR}/publish")
+    assert th("Publish the results now") in page.text and 'name="_csrf"' in page.text
+    assert client.post(f"/admin/editions/{YEAR}/publish", data={}).status_code == 403  # no CSRF token
+    assert run(ResultSnapshot.count()) == 0
+    resp = client.post(f"/admin/editions/{YEAR}/publish", data={"_csrf": token}, follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == f"/admin/editions/{YEAR}/publish?published=1"
+    sha = run(ResultSnapshot.select(ResultSnapshot.sha256).first())["sha256"]
+    page = client.get(resp.headers["location"])
+    assert th("The results are published.") in page.text and sha in page.text
+    assert th("Result mails to applicants") in page.text
+    assert th("Publish the results now") not in page.text
+
+    # The progress polls itself while mails are pending, and stops when they are all handled.
+    partial = client.get(f"/admin/editions/{YEAR}/publish/progress")
+    assert partial.status_code == 200 and "<html" not in partial.text
+    for _ in range(50):
+        run(outbox.run_due())
+        progress = run(announcement.notification_progress(YEAR))
+        if progress["total"] == 2 and progress["pending"] == 0:
+            break
+        time.sleep(0.05)
+    partial = client.get(f"/admin/editions/{YEAR}/publish/progress")
+    assert "hx-trigger" not in partial.text
+    assert th("Finished: {done} of {total} mails handled.", done=2, total=2) in partial.text
+
+    again = client.post(f"/admin/editions/{YEAR}/publish", data={"_csrf": token})
+    assert again.status_code == 409 and th("The results of this edition are already published.") in again.text
+    for path in (*PUBLIC_PAGES, f"/showcase/{YEAR}/{winner['id']}", "/open-data"):
+        assert client.get(path).status_code == 200, path
+    assert 'href="/results"' in client.get("/").text
+
+
+def test_publish_page_says_the_final_is_not_signed(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.judging.support import score_all, screening, sign_round
+
+    s = screening(entries=4, reviewers=3, per_entry=2, shortlist_size=2)
+    score_all(s.round_id, lambda e, r, c: float(e % 10))
+    sign_round(s.round_id, s.admins)
+    after_announcement()
+    browser_login(client, s.admins[0])
+    page = client.get(f"/admin/editions/{YEAR}/publish")
+    assert th("The final decision has not been signed yet.") in page.text
+    assert th("Publish the results now") not in page.text
+    resp = client.post(f"/admin/editions/{YEAR}/publish", data={"_csrf": csrf(client)})
+    assert resp.status_code == 409 and run(ResultSnapshot.count()) == 0
+
+
+# --- the public results page ---------------------------------------------------------------------
+
+def test_results_page_winner_awardees_filters_and_caching(client) -> None:  # type: ignore[no-untyped-def]
+    p = _published()
+    url = f"/results/{YEAR}"
+    resp = client.get(url)
+    assert resp.status_code == 200
+    html = resp.text
+    assert html.count("<h1") == 1
+    # The winner first and prominently, then all three awardees with organisation, province, kind, title.
+    winner_block = html.split('class="winner"', 1)[1].split("</article>", 1)[0]
+    assert p["winner_title"] in winner_block
+    assert html.index('class="winner"') < html.index('class="awardees"')
+    rows = re.findall(r'<a href="/showcase/2569/(\d+)">', html.split('class="awardees"', 1)[1])
+    assert sorted(int(r) for r in rows) == sorted([p["winner"], *p["finalists"]])
+    assert "สงขลา" in html and "กรุงเทพมหานคร" in html and "เทศบาลตำบล" in html
+    assert p["sha"] in html
+    published_at = run(ResultSnapshot.select(ResultSnapshot.published_at).first())["published_at"]
+    assert format_date(published_at, language="th") in html
+    assert "contact_email" not in html and "it@example.go.th" not in html
+
+    # Filters: a plain GET form; by province, by region.
+    assert 'method="get"' in html and 'for="f-province"' in html and 'for="f-region"' in html
+    south = client.get(url, params={"province": "90"}).text
+    assert re.findall(r'<a href="/showcase/2569/(\d+)">', south.split('class="awardees"', 1)[1]) == [
+        str(p["finalists"][1])]
+    assert th("Showing {n} of {total} awardees.", n=1, total=3) in south
+    central = client.get(url, params={"region": "central"}).text
+    assert re.findall(r'<a href="/showcase/2569/(\d+)">', central.split('class="awardees"', 1)[1]) == [
+        str(p["finalists"][0])]
+    north = client.get(url, params={"region": "north"}).text  # the winner's province, 50
+    assert th("Showing {n} of {total} awardees.", n=1, total=3) in north
+    assert client.get(url, params={"region": "atlantis"}).status_code == 200  # ignored, not an error
+
+    # Cacheable: public, ETag over snapshot + language + query; 304 on a match; no CSRF token inside.
+    assert resp.headers["cache-control"] == "public, max-age=60"
+    etag = resp.headers["etag"]
+    assert etag.startswith('W/"')
+    assert 'name="csrf-token" content=""' in html
+    not_modified = client.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+    assert client.get(url, headers={"If-None-Match": etag.removeprefix("W/")}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get(url, params={"province": "90"}).headers["etag"] != etag
+    english = client.get(url, params={"lang": "en"})
+    assert english.headers["etag"] != etag and '<html lang="en">' in english.text
+    assert "Results: " in english.text and "The 3 awardees of the Digital Local Government award" in english.text
+    assert "DG Awards — Local Government" in english.text and "Subdistrict Municipality" in english.text
+    client.cookies.clear()
+
+    # Fast: rendered from the snapshot alone (median of 20 after a warm-up).
+    for _ in range(3):
+        client.get(url)
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        assert client.get(url).status_code == 200
+        timings.append((time.perf_counter() - started) * 1000)
+    assert statistics.median(timings) < 50, timings
+
+    # A signed-in visitor's copy has their menu and CSRF token: private, and a different ETag.
+    run(make_user("reviewer", email="someone@example.go.th"))
+    browser_login(client, "someone@example.go.th")
+    mine = client.get(url)
+    assert mine.headers["cache-control"] == "private, max-age=60" and mine.headers["etag"] != etag
+    assert client.get(url, headers={"If-None-Match": mine.headers["etag"]}).status_code == 304
+
+    archive = client.get("/results").text
+    for link in (f'href="/results/{YEAR}"', f'href="/showcase/{YEAR}"', f'href="/open-data/{YEAR}"'):
+        assert link in archive
+
+
+# --- showcase and open data ---------------------------------------------------------------------
+
+def test_showcase_search_consent_and_open_data(client) -> None:  # type: ignore[no-untyped-def]
+    p = _published()
+    page = client.get(f"/showcase/{YEAR}")
+    assert page.status_code == 200 and page.text.count("<h1") == 1
+    assert th("{n} of {total} innovations", n=3, total=3) in page.text
+    found = client.get(f"/showcase/{YEAR}", params={"q": p["winner_title"][-7:]}).text
+    assert th("{n} of {total} innovations", n=1, total=3) in found and p["winner_title"] in found
+    assert th("{n} of {total} innovations", n=1, total=3) in client.get(
+        f"/showcase/{YEAR}", params={"province": "90"}).text
+    assert th("{n} of {total} innovations", n=3, total=3) in client.get(
+        f"/showcase/{YEAR}", params={"kind": "subdistrict_municipality"}).text
+    assert th("{n} of {total} innovations", n=0, total=3) in client.get(
+        f"/showcase/{YEAR}", params={"kind": "pao"}).text
+    # Category: only consented entries publish theirs, so the hidden one is not found by it.
+    assert th("{n} of {total} innovations", n=2, total=3) in client.get(
+        f"/showcase/{YEAR}", params={"category": "service"}).text
+    # Searching the description finds consented entries only.
+    assert th("{n} of {total} innovations", n=2, total=3) in client.get(
+        f"/showcase/{YEAR}", params={"q": "ทางแก้"}).text
+
+    item = client.get(f"/showcase/{YEAR}/{p['winner']}")
+    assert item.status_code == 200 and item.text.count("<h1") == 1
+    for text in ("สรุป", "ปัญหา", "ทางแก้", "ผลลัพธ์", "LINE OA, PostgreSQL", "12,500",
+                 'href="https://service.example.go.th/app"', 'href="https://video.example.org/watch?v=1"',
+                 th("The problem it solves")):
+        assert text in item.text, text
+    assert 'href="javascript:' not in item.text
+
+    hidden = client.get(f"/showcase/{YEAR}/{p['hidden']}")
+    assert hidden.status_code == 200
+    body = hidden.text.split("<main", 1)[1]
+    hidden_title = run(Entry.select(Entry.title).where(Entry.id == p["hidden"]).first())["title"]
+    org = run(Entry.select(Entry.organisation.name_th).where(Entry.id == p["hidden"]).first())["organisation.name_th"]
+    assert hidden_title in body and org in body and "รางวัลท้องถิ่นดิจิทัล" in body
+    for text in ("สรุป", "ปัญหา", "ทางแก้", "ผลลัพธ์", "กรุงเทพมหานคร", th("Summary"), th("Province")):
+        assert text not in body, text
+    assert th("The organisation did not consent to publish the details of this innovation: only its name, "
+              "the title and the award are shown.") in body
+    assert client.get(f"/showcase/{YEAR}/{p['hidden'] + 1000}").status_code == 404
+    loser = _entry("not_shortlisted")["id"]
+    assert client.get(f"/showcase/{YEAR}/{loser}").status_code == 404  # not awarded: not in the showcase
+
+    for url in ("/open-data", f"/open-data/{YEAR}"):
+        page = client.get(url)
+        assert page.status_code == 200 and page.text.count("<h1") == 1
+        assert f'href="/open-data/{YEAR}/results.csv"' in page.text
+        assert f'href="/open-data/{YEAR}/results.json"' in page.text
+        assert announcement.LICENCE["url"] in page.text and "CC BY 4.0" in page.text
+        for column in announcement.CSV_COLUMNS:
+            assert f"<code>{column}</code>" in page.text
+        assert "รหัสผลงาน (คงที่)" in page.text
+    assert p["sha"] in client.get(f"/open-data/{YEAR}").text
+    assert "Stable entry identifier" in client.get("/open-data", params={"lang": "en"}).text
+    assert client.get("/open-data/2570").status_code == 404
+
+
+# --- the organisation's own result and certificate ----------------------------------------------
+
+def test_applicant_result_feedback_and_certificate(client) -> None:  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    p = _published()
+    s = p["s"]
+    loser = _entry("not_shortlisted")
+    _applicant_for(p["winner"], "winner@example.go.th")
+    _applicant_for(p["finalists"][1], "finalist@example.go.th")
+    _applicant_for(loser["id"], "loser@example.go.th")
+    late = run(make_submitted_entries(YEAR, 1))[0]
+    run(Entry.update({Entry.state: "ineligible", Entry.eligibility_reason: "ไม่ได้ให้บริการจริง"}).where(
+        Entry.id == late))
+    _applicant_for(late, "late@example.go.th")
+
+    # Not signed in: to the log-in page.
+    resp = client.get(f"/entries/{loser['id']}/result", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
+
+    browser_login(client, "loser@example.go.th")
+    mine = client.get("/entries")
+    assert f'href="/entries/{loser["id"]}/result"' in mine.text
+    page = client.get(f"/entries/{loser['id']}/result")
+    assert page.status_code == 200 and page.text.count("<h1") == 1
+    assert th("Your innovation was not among the awarded entries this year. Thank you for taking part.") in page.text
+    assert "ความสอดคล้องระหว่างปัญหาและความต้องการของประชาชนกับโซลูชันดิจิทัล" in page.text  # a criterion, Thai
+    assert th("Mean scores of the {n} committee members who reviewed the entry. Individual scores and the names of "
+              "reviewers are not published.", n=2) in page.text
+    assert "<li class=\"prewrap\">ดี</li>" in page.text  # the anonymous comments
+    reviewers = run(User.select(User.email, User.name).where(User.role == "reviewer"))
+    for r in reviewers:
+        assert r["email"] not in page.text and r["name"] not in page.text
+    assert "certificate.pdf" not in page.text
+    assert client.get(f"/entries/{loser['id']}/certificate.pdf").status_code == 404  # not awarded
+    assert client.get(f"/entries/{p['winner']}/result").status_code == 404  # someone else's
+    assert client.get(f"/entries/{p['winner']}/certificate.pdf").status_code == 404
+    english = client.get(f"/entries/{loser['id']}/result", params={"lang": "en"}).text
+    assert "Your innovation was not among the awarded entries this year." in english
+    assert "Feedback from the screening committee" in english
+    client.cookies.clear()
+
+    browser_login(client, "late@example.go.th")
+    page = client.get(f"/entries/{late}/result")
+    assert th("The entry was found not eligible for judging.") in page.text and "ไม่ได้ให้บริการจริง" in page.text
+    client.cookies.clear()
+
+    browser_login(client, "winner@example.go.th")
+    page = client.get(f"/entries/{p['winner']}/result")
+    assert th("Your innovation received the DG Awards local-government award, and the Digital Local Government "
+              "award.") in page.text
+    assert f'href="/entries/{p["winner"]}/certificate.pdf"' in page.text
+    pdf = client.get(f"/entries/{p['winner']}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].startswith("attachment;")
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    org = run(Entry.select(Entry.organisation.name_th).where(Entry.id == p["winner"]).first())["organisation.name_th"]
+    assert "DG Awards" in text and org.replace(" ", "") in text.replace(" ", "").replace("\n", "")
+    assert f"DLG{YEAR}-C-{p['winner']:06d}" in text
+    client.cookies.clear()
+
+    browser_login(client, "finalist@example.go.th")
+    page = client.get(f"/entries/{p['finalists'][1]}/result")
+    assert th("Your innovation received the Digital Local Government award.") in page.text
+    assert client.get(f"/entries/{p['finalists'][1]}/certificate.pdf").content.startswith(b"%PDF")
+    client.cookies.clear()
+
+    # Organisers may read a result page, but the certificate belongs to the organisation.
+    browser_login(client, s.admins[0])
+    assert client.get(f"/entries/{p['winner']}/result").status_code == 200
+    assert client.get(f"/entries/{p['winner']}/certificate.pdf").status_code == 404
