@@ -54,7 +54,7 @@ def sheet_state(state: str, scored: int, criteria: int) -> tuple[str, str]:
     if state == "recused":
         return "recused", t("Conflict declared")
     if scored == 0:
-        return "todo", t("To do")
+        return "todo", t("Not started")
     if criteria and scored >= criteria:
         return "ready", t("Scored, not submitted")
     return "started", t("Started")

@@ -144,6 +144,7 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
                 page.keyboard.press("Enter")
             expect(page.locator("#queue-progress")).to_have_attribute("value", "0")
             expect(page.locator("table.queue tbody tr")).to_have_count(6)
+            page.screenshot(path=str(server["tmp"] / "queue.png"), full_page=True)
             _tab_to(page, lambda a: a["href"] == f"/review/rounds/{s.round_id}/next")
             with page.expect_navigation():
                 page.keyboard.press("Enter")
