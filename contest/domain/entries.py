@@ -138,7 +138,14 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
         r["snapshot"] = _loads(r["snapshot"], {})
     for a in attachments:
         a["check_details"] = _loads(a["check_details"], {})
-    return EntryDetail(entry=_entry_dict(row), attachments=attachments, receipts=receipts, edition=edition,
+    entry = _entry_dict(row)
+    if not (is_owner(actor, row) or (actor is not None and actor.role in ("admin", "system"))):
+        # Reviewers read the innovation, not the organisation's contact person (PDPA: the minimum).
+        entry.update(contact_name="", contact_email="", contact_phone="")
+        for r in receipts:
+            for key in ("contact_name", "contact_email", "contact_phone"):
+                r["snapshot"].pop(key, None)
+    return EntryDetail(entry=entry, attachments=attachments, receipts=receipts, edition=edition,
                        organisation=org, closes_at=closes, editable=editable)
 
 

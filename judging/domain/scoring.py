@@ -18,7 +18,7 @@ from contest.domain import entries as contest_entries
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
-from contest.i18n import t
+from contest.i18n import current_language, t
 from contest.rules import is_admin
 from contest.settings import get_settings
 from contest.tables import Entry, User
@@ -307,12 +307,12 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     criteria = await criteria_of(row["round"])
     for p in validate_scores(_rubric(criteria), values):
         if p.kind != "missing":
-            errors[f"scores.{p.code}"] = p.message_en
+            errors[f"scores.{p.code}"] = p.message_th if current_language.get() == "th" else p.message_en
     comment = (comment or "").strip() if comment is not None else None
     if comment is not None and len(comment) > MAX_COMMENT:
         errors["comment"] = t("At most {n} characters.", n=MAX_COMMENT)
     if errors:
-        raise ValidationFailed("Some scores are not valid.", errors={k: t(v) for k, v in errors.items()},
+        raise ValidationFailed("Some scores are not valid.", errors=errors,
                                code="invalid_scores")
     async with atomic():
         await lock_row("judging_assignment", assignment_id)
@@ -344,7 +344,8 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
         problems = validate_scores(_rubric(await criteria_of(row["round"])), scores)
         if problems:
             raise ValidationFailed("Score every criterion before submitting.", code="incomplete",
-                                   errors={f"scores.{p.code}": t(p.message_en) for p in problems})
+                                   errors={f"scores.{p.code}": p.message_th if current_language.get() == "th"
+                                           else p.message_en for p in problems})
         now = clock.now()
         updated = await Assignment.update({Assignment.state: "submitted", Assignment.submitted_at: now,
                                            Assignment.updated_at: now, Assignment.version: Assignment.version + 1}

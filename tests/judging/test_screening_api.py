@@ -212,7 +212,10 @@ def test_scoring_validation_locking_and_isolation(client) -> None:  # type: igno
     aid = mine[0]["id"]
 
     resp = client.put(f"/api/v1/assignments/{aid}/scores", headers=me, json={"scores": {"fit": 11}})
-    assert resp.status_code == 422 and "scores.fit" in resp.json()["errors"]
+    assert resp.status_code == 422 and "ต้องอยู่ระหว่าง 0 ถึง 10" in resp.json()["errors"]["scores.fit"]
+    resp = client.put(f"/api/v1/assignments/{aid}/scores", headers={**me, "Accept-Language": "en"},
+                      json={"scores": {"fit": 11}})
+    assert "must be between 0 and 10" in resp.json()["errors"]["scores.fit"]
     resp = client.put(f"/api/v1/assignments/{aid}/scores", headers=me, json={"scores": {"charm": 5}})
     assert resp.status_code == 422 and "scores.charm" in resp.json()["errors"]
     resp = client.put(f"/api/v1/assignments/{aid}/scores", headers=me, json={"scores": {"fit": "abc"}})
@@ -256,8 +259,12 @@ def test_reviewer_reads_assigned_entries_only(client) -> None:  # type: ignore[n
     mine = {a["entry_id"] for a in client.get(f"/api/v1/rounds/{s.round_id}/assignments", headers=me).json()}
     assert mine
     for entry_id in s.entries:
-        status = client.get(f"/api/v1/entries/{entry_id}", headers=me).status_code
-        assert status == (200 if entry_id in mine else 404)
+        resp = client.get(f"/api/v1/entries/{entry_id}", headers=me)
+        assert resp.status_code == (200 if entry_id in mine else 404)
+        if resp.status_code == 200:  # the innovation, not the contact person
+            body = resp.json()
+            assert body["title"] and body["contact_email"] == "" and body["contact_name"] == ""
+            assert "it@example.go.th" not in resp.text
 
 
 def test_recusal_reassigns_and_never_returns_the_entry(client) -> None:  # type: ignore[no-untyped-def]
