@@ -351,6 +351,14 @@ class EntryPages(Controller):
             return await self._entry_page(request, entry_id, status, upload_error=message)
         return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
 
+    @get("/entries/{entry_id:int}/attachments", guards=[applicant_required])
+    async def attachment_list(self, request: Request, entry_id: int) -> Template | Redirect:
+        """htmx partial: the files and their check state, polled while a check is pending."""
+        if not _wants_partial(request):
+            return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
+        return Template("contest/entries/_attachment_list.html",
+                        context=await self._entry_context(request, entry_id))
+
     @post("/entries/{entry_id:int}/attachments/{attachment_id:int}/delete", guards=[applicant_required])
     async def remove_attachment(self, request: Request, entry_id: int, attachment_id: int) -> Template | Redirect:
         actor = require_actor(request)

@@ -208,6 +208,78 @@ def test_upload_through_the_form_is_listed(client) -> None:  # type: ignore[no-u
     assert "แผนงาน.pdf" not in client.get(f"/entries/{entry_id}").text
 
 
+def _check_done(attachment_id: int, timeout: float = 15.0) -> str:
+    """Run the check job here too (the app's in-process runner may be on it) until it recorded a state."""
+    import time
+
+    from contest import jobs  # noqa: F401 - registers the handlers
+    from contest.domain import outbox
+
+    deadline = time.monotonic() + timeout
+    while True:
+        run(outbox.run_due())
+        state = run(Attachment.select(Attachment.check_state).where(Attachment.id == attachment_id).first())
+        if state["check_state"] != "pending" or time.monotonic() > deadline:
+            return state["check_state"]
+        time.sleep(0.05)
+
+
+def test_pending_check_is_polled_until_it_finishes(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    assert _upload(client, entry_id, "แผนงาน.pdf", make_pdf(2)).status_code == 303
+    [att] = run(Attachment.select(Attachment.id))
+    assert _check_done(att["id"]) == "passed"
+    run(Attachment.update({Attachment.check_state: "pending"}).where(Attachment.id == att["id"]))
+    poller = (f'hx-get="/entries/{entry_id}/attachments" '
+              "hx-trigger=\"every 3s [!!document.querySelector('#attachment-list.checks-pending')]\"")
+
+    # the page (also without JavaScript, on reload) shows the pending state and arms the poller
+    page = client.get(f"/entries/{entry_id}").text
+    assert '<div id="attachment-list" class="checks-pending">' in page
+    assert "กำลังตรวจสอบ" in page and poller in page
+    assert "ระบบจะตรวจสอบไฟล์ทันทีที่ได้รับ" in page and "<noscript>โหลดหน้านี้ใหม่เพื่อดูผลการตรวจสอบ</noscript>" in page
+    # the poll gets the list alone, still pending
+    polled = client.get(f"/entries/{entry_id}/attachments", headers={"HX-Request": "true"})
+    assert polled.status_code == 200
+    assert polled.text.lstrip().startswith('<div id="attachment-list" class="checks-pending">')
+    assert "<h1" not in polled.text and "upload-form" not in polled.text and "กำลังตรวจสอบ" in polled.text
+
+    # once the check is recorded, the list is not marked pending: the poller sends nothing more
+    run(Attachment.update({Attachment.check_state: "passed", Attachment.check_details: {"pages": 2}})
+        .where(Attachment.id == att["id"]))
+    polled = client.get(f"/entries/{entry_id}/attachments", headers={"HX-Request": "true"})
+    assert polled.text.lstrip().startswith('<div id="attachment-list">')
+    assert "ผ่านการตรวจสอบ" in polled.text and "2 หน้า" in polled.text
+    assert "กำลังตรวจสอบ" not in polled.text and "ระบบจะตรวจสอบไฟล์ทันทีที่ได้รับ" not in polled.text
+    assert '<div id="attachment-list">' in client.get(f"/entries/{entry_id}").text
+    # a plain visit of the partial's address lands on the page
+    plain = client.get(f"/entries/{entry_id}/attachments", follow_redirects=False)
+    assert (plain.status_code, plain.headers["location"]) == (303, f"/entries/{entry_id}#attachments")
+
+
+def test_attachment_list_of_another_organisation_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    client.cookies.clear()
+    _applicant(client, email="other@example.go.th")
+    assert client.get(f"/entries/{entry_id}/attachments", headers={"HX-Request": "true"}).status_code == 404
+
+
+def test_check_note_on_a_passed_file_is_shown(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    assert _upload(client, entry_id, "big.pdf", make_pdf()).status_code == 303
+    [att] = run(Attachment.select(Attachment.id))
+    _check_done(att["id"])
+    run(Attachment.update({Attachment.check_state: "passed",
+                           Attachment.check_details: {"pages": None, "note": "pages_not_counted"},
+                           Attachment.check_message: "ไม่ได้นับจำนวนหน้า / The pages were not counted"})
+        .where(Attachment.id == att["id"]))
+    page = client.get(f"/entries/{entry_id}").text
+    assert '<span class="hint">ไม่ได้นับจำนวนหน้า</span>' in page
+
+
 def test_upload_without_csrf_is_403_and_stores_nothing(client) -> None:  # type: ignore[no-untyped-def]
     _applicant(client)
     entry_id = _create(client)
