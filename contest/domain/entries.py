@@ -26,6 +26,7 @@ from contest.settings import get_settings
 from contest.tables import Attachment, DeadlineExtension, Edition, Entry, Organisation, Receipt
 
 EDITABLE_STATES = ("draft", "submitted")
+JUDGED_STATES = ("eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
 LIVE_STATES = ("draft", "submitted", "eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
 ATTACHMENT_KINDS = ("presentation", "document", "image", "video", "other")
 MAX_FILES_PER_ENTRY = 20
@@ -139,7 +140,11 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
     for a in attachments:
         a["check_details"] = _loads(a["check_details"], {})
     entry = _entry_dict(row)
-    if not (is_owner(actor, row) or (actor is not None and actor.role in ("admin", "system"))):
+    if is_owner(actor, row):
+        entry["state"] = state_for_applicant(row["state"], edition["published_at"])
+        if entry["state"] != row["state"]:
+            entry.update(eligibility_reason="", feedback="", outcome_rank=None, outcome_score="")
+    elif not (actor is not None and actor.role in ("admin", "system")):
         # Reviewers read the innovation, not the organisation's contact person (PDPA: the minimum).
         entry.update(contact_name="", contact_email="", contact_phone="")
         for r in receipts:
@@ -156,7 +161,7 @@ async def list_entries(actor: Actor, *, year: int | None = None, state: str | No
     query = Entry.select(Entry.id, Entry.state, Entry.version, Entry.revision, Entry.title, Entry.category,
                          Entry.submitted_at, Entry.updated_at, Entry.edition.year, Entry.organisation.code,
                          Entry.organisation.name_th, Entry.organisation.province_name_th, Entry.organisation.kind,
-                         Entry.submitted_revision)
+                         Entry.submitted_revision, Entry.edition.published_at)
     if actor.role == "applicant":
         if actor.organisation_id is None:
             return []
@@ -173,7 +178,19 @@ async def list_entries(actor: Actor, *, year: int | None = None, state: str | No
         query = query.where(Entry.organisation.kind == kind)
     if category:
         query = query.where(Entry.category == category)
-    return await query.order_by(Entry.id).limit(limit).offset(offset)
+    rows = await query.order_by(Entry.id).limit(limit).offset(offset)
+    if actor.role == "applicant":
+        for r in rows:
+            r["state"] = state_for_applicant(r["state"], r.pop("edition.published_at"))
+    return rows
+
+
+def state_for_applicant(state: str, published_at: datetime | None) -> str:
+    """What the organisation may know of its entry's state: judging's verdicts (eligibility,
+    shortlist, award) stay "submitted" until the edition's results are published."""
+    if published_at is None and state in JUDGED_STATES:
+        return "submitted"
+    return state
 
 
 async def count_entries(*, year: int, group_by: str) -> dict[str, int]:

@@ -145,8 +145,14 @@ def test_applicant_sees_own_result_and_feedback_only_after_publication(client) -
     _applicant_for(winner, "winner@example.go.th")
     mine = login_token(client, "loser@example.go.th")
     assert client.get(f"/api/v1/entries/{loser}/result", headers=mine).status_code == 404
+    # Before publication the organisation's own entry shows no verdict, in the detail or the list.
+    assert client.get(f"/api/v1/entries/{loser}", headers=mine).json()["state"] == "submitted"
+    assert [e["state"] for e in client.get("/api/v1/entries", headers=mine).json()] == ["submitted"]
+    won = login_token(client, "winner@example.go.th")
+    assert client.get(f"/api/v1/entries/{winner}", headers=won).json()["state"] == "submitted"
     after_announcement()
     client.post(f"/api/v1/editions/{YEAR}/publish", headers=_admin(client))
+    assert client.get(f"/api/v1/entries/{loser}", headers=mine).json()["state"] == "not_shortlisted"
     resp = client.get(f"/api/v1/entries/{loser}/result", headers=mine)
     assert resp.status_code == 200
     result = resp.json()
