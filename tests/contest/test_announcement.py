@@ -184,3 +184,40 @@ def test_tampered_snapshot_or_results_fail_audit_verify(client) -> None:  # type
     run(ResultSnapshot.update({ResultSnapshot.payload: payload.replace('"schema":1', '"schema":2')}, force=True))
     broken = runner.invoke(main, ["audit", "verify"])
     assert broken.exit_code == 1 and "does not match its SHA-256" in broken.output
+
+
+def test_result_mails_survive_a_worker_outage_and_restart(db: str, redis_url: str) -> None:
+    """Publishing while the arq worker is down: once it is back every applicant is mailed, and a
+    restarted worker mails nobody twice."""
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    from contest.domain.audit import Actor
+    from tests.contest.test_jobs import _worker_burst
+
+    s = signed_final(entries=5, shortlist_size=2)
+    emails = [f"lao{i}@example.go.th" for i in range(len(s.entries))]
+    for entry_id, email in zip(s.entries, emails):
+        _applicant_for(entry_id, email)
+    after_announcement()
+    admin_id = run(make_user("admin", email="publisher@dga.or.th"))
+
+    async def scenario() -> None:
+        pool = await create_pool(RedisSettings.from_dsn(redis_url))
+        await pool.flushdb()
+        outbox.use_arq(pool)
+        try:
+            await announcement.publish_results(actor=Actor(id=admin_id, email="publisher@dga.or.th", role="admin"),
+                                               year=YEAR)
+            assert mails() == []  # the worker is down
+            await _worker_burst(redis_url)  # back: queues the result mails, then sends them
+            await _worker_burst(redis_url)
+            await _worker_burst(redis_url)  # a restart finds nothing left to do
+        finally:
+            outbox.use_arq(None)
+            await pool.aclose()
+
+    run(scenario())
+    for email in emails:
+        assert len(mails(email)) == 1
+    assert run(announcement.notification_progress(YEAR))["done"] == len(emails)
