@@ -80,7 +80,7 @@ async def set_presentation(*, actor: Actor, round_id: int, entry_id: int, starts
                 "text": t("Your innovation \"{title}\" is a finalist. Please present it to the expert panel on "
                           "{at} ({minutes} minutes).\n{link}\n{note}\n\nDetails: {url}\n", lang, title=entry["title"],
                           at=format_date(when), minutes=minutes, link=link, note=note,
-                          url=f"{get_settings().base_url}/api/v1/entries/{entry_id}/presentation")},
+                          url=f"{get_settings().base_url}/entries/{entry_id}/presentation")},
                 dedupe_key=f"presentation:{round_id}:{entry_id}:{u['id']}:{stamp}"))
     await outbox.dispatch(jobs)
     return await _view(entry_id)

@@ -47,6 +47,12 @@ def test_presentation_slot_is_shown_and_mailed_to_the_finalist_only(client) -> N
     assert mine.status_code == 200 and mine.json()["minutes"] == 20 and mine.json()["link"].endswith("final-1")
     assert client.get(f"/api/v1/entries/{finalist['id']}/presentation",
                       headers=login_token(client, "other@example.go.th")).status_code == 404
+    assert f"/entries/{finalist['id']}/presentation" in mail
+    from tests.factories import browser_login
+    browser_login(client, "finalist@example.go.th")
+    page = client.get(f"/entries/{finalist['id']}/presentation")
+    assert page.status_code == 200 and "https://meet.example.go.th/final-1" in page.text and "2569" in page.text
+    assert "ห้อง 2" in page.text
     # The panel still scores every finalist; the slot changes nothing there.
     score_all(final_id, lambda e, r, c: 7.0)
     assert len(client.get(f"/api/v1/rounds/{final_id}/presentations", headers=admin).json()) == 1
