@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post

@@ -5,9 +5,10 @@ domain functions in ``rounds``, ``scoring``, ``shortlist`` and ``contest.domain.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 

@@ -14,8 +14,21 @@ from contest.tables import AuditEvent, Entry
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 from judging.tables import Assignment, Criterion, Member, Round, Signature, Tie
 from tests.conftest import run
-from tests.factories import browser_login, csrf, make_edition, make_submitted_entries, make_user, wait_for_mails
-from tests.judging.support import YEAR, make_reviewers, past_deadline, score_all, screening
+from tests.factories import (
+    browser_login,
+    csrf,
+    make_edition,
+    make_submitted_entries,
+    make_user,
+    wait_for_mails,
+)
+from tests.judging.support import (
+    YEAR,
+    make_reviewers,
+    past_deadline,
+    score_all,
+    screening,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -202,7 +215,7 @@ def test_screening_from_rubric_to_signed_shortlist_through_the_pages(client, app
     resp = post(client, f"/admin/judging/rounds/{round_id}/sign", {"_csrf": token, "decision_hash": decision_hash})
     assert "done=signed" in assert_redirect(resp, f"/admin/judging/rounds/{round_id}/decision")
     page = client.get(resp.headers["location"])
-    assert "ท่านลงนามข้อเสนอนี้แล้ว" in page.text and 'action="/admin/judging/rounds/%d/sign"' % round_id not in page.text
+    assert "ท่านลงนามข้อเสนอนี้แล้ว" in page.text and f'action="/admin/judging/rounds/{round_id}/sign"' not in page.text
     resp = post(client, f"/admin/judging/rounds/{round_id}/sign", {"_csrf": token, "decision_hash": decision_hash})
     assert resp.status_code == 409 and "ผู้ดูแลระบบคนอื่นต้องเป็นผู้ลงนาม" in resp.text
     assert run(Entry.count().where(Entry.state == "shortlisted")) == 0
