@@ -438,13 +438,15 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
         "FROM judging_round_entry re LEFT JOIN judging_assignment a ON a.round = re.round "
         "AND a.entry = re.entry AND a.state IN ('assigned', 'submitted') "
         "WHERE re.round = {} GROUP BY re.entry")
-    totals = (await Assignment.raw(
-        f"SELECT COUNT(*) AS entries, COALESCE(SUM(CASE WHEN live < {{}} OR done < live THEN 1 ELSE 0 END), 0) "
-        f"AS incomplete, COALESCE(SUM(CASE WHEN live < {{}} THEN 1 ELSE 0 END), 0) AS gaps FROM ({per_entry}) x",
-        gap, gap, round_id))[0]
+    # One pass over the per-entry counts: the window sums count every incomplete entry and every
+    # gap before LIMIT keeps the first rows to show.
     shown = await Assignment.raw(
-        f"SELECT entry, live, done FROM ({per_entry}) x WHERE live < {{}} OR done < live "
-        "ORDER BY done - live, entry LIMIT {}", round_id, gap, entry_limit)
+        "SELECT entry, live, done, COUNT(*) OVER () AS incomplete, "
+        f"SUM(CASE WHEN live < {{}} THEN 1 ELSE 0 END) OVER () AS gaps FROM ({per_entry}) x "
+        "WHERE live < {} OR done < live ORDER BY done - live, entry LIMIT {}", gap, round_id, gap, entry_limit)
+    entries_total = await RoundEntry.count().where(RoundEntry.round == round_id)
+    totals = {"entries": entries_total, "incomplete": shown[0]["incomplete"] if shown else 0,
+              "gaps": (shown[0]["gaps"] or 0) if shown else 0}
     titles: dict[int, dict[str, Any]] = {}
     if shown:
         for e in await Entry.select(Entry.id, Entry.title, Entry.organisation.name_th).where(
