@@ -37,10 +37,16 @@ def wants_json(request: Request) -> bool:
         and "text/html" not in request.headers.get("accept", ""))
 
 
+def _label_params(params: dict[str, Any], language: str | None = None) -> dict[str, Any]:
+    """Codes passed as message parameters (states, kinds, outcomes: ``open``, ``shortlisted``) are
+    catalogue ids too: shown translated in the sentence, kept raw in the body's own fields."""
+    return {k: (t(v, language) if isinstance(v, str) and v.isidentifier() else v) for k, v in params.items()}
+
+
 def error_body(status: int, code: str, message: str, params: dict[str, Any] | None = None,
                errors: dict[str, str] | None = None) -> dict[str, Any]:
     params = params or {}
-    body: dict[str, Any] = {"status_code": status, "detail": t(message, **params),
+    body: dict[str, Any] = {"status_code": status, "detail": t(message, **_label_params(params)),
                             "detail_en": t(message, "en", **params), "code": code}
     if errors:
         body["errors"] = errors
@@ -57,7 +63,7 @@ def _error_response(request: Request, status: int, code: str, message: str,
     if status == 401:
         return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
     return Template("contest/error.html", status_code=status, context={
-        "status": status, "code": code, "message": t(message, **(params or {})),
+        "status": status, "code": code, "message": t(message, **_label_params(params or {})),
         "message_en": t(message, "en", **(params or {})), "errors": errors or {},
     })
 

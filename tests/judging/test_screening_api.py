@@ -249,6 +249,9 @@ def test_scoring_validation_locking_and_isolation(client) -> None:  # type: igno
     # Members see no ranking; after the round closes nobody scores.
     assert client.get(f"/api/v1/rounds/{s.round_id}/ranking", headers=me).status_code == 403
     assert client.post(f"/api/v1/rounds/{s.round_id}/close", headers=headers).status_code == 200
+    again = client.post(f"/api/v1/rounds/{s.round_id}/close", headers=headers).json()
+    assert again["state"] == "closed" and "ปิด" in again["detail"] and "closed" not in again["detail"]
+    assert again["detail_en"].endswith("(this one is closed).")
     resp = client.put(f"/api/v1/assignments/{aid}/scores", headers=me, json={"scores": full})
     assert resp.status_code == 409 and resp.json()["code"] == "round_closed"
 
