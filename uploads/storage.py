@@ -21,9 +21,11 @@ import asyncio
 import os
 import re
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
@@ -44,12 +46,24 @@ __all__ = [
     "validate_key",
 ]
 
+#: What :meth:`PendingObject.write` accepts (``collections.abc.Buffer`` from Python 3.12).
+Buffer = bytes | bytearray | memoryview
+
 #: Chunk size for reads served to clients and scanners: large enough to keep syscalls few,
 #: small enough that many concurrent downloads stay cheap.
 READ_CHUNK: Final = 256 * 1024
 #: Local writes are gathered to this size and written in a worker thread, so the event loop
 #: never blocks on disk and thread hand-offs stay rare.
-LOCAL_WRITE_BUFFER: Final = 1024 * 1024
+LOCAL_WRITE_BUFFER: Final = 2 * 1024 * 1024
+#: Buffers per ``writev`` call (Linux's IOV_MAX is 1024).
+_IOV_MAX: Final = 512
+#: Local writes run here: a private pool, so uploads never queue behind (or hold up) other
+#: work on the event loop's default executor (password hashing, mail).
+_WRITE_THREADS: Final = ThreadPoolExecutor(max_workers=8, thread_name_prefix="upload-write")
+#: ``posix_fadvise`` advice that starts writeback of dirty pages (Linux); None elsewhere.
+_START_WRITEBACK: Final = (
+    os.POSIX_FADV_DONTNEED if hasattr(os, "posix_fadvise") and sys.platform == "linux" else None
+)
 
 _KEY_RE: Final = re.compile(r"^[A-Za-z0-9_-]{2}/[A-Za-z0-9_-]{2}/[A-Za-z0-9_-]{16,64}$")
 
@@ -83,10 +97,10 @@ class PendingObject(Protocol):
         """The key the object will have once committed."""
         ...
 
-    async def write(self, data: bytes | bytearray) -> None:
-        """Append bytes; raises :class:`StorageError` if the back-end failed.
+    async def write(self, data: Buffer) -> None:
+        """Append bytes (any bytes-like object); raises :class:`StorageError` if the back-end failed.
 
-        May keep a reference to ``data`` until a later call: do not mutate it afterwards.
+        May keep a reference to ``data`` until commit or abort: do not mutate it afterwards.
         """
         ...
 
@@ -137,14 +151,22 @@ class Storage(Protocol):
 
 
 class _LocalPending:
-    """A ``.part`` file in ``<root>/.incoming``, renamed into place on commit."""
+    """A ``.part`` file in ``<root>/.incoming``, renamed into place on commit.
+
+    Writes are gathered as references (no copy) and written with ``writev`` in a worker
+    thread, one batch in flight while the caller produces the next. With ``fsync`` on, each
+    written batch is also handed to the kernel's writeback at once, so the fsync at commit
+    waits only for the last few megabytes instead of the whole file.
+    """
 
     def __init__(self, storage: LocalStorage, key: str) -> None:
         self._storage = storage
         self._key = key
         self._part = storage.incoming_dir / f"{key.rsplit('/', 1)[1]}.part"
         self._fh: Any = None
-        self._buffer = bytearray()
+        self._offset = 0
+        self._views: list[Buffer] = []
+        self._view_bytes = 0
         self._in_flight: asyncio.Future[None] | None = None
         self.write_behind = storage.write_behind
         self._done = False
@@ -158,13 +180,25 @@ class _LocalPending:
         # "x": never overwrite; an existing part file would mean a key collision.
         self._fh = open(self._part, "xb", buffering=0)  # noqa: SIM115 - closed in commit/abort
 
-    def _write_blocking(self, data: bytes | bytearray) -> None:
+    def _write_blocking(self, views: list[Buffer]) -> None:
         if self._fh is None:
             self._open()
-        view = memoryview(data)
-        while view:
-            written = self._fh.write(view)
-            view = view[written:]
+        fd = self._fh.fileno()
+        start = self._offset
+        pending = [memoryview(v).cast("B") for v in views]
+        while pending:
+            written = os.writev(fd, pending[:_IOV_MAX])
+            self._offset += written
+            while written:
+                if written >= len(pending[0]):
+                    written -= len(pending.pop(0))
+                else:
+                    pending[0] = pending[0][written:]
+                    written = 0
+        if self._storage.fsync and _START_WRITEBACK is not None:
+            # Start writing these pages to disk now (asynchronously); they stay cached
+            # only until written. A hint: harmless where the kernel ignores it.
+            os.posix_fadvise(fd, start, self._offset - start, _START_WRITEBACK)
 
     async def _wait_in_flight(self) -> None:
         """Wait for the previous write; its error, if any, surfaces here."""
@@ -176,28 +210,28 @@ class _LocalPending:
                 raise StorageError(f"writing upload failed: {exc}") from exc
 
     async def _flush(self) -> None:
-        """Hand the buffer to a worker thread and return (write-behind, one write in flight).
+        """Hand the gathered buffers to a worker thread and return (one write in flight).
 
-        The request keeps being parsed and hashed while the disk write runs: on two cores this
-        overlap is most of the difference between ~400 and ~800 MB/s.
+        The request keeps being parsed and hashed while the disk write runs.
         """
         await self._wait_in_flight()
-        if not self._buffer:
+        if not self._views:
             return
-        data, self._buffer = self._buffer, bytearray()
+        views, self._views, self._view_bytes = self._views, [], 0
         loop = asyncio.get_running_loop()
-        self._in_flight = loop.run_in_executor(None, self._write_blocking, data)
+        self._in_flight = loop.run_in_executor(_WRITE_THREADS, self._write_blocking, views)
         if not self.write_behind:
             await self._wait_in_flight()
 
-    async def write(self, data: bytes | bytearray) -> None:
+    async def write(self, data: Buffer) -> None:
         if self._done:
             raise StorageError("write after commit/abort")
-        if not self._buffer and len(data) >= LOCAL_WRITE_BUFFER:
-            self._buffer = data if isinstance(data, bytearray) else bytearray(data)
-        else:
-            self._buffer += data
-        if len(self._buffer) >= LOCAL_WRITE_BUFFER:
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        if not size:
+            return
+        self._views.append(data)
+        self._view_bytes += size
+        if self._view_bytes >= LOCAL_WRITE_BUFFER or len(self._views) >= _IOV_MAX:
             await self._flush()
 
     def _commit_blocking(self) -> None:
@@ -235,7 +269,7 @@ class _LocalPending:
         if self._done:
             return
         self._done = True
-        self._buffer = bytearray()
+        self._views, self._view_bytes = [], 0
         with anyio.CancelScope(shield=True):
             if self._in_flight is not None:
                 await asyncio.wait({self._in_flight})  # never close the file under a write
@@ -417,7 +451,7 @@ class _S3Pending:
         exc = future.exception() if not future.cancelled() else None
         raise StorageError(f"S3 upload failed: {exc}") from exc
 
-    async def write(self, data: bytes | bytearray) -> None:
+    async def write(self, data: Buffer) -> None:
         if self._done:
             raise StorageError("write after commit/abort")
         self._buffer += data

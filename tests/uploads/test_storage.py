@@ -85,6 +85,31 @@ async def test_storage_large_object_round_trips(storage: Storage) -> None:
     assert await read_range(storage, key, 5 * MB - 3, 5 * MB + 7) == data[5 * MB - 3 : 5 * MB + 7]
 
 
+async def test_storage_accepts_memoryviews_of_many_sizes(storage: Storage) -> None:
+    # The intake hands over views of the received chunks: tiny ones (more than one writev's
+    # worth of buffers) and big ones, in order.
+    data = os.urandom(3 * MB + 12_345)
+    view = memoryview(data)
+    cuts = [*range(0, 3000, 3), *range(3000, len(data), 700_001), len(data)]
+
+    pending = await storage.begin_write()
+    for start, end in zip(cuts, cuts[1:]):
+        await pending.write(view[start:end])
+    await pending.commit()
+
+    assert await read_range(storage, pending.key) == data
+
+
+async def test_local_storage_with_fsync_round_trips(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "files", fsync=True)  # the production setting
+    data = os.urandom(5 * MB + 1)
+
+    key = await write_object(storage, data, piece=1_000_000)
+
+    assert (storage.root / key).read_bytes() == data
+    assert list((storage.root / ".incoming").iterdir()) == []
+
+
 @pytest.mark.parametrize(("start", "end"), [(0, 1), (10, 20), (990, None), (0, None), (999, 1000)])
 async def test_storage_open_range_returns_slice(storage: Storage, start: int, end: int | None) -> None:
     data = bytes(range(250)) * 4
