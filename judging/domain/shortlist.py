@@ -52,14 +52,41 @@ async def _tie_positions(round_id: int) -> dict[int, int]:
         TieDecision.round == round_id)}
 
 
+# Rankings already computed, per (round, borderline?): reused while the fingerprint of what they
+# were computed from is unchanged. Derived data only: every process checks the fingerprint in the
+# database, so nothing another process needs lives here.
+_RANKINGS: dict[tuple[int, bool], tuple[tuple[Any, ...], list[RankedEntry]]] = {}
+_RANKINGS_MAX = 16
+
+
+async def _fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
+    """Changes whenever a submitted sheet, a tie decision or the rules change (``version`` is
+    bumped by every save, submit, reopen and recusal)."""
+    sheets = (await Assignment.raw(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v, MAX(updated_at) AS at FROM judging_assignment "
+        "WHERE round = {} AND state = 'submitted'", round_id))[0]
+    ties = (await TieDecision.raw(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(position), 0) AS p, MAX(created_at) AS at FROM judging_tie_decision "
+        "WHERE round = {}", round_id))[0]
+    return (row["rules_hash"], row["normalisation"], cut_of(row), sheets["n"], sheets["v"], str(sheets["at"]),
+            ties["n"], ties["p"], str(ties["at"]))
+
+
 async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
                                 ) -> tuple[dict[str, Any], list[RankedEntry]]:
     row = await get_round_row(round_id)
     if row["state"] == "draft":
         raise Conflict("The round has not opened yet.", code="round_state", state=row["state"])
+    fingerprint = await _fingerprint(round_id, row)
+    cached = _RANKINGS.get((round_id, with_borderline))
+    if cached is not None and cached[0] == fingerprint:
+        return row, cached[1]
     rules = _rules(row, await criteria_of(round_id))
     reviews = await submitted_reviews(round_id)
     ranking = compute_ranking(reviews, rules, await _tie_positions(round_id), with_borderline=with_borderline)
+    if len(_RANKINGS) >= _RANKINGS_MAX:
+        _RANKINGS.pop(next(iter(_RANKINGS)))
+    _RANKINGS[(round_id, with_borderline)] = (fingerprint, ranking)
     return row, ranking
 
 

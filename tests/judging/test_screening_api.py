@@ -508,3 +508,21 @@ def test_deciding_with_no_submitted_review_is_refused(client) -> None:  # type: 
     resp = client.post(f"/api/v1/rounds/{s.round_id}/decide", headers=headers, json={})
     assert resp.status_code == 409 and resp.json()["code"] == "no_reviews"
     assert run(Round.select(Round.decision_hash).first())["decision_hash"] == ""
+
+
+def test_ranking_follows_a_changed_sheet(client) -> None:  # type: ignore[no-untyped-def]
+    """The ranking is reused while nothing changed, and recomputed after a reopened sheet changes."""
+    s = screening(entries=2, reviewers=1, per_entry=1, shortlist_size=1)
+    score_all(s.round_id, lambda e, r, c: 8.0 if e == s.entries[0] else 4.0)
+    headers = admin(client)
+    first = client.get(f"/api/v1/rounds/{s.round_id}/ranking", headers=headers).json()
+    assert first[0]["entry_id"] == s.entries[0]
+    assert client.get(f"/api/v1/rounds/{s.round_id}/ranking", headers=headers).json() == first
+    aid = next(a["id"] for a in assignments(s.round_id) if a["entry"] == s.entries[0])
+    client.post(f"/api/v1/assignments/{aid}/reopen", headers=headers, json={"reason": "พิมพ์ผิด"})
+    me = login_token(client, s.reviewer_emails[0])
+    low = {c: 1 for c in ("fit", "technology", "vision", "implementation", "results", "adoption")}
+    assert client.put(f"/api/v1/assignments/{aid}/scores", headers=me, json={"scores": low}).status_code == 200
+    assert client.post(f"/api/v1/assignments/{aid}/submit", headers=me).status_code == 200
+    again = client.get(f"/api/v1/rounds/{s.round_id}/ranking", headers=headers).json()
+    assert again[0]["entry_id"] == s.entries[1] and again[1]["raw_score"] == 1.0
