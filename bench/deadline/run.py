@@ -311,7 +311,7 @@ def server_log_errors(log: Path) -> list[str]:
     return found
 
 
-def run_once(db: str, orgs: int, clients: int, workers: int) -> RunResult:
+def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | None = None) -> RunResult:
     work = Path(tempfile.mkdtemp(prefix=f"bench-deadline-{db}-"))
     var_dir = work / "var"
     pg_env: dict[str, str] | None = None
@@ -348,6 +348,11 @@ def run_once(db: str, orgs: int, clients: int, workers: int) -> RunResult:
             stop_server(proc)
         if pg_env is not None:
             stop_postgres(work / "services", pg_env)
+        if keep_logs is not None and (work / "server.log").exists():
+            keep_logs.mkdir(parents=True, exist_ok=True)
+            kept = keep_logs / f"server-{db}-{workers}w-{orgs}.log"
+            shutil.copyfile(work / "server.log", kept)
+            print(f"  server log kept in {kept}")
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -410,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orgs", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--workers", default="1,2", help="granian worker counts to try, e.g. 1,2")
+    parser.add_argument("--keep-logs", type=Path, default=None, metavar="DIR",
+                        help="copy each run's server log into DIR (the run's temp dir is removed)")
     args = parser.parse_args(argv)
     check_template()
     dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
@@ -417,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RunResult] = []
     for db in dbs:
         for workers in worker_counts:
-            r = run_once(db, args.orgs, args.clients, workers)
+            r = run_once(db, args.orgs, args.clients, workers, args.keep_logs)
             report(r)
             results.append(r)
     print(f"\n{'db':<9} {'workers':>7} {'orgs':>5} {'ok':>5} {'errors':>6} {'seconds':>8} {'entries/s':>9} "
