@@ -335,41 +335,120 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
 EXPORT_COLUMNS = ("rank", "entry_id", "organisation_code", "organisation_name_th", "province_name_th", "title",
                   "score", "raw_score", "reviewers", "spread", "borderline", "tied", "outcome")
 
+# Each column's label and meaning (message ids, Thai in judging_admin.po): the XLSX shows the
+# labels under the codes and lists them in its data dictionary; the CSV keeps one header row of
+# stable codes so that programs can read it.
+EXPORT_LABELS: dict[str, tuple[str, str]] = {
+    "rank": ("Rank", "Competition rank (1, 2, 2, 4): entries still tied share a rank."),
+    "entry_id": ("Entry number", "The entry's stable id in this system."),
+    "organisation_code": ("Organisation code", "The local administrative organisation's registry code."),
+    "organisation_name_th": ("Organisation", "The organisation's name in Thai."),
+    "province_name_th": ("Province", "The organisation's province, in Thai."),
+    "title": ("Innovation title", "The title as the organisation typed it."),
+    "score": ("Score", "The score the ranking uses: the mean over reviewers after the round's normalisation."),
+    "raw_score": ("Raw score", "The mean of the reviewers' weighted totals, before normalisation."),
+    "reviewers": ("Reviewers", "How many submitted score sheets the entry has."),
+    "spread": ("Spread", "How far the reviewers' totals differ (standard deviation)."),
+    "borderline": ("Borderline", "TRUE when leaving out any single reviewer moves the entry across the cut."),
+    "tied": ("Tied", "TRUE when the score and the tie-break chain leave the entry tied with another."),
+    "outcome": ("Outcome", "The proposed or signed outcome; empty before a decision is proposed."),
+}
+# Leading characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell as text: a leading apostrophe keeps a spreadsheet from running what an
+    applicant typed (``=HYPERLINK(...)``) as a formula. Numbers are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _export_dictionary(criteria: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The data dictionary: every column's code, Thai and English label and meaning."""
+    rows = [{"code": code, "label_th": t(label, "th"), "label_en": label, "description_th": t(about, "th"),
+             "description_en": about} for code, (label, about) in EXPORT_LABELS.items()]
+    for c in criteria:
+        about = "The criterion's mean score over the entry's reviewers (after normalisation), from {low} to {high}."
+        low, high = f"{c['min']:g}", f"{c['max']:g}"
+        rows.append({"code": f"mean_{c['code']}", "label_th": t("Mean: {name}", "th", name=c["name_th"]),
+                     "label_en": t("Mean: {name}", "en", name=c.get("name_en") or c["name_th"]),
+                     "description_th": t(about, "th", low=low, high=high),
+                     "description_en": t(about, "en", low=low, high=high)})
+    return rows
+
 
 async def export_rows(round_id: int) -> tuple[list[str], list[list[Any]]]:
+    header, rows, _ = await _export(round_id)
+    return header, rows
+
+
+async def _export(round_id: int) -> tuple[list[str], list[list[Any]], list[dict[str, str]]]:
     view = await ranking_view(round_id)
     decisions = {d["entry"]: d["outcome"] for d in await Decision.select(Decision.entry, Decision.outcome).where(
         Decision.round == round_id)}
-    codes = [c["code"] for c in (await get_round_row(round_id))["rules"].get("criteria", [])]
+    criteria = (await get_round_row(round_id))["rules"].get("criteria", [])
+    codes = [c["code"] for c in criteria]
     header = [*EXPORT_COLUMNS, *(f"mean_{c}" for c in codes)]
     rows = []
     for item in view["items"]:
         values = {**item, "outcome": decisions.get(item["entry_id"], "")}
         rows.append([values.get(c) for c in EXPORT_COLUMNS] + [item["criterion_means"].get(c) for c in codes])
-    return header, rows
+    return header, rows, _export_dictionary(criteria)
 
 
 async def export_csv(round_id: int) -> bytes:
+    """The ranking as CSV: one header row of stable codes (the XLSX's data dictionary explains
+    them), UTF-8 with a BOM, every text cell neutralised against formula injection."""
     header, rows = await export_rows(round_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerows(["" if v is None else neutralise(v) for v in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads Thai correctly
 
 
+def _write_cell(sheet: Any, row: int, col: int, value: Any, style: Any = None) -> None:
+    """One cell by its type: text is always written as text, never as a formula or a link."""
+    if value is None or value == "":
+        sheet.write_blank(row, col, None, style)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, col, value, style)
+    elif isinstance(value, (int, float)):
+        sheet.write_number(row, col, value, style)
+    else:
+        sheet.write_string(row, col, str(value), style)
+
+
 async def export_xlsx(round_id: int) -> bytes:
+    """The ranking as XLSX: the codes in the first row, Thai and English labels in the second,
+    and a data-dictionary sheet. Text is written as text (no formulas, no links), so a title an
+    applicant typed as ``=...`` stays a title."""
     import xlsxwriter
 
-    header, rows = await export_rows(round_id)
+    header, rows, dictionary = await _export(round_id)
+    labels = {d["code"]: f"{d['label_th']} / {d['label_en']}" for d in dictionary}
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False})
     sheet = book.add_worksheet("ranking")
     bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, header, bold)
-    for i, row in enumerate(rows, start=1):
-        sheet.write_row(i, 0, ["" if v is None else v for v in row])
-    sheet.freeze_panes(1, 0)
+    for col, code in enumerate(header):
+        _write_cell(sheet, 0, col, code, bold)
+        _write_cell(sheet, 1, col, labels.get(code, code), bold)
+    for i, row in enumerate(rows, start=2):
+        for col, value in enumerate(row):
+            _write_cell(sheet, i, col, value)
+    sheet.freeze_panes(2, 0)
+    about = book.add_worksheet("data_dictionary")
+    fields = ("code", "label_th", "label_en", "description_th", "description_en")
+    for col, name in enumerate(fields):
+        _write_cell(about, 0, col, name, bold)
+    for i, entry in enumerate(dictionary, start=1):
+        for col, name in enumerate(fields):
+            _write_cell(about, i, col, entry[name])
+    about.freeze_panes(1, 0)
     book.close()
     return buffer.getvalue()
 

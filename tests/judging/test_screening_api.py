@@ -428,9 +428,10 @@ def test_exports_csv_and_xlsx(client) -> None:  # type: ignore[no-untyped-def]
     assert resp.status_code == 200
     import openpyxl
 
-    sheet = openpyxl.load_workbook(io.BytesIO(resp.content)).active
-    values = list(sheet.iter_rows(values_only=True))
-    assert values[0][0] == "rank" and len(values) == 6 and values[1][5].startswith("นวัตกรรมบริการดิจิทัล")
+    book = openpyxl.load_workbook(io.BytesIO(resp.content))
+    values = list(book["ranking"].iter_rows(values_only=True))
+    assert values[0][:2] == ("rank", "entry_id") and values[1][:2] == ("อันดับ / Rank", "เลขที่ผลงาน / Entry number")
+    assert len(values) == 7 and values[2][5].startswith("นวัตกรรมบริการดิจิทัล")
     assert client.get(f"/api/v1/rounds/{s.round_id}/ranking.csv",
                       headers=login_token(client, s.reviewer_emails[0])).status_code == 403
 
