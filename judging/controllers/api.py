@@ -347,9 +347,8 @@ class AssignmentApi(Controller):
         """`{scores: {code: value}, comment, version?}`; 422 out of range or not in the rubric."""
         body = _body(data)
         actor = require_actor(request)
-        comment = body.get("comment")
         await scoring.save_scores(actor=actor, assignment_id=assignment_id, scores=body.get("scores", {}),
-                                  comment=None if comment is None else str(comment), version=body.get("version"))
+                                  comment=body.get("comment"), version=body.get("version"))
         return _sheet(await scoring.get_assignment(actor, assignment_id))
 
     @post("/{assignment_id:int}/submit", operation_id="submitScores", guards=[reviewer_required],

@@ -276,7 +276,8 @@ async def create_round(*, actor: Actor, year: int, data: dict[str, Any]) -> int:
     edition = await Edition.select().where(Edition.year == year).first()
     if edition is None:
         raise NotFound("No such edition.")
-    values, errors = clean_rules(data, kind=data.get("kind"))
+    kind = data.get("kind")
+    values, errors = clean_rules(data, kind="" if kind is None else kind)  # a new round must say its kind
     if errors:
         raise ValidationFailed(errors=errors)
     async with atomic():

@@ -295,10 +295,22 @@ def _coerce(scores: Any) -> tuple[dict[str, Any], dict[str, str]]:
     return out, errors
 
 
-async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment: str | None = None,
-                      version: int | None = None) -> dict[str, Any]:
+def _version_of(value: Any) -> tuple[int | None, str | None]:
+    """The sheet version a client sent (a whole number, or its digits as text): (value, error)."""
+    if value is None:
+        return None, None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip()), None
+    return None, t("The version is the whole number you read with the sheet.")
+
+
+async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment: Any = None,
+                      version: Any = None) -> dict[str, Any]:
     """Save (autosave) the reviewer's score sheet: any subset of the criteria, each within its
-    range. Replaces the sheet; ``version`` (when sent) guards against an older tab overwriting."""
+    range. Replaces the sheet; ``version`` (when sent) guards against an older tab overwriting.
+    ``comment`` is text (None keeps the stored one)."""
     row = await _own_assignment(actor, assignment_id)
     if row["reviewer"] != actor.id:
         raise NotFound("No such assignment.", code="assignment_not_found")
@@ -308,9 +320,15 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     for p in validate_scores(_rubric(criteria), values):
         if p.kind != "missing":
             errors[f"scores.{p.code}"] = p.message_th if current_language.get() == "th" else p.message_en
-    comment = (comment or "").strip() if comment is not None else None
+    if comment is not None and not isinstance(comment, str):
+        errors["comment"] = t("The comment is text.")
+        comment = None
+    comment = comment.strip() if comment is not None else None
     if comment is not None and len(comment) > MAX_COMMENT:
         errors["comment"] = t("At most {n} characters.", n=MAX_COMMENT)
+    version, version_error = _version_of(version)
+    if version_error:
+        errors["version"] = version_error
     if errors:
         raise ValidationFailed("Some scores are not valid.", errors=errors,
                                code="invalid_scores")
@@ -318,7 +336,7 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
         await lock_row("judging_assignment", assignment_id)
         current = await _own_assignment(actor, assignment_id)
         _require_scoring(current)
-        if version is not None and int(version) != current["version"]:
+        if version is not None and version != current["version"]:
             raise Conflict("These scores changed in another window. Reload to see them.", code="stale_version",
                            current_version=current["version"])
         values = {code: float(value) for code, value in values.items()}
