@@ -15,9 +15,9 @@ from contest.db import atomic
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contest.i18n import t
+from contest.i18n import format_date, t
 from contest.rules import can_manage_editions
-from contest.tables import Edition, Entry
+from contest.tables import DeadlineExtension, Edition, Entry
 
 # Entries an admin may mark eligible or ineligible: submitted ones (and re-marking either way).
 JUDGEABLE_STATES = ("submitted", "eligible", "ineligible")
@@ -29,8 +29,10 @@ OUTCOMES = {"screening": ("shortlisted", "not_shortlisted"), "final": ("winner",
 async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: bool, reason: str = "",
                           year: int | None = None) -> list[int]:
     """Mark submitted entries eligible or ineligible (with the reason the applicant will see), in
-    one transaction: either every entry changes or none does. Only before screening opens; drafts
-    and withdrawn entries never enter. Returns the ids changed."""
+    one transaction: either every entry changes or none does. Only once the submission deadline
+    has passed for the entry's organisation (its extension included: until then the applicant may
+    still edit, which an eligible entry no longer can) and before screening opens; drafts and
+    withdrawn entries never enter. Returns the ids changed."""
     if not can_manage_editions(actor):
         raise PermissionDenied("This is for contest administrators only.", code="admin_only")
     ids = sorted({int(i) for i in entry_ids})
@@ -43,8 +45,9 @@ async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: b
         raise ValidationFailed(errors={"reason": t("At most {n} characters.", n=MAX_REASON)})
     state = "eligible" if eligible else "ineligible"
     async with atomic():
-        rows = await Entry.select(Entry.id, Entry.state, Entry.eligibility_reason, Entry.edition,
-                                  Entry.edition.year, Entry.edition.state).where(Entry.id.is_in(ids)).order_by(Entry.id)
+        rows = await Entry.select(Entry.id, Entry.state, Entry.eligibility_reason, Entry.edition, Entry.organisation,
+                                  Entry.edition.year, Entry.edition.state, Entry.edition.submission_closes_at).where(
+            Entry.id.is_in(ids)).order_by(Entry.id)
         found = {r["id"]: r for r in rows}
         missing = [i for i in ids if i not in found]
         if missing:
@@ -57,6 +60,13 @@ async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: b
             if r["state"] not in JUDGEABLE_STATES:
                 raise Conflict("Entry {id} is {state}: only submitted entries can be judged eligible.",
                                code="not_submitted", id=r["id"], state=r["state"])
+        still_open = await _still_open(rows)
+        if still_open:
+            first_id, closes = still_open[0]
+            raise Conflict("Entry {id} can still be changed by its organisation until {closes}: eligibility is "
+                           "decided after the submission deadline.", code="submissions_open", id=first_id,
+                           closes=format_date(closes), closes_at=closes.isoformat(),
+                           entry_ids=[i for i, _ in still_open])
         changed = [r for r in rows if r["state"] != state or r["eligibility_reason"] != reason]
         if changed:
             await Entry.update({Entry.state: state, Entry.eligibility_reason: reason,
@@ -66,6 +76,36 @@ async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: b
                                before={"state": r["state"], "reason": r["eligibility_reason"]},
                                after={"state": state, "reason": reason})
     return [r["id"] for r in changed]
+
+
+async def _still_open(rows: list[dict[str, Any]]) -> list[tuple[int, Any]]:
+    """The entries whose organisation may still change them now, with the time its deadline
+    closes (the edition's, or a later extension): one query for every extension involved."""
+    now = clock.now()
+    latest: dict[tuple[int, int], Any] = {}
+    editions = sorted({r["edition"] for r in rows})
+    organisations = sorted({r["organisation"] for r in rows})
+    if rows and await DeadlineExtension.exists().where(DeadlineExtension.edition.is_in(editions)):
+        for ext in await DeadlineExtension.select(DeadlineExtension.edition, DeadlineExtension.organisation,
+                                                  DeadlineExtension.closes_at).where(
+                DeadlineExtension.edition.is_in(editions) & DeadlineExtension.organisation.is_in(organisations)):
+            key = (ext["edition"], ext["organisation"])
+            if key not in latest or ext["closes_at"] > latest[key]:
+                latest[key] = ext["closes_at"]
+    out = []
+    for r in rows:
+        closes = r["edition.submission_closes_at"]
+        extended = latest.get((r["edition"], r["organisation"]))
+        if extended is not None and extended > closes:
+            closes = extended
+        if now < closes:
+            out.append((r["id"], closes))
+    return out
+
+
+async def count_in_state(edition_id: int, state: str) -> int:
+    """How many entries of an edition are in one state."""
+    return await Entry.count().where((Entry.edition == edition_id) & (Entry.state == state))
 
 
 async def advance_edition(*, actor: Actor, edition_id: int, to: str) -> None:

@@ -404,8 +404,11 @@ class JudgingAdminPages(Controller):
     @_reads
     async def _round_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
+        pending = 0
+        if view.kind == "screening" and view.state == "draft":
+            pending = await outcomes.count_in_state(view.edition_id, "submitted")
         return Template("judging/admin/round.html", status_code=status, context={
-            "round": view, "tab": "overview", **HELPERS, **extra})
+            "round": view, "tab": "overview", "pending_eligibility": pending, **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}")
     async def round_page(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:

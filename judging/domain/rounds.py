@@ -477,7 +477,8 @@ async def _submission_closed_at(edition: dict[str, Any]) -> Any:
 
 async def open_round(*, actor: Actor, round_id: int) -> str:
     """Freeze the rules (returns their hash) and take the entries: the eligible ones for
-    screening (only once every submission deadline has passed), the shortlist for the final."""
+    screening (only once every submission deadline has passed and every submitted entry has an
+    eligibility decision), the shortlist for the final."""
     _require_admin(actor)
     row = await get_round_row(round_id)
     if row["state"] != "draft":
@@ -491,6 +492,12 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
                 from contest.i18n import format_date
                 raise Conflict("Submissions are open until {closes}; screening opens after that.",
                                code="submissions_open", closes=format_date(closes))
+            pending = await outcomes.count_in_state(edition["id"], "submitted")
+            if pending:
+                # Opening takes only eligible entries: a submitted entry nobody judged would be
+                # left out for good, without a reason the organisation could read.
+                raise Conflict("{count} submitted entries have no eligibility decision yet. Mark each one eligible "
+                               "or not eligible, then open the round.", code="eligibility_pending", count=pending)
             await outcomes.advance_edition(actor=actor, edition_id=edition["id"], to=EditionState.screening)
             taken = await outcomes.entries_in_state(edition["id"], "eligible")
         else:

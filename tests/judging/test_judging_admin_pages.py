@@ -296,9 +296,11 @@ def test_opening_before_the_deadline_shows_why(client) -> None:  # type: ignore[
     run(make_edition(YEAR))
     entries = run(make_submitted_entries(YEAR, 2))
     token = admin_client(client)
-    assert_redirect(post(client, f"/admin/judging/{YEAR}/eligibility",
-                         {"_csrf": token, "entry_ids": [str(e) for e in entries], "action": "eligible"}),
-                    f"/admin/judging/{YEAR}/eligibility")
+    # Eligibility waits for the deadline too; the page says until when.
+    resp = post(client, f"/admin/judging/{YEAR}/eligibility",
+                {"_csrf": token, "entry_ids": [str(e) for e in entries], "action": "eligible"})
+    assert resp.status_code == 409 and "ยังแก้ไขผลงาน" in resp.text and 'role="alert"' in resp.text
+    assert run(Entry.count().where(Entry.state == "eligible")) == 0
     location = assert_redirect(post(client, f"/admin/judging/{YEAR}/rounds", rules_form(token)),
                                "/admin/judging/rounds/")
     round_id = int(re.search(r"/rounds/(\d+)", location).group(1))

@@ -54,8 +54,10 @@ def test_round_created_with_default_rubric_and_frozen_when_opened(client) -> Non
     assert client.post(f"/api/v1/editions/{YEAR}/rounds", headers=headers,
                        json={"kind": "screening"}).json()["code"] == "round_exists"
 
-    # Opening with no eligible entry is refused; with eligible ones it freezes and hashes the rules.
-    assert client.post(f"/api/v1/rounds/{round_id}/open", headers=headers).json()["code"] == "no_entries"
+    # Opening while submitted entries await their eligibility is refused; with eligible ones it
+    # freezes and hashes the rules.
+    refused = client.post(f"/api/v1/rounds/{round_id}/open", headers=headers).json()
+    assert refused["code"] == "eligibility_pending" and refused["count"] == 3
     resp = client.post(f"/api/v1/editions/{YEAR}/eligibility", headers=headers,
                        json={"entry_ids": entries, "eligible": True})
     assert resp.status_code == 200 and resp.json()["changed"] == entries
@@ -91,14 +93,23 @@ def test_round_rules_validated(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_screening_does_not_open_before_the_deadline(client) -> None:  # type: ignore[no-untyped-def]
-    run(make_edition(YEAR))
+    edition = run(make_edition(YEAR))
     entries = run(make_submitted_entries(YEAR, 2))
     headers = admin(client)
-    client.post(f"/api/v1/editions/{YEAR}/eligibility", headers=headers, json={"entry_ids": entries, "eligible": True})
+    # Before the deadline the entries cannot even be judged eligible (their organisations may still edit).
+    resp = client.post(f"/api/v1/editions/{YEAR}/eligibility", headers=headers,
+                       json={"entry_ids": entries, "eligible": True})
+    assert resp.status_code == 409 and resp.json()["code"] == "submissions_open"
     round_id = client.post(f"/api/v1/editions/{YEAR}/rounds", headers=headers, json={"kind": "screening"}).json()["id"]
     resp = client.post(f"/api/v1/rounds/{round_id}/open", headers=headers)
     assert resp.status_code == 409 and resp.json()["code"] == "submissions_open"
     assert run(Round.select(Round.state).first())["state"] == "draft"
+    # Once it has passed: eligibility, then the round opens.
+    clock.freeze(edition.submission_closes_at + timedelta(minutes=1))
+    assert client.post(f"/api/v1/editions/{YEAR}/eligibility", headers=headers,
+                       json={"entry_ids": entries, "eligible": True}).status_code == 200
+    resp = client.post(f"/api/v1/rounds/{round_id}/open", headers=headers)
+    assert resp.status_code == 200 and resp.json()["entries"] == 2
 
 
 # --- eligibility --------------------------------------------------------------------------------
