@@ -1,16 +1,21 @@
 """Outgoing mail. Embedded default: each message is written to ``var/mail/`` as an .eml file
 (and logged), named by its message id so a re-run job never writes it twice. With
-``SMTP_URL`` (smtp://user:pass@host:port, or smtps://) it is sent over SMTP."""
+``SMTP_URL`` (smtp://user:pass@host:port, or smtps://) it is sent over SMTP; SMTP cannot be
+told "only once", so a job re-run after a crash may send again, but with the same Message-ID
+(``stable_message_id``), which lets mail systems and readers recognise the duplicate."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import os
+import re
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -26,6 +31,25 @@ class Mail:
     text: str
 
 
+def mail_domain() -> str:
+    """The domain that mail comes from: MAIL_FROM's, else BASE_URL's host."""
+    settings = get_settings()
+    _, address = parseaddr(settings.mail_from)
+    domain = address.rpartition("@")[2].strip().lower() if "@" in address else ""
+    return domain or urlparse(settings.base_url).hostname or "localhost"
+
+
+def stable_message_id(job_key: str) -> str:
+    """The Message-ID of the mail an outbox job sends: the job's own key at the mail domain, the
+    same on every run of that job, so an SMTP re-send after a crash (sent, but not yet marked
+    done) is a duplicate the receiving side can recognise and drop. A tag derived from
+    SECRET_KEY tells installations apart: a staging site mailing from the same domain, whose
+    outbox counts from 1 too, must not produce the production site's ids."""
+    local = re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]", "-", job_key).strip(".") or "mail"
+    site = hmac.new(get_settings().secret_key.encode(), b"message-id", hashlib.sha256).hexdigest()[:12]
+    return f"<{local}.{site}@{mail_domain()}>"
+
+
 def build_message(mail: Mail, message_id: str) -> EmailMessage:
     settings = get_settings()
     msg = EmailMessage()
@@ -33,8 +57,7 @@ def build_message(mail: Mail, message_id: str) -> EmailMessage:
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
     msg["Date"] = formatdate(localtime=False)
-    domain = urlparse(settings.base_url).hostname or "localhost"
-    msg["Message-ID"] = make_msgid(idstring=message_id, domain=domain)
+    msg["Message-ID"] = stable_message_id(message_id)
     msg.set_content(mail.text, charset="utf-8")
     return msg
 
