@@ -71,7 +71,7 @@ class CertificateData:
     award: CertificateAward
     edition_year: int            # Buddhist Era, e.g. 2569
     organisation_name: str       # Thai, e.g. "องค์การบริหารส่วนตำบลบ้านใหม่"
-    province_name: str           # Thai, with or without "จังหวัด"
+    province_name: str           # Thai, with or without "จังหวัด"; may be empty
     innovation_title: str        # Thai, up to 255 characters: wrapped
     issued_at: datetime          # shown as a Buddhist-Era date in Bangkok
     number: str                  # e.g. "DLG2569-C-000042"
@@ -223,11 +223,17 @@ def layout_rows(pdf: FPDF, c: CertificateData) -> list[Row]:
     # Names of up to about 70 characters stay on one line; two lines, then smaller type, beyond.
     name_size, names = _fit(pdf, c.organisation_name.strip(), "B", sizes=(28, 26, 24, 22, 20, 18, 16, 14),
                             max_lines=2)
+    name_rows = [Row(name, name_size, NAVY, "B", leading=NAME_LEADING) for name in names]
+    # An organisation without a province in the registry: no province line (never "จังหวัด"
+    # alone); the name keeps the space the line would have left below it.
+    province = _province_label(c.province_name)
+    if not province:
+        name_rows[-1] = replace(name_rows[-1], after=3.5)
     before_title = [
         Row(f"{AGENCY_TH} มอบเกียรติบัตรฉบับนี้ให้แก่", 16, INK),
         Row(f"The {AGENCY_EN} presents this certificate to", 10.5, GREY, after=2.5),
-        *(Row(name, name_size, NAVY, "B", leading=NAME_LEADING) for name in names),
-        Row(_province_label(c.province_name), 16, INK, after=3.5),
+        *name_rows,
+        *([Row(province, 16, INK, after=3.5)] if province else []),
         Row("ได้รับ", 14, GREY, after=-1),
         Row(f"{award_th} ประจำปี {c.edition_year}", award_size, GOLD, "B"),
         # Kinnari draws the em dash as a long double-width rule: an en dash reads better.
@@ -275,7 +281,10 @@ def _rule(pdf: FPDF, y: float, width: float = 90) -> None:
 
 
 def _province_label(name: str) -> str:
+    """The province line: "จังหวัด" + the name (Bangkok is not a จังหวัด); empty without a name."""
     name = name.strip().removeprefix("จังหวัด").strip()
+    if not name:
+        return ""
     return name if name.startswith("กรุงเทพ") else f"จังหวัด{name}"
 
 

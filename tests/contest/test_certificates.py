@@ -159,6 +159,18 @@ def test_certificate_province_label(province: str, label: str) -> None:
     assert label in extract(render_certificate(certificate(province_name=province))).splitlines()
 
 
+@pytest.mark.parametrize("province", ["", "   ", "จังหวัด"])
+def test_certificate_without_a_province_prints_no_province_line(province: str) -> None:
+    c = certificate(province_name=province)
+    lines = extract(render_certificate(c)).splitlines()
+
+    assert "จังหวัด" not in "".join(lines)
+    assert lines[lines.index(ORGANISATION) + 1] == "ได้รับ"
+    middle = [row for row in layout_rows(new_document(), c) if TOP <= row.y < BOTTOM]
+    assert [row.text for row in middle].count("") == 0
+    assert middle[-1].y + middle[-1].line_height <= BOTTOM
+
+
 def test_certificate_long_title_wraps_and_stays_on_one_page() -> None:
     c = certificate(innovation_title=LONG_TITLE)
     pdf = render_certificate(c)
