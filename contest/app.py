@@ -32,7 +32,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or (
+    # A ``.json`` download (open data) asked for JSON by its name, whatever the Accept header says.
+    return request.url.path.startswith("/api/") or request.url.path.endswith(".json") or (
         "application/json" in request.headers.get("accept", "")
         and "text/html" not in request.headers.get("accept", ""))
 
