@@ -451,14 +451,23 @@ class JudgingAdminPages(Controller):
         members = await rounds.list_members(round_id)
         names = await admin_views.organisation_names([c["organisation_code"] for m in members
                                                       for c in m["conflicts"]])
+        recused, recused_total = await admin_views.recusals(round_id)
         extra.setdefault("form", {"members": "", "conflicts": ""})
         extra.setdefault("errors", {})
         return Template("judging/admin/committee.html", status_code=status, context={
-            "round": view, "tab": "committee", "members": members, "org_names": names, **HELPERS, **extra})
+            "round": view, "tab": "committee", "members": members, "org_names": names,
+            "warnings": await rounds.committee_warnings(round_id), "recused": recused,
+            "recused_total": recused_total, "province_name": rounds.province_name, **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}/committee")
-    async def committee(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
-        return await self._committee_page(round_id, flash=_done_message(done, n))
+    async def committee(self, round_id: int, done: str | None = None, n: int | None = None,
+                        recused: int | None = None, submitted: int | None = None) -> Template:
+        flash = _done_message(done, n)
+        if flash and recused:
+            flash += " " + t("{n} assignments were recused because of the declared conflicts or provinces ({k} of them "
+                             "already submitted); the gaps were filled where possible. They are listed under "
+                             "Recusals.", n=recused, k=submitted or 0)
+        return await self._committee_page(round_id, flash=flash)
 
     @post("/rounds/{round_id:int}/committee")
     async def add_members(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
@@ -484,7 +493,10 @@ class JudgingAdminPages(Controller):
         except Conflict as exc:
             return await self._committee_page(round_id, exc.status_code, form=form, errors={},
                                               error=_error_text(exc))
-        return _redirect(f"/admin/judging/rounds/{round_id}/committee", "members", len(result["added"]))
+        taken_off = result["recused"]
+        return _redirect(f"/admin/judging/rounds/{round_id}/committee", "members", len(result["added"]),
+                         recused=len(taken_off),
+                         submitted=sum(1 for a in taken_off if a["previous_state"] == "submitted"))
 
     # progress
 

@@ -103,6 +103,14 @@ HELPERS = {"kind_name": kind_name, "round_state_label": round_state_label, "shee
            "inline_types": INLINE_TYPES, "playable_types": PLAYABLE_TYPES, "step": num(SCORE_STEP)}
 
 
+def _also(n: int) -> str:
+    """After a recusal: the other entries of the same organisation the tie took away."""
+    if not n or n < 1:
+        return ""
+    return " " + t("Your conflict with this organisation also took {n} of its other entries out of your queue "
+                   "(scores you had submitted for them no longer count).", n=n)
+
+
 def _error_text(exc: DomainError) -> str:
     return t(exc.message, **exc.params)
 
@@ -174,7 +182,7 @@ class ReviewPages(Controller):
 
     @get("/rounds/{round_id:int}")
     async def queue(self, request: Request, round_id: int, show: str = "todo", page: int = 1,
-                    done: str | None = None) -> Template:
+                    done: str | None = None, also: int = 0) -> Template:
         actor = require_actor(request)
         async with review_views.reading():
             info = await review_views.my_round(actor, round_id)
@@ -190,7 +198,7 @@ class ReviewPages(Controller):
         if done == "all":
             flash = t("You have submitted every entry in your queue. Thank you!")
         elif done == "recused":
-            flash = t("Your conflict of interest was recorded; the entry was taken out of your queue.")
+            flash = t("Your conflict of interest was recorded; the entry was taken out of your queue.") + _also(also)
         return Template("judging/review/queue.html", context={
             "round": info, "rows": shown[start:start + PER_PAGE], "counts": counts, "show": show, "page": page,
             "pages": pages, "first_number": start + 1, "flash": flash, **HELPERS})
@@ -238,12 +246,12 @@ class ReviewPages(Controller):
 
     @get("/assignments/{assignment_id:int}")
     async def sheet(self, request: Request, assignment_id: int, done: str | None = None, saved: bool = False,
-                    go: bool = False) -> Template:
+                    go: bool = False, also: int = 0) -> Template:
         flash = None
         if done == "submitted":
             flash = t("Your scores were submitted. This is the next entry to score.")
         elif done == "recused":
-            flash = t("Your conflict of interest was recorded. This is the next entry to score.")
+            flash = t("Your conflict of interest was recorded. This is the next entry to score.") + _also(also)
         elif saved:
             flash = t("Saved.")
         async with review_views.reading():
@@ -326,16 +334,19 @@ class ReviewPages(Controller):
         row = await self._assignment(actor, assignment_id)
         reason = str(data.get("reason") or "")
         try:
-            await scoring.recuse(actor=actor, assignment_id=assignment_id, reason=reason)
+            result = await scoring.recuse(actor=actor, assignment_id=assignment_id, reason=reason)
         except ValidationFailed as exc:
             return await self._sheet(request, assignment_id, 422, recuse_reason=reason,
                                      recuse_errors=exc.errors)
         except Conflict as exc:
             return await self._sheet(request, assignment_id, exc.status_code, notice=_error_text(exc))
+        # The tie also took the member off the organisation's other entries: say how many.
+        others = sum(1 for a in result["recused"] if a["assignment_id"] != assignment_id)
+        also = f"&also={others}" if others else ""
         target = await review_views.next_to_score(actor, row["round"], after=assignment_id)
         if target is None:
-            return Redirect(f"/review/rounds/{row['round']}?done=recused", status_code=303)
-        return Redirect(f"/review/assignments/{target}?done=recused", status_code=303)
+            return Redirect(f"/review/rounds/{row['round']}?done=recused{also}", status_code=303)
+        return Redirect(f"/review/assignments/{target}?done=recused{also}", status_code=303)
 
     @get("/assignments/{assignment_id:int}/files/{attachment_id:int}")
     async def file_viewer(self, request: Request, assignment_id: int, attachment_id: int) -> Template | Redirect:

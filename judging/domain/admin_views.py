@@ -198,6 +198,20 @@ async def member_of(round_id: int, user_id: int) -> dict[str, Any]:
             "province_code": row["province_code"]}
 
 
+async def recusals(round_id: int, *, limit: int = 200) -> tuple[list[dict[str, Any]], int]:
+    """The round's recused assignments, newest first, with who, which entry, why, and whether
+    the review had been submitted when it was recused (its submission time is kept)."""
+    where = (Assignment.round == round_id) & (Assignment.state == "recused")
+    total = await Assignment.count().where(where)
+    rows = await Assignment.select(
+        Assignment.id, Assignment.entry, Assignment.recuse_reason, Assignment.submitted_at, Assignment.updated_at,
+        Assignment.entry.title, Assignment.entry.organisation.code, Assignment.entry.organisation.name_th,
+        Assignment.reviewer, Assignment.reviewer.name, Assignment.reviewer.email,
+    ).where(where).order_by(Assignment.updated_at, ascending=False).order_by(Assignment.id, ascending=False).limit(
+        limit)
+    return rows, total
+
+
 ASSIGNMENT_COLUMNS = (Assignment.id, Assignment.entry, Assignment.state, Assignment.recuse_reason,
                       Assignment.submitted_at, Assignment.updated_at, Assignment.entry.title,
                       Assignment.entry.organisation.name_th, Assignment.entry.organisation.province_name_th)

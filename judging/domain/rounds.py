@@ -14,13 +14,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import geothai
+
 from contest import clock
 from contest.db import atomic, lock_row
 from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contest.i18n import t
+from contest.i18n import both, current_language, t
 from contest.rules import is_admin
 from contest.tables import DeadlineExtension, Edition, Organisation, User
 from judging.domain.ranking import NORMALISATIONS, rules_hash
@@ -354,12 +356,52 @@ async def _users_by(user_ids: list[int], emails: list[str]) -> tuple[list[dict[s
     return found, unknown
 
 
+def province_name(code: str) -> str:
+    """A province code as people read it: "เชียงใหม่ (50)" (the code alone when unknown)."""
+    province = geothai.province(code) if re.fullmatch(r"[0-9]{2}", code or "") else None
+    if province is None:
+        return code
+    return f"{province.name_en if current_language.get() == 'en' else province.name_th} ({code})"
+
+
+def same_province_applies(row: dict[str, Any]) -> bool:
+    """The same-province rule binds screening rounds only: in the final every panel member
+    scores every finalist unless recused for a declared conflict."""
+    return bool(row["exclude_same_province"]) and row["kind"] == "screening"
+
+
+def _clean_provinces(provinces: Any, emails: set[str], errors: dict[str, str]) -> dict[str, str]:
+    """``{email: province code}``, each a real province (the official two-digit codes) of a member
+    named in the same request."""
+    if provinces is None:
+        return {}
+    if not isinstance(provinces, dict):
+        errors["provinces"] = t("Give provinces as email: province code.")
+        return {}
+    out: dict[str, str] = {}
+    for key, value in provinces.items():
+        email = str(key).strip().lower()
+        code = value.strip() if isinstance(value, str) else ""
+        if not re.fullmatch(r"[0-9]{2}", code) or geothai.province(code) is None:
+            errors[f"provinces.{email}"] = t("No province has the code {code}: give the official two-digit "
+                                             "province code (e.g. 50 for Chiang Mai).", code=str(value))
+        elif email not in emails:
+            errors[f"provinces.{email}"] = t("{who} is not among the members named in this request.", who=email)
+        else:
+            out[email] = code
+    return out
+
+
 async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None = None,
                       emails: list[str] | None = None, provinces: dict[str, str] | None = None,
                       conflicts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Add committee members (reviewer accounts) and their declared ties to organisations. A
-    member who works for an organisation is tied to it automatically. A tie declared after
-    assignment recuses the member from that organisation's entries and fills the gap."""
+    """Add committee members (reviewer accounts), set their provinces and record their declared
+    ties to organisations. A member who works for an organisation is tied to it automatically.
+    A tie declared after assignment recuses the member from that organisation's entries, and a
+    province given (or changed) after assignment in a round with the same-province rule recuses
+    the member from their province's entries, submitted reviews included; every assignment so
+    recused is listed in the answer (``recused``) and in the audit trail, and the gaps are
+    filled. ``warnings`` names members the same-province rule cannot apply to (no province)."""
     _require_admin(actor)
     row = await get_round_row(round_id)
     if row["state"] not in ("draft", "open"):
@@ -392,12 +434,16 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
             errors[f"conflicts[{i}].organisation_code"] = t("No organisation with code {code}.", code=code or "-")
         if email in by_email and code in known_codes:
             resolved.append((by_email[email], code, reason))
-    provinces = {str(k).strip().lower(): str(v).strip() for k, v in (provinces or {}).items()}
+    provinces = _clean_provinces(provinces, {u["email"].lower() for u in users}, errors)
     if errors:
         raise ValidationFailed(errors=errors)
     member_ids = {u["id"] for u in users}
-    existing = {r["user"] for r in await Member.select(Member.user).where(Member.round == round_id)}
+    current_province = {r["user"]: r["province_code"] for r in await Member.select(
+        Member.user, Member.province_code).where(Member.round == round_id)}
+    existing = set(current_province)
     added: list[int] = []
+    moved: list[tuple[dict[str, Any], str, str]] = []  # (user, old province, new province)
+    recused: list[dict[str, Any]] = []
     async with atomic():
         await lock_row("judging_round", round_id)
         current = await Round.select(Round.state).where(Round.id == round_id).first()
@@ -405,53 +451,98 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
             raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
                            state=current["state"])
         for u in users:
-            province = provinces.get(u["email"].lower()) or u["organisation.province_code"] or ""
+            given = provinces.get(u["email"].lower())
+            province = given or u["organisation.province_code"] or ""
             if u["id"] in existing:
-                if province and provinces.get(u["email"].lower()):
-                    await Member.update({Member.province_code: province}).where(Member.key == f"{round_id}:{u['id']}")
+                if given and given != current_province.get(u["id"]):
+                    await Member.update({Member.province_code: given}).where(Member.key == f"{round_id}:{u['id']}")
+                    moved.append((u, current_province.get(u["id"]) or "", given))
+                    current_province[u["id"]] = given
                 continue
             await Member.insert(Member(key=f"{round_id}:{u['id']}", round=round_id, user=u["id"],
                                        province_code=province, added_by=actor.id))
             existing.add(u["id"])
+            current_province[u["id"]] = province
             added.append(u["id"])
             if u["organisation.code"]:
-                resolved.append((u, u["organisation.code"], t("Works for this organisation.", "en")))
+                resolved.append((u, u["organisation.code"], both("Works for this organisation.")))
         for u, code, reason in resolved:
             if u["id"] not in existing and u["id"] not in member_ids:
                 raise ValidationFailed(errors={"conflicts": t("{who} is not a member of this round.", who=u["email"])})
-        recused = 0
         for u, code, reason in resolved:
             recused += await declare_tie(actor=actor, round_id=round_id, user_id=u["id"], organisation_code=code,
                                          reason=reason)
+        for u, old, new in moved:
+            taken_off: list[dict[str, Any]] = []
+            if same_province_applies(row):
+                taken_off = await _recuse_live(
+                    actor=actor, round_id=round_id, user_id=u["id"],
+                    where=Assignment.entry.organisation.province_code == new,
+                    reason=both("From the member's own province ({province}).", province=new))
+                recused += taken_off
+            await append_event(actor=actor, action="round.member_province", subject_type="round",
+                               subject_id=round_id, before={"user": u["id"], "province": old},
+                               after={"user": u["id"], "province": new, "recused": taken_off})
         if added:
             await append_event(actor=actor, action="round.members", subject_type="round", subject_id=round_id,
                                after={"added": added})
     if recused:
         from judging.domain.scoring import fill_gaps
         await fill_gaps(actor=actor, round_id=round_id)
-    return {"added": added, "members": len(existing)}
+    return {"added": added, "members": len(existing), "recused": recused,
+            "warnings": await committee_warnings(round_id, row)}
 
 
-async def declare_tie(*, actor: Actor, round_id: int, user_id: int, organisation_code: str, reason: str) -> int:
-    """Record a member's tie to an organisation (inside the caller's transaction). Live
-    assignments of that organisation's entries to the member become recused. Returns how many."""
-    key = f"{round_id}:{user_id}:{organisation_code}"
-    if not await Tie.exists().where(Tie.key == key):
-        await Tie.insert(Tie(key=key, round=round_id, user=user_id, organisation_code=organisation_code,
-                             reason=reason, declared_by=actor.id))
-        await append_event(actor=actor, action="round.tie", subject_type="round", subject_id=round_id,
-                           after={"user": user_id, "organisation": organisation_code, "reason": reason})
-    live = await Assignment.select(Assignment.id, Assignment.state).where(
+async def committee_warnings(round_id: int, row: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """What the committee page warns about: with the same-province rule, members with no
+    province are exempt from it (the rule can only compare known provinces)."""
+    row = row or await get_round_row(round_id)
+    if not same_province_applies(row):
+        return []
+    rows = await Member.select(Member.user, Member.user.email).where(
+        (Member.round == round_id) & (Member.province_code == "")).order_by(Member.user.email)
+    if not rows:
+        return []
+    emails = [r["user.email"] for r in rows]
+    return [{"code": "no_province", "emails": emails, "user_ids": [r["user"] for r in rows],
+             "message": t("The same-province rule cannot apply to {n} members with no province: {who}. Give their "
+                          "province codes.", n=len(rows), who=", ".join(emails))}]
+
+
+async def _recuse_live(*, actor: Actor, round_id: int, user_id: int, where: Any, reason: str) -> list[dict[str, Any]]:
+    """Recuse a member's live assignments that match ``where`` (inside the caller's
+    transaction), each audited. Returns every one, with the state it was in."""
+    live = await Assignment.select(Assignment.id, Assignment.entry, Assignment.state).where(
         (Assignment.round == round_id) & (Assignment.reviewer == user_id)
-        & Assignment.state.is_in(["assigned", "submitted"])
-        & (Assignment.entry.organisation.code == organisation_code))
+        & Assignment.state.is_in(["assigned", "submitted"]) & where).order_by(Assignment.id)
     for a in live:
         await Assignment.update({Assignment.state: "recused", Assignment.recuse_reason: reason or "conflict",
                                  Assignment.updated_at: clock.now(), Assignment.version: Assignment.version + 1}
                                 ).where(Assignment.id == a["id"])
         await append_event(actor=actor, action="assignment.recuse", subject_type="assignment", subject_id=a["id"],
                            before={"state": a["state"]}, after={"state": "recused", "reason": reason})
-    return len(live)
+    return [{"assignment_id": a["id"], "entry_id": a["entry"], "reviewer_id": user_id, "previous_state": a["state"]}
+            for a in live]
+
+
+async def declare_tie(*, actor: Actor, round_id: int, user_id: int, organisation_code: str,
+                      reason: str) -> list[dict[str, Any]]:
+    """Record a member's tie to an organisation (inside the caller's transaction). Every live
+    assignment of that organisation's entries to the member becomes recused, submitted ones too
+    (a tie makes the member's review of that organisation unusable). Returns each assignment so
+    recused, with the state it was in; the tie's audit event lists them."""
+    key = f"{round_id}:{user_id}:{organisation_code}"
+    new = not await Tie.exists().where(Tie.key == key)
+    if new:
+        await Tie.insert(Tie(key=key, round=round_id, user=user_id, organisation_code=organisation_code,
+                             reason=reason, declared_by=actor.id))
+    recused = await _recuse_live(actor=actor, round_id=round_id, user_id=user_id,
+                                 where=Assignment.entry.organisation.code == organisation_code, reason=reason)
+    if new or recused:
+        await append_event(actor=actor, action="round.tie", subject_type="round", subject_id=round_id,
+                           after={"user": user_id, "organisation": organisation_code, "reason": reason,
+                                  "recused": recused})
+    return recused
 
 
 async def list_members(round_id: int) -> list[dict[str, Any]]:

@@ -379,7 +379,9 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
 async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, Any]:
     """A member declares a conflict of interest with the entry's organisation: the assignment is
     recused, the tie recorded (so they are never given that organisation again) and the entry
-    re-assigned to someone else where possible."""
+    re-assigned to someone else where possible. The tie also recuses the member's other live
+    assignments from that organisation, submitted ones included: ``recused`` lists every
+    assignment it took them off (this one first among them by id), with the state it was in."""
     row = await _own_assignment(actor, assignment_id)
     if row["reviewer"] != actor.id:
         raise NotFound("No such assignment.", code="assignment_not_found")
@@ -402,10 +404,10 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
         if current["state"] != "assigned":
             raise Conflict("Only an unsubmitted assignment can be recused (this one is {state}).",
                            code="not_recusable", state=current["state"])
-        await declare_tie(actor=actor, round_id=row["round"], user_id=actor.id,
-                          organisation_code=entry["organisation.code"], reason=reason)
+        recused = await declare_tie(actor=actor, round_id=row["round"], user_id=actor.id,
+                                    organisation_code=entry["organisation.code"], reason=reason)
     replaced = await fill_gaps(actor=actor, round_id=row["round"])
-    return {"id": assignment_id, "state": "recused", "reassigned": replaced > 0}
+    return {"id": assignment_id, "state": "recused", "reassigned": replaced > 0, "recused": recused}
 
 
 async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:

@@ -288,7 +288,8 @@ def test_recusal_reassigns_and_never_returns_the_entry(client) -> None:  # type:
         f"/api/v1/rounds/{s.round_id}/assignments", headers=me).json())
     assert client.post(f"/api/v1/assignments/{aid}/recuse", headers=me, json={}).status_code == 422
     resp = client.post(f"/api/v1/assignments/{aid}/recuse", headers=me, json={"reason": "เคยรับจ้างทำระบบนี้"})
-    assert resp.status_code == 200 and resp.json() == {"id": aid, "state": "recused", "reassigned": True}
+    assert resp.status_code == 200 and resp.json() == {"id": aid, "state": "recused", "reassigned": True, "recused": [
+        {"assignment_id": aid, "entry_id": entry_id, "reviewer_id": s.reviewers[0], "previous_state": "assigned"}]}
     live = [a for a in assignments(s.round_id) if a["entry"] == entry_id and a["state"] == "assigned"]
     assert len(live) == 2 and s.reviewers[0] not in {a["reviewer"] for a in live}
     # Re-running the assignment never hands it back; the entry is no longer readable by them.
