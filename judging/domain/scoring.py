@@ -277,7 +277,31 @@ def _require_scoring(row: dict[str, Any]) -> None:
         raise Conflict("You recused yourself from this entry.", code="recused")
 
 
-def _coerce(scores: Any) -> tuple[dict[str, Any], dict[str, str]]:
+def _name(criterion: dict[str, Any] | None, code: str) -> str:
+    """A criterion as people know it: its name in the caller's language (Thai by default)."""
+    if criterion is None:
+        return code
+    if current_language.get() == "en":
+        return criterion.get("name_en") or criterion.get("name_th") or code
+    return criterion.get("name_th") or code
+
+
+def _score_error(p: Any, by_code: dict[str, dict[str, Any]]) -> str:
+    """A score problem (judging.domain.ranking.ScoreProblem) named by the criterion's name, in the
+    caller's language; the error's key keeps the code."""
+    c = by_code.get(p.code)
+    name = _name(c, p.code)
+    if p.kind == "unknown" or c is None:
+        return t("{code} is not a criterion of this round's rubric.", code=p.code)
+    if p.kind == "missing":
+        return t("No score given for \"{name}\".", name=name)
+    if p.kind == "not_a_number":
+        return t("The score for \"{name}\" must be a number.", name=name)
+    return t("The score for \"{name}\" must be between {low} and {high}.", name=name, low=f"{c['min']:g}",
+             high=f"{c['max']:g}")
+
+
+def _coerce(scores: Any, by_code: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     if not isinstance(scores, dict):
         return {}, {"scores": t("Scores are given as criterion code: value.")}
     out: dict[str, Any] = {}
@@ -289,7 +313,8 @@ def _coerce(scores: Any) -> tuple[dict[str, Any], dict[str, str]]:
             try:
                 value = float(value.strip().replace(",", "."))
             except ValueError:
-                errors[f"scores.{code}"] = t("The score for {code} must be a number.", code=code)
+                errors[f"scores.{code}"] = t("The score for \"{name}\" must be a number.",
+                                             name=_name((by_code or {}).get(str(code)), str(code)))
                 continue
         out[str(code)] = value
     return out, errors
@@ -315,11 +340,12 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     if row["reviewer"] != actor.id:
         raise NotFound("No such assignment.", code="assignment_not_found")
     _require_scoring(row)
-    values, errors = _coerce(scores)
     criteria = await criteria_of(row["round"])
+    by_code = {c["code"]: c for c in criteria}
+    values, errors = _coerce(scores, by_code)
     for p in validate_scores(_rubric(criteria), values):
         if p.kind != "missing":
-            errors[f"scores.{p.code}"] = p.message_th if current_language.get() == "th" else p.message_en
+            errors[f"scores.{p.code}"] = _score_error(p, by_code)
     if comment is not None and not isinstance(comment, str):
         errors["comment"] = t("The comment is text.")
         comment = None
@@ -359,11 +385,12 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
         current = await _own_assignment(actor, assignment_id)
         _require_scoring(current)
         scores = _sheet(current["scores"])
-        problems = validate_scores(_rubric(await criteria_of(row["round"])), scores)
+        criteria = await criteria_of(row["round"])
+        problems = validate_scores(_rubric(criteria), scores)
         if problems:
+            by_code = {c["code"]: c for c in criteria}
             raise ValidationFailed("Score every criterion before submitting.", code="incomplete",
-                                   errors={f"scores.{p.code}": p.message_th if current_language.get() == "th"
-                                           else p.message_en for p in problems})
+                                   errors={f"scores.{p.code}": _score_error(p, by_code) for p in problems})
         now = clock.now()
         updated = await Assignment.update({Assignment.state: "submitted", Assignment.submitted_at: now,
                                            Assignment.updated_at: now, Assignment.version: Assignment.version + 1}
@@ -411,8 +438,14 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
 
 
 async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:
-    """An admin unlocks submitted scores so the member can correct them (audited)."""
+    """An admin unlocks submitted scores so the member can correct them, with the reason
+    (required: it is recorded in the audit trail)."""
     _require_admin(actor)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationFailed(errors={"reason": t("Say why the sheet is reopened (it is recorded).")})
+    if len(reason) > 2000:
+        raise ValidationFailed(errors={"reason": t("At most {n} characters.", n=2000)})
     row = await _own_assignment(actor, assignment_id)
     if row["round.state"] != "open":
         raise Conflict("Scoring has closed for this round.", code="round_closed")
