@@ -167,6 +167,12 @@ async def assign_reviewers(*, actor: Actor, round_id: int) -> AssignResult:
         await lock_row("judging_round", round_id)
         plan = await _plan(round_id, row)
         problems = plan.problems
+        if problems and row["kind"] == "final":
+            raise Conflict("Not enough panel members: {count} finalists cannot be scored by any member without a "
+                           "conflict of interest. In the final every member scores every finalist they have no "
+                           "conflict with; add members or review the declared conflicts. Nothing was assigned.",
+                           code="too_few_reviewers", count=len(problems),
+                           problems=[_problem_view(p) for p in problems[:200]])
         if problems:
             raise Conflict("Not enough reviewers: {count} entries cannot get {needed} reviewers each without a "
                            "conflict of interest. Add members or lower the number of reviewers per entry; "
@@ -195,11 +201,16 @@ async def fill_gaps(*, actor: Actor, round_id: int) -> int:
 
 
 async def list_assignments(actor: Actor, round_id: int, *, state: str | None = None) -> list[dict[str, Any]]:
-    """Admins see every assignment of the round, a member only their own."""
+    """Admins see every assignment of the round, a member only their own; to anyone else the
+    round does not exist (404)."""
     await get_round_row(round_id)
     query = Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer, Assignment.state).where(
         Assignment.round == round_id)
     if not (is_admin(actor) or actor.role == "system"):
+        member = await Member.exists().where((Member.round == round_id) & (Member.user == actor.id))
+        if not member and not await Assignment.exists().where(
+                (Assignment.round == round_id) & (Assignment.reviewer == actor.id)):
+            raise NotFound("No such round.", code="round_not_found")
         query = query.where(Assignment.reviewer == actor.id)
     if state:
         query = query.where(Assignment.state == state)

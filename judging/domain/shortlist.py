@@ -151,6 +151,30 @@ async def record_tie_decision(*, actor: Actor, round_id: int, entry_ids: list[in
 
 # --- the proposal -------------------------------------------------------------------------------
 
+def _entry_number(value: Any) -> int | None:
+    """An entry id as sent: a whole number, or its digits as text (a form); never 3.7 -> 3."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def decision_warnings(kind: str, inside: int, cut: int) -> list[dict[str, Any]]:
+    """What an organiser should see before signing: a proposal with more or fewer entries
+    inside than the edition's number (overrides, or fewer ranked entries than the cut)."""
+    if inside == cut:
+        return []
+    label = OUTCOMES[kind][0]
+    if inside > cut:
+        message = t("{n} entries are proposed as {outcome}: {d} more than the {cut} the edition sets.", n=inside,
+                    outcome=t(label), d=inside - cut, cut=cut)
+    else:
+        message = t("{n} entries are proposed as {outcome}: {d} fewer than the {cut} the edition sets.", n=inside,
+                    outcome=t(label), d=cut - inside, cut=cut)
+    return [{"code": "inside_count", "inside": inside, "cut": cut, "message": message}]
+
+
 def decision_digest(rules_hash: str, outcomes: list[dict[str, Any]]) -> str:
     body = json.dumps({"rules_hash": rules_hash, "outcomes": [
         [o["entry_id"], o["outcome"], o["rank"], o["score"], o["reason"]] for o in sorted(
@@ -191,18 +215,22 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
         proposal[entry_id] = {"entry_id": entry_id, "rank": r.rank if r else None, "score": r.score if r else None,
                               "proposed": label, "outcome": label, "reason": ""}
     errors: dict[str, str] = {}
+    seen: set[int] = set()
     for i, o in enumerate(overrides or []):
         field = f"overrides[{i}]"
         if not isinstance(o, dict):
             errors[field] = t("Each override needs an entry, an outcome and a reason.")
             continue
-        try:
-            entry_id = int(o.get("entry_id"))
-        except (TypeError, ValueError):
-            entry_id = -1
+        entry_id = _entry_number(o.get("entry_id"))
         outcome, reason = o.get("outcome"), str(o.get("reason") or "").strip()
-        if entry_id not in proposal:
+        if entry_id is None:
+            errors[f"{field}.entry_id"] = t("Give the entry's number (a whole number).")
+        elif entry_id in seen:
+            errors[f"{field}.entry_id"] = t("Entry {id} is listed twice: give one override per entry.", id=entry_id)
+        elif entry_id not in proposal:
             errors[f"{field}.entry_id"] = t("Entry {id} is not in this round.", id=o.get("entry_id"))
+        if entry_id is not None:
+            seen.add(entry_id)
         if outcome not in (inside_label, outside_label):
             errors[f"{field}.outcome"] = t("The outcome is {a} or {b}.", a=inside_label, b=outside_label)
         if not reason:
@@ -249,9 +277,10 @@ async def decision_view(round_id: int) -> dict[str, Any]:
                                                         o["rank"] or 0, o["entry_id"]))
     signatures = await Signature.select(Signature.user, Signature.user.email, Signature.user.name,
                                         Signature.signed_at).where(Signature.round == round_id).order_by(Signature.id)
+    inside = sum(1 for o in items if o["outcome"] == inside_label)
     return {"round_id": round_id, "kind": row["kind"], "state": row["state"], "cut": cut_of(row),
             "decision_hash": row["decision_hash"], "rules_hash": row["rules_hash"],
-            "inside": sum(1 for o in items if o["outcome"] == inside_label),
+            "inside": inside, "warnings": decision_warnings(row["kind"], inside, cut_of(row)) if items else [],
             "outcomes": items,
             "signatures": [{"user_id": s["user"], "email": s["user.email"], "name": s["user.name"],
                             "signed_at": s["signed_at"]} for s in signatures],
