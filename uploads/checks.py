@@ -212,6 +212,10 @@ def _check_pdf(
             )
         except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
             return _pdf_unreadable(type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - pypdf's own bugs on odd files (IndexError, AttributeError…)
+            # Whatever pypdf trips over, the answer is the same: this PDF cannot be read here,
+            # and a check that raised would stay "pending" for ever.
+            return _pdf_unreadable(type(exc).__name__)
     if pages == 0:
         return _failed("ไฟล์ PDF ไม่มีหน้าใดเลย", "The PDF has no pages.", pages=0)
     return CheckResult("passed", {"pages": pages})
@@ -249,13 +253,22 @@ def _check_ooxml(path: Path) -> CheckResult:
 
 
 def _check_blocking(path: Path, content_type: str) -> CheckResult:
-    if content_type == "application/pdf":
-        return _check_pdf(path)
-    if content_type.startswith("image/"):
-        return _check_image(path)
-    if content_type.startswith("application/vnd.openxmlformats-officedocument."):
-        return _check_ooxml(path)
-    return CheckResult("passed", {"bytes": path.stat().st_size})
+    """The type's check; an exception a library raised on a strange file is a failed check
+    (final), never an error that leaves the check unfinished."""
+    try:
+        if content_type == "application/pdf":
+            return _check_pdf(path)
+        if content_type.startswith("image/"):
+            return _check_image(path)
+        if content_type.startswith("application/vnd.openxmlformats-officedocument."):
+            return _check_ooxml(path)
+        return CheckResult("passed", {"bytes": path.stat().st_size})
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        return _failed(
+            "ตรวจสอบไฟล์นี้ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกไฟล์ใหม่แล้วส่งอีกครั้ง",
+            "This file could not be checked; it may be damaged. Please save it again and resend.",
+            error=type(exc).__name__,
+        )
 
 
 async def check_file(

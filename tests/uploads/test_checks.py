@@ -305,3 +305,47 @@ async def test_check_file_clamd_unix_socket(local_storage: LocalStorage, tmp_pat
         server.server_close()
 
     assert result.state == "infected"
+
+
+# Every check ends in a final state: whatever a parsing library raises on a strange file is a
+# failed check with a message, never an exception that leaves the check "pending".
+
+async def test_check_file_pdf_pypdf_trips_over_fails_with_a_message(local_storage: LocalStorage) -> None:
+    # A trailer that is a name, not a dictionary: pypdf 7 raises AttributeError deep inside.
+    bad = make_pdf(2).replace(b"trailer\n<<", b"trailer\n/Bad\n<<")
+    result = await check_file(local_storage, await store(local_storage, bad), "application/pdf")
+    assert result.state == "failed"
+    assert result.details == {"error": "AttributeError"}
+    assert result.message_th == "เปิดไฟล์ PDF ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกเป็น PDF ใหม่แล้วส่งอีกครั้ง"
+    assert result.message_en == "The PDF cannot be opened; it may be damaged. Please export it to PDF again and resend."
+
+
+@pytest.mark.parametrize("error", [IndexError, AttributeError, ZeroDivisionError, AssertionError, NotImplementedError,
+                                   struct.error])
+async def test_check_file_pdf_any_pypdf_exception_is_a_failed_check(
+    local_storage: LocalStorage, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    import pypdf
+
+    def reader(*args: object, **kwargs: object) -> None:
+        raise error("pypdf bug")
+
+    monkeypatch.setattr(pypdf, "PdfReader", reader)
+    result = await check_file(local_storage, await store(local_storage, make_pdf()), "application/pdf")
+    assert (result.state, result.details) == ("failed", {"error": error.__name__})
+    assert result.message_en.startswith("The PDF cannot be opened")
+
+
+async def test_check_file_image_library_bug_is_a_failed_check(
+    local_storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    def broken_open(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(Image, "open", broken_open)
+    result = await check_file(local_storage, await store(local_storage, make_png()), "image/png")
+    assert (result.state, result.details) == ("failed", {"error": "ZeroDivisionError"})
+    assert result.message_th == "ตรวจสอบไฟล์นี้ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกไฟล์ใหม่แล้วส่งอีกครั้ง"
+    assert result.message_en == "This file could not be checked; it may be damaged. Please save it again and resend."
