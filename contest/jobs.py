@@ -3,10 +3,13 @@ and is safe to run twice."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from contest.domain import outbox
 from contest.mail import Mail, deliver
+
+log = logging.getLogger("contest.jobs")
 
 
 @outbox.handler("send_mail")
@@ -44,15 +47,22 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 @outbox.handler("check_attachment")
 async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
-    """Open the file (PDF pages, image size, video bytes) and, with CLAMD_URL, scan it."""
+    """Open the file (PDF pages, image size, video bytes) and, with CLAMD_URL, scan it.
+
+    Every run ends in a recorded state or a deliberate skip; only clamd being unreachable is
+    retried. A file removed from its entry whose bytes are gone (no receipt kept them) has
+    nothing left to check: the job ends quietly instead of being retried as an I/O fault.
+    """
     from contest.domain.entries import record_check
     from contest.settings import get_settings
     from contest.storage import get_storage
     from contest.tables import Attachment
     from uploads.checks import ScanUnavailable, check_file
+    from uploads.storage import ObjectNotFound
 
+    attachment_id = args["attachment_id"]
     att = await Attachment.select(Attachment.storage_key, Attachment.content_type).where(
-        Attachment.id == args["attachment_id"]).first()
+        Attachment.id == attachment_id).first()
     if att is None:
         return
     try:
@@ -60,6 +70,36 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
                                   clamd_url=get_settings().clamd_url)
     except ScanUnavailable as exc:
         raise outbox.TransientError(str(exc)) from exc
+    except ObjectNotFound:
+        now = await Attachment.select(Attachment.deleted_at).where(Attachment.id == attachment_id).first()
+        if now is None or now["deleted_at"] is not None:
+            log.info("attachment %s was removed before its check; nothing to check", attachment_id)
+            return
+        await record_check(attachment_id=attachment_id, state="failed", details={"error": "ObjectNotFound"},
+                           message="ไม่พบไฟล์ในที่จัดเก็บ กรุณาลบรายการนี้แล้วอัปโหลดไฟล์อีกครั้ง / "
+                                   "The file is missing from storage. Please remove it and upload it again.")
+        log.error("attachment %s: stored object %s is missing", attachment_id, att["storage_key"])
+        return
     message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
-    await record_check(attachment_id=args["attachment_id"], state=result.state, details=result.details,
+    await record_check(attachment_id=attachment_id, state=result.state, details=result.details,
                        message=message)
+
+
+#: Part files younger than this may belong to an upload still arriving (a slow 200 MB upload
+#: takes minutes, not a day); older ones were left by a process that crashed mid-upload.
+STALE_PART_SECONDS = 24 * 3600
+
+
+async def purge_stale_uploads(ctx: dict[str, Any] | None = None) -> int:
+    """Cron (worker) and start-up (in-process runner): remove part files of uploads that a
+    crashed process left behind. Only local storage has them; S3's incomplete multipart
+    uploads are removed by the bucket's lifecycle rule."""
+    from contest.storage import get_storage
+
+    purge = getattr(get_storage(), "purge_incomplete", None)
+    if purge is None:
+        return 0
+    removed = await purge(older_than_seconds=STALE_PART_SECONDS)
+    if removed:
+        log.info("removed %s stale part files of interrupted uploads", removed)
+    return removed

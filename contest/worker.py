@@ -11,7 +11,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from contest import db
-from contest.jobs import run_outbox_item, sweep_outbox
+from contest.jobs import purge_stale_uploads, run_outbox_item, sweep_outbox
 from contest.settings import get_settings
 
 
@@ -32,7 +32,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 class WorkerSettings:
     functions = [run_outbox_item]
-    cron_jobs = [cron(sweep_outbox, second={0, 30}, run_at_startup=True)]
+    cron_jobs = [cron(sweep_outbox, second={0, 30}, run_at_startup=True),
+                 # hourly, off the round minute; the job only removes part files a day old
+                 cron(purge_stale_uploads, minute=17, second=0, run_at_startup=True, unique=True)]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from arq import create_pool
@@ -170,3 +171,124 @@ def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -
     number = run(scenario())
     receipt_mails = [m for m in mails("staff@example.go.th") if number in m]
     assert len(receipt_mails) == 1
+
+
+# --- file checks always finish; stale upload parts are purged ------------------------------------
+
+async def _attachment_with_check(data: bytes, content_type: str = "application/pdf") -> tuple[int, int, object]:
+    """An entry with one stored file (through the domain), and its pending check's outbox id."""
+    import hashlib
+
+    from contest.domain import entries
+    from contest.storage import get_storage
+    from tests.factories import make_edition, make_user
+
+    await make_edition(2569)
+    code = await make_org()
+    await make_user("applicant", email="staff@example.go.th", org=code)
+    actor = await accounts.authenticate("staff@example.go.th", PASSWORD)
+    entry_id = await entries.create_entry(actor=actor, year=2569, data={"title": "บริการ"})
+    pending = await get_storage().begin_write()
+    await pending.write(data)
+    await pending.commit()
+    outbox.use_in_process(None)  # nothing else runs the job: the test does
+    att = await entries.add_attachment(actor=actor, entry_id=entry_id, name="a.pdf", size=len(data),
+                                       content_type=content_type, sha256=hashlib.sha256(data).hexdigest(),
+                                       storage_key=pending.key)
+    job = await Outbox.select(Outbox.id).where(Outbox.job == "check_attachment").first()
+    return att["id"], job["id"], actor
+
+
+def test_check_of_a_removed_attachment_ends_quietly_without_retries(db: str) -> None:
+    from contest.domain import entries
+    from contest.storage import get_storage
+    from contest.tables import Attachment
+    from uploads.testing import make_pdf
+
+    async def scenario() -> None:
+        att_id, job_id, actor = await _attachment_with_check(make_pdf())
+        key = await entries.delete_attachment(actor=actor, attachment_id=att_id)
+        await get_storage().delete(key)
+        assert await outbox.run_item(job_id) == "done"
+        row = await Outbox.select(Outbox.state, Outbox.attempts, Outbox.last_error).where(Outbox.id == job_id).first()
+        assert row == {"state": "done", "attempts": 1, "last_error": ""}
+        assert (await Attachment.select(Attachment.check_state).where(Attachment.id == att_id).first()) == {
+            "check_state": "pending"}  # nothing to record on a file nobody can see
+
+    run(scenario())
+
+
+def test_check_of_a_file_missing_from_storage_fails_with_a_note(db: str) -> None:
+    from contest.storage import get_storage
+    from contest.tables import Attachment
+    from uploads.testing import make_pdf
+
+    async def scenario() -> None:
+        att_id, job_id, _ = await _attachment_with_check(make_pdf())
+        row = await Attachment.select(Attachment.storage_key).where(Attachment.id == att_id).first()
+        await get_storage().delete(row["storage_key"])  # lost behind the application's back
+        assert await outbox.run_item(job_id) == "done"
+        att = await Attachment.select().where(Attachment.id == att_id).first()
+        assert att["check_state"] == "failed"
+        assert att["check_message"] == ("ไม่พบไฟล์ในที่จัดเก็บ กรุณาลบรายการนี้แล้วอัปโหลดไฟล์อีกครั้ง / "
+                                        "The file is missing from storage. Please remove it and upload it again.")
+
+    run(scenario())
+
+
+def test_check_of_a_pdf_pypdf_cannot_read_fails_with_a_thai_and_english_note(db: str) -> None:
+    from contest.tables import Attachment
+    from uploads.testing import make_pdf
+
+    async def scenario() -> None:
+        # A trailer that is not a dictionary: pypdf raises AttributeError, not one of its own errors.
+        att_id, job_id, _ = await _attachment_with_check(make_pdf(2).replace(b"trailer\n<<", b"trailer\n/Bad\n<<"))
+        assert await outbox.run_item(job_id) == "done"
+        att = await Attachment.select().where(Attachment.id == att_id).first()
+        assert att["check_state"] == "failed"
+        assert att["check_message"] == ("เปิดไฟล์ PDF ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกเป็น PDF ใหม่แล้วส่งอีกครั้ง / "
+                                        "The PDF cannot be opened; it may be damaged. Please export it to PDF "
+                                        "again and resend.")
+        assert (await Outbox.select(Outbox.attempts).where(Outbox.id == job_id).first())["attempts"] == 1
+
+    run(scenario())
+
+
+def _part_files(ages_hours: dict[str, float]) -> Any:
+    import os
+    import time
+
+    from contest.storage import get_storage
+
+    incoming = get_storage().incoming_dir  # type: ignore[attr-defined]
+    incoming.mkdir(parents=True, exist_ok=True)
+    for name, hours in ages_hours.items():
+        part = incoming / f"{name}.part"
+        part.write_bytes(b"half an upload")
+        then = time.time() - hours * 3600
+        os.utime(part, (then, then))
+    return incoming
+
+
+def test_stale_upload_parts_are_purged_by_the_worker_cron(db: str) -> None:
+    incoming = _part_files({"crashed": 30, "yesterday": 24.5, "arriving": 0.2})
+    assert run(jobs.purge_stale_uploads({})) == 2
+    assert sorted(p.name for p in incoming.iterdir()) == ["arriving.part"]
+    assert run(jobs.purge_stale_uploads({})) == 0
+    crons = {c.coroutine: c for c in WorkerSettings.cron_jobs}
+    purge = crons[jobs.purge_stale_uploads]
+    assert purge.run_at_startup and purge.minute == 17
+    assert jobs.STALE_PART_SECONDS == 24 * 3600
+
+
+def test_stale_upload_parts_are_purged_when_the_app_starts_in_process(app) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from litestar.testing import TestClient
+
+    incoming = _part_files({"crashed": 48, "arriving": 0.1})
+    with TestClient(app=app, base_url="http://testserver.local"):
+        deadline = time.monotonic() + 10
+        while (incoming / "crashed.part").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert sorted(p.name for p in incoming.iterdir()) == ["arriving.part"]
