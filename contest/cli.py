@@ -127,7 +127,8 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Check the audit hash chain and every published results snapshot; exit 1 and say where
+    """Check the audit hash chain and every published results snapshot (its SHA-256, the hash the
+    chain's publish event recorded, and the outcomes stored on the entries); exit 1 and say where
     they break if not."""
     from contest.domain.announcement import verify_snapshots
     from contest.domain.audit import verify_chain
@@ -144,8 +145,11 @@ def audit_verify() -> None:
                    f"({report.events} events verified before it)")
         failed = True
     for problem in snapshot_problems:
-        click.echo(f"results snapshot BROKEN: {problem}")
+        thai, english = problem.text("th"), problem.text("en")
+        click.echo(f"results snapshot BROKEN: {thai}" + (f" / {english}" if english != thai else ""))
         failed = True
+    if not snapshot_problems:
+        click.echo("results snapshots intact")
     if failed:
         sys.exit(1)
 

@@ -2,7 +2,8 @@
 404 until an admin publishes, for admins too), an organisation's own result and certificate,
 and the organisers' publish page with the notification progress.
 
-The public pages are rendered from the published snapshot only (one query), and are cacheable:
+The public pages are rendered from the published snapshot only (one query; the edition's
+categories are in the snapshot too), and are cacheable:
 ``Cache-Control`` with a short max-age and a weak ``ETag`` over the snapshot hash, the language
 and the query, answered with 304 when the browser or a cache already holds that page.
 """
@@ -115,6 +116,13 @@ def _cacheable(request: Request, results: announcement.PublishedResults,
     return render(headers)
 
 
+async def _categories(results: announcement.PublishedResults) -> list[dict[str, str]]:
+    """The edition's categories as published; snapshots of schema 1 did not keep them."""
+    if "categories" in results.document:
+        return list(results.document["categories"])
+    return (await editions.get_edition(results.year)).categories
+
+
 # --- public pages -------------------------------------------------------------------------------
 
 class ResultsPages(Controller):
@@ -154,13 +162,14 @@ class ResultsPages(Controller):
         params = {"q": (q or "").strip()[:200], "province": (province or "").strip(), "kind": (kind or "").strip(),
                   "category": (category or "").strip()}
         items = announcement.search_showcase(results, **params)
-        categories = (await editions.get_edition(year)).categories
+        categories = await _categories(results)
 
         def render(headers: dict[str, str]) -> Template:
             return Template("contest/results/showcase.html", headers=headers, context={
                 "results": results, "doc": doc, "items": items, "total": len(doc["awarded"]), **params,
-                "searched": any(params.values()), "provinces": results_views.province_choices(doc),
-                "kinds": results_views.kind_choices(doc),
+                "searched": any(params.values()),
+                "provinces": results_views.province_choices(doc, consented_only=True),
+                "kinds": results_views.kind_choices(doc, consented_only=True),
                 "categories": [(c, category_label(categories, c)) for c in results_views.category_codes(doc)],
                 "category_label": lambda code: category_label(categories, code),
                 "winner_ids": {w["entry_id"] for w in doc["winners"]}, **HELPERS})
@@ -173,7 +182,7 @@ class ResultsPages(Controller):
         organisation, the title and the award."""
         results = await announcement.get_results(year)
         item = announcement.showcase_item(results, entry_id)
-        categories = (await editions.get_edition(year)).categories
+        categories = await _categories(results)
         winner = any(w["entry_id"] == entry_id for w in results.document["winners"])
 
         def render(headers: dict[str, str]) -> Template:
@@ -200,6 +209,19 @@ class ResultsPages(Controller):
         return Template("contest/results/open_data.html", context={"years": [one], "one": one,
                                                                      **_open_data_context()})
 
+    @get("/certificates/{number:str}")
+    async def certificate(self, request: Request, number: str) -> Response[Any] | Template:
+        """Check a certificate by the number printed on it: its holder, award, innovation and
+        edition as the published snapshot records them; 404 for a number no edition gave."""
+        found = await announcement.verify_certificate(number)
+        results = found["results"]
+
+        def render(headers: dict[str, str]) -> Template:
+            return Template("contest/results/certificate.html", headers=headers, context={
+                "results": results, "doc": results.document, "c": found, "item": found["item"], **HELPERS})
+
+        return _cacheable(request, results, render)
+
 
 def _open_data_context() -> dict[str, Any]:
     columns = [(name, *_dictionary_text(announcement.DATA_DICTIONARY[name])) for name in announcement.CSV_COLUMNS]
@@ -221,31 +243,34 @@ class ApplicantResultPages(Controller):
 
     @get("/entries/{entry_id:int}/result", guards=[login_required])
     async def result(self, request: Request, entry_id: int) -> Template:
-        """The outcome and the committee's aggregated feedback, after publication; 404 for
-        anyone but the organisation's staff (and organisers)."""
+        """The outcome, the certificates and each committee's aggregated feedback, after
+        publication; 404 for anyone but the organisation's staff (and organisers)."""
         actor = require_actor(request)
         result = await announcement.applicant_result(actor, entry_id)
-        feedback = result["feedback"] or {}
-        criteria = [{**c, "name": c.get("name_en") if current_language.get() == "en" and c.get("name_en")
-                     else c.get("name_th") or c.get("code")} for c in feedback.get("criteria", [])]
+        english = current_language.get() == "en"
+        sections = [{**section, "committee": committee,
+                     "criteria": [{**c, "name": c.get("name_en") if english and c.get("name_en")
+                                   else c.get("name_th") or c.get("code")} for c in section["criteria"]]}
+                    for committee, section in result["feedback_sections"].items()]
         return Template("contest/results/entry_result.html", context={
-            "r": result, "feedback": feedback, "criteria": criteria, "comments": feedback.get("comments", []),
+            "r": result, "sections": sections,
             "can_download": result["awarded"] and actor.role == "applicant", **HELPERS})
 
     @get("/entries/{entry_id:int}/certificate.pdf", guards=[login_required])
-    async def certificate(self, request: Request, entry_id: int) -> Response[bytes]:
-        """The awardee's certificate (PDF): for the organisation's own staff only."""
+    async def certificate(self, request: Request, entry_id: int, award: str | None = None) -> Response[bytes]:
+        """One of the awardee's certificates (PDF; ``award`` picks which, by default the highest):
+        for the organisation's own staff only. Its text comes from the published snapshot."""
         actor = require_actor(request)
         if actor.role != "applicant":
             raise NotFound("No such entry.", code="entry_not_found")
-        data = await announcement.certificate_data(actor, entry_id)
+        data = await announcement.certificate_data(actor, entry_id, award or None)
         certificate = CertificateData(
             award=data["award"], edition_year=data["year"], organisation_name=data["organisation_name_th"],
-            province_name=data["province_name_th"] or "", innovation_title=data["title"],
+            province_name=data["province_name_th"], innovation_title=data["title"],
             issued_at=data["published_at"], number=data["number"], verification_url=data["verify_url"])
         # Shaping and subsetting Thai fonts is CPU work: keep it off the event loop.
         pdf = await asyncio.to_thread(render_certificate, certificate)
-        name = f"certificate-{data['year']}-{entry_id}.pdf"
+        name = f"certificate-{data['year']}-{entry_id}-{data['award']}.pdf"
         return Response(pdf, media_type="application/pdf", headers={
             "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}",
             "Cache-Control": "private, no-store"})
@@ -253,13 +278,11 @@ class ApplicantResultPages(Controller):
 
 # --- the organisers' publish page ---------------------------------------------------------------
 
-def _blocker_text(code: str, status: results_views.PublishStatus) -> str:
-    if code == "embargo":
+def _blocker_text(blocker: announcement.Blocker, status: results_views.PublishStatus) -> str:
+    if blocker.code == "embargo":
         return t("The announcement time has not been reached: the results may be published from {at}.",
                  at=format_date(status.announcement_at))
-    if code == "final_not_signed":
-        return t("The final decision has not been signed yet.")
-    return code
+    return t(blocker.message, **blocker.params)
 
 
 class PublishPages(Controller):

@@ -2,7 +2,8 @@
 pure functions over a published snapshot (filters and their choices) for the public pages.
 
 Everything public is read from the snapshot (``announcement.get_results``) and never from the
-entries, so the pages show exactly what was published and cost one query.
+entries, so the pages show exactly what was published and cost one query (the parsed snapshot
+is kept by its SHA-256, so a request does not parse it again).
 """
 
 from __future__ import annotations
@@ -57,11 +58,15 @@ class PublishStatus:
     title: str
     state: str
     announcement_at: datetime
-    blockers: list[str]            # message codes from announcement.publication_blockers
+    blockers: list[announcement.Blocker]
     published_at: datetime | None
     sha256: str | None
-    winners: int
+    winners: int                   # before publication: what publishing now would announce
     awarded: int
+
+    @property
+    def blocker_codes(self) -> list[str]:
+        return [b.code for b in self.blockers]
 
 
 async def publish_status(year: int) -> PublishStatus:
@@ -72,10 +77,11 @@ async def publish_status(year: int) -> PublishStatus:
     snapshot = await ResultSnapshot.select(ResultSnapshot.published_at, ResultSnapshot.sha256).where(
         ResultSnapshot.edition == edition["id"]).first()
     if snapshot is None:
+        counts = await announcement.decided_counts(edition["id"])
         return PublishStatus(year=year, title=edition["title"], state=edition["state"],
                              announcement_at=edition["announcement_at"],
                              blockers=await announcement.publication_blockers(edition), published_at=None,
-                             sha256=None, winners=0, awarded=0)
+                             sha256=None, winners=counts["winner"], awarded=counts["winner"] + counts["finalist"])
     results = await announcement.get_results(year)
     return PublishStatus(year=year, title=edition["title"], state=edition["state"],
                          announcement_at=edition["announcement_at"], blockers=[],
@@ -91,9 +97,14 @@ def filter_awarded(document: dict[str, Any], *, province: str = "", region: str 
             if (not province or i["province_code"] == province) and (not region or i["region"] == region)]
 
 
-def province_choices(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """(code, Thai name) of every province with an awardee, by name."""
-    seen = {i["province_code"]: i["province_name_th"] for i in document["awarded"]}
+def _items(document: dict[str, Any], consented_only: bool) -> list[dict[str, Any]]:
+    return [i for i in document["awarded"] if i.get("consent_publish") or not consented_only]
+
+
+def province_choices(document: dict[str, Any], *, consented_only: bool = False) -> list[tuple[str, str]]:
+    """(code, Thai name) of every province with an awardee, by name. The showcase offers only
+    the provinces it shows (``consented_only``): not those of organisations that did not consent."""
+    seen = {i["province_code"]: i["province_name_th"] for i in _items(document, consented_only)}
     return sorted(seen.items(), key=lambda p: (p[1], p[0]))
 
 
@@ -103,8 +114,8 @@ def region_choices(document: dict[str, Any]) -> list[str]:
     return [r for r in REGIONS if r in present]
 
 
-def kind_choices(document: dict[str, Any]) -> list[str]:
-    present = {i["organisation_kind"] for i in document["awarded"]}
+def kind_choices(document: dict[str, Any], *, consented_only: bool = False) -> list[str]:
+    present = {i["organisation_kind"] for i in _items(document, consented_only)}
     return [k for k in KINDS if k in present]
 
 

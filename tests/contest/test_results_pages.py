@@ -145,10 +145,27 @@ def test_publish_page_says_the_final_is_not_signed(client) -> None:  # type: ign
     after_announcement()
     browser_login(client, s.admins[0])
     page = client.get(f"/admin/editions/{YEAR}/publish")
-    assert th("The final decision has not been signed yet.") in page.text
+    message = th("The final decision has not been signed yet: {n} shortlisted entries have no final outcome.", n=2)
+    assert message in page.text and 'href="/admin/judging"' in page.text
     assert th("Publish the results now") not in page.text
     resp = client.post(f"/admin/editions/{YEAR}/publish", data={"_csrf": csrf(client)})
     assert resp.status_code == 409 and run(ResultSnapshot.count()) == 0
+    assert message in resp.text
+
+
+def test_publish_page_says_what_publishing_announces(client) -> None:  # type: ignore[no-untyped-def]
+    s = signed_final(entries=6, shortlist_size=3)
+    after_announcement()
+    browser_login(client, s.admins[0])
+    page = client.get(f"/admin/editions/{YEAR}/publish").text
+    assert th("Publishing now announces {awarded} awardees and {winners} DG Awards winners.", awarded=3,
+              winners=1) in page
+    no_winner = th("The signed final decision names no DG Awards winner: the results will say that no winner was "
+                   "named in this edition.")
+    assert no_winner not in page
+    run(Entry.update({Entry.state: "finalist"}).where(Entry.state == "winner"))
+    page = client.get(f"/admin/editions/{YEAR}/publish").text
+    assert no_winner in page and th("Publish the results now") in page
 
 
 # --- the public results page ---------------------------------------------------------------------
@@ -235,8 +252,29 @@ def test_showcase_search_consent_and_open_data(client) -> None:  # type: ignore[
     assert th("{n} of {total} innovations", n=1, total=3) in found and p["winner_title"] in found
     assert th("{n} of {total} innovations", n=1, total=3) in client.get(
         f"/showcase/{YEAR}", params={"province": "90"}).text
-    assert th("{n} of {total} innovations", n=3, total=3) in client.get(
+    # The organisation that did not consent is not found by what the showcase does not show of it.
+    assert th("{n} of {total} innovations", n=2, total=3) in client.get(
         f"/showcase/{YEAR}", params={"kind": "subdistrict_municipality"}).text
+    assert th("{n} of {total} innovations", n=0, total=3) in client.get(
+        f"/showcase/{YEAR}", params={"province": "10"}).text
+    assert th("{n} of {total} innovations", n=0, total=3) in client.get(
+        f"/showcase/{YEAR}", params={"q": "กรุงเทพ"}).text
+    hidden_org = run(Entry.select(Entry.organisation.name_th).where(Entry.id == p["hidden"]).first())[
+        "organisation.name_th"]
+    assert f'href="/showcase/{YEAR}/{p["hidden"]}"' in client.get(f"/showcase/{YEAR}", params={"q": hidden_org}).text
+    # Its card: organisation, title and award only; its province is not even a filter choice.
+    cards = page.text.split('<li class="card">')[1:]
+    hidden_card = next(c for c in cards if f'href="/showcase/{YEAR}/{p["hidden"]}"' in c)
+    assert hidden_org in hidden_card and "รางวัลท้องถิ่นดิจิทัล" in hidden_card
+    assert "กรุงเทพมหานคร" not in page.text and "สรุป" not in hidden_card
+    shown_card = next(c for c in cards if f'href="/showcase/{YEAR}/{p["finalists"][1]}"' in c)
+    assert "· สงขลา" in shown_card
+    # The results page and the open data keep its province and kind.
+    assert "กรุงเทพมหานคร" in client.get(f"/results/{YEAR}").text
+    record = next(r for r in client.get(f"/open-data/{YEAR}/results.json").json()["records"]
+                  if r["entry_id"] == p["hidden"])
+    assert (record["province_name_th"], record["organisation_kind"], record["consent_publish"]) == (
+        "กรุงเทพมหานคร", "subdistrict_municipality", False)
     assert th("{n} of {total} innovations", n=0, total=3) in client.get(
         f"/showcase/{YEAR}", params={"kind": "pao"}).text
     # Category: only consented entries publish theirs, so the hidden one is not found by it.
@@ -276,7 +314,7 @@ def test_showcase_search_consent_and_open_data(client) -> None:  # type: ignore[
         assert announcement.LICENCE["url"] in page.text and "CC BY 4.0" in page.text
         for column in announcement.CSV_COLUMNS:
             assert f"<code>{column}</code>" in page.text
-        assert "รหัสผลงาน (คงที่)" in page.text
+        assert "รหัสผลงาน (คงที่ ไม่ซ้ำกันในแต่ละแถว)" in page.text
     assert p["sha"] in client.get(f"/open-data/{YEAR}").text
     assert "Stable entry identifier" in client.get("/open-data", params={"lang": "en"}).text
     assert client.get("/open-data/2570").status_code == 404
@@ -329,28 +367,135 @@ def test_applicant_result_feedback_and_certificate(client) -> None:  # type: ign
     assert th("The entry was found not eligible for judging.") in page.text and "ไม่ได้ให้บริการจริง" in page.text
     client.cookies.clear()
 
+    # The registry is re-imported after the announcement: the certificates keep the published name.
+    winner_org = run(Entry.select(Entry.organisation, Entry.organisation.name_th).where(
+        Entry.id == p["winner"]).first())
+    org = winner_org["organisation.name_th"]
+    run(Organisation.update({Organisation.name_th: "เทศบาลเมืองเปลี่ยนชื่อ"}).where(
+        Organisation.id == winner_org["organisation"]))
+
     browser_login(client, "winner@example.go.th")
     page = client.get(f"/entries/{p['winner']}/result")
     assert th("Your innovation received the DG Awards local-government award, and the Digital Local Government "
               "award.") in page.text
-    assert f'href="/entries/{p["winner"]}/certificate.pdf"' in page.text
-    pdf = client.get(f"/entries/{p['winner']}/certificate.pdf")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    assert pdf.headers["content-type"] == "application/pdf"
-    assert pdf.headers["content-disposition"].startswith("attachment;")
-    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
-    org = run(Entry.select(Entry.organisation.name_th).where(Entry.id == p["winner"]).first())["organisation.name_th"]
-    assert "DG Awards" in text and org.replace(" ", "") in text.replace(" ", "").replace("\n", "")
-    assert f"DLG{YEAR}-C-{p['winner']:06d}" in text
+    # Both certificates are listed, each with its number linking to its public verification page.
+    dg_number, dlg_number = f"DLG{YEAR}-DG-{p['winner']:06d}", f"DLG{YEAR}-C-{p['winner']:06d}"
+    for award, number in (("dg_awards", dg_number), ("digital_local_government", dlg_number)):
+        assert f'href="/entries/{p["winner"]}/certificate.pdf?award={award}"' in page.text
+        assert f'<a href="/certificates/{number}">{number}</a>' in page.text
+    texts = {}
+    for award in ("dg_awards", "digital_local_government"):
+        pdf = client.get(f"/entries/{p['winner']}/certificate.pdf", params={"award": award})
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.headers["content-disposition"].startswith(
+            f'attachment; filename="certificate-{YEAR}-{p["winner"]}-{award}.pdf"')
+        texts[award] = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    for text in texts.values():
+        assert org.replace(" ", "") in text.replace(" ", "").replace("\n", "")
+        assert "เปลี่ยนชื่อ" not in text
+    assert f"รางวัล DG Awards ประเภทองค์กรปกครองส่วนท้องถิ่น ประจำปี {YEAR}" in texts["dg_awards"].splitlines()
+    assert dg_number in texts["dg_awards"] and f"http://testserver.local/certificates/{dg_number}" in texts["dg_awards"]
+    assert f"รางวัลท้องถิ่นดิจิทัล ประจำปี {YEAR}" in texts["digital_local_government"].splitlines()
+    assert "DG Awards" not in texts["digital_local_government"]
+    assert f"http://testserver.local/certificates/{dlg_number}" in texts["digital_local_government"]
+    default = client.get(f"/entries/{p['winner']}/certificate.pdf")  # without a choice: the highest award
+    assert dg_number in PdfReader(io.BytesIO(default.content)).pages[0].extract_text()
+    assert client.get(f"/entries/{p['winner']}/certificate.pdf", params={"award": "best"}).status_code == 404
     client.cookies.clear()
 
     browser_login(client, "finalist@example.go.th")
     page = client.get(f"/entries/{p['finalists'][1]}/result")
     assert th("Your innovation received the Digital Local Government award.") in page.text
-    assert client.get(f"/entries/{p['finalists'][1]}/certificate.pdf").content.startswith(b"%PDF")
+    assert "award=dg_awards" not in page.text
+    pdf = client.get(f"/entries/{p['finalists'][1]}/certificate.pdf", params={"award": "digital_local_government"})
+    assert f"DLG{YEAR}-C-{p['finalists'][1]:06d}" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert client.get(f"/entries/{p['finalists'][1]}/certificate.pdf",
+                      params={"award": "dg_awards"}).status_code == 404
     client.cookies.clear()
 
     # Organisers may read a result page, but the certificate belongs to the organisation.
     browser_login(client, s.admins[0])
     assert client.get(f"/entries/{p['winner']}/result").status_code == 200
     assert client.get(f"/entries/{p['winner']}/certificate.pdf").status_code == 404
+
+
+def test_certificate_verification_page_from_the_snapshot(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.domain.announcement import AWARD_NAMES
+
+    # Before publication no number verifies, not even one that will be given.
+    s = signed_final(entries=6, shortlist_size=3)
+    winner = _entry("winner")
+    assert client.get(f"/certificates/DLG{YEAR}-DG-{winner['id']:06d}").status_code == 404
+    after_announcement()
+    run(announcement.publish_results(actor=_admin_actor(s.admins[0]), year=YEAR))
+    finalist = _entry("finalist")
+    org = run(Entry.select(Entry.organisation, Entry.organisation.name_th, Entry.organisation.province_name_th).where(
+        Entry.id == winner["id"]).first())
+    run(Organisation.update({Organisation.name_th: "ชื่อใหม่หลังประกาศผล"}).where(
+        Organisation.id == org["organisation"]))
+
+    for number, award in ((f"DLG{YEAR}-DG-{winner['id']:06d}", "dg_awards"),
+                          (f"DLG{YEAR}-C-{winner['id']:06d}", "digital_local_government")):
+        page = client.get(f"/certificates/{number}")
+        assert page.status_code == 200 and page.text.count("<h1") == 1
+        body = page.text.split("<main", 1)[1]
+        assert th("Certificate {number}", number=number) in body
+        assert org["organisation.name_th"] in body and "ชื่อใหม่หลังประกาศผล" not in body
+        assert org["organisation.province_name_th"] in body and winner["title"] in body
+        assert AWARD_NAMES[award][0] in body and f"รางวัลท้องถิ่นดิจิทัล {YEAR}" in body  # the edition's title
+        assert run(ResultSnapshot.select(ResultSnapshot.sha256).first())["sha256"] in body
+        assert page.headers["cache-control"] == "public, max-age=60"
+    assert client.get(f"/certificates/dlg{YEAR}-c-{winner['id']:06d}").status_code == 200  # as typed
+    english = client.get(f"/certificates/DLG{YEAR}-C-{finalist['id']:06d}", params={"lang": "en"}).text
+    assert "This certificate is genuine" in english and "Digital Local Government Award" in english
+    client.cookies.clear()  # back to Thai
+    for unknown in (f"DLG{YEAR}-DG-{finalist['id']:06d}",  # a finalist holds no DG Awards certificate
+                    f"DLG{YEAR}-C-{_entry('not_shortlisted')['id']:06d}",  # not awarded
+                    f"DLG{YEAR}-C-{winner['id'] + 1000:06d}", f"DLG2570-C-{winner['id']:06d}",
+                    "DLG2569-X-000001", "not-a-number"):
+        resp = client.get(f"/certificates/{unknown}")
+        assert resp.status_code == 404, unknown
+        assert th("No certificate has this number.") in resp.text
+
+
+def test_result_page_shows_each_committees_feedback(client) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    p = _published()
+    _applicant_for(p["winner"], "winner@example.go.th")
+    criterion = {"code": "fit", "name_th": "ความเหมาะสม", "name_en": "Fit", "max": 10}
+    feedback = {
+        "reviewers": 1, "criteria": [{**criterion, "mean": 7.0}], "comments": ["ความเห็นกลั่นกรอง"],
+        "final": {"reviewers": 3, "criteria": [{**criterion, "mean": 8.67}], "comments": ["ความเห็นรอบสุดท้าย"],
+                  "presentation": "ignored"},
+    }
+    run(Entry.update({Entry.feedback: json.dumps(feedback, ensure_ascii=False)}).where(Entry.id == p["winner"]))
+    browser_login(client, "winner@example.go.th")
+    html = client.get(f"/entries/{p['winner']}/result").text
+    screening = html.split('id="feedback-screening-h"', 1)[1].split("</section>", 1)[0]
+    final = html.split('id="feedback-final-h"', 1)[1].split("</section>", 1)[0]
+    assert html.index('id="feedback-screening-h"') < html.index('id="feedback-final-h"')
+    assert th("Feedback from the screening committee") in screening and "ความเห็นกลั่นกรอง" in screening
+    # One screening reviewer: no "means" (they would be that reviewer's own scores).
+    assert "7.00" not in screening and "ความเหมาะสม" not in screening
+    assert th("Fewer than two committee members scored the entry, so no mean scores are shown: they would be one "
+              "member's own scores.") in screening
+    assert th("Feedback from the expert panel") in final and "ความเห็นรอบสุดท้าย" in final
+    assert "8.67" in final and "ความเหมาะสม" in final
+    assert th("Mean scores of the {n} committee members who reviewed the entry. Individual scores and the names of "
+              "reviewers are not published.", n=3) in final
+    api = client.get(f"/api/v1/entries/{p['winner']}/result",
+                     headers={"X-CSRF-Token": "unused"}).json()
+    assert api["feedback"]["criteria"] == [] and api["feedback"]["comments"] == ["ความเห็นกลั่นกรอง"]
+    assert api["feedback"]["final"]["criteria"][0]["mean"] == 8.67 and "presentation" not in api["feedback"]["final"]
+    assert [c["number"] for c in api["certificates"]] == [f"DLG{YEAR}-DG-{p['winner']:06d}",
+                                                          f"DLG{YEAR}-C-{p['winner']:06d}"]
+
+    # Each committee nested under its own key reads the same; no feedback at all says so.
+    run(Entry.update({Entry.feedback: json.dumps({"screening": feedback["final"]})}).where(Entry.id == p["winner"]))
+    html = client.get(f"/entries/{p['winner']}/result").text
+    assert 'id="feedback-screening-h"' in html and 'id="feedback-final-h"' not in html and "8.67" in html
+    run(Entry.update({Entry.feedback: ""}).where(Entry.id == p["winner"]))
+    html = client.get(f"/entries/{p['winner']}/result").text
+    assert th("There is no committee feedback for this entry: it was not scored by the screening committee.") in html
