@@ -136,10 +136,12 @@ async def entries_in_state(edition_id: int, state: str) -> list[dict[str, Any]]:
 
 async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[str, Any]]) -> None:
     """Record a signed round's outcome on each entry: state (``OUTCOMES[kind]``), rank, score and
-    the aggregated feedback. Called inside the signing transaction; one audit event per entry."""
+    the aggregated feedback. The screening committee's feedback is the entry's feedback; the
+    expert panel's is kept beside it under ``"final"`` (a finalist reads both). Called inside the
+    signing transaction; one audit event per entry."""
     allowed = OUTCOMES[kind]
     expected = "eligible" if kind == "screening" else "shortlisted"
-    current = {r["id"]: r for r in await Entry.select(Entry.id, Entry.state).where(
+    current = {r["id"]: r for r in await Entry.select(Entry.id, Entry.state, Entry.feedback).where(
         Entry.id.is_in(list(outcomes) or [-1]))}
     for entry_id, outcome in outcomes.items():
         state = outcome["outcome"]
@@ -153,6 +155,12 @@ async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[s
                                   Entry.outcome_score: "" if outcome.get("score") is None else f"{outcome['score']:.4f}",
                                   Entry.updated_at: clock.now()}
         if feedback is not None:
+            if kind == "final":
+                try:
+                    screening = json.loads(before["feedback"]) if before["feedback"] else {}
+                except ValueError:
+                    screening = {}
+                feedback = {**(screening if isinstance(screening, dict) else {}), "final": feedback}
             values[Entry.feedback] = json.dumps(feedback, ensure_ascii=False, sort_keys=True)
         await Entry.update(values).where(Entry.id == entry_id)
         await append_event(actor=actor, action=f"entry.{kind}_outcome", subject_type="entry", subject_id=entry_id,

@@ -52,7 +52,7 @@ class _Plan:
 async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False) -> _Plan:
     """What to add. Screening: ``reviewers_per_entry`` each, balanced (judging.domain.assignment);
     with ``best_effort`` the entries that cannot be filled get what can be had. Final: every
-    member on every finalist they have no tie with."""
+    member on every finalist they have no tie with (whatever their province)."""
     entries = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry.organisation.code,
                                       RoundEntry.entry.organisation.province_code).where(
         RoundEntry.round == round_id)
@@ -72,7 +72,7 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
     reviewer_refs = [ReviewerRef(m["user"], m["province_code"] or None, frozenset(ties.get(m["user"], ())))
                      for m in members]
     if row["kind"] == "final":
-        return _plan_final(entry_refs, reviewer_refs, existing, row["exclude_same_province"])
+        return _plan_final(entry_refs, reviewer_refs, existing)
     seed, same_province, per_entry = row["seed"], row["exclude_same_province"], row["reviewers_per_entry"]
     plan = plan_assignments(entry_refs, reviewer_refs, per_entry, existing=existing, seed=seed,
                             exclude_same_province=same_province)
@@ -98,8 +98,9 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
     return _Plan(sorted(new), loads, list(stuck.values()))
 
 
-def _plan_final(entries: list[EntryRef], reviewers: list[ReviewerRef], existing: list[Existing],
-                same_province: bool) -> _Plan:
+def _plan_final(entries: list[EntryRef], reviewers: list[ReviewerRef], existing: list[Existing]) -> _Plan:
+    """Every member on every finalist, unless recused or tied to its organisation. The
+    same-province rule does not apply in the final (issue 5: every member scores every finalist)."""
     taken = {(x.entry_id, x.reviewer_id) for x in existing}
     loads = {r.reviewer_id: 0 for r in reviewers}
     for x in existing:
@@ -114,8 +115,7 @@ def _plan_final(entries: list[EntryRef], reviewers: list[ReviewerRef], existing:
                 count += any(x.entry_id == entry.entry_id and x.reviewer_id == r.reviewer_id and x.state in LIVE
                              for x in existing)
                 continue
-            if entry.organisation_code in r.conflicts or (
-                    same_province and r.province_code and r.province_code == entry.province_code):
+            if entry.organisation_code in r.conflicts:
                 continue
             new.append((entry.entry_id, r.reviewer_id))
             loads[r.reviewer_id] += 1

@@ -289,9 +289,14 @@ async def decision_view(round_id: int) -> dict[str, Any]:
 
 # --- signatures ---------------------------------------------------------------------------------
 
-async def _feedback(round_id: int, criteria: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Aggregated feedback per entry: criterion means and the comments, without names or
-    individual scores (what an applicant may later read)."""
+# Below this many submitted reviews an entry's criterion means are one person's scores: they are
+# left out of its feedback (the comments, which name nobody, are kept).
+MIN_REVIEWERS_FOR_MEANS = 2
+
+
+async def _feedback(round_id: int, kind: str, criteria: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Aggregated feedback per entry: criterion means (only from two reviewers up) and the
+    comments, never names or individual scores (what an applicant may later read)."""
     reviews = await submitted_reviews(round_id)
     sums: dict[int, dict[str, float]] = {}
     counts: dict[int, int] = {}
@@ -306,10 +311,14 @@ async def _feedback(round_id: int, criteria: list[dict[str, Any]]) -> dict[int, 
         comments.setdefault(a["entry"], []).append(a["comment"])
     out = {}
     for entry_id, n in counts.items():
+        hidden = n < MIN_REVIEWERS_FOR_MEANS
         out[entry_id] = {
+            "kind": kind,
             "reviewers": n,
-            "criteria": [{"code": c["code"], "name_th": c["name_th"], "name_en": c["name_en"], "max": c["max"],
-                          "mean": round(sums[entry_id].get(c["code"], 0.0) / n, 2)} for c in criteria],
+            "means_hidden": hidden,
+            "criteria": [] if hidden else [
+                {"code": c["code"], "name_th": c["name_th"], "name_en": c["name_en"], "max": c["max"],
+                 "mean": round(sums[entry_id].get(c["code"], 0.0) / n, 2)} for c in criteria],
             "comments": sorted(comments.get(entry_id, [])),
         }
     return out
@@ -318,7 +327,8 @@ async def _feedback(round_id: int, criteria: list[dict[str, Any]]) -> dict[int, 
 async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | None = None) -> dict[str, Any]:
     """Sign the current proposal. Two different administrators must sign; the second signature
     makes it final: every entry of the round gets its outcome (with rank, score and aggregated
-    feedback) and the round is locked. The same admin twice, or a third signature, is 409."""
+    feedback: the screening committee's, or the expert panel's beside it for finalists) and the
+    round is locked. The same admin twice, or a third signature, is 409."""
     _require_admin(actor)
     row = await get_round_row(round_id)
     if row["state"] == "signed":
@@ -329,7 +339,7 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
         raise Conflict("The proposal changed since you read it. Review it again before signing.",
                        code="stale_decision")
     criteria = row["rules"].get("criteria") or await criteria_of(round_id)
-    feedback = await _feedback(round_id, criteria) if row["kind"] == "screening" else {}
+    feedback = await _feedback(round_id, row["kind"], criteria)
     async with atomic():
         await lock_row("judging_round", round_id)
         current = await Round.select(Round.state, Round.decision_hash).where(Round.id == round_id).first()
@@ -350,7 +360,7 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
             decisions = await Decision.select().where(Decision.round == round_id)
             await contest_outcomes.record_outcomes(actor=actor, kind=row["kind"], outcomes={
                 d["entry"]: {"outcome": d["outcome"], "rank": d["rank"], "score": d["score"],
-                             "feedback": feedback.get(d["entry"]) if row["kind"] == "screening" else None}
+                             "feedback": feedback.get(d["entry"])}
                 for d in decisions})
             await Round.update({Round.state: "signed", Round.signed_at: clock.now(),
                                 Round.updated_at: clock.now()}).where(Round.id == round_id)

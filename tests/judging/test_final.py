@@ -56,3 +56,101 @@ def test_presentation_slot_is_shown_and_mailed_to_the_finalist_only(client) -> N
     # The panel still scores every finalist; the slot changes nothing there.
     score_all(final_id, lambda e, r, c: 7.0)
     assert len(client.get(f"/api/v1/rounds/{final_id}/presentations", headers=admin).json()) == 1
+
+
+# --- the panel's feedback, and the rules of the final (issue 5) ----------------------------------
+
+def _feedback(entry_id: int) -> dict:  # type: ignore[type-arg]
+    import json
+
+    return json.loads(run(Entry.select(Entry.feedback).where(Entry.id == entry_id).first())["feedback"])
+
+
+def _signed_screening(entries: int = 4, shortlist_size: int = 2):  # type: ignore[no-untyped-def]
+    s = screening(entries=entries, reviewers=3, per_entry=2, shortlist_size=shortlist_size)
+    score_all(s.round_id, lambda e, r, c: float(e % 10))
+    sign_round(s.round_id, s.admins)
+    finalists = sorted(e["id"] for e in run(Entry.select(Entry.id).where(Entry.state == "shortlisted")))
+    return s, finalists
+
+
+def test_final_panel_feedback_is_recorded_for_finalists_without_names_or_scores(client) -> None:  # type: ignore[no-untyped-def]
+    from judging.domain import scoring
+    from judging.tables import Assignment
+    from tests.judging.support import actor_for, after_announcement
+
+    s, (tied, both_scored) = _signed_screening()
+    org = run(Entry.select(Entry.organisation.code).where(Entry.id == tied).first())["organisation.code"]
+    final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final"}))
+    panel, emails = make_reviewers(2, prefix="panel")
+    run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel, conflicts=[
+        {"email": emails[1], "organisation_code": org, "reason": "บ้านเกิด"}]))
+    run(rounds.open_round(actor=SYSTEM, round_id=final_id))
+    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    words = {panel[0]: (8.0, "นำเสนอชัดเจน"), panel[1]: (6.0, "ควรขยายผลไปยังตำบลใกล้เคียง")}
+    criteria = run(rounds.criteria_of(final_id))
+    for a in run(Assignment.select().where(Assignment.round == final_id)):
+        value, comment = words[a["reviewer"]]
+        actor = actor_for(a["reviewer"])
+        run(scoring.save_scores(actor=actor, assignment_id=a["id"], scores={c["code"]: value for c in criteria},
+                                comment=comment))
+        run(scoring.submit_scores(actor=actor, assignment_id=a["id"]))
+    screening_feedback = _feedback(both_scored)
+    sign_round(final_id, s.admins)
+
+    feedback = _feedback(both_scored)
+    assert feedback["final"] == {
+        "kind": "final", "reviewers": 2, "means_hidden": False,
+        "criteria": [{"code": c["code"], "name_th": c["name_th"], "name_en": c["name_en"], "max": c["max"],
+                      "mean": 7.0} for c in criteria],
+        "comments": sorted(["นำเสนอชัดเจน", "ควรขยายผลไปยังตำบลใกล้เคียง"])}
+    assert {k: v for k, v in feedback.items() if k != "final"} == screening_feedback  # the committee's, kept
+    assert screening_feedback["kind"] == "screening" and screening_feedback["reviewers"] == 2
+    # One panel member only: their per-criterion scores would show through a "mean", so none is given.
+    assert _feedback(tied)["final"] == {"kind": "final", "reviewers": 1, "means_hidden": True, "criteria": [],
+                                        "comments": ["นำเสนอชัดเจน"]}
+    for entry_id in (tied, both_scored):
+        raw = run(Entry.select(Entry.feedback).where(Entry.id == entry_id).first())["feedback"]
+        assert not any(e in raw for e in emails) and "reviewer_id" not in raw and "scores" not in raw
+
+    # After publication the finalist's organisation reads the panel's feedback with its result.
+    after_announcement()
+    run(make_user("admin", email="publisher@dga.or.th"))
+    assert client.post(f"/api/v1/editions/{YEAR}/publish",
+                       headers=login_token(client, "publisher@dga.or.th")).status_code == 200
+    owner = run(Entry.select(Entry.organisation.code).where(Entry.id == both_scored).first())["organisation.code"]
+    run(make_user("applicant", email="owner@example.go.th", org=owner))
+    result = client.get(f"/api/v1/entries/{both_scored}/result", headers=login_token(client, "owner@example.go.th"))
+    assert result.status_code == 200 and result.json()["feedback"]["final"]["reviewers"] == 2
+
+
+def test_screening_feedback_hides_the_means_of_a_single_reviewer(client) -> None:  # type: ignore[no-untyped-def]
+    s = screening(entries=3, reviewers=3, per_entry=1, shortlist_size=1)
+    score_all(s.round_id, lambda e, r, c: float(e % 10))
+    sign_round(s.round_id, s.admins)
+    for entry_id in s.entries:
+        assert _feedback(entry_id) == {"kind": "screening", "reviewers": 1, "means_hidden": True, "criteria": [],
+                                       "comments": ["ดี"]}
+
+
+def test_final_round_ignores_the_same_province_rule(client) -> None:  # type: ignore[no-untyped-def]
+    from judging.domain import scoring
+
+    s, finalists = _signed_screening()  # every entry's organisation is in province 50
+    final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final", "exclude_same_province": True}))
+    panel, emails = make_reviewers(2, prefix="panel")
+    result = run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel,
+                                    provinces={e: "50" for e in emails}))
+    assert result["warnings"] == []
+    run(rounds.open_round(actor=SYSTEM, round_id=final_id))
+    assigned = run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    assert assigned.created == 4 and assigned.per_reviewer == {panel[0]: 2, panel[1]: 2}
+
+    # The round form says so.
+    from tests.factories import browser_login
+    browser_login(client, s.admins[0])
+    hint = ("ใช้เฉพาะรอบกลั่นกรอง ในรอบตัดสินจะไม่ใช้กฎนี้ กรรมการผู้ทรงคุณวุฒิทุกคนให้คะแนนผลงานที่ผ่านเข้ารอบทุกรายการ "
+            "ไม่ว่าจะอยู่จังหวัดใด เว้นแต่ถอนตัวเพราะมีส่วนได้เสีย")
+    assert hint in client.get(f"/admin/judging/{YEAR}/rounds/new?kind=final").text
+    page = client.get(f"/admin/judging/rounds/{final_id}/rules").text
+    assert "ไม่ใช้ในรอบตัดสิน: กรรมการทุกคนให้คะแนนผลงานที่ผ่านเข้ารอบทุกรายการ เว้นแต่ถอนตัว" in page
