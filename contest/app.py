@@ -25,6 +25,7 @@ from contest.i18n import current_language, t
 from contest.settings import get_settings
 from contest.templating import template_config
 from contest.web import request_middleware
+from uploads.storage import ObjectNotFound, StorageError
 
 log = logging.getLogger("contest")
 
@@ -106,10 +107,32 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     return _error_response(request, status, code, message, None, errors or None)
 
 
+def handle_storage_error(request: Request, exc: StorageError) -> Response:
+    """File storage failed (disk full, S3 unreachable). Upload routes say so themselves; this
+    catches the rest (a download, a delete) with the same honest message instead of a 500."""
+    if isinstance(exc, ObjectNotFound):
+        return _error_response(request, 404, "not_found", N_("The page or item you asked for does not exist."))
+    log.error("file storage failed on %s %s: %s", request.method, request.url.path, exc)
+    return _error_response(request, 503, "storage_unavailable",
+                           N_("File storage is not available right now. Please try again in a few minutes."))
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(request, 500, "server_error",
                            N_("Something went wrong on our side. Nothing you sent was lost; please try again."))
+
+
+async def purge_uploads_periodically(every_seconds: float = 6 * 3600) -> None:
+    """In-process mode (no worker): what the worker's cron does, from start-up on."""
+    from contest.jobs import purge_stale_uploads
+
+    while True:
+        try:
+            await purge_stale_uploads()
+        except Exception:  # noqa: BLE001 - housekeeping; try again next time
+            log.exception("purging stale upload parts failed")
+        await asyncio.sleep(every_seconds)
 
 
 @asynccontextmanager
@@ -118,6 +141,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     await db.start_pool()
     await db.prepare_database()
     runner: asyncio.Task[None] | None = None
+    purger: asyncio.Task[None] | None = None
     arq_pool = None
     if settings.redis_url:
         from arq import create_pool
@@ -134,9 +158,12 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         outbox.use_in_process(event)
         runner = asyncio.create_task(outbox.in_process_loop(event))
         event.set()  # pick up what an earlier run left pending
+        purger = asyncio.create_task(purge_uploads_periodically())
     try:
         yield
     finally:
+        if purger is not None:
+            purger.cancel()
         if runner is not None:
             runner.cancel()
             outbox.use_in_process(None)
@@ -163,6 +190,7 @@ def create_app() -> Litestar:
         exception_handlers={
             DomainError: handle_domain_error,
             HTTPException: handle_http_exception,
+            StorageError: handle_storage_error,
             Exception: handle_server_error,
         },
         openapi_config=OpenAPIConfig(title="ท้องถิ่นดิจิทัล API", version="1.0.0", path="/schema"),

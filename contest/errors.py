@@ -52,14 +52,30 @@ class ValidationFailed(DomainError):
 
     status_code = 422
     code = "validation_failed"
+    #: The general message, shown above the field errors (translated like every message id).
+    DEFAULT_MESSAGE = "Please correct the highlighted fields."
 
-    def __init__(self, message: str = "Please correct the highlighted fields.", *,
+    def __init__(self, message: str = DEFAULT_MESSAGE, *,
                  errors: dict[str, str] | None = None, code: str | None = None,
                  **params: Any) -> None:
         super().__init__(message, code=code, **params)
         self.errors = errors or {}
 
 
+class PayloadTooLarge(DomainError):
+    """What was sent does not fit a limit (an entry's total size for its files)."""
+
+    status_code = 413
+    code = "too_large"
+
+
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
+
+
+class ServiceUnavailable(DomainError):
+    """A service the request needs (file storage) failed; nothing was changed, try again later."""
+
+    status_code = 503
+    code = "service_unavailable"

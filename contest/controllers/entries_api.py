@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
+import anyio
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from contest import clock
 from contest.domain import entries
-from contest.errors import DomainError, NotFound, PermissionDenied
-from contest.guards import applicant_required, login_required, require_actor
-from contest.i18n import current_language
+from contest.errors import DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
+from contest.guards import admin_required, applicant_required, login_required, require_actor
+from contest.i18n import current_language, t
 from contest.storage import get_storage
 from contest.web import check_deferred_csrf
-from uploads.errors import UploadError
+from uploads.errors import UploadError, UploadTooLarge
 from uploads.serving import file_response
-from uploads.storage import ObjectNotFound
-from uploads.streaming import receive_upload
+from uploads.storage import ObjectNotFound, StorageError
+from uploads.streaming import MULTIPART_OVERHEAD, receive_upload
+
+log = logging.getLogger("contest.uploads")
 
 
 @dataclass
@@ -33,6 +39,8 @@ class AttachmentRead:
     check_state: str
     check_details: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+    #: The check's note in the caller's language (why a file failed, or a caveat on a pass).
+    check_message: str = ""
 
 
 @dataclass
@@ -99,10 +107,21 @@ class SubmitRead:
     receipt: ReceiptRead
 
 
+@dataclass
+class ExtensionRead:
+    year: int
+    organisation_code: str
+    until: datetime
+    reason: str
+    deadline: datetime | None = None
+    created_at: datetime | None = None
+
+
 def attachment_read(a: dict[str, Any]) -> AttachmentRead:
     return AttachmentRead(id=a["id"], name=a["name"], size=a["size"], content_type=a["content_type"],
                           sha256=a["sha256"], kind=a["kind"], check_state=a["check_state"],
-                          check_details=a.get("check_details") or {}, created_at=a.get("created_at"))
+                          check_details=a.get("check_details") or {}, created_at=a.get("created_at"),
+                          check_message=entries.check_note(a.get("check_message")))
 
 
 def receipt_read(r: dict[str, Any]) -> ReceiptRead:
@@ -131,16 +150,33 @@ def upload_error_response(exc: UploadError) -> Response:
                      "detail_en": exc.message_en}, status_code=exc.status_code)
 
 
+def storage_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("The file was not stored: file storage is not available right now. "
+                              "Please try again in a few minutes.", code="storage_unavailable")
+
+
 async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
     """Shared by the API and the entry page: check first, then stream the body to storage."""
     actor = require_actor(request)
     allowance = await entries.prepare_upload(actor=actor, entry_id=entry_id)
     length = request.headers.get("content-length")
+    content_length = int(length) if length and length.isdigit() else None
     storage = get_storage()
-    received = await receive_upload(
-        request.stream(), content_type=request.headers.get("content-type", ""),
-        content_length=int(length) if length and length.isdigit() else None,
-        storage=storage, max_bytes=allowance.max_bytes)
+    try:
+        received = await receive_upload(
+            request.stream(), content_type=request.headers.get("content-type", ""),
+            content_length=content_length, storage=storage, max_bytes=allowance.max_bytes)
+    except UploadTooLarge as exc:
+        # Below the per-file limit the entry's room was the limit: say how much room is left
+        # (the per-file message would claim a maximum of what happens to be left, even 0 MB).
+        over_file_limit = (content_length is not None
+                           and content_length > allowance.max_file_bytes + MULTIPART_OVERHEAD)
+        if allowance.entry_remaining < allowance.max_file_bytes and not over_file_limit:
+            raise entries.entry_too_large(allowance.max_entry_bytes, allowance.entry_remaining) from exc
+        raise
+    except StorageError as exc:  # disk full, S3 down: nothing was stored (the intake aborted)
+        log.error("storing an upload for entry %s failed: %s", entry_id, exc)
+        raise storage_unavailable() from exc
     try:
         if not check_deferred_csrf(request.scope["state"], received.fields.get("_csrf")):
             raise PermissionDenied("This form has expired or came from another site. Reload the page and try again.",
@@ -150,8 +186,26 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
                                             sha256=received.sha256, storage_key=received.key,
                                             kind=received.fields.get("kind"))
     except BaseException:
-        await storage.delete(received.key)  # the row was not written: leave nothing behind
+        # The row was not written: leave nothing behind, even if the request is being cancelled
+        # (client gone) or the storage fails now too (then the object is only an orphan).
+        with anyio.CancelScope(shield=True):
+            try:
+                await storage.delete(received.key)
+            except Exception:  # noqa: BLE001 - the original error is what the caller must see
+                log.exception("could not delete the unrecorded upload %s", received.key)
         raise
+
+
+async def delete_stored(key: str | None) -> None:
+    """Delete the bytes of a file removed from an entry (``None``: a receipt lists it, keep it).
+    The removal is already committed; if storage fails now the bytes stay as an orphan, which
+    is logged rather than reported as a failed removal."""
+    if not key:
+        return
+    try:
+        await get_storage().delete(key)
+    except StorageError:
+        log.exception("could not delete the stored bytes %s of a removed file", key)
 
 
 class EntryApi(Controller):
@@ -169,12 +223,23 @@ class EntryApi(Controller):
     async def list_entries(self, request: Request, year: int | None = None,
                            entry_state: str | None = Parameter(query="state", default=None, required=False),
                            province: str | None = None, kind: str | None = None,
-                           category: str | None = None) -> list[EntrySummary]:
-        rows = await entries.list_entries(require_actor(request), year=year, state=entry_state, province=province,
-                                          kind=kind, category=category, limit=10_000)
-        return [EntrySummary(id=r["id"], year=r["edition.year"], organisation_code=r["organisation.code"],
-                             organisation_name_th=r["organisation.name_th"], state=r["state"], version=r["version"],
-                             title=r["title"], category=r["category"], submitted_at=r["submitted_at"]) for r in rows]
+                           category: str | None = None,
+                           page: int = Parameter(default=1, ge=1),
+                           per_page: int = Parameter(default=100, ge=1, le=1000)) -> Response[list[EntrySummary]]:
+        """One page of entries, by id. ``X-Total-Count`` says how many match; ``Link`` gives the
+        next and previous pages (with the same filters)."""
+        actor = require_actor(request)
+        filters = entries.EntryFilters(year=year, state=entry_state or None, province=province or None,
+                                       kind=kind or None, category=category or None)
+        rows = await entries.list_entries(actor, year=year, state=entry_state, province=province, kind=kind,
+                                          category=category, limit=per_page, offset=(page - 1) * per_page)
+        total = await entries.count_matching(actor, filters)
+        items = [EntrySummary(id=r["id"], year=r["edition.year"], organisation_code=r["organisation.code"],
+                              organisation_name_th=r["organisation.name_th"], state=r["state"],
+                              version=r["version"], title=r["title"], category=r["category"],
+                              submitted_at=r["submitted_at"]) for r in rows]
+        return Response(items, headers={"X-Total-Count": str(total),
+                                        **page_links(request, page=page, per_page=per_page, total=total)})
 
     @get("/api/v1/entries/{entry_id:int}", operation_id="getEntry", guards=[login_required])
     async def get_one(self, request: Request, entry_id: int) -> EntryRead:
@@ -185,10 +250,6 @@ class EntryApi(Controller):
         """Update fields; the body carries the ``version`` you loaded (409 if it is stale)."""
         actor = require_actor(request)
         version = data.pop("version", None)
-        unknown = set(data) - set(entries.FIELDS)
-        if unknown:
-            from contest.errors import ValidationFailed
-            raise ValidationFailed(errors={k: "unknown field" for k in sorted(unknown)})
         await entries.update_entry(actor=actor, entry_id=entry_id, data=data, version=version)
         return entry_read(await entries.get_entry(actor, entry_id))
 
@@ -205,8 +266,7 @@ class EntryApi(Controller):
             guards=[applicant_required], status_code=200)
     async def remove(self, request: Request, attachment_id: int) -> dict[str, Any]:
         key = await entries.delete_attachment(actor=require_actor(request), attachment_id=attachment_id)
-        if key:
-            await get_storage().delete(key)
+        await delete_stored(key)
         return {"id": attachment_id, "deleted": True}
 
     @get("/api/v1/attachments/{attachment_id:int}/content", operation_id="downloadAttachment",
@@ -234,6 +294,55 @@ class EntryApi(Controller):
     async def withdraw(self, request: Request, entry_id: int) -> dict[str, str]:
         await entries.withdraw_entry(actor=require_actor(request), entry_id=entry_id)
         return {"state": "withdrawn"}
+
+    @post("/api/v1/editions/{year:int}/extensions", operation_id="extendDeadline", guards=[admin_required],
+          status_code=HTTP_201_CREATED)
+    async def extend(self, request: Request, year: int, data: dict[str, Any]) -> ExtensionRead:
+        """Give one organisation a later deadline: ``{organisation_code, until, reason}``, ``until``
+        in ISO 8601 (Bangkok time when it has no offset). Audited; 422 for a bad date, an unknown
+        organisation or a missing reason."""
+        unknown = sorted(set(data) - {"organisation_code", "until", "reason"}, key=str)
+        errors = {k: t("Unknown field. The fields are: {fields}.", fields="organisation_code, until, reason")
+                  for k in unknown}
+        until = parse_datetime(data.get("until"))
+        reason, code = data.get("reason"), data.get("organisation_code")
+        try:
+            if errors:
+                raise ValidationFailed(errors=errors)
+            granted = await entries.extend_deadline(
+                actor=require_actor(request), year=year, organisation_code=code if isinstance(code, str) else "",
+                closes_at=until, reason=reason if isinstance(reason, str) else "")
+        except ValidationFailed as exc:
+            exc.errors = {("until" if k == "closes_at" else k): v for k, v in exc.errors.items()}
+            raise
+        return ExtensionRead(**granted)
+
+    @get("/api/v1/editions/{year:int}/extensions", operation_id="listExtensions", guards=[admin_required])
+    async def extensions(self, request: Request, year: int) -> list[ExtensionRead]:
+        """The deadline extensions granted in an edition, newest first."""
+        return [ExtensionRead(**e) for e in await entries.list_extensions(require_actor(request), year)]
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 date and time; without an offset it is Bangkok time (as the pages read it)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.BANGKOK)
+
+
+def page_links(request: Request, *, page: int, per_page: int, total: int) -> dict[str, str]:
+    """An RFC 8288 ``Link`` header to the neighbouring pages, keeping every other parameter."""
+    params = {k: v for k, v in request.query_params.items() if k not in ("page", "per_page")}
+    links = []
+    if page * per_page < total:
+        links.append(f'<{request.url.path}?{urlencode({**params, "page": page + 1, "per_page": per_page})}>; rel="next"')
+    if page > 1:
+        links.append(f'<{request.url.path}?{urlencode({**params, "page": page - 1, "per_page": per_page})}>; rel="prev"')
+    return {"Link": ", ".join(links)} if links else {}
 
 
 __all__ = ["EntryApi", "stream_attachment", "DomainError"]

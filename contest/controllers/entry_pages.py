@@ -7,8 +7,10 @@ Everything works without JavaScript; htmx adds autosave and site.js adds upload 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -16,17 +18,18 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from contest import clock
-from contest.controllers.entries_api import stream_attachment
+from contest.controllers.entries_api import delete_stored, stream_attachment
 from contest.domain import editions, entries, organisations
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t
-from contest.storage import get_storage
 from contest.tables import Edition, Organisation, Receipt
 from uploads.errors import UploadError
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
+#: Rows per page of the organisers' entry list (7,850 organisations may enter).
+ADMIN_PAGE_SIZE = 100
 ACCEPT = ".pdf,.jpg,.jpeg,.png,.webp,.mp4,.docx,.pptx,.xlsx"
 TEXT_FIELDS = tuple(f for f in entries.FIELDS if f != "consent_publish")
 
@@ -67,10 +70,7 @@ def field_labels() -> dict[str, str]:
 
 def check_message(message: str | None) -> str:
     """Check messages are stored "Thai / English"; show the reader's language."""
-    if not message:
-        return ""
-    th, sep, en = message.partition(" / ")
-    return en if sep and current_language.get() == "en" else th
+    return entries.check_note(message)
 
 
 def time_left(closes: datetime) -> str:
@@ -157,6 +157,8 @@ def _wants_partial(request: Request) -> bool:
 
 
 def _error_text(exc: DomainError) -> str:
+    if isinstance(exc, ValidationFailed) and exc.errors and exc.message == ValidationFailed.DEFAULT_MESSAGE:
+        return " ".join(exc.errors.values())  # the specific reason, not the general request
     return t(exc.message, **exc.params)
 
 
@@ -205,21 +207,30 @@ class EntryPages(Controller):
     async def _list_context(self, request: Request) -> dict[str, Any]:
         actor = require_actor(request)
         edition = await editions.current_edition()
-        ctx: dict[str, Any] = {"edition": edition, "rows": [], "receipts": {}, "can_create": False,
-                               "closes_at": None, **HELPERS}
+        ctx: dict[str, Any] = {"edition": edition, "rows": [], "earlier": [], "receipts": {}, "links": {},
+                               "can_create": False, "closes_at": None, **HELPERS}
         if edition is None:
             return ctx
-        rows = await entries.list_entries(actor, year=edition.year)
+        # One query for every edition's entries, one for receipts, one per link provider: the
+        # page costs the same for one entry or many.
+        everything = await entries.list_entries(actor, limit=1000)
+        rows = [r for r in everything if r["edition.year"] == edition.year]
+        earlier = sorted((r for r in everything if r["edition.year"] != edition.year),
+                         key=lambda r: (-r["edition.year"], r["id"]))
         latest: dict[int, str] = {}
-        if rows:
+        if everything:
+            ids = [r["id"] for r in everything]
             for r in await Receipt.select(Receipt.entry, Receipt.number).where(
-                    Receipt.entry.is_in([r["id"] for r in rows])).order_by(Receipt.sequence):
+                    Receipt.entry.is_in(ids)).order_by(Receipt.sequence):
                 latest[r["entry"]] = r["number"]
+            ctx["links"] = await entries.entry_links(ids)
+        for r in everything:
+            r["result_published"] = bool(r.get("edition.published_at")) and r["state"] not in ("draft", "withdrawn")
         closes = await entries.deadline_for({"id": edition.id, "submission_closes_at": edition.submission_closes_at},
                                             actor.organisation_id)  # type: ignore[arg-type]
         now = clock.now()
         live = [r for r in rows if r["state"] in entries.LIVE_STATES]
-        ctx.update(rows=rows, receipts=latest, closes_at=closes,
+        ctx.update(rows=rows, earlier=earlier, receipts=latest, closes_at=closes,
                    is_open=edition.state == "open" and edition.submission_opens_at <= now < closes,
                    can_create=(edition.state == "open" and edition.submission_opens_at <= now < closes
                                and len(live) < edition.entries_per_organisation))
@@ -370,8 +381,7 @@ class EntryPages(Controller):
         except Conflict as exc:
             return await self._entry_page(request, entry_id, exc.status_code, upload_error=_error_text(exc),
                                           notice_code=exc.code)
-        if key:
-            await get_storage().delete(key)
+        await delete_stored(key)
         return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
 
     # submit and withdraw
@@ -436,21 +446,39 @@ class EntryPages(Controller):
     async def admin_list(self, request: Request, year: int,
                          entry_state: str | None = Parameter(query="state", default=None, required=False),
                          province: str | None = None, kind: str | None = None,
-                         category: str | None = None) -> Template:
+                         category: str | None = None, page: int = Parameter(default=1, ge=1)) -> Template:
+        actor = require_actor(request)
         edition = await editions.get_edition(year, include_draft=True)
-        rows = await entries.list_entries(require_actor(request), year=year, state=entry_state or None,
-                                          province=province or None, kind=kind or None,
-                                          category=category or None, limit=1000)
-        counts = {g: await entries.count_entries(year=year, group_by=g) for g in ("state", "category", "kind")}
+        filters = entries.EntryFilters(year=year, state=entry_state or None, province=province or None,
+                                       kind=kind or None, category=category or None)
+        total = await entries.count_matching(actor, filters)
+        pages = max(1, math.ceil(total / ADMIN_PAGE_SIZE))
+        page = min(page, pages)
+        rows = await entries.list_entries(actor, year=year, state=filters.state, province=filters.province,
+                                          kind=filters.kind, category=filters.category, limit=ADMIN_PAGE_SIZE,
+                                          offset=(page - 1) * ADMIN_PAGE_SIZE)
+        counts = {g: await entries.count_entries(year=year, group_by=g, filters=filters, actor=actor)
+                  for g in entries.COUNT_GROUPS}
         from contest.domain.registry import KIND_LABELS
 
+        active = {"state": filters.state or "", "province": filters.province or "", "kind": filters.kind or "",
+                  "category": filters.category or ""}
+        provinces = await organisations.list_provinces()
+
+        def filter_query(**change: Any) -> str:
+            """The query string of this list with some filters changed (page 1 again)."""
+            return urlencode({k: v for k, v in {**active, **change}.items() if v})
+
+        first = (page - 1) * ADMIN_PAGE_SIZE + 1 if rows else 0
         return Template("contest/admin/entries.html", context={
-            "edition": edition, "rows": rows, "counts": counts,
-            "filters": {"state": entry_state or "", "province": province or "", "kind": kind or "",
-                        "category": category or ""},
+            "edition": edition, "rows": rows, "counts": counts, "filters": active,
+            "filtered": any(active.values()), "filter_query": filter_query,
+            "paging": {"page": page, "pages": pages, "total": total, "first": first,
+                       "last": first + len(rows) - 1 if rows else 0, "query": filter_query()},
             "states": ("draft", "submitted", "withdrawn", *[s for s in entries.LIVE_STATES if s not in
                                                            ("draft", "submitted")]),
-            "kinds": list(KIND_LABELS), "provinces": await organisations.list_provinces(),
+            "kinds": list(KIND_LABELS), "provinces": provinces,
+            "province_names": {p["province_code"]: p["province_name_th"] for p in provinces},
             "categories": {c["code"]: c for c in edition.categories}, **HELPERS})
 
     async def _admin_entry_context(self, request: Request, entry_id: int, form: dict[str, Any] | None = None,

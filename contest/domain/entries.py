@@ -20,8 +20,8 @@ from contest import clock
 from contest.db import atomic, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
-from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contest.i18n import format_date, t
+from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from contest.i18n import current_language, format_date, t
 from contest.settings import get_settings
 from contest.tables import Attachment, DeadlineExtension, Edition, Entry, Organisation, Receipt
 
@@ -45,10 +45,31 @@ PHONE_RE = re.compile(r"^[0-9+\-() ]{6,32}$")
 # imports judging).
 EntryViewer = Callable[[Actor, int], Awaitable[bool]]
 EXTRA_VIEWERS: list[EntryViewer] = []
+# Pages of an entry that other packages add (judging: the finalist's presentation slot). Each
+# provider answers for many entries in one query: entry id -> [{"href", "label"}], where
+# ``label`` is an English message id.
+EntryLinks = Callable[[list[int]], Awaitable[dict[int, list[dict[str, str]]]]]
+LINK_PROVIDERS: list[EntryLinks] = []
 
 
 def register_viewer(predicate: EntryViewer) -> None:
     EXTRA_VIEWERS.append(predicate)
+
+
+def register_entry_links(provider: EntryLinks) -> None:
+    if provider not in LINK_PROVIDERS:
+        LINK_PROVIDERS.append(provider)
+
+
+async def entry_links(entry_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    """Extra pages for these entries, one query per provider whatever the number of entries."""
+    out: dict[int, list[dict[str, str]]] = {}
+    if not entry_ids:
+        return out
+    for provider in LINK_PROVIDERS:
+        for entry_id, links in (await provider(entry_ids)).items():
+            out.setdefault(entry_id, []).extend(links)
+    return out
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -154,35 +175,77 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
                        organisation=org, closes_at=closes, editable=editable)
 
 
+@dataclass(frozen=True)
+class EntryFilters:
+    """What the entry lists filter on; empty values mean "any"."""
+
+    year: int | None = None
+    state: str | None = None
+    province: str | None = None
+    kind: str | None = None
+    category: str | None = None
+
+
+def _state_condition(actor: Actor, state: str) -> Any:
+    """The state filter as the caller may apply it. Applicants filter on the state they are
+    shown (``state_for_applicant``): before their edition's results are published, a verdict
+    (eligible, shortlisted, winner, ...) matches nothing and "submitted" matches every entry
+    that was submitted, whatever judging decided, so a filter cannot reveal an outcome."""
+    if actor.role != "applicant":
+        return Entry.state == state
+    published = Entry.edition.published_at.is_not_null()
+    unpublished = Entry.edition.published_at.is_null()
+    if state in JUDGED_STATES:
+        return published & (Entry.state == state)
+    if state == "submitted":
+        return (Entry.state == "submitted") | (unpublished & Entry.state.is_in(list(JUDGED_STATES)))
+    return Entry.state == state
+
+
+def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | None = None) -> Any:
+    """Apply the caller's scope and the filters (all but ``skip``, for that dimension's counts)."""
+    if actor.role == "applicant":
+        query = query.where(Entry.organisation == actor.organisation_id)
+    elif actor.role not in ("admin", "system"):
+        raise PermissionDenied("Only organisation staff and administrators can list entries.")
+    if filters.year is not None:
+        query = query.where(Entry.edition.year == filters.year)
+    if filters.state and skip != "state":
+        query = query.where(_state_condition(actor, filters.state))
+    if filters.province and skip != "province":
+        query = query.where(Entry.organisation.province_code == filters.province)
+    if filters.kind and skip != "kind":
+        query = query.where(Entry.organisation.kind == filters.kind)
+    if filters.category and skip != "category":
+        query = query.where(Entry.category == filters.category)
+    return query
+
+
 async def list_entries(actor: Actor, *, year: int | None = None, state: str | None = None,
                        province: str | None = None, kind: str | None = None, category: str | None = None,
                        limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-    """Applicants see their organisation's entries; admins see all, with filters."""
+    """Applicants see their organisation's entries (with the state they may know); admins see
+    all, with filters. Ordered by id; ``limit``/``offset`` page through them."""
+    filters = EntryFilters(year=year, state=state or None, province=province or None, kind=kind or None,
+                           category=category or None)
+    if actor.role == "applicant" and actor.organisation_id is None:
+        return []
     query = Entry.select(Entry.id, Entry.state, Entry.version, Entry.revision, Entry.title, Entry.category,
                          Entry.submitted_at, Entry.updated_at, Entry.edition.year, Entry.organisation.code,
                          Entry.organisation.name_th, Entry.organisation.province_name_th, Entry.organisation.kind,
                          Entry.submitted_revision, Entry.edition.published_at)
-    if actor.role == "applicant":
-        if actor.organisation_id is None:
-            return []
-        query = query.where(Entry.organisation == actor.organisation_id)
-    elif actor.role not in ("admin", "system"):
-        raise PermissionDenied("Only organisation staff and administrators can list entries.")
-    if year is not None:
-        query = query.where(Entry.edition.year == year)
-    if state:
-        query = query.where(Entry.state == state)
-    if province:
-        query = query.where(Entry.organisation.province_code == province)
-    if kind:
-        query = query.where(Entry.organisation.kind == kind)
-    if category:
-        query = query.where(Entry.category == category)
-    rows = await query.order_by(Entry.id).limit(limit).offset(offset)
+    rows = await _filtered(query, actor, filters).order_by(Entry.id).limit(limit).offset(offset)
     if actor.role == "applicant":
         for r in rows:
-            r["state"] = state_for_applicant(r["state"], r.pop("edition.published_at"))
+            r["state"] = state_for_applicant(r["state"], r["edition.published_at"])
     return rows
+
+
+async def count_matching(actor: Actor, filters: EntryFilters) -> int:
+    """How many entries ``list_entries`` would list with these filters, unpaged."""
+    if actor.role == "applicant" and actor.organisation_id is None:
+        return 0
+    return await _filtered(Entry.count(), actor, filters)
 
 
 def state_for_applicant(state: str, published_at: datetime | None) -> str:
@@ -193,11 +256,21 @@ def state_for_applicant(state: str, published_at: datetime | None) -> str:
     return state
 
 
-async def count_entries(*, year: int, group_by: str) -> dict[str, int]:
-    """Counts per state / province / kind / category for the admin list."""
+COUNT_GROUPS = ("state", "province", "kind", "category")
+
+
+async def count_entries(*, year: int, group_by: str, filters: EntryFilters | None = None,
+                        actor: Actor | None = None) -> dict[str, int]:
+    """Counts per state / province / kind / category for the admin list. With ``filters`` the
+    counts of one dimension apply the filters on the *other* dimensions (so each table shows
+    what choosing one of its values would list). Provinces are keyed by their code."""
+    from contest.domain.audit import SYSTEM
+
     column = {"state": Entry.state, "category": Entry.category,
-              "province": Entry.organisation.province_name_th, "kind": Entry.organisation.kind}[group_by]
-    rows = await Entry.select(column.as_alias("k"), Count()).where(Entry.edition.year == year).group_by(column)
+              "province": Entry.organisation.province_code, "kind": Entry.organisation.kind}[group_by]
+    filters = EntryFilters(**{**(filters.__dict__ if filters else {}), "year": year})
+    query = Entry.select(column.as_alias("k"), Count())
+    rows = await _filtered(query, actor or SYSTEM, filters, skip=group_by).group_by(column)
     return {r["k"] or "": r["count"] for r in rows}
 
 
@@ -278,6 +351,24 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
     return out, errors
 
 
+def unknown_field_errors(data: dict[str, Any]) -> dict[str, str]:
+    """A field this API does not have is an error, on create as on update: silently dropping
+    it would let a client believe it was saved."""
+    return {k: t("Unknown field. The fields of an entry are: {fields}.", fields=", ".join(FIELDS))
+            for k in sorted(set(data) - set(FIELDS), key=str)}
+
+
+def parse_version(value: Any) -> tuple[int | None, dict[str, str]]:
+    """The ``version`` the editor loaded: a whole number (JSON number or digits)."""
+    if value is None or value == "":
+        return None, {"version": t("The entry's version is required to save.")}
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value, {}
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
+        return int(value.strip()), {}
+    return None, {"version": t("The version must be the whole number you loaded with the entry, e.g. 3.")}
+
+
 def missing_for_submission(entry: dict[str, Any], attachments: list[dict[str, Any]]) -> dict[str, str]:
     problems = {f: t("Required before submitting.") for f in REQUIRED_TO_SUBMIT if not entry.get(f)}
     if not attachments:
@@ -320,7 +411,11 @@ async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None =
     edition = await Edition.select().where(Edition.year == year).first()
     if edition is None or edition["state"] == "draft":
         raise NotFound("No such edition.")
-    values, errors = clean_fields(data or {}, edition)
+    # The deadline first: after it, every change is refused the same way, valid or not.
+    await _require_open(edition, actor.organisation_id)
+    data = data or {}
+    values, errors = clean_fields(data, edition)
+    errors = {**unknown_field_errors(data), **errors}
     if errors:
         raise ValidationFailed(errors=errors)
     async with atomic():
@@ -349,25 +444,31 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     a stale one gets 409 so two staff never silently overwrite each other. Returns the new version."""
     row = await _owned_entry(actor, entry_id)
     edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    # Deadline and state first: after the deadline an invalid change is refused as late, not
+    # as invalid (fixing it would not help).
+    await _require_open(edition, row["organisation"])
+    if row["state"] not in EDITABLE_STATES:
+        raise _not_editable(row["state"])
     values, errors = clean_fields(data, edition)
+    loaded, version_errors = parse_version(version)
+    errors = {**unknown_field_errors(data), **errors, **version_errors}
     if errors:
         raise ValidationFailed(errors=errors)
-    if version is None:
-        raise ValidationFailed(errors={"version": t("The entry's version is required to save.")})
+    assert loaded is not None
     async with atomic():
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
             raise _not_editable(current["state"])
         changed = {k: v for k, v in values.items() if _comparable(current.get(k)) != _comparable(v)}
-        if int(version) != current["version"]:
+        if loaded != current["version"]:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
                            code="stale_version", current_version=current["version"])
         if not changed:
             return current["version"]
         updated = await Entry.update({**changed, Entry.version: Entry.version + 1, Entry.revision: Entry.revision + 1,
                                       Entry.updated_at: clock.now()}).where(
-            (Entry.id == entry_id) & (Entry.version == int(version))).returning(Entry.version)
+            (Entry.id == entry_id) & (Entry.version == loaded)).returning(Entry.version)
         if not updated:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
                            code="stale_version")
@@ -502,6 +603,7 @@ class UploadAllowance:
     max_bytes: int
     entry_remaining: int
     max_file_bytes: int
+    max_entry_bytes: int = 0
 
 
 async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
@@ -518,8 +620,37 @@ async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
                        n=MAX_FILES_PER_ENTRY)
     used = sum(a["size"] for a in live)
     remaining = max(0, edition["max_entry_bytes"] - used)
+    if remaining == 0:
+        raise entry_too_large(edition["max_entry_bytes"], 0)
     return UploadAllowance(entry_id=entry_id, max_bytes=min(edition["max_file_bytes"], remaining),
-                           entry_remaining=remaining, max_file_bytes=edition["max_file_bytes"])
+                           entry_remaining=remaining, max_file_bytes=edition["max_file_bytes"],
+                           max_entry_bytes=edition["max_entry_bytes"])
+
+
+def size_text(n: int) -> str:
+    """A size as the form shows it (binary units, one decimal): "146.5 KB", "20.0 MB"."""
+    size = float(max(0, n))
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def entry_too_large(max_entry_bytes: int, remaining: int) -> PayloadTooLarge:
+    """The file does not fit in what is left of the entry's total (not the per-file limit)."""
+    return PayloadTooLarge(
+        "The file does not fit: all files of an entry may total at most {total}, and {left} is left. "
+        "Remove a file you no longer need, or make this one smaller.",
+        code="entry_too_large", total=size_text(max_entry_bytes), left=size_text(remaining),
+        max_entry_bytes=max_entry_bytes, remaining_bytes=remaining)
+
+
+def kind_errors(kind: str | None) -> dict[str, str]:
+    """An unknown ``kind`` is refused (with the allowed ones), not silently replaced."""
+    if kind in (None, "") or kind in ATTACHMENT_KINDS:
+        return {}
+    return {"kind": t("Unknown kind of file. Choose one of: {kinds}.", kinds=", ".join(ATTACHMENT_KINDS))}
 
 
 async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, content_type: str, sha256: str,
@@ -529,7 +660,9 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
     object if this raises."""
     row = await _owned_entry(actor, entry_id)
     edition = await Edition.select().where(Edition.id == row["edition"]).first()
-    kind = kind if kind in ATTACHMENT_KINDS else _kind_for(content_type)
+    if errors := kind_errors(kind):
+        raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
+    kind = kind or _kind_for(content_type)
     async with atomic():
         await lock_row("entry", entry_id)
         await _require_open(edition, row["organisation"])
@@ -541,11 +674,9 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
         if len(live) >= MAX_FILES_PER_ENTRY:
             raise Conflict("An entry may have at most {n} files. Remove one first.", code="too_many_files",
                            n=MAX_FILES_PER_ENTRY)
-        if sum(a["size"] for a in live) + size > edition["max_entry_bytes"]:
-            err = Conflict("All files of an entry may total at most {mb} MB.", code="entry_too_large",
-                           mb=edition["max_entry_bytes"] // (1024 * 1024))
-            err.status_code = 413
-            raise err
+        used = sum(a["size"] for a in live)
+        if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
+            raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
         rows = await Attachment.insert(Attachment(
             entry=entry_id, kind=kind, name=name[:255], size=size, content_type=content_type, sha256=sha256,
             storage_key=storage_key, uploaded_by=actor.id, check_state="pending")).returning(*Attachment.all_columns())
@@ -573,16 +704,22 @@ def _kind_for(content_type: str) -> str:
 
 async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
     """Remove a file before the deadline. A file listed on a receipt stays in storage (what was
-    submitted is never lost); returns the storage key the caller may delete, or None."""
+    submitted is never lost); returns the storage key the caller may delete, or None.
+
+    Takes the entry's row lock, as ``submit_entry`` does: a submit either commits first (its
+    receipt lists the file, so the bytes are kept) or runs after this commits (and no longer
+    sees the file), never in between."""
     att = await Attachment.select().where((Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).first()
-    if att is None:
+    row = await _entry_row(att["entry"]) if att is not None else None
+    if att is None or row is None or not is_owner(actor, row):
         raise NotFound("No such file.", code="attachment_not_found")
-    row = await _owned_entry(actor, att["entry"])
     edition = await Edition.select().where(Edition.id == row["edition"]).first()
     async with atomic():
+        await lock_row("entry", att["entry"])
         await _require_open(edition, row["organisation"])
-        if row["state"] not in EDITABLE_STATES:
-            raise _not_editable(row["state"])
+        current = await _entry_row(att["entry"])
+        if current["state"] not in EDITABLE_STATES:
+            raise _not_editable(current["state"])
         done = await Attachment.update({Attachment.deleted_at: clock.now()}).where(
             (Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).returning(Attachment.id)
         if not done:
@@ -592,13 +729,18 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
         await append_event(actor=actor, action="attachment.delete", subject_type="entry", subject_id=att["entry"],
                            before={"attachment_id": attachment_id, "name": att["name"], "sha256": att["sha256"]})
         receipts = await Receipt.select(Receipt.files).where(Receipt.entry == att["entry"])
-    on_receipt = any(f.get("attachment_id") == attachment_id for r in receipts for f in _loads(r["files"], []))
-    return None if on_receipt else att["storage_key"]
+    return None if _on_any_receipt(att, receipts) else att["storage_key"]
+
+
+def _on_any_receipt(att: dict[str, Any], receipts: list[dict[str, Any]]) -> bool:
+    """Whether a receipt of the entry lists this file (receipts name files by attachment id)."""
+    return any(f.get("attachment_id") == att["id"] for r in receipts for f in _loads(r["files"], []))
 
 
 async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -> dict[str, Any]:
     """The file row if the caller may read it (owner, admin, assigned reviewer), else NotFound.
-    Files on a receipt stay readable after being removed from the draft."""
+    Files on a receipt stay readable after being removed from the draft. A file the virus scan
+    flagged is refused to everyone (PermissionDenied ``attachment_infected``)."""
     att = await Attachment.select().where(Attachment.id == attachment_id).first()
     if att is None:
         raise NotFound("No such file.", code="attachment_not_found")
@@ -607,7 +749,19 @@ async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -
         raise NotFound("No such file.", code="attachment_not_found")
     if att["deleted_at"] is not None and actor is not None and actor.role == "applicant":
         raise NotFound("No such file.", code="attachment_not_found")
+    if att["check_state"] == "infected":
+        # Nobody downloads malware from us, whatever their role: it stays stored for the record.
+        raise PermissionDenied("A virus was found in this file, so it cannot be downloaded. The organisation "
+                               "should remove it and upload a clean copy.", code="attachment_infected")
     return att
+
+
+def check_note(message: str | None, language: str | None = None) -> str:
+    """A check's note in the reader's language: notes are stored "Thai / English"."""
+    if not message:
+        return ""
+    th, sep, en = message.partition(" / ")
+    return en if sep and (language or current_language.get()) == "en" else th
 
 
 async def record_check(*, attachment_id: int, state: str, details: dict[str, Any], message: str) -> None:
@@ -618,36 +772,73 @@ async def record_check(*, attachment_id: int, state: str, details: dict[str, Any
 
 # --- admin ---------------------------------------------------------------------------------------
 
-async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, closes_at: datetime,
-                          reason: str) -> None:
-    """Give one organisation a later deadline, with a reason (audited)."""
+async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, closes_at: datetime | None,
+                          reason: str) -> dict[str, Any]:
+    """Give one organisation a later deadline, with a reason (audited). Returns the extension."""
     if actor.role not in ("admin", "system"):
         raise PermissionDenied("Only administrators can extend a deadline.")
-    if not (reason or "").strip():
-        raise ValidationFailed(errors={"reason": t("Give the reason for the extension.")})
     edition = await Edition.select().where(Edition.year == year).first()
     if edition is None:
         raise NotFound("No such edition.")
-    org = await Organisation.select(Organisation.id).where(Organisation.code == organisation_code).first()
+    errors: dict[str, str] = {}
+    if not (reason or "").strip():
+        errors["reason"] = t("Give the reason for the extension.")
+    elif len(reason.strip()) > 2000:
+        errors["reason"] = t("At most {n} characters (now {m}).", n=2000, m=len(reason.strip()))
+    org = await Organisation.select(Organisation.id).where(
+        Organisation.code == str(organisation_code or "").strip()).first()
     if org is None:
-        raise ValidationFailed(errors={"organisation_code": t("Unknown organisation code.")})
-    if closes_at <= edition["submission_closes_at"]:
-        raise ValidationFailed(errors={"closes_at": t("The extension must end after the edition's deadline.")})
+        errors["organisation_code"] = t("Unknown organisation code.")
+    if closes_at is None or closes_at.tzinfo is None:
+        errors["closes_at"] = t("Enter the new deadline as a date and time.")
+    elif closes_at <= edition["submission_closes_at"]:
+        errors["closes_at"] = t("The extension must end after the edition's deadline.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    assert org is not None and closes_at is not None
+    reason = reason.strip()
     async with atomic():
         await DeadlineExtension.insert(DeadlineExtension(edition=edition["id"], organisation=org["id"],
-                                                         closes_at=closes_at, reason=reason.strip(),
+                                                         closes_at=closes_at, reason=reason,
                                                          granted_by=actor.id))
         await append_event(actor=actor, action="deadline.extend", subject_type="organisation",
                            subject_id=organisation_code,
-                           after={"edition": year, "closes_at": clock.utc_iso(closes_at), "reason": reason.strip()})
+                           after={"edition": year, "closes_at": clock.utc_iso(closes_at), "reason": reason})
+    return {"year": year, "organisation_code": organisation_code, "until": closes_at, "reason": reason,
+            "deadline": await deadline_for(edition, org["id"])}
+
+
+async def list_extensions(actor: Actor, year: int) -> list[dict[str, Any]]:
+    """Every extension granted in an edition, newest first (admins)."""
+    if actor.role not in ("admin", "system"):
+        raise PermissionDenied("Only administrators can see deadline extensions.")
+    edition = await Edition.select(Edition.id).where(Edition.year == year).first()
+    if edition is None:
+        raise NotFound("No such edition.")
+    rows = await DeadlineExtension.select(
+        DeadlineExtension.organisation.code, DeadlineExtension.closes_at, DeadlineExtension.reason,
+        DeadlineExtension.created_at).where(DeadlineExtension.edition == edition["id"]).order_by(
+        DeadlineExtension.id, ascending=False)
+    return [{"year": year, "organisation_code": r["organisation.code"], "until": r["closes_at"],
+             "reason": r["reason"], "created_at": r.get("created_at")} for r in rows]
 
 
 async def entry_history(actor: Actor, entry_id: int) -> dict[str, Any]:
+    """The entry with its audit events, and the deadline extensions granted to its organisation
+    in its edition (recorded against the organisation, but part of this entry's story)."""
     if actor.role not in ("admin", "system"):
         raise NotFound("No such entry.")
     from contest.tables import AuditEvent
 
     detail = await get_entry(actor, entry_id)
-    events = await AuditEvent.select().where(
-        (AuditEvent.subject_type == "entry") & (AuditEvent.subject_id == str(entry_id))).order_by(AuditEvent.seq)
+    year = detail.edition["year"]
+    entry_events = (AuditEvent.subject_type == "entry") & (AuditEvent.subject_id == str(entry_id))
+    extensions = ((AuditEvent.subject_type == "organisation")
+                  & (AuditEvent.subject_id == str(detail.organisation["code"]))
+                  & (AuditEvent.action == "deadline.extend"))
+    events = []
+    for e in await AuditEvent.select().where(entry_events | extensions).order_by(AuditEvent.seq):
+        if e["subject_type"] == "organisation" and _loads(e["after"], {}).get("edition") != year:
+            continue  # another edition's extension
+        events.append(e)
     return {"detail": detail, "events": events}

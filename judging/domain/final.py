@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from contest import clock
 from contest.db import atomic
+from contest.domain import entries as contest_entries
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
@@ -109,3 +110,13 @@ async def list_presentations(round_id: int) -> list[dict[str, Any]]:
     rows = await Presentation.select().where(Presentation.round == round_id).order_by(Presentation.starts_at)
     return [{"entry_id": r["entry"], "starts_at": r["starts_at"], "minutes": r["minutes"], "link": r["link"],
              "note": r["note"]} for r in rows]
+
+
+async def presentation_links(entry_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    """"My entries" links a finalist to its presentation page once a slot is set (one query)."""
+    rows = await Presentation.select(Presentation.entry).where(Presentation.entry.is_in(entry_ids))
+    return {r["entry"]: [{"href": f"/entries/{r['entry']}/presentation",
+                          "label": "Your presentation to the expert panel"}] for r in rows}
+
+
+contest_entries.register_entry_links(presentation_links)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -176,8 +176,12 @@ def test_upload_over_the_limit_with_and_without_content_length(client) -> None: 
 
     resp = client.post(f"/api/v1/entries/{entry['id']}/attachments", content=chunks(),
                        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    assert resp.status_code == 413
-    assert run(Attachment.count()) == 0
+    assert "content-length" not in resp.request.headers  # streamed: refused once the limit is crossed
+    assert resp.status_code == 413 and resp.json()["code"] == "file_too_large"
+    assert resp.json()["detail"] == ("ไฟล์มีขนาดใหญ่เกินกำหนด ขนาดสูงสุดที่รับได้คือ 0.2 MB "
+                                     "กรุณาลดขนาดไฟล์แล้วส่งใหม่")
+    assert run(Attachment.count()) == 0 and _stored() == []
+    assert run(Entry.select(Entry.revision).first())["revision"] == 1
 
 
 async def _shrink_limits() -> None:
@@ -190,8 +194,8 @@ def test_malformed_multipart_is_400(client) -> None:  # type: ignore[no-untyped-
     entry = _create(client, headers)
     resp = client.post(f"/api/v1/entries/{entry['id']}/attachments", content=b"this is not multipart",
                        headers={**headers, "Content-Type": "multipart/form-data; boundary=abc"})
-    assert resp.status_code == 400 and resp.json()["code"] in ("malformed_multipart", "incomplete_upload")
-    assert run(Attachment.count()) == 0
+    assert resp.status_code == 400 and resp.json()["code"] == "malformed_multipart"
+    assert run(Attachment.count()) == 0 and _stored() == []
 
 
 def test_cut_off_upload_leaves_no_file_and_no_row(client) -> None:  # type: ignore[no-untyped-def]
@@ -258,10 +262,18 @@ def test_submit_after_deadline_is_409_with_time_and_changes_nothing(client) -> N
     assert resp.status_code == 409
     assert resp.json()["code"] == "deadline_passed" and "closed_at" in resp.json()
     patch = client.patch(f"/api/v1/entries/{entry_id}", headers=headers, json={"title": "สาย", "version": 2})
-    assert patch.status_code == 409
+    assert patch.status_code == 409 and patch.json()["code"] == "deadline_passed"
     up = _upload(client, headers, entry_id, "late.pdf", make_pdf())
-    assert up.status_code == 409
+    assert up.status_code == 409 and up.json()["code"] == "deadline_passed"
+    [att] = detail["attachments"]
+    removed = client.delete(f"/api/v1/attachments/{att['id']}", headers=headers)
+    assert removed.status_code == 409 and removed.json()["code"] == "deadline_passed"
+    withdrawn = client.post(f"/api/v1/entries/{entry_id}/withdraw", headers=headers)
+    assert withdrawn.status_code == 409 and withdrawn.json()["code"] == "deadline_passed"
+    for late in (patch, up, removed, withdrawn):
+        assert late.json()["closed_at"] == resp.json()["closed_at"]
     assert run(Receipt.count()) == 0 and run(Attachment.count()) == 1
+    assert run(Attachment.select(Attachment.deleted_at).first())["deleted_at"] is None and len(_stored()) == 1
     assert run(Entry.select(Entry.state, Entry.title).first()) == {"state": "draft", "title": COMPLETE["title"]}
 
 
@@ -317,3 +329,441 @@ def test_delete_attachment_keeps_the_file_a_receipt_lists(client) -> None:  # ty
     run(make_user("admin", email="admin@example.go.th"))
     admin = login_token(client, "admin@example.go.th")
     assert client.get(f"/api/v1/attachments/{att['id']}/content", headers=admin).content == pdf
+
+
+# --- the audit's gaps (each test fails without its fix) -------------------------------------------
+
+def _stored() -> list:  # type: ignore[type-arg]
+    """Every file under the upload root, part files included."""
+    from contest.settings import get_settings
+    root = get_settings().var_dir.joinpath("uploads")
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _admin(client):  # type: ignore[no-untyped-def]
+    run(make_user("admin", email="admin@example.go.th"))
+    return login_token(client, "admin@example.go.th")
+
+
+def _check_done(attachment_id: int, timeout: float = 15.0) -> dict:  # type: ignore[type-arg]
+    """Run the check job here too (the app's in-process runner may be on it) until it is recorded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run(_drain())
+        row = run(Attachment.select().where(Attachment.id == attachment_id).first())
+        if row["check_state"] != "pending" or time.monotonic() > deadline:
+            return row
+        time.sleep(0.05)
+
+
+def _raw_multipart(name: str, data: bytes, boundary: str = "xyzBOUNDARY") -> bytes:
+    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: application/pdf\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+
+
+def _without_length(body: bytes):  # type: ignore[no-untyped-def]
+    """A generator body: the client sends it chunked, with no Content-Length."""
+    def chunks():  # type: ignore[no-untyped-def]
+        for i in range(0, len(body), 16384):
+            yield body[i:i + 16384]
+    return chunks()
+
+
+def test_infected_file_is_refused_to_everyone_and_not_linked(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    att = _upload(client, headers, entry["id"], "ผลงาน.pdf", make_pdf()).json()
+    _check_done(att["id"])
+    run(Attachment.update({Attachment.check_state: "infected", Attachment.check_details: {"signature": "Eicar"},
+                           Attachment.check_message: "ตรวจพบมัลแวร์ในไฟล์ (Eicar) / Malware was found (Eicar)"})
+        .where(Attachment.id == att["id"]))
+    admin = _admin(client)
+    run(make_user("reviewer", email="reviewer@example.go.th"))
+    reviewer = login_token(client, "reviewer@example.go.th")
+
+    async def assigned(actor, entry_id):  # type: ignore[no-untyped-def]
+        return actor.role == "reviewer"
+
+    monkeypatch.setattr(entries, "EXTRA_VIEWERS", [assigned])
+    url = f"/api/v1/attachments/{att['id']}/content"
+    for who in (headers, admin, reviewer):
+        for params in ({}, {"inline": "true"}):
+            resp = client.get(url, headers=who, params=params)
+            assert resp.status_code == 403, resp.text
+            body = resp.json()
+            assert body["code"] == "attachment_infected" and body["status_code"] == 403
+            assert body["detail"] == ("ตรวจพบไวรัสในไฟล์นี้ จึงดาวน์โหลดไม่ได้ "
+                                      "หน่วยงานควรลบไฟล์นี้แล้วอัปโหลดไฟล์ที่ไม่มีไวรัสแทน")
+    english = client.get(url, headers={**admin, "Accept-Language": "en"}).json()
+    assert english["detail"] == ("A virus was found in this file, so it cannot be downloaded. The organisation "
+                                 "should remove it and upload a clean copy.")
+    # The owner still sees the file and why (to remove it), in its own language.
+    [listed] = client.get(f"/api/v1/entries/{entry['id']}", headers=headers).json()["attachments"]
+    assert listed["check_state"] == "infected" and listed["check_message"] == "ตรวจพบมัลแวร์ในไฟล์ (Eicar)"
+    [listed] = client.get(f"/api/v1/entries/{entry['id']}", headers={**headers, "Accept-Language": "en"}
+                          ).json()["attachments"]
+    assert listed["check_message"] == "Malware was found (Eicar)"
+    # A clean file of the same entry still downloads.
+    clean = _upload(client, headers, entry["id"], "clean.pdf", make_pdf()).json()
+    assert client.get(f"/api/v1/attachments/{clean['id']}/content", headers=admin).status_code == 200
+
+
+def test_attachment_read_carries_the_check_note(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    bad = make_pdf(2).replace(b"trailer\n<<", b"trailer\n/Bad\n<<")  # pypdf raises AttributeError on it
+    att = _upload(client, headers, entry["id"], "เสีย.pdf", bad).json()
+    assert att["check_state"] == "pending" and att["check_message"] == ""
+    assert _check_done(att["id"])["check_state"] == "failed"
+    [th] = client.get(f"/api/v1/entries/{entry['id']}", headers=headers).json()["attachments"]
+    assert th["check_state"] == "failed" and th["check_details"] == {"error": "AttributeError"}
+    assert th["check_message"] == "เปิดไฟล์ PDF ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกเป็น PDF ใหม่แล้วส่งอีกครั้ง"
+    [en] = client.get(f"/api/v1/entries/{entry['id']}", headers={**headers, "Accept-Language": "en"}
+                      ).json()["attachments"]
+    assert en["check_message"] == ("The PDF cannot be opened; it may be damaged. Please export it to PDF again "
+                                   "and resend.")
+
+
+@pytest.mark.parametrize("version", ["abc", [1], {"v": 1}, 1.5, True, -1, ""])
+def test_patch_with_a_non_integer_version_is_422_on_the_field(client, version) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    resp = client.patch(f"/api/v1/entries/{entry['id']}", headers=headers, json={"title": "ใหม่", "version": version})
+    assert resp.status_code == 422, resp.text
+    body = resp.json()
+    assert body["code"] == "validation_failed" and list(body["errors"]) == ["version"]
+    assert body["errors"]["version"] == ("ต้องระบุฉบับของผลงานเพื่อบันทึก" if version == "" else
+                                         "version ต้องเป็นเลขจำนวนเต็มที่ได้รับมาพร้อมกับข้อมูลผลงานที่เปิดไว้ เช่น 3")
+    assert run(Entry.select(Entry.version, Entry.title).first()) == {"version": 1, "title": ""}
+
+
+def test_patch_with_the_version_as_digits_is_accepted(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    resp = client.patch(f"/api/v1/entries/{entry['id']}", headers=headers, json={"title": "ใหม่", "version": "1"})
+    assert resp.status_code == 200 and resp.json()["version"] == 2
+
+
+def test_422_details_are_thai_by_default_and_english_on_request(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    bad = {"version": 1, "contact_email": "not-email", "colour": "red"}
+    th = client.patch(f"/api/v1/entries/{entry['id']}", headers=headers, json=bad).json()
+    assert th["status_code"] == 422 and th["code"] == "validation_failed"
+    assert th["detail"] == "กรุณาแก้ไขข้อมูลในช่องที่ระบุ"
+    assert th["errors"]["contact_email"] == "กรุณาระบุอีเมลให้ถูกต้อง เช่น name@example.go.th"
+    assert th["errors"]["colour"].startswith("ไม่รู้จักช่องข้อมูลนี้ ช่องข้อมูลของผลงานมีดังนี้: title, category")
+    en = client.patch(f"/api/v1/entries/{entry['id']}", headers={**headers, "Accept-Language": "en"}, json=bad).json()
+    assert en["detail"] == "Please correct the highlighted fields."
+    assert en["errors"]["contact_email"] == "Enter a valid email address, e.g. name@example.go.th."
+    assert en["errors"]["colour"].startswith("Unknown field. The fields of an entry are: title, category")
+    # The same on create: an unknown field is refused, not silently dropped.
+    created = client.post("/api/v1/editions/2569/entries", headers=headers, json={"title": "x", "colour": "red"})
+    assert created.status_code == 422 and list(created.json()["errors"]) == ["colour"]
+    assert run(Entry.count()) == 1 and run(Entry.select(Entry.version).first())["version"] == 1
+
+
+def test_create_with_an_unknown_field_is_422_and_creates_nothing(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    resp = client.post("/api/v1/editions/2569/entries", headers={**headers, "Accept-Language": "en"},
+                       json={"title": "ระบบ", "tittle": "typo"})
+    assert resp.status_code == 422
+    assert resp.json()["errors"] == {"tittle": "Unknown field. The fields of an entry are: " + ", ".join(entries.FIELDS)
+                                     + "."}
+    assert run(Entry.count()) == 0
+
+
+async def _limits(max_file: int, max_entry: int) -> None:
+    from contest.tables import Edition
+    await Edition.update({Edition.max_file_bytes: max_file, Edition.max_entry_bytes: max_entry}).where(
+        Edition.year == 2569)
+
+
+def test_file_over_the_room_left_in_the_entry_is_413_entry_too_large(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    run(_limits(200_000, 250_000))
+    entry = _create(client, headers)
+    first = make_pdf() + b"0" * (150_000 - len(make_pdf()))
+    assert _upload(client, headers, entry["id"], "first.pdf", first).status_code == 201
+    left = 250_000 - len(first)  # 100,000 bytes: below the 200,000-byte file limit
+    second = make_pdf() + b"0" * 190_000  # within the file limit, over what is left
+    expected_th = ("ไฟล์นี้ใหญ่เกินพื้นที่ที่เหลือ ไฟล์ทั้งหมดของผลงานรวมกันได้ไม่เกิน 244.1 KB "
+                   "และเหลือพื้นที่อีก 97.7 KB กรุณาลบไฟล์ที่ไม่ใช้แล้ว หรือลดขนาดไฟล์นี้")
+
+    with_length = _upload(client, headers, entry["id"], "second.pdf", second)  # refused before reading
+    without_length = client.post(f"/api/v1/entries/{entry['id']}/attachments",
+                                 content=_without_length(_raw_multipart("second.pdf", second)),
+                                 headers={**headers, "Content-Type": "multipart/form-data; boundary=xyzBOUNDARY"})
+    for resp in (with_length, without_length):
+        assert resp.status_code == 413, resp.text
+        body = resp.json()
+        assert (body["code"], body["status_code"], body["detail"]) == ("entry_too_large", 413, expected_th)
+        assert body["remaining_bytes"] == left and body["max_entry_bytes"] == 250_000
+    english = _upload(client, {**headers, "Accept-Language": "en"}, entry["id"], "second.pdf", second)
+    assert english.json()["detail"] == ("The file does not fit: all files of an entry may total at most 244.1 KB, "
+                                        "and 97.7 KB is left. Remove a file you no longer need, or make this one "
+                                        "smaller.")
+    assert run(Attachment.count()) == 1 and len(_stored()) == 1  # only the first file, no part file
+
+    # Over the per-file limit is still file_too_large, whatever room is left.
+    too_big = _upload(client, headers, entry["id"], "huge.pdf", make_pdf() + b"0" * 400_000)
+    assert too_big.status_code == 413 and too_big.json()["code"] == "file_too_large"
+    # No room at all: refused at once, saying 0 B is left.
+    run(_limits(200_000, len(first)))
+    full = _upload(client, headers, entry["id"], "tiny.pdf", make_pdf())
+    assert full.status_code == 413 and full.json()["code"] == "entry_too_large"
+    assert full.json()["remaining_bytes"] == 0 and "เหลือพื้นที่อีก 0 B" in full.json()["detail"]
+    assert run(Attachment.count()) == 1 and len(_stored()) == 1
+
+
+class _FailingStorage:
+    """Local storage whose writes fail as a full disk (or an unreachable S3) would."""
+
+    def __init__(self, inner):  # type: ignore[no-untyped-def]
+        self.inner = inner
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    async def begin_write(self):  # type: ignore[no-untyped-def]
+        from uploads.storage import StorageError
+
+        pending = await self.inner.begin_write()
+
+        class Failing:
+            key = pending.key
+
+            async def write(self, data):  # type: ignore[no-untyped-def]
+                await pending.abort()
+                raise StorageError("writing upload failed: [Errno 28] No space left on device")
+
+            async def commit(self):  # type: ignore[no-untyped-def]
+                raise StorageError("commit after abort")
+
+            async def abort(self):  # type: ignore[no-untyped-def]
+                await pending.abort()
+
+        return Failing()
+
+
+def test_storage_fault_during_upload_is_503_storage_unavailable(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from contest.controllers import entries_api
+    from contest.storage import get_storage
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    monkeypatch.setattr(entries_api, "get_storage", lambda: _FailingStorage(get_storage()))
+    resp = _upload(client, headers, entry["id"], "ผลงาน.pdf", make_pdf(2))
+    assert resp.status_code == 503, resp.text
+    assert resp.json() == {
+        "status_code": 503, "code": "storage_unavailable",
+        "detail": "ระบบไม่ได้บันทึกไฟล์นี้ เพราะที่จัดเก็บไฟล์ไม่พร้อมใช้งานในขณะนี้ กรุณาลองใหม่อีกครั้งในอีกสักครู่",
+        "detail_en": "The file was not stored: file storage is not available right now. Please try again in a few "
+                     "minutes."}
+    english = _upload(client, {**headers, "Accept-Language": "en"}, entry["id"], "a.pdf", make_pdf())
+    assert english.status_code == 503 and english.json()["detail"].startswith("The file was not stored")
+    assert "Nothing you sent was lost" not in english.text
+    assert run(Attachment.count()) == 0 and _stored() == []
+    assert run(Entry.select(Entry.revision).first())["revision"] == 1
+
+
+def test_applicant_state_filter_does_not_reveal_the_outcome_before_publication(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.tables import Edition
+    headers, _ = _setup(client)
+    judged = _create(client, headers)
+    run(Entry.update({Entry.state: "winner", Entry.submitted_at: clock.now()}).where(Entry.id == judged["id"]))
+
+    def listed(state: str | None = None) -> list:  # type: ignore[type-arg]
+        params = {"state": state} if state else {}
+        resp = client.get("/api/v1/entries", headers=headers, params=params)
+        assert resp.status_code == 200
+        return [(e["id"], e["state"]) for e in resp.json()]
+
+    for verdict in ("winner", "shortlisted", "not_shortlisted", "ineligible", "eligible", "finalist"):
+        assert listed(verdict) == [], verdict
+    assert listed("submitted") == [(judged["id"], "submitted")]
+    assert listed() == [(judged["id"], "submitted")]
+    assert listed("draft") == []
+    # An administrator filters on the real state.
+    admin = _admin(client)
+    assert [e["id"] for e in client.get("/api/v1/entries", headers=admin, params={"state": "winner"}).json()] == [
+        judged["id"]]
+    # Once the results are published the organisation sees, and can filter on, its outcome.
+    run(Edition.update({Edition.published_at: clock.now()}).where(Edition.year == 2569))
+    assert listed("winner") == [(judged["id"], "winner")]
+    assert listed("submitted") == []
+
+
+def test_entry_list_api_pages_with_total_and_links(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import make_submitted_entries
+    _setup(client)
+    ids = run(make_submitted_entries(2569, 7))
+    admin = _admin(client)
+    first = client.get("/api/v1/entries", headers=admin, params={"year": 2569, "per_page": 3})
+    assert first.status_code == 200
+    assert [e["id"] for e in first.json()] == ids[:3]
+    assert first.headers["x-total-count"] == "7"
+    assert first.headers["link"] == '</api/v1/entries?year=2569&page=2&per_page=3>; rel="next"'
+    third = client.get("/api/v1/entries", headers=admin, params={"year": 2569, "per_page": 3, "page": 3})
+    assert [e["id"] for e in third.json()] == ids[6:]
+    assert third.headers["link"] == '</api/v1/entries?year=2569&page=2&per_page=3>; rel="prev"'
+    filtered = client.get("/api/v1/entries", headers=admin, params={"state": "draft"})
+    assert filtered.json() == [] and filtered.headers["x-total-count"] == "0" and "link" not in filtered.headers
+    assert client.get("/api/v1/entries", headers=admin, params={"per_page": 1001}).status_code == 400
+    assert client.get("/api/v1/entries", headers=admin, params={"page": 0}).status_code == 400
+
+
+def test_upload_with_an_unknown_kind_is_422_with_the_allowed_kinds(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    resp = client.post(f"/api/v1/entries/{entry['id']}/attachments", headers=headers, data={"kind": "poster"},
+                       files={"file": ("a.pdf", make_pdf(), "application/pdf")})
+    assert resp.status_code == 422, resp.text
+    body = resp.json()
+    assert body["code"] == "invalid_kind"
+    assert body["allowed_kinds"] == ["presentation", "document", "image", "video", "other"]
+    assert body["errors"] == {"kind": "ไม่รู้จักประเภทไฟล์นี้ กรุณาเลือกจาก: presentation, document, image, video, other"}
+    assert run(Attachment.count()) == 0 and _stored() == []
+    ok = client.post(f"/api/v1/entries/{entry['id']}/attachments", headers=headers, data={"kind": "document"},
+                     files={"file": ("a.pdf", make_pdf(), "application/pdf")})
+    assert ok.status_code == 201 and ok.json()["kind"] == "document"
+    default = _upload(client, headers, entry["id"], "b.pdf", make_pdf())
+    assert default.status_code == 201 and default.json()["kind"] == "document"
+
+
+def test_another_organisation_cannot_download_or_delete_an_attachment(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    att = _upload(client, headers, entry["id"], "a.pdf", make_pdf()).json()
+    run(make_user("applicant", email="other@example.go.th", org=run(make_org())))
+    other = login_token(client, "other@example.go.th")
+    for resp in (client.get(f"/api/v1/attachments/{att['id']}/content", headers=other),
+                 client.delete(f"/api/v1/attachments/{att['id']}", headers=other)):
+        assert resp.status_code == 404
+        assert resp.json()["code"] == "attachment_not_found" and resp.json()["detail"] == "ไม่พบไฟล์นี้"
+    english = client.get(f"/api/v1/attachments/{att['id']}/content", headers={**other, "Accept-Language": "en"})
+    assert english.json()["detail"] == "No such file."
+    assert run(Attachment.select(Attachment.deleted_at).first())["deleted_at"] is None and len(_stored()) == 1
+
+
+def test_error_bodies_are_english_with_accept_language_en(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    en = {**headers, "Accept-Language": "en"}
+    entry = _create(client, headers)
+    assert client.get("/api/v1/entries/999999", headers=en).json() == {
+        "status_code": 404, "detail": "No such entry.", "detail_en": "No such entry.", "code": "entry_not_found"}
+    client.patch(f"/api/v1/entries/{entry['id']}", headers=headers, json={"title": "หนึ่ง", "version": 1})
+    stale = client.patch(f"/api/v1/entries/{entry['id']}", headers=en, json={"title": "สอง", "version": 1}).json()
+    assert stale["detail"] == ("Someone else saved this entry after you opened it. Review their changes and save "
+                               "again.") and stale["code"] == "stale_version"
+    incomplete = client.post(f"/api/v1/entries/{entry['id']}/submit", headers=en).json()
+    assert incomplete["detail"] == "The entry is not complete yet." and incomplete["errors"]["summary"] == (
+        "Required before submitting.")
+    upload = _upload(client, en, entry["id"], "setup.pdf", b"MZ\x90\x00" + b"\x00" * 4000).json()
+    assert upload["detail"] == "This type of file is not accepted. Allowed: PDF, JPEG, PNG, WebP, MP4, DOCX, PPTX or XLSX."
+
+
+def test_invalid_patch_after_the_deadline_is_409_deadline_passed(client) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    edition = run(_edition())
+    clock.freeze(edition["submission_closes_at"] + timedelta(seconds=1))
+    for body in ({"version": 1, "contact_email": "bad", "citizens_served": "many"}, {"version": "abc"},
+                 {"title": "x"}, {"version": 1, "colour": "red"}):
+        resp = client.patch(f"/api/v1/entries/{entry['id']}", headers=headers, json=body)
+        assert resp.status_code == 409 and resp.json()["code"] == "deadline_passed", (body, resp.text)
+    late = client.post("/api/v1/editions/2569/entries", headers=headers, json={"contact_email": "bad"})
+    assert late.status_code == 409 and late.json()["code"] == "deadline_passed"
+    assert run(Entry.select(Entry.version).first())["version"] == 1 and run(Entry.count()) == 1
+
+
+def test_deadline_extension_api_is_audited_and_validated(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.tables import AuditEvent, DeadlineExtension
+    headers, org = _setup(client)
+    entry_id, _ = _complete_entry(client, headers)
+    admin = _admin(client)
+    edition = run(_edition())
+    closes = edition["submission_closes_at"]
+    url = "/api/v1/editions/2569/extensions"
+    until = clock.to_bangkok(closes + timedelta(days=3)).replace(microsecond=0)
+
+    def post(body, who=admin):  # type: ignore[no-untyped-def]
+        return client.post(url, headers=who, json=body)
+
+    bad_date = post({"organisation_code": org, "until": "next tuesday", "reason": "น้ำท่วม"})
+    assert bad_date.status_code == 422 and list(bad_date.json()["errors"]) == ["until"]
+    assert bad_date.json()["errors"]["until"] == "กรุณากรอกกำหนดส่งใหม่เป็นวันที่และเวลา"
+    early = post({"organisation_code": org, "until": (closes - timedelta(days=1)).isoformat(), "reason": "ไฟดับ"})
+    assert early.status_code == 422 and list(early.json()["errors"]) == ["until"]
+    no_reason = post({"organisation_code": org, "until": until.isoformat(), "reason": "  "})
+    assert no_reason.status_code == 422 and list(no_reason.json()["errors"]) == ["reason"]
+    missing = post({"organisation_code": org, "until": until.isoformat()})
+    assert missing.status_code == 422 and list(missing.json()["errors"]) == ["reason"]
+    unknown = post({"organisation_code": "0000000", "until": until.isoformat(), "reason": "ไฟดับ", "x": 1})
+    assert unknown.status_code == 422 and set(unknown.json()["errors"]) == {"x"}
+    nobody = post({"organisation_code": "0000000", "until": until.isoformat(), "reason": "ไฟดับ"})
+    assert list(nobody.json()["errors"]) == ["organisation_code"]
+    assert post({"organisation_code": org, "until": until.isoformat(), "reason": "ไฟดับ"}, headers).status_code == 403
+    assert run(DeadlineExtension.count()) == 0
+
+    ok = post({"organisation_code": org, "until": until.isoformat(), "reason": "น้ำท่วมสำนักงาน"})
+    assert ok.status_code == 201, ok.text
+    body = ok.json()
+    assert (body["year"], body["organisation_code"], body["reason"]) == (2569, org, "น้ำท่วมสำนักงาน")
+    assert datetime.fromisoformat(body["until"]) == until == datetime.fromisoformat(body["deadline"])
+    [event] = run(AuditEvent.select().where(AuditEvent.action == "deadline.extend"))
+    assert (event["subject_type"], event["subject_id"], event["actor_email"]) == (
+        "organisation", org, "admin@example.go.th")
+    listed = client.get(url, headers=admin).json()
+    assert [(e["organisation_code"], e["reason"]) for e in listed] == [(org, "น้ำท่วมสำนักงาน")]
+    assert client.get(url, headers=headers).status_code == 403
+    # The organisation's deadline moved: it submits after the edition's deadline.
+    clock.freeze(closes + timedelta(days=1))
+    assert client.post(f"/api/v1/entries/{entry_id}/submit", headers=headers).status_code == 200
+
+
+def test_delete_attachment_takes_the_entry_lock_like_submit(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    att = _upload(client, headers, entry["id"], "a.pdf", make_pdf()).json()
+    locked: list[tuple[str, int]] = []
+    real = entries.lock_row
+
+    async def recording(table: str, row_id: int) -> None:
+        locked.append((table, row_id))
+        await real(table, row_id)
+
+    monkeypatch.setattr(entries, "lock_row", recording)
+    assert client.delete(f"/api/v1/attachments/{att['id']}", headers=headers).status_code == 200
+    assert locked == [("entry", entry["id"])]
+
+
+def test_concurrent_submit_and_delete_never_lose_a_file_a_receipt_lists(client) -> None:  # type: ignore[no-untyped-def]
+    """Invariant: every file a receipt lists is still stored, whichever of submit and delete wins."""
+    import asyncio
+
+    from contest.domain import accounts
+    from contest.storage import get_storage
+    from tests.factories import PASSWORD
+    headers, _ = _setup(client)
+    entry_id, _ = _complete_entry(client, headers)
+    actor = run(accounts.authenticate("staff@example.go.th", PASSWORD))
+    storage = get_storage()
+
+    async def remove(attachment_id: int) -> None:  # what DELETE /api/v1/attachments/{id} does
+        key = await entries.delete_attachment(actor=actor, attachment_id=attachment_id)
+        if key:
+            await storage.delete(key)
+
+    async def race(attachment_id: int) -> None:
+        await asyncio.gather(entries.submit_entry(actor=actor, entry_id=entry_id), remove(attachment_id),
+                             return_exceptions=True)
+
+    for i in range(6):
+        extra = _upload(client, headers, entry_id, f"extra{i}.pdf", make_pdf())
+        assert extra.status_code == 201
+        run(race(extra.json()["id"]))
+    assert run(Receipt.count()) >= 1
+    for receipt in run(Receipt.select(Receipt.number, Receipt.files)):
+        for f in entries._loads(receipt["files"], []):
+            row = run(Attachment.select(Attachment.storage_key).where(Attachment.id == f["attachment_id"]).first())
+            assert run(storage.exists(row["storage_key"])), (receipt["number"], f["name"])

@@ -193,9 +193,11 @@ def test_upload_through_the_form_is_listed(client) -> None:  # type: ignore[no-u
     assert resp.headers["location"] == f"/entries/{entry_id}#attachments"
     [att] = run(Attachment.select())
     assert att["sha256"] == hashlib.sha256(pdf).hexdigest() and att["kind"] == "presentation"
+    assert _check_done(att["id"]) == "passed"
     page = client.get(f"/entries/{entry_id}").text
     assert "แผนงาน.pdf" in page and f'href="/api/v1/attachments/{att["id"]}/content"' in page
-    assert "3 หน้า" in page or "กำลังตรวจสอบ" in page  # the check ran in-process or is pending
+    assert '<span class="check check-passed">ผ่านการตรวจสอบ</span>' in page
+    assert '<span class="hint">3 หน้า</span>' in page and "กำลังตรวจสอบ" not in page
     assert client.get(f"/api/v1/attachments/{att['id']}/content").content == pdf
     # XHR (site.js) gets the attachments partial instead of a redirect
     xhr = _upload(client, entry_id, "second.pdf", make_pdf(), headers={"X-Requested-With": "XMLHttpRequest"})
@@ -448,3 +450,154 @@ def test_english_switch_renders(client) -> None:  # type: ignore[no-untyped-def]
                        follow_redirects=False)
     receipt = client.get(resp.headers["location"])
     assert "Receipt of submission" in receipt.text and "(Bangkok time)" in receipt.text
+
+
+# --- the audit's gaps ----------------------------------------------------------------------------
+
+def _admin_login(client) -> None:  # type: ignore[no-untyped-def]
+    client.cookies.clear()
+    run(make_user("admin", email="admin@example.go.th"))
+    browser_login(client, "admin@example.go.th")
+
+
+def test_infected_file_is_listed_without_a_download_link(client) -> None:  # type: ignore[no-untyped-def]
+    _applicant(client)
+    entry_id = _create(client)
+    assert _upload(client, entry_id, "แผนงาน.pdf", make_pdf()).status_code == 303
+    [att] = run(Attachment.select(Attachment.id))
+    _check_done(att["id"])
+    run(Attachment.update({Attachment.check_state: "infected",
+                           Attachment.check_message: "ตรวจพบมัลแวร์ในไฟล์ (Eicar) / Malware was found (Eicar)"})
+        .where(Attachment.id == att["id"]))
+    link = f'href="/api/v1/attachments/{att["id"]}/content"'
+    page = client.get(f"/entries/{entry_id}").text
+    assert "แผนงาน.pdf" in page and link not in page
+    assert "พบไวรัส" in page and '<span class="error">ตรวจพบมัลแวร์ในไฟล์ (Eicar)</span>' in page
+    assert client.get(f"/api/v1/attachments/{att['id']}/content").status_code == 403
+    _admin_login(client)
+    admin_page = client.get(f"/admin/entries/{entry_id}").text
+    assert "แผนงาน.pdf" in admin_page and link not in admin_page
+
+
+def test_upload_form_says_how_much_room_is_left_and_that_storage_failed(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from contest.controllers import entries_api
+    from contest.tables import Edition
+    _applicant(client)
+    run(Edition.update({Edition.max_file_bytes: 200_000, Edition.max_entry_bytes: 250_000}).where(Edition.year == 2569))
+    entry_id = _create(client)
+    first = make_pdf() + b"0" * (150_000 - len(make_pdf()))
+    assert _upload(client, entry_id, "first.pdf", first).status_code == 303
+    resp = _upload(client, entry_id, "second.pdf", make_pdf() + b"0" * 190_000)
+    assert resp.status_code == 413 and 'id="e-file"' in resp.text
+    assert "ไฟล์ทั้งหมดของผลงานรวมกันได้ไม่เกิน 244.1 KB และเหลือพื้นที่อีก 97.7 KB" in resp.text
+
+    class Broken:
+        async def begin_write(self):  # type: ignore[no-untyped-def]
+            from uploads.storage import StorageError
+            raise StorageError("S3 unreachable")
+
+    monkeypatch.setattr(entries_api, "get_storage", lambda: Broken())
+    failed = _upload(client, entry_id, "third.pdf", make_pdf())
+    assert failed.status_code == 503 and 'id="e-file"' in failed.text
+    assert "ระบบไม่ได้บันทึกไฟล์นี้ เพราะที่จัดเก็บไฟล์ไม่พร้อมใช้งานในขณะนี้" in failed.text
+    assert "ข้อมูลที่คุณส่งมาไม่สูญหาย" not in failed.text
+    assert run(Attachment.count()) == 1 and len(_stored_files()) == 1
+
+
+def test_admin_list_pages_keep_filters_and_counts_follow_them(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.controllers import entry_pages
+    from tests.factories import make_submitted_entries
+    run(make_edition(2569))
+    north = run(make_submitted_entries(2569, 5, provinces=("50",)))
+    south = run(make_submitted_entries(2569, 3, provinces=("90",)))
+    run(Entry.update({Entry.state: "draft"}).where(Entry.id == south[0]))
+    _admin_login(client)
+    size = entry_pages.ADMIN_PAGE_SIZE
+    entry_pages.ADMIN_PAGE_SIZE = 2
+    try:
+        page1 = client.get("/admin/editions/2569/entries", params={"state": "submitted"})
+        page2 = client.get("/admin/editions/2569/entries", params={"state": "submitted", "page": 2})
+        last = client.get("/admin/editions/2569/entries", params={"state": "submitted", "page": 99})
+    finally:
+        entry_pages.ADMIN_PAGE_SIZE = size
+    html = page1.text
+    rows = lambda text: re.findall(r'<td><a href="/admin/entries/(\d+)">', text)  # noqa: E731
+    assert rows(html) == [str(i) for i in north[:2]]
+    assert "ผลงานลำดับที่ 1–2 จากทั้งหมด 7 ผลงาน" in html
+    nav = html[html.index('<nav class="pager entries-pager" aria-label="หน้า">'):]
+    assert 'href="/admin/editions/2569/entries?state=submitted&amp;page=2" aria-current' not in nav
+    assert '<a href="/admin/editions/2569/entries?state=submitted&amp;page=1" aria-current="page">' in nav
+    assert '<a href="/admin/editions/2569/entries?state=submitted&amp;page=2" rel="next">' in nav
+    assert '<a href="/admin/editions/2569/entries?state=submitted&amp;page=4">' in nav
+    assert rows(page2.text) == [str(i) for i in north[2:4]] and 'rel="prev"' in page2.text
+    assert rows(last.text) == [str(south[2])]  # past the end: the last page
+    assert "ผลงานลำดับที่ 7–7 จากทั้งหมด 7 ผลงาน" in last.text
+
+    # Counts: each table applies the other filters; provinces are counted too.
+    counts = client.get("/admin/editions/2569/entries", params={"province": "90"}).text
+    counts = counts[counts.index('id="counts-h"'):counts.index("</section>", counts.index('id="counts-h"'))]
+    assert re.search(r'href="\?state=submitted&amp;province=90">ส่งแล้ว</a></td><td>2</td>', counts)
+    assert re.search(r'href="\?state=draft&amp;province=90">ฉบับร่าง</a></td><td>1</td>', counts)
+    assert re.search(r'href="\?province=50">จังหวัด50</a></td><td>5</td>', counts)  # its own dimension: all
+    assert re.search(r'aria-current="true">จังหวัด90</a></td><td>3</td>', counts)
+    by_state = client.get("/admin/editions/2569/entries", params={"state": "draft"}).text
+    by_state = by_state[by_state.index('id="counts-h"'):]
+    assert re.search(r'href="\?state=draft&amp;province=90"[^>]*>จังหวัด90</a></td><td>1</td>', by_state)
+    assert "จังหวัด50</a>" not in by_state.split("</section>")[0]
+
+
+def test_entry_history_shows_the_organisations_deadline_extensions(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.domain import entries as entries_domain
+    from contest.domain.audit import SYSTEM
+    org = _applicant(client)
+    entry_id = _create(client)
+    edition = run(_edition_row())
+    later = edition["submission_closes_at"] + timedelta(days=5)
+    run(entries_domain.extend_deadline(actor=SYSTEM, year=2569, organisation_code=org, closes_at=later,
+                                       reason="น้ำท่วมสำนักงาน"))
+    other = run(make_org())
+    run(entries_domain.extend_deadline(actor=SYSTEM, year=2569, organisation_code=other, closes_at=later,
+                                       reason="ไฟดับทั้งตำบล"))
+    _admin_login(client)
+    page = client.get(f"/admin/entries/{entry_id}").text
+    history = page[page.index('id="history-h"'):]
+    assert "<code>entry.create</code>" in history and "<code>deadline.extend</code>" in history
+    assert "น้ำท่วมสำนักงาน" in history and "ไฟดับทั้งตำบล" not in history
+
+
+async def _edition_row():  # type: ignore[no-untyped-def]
+    from contest.tables import Edition
+    return await Edition.select().where(Edition.year == 2569).first()
+
+
+def test_my_entries_link_results_of_earlier_editions_and_the_presentation(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.domain import entries as entries_domain
+    from contest.tables import Edition
+    org = _applicant(client)
+    entry_id = _create(client)
+    run(make_edition(2568, submission_opens_at=clock.now() - timedelta(days=400),
+                     submission_closes_at=clock.now() - timedelta(days=300),
+                     announcement_at=clock.now() - timedelta(days=200)))
+    last_year = run(Edition.select(Edition.id).where(Edition.year == 2568).first())["id"]
+    org_id = run(Entry.select(Entry.organisation).where(Entry.id == entry_id).first())["organisation"]
+    [old] = run(Entry.insert(Entry(edition=last_year, organisation=org_id, state="not_shortlisted",
+                                   title="ผลงานปีก่อน")).returning(Entry.id))
+    page = client.get("/entries").text
+    assert "การประกวดปีก่อน ๆ" in page and "ผลงานปีก่อน" in page
+    assert f'href="/entries/{old["id"]}/result"' not in page  # not published: no verdict, no link
+    run(Edition.update({Edition.published_at: clock.now()}).where(Edition.id == last_year))
+    page = client.get("/entries").text
+    assert f'href="/entries/{old["id"]}/result"' in page and f'href="/entries/{entry_id}/result"' not in page
+
+    # A finalist whose presentation slot is set gets a link to it (judging's provider, one query).
+    from judging.tables import Presentation, Round
+    edition_id = run(Edition.select(Edition.id).where(Edition.year == 2569).first())["id"]
+    [final] = run(Round.insert(Round(edition=edition_id, kind="final", state="open")).returning(Round.id))
+    run(Presentation.insert(Presentation(key=f"{final['id']}:{entry_id}", round=final["id"], entry=entry_id,
+                                         starts_at=clock.now() + timedelta(days=3))))
+    page = client.get("/entries").text
+    assert (f'<a href="/entries/{entry_id}/presentation">การนำเสนอผลงานต่อคณะกรรมการผู้ทรงคุณวุฒิ'
+            f'<span class="sr-only">') in page
+    assert f'href="/entries/{old["id"]}/presentation"' not in page
+    assert entries_domain.LINK_PROVIDERS  # registered by judging, which contest never imports
+    assert org
