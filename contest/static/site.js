@@ -80,3 +80,79 @@ document.addEventListener("htmx:beforeSwap", function (evt) {
     xhr.send(new FormData(form));
   });
 })();
+
+// Autosave when leaving the page. htmx saves 1.5 s after typing stops and at every change; a
+// person who switches tab, locks the phone or follows a link sooner would lose the last words.
+// So when the page is hidden or left with edits not yet saved, the same form goes to the same
+// autosave endpoint with fetch keepalive (it outlives the page), carrying the CSRF header and
+// the version the editor loaded: the server's version check applies as to any save. Without
+// JavaScript nothing here runs and the Save button posts the form as before.
+(function () {
+  var KEEPALIVE_LIMIT = 60000; // browsers refuse keepalive bodies over 64 KB
+  var form = null, edits = 0, saved = 0, sent = 0, mark = 0, inFlight = false;
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  function isAutosave(evt) { return form && evt.detail && evt.detail.elt === form; }
+  function body() { return new URLSearchParams(new FormData(form)).toString(); }
+  function apply(text) {
+    // The reply is the save-status partial: show it, and take the new version it carries.
+    var doc = new DOMParser().parseFromString(text, "text/html");
+    var version = doc.getElementById("f-version");
+    var mine = document.getElementById("f-version");
+    if (version && mine) { mine.value = version.value; }
+    var status = doc.getElementById("save-status"), here = document.getElementById("save-status");
+    if (status && here) { here.replaceWith(status); }
+  }
+  function saveNow() {
+    if (!form || edits <= Math.max(saved, sent) || inFlight) { return; }
+    var data = body(), upTo = edits;
+    sent = upTo;
+    try {
+      fetch(form.getAttribute("hx-post"), {
+        method: "POST", credentials: "same-origin", keepalive: data.length <= KEEPALIVE_LIMIT,
+        headers: {"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrfToken(),
+                  "HX-Request": "true"},
+        body: data
+      }).then(function (resp) {
+        return resp.text().then(function (text) {
+          if (resp.ok) { saved = Math.max(saved, upTo); }
+          else { sent = saved; }
+          apply(text);
+        });
+      }).catch(function () { sent = saved; });
+    } catch (e) { sent = saved; }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    form = document.getElementById("entry-form");
+    if (!form || !form.getAttribute("hx-post") || !window.fetch || !window.URLSearchParams || !window.FormData) {
+      form = null;
+      return;
+    }
+    // Typing, picking a date, ticking the box: every edit fires "input" (change comes later,
+    // after htmx has already taken the values for its immediate save).
+    form.addEventListener("input", function () { edits++; });
+    // What htmx sends is saved once it answers 200; edits made meanwhile stay unsaved.
+    document.body.addEventListener("htmx:configRequest", function (evt) { if (isAutosave(evt)) { mark = edits; } });
+    document.body.addEventListener("htmx:beforeRequest", function (evt) { if (isAutosave(evt)) { inFlight = true; } });
+    document.body.addEventListener("htmx:afterRequest", function (evt) {
+      if (!isAutosave(evt)) { return; }
+      inFlight = false;
+      if (evt.detail.xhr && evt.detail.xhr.status === 200) { saved = Math.max(saved, mark); }
+    });
+    // A normal save or submit of the form itself needs no second save on the way out.
+    form.addEventListener("submit", function () { saved = edits; });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") { saveNow(); }
+    });
+    window.addEventListener("pagehide", saveNow);
+    window.addEventListener("beforeunload", function (evt) {
+      // Too much text for a keepalive request, or an autosave still on its way: ask first.
+      if (form && edits > saved && (inFlight || body().length > KEEPALIVE_LIMIT)) {
+        evt.preventDefault();
+        evt.returnValue = "";
+      }
+    });
+  });
+})();
