@@ -24,12 +24,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
+from contest import clock
 from contest.controllers.entry_pages import state_label as entry_state_label
 from contest.domain import outcomes
 from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import current_language, t
-from judging.domain import admin_views, rounds, scoring, shortlist
+from judging.domain import admin_views, final, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -110,6 +111,7 @@ def _done_message(done: str | None, n: int | None) -> str | None:
         "decided": t("The proposal was saved. Two different administrators must now sign it."),
         "signed": t("Your signature was recorded. A second administrator must sign too."),
         "final": t("The decision is final: every entry's outcome is recorded."),
+        "presentation": t("The presentation slot was saved; the organisation's staff were mailed."),
         "eligible": t("{n} entries marked eligible.", n=count),
         "ineligible": t("{n} entries marked not eligible.", n=count),
     }.get(done)
@@ -315,6 +317,51 @@ def _override_rows(data: dict[str, Any]) -> list[dict[str, str]]:
     indices = sorted({int(m.group(1)) for k in data for m in [re.match(r"^override-(\d+)-", k)] if m})
     return [{"entry_id": _text(data, f"override-{i}-entry_id"), "outcome": _text(data, f"override-{i}-outcome"),
              "reason": _text(data, f"override-{i}-reason")} for i in indices[:MAX_OVERRIDE_ROWS]]
+
+
+# --- presentation slots -------------------------------------------------------------------------
+
+SLOT_FIELDS = ("date", "time", "minutes", "link", "note")
+
+
+def _slot_form(data: dict[str, Any]) -> dict[str, str]:
+    return {f: _text(data, f) for f in SLOT_FIELDS}
+
+
+def _slot_start(form: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """The slot's start from the date and time fields (Bangkok time). A year typed in the
+    Buddhist Era (2569) is taken as such."""
+    from datetime import date, datetime, time
+
+    errors: dict[str, str] = {}
+    day: date | None = None
+    at: time | None = None
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", form["date"])
+    if match:
+        year, month, d = (int(g) for g in match.groups())
+        try:
+            day = date(year - 543 if year >= 2400 else year, month, d)
+        except ValueError:
+            day = None
+    if day is None:
+        errors["date"] = t("Give the date, e.g. 2026-12-01.")
+    match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", form["time"])
+    if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
+        at = time(int(match.group(1)), int(match.group(2)))
+    else:
+        errors["time"] = t("Give the time, e.g. 10:00.")
+    if day is None or at is None:
+        return None, errors
+    return datetime.combine(day, at, tzinfo=clock.BANGKOK), errors
+
+
+def _slot_values(slot: dict[str, Any] | None) -> dict[str, str]:
+    """A stored slot as the form shows it."""
+    if not slot:
+        return {"date": "", "time": "", "minutes": "15", "link": "", "note": ""}
+    when = clock.to_bangkok(slot["starts_at"])
+    return {"date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M"), "minutes": str(slot["minutes"]),
+            "link": slot["link"], "note": slot["note"]}
 
 
 # --- controller ---------------------------------------------------------------------------------
@@ -705,6 +752,58 @@ class JudgingAdminPages(Controller):
             return await self._decision_page(round_id, exc.status_code, actor_id=actor.id, error=_error_text(exc),
                                              error_code=exc.code)
         return _redirect(f"/admin/judging/rounds/{round_id}/decision", "final" if result["final"] else "signed")
+
+    # the final's presentation slots
+
+    @_reads
+    async def _presentations_page(self, round_id: int, status: int = 200, *, entry_id: int | None = None,
+                                  form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                                  **extra: Any) -> Template:
+        view = await rounds.get_round(round_id)
+        rows = await admin_views.finalists(round_id) if view.kind == "final" else []
+        slots = {p["entry_id"]: p for p in await final.list_presentations(round_id)}
+        items = []
+        for r in rows:
+            mine = entry_id == r["entry_id"]
+            items.append({**r, "slot": slots.get(r["entry_id"]),
+                          "form": form if mine and form is not None else _slot_values(slots.get(r["entry_id"])),
+                          "errors": (errors or {}) if mine else {}})
+        return Template("judging/admin/presentations.html", status_code=status, context={
+            "round": view, "tab": "presentations", "items": items, "scheduled": len(slots),
+            "editable": view.kind == "final" and view.state in ("open", "closed"), **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}/presentations")
+    async def presentations(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
+        return await self._presentations_page(round_id, flash=_done_message(done, n))
+
+    @post("/rounds/{round_id:int}/presentations/{entry_id:int}")
+    async def set_presentation(self, request: Request, round_id: int, entry_id: int, data: Form
+                               ) -> Template | Redirect:
+        """One finalist's slot: date, time, length, link and note; errors next to their fields."""
+        form = _slot_form(data)
+        starts_at, errors = _slot_start(form)
+        minutes = _int_or_raw(form["minutes"]) if form["minutes"] else 15
+        try:
+            try:
+                await final.set_presentation(actor=require_actor(request), round_id=round_id, entry_id=entry_id,
+                                             starts_at=starts_at or "-", minutes=minutes, link=form["link"],
+                                             note=form["note"])
+            except ValidationFailed as exc:
+                found = {("date" if k == "starts_at" else k): v for k, v in exc.errors.items()}
+                if errors:  # the date and time fields' own words, not the API's ISO example
+                    found.pop("date", None)
+                errors = {**found, **errors}
+            if errors:
+                raise ValidationFailed(errors=errors)
+        except ValidationFailed as exc:
+            return await self._presentations_page(
+                round_id, 422, entry_id=entry_id, form=form,
+                errors={f"p{entry_id}-{k}": v for k, v in exc.errors.items()},
+                error=t("The slot for entry {id} was not saved: please correct the fields marked below.", id=entry_id))
+        except (Conflict, NotFound) as exc:
+            return await self._presentations_page(round_id, exc.status_code, error=_error_text(exc))
+        return Redirect(f"/admin/judging/rounds/{round_id}/presentations?done=presentation#p-{entry_id}",
+                        status_code=303)
 
     # eligibility
 

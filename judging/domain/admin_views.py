@@ -241,6 +241,19 @@ async def assignment_row(assignment_id: int) -> dict[str, Any]:
     return row
 
 
+# --- the final's presentation slots -------------------------------------------------------------
+
+async def finalists(round_id: int) -> list[dict[str, Any]]:
+    """The entries a final round judges, with their organisation, in entry order."""
+    rows = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry.title, RoundEntry.entry.organisation.code,
+                                   RoundEntry.entry.organisation.name_th,
+                                   RoundEntry.entry.organisation.province_name_th).where(
+        RoundEntry.round == round_id).order_by(RoundEntry.entry)
+    return [{"entry_id": r["entry"], "title": r["entry.title"], "organisation_code": r["entry.organisation.code"],
+             "organisation_name_th": r["entry.organisation.name_th"],
+             "province_name_th": r["entry.organisation.province_name_th"]} for r in rows]
+
+
 # --- ranking ------------------------------------------------------------------------------------
 
 async def tie_decisions(round_id: int) -> list[dict[str, Any]]:

@@ -154,3 +154,66 @@ def test_final_round_ignores_the_same_province_rule(client) -> None:  # type: ig
     assert hint in client.get(f"/admin/judging/{YEAR}/rounds/new?kind=final").text
     page = client.get(f"/admin/judging/rounds/{final_id}/rules").text
     assert "ไม่ใช้ในรอบตัดสิน: กรรมการทุกคนให้คะแนนผลงานที่ผ่านเข้ารอบทุกรายการ เว้นแต่ถอนตัว" in page
+
+
+def test_presentation_slots_are_set_on_the_final_rounds_admin_page(client) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from contest import clock
+    from judging.tables import Presentation
+    from tests.factories import browser_login, csrf
+
+    s, (first, second) = _signed_screening()
+    org = run(Entry.select(Entry.organisation.code).where(Entry.id == first).first())["organisation.code"]
+    run(make_user("applicant", email="slot@example.go.th", org=org))
+    final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final"}))
+    panel, _ = make_reviewers(2, prefix="panel")
+    run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel))
+    run(rounds.open_round(actor=SYSTEM, round_id=final_id))
+    browser_login(client, s.admins[0])
+    token = csrf(client)
+
+    overview = client.get(f"/admin/judging/rounds/{final_id}").text
+    assert f'href="/admin/judging/rounds/{final_id}/presentations"' in overview
+    page = client.get(f"/admin/judging/rounds/{final_id}/presentations")
+    assert page.status_code == 200 and page.text.count("<h1") == 1
+    assert "กำหนดการนำเสนอผลงาน" in page.text and "กำหนดเวลานำเสนอแล้ว 0 จาก 2 รายการ" in page.text
+    for entry_id in (first, second):
+        assert f'action="/admin/judging/rounds/{final_id}/presentations/{entry_id}"' in page.text
+    url = f"/admin/judging/rounds/{final_id}/presentations/{first}"
+
+    bad = client.post(url, data={"_csrf": token, "date": "", "time": "25:00", "minutes": "1",
+                                 "link": "javascript:alert(1)", "note": "ห้อง 2"}, follow_redirects=False)
+    assert bad.status_code == 422
+    expected = {"date": "กรุณาระบุวันที่ เช่น 2026-12-01", "time": "กรุณาระบุเวลา เช่น 10:00",
+                "minutes": "ระหว่าง 5 ถึง 240 นาที", "link": "ที่อยู่เว็บที่ขึ้นต้นด้วย https://"}
+    for name, message in expected.items():
+        assert f'<p class="error" id="e-p{first}-{name}">{message}</p>' in bad.text, name
+        assert f'id="f-p{first}-{name}"' in bad.text
+    assert f'id="e-p{second}-date"' not in bad.text  # only the row that was sent
+    assert 'value="javascript:alert(1)"' in bad.text and "ห้อง 2" in bad.text  # what was typed is kept
+    assert "ยังไม่ได้บันทึกกำหนดการของผลงาน" in bad.text
+    english = client.post(url + "?lang=en", data={"_csrf": token, "date": "2026-12-01", "time": "", "minutes": "20"})
+    assert english.status_code == 422 and f'id="e-p{first}-time">Give the time, e.g. 10:00.</p>' in english.text
+    assert f'id="e-p{first}-date"' not in english.text
+    assert run(Presentation.count()) == 0
+    client.get("/?lang=th")  # back to Thai (the switch is remembered)
+
+    # A Buddhist-Era year is taken as such; Bangkok time.
+    ok = client.post(url, data={"_csrf": token, "date": "2569-12-01", "time": "10:30", "minutes": "20",
+                                "link": "https://meet.example.go.th/final-1", "note": ""}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert ok.headers["location"] == f"/admin/judging/rounds/{final_id}/presentations?done=presentation#p-{first}"
+    slot = run(Presentation.select().where(Presentation.entry == first).first())
+    assert slot["starts_at"] == datetime(2026, 12, 1, 10, 30, tzinfo=clock.BANGKOK) and slot["minutes"] == 20
+    page = client.get(ok.headers["location"]).text
+    assert "บันทึกกำหนดการนำเสนอแล้ว" in page and "กำหนดการ: 1 ธันวาคม 2569 เวลา 10:30 น. ใช้เวลา 20 นาที" in page
+    assert 'value="2026-12-01"' in page and 'value="10:30"' in page and "กำหนดเวลานำเสนอแล้ว 1 จาก 2 รายการ" in page
+    mail = decoded_body(wait_for_mails("slot@example.go.th")[0])
+    assert "https://meet.example.go.th/final-1" in mail and "1 ธันวาคม 2569 เวลา 10:30 น." in mail
+
+    # A screening round has no slots; after signing the slots are read only.
+    screening_page = client.get(f"/admin/judging/rounds/{s.round_id}/presentations").text
+    assert "กำหนดการนำเสนอผลงานมีเฉพาะในรอบตัดสิน" in screening_page
+    assert client.post(f"/admin/judging/rounds/{s.round_id}/presentations/{first}",
+                       data={"_csrf": token, "date": "2026-12-01", "time": "10:00"}).status_code == 409
