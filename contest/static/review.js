@@ -59,19 +59,37 @@
     }
   });
 
-  // Moving on to the next entry: the cursor starts in the first criterion not yet scored, so a
-  // member can score, submit and go on with the keyboard alone. Only where entry and rubric sit
-  // side by side (on a phone the entry comes first and must not be skipped).
+  // Enter in a score moves on to the next field (leaving the field saves it) and never submits
+  // the form by surprise: submitting locks the scores, so it takes the "Submit" button itself.
+  document.addEventListener("keydown", function (evt) {
+    var input = evt.target;
+    if (evt.key !== "Enter" || evt.altKey || evt.ctrlKey || evt.metaKey || evt.isComposing) { return; }
+    if (!input || input.tagName !== "INPUT" || !input.closest || !input.closest("form.score-form")) { return; }
+    evt.preventDefault();
+    var fields = input.form.querySelectorAll('input[type="number"], textarea[name="comment"]');
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i] === input) {
+        var next = fields[evt.shiftKey ? i - 1 : i + 1];
+        if (next) { next.focus(); } else { input.blur(); input.focus(); }
+        return;
+      }
+    }
+  });
+
+  // When the scoring page opens the cursor is in the first criterion not yet scored, so a member
+  // can score, submit and go on with the keyboard alone, on every screen size. On a narrow
+  // screen the entry comes first: the page is not scrolled past it (it scrolls to the field as
+  // soon as the member types).
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form.score-form[data-autofocus]");
     if (!form || document.querySelector(".error-summary")) { return; }
-    if (!window.matchMedia || !window.matchMedia("(min-width: 60rem)").matches) { return; }
+    var wide = window.matchMedia && window.matchMedia("(min-width: 60rem)").matches;
     var inputs = form.querySelectorAll('input[type="number"]');
     var target = null;
     for (var i = 0; i < inputs.length; i++) {
       if (!inputs[i].value) { target = inputs[i]; break; }
     }
     target = target || inputs[0];
-    if (target) { target.focus(); }
+    if (target) { target.focus({preventScroll: !wide}); }
   });
 })();

@@ -3,8 +3,9 @@ beside the rubric; autosave; submit and go straight to the next one; declare a c
 
 Server-rendered and usable without JavaScript: the score form posts normally and the file links
 open the file. htmx adds autosave (a small status partial, errors next to the field) and the
-in-page file viewer; ``/static/review.js`` keeps ``aria-invalid`` in step and puts the cursor in
-the first score when a member moves on to the next entry.
+in-page file viewer; ``/static/review.js`` keeps ``aria-invalid`` in step, makes Enter in a score
+move to the next field (never submit), and puts the cursor in the first score still to give
+when the page opens, on every screen size.
 
 Thin: parse, guard, call one domain function (``judging.domain.scoring``), render. Reads that the
 pages need beyond ``scoring`` are in ``judging.domain.review_views``.
@@ -255,7 +256,7 @@ class ReviewPages(Controller):
         elif saved:
             flash = t("Saved.")
         async with review_views.reading():
-            return await self._sheet(request, assignment_id, flash=flash, focus_first=bool(done or go))
+            return await self._sheet(request, assignment_id, flash=flash)
 
     async def _save(self, request: Request, assignment_id: int, data: dict[str, Any], *,
                     version: int | None) -> tuple[dict[str, Any], dict[str, str]]:

@@ -153,13 +153,20 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
 
             # The cursor is already in the first criterion.
             assert _active(page)["id"] == "f-score_fit"
+            scoring_url = page.url
             for code in CODES:
                 assert _active(page)["id"] == f"f-score_{code}", _active(page)
                 page.keyboard.type(TYPED[code])
-                page.keyboard.press("Tab")  # leaving the field saves the sheet
                 if code == "fit":
+                    # Enter moves on to the next field and saves; it never submits the sheet.
+                    page.keyboard.press("Enter")
                     expect(page.locator("#fs-score_fit")).to_contain_text(th_start("Saved at {time}"))
                     expect(page.locator("#save-status")).to_contain_text(th_start("Saved automatically at {time}."))
+                    assert page.url == scoring_url and _active(page)["id"] == "f-score_technology"
+                    assert read(Assignment.select(Assignment.state).where(Assignment.id == first).first())[
+                        "state"] == "assigned"
+                else:
+                    page.keyboard.press("Tab")  # leaving the field saves the sheet
             # 12 is out of range: the note sits next to the field, nothing was saved, and the field says so.
             error = th("Enter a score from {low} to {high}.", low="0", high="10")
             expect(page.locator("#fs-score_results .error")).to_have_text(error)
@@ -188,11 +195,15 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
             assert stored["comment"] == "บริการตอบโจทย์ประชาชนชัดเจน" and stored["state"] == "assigned"
             assert "stale" not in page.locator("#save-status").inner_text()
 
-            # Tab past "Save" to "Submit", press Enter: locked, and straight on to the next entry.
+            # Tab past "Save, do not submit yet" to "Submit", press Enter: locked, and straight on
+            # to the next entry. Each button says what it does.
             page.keyboard.press("Tab")
-            assert _active(page)["text"] == th("Save")
+            assert _active(page)["text"] == th("Save, do not submit yet")
+            expect(page.locator("#h-save")).to_have_text(th("Keeps your scores; you can still change them."))
             page.keyboard.press("Tab")
             assert _active(page)["text"] == th("Submit scores and go to the next entry")
+            expect(page.locator("#h-submit")).to_have_text(
+                th("Locks your scores (only an organiser can reopen them) and opens the next entry to score."))
             with page.expect_navigation():
                 page.keyboard.press("Enter")
             assert re.search(rf"/review/assignments/{second}\?done=submitted$", page.url), page.url
@@ -226,6 +237,20 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
             page.goto(base + f"/review/assignments/{first}")
             expect(page.locator("#score-form")).to_have_count(0)
             expect(page.locator(".scores-read")).to_contain_text("9.5")
+
+            # Any scoring page opened directly puts the cursor in the first score, on a wide screen...
+            third = mine[2]["id"]
+            page.goto(base + f"/review/assignments/{third}")
+            assert _active(page)["id"] == "f-score_fit"
+            # ...and on a phone, where the entry comes first and stays in view (not scrolled past).
+            phone = browser.new_context(locale="th-TH", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        has_touch=True, storage_state=context.storage_state())
+            phone_page = phone.new_page()
+            phone_page.goto(base + f"/review/assignments/{third}")
+            assert _active(phone_page)["id"] == "f-score_fit"
+            assert phone_page.evaluate("() => window.scrollY") == 0
+            phone_page.screenshot(path=str(server["tmp"] / "phone.png"))
+            phone.close()
             assert not problems, problems
         finally:
             browser.close()

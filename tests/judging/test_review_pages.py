@@ -264,6 +264,15 @@ def test_scoring_page_shows_the_submitted_entry_and_rubric_never_contacts(client
     assert '<label for="f-comment">' in html and '<label for="f-reason">' in html
     assert f'formaction="/review/assignments/{a["id"]}/submit"' in html
     assert 'name="_csrf"' in html
+    # Opened directly (not via "next"), the cursor still starts in the first score; "Save" (the
+    # form's default, what Enter does without JavaScript) and "Submit" each say what they do.
+    assert 'hx-sync="this:queue last" data-autofocus>' in html
+    save = html.index('name="action" value="save"')
+    assert save < html.index('name="action" value="submit"')
+    assert f'aria-describedby="h-save">{th("Save, do not submit yet")}</button>' in html
+    assert f'<p class="hint" id="h-save">{th("Keeps your scores; you can still change them.")}</p>' in html
+    assert f'<p class="hint" id="h-submit">{th("Locks your scores (only an organiser can reopen them) and opens the next entry to score.")}</p>' in html
+    assert th("Keyboard: Enter or Tab moves to the next field (Enter never submits); Shift+Tab goes back.") in html
 
     english = client.get(f"/review/assignments/{a['id']}?lang=en").text
     assert escape("Fit between local problems or citizens' needs and the digital solution") in english
