@@ -1,0 +1,127 @@
+"""The SQLite engine under concurrency: writers queue in the process, connections are reused,
+and a failed statement or transaction never leaves a connection in a bad state for the next user."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from piccolo.querystring import QueryString
+
+from contest.db import ContestSQLiteEngine, write_transaction
+from tests.conftest import run
+
+pytestmark = pytest.mark.integration
+
+
+def _engine(tmp_path: Path, timeout: float = 30) -> ContestSQLiteEngine:
+    db = ContestSQLiteEngine(path=str(tmp_path / "t.sqlite3"), timeout=timeout)
+
+    async def setup() -> None:
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+        await db.run_ddl("CREATE TABLE item (id INTEGER PRIMARY KEY, n INTEGER UNIQUE)")
+
+    run(setup())
+    return db
+
+
+def _q(sql: str, *args: object) -> QueryString:
+    return QueryString(sql, *args)
+
+
+def test_db_concurrent_writers_in_one_loop_queue_instead_of_failing(tmp_path: Path) -> None:
+    # A busy timeout of 1 ms: without the in-process queue, 60 transactions that each yield
+    # to the loop while holding SQLite's write lock fail with "database is locked".
+    db = _engine(tmp_path, timeout=0.001)
+
+    async def writer(n: int) -> None:
+        async with write_transaction(db):
+            rows = await db.run_querystring(_q("SELECT COUNT(*) AS c FROM item"))
+            await asyncio.sleep(0.001)  # other writers get the loop meanwhile
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", n + 1000 * (rows[0]["c"] > 999)))
+
+    async def go() -> list[dict[str, int]]:
+        await asyncio.gather(*(writer(n) for n in range(60)))
+        return await db.run_querystring(_q("SELECT COUNT(*) AS c FROM item"))
+
+    assert run(go()) == [{"c": 60}]
+
+
+def test_db_autocommit_writes_outside_transactions_also_queue(tmp_path: Path) -> None:
+    db = _engine(tmp_path, timeout=0.001)
+
+    async def hold_then_write() -> None:
+        async with write_transaction(db):
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", -1))
+            await asyncio.sleep(0.05)
+
+    async def go() -> list[dict[str, int]]:
+        await asyncio.gather(hold_then_write(), *(
+            db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", n)) for n in range(30)))
+        return await db.run_querystring(_q("SELECT COUNT(*) AS c FROM item"))
+
+    assert run(go()) == [{"c": 31}]
+
+
+def test_db_connections_are_reused_not_one_thread_per_query(tmp_path: Path) -> None:
+    db = _engine(tmp_path)
+    started: list[int] = []
+    original = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(1)
+        original(self)
+
+    async def go() -> None:
+        for n in range(50):
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", n))
+            await db.run_querystring(_q("SELECT n FROM item WHERE n = {}", n))
+            async with write_transaction(db):
+                await db.run_querystring(_q("UPDATE item SET n = n WHERE n = {}", n))
+
+    threading.Thread.start = counting_start  # type: ignore[method-assign]
+    try:
+        run(go())
+    finally:
+        threading.Thread.start = original  # type: ignore[method-assign]
+    assert len(started) <= 2  # 150 queries and transactions, at most a couple of connections opened
+    run(db.close_idle())
+    assert db._idle == []
+
+
+def test_db_failed_statement_and_rolled_back_transaction_leave_nothing_behind(tmp_path: Path) -> None:
+    db = _engine(tmp_path)
+
+    async def go() -> list[dict[str, int]]:
+        await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
+        with pytest.raises(RuntimeError):
+            async with write_transaction(db):
+                await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 2))
+                raise RuntimeError("changed my mind")
+        assert db.current_transaction.get() is None
+        assert all(not c._connection.in_transaction for c in db._idle)
+        # The next users see exactly the committed row and can write again.
+        await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 3))
+        return await db.run_querystring(_q("SELECT n FROM item ORDER BY n"))
+
+    assert run(go()) == [{"n": 1}, {"n": 3}]
+
+
+def test_db_nested_write_transactions_join_the_outer_one(tmp_path: Path) -> None:
+    db = _engine(tmp_path)
+
+    async def go() -> list[dict[str, int]]:
+        with pytest.raises(RuntimeError):
+            async with write_transaction(db):
+                await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
+                async with write_transaction(db):  # must not wait for the lock it holds
+                    await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 2))
+                raise RuntimeError("roll back both")
+        return await db.run_querystring(_q("SELECT COUNT(*) AS c FROM item"))
+
+    assert run(asyncio.wait_for(go(), 10)) == [{"c": 0}]
