@@ -15,6 +15,8 @@ from contest.domain import outcomes
 from contest.errors import ValidationFailed
 from contest.guards import admin_required, login_required, require_actor, reviewer_required
 from contest.i18n import t
+from judging.controllers.bodies import (DecideIn, EligibilityBulkIn, EligibilityIn, MembersIn, PresentationIn,
+                                       ReasonIn, RoundCreate, RoundUpdate, ScoresIn, SignIn, TiesIn, documented)
 from judging.domain import final, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
@@ -149,7 +151,8 @@ class RoundApi(Controller):
         """DGA's published themes as a starting rubric."""
         return {"criteria": DEFAULT_RUBRIC, "tie_break": DEFAULT_TIE_BREAK}
 
-    @post("/api/v1/editions/{year:int}/rounds", operation_id="createRound", guards=[admin_required],
+    @post("/api/v1/editions/{year:int}/rounds", operation_id="createRound",
+          operation_class=documented(RoundCreate), guards=[admin_required],
           status_code=HTTP_201_CREATED)
     async def create_round(self, request: Request, year: int, data: dict[str, Any]) -> RoundRead:
         """A draft round with its rubric (DGA's default when `criteria` is left out)."""
@@ -164,13 +167,15 @@ class RoundApi(Controller):
     async def get_round(self, round_id: int) -> RoundRead:
         return RoundRead.of(await rounds.get_round(round_id))
 
-    @patch("/api/v1/rounds/{round_id:int}", operation_id="updateRound", guards=[admin_required])
+    @patch("/api/v1/rounds/{round_id:int}", operation_id="updateRound",
+           operation_class=documented(RoundUpdate), guards=[admin_required])
     async def update_round(self, request: Request, round_id: int, data: dict[str, Any]) -> RoundRead:
         """Change a draft round's rules; 409 `frozen` once it has opened."""
         await rounds.update_round(actor=require_actor(request), round_id=round_id, data=_body(data))
         return RoundRead.of(await rounds.get_round(round_id))
 
-    @post("/api/v1/entries/{entry_id:int}/eligibility", operation_id="setEligibility", guards=[admin_required],
+    @post("/api/v1/entries/{entry_id:int}/eligibility", operation_id="setEligibility",
+          operation_class=documented(EligibilityIn), guards=[admin_required],
           status_code=HTTP_200_OK)
     async def set_eligibility(self, request: Request, entry_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
@@ -181,7 +186,8 @@ class RoundApi(Controller):
         return {"id": entry_id, "state": "eligible" if body["eligible"] else "ineligible",
                 "reason": str(body.get("reason") or "").strip()}
 
-    @post("/api/v1/editions/{year:int}/eligibility", operation_id="setEligibilityBulk", guards=[admin_required],
+    @post("/api/v1/editions/{year:int}/eligibility", operation_id="setEligibilityBulk",
+          operation_class=documented(EligibilityBulkIn), guards=[admin_required],
           status_code=HTTP_200_OK)
     async def set_eligibility_bulk(self, request: Request, year: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
@@ -192,7 +198,8 @@ class RoundApi(Controller):
                                                  eligible=body["eligible"], reason=str(body.get("reason") or ""))
         return {"entry_ids": ids, "changed": changed, "state": "eligible" if body["eligible"] else "ineligible"}
 
-    @post("/api/v1/rounds/{round_id:int}/members", operation_id="addMembers", guards=[admin_required],
+    @post("/api/v1/rounds/{round_id:int}/members", operation_id="addMembers",
+          operation_class=documented(MembersIn), guards=[admin_required],
           status_code=HTTP_200_OK)
     async def add_members(self, request: Request, round_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """`{user_ids}` or `{emails}`, optional `provinces: {email: province_code}` and
@@ -275,7 +282,8 @@ class RoundApi(Controller):
         await rounds.close_round(actor=require_actor(request), round_id=round_id)
         return RoundRead.of(await rounds.get_round(round_id))
 
-    @post("/api/v1/rounds/{round_id:int}/ties", operation_id="recordTieDecision", guards=[admin_required],
+    @post("/api/v1/rounds/{round_id:int}/ties", operation_id="recordTieDecision",
+          operation_class=documented(TiesIn), guards=[admin_required],
           status_code=HTTP_200_OK)
     async def ties(self, request: Request, round_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """The committee's order for tied entries: `{entry_ids: [best first], reason}`."""
@@ -285,7 +293,8 @@ class RoundApi(Controller):
                                             reason=str(body.get("reason") or ""))
         return {"round_id": round_id, "order": ids}
 
-    @post("/api/v1/rounds/{round_id:int}/decide", operation_id="decideRound", guards=[admin_required],
+    @post("/api/v1/rounds/{round_id:int}/decide", operation_id="decideRound",
+          operation_class=documented(DecideIn, required=False), guards=[admin_required],
           status_code=HTTP_200_OK)
     async def decide(self, request: Request, round_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Propose outcomes: the top N, then `overrides: [{entry_id, outcome, reason}]`."""
@@ -299,7 +308,8 @@ class RoundApi(Controller):
     async def decision(self, round_id: int) -> dict[str, Any]:
         return await shortlist.decision_view(round_id)
 
-    @post("/api/v1/rounds/{round_id:int}/sign", operation_id="signDecision", guards=[admin_required],
+    @post("/api/v1/rounds/{round_id:int}/sign", operation_id="signDecision",
+          operation_class=documented(SignIn, required=False), guards=[admin_required],
           status_code=HTTP_200_OK)
     async def sign(self, request: Request, round_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Sign the proposal (optionally naming the `decision_hash` you reviewed); the second
@@ -313,6 +323,7 @@ class PresentationApi(Controller):
     tags = ["judging"]
 
     @put("/api/v1/rounds/{round_id:int}/presentations/{entry_id:int}", operation_id="setPresentation",
+         operation_class=documented(PresentationIn),
          guards=[admin_required])
     async def set_presentation(self, request: Request, round_id: int, entry_id: int,
                                data: dict[str, Any]) -> dict[str, Any]:
@@ -342,7 +353,8 @@ class AssignmentApi(Controller):
     async def get_assignment(self, request: Request, assignment_id: int) -> ScoreSheet:
         return _sheet(await scoring.get_assignment(require_actor(request), assignment_id))
 
-    @put("/{assignment_id:int}/scores", operation_id="saveScores", guards=[reviewer_required])
+    @put("/{assignment_id:int}/scores", operation_id="saveScores",
+         operation_class=documented(ScoresIn), guards=[reviewer_required])
     async def save_scores(self, request: Request, assignment_id: int, data: dict[str, Any]) -> ScoreSheet:
         """`{scores: {code: value}, comment, version?}`; 422 out of range or not in the rubric."""
         body = _body(data)
@@ -358,14 +370,16 @@ class AssignmentApi(Controller):
         await scoring.submit_scores(actor=actor, assignment_id=assignment_id)
         return _sheet(await scoring.get_assignment(actor, assignment_id))
 
-    @post("/{assignment_id:int}/recuse", operation_id="recuse", guards=[reviewer_required], status_code=HTTP_200_OK)
+    @post("/{assignment_id:int}/recuse", operation_id="recuse",
+          operation_class=documented(ReasonIn), guards=[reviewer_required], status_code=HTTP_200_OK)
     async def recuse(self, request: Request, assignment_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """Declare a conflict of interest: `{reason}`. The entry goes to another member."""
         body = _body(data)
         return await scoring.recuse(actor=require_actor(request), assignment_id=assignment_id,
                                     reason=str(body.get("reason") or ""))
 
-    @post("/{assignment_id:int}/reopen", operation_id="reopenScores", guards=[admin_required],
+    @post("/{assignment_id:int}/reopen", operation_id="reopenScores",
+          operation_class=documented(ReasonIn), guards=[admin_required],
           status_code=HTTP_200_OK)
     async def reopen(self, request: Request, assignment_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         body = _body(data or {})
