@@ -149,7 +149,13 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start" and extra_headers:
-                    message = {**message, "headers": [*message.get("headers", []), *extra_headers]}
+                    headers = message.get("headers", [])
+                    added = extra_headers
+                    if _publicly_cacheable(headers):
+                        # A shared cache would hand this one CSRF cookie to every visitor,
+                        # making the token guessable: a public page never sets it.
+                        added = [h for h in extra_headers if not h[1].startswith(CSRF_COOKIE.encode() + b"=")]
+                    message = {**message, "headers": [*headers, *added]}
                 await send(message)
 
             await app(scope, receive, send_with_headers)
@@ -157,6 +163,13 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
             current_language.reset(token)
 
     return middleware
+
+
+def _publicly_cacheable(headers: Any) -> bool:
+    for name, value in headers:
+        if name.lower() == b"cache-control":
+            return b"public" in value.lower()
+    return False
 
 
 async def _buffer(receive: Receive) -> tuple[bytes | None, Receive]:

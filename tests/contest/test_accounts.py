@@ -37,6 +37,23 @@ def test_sign_up_creates_unconfirmed_applicant_and_mails_link(db: str) -> None:
     assert "/account/confirm/" in link_in(mail, "/account/confirm/")
 
 
+def test_password_hash_uses_owasp_argon2id_parameters_and_old_hashes_are_upgraded(db: str) -> None:
+    from argon2 import PasswordHasher
+
+    user_id = run(make_user("admin", email="old-hash@example.go.th"))
+    fresh = run(User.select(User.password_hash).where(User.id == user_id).first())["password_hash"]
+    assert fresh.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    # An account hashed with argon2-cffi's heavier defaults still logs in, and is re-hashed.
+    old = PasswordHasher().hash(PASSWORD)
+    assert old.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    run(User.update({User.password_hash: old}).where(User.id == user_id))
+    actor = run(accounts.authenticate("old-hash@example.go.th", PASSWORD))
+    assert actor.id == user_id
+    upgraded = run(User.select(User.password_hash).where(User.id == user_id).first())["password_hash"]
+    assert upgraded.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and upgraded != fresh
+    assert accounts.verify_password(upgraded, PASSWORD)
+
+
 def test_sign_up_duplicate_email_conflicts_and_changes_nothing(db: str) -> None:
     code = run(make_org())
     run(accounts.sign_up(email="a@example.go.th", password=PASSWORD, name="A", organisation_code=code))

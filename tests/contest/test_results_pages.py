@@ -499,3 +499,17 @@ def test_result_page_shows_each_committees_feedback(client) -> None:  # type: ig
     run(Entry.update({Entry.feedback: ""}).where(Entry.id == p["winner"]))
     html = client.get(f"/entries/{p['winner']}/result").text
     assert th("There is no committee feedback for this entry: it was not scored by the screening committee.") in html
+
+
+def test_public_results_page_sets_no_csrf_cookie_a_private_page_does(client) -> None:  # type: ignore[no-untyped-def]
+    _published()
+    client.cookies.clear()
+    public = client.get(f"/results/{YEAR}?lang=en")
+    assert public.status_code == 200
+    assert public.headers["cache-control"].startswith("public")
+    cookies = public.headers.get_list("set-cookie")
+    assert not any(c.startswith("csrftoken=") for c in cookies)  # a shared cache would share it
+    assert any(c.startswith("lang=en") for c in cookies)  # the language choice is still remembered
+    client.cookies.clear()
+    login = client.get("/login")
+    assert any(c.startswith("csrftoken=") for c in login.headers.get_list("set-cookie"))
