@@ -67,10 +67,11 @@ def test_a_proposal_with_more_or_fewer_inside_than_the_cut_is_flagged(client) ->
     more = client.post(url, headers=headers, json={"overrides": [
         {"entry_id": ranked[2], "outcome": "shortlisted", "reason": "คะแนนใกล้เคียงกันมาก"}]}).json()
     assert more["inside"] == 3
-    assert more["warnings"] == [{"code": "inside_count", "inside": 3, "cut": 2, "message":
-                                 "เสนอให้ผลงาน 3 รายการผ่านการคัดเลือก ซึ่งมากกว่า 2 รายการที่กำหนดไว้สำหรับการประกวดปีนี้ 1 รายการ"}]
+    message = "เสนอให้ผลงาน 3 รายการผ่านการคัดเลือก ซึ่งมากกว่า 2 รายการที่กำหนดไว้สำหรับการประกวดปีนี้ 1 รายการ"
+    assert more["warnings"] == [{"code": "inside_count", "inside": 3, "cut": 2, "message": message}]
     english = client.get(f"/api/v1/rounds/{s.round_id}/decision", headers={**headers, **EN}).json()
-    assert english["warnings"][0]["message"] == "3 entries are proposed as shortlisted: 1 more than the 2 the edition sets."
+    assert english["warnings"][0]["message"] == (
+        "3 entries are proposed as shortlisted: 1 more than the 2 the edition sets.")
 
     browser_login(client, "decider@dga.or.th")
     page = client.get(f"/admin/judging/rounds/{s.round_id}/decision").text
@@ -98,7 +99,8 @@ def test_final_assignment_refusal_speaks_of_the_panel_not_reviewers_per_entry(cl
     assert resp.status_code == 409
     body = resp.json()
     assert body["code"] == "too_few_reviewers" and body["count"] == 1 and "needed" not in body
-    assert body["detail"].startswith("กรรมการไม่พอ: ผลงานที่ผ่านเข้ารอบ 1 รายการไม่มีกรรมการที่ไม่มีส่วนได้เสียให้คะแนนได้เลย")
+    assert body["detail"].startswith(
+        "กรรมการไม่พอ: ผลงานที่ผ่านเข้ารอบ 1 รายการไม่มีกรรมการที่ไม่มีส่วนได้เสียให้คะแนนได้เลย")
     assert body["detail_en"].startswith("Not enough panel members: 1 finalists cannot be scored by any member")
     assert "7" not in body["detail"] and "7" not in body["detail_en"]
 

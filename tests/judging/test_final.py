@@ -149,7 +149,8 @@ def test_final_round_ignores_the_same_province_rule(client) -> None:  # type: ig
     # The round form says so.
     from tests.factories import browser_login
     browser_login(client, s.admins[0])
-    hint = ("ใช้เฉพาะรอบกลั่นกรอง ในรอบตัดสินจะไม่ใช้กฎนี้ กรรมการผู้ทรงคุณวุฒิทุกคนให้คะแนนผลงานที่ผ่านเข้ารอบทุกรายการ "
+    hint = ("ใช้เฉพาะรอบกลั่นกรอง ในรอบตัดสินจะไม่ใช้กฎนี้ "
+            "กรรมการผู้ทรงคุณวุฒิทุกคนให้คะแนนผลงานที่ผ่านเข้ารอบทุกรายการ "
             "ไม่ว่าจะอยู่จังหวัดใด เว้นแต่ถอนตัวเพราะมีส่วนได้เสีย")
     assert hint in client.get(f"/admin/judging/{YEAR}/rounds/new?kind=final").text
     page = client.get(f"/admin/judging/rounds/{final_id}/rules").text

@@ -271,7 +271,8 @@ def test_scoring_page_shows_the_submitted_entry_and_rubric_never_contacts(client
     assert save < html.index('name="action" value="submit"')
     assert f'aria-describedby="h-save">{th("Save, do not submit yet")}</button>' in html
     assert f'<p class="hint" id="h-save">{th("Keeps your scores; you can still change them.")}</p>' in html
-    assert f'<p class="hint" id="h-submit">{th("Locks your scores (only an organiser can reopen them) and opens the next entry to score.")}</p>' in html
+    locks = th("Locks your scores (only an organiser can reopen them) and opens the next entry to score.")
+    assert f'<p class="hint" id="h-submit">{locks}</p>' in html
     assert th("Keyboard: Enter or Tab moves to the next field (Enter never submits); Shift+Tab goes back.") in html
 
     english = client.get(f"/review/assignments/{a['id']}?lang=en").text
