@@ -186,11 +186,13 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
                                             sha256=received.sha256, storage_key=received.key,
                                             kind=received.fields.get("kind"))
     except BaseException:
-        # The row was not written: leave nothing behind, even if the request is being cancelled
-        # (client gone) or the storage fails now too (then the object is only an orphan).
+        # Leave nothing behind unless the row was written (a cancellation can arrive just after
+        # add_attachment committed): even if the request is being cancelled (client gone), and
+        # even if the storage fails now too (then the object is only an orphan, logged).
         with anyio.CancelScope(shield=True):
             try:
-                await storage.delete(received.key)
+                if not await entries.is_recorded(received.key):
+                    await storage.delete(received.key)
             except Exception:  # noqa: BLE001 - the original error is what the caller must see
                 log.exception("could not delete the unrecorded upload %s", received.key)
         raise

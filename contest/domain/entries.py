@@ -692,6 +692,11 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
     return attachment
 
 
+async def is_recorded(storage_key: str) -> bool:
+    """Whether an attachment row holds this storage key (then its bytes must stay)."""
+    return await Attachment.exists().where(Attachment.storage_key == storage_key)
+
+
 def _kind_for(content_type: str) -> str:
     if content_type.startswith("image/"):
         return "image"

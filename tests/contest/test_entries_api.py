@@ -737,33 +737,69 @@ def test_delete_attachment_takes_the_entry_lock_like_submit(client, monkeypatch)
     assert locked == [("entry", entry["id"])]
 
 
-def test_concurrent_submit_and_delete_never_lose_a_file_a_receipt_lists(client) -> None:  # type: ignore[no-untyped-def]
-    """Invariant: every file a receipt lists is still stored, whichever of submit and delete wins."""
+def test_delete_during_a_submit_never_loses_a_file_its_receipt_lists(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A delete that arrives while a submit is writing its receipt waits for it (the entry's
+    lock), then sees the receipt and keeps the bytes. Without the lock, on PostgreSQL, the
+    delete would finish in between and remove a file the receipt lists."""
     import asyncio
 
     from contest.domain import accounts
     from contest.storage import get_storage
     from tests.factories import PASSWORD
     headers, _ = _setup(client)
-    entry_id, _ = _complete_entry(client, headers)
+    entry_id, pdf = _complete_entry(client, headers)
+    [att] = client.get(f"/api/v1/entries/{entry_id}", headers=headers).json()["attachments"]
     actor = run(accounts.authenticate("staff@example.go.th", PASSWORD))
     storage = get_storage()
+    real_append = entries.append_event
 
-    async def remove(attachment_id: int) -> None:  # what DELETE /api/v1/attachments/{id} does
-        key = await entries.delete_attachment(actor=actor, attachment_id=attachment_id)
-        if key:
-            await storage.delete(key)
+    async def scenario() -> None:
+        submitting, deleted = asyncio.Event(), asyncio.Event()
 
-    async def race(attachment_id: int) -> None:
-        await asyncio.gather(entries.submit_entry(actor=actor, entry_id=entry_id), remove(attachment_id),
-                             return_exceptions=True)
+        async def append_event(**kw):  # type: ignore[no-untyped-def]
+            if kw.get("action") == "entry.submit":  # the receipt is written, not yet committed
+                submitting.set()
+                try:
+                    await asyncio.wait_for(deleted.wait(), timeout=2)
+                except asyncio.TimeoutError:
+                    pass  # the delete is waiting for this transaction: carry on and commit
+            return await real_append(**kw)
 
-    for i in range(6):
-        extra = _upload(client, headers, entry_id, f"extra{i}.pdf", make_pdf())
-        assert extra.status_code == 201
-        run(race(extra.json()["id"]))
-    assert run(Receipt.count()) >= 1
-    for receipt in run(Receipt.select(Receipt.number, Receipt.files)):
-        for f in entries._loads(receipt["files"], []):
-            row = run(Attachment.select(Attachment.storage_key).where(Attachment.id == f["attachment_id"]).first())
-            assert run(storage.exists(row["storage_key"])), (receipt["number"], f["name"])
+        async def remove() -> None:  # what DELETE /api/v1/attachments/{id} does
+            await submitting.wait()
+            key = await entries.delete_attachment(actor=actor, attachment_id=att["id"])
+            deleted.set()
+            if key:
+                await storage.delete(key)
+
+        monkeypatch.setattr(entries, "append_event", append_event)
+        await asyncio.gather(entries.submit_entry(actor=actor, entry_id=entry_id), remove())
+
+    run(scenario())
+    [receipt] = run(Receipt.select(Receipt.files))
+    assert [f["attachment_id"] for f in entries._loads(receipt["files"], [])] == [att["id"]]
+    row = run(Attachment.select(Attachment.storage_key, Attachment.deleted_at).where(Attachment.id == att["id"]).first())
+    assert row["deleted_at"] is not None  # removed from the draft …
+    assert run(storage.exists(row["storage_key"]))  # … but what the receipt lists is kept
+    admin = _admin(client)
+    assert client.get(f"/api/v1/attachments/{att['id']}/content", headers=admin).content == pdf
+
+
+def test_a_failure_after_the_row_is_written_never_deletes_its_bytes(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The upload's cleanup deletes only an object no row records (a cancellation or error can
+    come right after add_attachment committed)."""
+    from contest.controllers import entries_api
+    headers, _ = _setup(client)
+    entry = _create(client, headers)
+    real = entries.add_attachment
+
+    async def committed_then_failed(**kw):  # type: ignore[no-untyped-def]
+        await real(**kw)
+        raise RuntimeError("connection reset after the commit")
+
+    monkeypatch.setattr(entries_api.entries, "add_attachment", committed_then_failed)
+    resp = _upload(client, headers, entry["id"], "a.pdf", make_pdf())
+    assert resp.status_code == 500
+    [row] = run(Attachment.select(Attachment.storage_key))
+    from contest.storage import get_storage
+    assert run(get_storage().exists(row["storage_key"])) and len(_stored()) == 1
