@@ -339,11 +339,11 @@ def parse_datetime(value: Any) -> datetime | None:
 def page_links(request: Request, *, page: int, per_page: int, total: int) -> dict[str, str]:
     """An RFC 8288 ``Link`` header to the neighbouring pages, keeping every other parameter."""
     params = {k: v for k, v in request.query_params.items() if k not in ("page", "per_page")}
-    links = []
-    if page * per_page < total:
-        links.append(f'<{request.url.path}?{urlencode({**params, "page": page + 1, "per_page": per_page})}>; rel="next"')
-    if page > 1:
-        links.append(f'<{request.url.path}?{urlencode({**params, "page": page - 1, "per_page": per_page})}>; rel="prev"')
+    def link(to: int, rel: str) -> str:
+        return f'<{request.url.path}?{urlencode({**params, "page": to, "per_page": per_page})}>; rel="{rel}"'
+
+    links = ([link(page + 1, "next")] if page * per_page < total else []) + (
+        [link(page - 1, "prev")] if page > 1 else [])
     return {"Link": ", ".join(links)} if links else {}
 
 

@@ -621,7 +621,8 @@ def test_upload_with_an_unknown_kind_is_422_with_the_allowed_kinds(client) -> No
     body = resp.json()
     assert body["code"] == "invalid_kind"
     assert body["allowed_kinds"] == ["presentation", "document", "image", "video", "other"]
-    assert body["errors"] == {"kind": "ไม่รู้จักประเภทไฟล์นี้ กรุณาเลือกจาก: presentation, document, image, video, other"}
+    assert body["errors"] == {
+        "kind": "ไม่รู้จักประเภทไฟล์นี้ กรุณาเลือกจาก: presentation, document, image, video, other"}
     assert run(Attachment.count()) == 0 and _stored() == []
     ok = client.post(f"/api/v1/entries/{entry['id']}/attachments", headers=headers, data={"kind": "document"},
                      files={"file": ("a.pdf", make_pdf(), "application/pdf")})
@@ -659,7 +660,8 @@ def test_error_bodies_are_english_with_accept_language_en(client) -> None:  # ty
     assert incomplete["detail"] == "The entry is not complete yet." and incomplete["errors"]["summary"] == (
         "Required before submitting.")
     upload = _upload(client, en, entry["id"], "setup.pdf", b"MZ\x90\x00" + b"\x00" * 4000).json()
-    assert upload["detail"] == "This type of file is not accepted. Allowed: PDF, JPEG, PNG, WebP, MP4, DOCX, PPTX or XLSX."
+    assert upload["detail"] == ("This type of file is not accepted. Allowed: PDF, JPEG, PNG, WebP, MP4, DOCX, PPTX "
+                                "or XLSX.")
 
 
 def test_invalid_patch_after_the_deadline_is_409_deadline_passed(client) -> None:  # type: ignore[no-untyped-def]
@@ -778,7 +780,8 @@ def test_delete_during_a_submit_never_loses_a_file_its_receipt_lists(client, mon
     run(scenario())
     [receipt] = run(Receipt.select(Receipt.files))
     assert [f["attachment_id"] for f in entries._loads(receipt["files"], [])] == [att["id"]]
-    row = run(Attachment.select(Attachment.storage_key, Attachment.deleted_at).where(Attachment.id == att["id"]).first())
+    row = run(Attachment.select(Attachment.storage_key, Attachment.deleted_at).where(
+        Attachment.id == att["id"]).first())
     assert row["deleted_at"] is not None  # removed from the draft …
     assert run(storage.exists(row["storage_key"]))  # … but what the receipt lists is kept
     admin = _admin(client)

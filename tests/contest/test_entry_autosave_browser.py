@@ -20,7 +20,8 @@ import pytest
 from contest.i18n import t
 from contest.tables import Entry
 from tests.conftest import run
-from tests.e2e.test_signup_browser import CHROMIUM_ARGS, _chromium, _contest_command, _free_port, _log_tail, _unavailable
+from tests.e2e.test_signup_browser import (CHROMIUM_ARGS, _chromium, _contest_command, _free_port, _log_tail,
+                                           _unavailable)
 from tests.factories import PASSWORD, make_edition, make_org, make_user
 
 pytestmark = pytest.mark.e2e
