@@ -5,13 +5,7 @@ tests/e2e; skipped without Playwright or Chromium (fails under REQUIRE_SERVICES=
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,19 +14,13 @@ import pytest
 from contest.i18n import t
 from contest.tables import Entry
 from tests.conftest import run
-from tests.e2e.test_signup_browser import (CHROMIUM_ARGS, _chromium, _contest_command, _free_port, _log_tail,
-                                           _unavailable)
+from tests.e2e.browser import CHROMIUM_ARGS, chromium, contest_server, log_tail, read, unavailable
 from tests.factories import PASSWORD, make_edition, make_org, make_user
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "autosave.staff@example.go.th"
 
-
-def read(query: Any) -> Any:
-    """A database read while Playwright's own event loop runs in this thread."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run, query).result()
 
 
 def _wait_for(query: Any, expected: Any, timeout: float = 8.0) -> Any:
@@ -53,53 +41,21 @@ def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     run(make_user("applicant", email=EMAIL, org=org))
     actor = run(accounts.authenticate(EMAIL, PASSWORD))
     entry_id = run(entries.create_entry(actor=actor, year=2569, data={"title": "ชื่อเดิม"}))
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.pop("REDIS_URL", None)
-    env.update(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=os.environ["DATABASE_URL"],
-               MAIL_DIR=str(tmp_path / "mail"), STORAGE_URL=str(tmp_path / "uploads"), BASE_URL=base_url,
-               SECRET_KEY="e2e-secret-key-not-for-production", DB_POOL="1", WEB_WORKERS="1")
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*_contest_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{_log_tail(log)}")
-            try:
-                with urllib.request.urlopen(base_url + "/", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not answer on {base_url} within 20 s:\n{_log_tail(log)}")
-            time.sleep(0.2)
+    with contest_server(tmp_path) as (base_url, log):
         yield {"url": base_url, "log": log, "entry_id": entry_id}
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
 
 
 def test_typing_is_saved_when_the_page_is_hidden_or_left_before_the_autosave(server: dict[str, Any]) -> None:
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    chromium = _chromium()
+        unavailable("playwright is not installed (pip install -e '.[test]')")
+    chromium_path = chromium()
     base, entry_id = server["url"], server["entry_id"]
     row = Entry.select(Entry.title, Entry.summary, Entry.version).where(Entry.id == entry_id).first()
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(locale="th-TH")
             context.set_default_timeout(10_000)
@@ -142,7 +98,7 @@ def test_typing_is_saved_when_the_page_is_hidden_or_left_before_the_autosave(ser
             saved = _wait_for(row, {"title": "ชื่อที่พิมพ์แล้วออกทันที", "summary": "สรุปที่พิมพ์ก่อนสลับแท็บ",
                                     "version": 4})
             assert saved == {"title": "ชื่อที่พิมพ์แล้วออกทันที", "summary": "สรุปที่พิมพ์ก่อนสลับแท็บ",
-                             "version": 4}, _log_tail(server["log"])
+                             "version": 4}, log_tail(server["log"])
             page.reload()  # the list may have been drawn before the keepalive save arrived
             expect(page.locator("main")).to_contain_text("ชื่อที่พิมพ์แล้วออกทันที")
             assert 409 not in statuses and 422 not in statuses, statuses

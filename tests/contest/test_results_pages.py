@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import statistics
 import time
 from typing import Any
 
@@ -219,15 +218,7 @@ def test_results_page_winner_awardees_filters_and_caching(client) -> None:  # ty
     assert "DG Awards — Local Government" in english.text and "Subdistrict Municipality" in english.text
     client.cookies.clear()
 
-    # Fast: rendered from the snapshot alone (median of 20 after a warm-up).
-    for _ in range(3):
-        client.get(url)
-    timings = []
-    for _ in range(20):
-        started = time.perf_counter()
-        assert client.get(url).status_code == 200
-        timings.append((time.perf_counter() - started) * 1000)
-    assert statistics.median(timings) < 50, timings
+    # Its speed (under 50 ms) is measured by bench/announcement, not asserted in a test.
 
     # A signed-in visitor's copy has their menu and CSRF token: private, and a different ETag.
     run(make_user("reviewer", email="someone@example.go.th"))

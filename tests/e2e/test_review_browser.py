@@ -9,14 +9,8 @@ module shares). Without Playwright or Chromium the test is skipped, or fails und
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,7 +20,7 @@ from contest.i18n import t
 from judging.domain import scoring
 from judging.tables import Assignment
 from tests.conftest import run
-from tests.e2e.test_signup_browser import CHROMIUM_ARGS, _chromium, _contest_command, _free_port, _log_tail, _unavailable
+from tests.e2e.browser import CHROMIUM_ARGS, chromium, contest_server, log_tail, read, unavailable
 from tests.factories import PASSWORD
 from tests.judging.support import screening
 
@@ -35,11 +29,6 @@ pytestmark = pytest.mark.e2e
 CODES = ["fit", "technology", "vision", "implementation", "results", "adoption"]
 TYPED = {"fit": "8", "technology": "7.5", "vision": "6", "implementation": "9", "results": "12", "adoption": "5"}
 
-
-def read(query: Any) -> Any:
-    """A database read while Playwright's own event loop runs in this thread."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run, query).result()
 
 
 def th(message: str, **params: Any) -> str:
@@ -55,40 +44,8 @@ def th_start(message: str) -> str:
 def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """An open screening round, assigned, then `contest serve` on a free port on the same database."""
     s = screening(entries=6, reviewers=3)  # every member has all six entries
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.pop("REDIS_URL", None)
-    env.update(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=os.environ["DATABASE_URL"],
-               MAIL_DIR=str(tmp_path / "mail"), STORAGE_URL=str(tmp_path / "uploads"), BASE_URL=base_url,
-               SECRET_KEY="e2e-secret-key-not-for-production", DB_POOL="1", WEB_WORKERS="1")
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*_contest_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{_log_tail(log)}")
-            try:
-                with urllib.request.urlopen(base_url + "/", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not answer on {base_url} within 20 s:\n{_log_tail(log)}")
-            time.sleep(0.2)
+    with contest_server(tmp_path) as (base_url, log):
         yield {"s": s, "url": base_url, "log": log, "tmp": tmp_path}
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
 
 
 def _active(page: Any) -> dict[str, str]:
@@ -110,8 +67,8 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    chromium = _chromium()
+        unavailable("playwright is not installed (pip install -e '.[test]')")
+    chromium_path = chromium()
     s, base = server["s"], server["url"]
     email, member = s.reviewer_emails[0], s.reviewers[0]
     mine = run(Assignment.select(Assignment.id).where(
@@ -119,7 +76,7 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
     first, second = mine[0]["id"], mine[1]["id"]
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(locale="th-TH", viewport={"width": 1366, "height": 900})
             context.set_default_timeout(10_000)

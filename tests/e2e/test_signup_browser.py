@@ -9,16 +9,8 @@ downloaded. Without Playwright or Chromium the test is skipped, or fails under R
 from __future__ import annotations
 
 import email
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from email import policy
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,44 +19,14 @@ import pytest
 
 from contest.i18n import t
 from contest.web import SESSION_COOKIE
-from tests.conftest import REQUIRE_SERVICES, run
+from tests.conftest import run
+from tests.e2e.browser import CHROMIUM_ARGS, chromium, contest_server, log_tail, unavailable
 from tests.factories import PASSWORD, decoded_body, link_in, make_org
 
 pytestmark = pytest.mark.e2e
 
 ORG_NAME = "เทศบาลตำบลทดสอบเบราว์เซอร์"
 EMAIL = "browser.staff@example.go.th"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} but services are required (run via make test)")
-    pytest.skip(reason)
-
-
-def _chromium() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        _unavailable("no chromium (apt-get install chromium)")
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _log_tail(log: Path, lines: int = 40) -> str:
-    text = log.read_text("utf-8", "replace") if log.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _contest_command() -> list[str]:
-    script = Path(sys.executable).parent / "contest"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "contest.cli"]
 
 
 @pytest.fixture()
@@ -74,40 +36,8 @@ def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     The organisation to sign up for is created first, while no other process has the database open.
     """
     org_code = run(make_org(name_th=ORG_NAME, kind="subdistrict_municipality"))
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.pop("REDIS_URL", None)  # jobs (mail) run inside the server process
-    env.update(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=os.environ["DATABASE_URL"],
-               MAIL_DIR=str(tmp_path / "mail"), STORAGE_URL=str(tmp_path / "uploads"), BASE_URL=base_url,
-               SECRET_KEY="e2e-secret-key-not-for-production", DB_POOL="1", WEB_WORKERS="1")
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*_contest_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{_log_tail(log)}")
-            try:
-                with urllib.request.urlopen(base_url + "/", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not answer on {base_url} within 20 s:\n{_log_tail(log)}")
-            time.sleep(0.2)
+    with contest_server(tmp_path) as (base_url, log):
         yield {"org_code": org_code, "url": base_url, "mail_dir": tmp_path / "mail", "log": log, "tmp": tmp_path}
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # granian's own group: its worker processes too
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
 
 
 def _wait_for_mail(mail_dir: Path, to: str, log: Path, timeout: float = 15.0) -> str:
@@ -121,20 +51,20 @@ def _wait_for_mail(mail_dir: Path, to: str, log: Path, timeout: float = 15.0) ->
                 return text
         time.sleep(0.25)
     found = sorted(p.name for p in mail_dir.glob("*")) if mail_dir.exists() else []
-    pytest.fail(f"no mail to {to} in {mail_dir} after {timeout} s (found {found}):\n{_log_tail(log)}")
+    pytest.fail(f"no mail to {to} in {mail_dir} after {timeout} s (found {found}):\n{log_tail(log)}")
 
 
 def test_signup_confirm_and_login_in_a_real_browser(server: dict[str, Any]) -> None:
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
-    chromium = _chromium()
+        unavailable("playwright is not installed (pip install -e '.[test]')")
+    chromium_path = chromium()
     code, base, log = server["org_code"], server["url"], server["log"]
     th = lambda message: t(message, "th")  # noqa: E731 - the page text the server renders in Thai
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(locale="th-TH", viewport={"width": 1280, "height": 900})
             context.set_default_timeout(10_000)
