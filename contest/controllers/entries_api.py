@@ -28,6 +28,10 @@ from uploads.streaming import MULTIPART_OVERHEAD, receive_upload
 log = logging.getLogger("contest.uploads")
 
 
+#: The most entries one list call returns (the whole of a large edition).
+MAX_PER_PAGE = 10_000
+
+
 @dataclass
 class AttachmentRead:
     id: int
@@ -227,9 +231,11 @@ class EntryApi(Controller):
                            province: str | None = None, kind: str | None = None,
                            category: str | None = None,
                            page: int = Parameter(default=1, ge=1),
-                           per_page: int = Parameter(default=100, ge=1, le=1000)) -> Response[list[EntrySummary]]:
-        """One page of entries, by id. ``X-Total-Count`` says how many match; ``Link`` gives the
-        next and previous pages (with the same filters)."""
+                           per_page: int = Parameter(default=MAX_PER_PAGE, ge=1, le=MAX_PER_PAGE),
+                           ) -> Response[list[EntrySummary]]:
+        """Entries by id: without ``per_page`` every match (up to 10,000: an edition holds at most
+        one entry per organisation by default), else one page. ``X-Total-Count`` says how many
+        match; ``Link`` gives the next and previous pages (with the same filters)."""
         actor = require_actor(request)
         filters = entries.EntryFilters(year=year, state=entry_state or None, province=province or None,
                                        kind=kind or None, category=category or None)
