@@ -70,6 +70,8 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
                                   clamd_url=get_settings().clamd_url)
     except ScanUnavailable as exc:
         raise outbox.TransientError(str(exc)) from exc
+    except MemoryError as exc:  # the file may be fine: check it again later rather than fail it
+        raise outbox.TransientError("out of memory while checking") from exc
     except ObjectNotFound:
         now = await Attachment.select(Attachment.deleted_at).where(Attachment.id == attachment_id).first()
         if now is None or now["deleted_at"] is not None:

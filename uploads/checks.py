@@ -212,6 +212,8 @@ def _check_pdf(
             )
         except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
             return _pdf_unreadable(type(exc).__name__)
+        except MemoryError:
+            raise  # this machine's trouble, not the file's: the caller retries later
         except Exception as exc:  # noqa: BLE001 - pypdf's own bugs on odd files (IndexError, AttributeError…)
             # Whatever pypdf trips over, the answer is the same: this PDF cannot be read here,
             # and a check that raised would stay "pending" for ever.
@@ -263,6 +265,8 @@ def _check_blocking(path: Path, content_type: str) -> CheckResult:
         if content_type.startswith("application/vnd.openxmlformats-officedocument."):
             return _check_ooxml(path)
         return CheckResult("passed", {"bytes": path.stat().st_size})
+    except MemoryError:
+        raise  # this machine's trouble, not the file's: the caller retries later
     except Exception as exc:  # noqa: BLE001 - see the docstring
         return _failed(
             "ตรวจสอบไฟล์นี้ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกไฟล์ใหม่แล้วส่งอีกครั้ง",

@@ -61,7 +61,7 @@ class OrganisationController(Controller):
 
     @get("/", operation_id="searchOrganisations")
     async def search(self, q: str | None = None, province: str | None = None, kind: str | None = None,
-                     page: int = Parameter(default=1, ge=1),
+                     page: int = Parameter(default=1, ge=1, le=1_000_000),
                      per_page: int = Parameter(default=20, ge=1, le=100)) -> OrganisationPageRead:
         """Search the LAO registry by Thai or English text, province and kind."""
         result = await organisations.search_organisations(q=q, province=province, kind=kind,
@@ -120,7 +120,7 @@ class UserController(Controller):
 
     @get("/", operation_id="listUsers")
     async def list_users(self, request: Request, role: str | None = None, q: str | None = None,
-                         page: int = Parameter(default=1, ge=1)) -> list[UserRead]:
+                         page: int = Parameter(default=1, ge=1, le=1_000_000)) -> list[UserRead]:
         rows = await accounts.list_users(actor=require_actor(request), role=role, q=q,
                                          limit=200, offset=(page - 1) * 200)
         return [UserRead(id=r["id"], email=r["email"], name=r["name"], role=r["role"],

@@ -119,6 +119,8 @@ class ExtensionRead:
     reason: str
     deadline: datetime | None = None
     created_at: datetime | None = None
+    #: Entries whose eligibility had been decided: back to submitted, to be decided again.
+    eligibility_cleared: list[int] = field(default_factory=list)
 
 
 def attachment_read(a: dict[str, Any]) -> AttachmentRead:
@@ -230,7 +232,7 @@ class EntryApi(Controller):
                            entry_state: str | None = Parameter(query="state", default=None, required=False),
                            province: str | None = None, kind: str | None = None,
                            category: str | None = None,
-                           page: int = Parameter(default=1, ge=1),
+                           page: int = Parameter(default=1, ge=1, le=1_000_000),
                            per_page: int = Parameter(default=MAX_PER_PAGE, ge=1, le=MAX_PER_PAGE),
                            ) -> Response[list[EntrySummary]]:
         """Entries by id: without ``per_page`` every match (up to 10,000: an edition holds at most

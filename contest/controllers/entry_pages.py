@@ -446,7 +446,7 @@ class EntryPages(Controller):
     async def admin_list(self, request: Request, year: int,
                          entry_state: str | None = Parameter(query="state", default=None, required=False),
                          province: str | None = None, kind: str | None = None,
-                         category: str | None = None, page: int = Parameter(default=1, ge=1)) -> Template:
+                         category: str | None = None, page: int = Parameter(default=1, ge=1, le=1_000_000)) -> Template:
         actor = require_actor(request)
         edition = await editions.get_edition(year, include_draft=True)
         filters = entries.EntryFilters(year=year, state=entry_state or None, province=province or None,

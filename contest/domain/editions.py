@@ -15,7 +15,7 @@ from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.rules import can_manage_editions
-from contest.tables import Edition
+from contest.tables import Edition, Entry
 
 DEFAULT_CATEGORIES = [
     {"code": "service", "name_th": "บริการประชาชน", "name_en": "Citizen services"},
@@ -230,6 +230,16 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
             if frozen or "state" in values:
                 raise Conflict("Screening has opened: submission dates, limits and award counts are frozen.",
                                code="frozen", fields=", ".join(frozen))
+        closes = values.get("submission_closes_at")
+        if closes is not None and closes != row["submission_closes_at"] and closes > clock.now():
+            decided = await Entry.count().where((Entry.edition == row["id"])
+                                                & Entry.state.is_in(["eligible", "ineligible"]))
+            if decided:
+                # Reopening submissions would leave those organisations unable to edit (their
+                # entries are judged) while others could: extend per organisation instead.
+                raise Conflict("{n} entries already have their eligibility decided: the edition's deadline can no "
+                               "longer move later. Extend the deadline of one organisation instead (its entries "
+                               "go back to submitted).", code="eligibility_decided", n=decided)
         merged = {**row, **values}
         _check_timeline(merged, errors)
         if errors:

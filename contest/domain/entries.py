@@ -364,7 +364,7 @@ def parse_version(value: Any) -> tuple[int | None, dict[str, str]]:
         return None, {"version": t("The entry's version is required to save.")}
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value, {}
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 12:
         return int(value.strip()), {}
     return None, {"version": t("The version must be the whole number you loaded with the entry, e.g. 3.")}
 
@@ -400,7 +400,9 @@ async def _require_open(edition: dict[str, Any], organisation_id: int) -> dateti
     return closes
 
 
-def _not_editable(state: str) -> Conflict:
+def _not_editable(state: str, published_at: datetime | None = None) -> Conflict:
+    """``state`` as the organisation may know it: before publication a verdict reads "submitted"."""
+    state = state_for_applicant(state, published_at)
     return Conflict("This entry can no longer be edited (it is {state}).", code="not_editable", state=state)
 
 
@@ -448,7 +450,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     # as invalid (fixing it would not help).
     await _require_open(edition, row["organisation"])
     if row["state"] not in EDITABLE_STATES:
-        raise _not_editable(row["state"])
+        raise _not_editable(row["state"], edition["published_at"])
     values, errors = clean_fields(data, edition)
     loaded, version_errors = parse_version(version)
     errors = {**unknown_field_errors(data), **errors, **version_errors}
@@ -459,7 +461,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise _not_editable(current["state"])
+            raise _not_editable(current["state"], edition["published_at"])
         changed = {k: v for k, v in values.items() if _comparable(current.get(k)) != _comparable(v)}
         if loaded != current["version"]:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
@@ -505,7 +507,7 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
             raise Conflict("This entry can no longer be submitted (it is {state}).", code="not_editable",
-                           state=current["state"])
+                           state=state_for_applicant(current["state"], edition["published_at"]))
         if current["submitted_revision"] == current["revision"]:
             latest = await Receipt.select().where(Receipt.entry == entry_id).order_by(
                 Receipt.sequence, ascending=False).first()
@@ -590,7 +592,8 @@ async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
                                       Entry.version: Entry.version + 1}).where(
             (Entry.id == entry_id) & Entry.state.is_in(list(EDITABLE_STATES))).returning(Entry.id)
         if not updated:
-            raise Conflict("This entry cannot be withdrawn (it is {state}).", code="not_editable", state=row["state"])
+            raise Conflict("This entry cannot be withdrawn (it is {state}).", code="not_editable",
+                           state=state_for_applicant(row["state"], edition["published_at"]))
         await append_event(actor=actor, action="entry.withdraw", subject_type="entry", subject_id=entry_id,
                            before={"state": row["state"]}, after={"state": "withdrawn"})
 
@@ -612,7 +615,7 @@ async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
     edition = await Edition.select().where(Edition.id == row["edition"]).first()
     await _require_open(edition, row["organisation"])
     if row["state"] not in EDITABLE_STATES:
-        raise _not_editable(row["state"])
+        raise _not_editable(row["state"], edition["published_at"])
     live = await Attachment.select(Attachment.size).where(
         (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
     if len(live) >= MAX_FILES_PER_ENTRY:
@@ -668,7 +671,7 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise _not_editable(current["state"])
+            raise _not_editable(current["state"], edition["published_at"])
         live = await Attachment.select(Attachment.size).where(
             (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
         if len(live) >= MAX_FILES_PER_ENTRY:
@@ -724,7 +727,7 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
         await _require_open(edition, row["organisation"])
         current = await _entry_row(att["entry"])
         if current["state"] not in EDITABLE_STATES:
-            raise _not_editable(current["state"])
+            raise _not_editable(current["state"], edition["published_at"])
         done = await Attachment.update({Attachment.deleted_at: clock.now()}).where(
             (Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).returning(Attachment.id)
         if not done:
@@ -790,8 +793,11 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
         errors["reason"] = t("Give the reason for the extension.")
     elif len(reason.strip()) > 2000:
         errors["reason"] = t("At most {n} characters (now {m}).", n=2000, m=len(reason.strip()))
-    org = await Organisation.select(Organisation.id).where(
-        Organisation.code == str(organisation_code or "").strip()).first()
+    if edition["state"] != "open":
+        raise Conflict("Submissions are over for this edition: screening has begun, so no deadline can be "
+                       "extended.", code="screening_opened")
+    organisation_code = str(organisation_code or "").strip()
+    org = await Organisation.select(Organisation.id).where(Organisation.code == organisation_code).first()
     if org is None:
         errors["organisation_code"] = t("Unknown organisation code.")
     if closes_at is None or closes_at.tzinfo is None:
@@ -806,11 +812,22 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
         await DeadlineExtension.insert(DeadlineExtension(edition=edition["id"], organisation=org["id"],
                                                          closes_at=closes_at, reason=reason,
                                                          granted_by=actor.id))
+        # More time is only worth something if the organisation can edit again: an eligibility
+        # already decided for its entries is set aside (audited), to be decided after the new
+        # deadline like everyone else's.
+        decided = await Entry.update({Entry.state: "submitted", Entry.eligibility_reason: ""}).where(
+            (Entry.edition == edition["id"]) & (Entry.organisation == org["id"])
+            & Entry.state.is_in(["eligible", "ineligible"])).returning(Entry.id)
+        for row in decided:
+            await append_event(actor=actor, action="entry.eligibility_cleared", subject_type="entry",
+                               subject_id=row["id"], after={"state": "submitted", "reason": "deadline.extend"})
         await append_event(actor=actor, action="deadline.extend", subject_type="organisation",
                            subject_id=organisation_code,
-                           after={"edition": year, "closes_at": clock.utc_iso(closes_at), "reason": reason})
+                           after={"edition": year, "closes_at": clock.utc_iso(closes_at), "reason": reason,
+                                  "eligibility_cleared": [r["id"] for r in decided]})
     return {"year": year, "organisation_code": organisation_code, "until": closes_at, "reason": reason,
-            "deadline": await deadline_for(edition, org["id"])}
+            "deadline": await deadline_for(edition, org["id"]),
+            "eligibility_cleared": [r["id"] for r in decided]}
 
 
 async def list_extensions(actor: Actor, year: int) -> list[dict[str, Any]]:

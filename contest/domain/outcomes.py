@@ -69,8 +69,10 @@ async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: b
                            entry_ids=[i for i, _ in still_open])
         changed = [r for r in rows if r["state"] != state or r["eligibility_reason"] != reason]
         if changed:
-            await Entry.update({Entry.state: state, Entry.eligibility_reason: reason,
-                                Entry.updated_at: clock.now()}).where(Entry.id.is_in([r["id"] for r in changed]))
+            # updated_at is the organisation's last edit (My entries shows it): a judging write
+            # leaves it alone, or its date would tell of a verdict before publication.
+            await Entry.update({Entry.state: state, Entry.eligibility_reason: reason}).where(
+                Entry.id.is_in([r["id"] for r in changed]))
         for r in changed:
             await append_event(actor=actor, action="entry.eligibility", subject_type="entry", subject_id=r["id"],
                                before={"state": r["state"], "reason": r["eligibility_reason"]},
@@ -152,8 +154,7 @@ async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[s
             raise Conflict("Entry {id} is no longer {state}.", code="entry_state", id=entry_id, state=expected)
         feedback = outcome.get("feedback")
         values: dict[Any, Any] = {Entry.state: state, Entry.outcome_rank: outcome.get("rank"),
-                                  Entry.outcome_score: "" if outcome.get("score") is None else f"{outcome['score']:.4f}",
-                                  Entry.updated_at: clock.now()}
+                                  Entry.outcome_score: "" if outcome.get("score") is None else f"{outcome['score']:.4f}"}
         if feedback is not None:
             if kind == "final":
                 try:

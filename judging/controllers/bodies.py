@@ -41,7 +41,8 @@ class RoundRules(msgspec.Struct, kw_only=True):
     reviewers_per_entry: Annotated[int, _d("Screening: distinct reviewers per entry. Ignored in a final round, "
                                            "where every member scores every finalist.", ge=1, le=15)] = 3
     normalisation: Annotated[Literal["none", "zscore"], _d("Per-reviewer normalisation.")] = "none"
-    tie_break: Annotated[list[str], _d("Criterion codes, in order, that separate equal scores.")] = []
+    tie_break: Annotated[list[str] | None, _d("Criterion codes, in order, that separate equal scores; left out "
+                                              "with the default rubric: its own chain.")] = None
     exclude_same_province: Annotated[bool, _d("Screening only: never give a member entries from their own "
                                               "province.")] = False
     seed: Annotated[Annotated[int, msgspec.Meta(ge=0)] | None, _d("Assignment seed (random when left out).")] = None
@@ -51,8 +52,16 @@ class RoundCreate(RoundRules, kw_only=True):
     kind: Annotated[Literal["screening", "final"], _d("One round of each kind per edition.")]
 
 
-class RoundUpdate(RoundRules, kw_only=True):
-    """Any of the rules; fields left out keep their value (a draft round only)."""
+class RoundUpdate(msgspec.Struct, kw_only=True):
+    """Any of the rules; a field left out (or null) keeps its value (a draft round only). No
+    defaults here: a client that filled them in would reset rules it never meant to touch."""
+
+    criteria: Annotated[list[CriterionIn] | None, _d("The whole rubric, replacing the current one.")] = None
+    reviewers_per_entry: Annotated[int | None, _d("Screening: distinct reviewers per entry.")] = None
+    normalisation: Annotated[Literal["none", "zscore"] | None, _d("Per-reviewer normalisation.")] = None
+    tie_break: Annotated[list[str] | None, _d("Criterion codes, in order, that separate equal scores.")] = None
+    exclude_same_province: Annotated[bool | None, _d("Screening only: the same-province rule.")] = None
+    seed: Annotated[int | None, _d("Assignment seed.")] = None
 
 
 class EligibilityIn(msgspec.Struct, kw_only=True):

@@ -32,6 +32,11 @@ def _parse(value: Any) -> datetime | None:
     return None
 
 
+def _plausible(when: datetime) -> bool:
+    """A year a contest can have (0001-01-01 00:00 +07:00 even has no UTC time)."""
+    return 2000 <= when.year <= 2199
+
+
 async def set_presentation(*, actor: Actor, round_id: int, entry_id: int, starts_at: Any, minutes: Any = 15,
                            link: str = "", note: str = "") -> dict[str, Any]:
     """Set (or move) a finalist's presentation slot; the organisation's staff are mailed."""
@@ -47,6 +52,8 @@ async def set_presentation(*, actor: Actor, round_id: int, entry_id: int, starts
     when = _parse(starts_at)
     if when is None:
         errors["starts_at"] = t("Give the date and time, e.g. 2026-12-01T10:00+07:00.")
+    elif not _plausible(when):
+        errors["starts_at"] = t("Give a date between the years 2000 and 2199 (2543 and 2742 in the Buddhist Era).")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 5 <= minutes <= 240:
         errors["minutes"] = t("Between 5 and 240 minutes.")
     link = (link or "").strip()

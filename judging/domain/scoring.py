@@ -337,7 +337,7 @@ def _version_of(value: Any) -> tuple[int | None, str | None]:
         return None, None
     if isinstance(value, int) and not isinstance(value, bool):
         return value, None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip()), None
     return None, t("The version is the whole number you read with the sheet.")
 

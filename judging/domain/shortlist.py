@@ -155,7 +155,7 @@ def _entry_number(value: Any) -> int | None:
     """An entry id as sent: a whole number, or its digits as text (a form); never 3.7 -> 3."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     return None
 

@@ -151,6 +151,24 @@ def test_edition_patch_and_freeze_after_screening(client) -> None:  # type: igno
     assert run(Edition.select(Edition.shortlist_size).first())["shortlist_size"] == 30
 
 
+def test_edition_deadline_cannot_move_later_once_eligibility_is_decided(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.tables import Entry
+    from tests.factories import make_submitted_entries
+
+    run(make_user("admin", email="admin@example.go.th"))
+    headers = login_token(client, "admin@example.go.th")
+    client.post("/api/v1/editions", headers=headers, json=_edition_payload())
+    [entry_id, _] = run(make_submitted_entries(2569, 2))
+    later = run(Edition.select(Edition.submission_closes_at).first())["submission_closes_at"] + timedelta(days=2)
+    run(Entry.update({Entry.state: "eligible"}).where(Entry.id == entry_id))
+    refused = client.patch("/api/v1/editions/2569", headers=headers, json={"submission_closes_at": iso(later)})
+    assert refused.status_code == 409 and refused.json()["code"] == "eligibility_decided", refused.text
+    assert "1" in refused.json()["detail"]
+    run(Entry.update({Entry.state: "submitted"}).where(Entry.id == entry_id))
+    moved = client.patch("/api/v1/editions/2569", headers=headers, json={"submission_closes_at": iso(later)})
+    assert moved.status_code == 200, moved.text
+
+
 def test_admin_lists_and_creates_users(client) -> None:  # type: ignore[no-untyped-def]
     run(make_user("admin", email="admin@example.go.th"))
     run(make_user("reviewer", email="r1@example.go.th"))

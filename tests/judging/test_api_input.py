@@ -39,7 +39,7 @@ def test_score_sheet_version_and_comment_must_have_their_types(client) -> None: 
     me = login_token(client, s.reviewer_emails[0])
     aid = client.get(f"/api/v1/rounds/{s.round_id}/assignments", headers=me).json()[0]["id"]
     url = f"/api/v1/assignments/{aid}/scores"
-    for version in ("abc", [1], {"v": 1}, True, 1.5, "-1"):
+    for version in ("abc", [1], {"v": 1}, True, 1.5, "-1", "²", "①"):
         resp = client.put(url, headers=me, json={"scores": {"fit": 5}, "version": version})
         assert resp.status_code == 422, (version, resp.text)
         assert resp.json()["errors"] == {

@@ -46,7 +46,7 @@ def test_overrides_naming_an_entry_twice_or_not_as_a_whole_number_are_422(client
     resp = client.post(url, headers={**headers, **EN}, json={"overrides": twice})
     assert resp.json()["errors"] == {
         "overrides[1].entry_id": f"Entry {ranked[3]} is listed twice: give one override per entry."}
-    for bad in (ranked[3] + 0.7, float(ranked[3]), True, "3.7", None, [ranked[3]]):
+    for bad in (ranked[3] + 0.7, float(ranked[3]), True, "3.7", None, [ranked[3]], "²"):
         resp = client.post(url, headers=headers, json={"overrides": [
             {"entry_id": bad, "outcome": "shortlisted", "reason": "ทบทวน"}]})
         assert resp.status_code == 422, (bad, resp.text)

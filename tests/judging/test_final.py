@@ -32,6 +32,10 @@ def test_presentation_slot_is_shown_and_mailed_to_the_finalist_only(client) -> N
 
     bad = client.put(path, headers=admin, json={"starts_at": "soon", "link": "javascript:alert(1)", "minutes": 1})
     assert bad.status_code == 422 and set(bad.json()["errors"]) == {"starts_at", "link", "minutes"}
+    for odd in ("0001-01-01T00:00:00+07:00", "9999-12-31T23:59:00+07:00"):
+        far = client.put(path, headers=admin, json={"starts_at": odd})
+        assert far.status_code == 422 and list(far.json()["errors"]) == ["starts_at"], far.text
+        assert "2543" in far.json()["errors"]["starts_at"]
     assert client.put(f"/api/v1/rounds/{s.round_id}/presentations/{finalist['id']}", headers=admin,
                       json={"starts_at": "2026-12-01T10:00:00+07:00"}).json()["code"] == "not_final"
     assert client.put(f"/api/v1/rounds/{final_id}/presentations/{other['id']}", headers=admin,
