@@ -506,15 +506,17 @@ class EntryPages(Controller):
         try:
             if closes_at is None:
                 raise ValidationFailed(errors={"closes_at": t("Enter the new deadline as a date and time.")})
-            await entries.extend_deadline(actor=actor, year=detail.edition["year"],
-                                          organisation_code=detail.organisation["code"], closes_at=closes_at,
-                                          reason=form["reason"])
+            granted = await entries.extend_deadline(actor=actor, year=detail.edition["year"],
+                                                    organisation_code=detail.organisation["code"],
+                                                    closes_at=closes_at, reason=form["reason"])
         except ValidationFailed as exc:
             ctx = await self._admin_entry_context(request, entry_id, form=form, errors=exc.errors)
             return Template("contest/admin/entries_detail.html", context=ctx, status_code=422)
-        ctx = await self._admin_entry_context(request, entry_id, flash=t(
-            "The deadline for {org} is now {closes}.", org=detail.organisation["name_th"],
-            closes=format_date(closes_at)))
+        flash = t("The deadline for {org} is now {closes}.", org=detail.organisation["name_th"],
+                  closes=format_date(closes_at))
+        if granted["eligibility_cleared"]:
+            flash += " " + t("Its eligibility decision was set aside: decide it again after the new deadline.")
+        ctx = await self._admin_entry_context(request, entry_id, flash=flash)
         return Template("contest/admin/entries_detail.html", context=ctx)
 
 
