@@ -18,6 +18,7 @@ from contest.domain import entries
 from contest.errors import DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
+from contest.numbers import whole_number
 from contest.storage import get_storage
 from contest.web import check_deferred_csrf
 from uploads.errors import UploadError, UploadTooLarge
@@ -166,7 +167,7 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
     actor = require_actor(request)
     allowance = await entries.prepare_upload(actor=actor, entry_id=entry_id)
     length = request.headers.get("content-length")
-    content_length = int(length) if length and length.isdigit() else None
+    content_length = whole_number(length) if length else None
     storage = get_storage()
     try:
         received = await receive_upload(
@@ -241,8 +242,7 @@ class EntryApi(Controller):
         actor = require_actor(request)
         filters = entries.EntryFilters(year=year, state=entry_state or None, province=province or None,
                                        kind=kind or None, category=category or None)
-        rows = await entries.list_entries(actor, year=year, state=entry_state, province=province, kind=kind,
-                                          category=category, limit=per_page, offset=(page - 1) * per_page)
+        rows = await entries.list_entries(actor, filters, limit=per_page, offset=(page - 1) * per_page)
         total = await entries.count_matching(actor, filters)
         items = [EntrySummary(id=r["id"], year=r["edition.year"], organisation_code=r["organisation.code"],
                               organisation_name_th=r["organisation.name_th"], state=r["state"],

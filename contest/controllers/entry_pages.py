@@ -454,9 +454,7 @@ class EntryPages(Controller):
         total = await entries.count_matching(actor, filters)
         pages = max(1, math.ceil(total / ADMIN_PAGE_SIZE))
         page = min(page, pages)
-        rows = await entries.list_entries(actor, year=year, state=filters.state, province=filters.province,
-                                          kind=filters.kind, category=filters.category, limit=ADMIN_PAGE_SIZE,
-                                          offset=(page - 1) * ADMIN_PAGE_SIZE)
+        rows = await entries.list_entries(actor, filters, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
         counts = {g: await entries.count_entries(year=year, group_by=g, filters=filters, actor=actor)
                   for g in entries.COUNT_GROUPS}
         from contest.domain.registry import KIND_LABELS

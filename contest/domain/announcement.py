@@ -24,15 +24,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from contest import clock
 from contest.db import atomic, lock_row
 from contest.domain import outbox
+from contest.domain.outcomes import MIN_REVIEWERS_FOR_MEANS
 from contest.domain.audit import Actor, append_event, canonical_json
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied
 from contest.i18n import format_date, t
 from contest.rules import can_manage_editions
 from contest.settings import get_settings
+from contest.spreadsheets import neutralise_formula
 from contest.tables import AuditEvent, Edition, Entry, ResultSnapshot, User
 
 SCHEMA = 2
@@ -82,10 +86,6 @@ DATA_DICTIONARY = {
     "showcase_url": "หน้าผลงานในคลังนวัตกรรม (URL เต็มของเว็บไซต์ที่ให้บริการไฟล์นี้) / "
                     "Showcase page (absolute URL on the site serving this file)",
 }
-# In results.csv only: text that a spreadsheet would run as a formula gets a leading apostrophe
-# (OWASP "CSV injection"); results.json keeps the text as entered. Full-width forms count too:
-# some spreadsheet locales read ＝ as =.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 CERTIFICATE_CODES = {AWARD_AWARDEE: "C", AWARD_WINNER: "DG"}
 CERTIFICATE_NUMBER = re.compile(r"^DLG(\d{4})-(C|DG)-(\d{6,})$")
 
@@ -179,10 +179,11 @@ class Blocker:
 
 async def decided_counts(edition_id: int) -> dict[str, int]:
     """How many entries of the edition are in each judged state that decides publication."""
-    counts = {}
-    for state in ("shortlisted", "finalist", "winner"):
-        counts[state] = await Entry.count().where((Entry.edition == edition_id) & (Entry.state == state))
-    return counts
+    states = ("shortlisted", "finalist", "winner")
+    rows = await Entry.select(Entry.state, Count()).where(
+        (Entry.edition == edition_id) & Entry.state.is_in(list(states))).group_by(Entry.state)
+    found = {r["state"]: r["count"] for r in rows}
+    return {state: found.get(state, 0) for state in states}
 
 
 async def publication_blockers(edition: dict[str, Any]) -> list[Blocker]:
@@ -368,9 +369,7 @@ def csv_cell(value: Any) -> Any:
         return "false"
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    return neutralise_formula(value)  # in results.csv only: results.json keeps the text as entered
 
 
 def open_data_csv(results: PublishedResults) -> bytes:
@@ -552,7 +551,6 @@ async def notification_progress(year: int) -> dict[str, int]:
 # --- the applicant's own result ----------------------------------------------------------------
 
 FEEDBACK_COMMITTEES = ("screening", "final")
-MIN_REVIEWERS_FOR_MEANS = 2
 
 
 def _is_number(value: Any) -> bool:

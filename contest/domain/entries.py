@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlparse
@@ -22,6 +22,7 @@ from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, format_date, t
+from contest.numbers import whole_number
 from contest.settings import get_settings
 from contest.tables import Attachment, DeadlineExtension, Edition, Entry, Organisation, Receipt
 
@@ -221,13 +222,10 @@ def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | No
     return query
 
 
-async def list_entries(actor: Actor, *, year: int | None = None, state: str | None = None,
-                       province: str | None = None, kind: str | None = None, category: str | None = None,
-                       limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, limit: int = 200,
+                       offset: int = 0) -> list[dict[str, Any]]:
     """Applicants see their organisation's entries (with the state they may know); admins see
     all, with filters. Ordered by id; ``limit``/``offset`` page through them."""
-    filters = EntryFilters(year=year, state=state or None, province=province or None, kind=kind or None,
-                           category=category or None)
     if actor.role == "applicant" and actor.organisation_id is None:
         return []
     query = Entry.select(Entry.id, Entry.state, Entry.version, Entry.revision, Entry.title, Entry.category,
@@ -268,7 +266,7 @@ async def count_entries(*, year: int, group_by: str, filters: EntryFilters | Non
 
     column = {"state": Entry.state, "category": Entry.category,
               "province": Entry.organisation.province_code, "kind": Entry.organisation.kind}[group_by]
-    filters = EntryFilters(**{**(filters.__dict__ if filters else {}), "year": year})
+    filters = replace(filters or EntryFilters(), year=year)
     query = Entry.select(column.as_alias("k"), Count())
     rows = await _filtered(query, actor or SYSTEM, filters, skip=group_by).group_by(column)
     return {r["k"] or "": r["count"] for r in rows}
@@ -362,10 +360,9 @@ def parse_version(value: Any) -> tuple[int | None, dict[str, str]]:
     """The ``version`` the editor loaded: a whole number (JSON number or digits)."""
     if value is None or value == "":
         return None, {"version": t("The entry's version is required to save.")}
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value, {}
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 12:
-        return int(value.strip()), {}
+    number = whole_number(value)
+    if number is not None and number >= 0:
+        return number, {}
     return None, {"version": t("The version must be the whole number you loaded with the entry, e.g. 3.")}
 
 
@@ -400,10 +397,10 @@ async def _require_open(edition: dict[str, Any], organisation_id: int) -> dateti
     return closes
 
 
-def _not_editable(state: str, published_at: datetime | None = None) -> Conflict:
+def _not_editable(state: str, published_at: datetime | None = None,
+                  message: str = "This entry can no longer be edited (it is {state}).") -> Conflict:
     """``state`` as the organisation may know it: before publication a verdict reads "submitted"."""
-    state = state_for_applicant(state, published_at)
-    return Conflict("This entry can no longer be edited (it is {state}).", code="not_editable", state=state)
+    return Conflict(message, code="not_editable", state=state_for_applicant(state, published_at))
 
 
 async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
@@ -506,8 +503,8 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise Conflict("This entry can no longer be submitted (it is {state}).", code="not_editable",
-                           state=state_for_applicant(current["state"], edition["published_at"]))
+            raise _not_editable(current["state"], edition["published_at"],
+                                "This entry can no longer be submitted (it is {state}).")
         if current["submitted_revision"] == current["revision"]:
             latest = await Receipt.select().where(Receipt.entry == entry_id).order_by(
                 Receipt.sequence, ascending=False).first()
@@ -592,8 +589,7 @@ async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
                                       Entry.version: Entry.version + 1}).where(
             (Entry.id == entry_id) & Entry.state.is_in(list(EDITABLE_STATES))).returning(Entry.id)
         if not updated:
-            raise Conflict("This entry cannot be withdrawn (it is {state}).", code="not_editable",
-                           state=state_for_applicant(row["state"], edition["published_at"]))
+            raise _not_editable(row["state"], edition["published_at"], "This entry cannot be withdrawn (it is {state}).")
         await append_event(actor=actor, action="entry.withdraw", subject_type="entry", subject_id=entry_id,
                            before={"state": row["state"]}, after={"state": "withdrawn"})
 
@@ -818,16 +814,16 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
         decided = await Entry.update({Entry.state: "submitted", Entry.eligibility_reason: ""}).where(
             (Entry.edition == edition["id"]) & (Entry.organisation == org["id"])
             & Entry.state.is_in(["eligible", "ineligible"])).returning(Entry.id)
-        for row in decided:
+        cleared = [r["id"] for r in decided]
+        for entry_id in cleared:
             await append_event(actor=actor, action="entry.eligibility_cleared", subject_type="entry",
-                               subject_id=row["id"], after={"state": "submitted", "reason": "deadline.extend"})
+                               subject_id=entry_id, after={"state": "submitted", "reason": "deadline.extend"})
         await append_event(actor=actor, action="deadline.extend", subject_type="organisation",
                            subject_id=organisation_code,
                            after={"edition": year, "closes_at": clock.utc_iso(closes_at), "reason": reason,
-                                  "eligibility_cleared": [r["id"] for r in decided]})
+                                  "eligibility_cleared": cleared})
     return {"year": year, "organisation_code": organisation_code, "until": closes_at, "reason": reason,
-            "deadline": await deadline_for(edition, org["id"]),
-            "eligibility_cleared": [r["id"] for r in decided]}
+            "deadline": await deadline_for(edition, org["id"]), "eligibility_cleared": cleared}
 
 
 async def list_extensions(actor: Actor, year: int) -> list[dict[str, Any]]:

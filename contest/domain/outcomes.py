@@ -19,6 +19,11 @@ from contest.i18n import format_date, t
 from contest.rules import can_manage_editions
 from contest.tables import DeadlineExtension, Edition, Entry
 
+#: Below this many submitted reviews an entry's criterion means would be one person's scores:
+#: the feedback recorded for it (and shown to the organisation) leaves them out; the comments,
+#: which name nobody, are kept.
+MIN_REVIEWERS_FOR_MEANS = 2
+
 # Entries an admin may mark eligible or ineligible: submitted ones (and re-marking either way).
 JUDGEABLE_STATES = ("submitted", "eligible", "ineligible")
 MAX_REASON = 2000

@@ -19,6 +19,7 @@ from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import current_language, t
+from contest.numbers import whole_number
 from contest.rules import is_admin
 from contest.settings import get_settings
 from contest.tables import Entry, User
@@ -335,10 +336,9 @@ def _version_of(value: Any) -> tuple[int | None, str | None]:
     """The sheet version a client sent (a whole number, or its digits as text): (value, error)."""
     if value is None:
         return None, None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value, None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip()), None
+    number = whole_number(value)
+    if number is not None:
+        return number, None
     return None, t("The version is the whole number you read with the sheet.")
 
 

@@ -22,6 +22,8 @@ from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, ValidationFailed
 from contest.i18n import t
+from contest.numbers import whole_number
+from contest.spreadsheets import neutralise_formula as neutralise
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
 from judging.domain.rounds import _require_admin, criteria_of, cut_of, get_round_row
@@ -151,15 +153,6 @@ async def record_tie_decision(*, actor: Actor, round_id: int, entry_ids: list[in
 
 # --- the proposal -------------------------------------------------------------------------------
 
-def _entry_number(value: Any) -> int | None:
-    """An entry id as sent: a whole number, or its digits as text (a form); never 3.7 -> 3."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def decision_warnings(kind: str, inside: int, cut: int) -> list[dict[str, Any]]:
     """What an organiser should see before signing: a proposal with more or fewer entries
     inside than the edition's number (overrides, or fewer ranked entries than the cut)."""
@@ -221,7 +214,7 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
         if not isinstance(o, dict):
             errors[field] = t("Each override needs an entry, an outcome and a reason.")
             continue
-        entry_id = _entry_number(o.get("entry_id"))
+        entry_id = whole_number(o.get("entry_id"))
         outcome, reason = o.get("outcome"), str(o.get("reason") or "").strip()
         if entry_id is None:
             errors[f"{field}.entry_id"] = t("Give the entry's number (a whole number).")
@@ -289,11 +282,6 @@ async def decision_view(round_id: int) -> dict[str, Any]:
 
 # --- signatures ---------------------------------------------------------------------------------
 
-# Below this many submitted reviews an entry's criterion means are one person's scores: they are
-# left out of its feedback (the comments, which name nobody, are kept).
-MIN_REVIEWERS_FOR_MEANS = 2
-
-
 async def _feedback(round_id: int, kind: str, criteria: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """Aggregated feedback per entry: criterion means (only from two reviewers up) and the
     comments, never names or individual scores (what an applicant may later read)."""
@@ -311,7 +299,7 @@ async def _feedback(round_id: int, kind: str, criteria: list[dict[str, Any]]) ->
         comments.setdefault(a["entry"], []).append(a["comment"])
     out = {}
     for entry_id, n in counts.items():
-        hidden = n < MIN_REVIEWERS_FOR_MEANS
+        hidden = n < contest_outcomes.MIN_REVIEWERS_FOR_MEANS
         out[entry_id] = {
             "kind": kind,
             "reviewers": n,
@@ -392,16 +380,6 @@ EXPORT_LABELS: dict[str, tuple[str, str]] = {
     "tied": ("Tied", "TRUE when the score and the tie-break chain leave the entry tied with another."),
     "outcome": ("Outcome", "The proposed or signed outcome; empty before a decision is proposed."),
 }
-# Leading characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell as text: a leading apostrophe keeps a spreadsheet from running what an
-    applicant typed (``=HYPERLINK(...)``) as a formula. Numbers are left alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _export_dictionary(criteria: list[dict[str, Any]]) -> list[dict[str, str]]:
