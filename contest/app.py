@@ -24,7 +24,7 @@ from contest.errors import DomainError, NotAuthenticated, ValidationFailed
 from contest.i18n import current_language, t
 from contest.settings import get_settings
 from contest.templating import template_config
-from contest.web import request_middleware
+from contest.web import MAX_FORM_BYTES, request_middleware, same_site_path, security_headers
 from uploads.storage import ObjectNotFound, StorageError
 
 log = logging.getLogger("contest")
@@ -33,8 +33,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def wants_json(request: Request) -> bool:
-    # A ``.json`` download (open data) asked for JSON by its name, whatever the Accept header says.
-    return request.url.path.startswith("/api/") or request.url.path.endswith(".json") or (
+    # Data downloads (``.json``, ``.csv``: open data) are read by programs: their errors are JSON
+    # whatever the Accept header says.
+    path = request.url.path
+    return path.startswith("/api/") or path.endswith((".json", ".csv")) or (
         "application/json" in request.headers.get("accept", "")
         and "text/html" not in request.headers.get("accept", ""))
 
@@ -59,12 +61,13 @@ def error_body(status: int, code: str, message: str, params: dict[str, Any] | No
 
 
 def _error_response(request: Request, status: int, code: str, message: str,
-                    params: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Response:
+                    params: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> Response:
     if wants_json(request):
-        return Response(error_body(status, code, message, params, errors), status_code=status)
+        return Response(error_body(status, code, message, params, errors), status_code=status, headers=headers)
     if status == 401:
-        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
-    return Template("contest/error.html", status_code=status, context={
+        return Redirect(f"/login?next={quote(same_site_path(request.url.path))}", status_code=303)
+    return Template("contest/error.html", status_code=status, headers=headers, context={
         "status": status, "code": code, "message": t(message, **_label_params(params or {})),
         "message_en": t(message, "en", **(params or {})), "errors": errors or {},
     })
@@ -73,7 +76,7 @@ def _error_response(request: Request, status: int, code: str, message: str,
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
     errors = getattr(exc, "errors", None) if isinstance(exc, ValidationFailed) else None
     if isinstance(exc, NotAuthenticated) and not wants_json(request):
-        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
+        return Redirect(f"/login?next={quote(same_site_path(request.url.path))}", status_code=303)
     return _error_response(request, exc.status_code, exc.code, exc.message, exc.params, errors)
 
 
@@ -89,6 +92,7 @@ HTTP_MESSAGES = {
     404: ("not_found", N_("The page or item you asked for does not exist.")),
     405: ("method_not_allowed", N_("This action is not allowed here.")),
     413: ("too_large", N_("The request is too large.")),
+    415: ("unsupported_media_type", N_("This kind of request body is not accepted here.")),
     429: ("rate_limited", N_("Too many requests. Please wait a moment and try again.")),
 }
 
@@ -104,7 +108,9 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
             if isinstance(item, dict):
                 errors[str(item.get("key") or item.get("source") or "body")] = str(item.get("message", ""))
         status = 400
-    return _error_response(request, status, code, message, None, errors or None)
+    # The router's 405 names the methods the path does take (``Allow``); keep such headers.
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("allow", "retry-after")}
+    return _error_response(request, status, code, message, None, errors or None, headers or None)
 
 
 def handle_storage_error(request: Request, exc: StorageError) -> Response:
@@ -185,6 +191,8 @@ def create_app() -> Litestar:
                         create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                    name="static", cache_control=None)],
         middleware=[request_middleware],
+        before_send=[security_headers],
+        request_max_body_size=MAX_FORM_BYTES,
         lifespan=[lifespan],
         template_config=template_config([Path(__file__).parent.parent / "judging" / "templates"]),
         exception_handlers={

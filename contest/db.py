@@ -11,12 +11,21 @@ from urllib.parse import urlparse
 import aiosqlite
 import anyio
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from contest.settings import get_settings
+
+
+def contains(column: str, text: str) -> WhereRaw:
+    """``column`` (a fixed ``"table"."column"`` name, never user input) contains ``text``, case
+    folded, with LIKE's ``%`` and ``_`` in ``text`` taken as themselves: a search for ``%``
+    finds names with a per cent sign, not every name. Same SQL on SQLite and PostgreSQL."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return WhereRaw(f"lower({column}) LIKE {{}} ESCAPE '\\'", f"%{escaped}%")
 
 
 class ContestSQLiteEngine(SQLiteEngine):

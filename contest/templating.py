@@ -12,6 +12,7 @@ from litestar.template.config import TemplateConfig
 
 from contest.i18n import current_language, format_date, gettext, ngettext, t
 from contest.domain.registry import KIND_LABELS
+from contest.web import same_site_path
 
 TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
 
@@ -26,7 +27,7 @@ def _kind_label(kind: str) -> str:
 def _lang_url(request: Any, lang: str) -> str:
     params = dict(request.query_params)
     params["lang"] = lang
-    return f"{request.url.path}?{urlencode(params)}"
+    return f"{same_site_path(request.url.path)}?{urlencode(params)}"
 
 
 def _bytes(n: int | None) -> str:

@@ -1,14 +1,23 @@
-"""Per-request plumbing shared by every route: who is calling, in which language, and CSRF.
+"""Per-request plumbing shared by every route: who is calling, in which language, what body it
+may send, CSRF, and the security headers of every answer.
 
 * Identity: ``Authorization: Bearer <token>`` (API clients) or the ``tdsid`` session cookie
   (browsers). Both are opaque random secrets looked up server-side, so a tampered cookie simply
   resolves to nobody (and is cleared).
 * Language: ``?lang=th|en`` (remembered in a cookie), else the cookie, else Accept-Language,
   else Thai.
-* CSRF: every unsafe request that is not a bearer request must carry the token derived from the
-  ``csrftoken`` cookie, in the ``X-CSRF-Token`` header (htmx, fetch) or the ``_csrf`` field of a
-  url-encoded form. Multipart bodies are never buffered here: they need the header, or the route
-  checks the ``_csrf`` field it streams itself (``csrf_deferred``).
+* Body types: a page takes url-encoded forms, an API route takes JSON; a route that reads a
+  multipart body says so with ``opt=MULTIPART`` (and then checks the ``_csrf`` field it reads
+  itself, see ``check_deferred_csrf``). Any other body is refused with 415 before anything parses
+  it. A JSON body nested deeper than ``MAX_JSON_DEPTH`` is refused with 400.
+* CSRF: every unsafe request that carries the session cookie (or looks like a browser form) must
+  carry the token derived from the ``csrftoken`` cookie, whatever its Content-Type: in the
+  ``X-CSRF-Token`` header (htmx, fetch), the ``_csrf`` field of a url-encoded form, or, for the
+  routes that stream multipart bodies, the ``_csrf`` field they read. Bearer requests carry no
+  ambient authority and need no token.
+* Path integers: every ``{name:int}`` segment must be plain ASCII digits that a database integer
+  can hold; anything else (``๒``, ``+1``, ``1_000``, 2**63) is "not found", by one rule for every
+  route.
 """
 
 from __future__ import annotations
@@ -16,11 +25,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from contest.domain.accounts import TokenUser, resolve_token
@@ -32,7 +43,25 @@ SESSION_COOKIE = "tdsid"
 CSRF_COOKIE = "csrftoken"
 LANG_COOKIE = "lang"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+# A form or JSON body larger than this is refused (413) unless its route sets its own
+# ``request_max_body_size``; the app is created with the same default.
 MAX_FORM_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+# Every id (serial) and year is a PostgreSQL ``integer``: nothing above this can name a row.
+MAX_DB_INTEGER = 2**31 - 1
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+MULTIPART_TYPE = "multipart/form-data"
+# ``opt`` of a route that reads a multipart body and checks its ``_csrf`` field itself.
+MULTIPART: dict[str, Any] = {"accepts_multipart": True}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'")
+# The interactive API documentation pages load their viewer from its publisher's CDN.
+DOCS_CONTENT_SECURITY_POLICY = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 
 
 def csrf_token_for(cookie_value: str) -> str:
@@ -70,23 +99,110 @@ def _cookie_header(name: str, value: str, *, max_age: int | None, http_only: boo
     return b"set-cookie", "; ".join(parts).encode("latin-1")
 
 
-async def _reject(send: Send, scope: Scope, status: int, code: str, message: str) -> None:
+async def _reject(send: Send, scope: Scope, status: int, code: str, message: str, **params: str) -> None:
     lang = current_language.get()
     detail = t(message, lang)
     wants_json = scope["path"].startswith("/api/") or "json" in (_header(scope, b"accept") or "")
     if wants_json:
         body = json.dumps({"status_code": status, "detail": detail, "detail_en": t(message, "en"),
-                           "code": code}, ensure_ascii=False).encode()
+                           "code": code, **params}, ensure_ascii=False).encode()
         ctype = b"application/json"
     else:
         from html import escape
         body = (f"<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\"><title>{status}</title>"
-                f"<main><h1>{escape(both(message))}</h1><p><a href=\"javascript:history.back()\">"
-                f"{escape(t('Go back', lang))}</a></p></main></html>").encode()
+                f"<main><h1>{escape(both(message))}</h1><p><a href=\"/\">"
+                f"{escape(t('Back to the home page', lang))}</a></p></main></html>").encode()
         ctype = b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    if status == 415 and params.get("accept"):
+        headers.append((b"accept-post", params["accept"].encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def same_site_path(path: str) -> str:
+    """``path`` as a link that stays on this site: ``//evil.example/x`` or ``/\\evil.example``
+    would leave it (browsers read both as another host)."""
+    return "/" + path.lstrip("/\\")
+
+
+def _integer_segments_valid(scope: Scope) -> bool:
+    """Every integer parameter of the matched route's path was written as ASCII digits that a
+    database integer can hold (Python's ``int`` also reads ``๒``, ``+1`` and ``1_000``)."""
+    params = scope.get("path_params") or {}
+    if not any(type(v) is int for v in params.values()):
+        return True
+    template = scope.get("path_template") or ""
+    for pattern, value in zip(template.split("/"), scope["path"].split("/")):
+        if pattern.startswith("{") and type(params.get(pattern[1:-1])) is int and not (
+                value.isascii() and value.isdigit() and len(value) <= 12 and int(value) <= MAX_DB_INTEGER):
+            return False
+    return True
+
+
+def _media_type(scope: Scope) -> str:
+    return (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return _header(scope, b"transfer-encoding") is not None
+
+
+def _accepted(scope: Scope) -> tuple[str, ...]:
+    handler = scope.get("route_handler")
+    opt = getattr(handler, "opt", None) or {}
+    main = JSON if scope["path"].startswith("/api/") else FORM
+    return (main, MULTIPART_TYPE) if opt.get("accepts_multipart") else (main,)
+
+
+def _body_limit(scope: Scope) -> int:
+    handler = scope.get("route_handler")
+    resolve = getattr(handler, "resolve_request_max_body_size", None)
+    limit = resolve() if resolve else None
+    return limit if isinstance(limit, int) and limit > 0 else MAX_FORM_BYTES
+
+
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Is a JSON text nested deeper than ``limit``? Strings are skipped, so brackets inside them
+    do not count; the decoder itself would exhaust the stack on a few thousand levels."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_TOKENS.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: every answer (pages, API, files, errors, even an unknown path's 404)
+    forbids framing, inline script and cross-site referrers; HSTS when served over HTTPS."""
+    if message["type"] != "http.response.start":
+        return
+    path = scope.get("path", "")
+    docs = path == "/schema" or path.startswith("/schema/")
+    headers = [
+        (b"content-security-policy", (DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY).encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    if get_settings().secure_cookies:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    existing = list(message.get("headers") or [])
+    present = {bytes(name).lower() for name, _ in existing}
+    message["headers"] = existing + [h for h in headers if h[0] not in present]
 
 
 def request_middleware(app: ASGIApp) -> ASGIApp:
@@ -102,7 +218,21 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["language"] = lang
         extra_headers: list[tuple[bytes, bytes]] = []
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and extra_headers:
+                headers = message.get("headers", [])
+                added = extra_headers
+                if _publicly_cacheable(headers):
+                    # A shared cache would hand this one CSRF cookie to every visitor,
+                    # making the token guessable: a public page never sets it.
+                    added = [h for h in extra_headers if not h[1].startswith(CSRF_COOKIE.encode() + b"=")]
+                message = {**message, "headers": [*headers, *added]}
+            await send(message)
+
         try:
+            if not _integer_segments_valid(scope):
+                raise NotFoundException()
             user: TokenUser | None = None
             auth = _header(scope, b"authorization") or ""
             state["bearer"] = False
@@ -126,37 +256,40 @@ def request_middleware(app: ASGIApp) -> ASGIApp:
             if query_lang in ("th", "en"):
                 extra_headers.append(_cookie_header(LANG_COOKIE, query_lang, max_age=365 * 86400, http_only=False))
 
-            ctype = (_header(scope, b"content-type") or "").lower()
-            is_form = ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data", "text/plain"))
-            # Only ambient credentials (the session cookie) or a browser form can be forged
-            # cross-site; a JSON call with no session carries no authority to abuse.
-            if scope["method"] not in SAFE_METHODS and not state["bearer"] and (
-                    SESSION_COOKIE in cookies or is_form):
-                expected = csrf_token_for(cookies[CSRF_COOKIE]) if CSRF_COOKIE in cookies else None
-                sent = _header(scope, b"x-csrf-token")
-                if sent is None and ctype.startswith("application/x-www-form-urlencoded"):
-                    body, receive = await _buffer(receive)
-                    if body is None:
-                        await _reject(send, scope, 413, "form_too_large", "The form is too large.")
-                        return
-                    sent = (parse_qs(body.decode("utf-8", "replace")).get("_csrf") or [None])[0]
-                if sent is None and ctype.startswith("multipart/form-data"):
-                    state["csrf_deferred"] = True
-                elif not expected or not sent or not hmac.compare_digest(expected, sent):
-                    await _reject(send, scope, 403, "csrf_failed",
-                                  "This form has expired or came from another site. Reload the page and try again.")
+            if scope["method"] not in SAFE_METHODS:
+                media = _media_type(scope)
+                accepted = _accepted(scope)
+                if (media or _has_body(scope)) and media not in accepted:
+                    await _reject(send_with_headers, scope, 415, "unsupported_media_type",
+                                  "This kind of request body is not accepted here.",
+                                  accept=", ".join(accepted))
                     return
-
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start" and extra_headers:
-                    headers = message.get("headers", [])
-                    added = extra_headers
-                    if _publicly_cacheable(headers):
-                        # A shared cache would hand this one CSRF cookie to every visitor,
-                        # making the token guessable: a public page never sets it.
-                        added = [h for h in extra_headers if not h[1].startswith(CSRF_COOKIE.encode() + b"=")]
-                    message = {**message, "headers": [*headers, *added]}
-                await send(message)
+                body: bytes | None = None
+                if media in (FORM, JSON):
+                    body, receive = await _buffer(receive, _body_limit(scope))
+                    if body is None:
+                        await _reject(send_with_headers, scope, 413, "too_large", "The request is too large.")
+                        return
+                    if media == JSON and json_too_deep(body):
+                        await _reject(send_with_headers, scope, 400, "invalid_input",
+                                      "The data sent is nested too deeply.")
+                        return
+                # Only ambient credentials (the session cookie) or a browser form can be forged
+                # cross-site; a JSON call with no session carries no authority to abuse.
+                if not state["bearer"] and (SESSION_COOKIE in cookies or media in (FORM, MULTIPART_TYPE)):
+                    expected = csrf_token_for(cookies[CSRF_COOKIE]) if CSRF_COOKIE in cookies else None
+                    sent = _header(scope, b"x-csrf-token")
+                    if sent is None and media == FORM and body is not None:
+                        sent = (parse_qs(body.decode("utf-8", "replace")).get("_csrf") or [None])[0]
+                    if sent is None and media == MULTIPART_TYPE:
+                        # Only a route that reads multipart takes it (checked above), and it
+                        # checks the ``_csrf`` field it reads before acting.
+                        state["csrf_deferred"] = True
+                    elif not expected or not sent or not hmac.compare_digest(expected, sent):
+                        await _reject(send_with_headers, scope, 403, "csrf_failed",
+                                      "This form has expired or came from another site. "
+                                      "Reload the page and try again.")
+                        return
 
             await app(scope, receive, send_with_headers)
         finally:
@@ -172,8 +305,9 @@ def _publicly_cacheable(headers: Any) -> bool:
     return False
 
 
-async def _buffer(receive: Receive) -> tuple[bytes | None, Receive]:
-    """Read a small url-encoded body so its ``_csrf`` field can be checked, then replay it."""
+async def _buffer(receive: Receive, limit: int = MAX_FORM_BYTES) -> tuple[bytes | None, Receive]:
+    """Read a form or JSON body (at most ``limit`` bytes, else None) so it can be checked, then
+    replay it to the route."""
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -183,7 +317,7 @@ async def _buffer(receive: Receive) -> tuple[bytes | None, Receive]:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > limit:
             return None, receive
         chunks.append(chunk)
         more = message.get("more_body", False)

@@ -17,7 +17,7 @@ from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import t
 from contest.tables import AuditEvent, Organisation, User
-from contest.web import check_deferred_csrf
+from contest.web import MULTIPART, check_deferred_csrf
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -69,6 +69,9 @@ def _edition_data(form: dict[str, Any]) -> dict[str, Any]:
                          "name_en": parts[2] if len(parts) > 2 else ""})
     data["categories"] = cats
     return data
+
+
+REGISTRY_CSV_MAX_BYTES = 20 * 1024 * 1024
 
 
 class AdminPages(Controller):
@@ -153,7 +156,8 @@ class AdminPages(Controller):
             "result": result, "q": q, "province": province, "kind": kind,
             "provinces": await organisations.list_provinces(), "report": None})
 
-    @post("/registry/import")
+    # The whole registry (~7,850 organisations) as CSV is about 2 MB.
+    @post("/registry/import", opt=MULTIPART, request_max_body_size=REGISTRY_CSV_MAX_BYTES)
     async def import_registry(self, request: Request, data: Multipart) -> Template:
         if not check_deferred_csrf(request.scope["state"], data.get("_csrf")):
             raise PermissionDenied("This form has expired or came from another site. Reload the page and try again.",

@@ -20,7 +20,7 @@ from contest.guards import admin_required, applicant_required, login_required, r
 from contest.i18n import current_language, t
 from contest.numbers import whole_number
 from contest.storage import get_storage
-from contest.web import check_deferred_csrf
+from contest.web import MULTIPART, check_deferred_csrf
 from uploads.errors import UploadError, UploadTooLarge
 from uploads.serving import file_response
 from uploads.storage import ObjectNotFound, StorageError
@@ -264,7 +264,7 @@ class EntryApi(Controller):
         return entry_read(await entries.get_entry(actor, entry_id))
 
     @post("/api/v1/entries/{entry_id:int}/attachments", operation_id="uploadAttachment",
-          guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None)
+          guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None, opt=MULTIPART)
     async def upload(self, request: Request, entry_id: int) -> AttachmentRead | Response:
         """multipart/form-data with field ``file`` (and optional ``kind``), streamed to storage."""
         try:
@@ -335,13 +335,7 @@ class EntryApi(Controller):
 
 def parse_datetime(value: Any) -> datetime | None:
     """An ISO 8601 date and time; without an offset it is Bangkok time (as the pages read it)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.BANGKOK)
+    return clock.parse_time(value)
 
 
 def page_links(request: Request, *, page: int, per_page: int, total: int) -> dict[str, str]:

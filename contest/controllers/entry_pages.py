@@ -24,6 +24,7 @@ from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, Va
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t
 from contest.tables import Edition, Organisation, Receipt
+from contest.web import MULTIPART
 from uploads.errors import UploadError
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -164,15 +165,7 @@ def _error_text(exc: DomainError) -> str:
 
 def _parse_local(value: str | None) -> datetime | None:
     """An <input type=datetime-local> value, read as Bangkok time."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=clock.BANGKOK)
-    return parsed
+    return clock.parse_time(value)
 
 
 def _local_input(value: datetime | None) -> str:
@@ -340,7 +333,8 @@ class EntryPages(Controller):
 
     # attachments
 
-    @post("/entries/{entry_id:int}/attachments", guards=[applicant_required], request_max_body_size=None)
+    @post("/entries/{entry_id:int}/attachments", guards=[applicant_required], request_max_body_size=None,
+          opt=MULTIPART)
     async def upload(self, request: Request, entry_id: int) -> Template | Redirect:
         """The browser's multipart form (``_csrf`` before the file), streamed to storage."""
         status, message = 200, None

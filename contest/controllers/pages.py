@@ -31,7 +31,8 @@ def _session_cookie(value: str, max_age: int) -> Cookie:
 
 def _safe_next(value: str | None) -> str:
     """Only local paths: never redirect to another site after log-in."""
-    if not value or not value.startswith("/") or value.startswith("//") or urlparse(value).netloc:
+    if (not value or not value.startswith("/") or value.startswith("//") or "\\" in value
+            or any(ord(c) < 32 for c in value) or urlparse(value).netloc):
         return "/"
     return value
 

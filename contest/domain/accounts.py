@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from contest import clock
+from contest import clock, db
 from contest.db import atomic
 from contest.domain import outbox
 from contest.domain.audit import SYSTEM, Actor, append_event
@@ -385,8 +385,7 @@ async def list_users(*, actor: Actor, role: str | None = None, q: str | None = N
     if role:
         where.append(User.role == role)
     if q:
-        needle = f"%{q.strip().lower()}%"
-        where.append((User.email.ilike(needle)) | (User.name.ilike(f"%{q.strip()}%")))
+        where.append(db.contains('"app_user"."email"', q.strip()) | db.contains('"app_user"."name"', q.strip()))
     for clause in where:
         query = query.where(clause)
     return await query.order_by(User.role).order_by(User.email).limit(limit).offset(offset)

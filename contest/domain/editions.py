@@ -96,16 +96,9 @@ def _view(row: dict[str, Any]) -> EditionView:
 def _parse_time(value: Any, field: str, errors: dict[str, str]) -> datetime | None:
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            errors[field] = t("Enter a date and time such as 2026-12-31T16:30:00+07:00.")
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=clock.BANGKOK)  # people mean Bangkok time
+    parsed = clock.parse_time(value)
+    if parsed is None:
+        errors[field] = t("Enter a date and time such as 2026-12-31T16:30:00+07:00.")
     return parsed
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from contest import clock
+from contest import clock, db
 from contest.db import atomic
 from contest.domain.audit import Actor, append_event
 from contest.domain.registry import OrgRecord, Rejected, parse_organisations_csv, region_of, search_key
@@ -93,7 +93,7 @@ async def search_organisations(*, q: str | None = None, province: str | None = N
     clauses = []
     if q and q.strip():
         for word in search_key(q).split():
-            clauses.append(Organisation.search_text.like(f"%{word}%"))
+            clauses.append(db.contains('"organisation"."search_text"', word))
     if province:
         province = province.strip()
         clauses.append((Organisation.province_code == province) | (Organisation.province_name_th == province))

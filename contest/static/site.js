@@ -156,3 +156,11 @@ document.addEventListener("htmx:beforeSwap", function (evt) {
     });
   });
 })();
+
+// A "print this page" button (shown only when this file runs).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+});

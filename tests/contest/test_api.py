@@ -94,6 +94,9 @@ def test_organisation_search_thai_text_province_kind(client) -> None:  # type: i
     assert client.get("/api/v1/organisations", params={"kind": "subdistrict_municipality"}).json()["total"] == 1
     # Spaces typed between Thai words do not matter.
     assert client.get("/api/v1/organisations", params={"q": "แม่ แรม"}).json()["total"] == 2
+    # LIKE's wildcards typed into the search are characters, not "anything".
+    for wildcard in ("%", "_", "แม่%แรม", "\\"):
+        assert client.get("/api/v1/organisations", params={"q": wildcard}).json()["total"] == 0, wildcard
     paged = client.get("/api/v1/organisations", params={"per_page": 1, "page": 2}).json()
     assert paged["per_page"] == 1 and paged["page"] == 2 and len(paged["items"]) == 1 and paged["total"] == 3
 
@@ -183,6 +186,11 @@ def test_admin_lists_and_creates_users(client) -> None:  # type: ignore[no-untyp
         "email": "PANEL@example.go.th", "password": PASSWORD, "role": "reviewer"})
     assert dup.status_code == 409
     assert run(User.count()) == 3
+    # The search takes % and _ as characters; upper and lower case are the same.
+    def search(q: str) -> list[str]:
+        return sorted(u["email"] for u in client.get("/api/v1/users", headers=headers, params={"q": q}).json())
+    assert search("%") == [] and search("_") == [] and search("r_@") == []
+    assert search("PANEL") == ["panel@example.go.th"] and search("ผู้ทรง") == ["panel@example.go.th"]
 
 
 def test_malformed_json_is_400_with_code(client) -> None:  # type: ignore[no-untyped-def]

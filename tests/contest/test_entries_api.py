@@ -696,6 +696,10 @@ def test_deadline_extension_api_is_audited_and_validated(client) -> None:  # typ
     bad_date = post({"organisation_code": org, "until": "next tuesday", "reason": "น้ำท่วม"})
     assert bad_date.status_code == 422 and list(bad_date.json()["errors"]) == ["until"]
     assert bad_date.json()["errors"]["until"] == "กรุณากรอกกำหนดส่งใหม่เป็นวันที่และเวลา"
+    # The far ends of the calendar overflow when converted to UTC: a clear 422, not a 500.
+    for far in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "1999-12-31T23:00:00+07:00"):
+        out_of_range = post({"organisation_code": org, "until": far, "reason": "น้ำท่วม"})
+        assert out_of_range.status_code == 422 and list(out_of_range.json()["errors"]) == ["until"], far
     early = post({"organisation_code": org, "until": (closes - timedelta(days=1)).isoformat(), "reason": "ไฟดับ"})
     assert early.status_code == 422 and list(early.json()["errors"]) == ["until"]
     no_reason = post({"organisation_code": org, "until": until.isoformat(), "reason": "  "})

@@ -315,7 +315,7 @@ def test_submit_then_receipt_shows_every_file_hash(client) -> None:  # type: ign
     assert receipt.status_code == 200
     html = receipt.text
     assert number in html and hashlib.sha256(pdf).hexdigest() in html and "ผลงาน.pdf" in html
-    assert FORM["title"] in html and "2569" in html and "window.print()" in html
+    assert FORM["title"] in html and "2569" in html and "data-print" in html
     assert html.count("<h1") == 1
     listed = client.get("/entries").text
     assert number in listed and "ส่งแล้ว" in listed
