@@ -24,7 +24,7 @@ from contest.errors import DomainError, NotAuthenticated, ValidationFailed
 from contest.i18n import current_language, t
 from contest.settings import get_settings
 from contest.templating import template_config
-from contest.web import MAX_FORM_BYTES, request_middleware, same_site_path, security_headers
+from contest.web import MAX_FORM_BYTES, REQUEST_MIDDLEWARE, same_site_path, security_headers
 from uploads.storage import ObjectNotFound, StorageError
 
 log = logging.getLogger("contest")
@@ -190,7 +190,7 @@ def create_app() -> Litestar:
         route_handlers=[*ROUTE_HANDLERS, *JUDGING_HANDLERS,
                         create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                    name="static", cache_control=None)],
-        middleware=[request_middleware],
+        middleware=REQUEST_MIDDLEWARE,
         before_send=[security_headers],
         request_max_body_size=MAX_FORM_BYTES,
         lifespan=[lifespan],

@@ -1,5 +1,6 @@
-"""Per-request plumbing shared by every route: who is calling, in which language, what body it
-may send, CSRF, and the security headers of every answer.
+"""Per-request plumbing shared by every route, as four small middlewares (``REQUEST_MIDDLEWARE``,
+in order): language, path integers, who is calling, and what body it may send with its CSRF token;
+plus the security headers of every answer (``security_headers``, a ``before_send`` hook).
 
 * Identity: ``Authorization: Bearer <token>`` (API clients) or the ``tdsid`` session cookie
   (browsers). Both are opaque random secrets looked up server-side, so a tampered cookie simply
@@ -16,7 +17,7 @@ may send, CSRF, and the security headers of every answer.
   routes that stream multipart bodies, the ``_csrf`` field they read. Bearer requests carry no
   ambient authority and need no token.
 * Path integers: every ``{name:int}`` segment must be plain ASCII digits that a database integer
-  can hold; anything else (``๒``, ``+1``, ``1_000``, 2**63) is "not found", by one rule for every
+  can hold; anything else (``๒``, ``+1``, ``1_000``, 2**31) is "not found", by one rule for every
   route.
 """
 
@@ -37,6 +38,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from contest.domain.accounts import TokenUser, resolve_token
 from contest.enums import AuthTokenKind
 from contest.i18n import both, current_language, pick_language, t
+from contest.numbers import MAX_DB_INTEGER
 from contest.settings import get_settings
 
 SESSION_COOKIE = "tdsid"
@@ -47,8 +49,6 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 # ``request_max_body_size``; the app is created with the same default.
 MAX_FORM_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
-# Every id (serial) and year is a PostgreSQL ``integer``: nothing above this can name a row.
-MAX_DB_INTEGER = 2**31 - 1
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -205,97 +205,164 @@ async def security_headers(message: Message, scope: Scope) -> None:
     message["headers"] = existing + [h for h in headers if h[0] not in present]
 
 
-def request_middleware(app: ASGIApp) -> ASGIApp:
+def _state(scope: Scope) -> dict[str, Any]:
+    state: dict[str, Any] = scope.setdefault("state", {})
+    return state
+
+
+def _request_cookies(scope: Scope) -> dict[str, str]:
+    state = _state(scope)
+    if "cookies" not in state:
+        state["cookies"] = _cookies(scope)
+    cookies: dict[str, str] = state["cookies"]
+    return cookies
+
+
+def _adding_headers(send: Send, headers: list[tuple[bytes, bytes]], *, public_safe: bool = True) -> Send:
+    """``send`` that appends ``headers`` (as they are when the answer starts) to the answer.
+    With ``public_safe=False`` they are left off an answer a shared cache may keep."""
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and headers:
+            existing = message.get("headers", [])
+            if public_safe or not _publicly_cacheable(existing):
+                message = {**message, "headers": [*existing, *headers]}
+        await send(message)
+
+    return wrapped
+
+
+def language_middleware(app: ASGIApp) -> ASGIApp:
+    """``?lang=th|en`` (remembered in a cookie), else the cookie, else Accept-Language, else Thai."""
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        cookies = _cookies(scope)
+        cookies = _request_cookies(scope)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         query_lang = (query.get("lang") or [None])[0]
         lang = pick_language(query_lang, cookies.get(LANG_COOKIE), _header(scope, b"accept-language"))
         token = current_language.set(lang)
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["language"] = lang
-        extra_headers: list[tuple[bytes, bytes]] = []
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and extra_headers:
-                headers = message.get("headers", [])
-                added = extra_headers
-                if _publicly_cacheable(headers):
-                    # A shared cache would hand this one CSRF cookie to every visitor,
-                    # making the token guessable: a public page never sets it.
-                    added = [h for h in extra_headers if not h[1].startswith(CSRF_COOKIE.encode() + b"=")]
-                message = {**message, "headers": [*headers, *added]}
-            await send(message)
-
+        _state(scope)["language"] = lang
+        headers = []
+        if query_lang in ("th", "en"):
+            headers.append(_cookie_header(LANG_COOKIE, query_lang, max_age=365 * 86400, http_only=False))
         try:
-            if not _integer_segments_valid(scope):
-                raise NotFoundException()
-            user: TokenUser | None = None
-            auth = _header(scope, b"authorization") or ""
-            state["bearer"] = False
-            if auth.lower().startswith("bearer "):
-                state["bearer"] = True
-                user = await resolve_token(auth[7:].strip(), AuthTokenKind.api)
-                state["auth_error"] = user is None
-            elif session := cookies.get(SESSION_COOKIE):
-                user = await resolve_token(session, AuthTokenKind.session)
-                if user is None:
-                    state["session_invalid"] = True
-                    extra_headers.append(_cookie_header(SESSION_COOKIE, "", max_age=0))
-            state["user"] = user
-            state["session_token"] = cookies.get(SESSION_COOKIE) if user and not state["bearer"] else None
-
-            csrf_cookie = cookies.get(CSRF_COOKIE)
-            if not csrf_cookie or len(csrf_cookie) > 64:
-                csrf_cookie = secrets.token_urlsafe(24)
-                extra_headers.append(_cookie_header(CSRF_COOKIE, csrf_cookie, max_age=365 * 86400))
-            state["csrf_token"] = csrf_token_for(csrf_cookie)
-            if query_lang in ("th", "en"):
-                extra_headers.append(_cookie_header(LANG_COOKIE, query_lang, max_age=365 * 86400, http_only=False))
-
-            if scope["method"] not in SAFE_METHODS:
-                media = _media_type(scope)
-                accepted = _accepted(scope)
-                if (media or _has_body(scope)) and media not in accepted:
-                    await _reject(send_with_headers, scope, 415, "unsupported_media_type",
-                                  "This kind of request body is not accepted here.",
-                                  accept=", ".join(accepted))
-                    return
-                body: bytes | None = None
-                if media in (FORM, JSON):
-                    body, receive = await _buffer(receive, _body_limit(scope))
-                    if body is None:
-                        await _reject(send_with_headers, scope, 413, "too_large", "The request is too large.")
-                        return
-                    if media == JSON and json_too_deep(body):
-                        await _reject(send_with_headers, scope, 400, "invalid_input",
-                                      "The data sent is nested too deeply.")
-                        return
-                # Only ambient credentials (the session cookie) or a browser form can be forged
-                # cross-site; a JSON call with no session carries no authority to abuse.
-                if not state["bearer"] and (SESSION_COOKIE in cookies or media in (FORM, MULTIPART_TYPE)):
-                    expected = csrf_token_for(cookies[CSRF_COOKIE]) if CSRF_COOKIE in cookies else None
-                    sent = _header(scope, b"x-csrf-token")
-                    if sent is None and media == FORM and body is not None:
-                        sent = (parse_qs(body.decode("utf-8", "replace")).get("_csrf") or [None])[0]
-                    if sent is None and media == MULTIPART_TYPE:
-                        # Only a route that reads multipart takes it (checked above), and it
-                        # checks the ``_csrf`` field it reads before acting.
-                        state["csrf_deferred"] = True
-                    elif not expected or not sent or not hmac.compare_digest(expected, sent):
-                        await _reject(send_with_headers, scope, 403, "csrf_failed",
-                                      "This form has expired or came from another site. "
-                                      "Reload the page and try again.")
-                        return
-
-            await app(scope, receive, send_with_headers)
+            await app(scope, receive, _adding_headers(send, headers))
         finally:
             current_language.reset(token)
 
     return middleware
+
+
+def path_integer_middleware(app: ASGIApp) -> ASGIApp:
+    """A path whose integer parameter is not plain digits within a database integer names nothing."""
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _integer_segments_valid(scope):
+            raise NotFoundException()
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def authentication_middleware(app: ASGIApp) -> ASGIApp:
+    """Who is calling: a bearer token (API clients) or the session cookie (browsers); an unknown
+    session cookie is cleared."""
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        state = _state(scope)
+        cookies = _request_cookies(scope)
+        headers = []
+        user: TokenUser | None = None
+        auth = _header(scope, b"authorization") or ""
+        state["bearer"] = False
+        if auth.lower().startswith("bearer "):
+            state["bearer"] = True
+            user = await resolve_token(auth[7:].strip(), AuthTokenKind.api)
+            state["auth_error"] = user is None
+        elif session := cookies.get(SESSION_COOKIE):
+            user = await resolve_token(session, AuthTokenKind.session)
+            if user is None:
+                state["session_invalid"] = True
+                headers.append(_cookie_header(SESSION_COOKIE, "", max_age=0))
+        state["user"] = user
+        state["session_token"] = cookies.get(SESSION_COOKIE) if user and not state["bearer"] else None
+        await app(scope, receive, _adding_headers(send, headers))
+
+    return middleware
+
+
+def csrf_middleware(app: ASGIApp) -> ASGIApp:
+    """The body a route takes, within its limits, and the CSRF token of every unsafe request that
+    carries the session cookie or a browser form (see the module's docstring)."""
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        state = _state(scope)
+        cookies = _request_cookies(scope)
+        headers = []
+        csrf_cookie = cookies.get(CSRF_COOKIE)
+        if not csrf_cookie or len(csrf_cookie) > 64:
+            csrf_cookie = secrets.token_urlsafe(24)
+            headers.append(_cookie_header(CSRF_COOKIE, csrf_cookie, max_age=365 * 86400))
+        state["csrf_token"] = csrf_token_for(csrf_cookie)
+        # A shared cache would hand one CSRF cookie to every visitor, making the token
+        # guessable: a public page never sets it.
+        send = _adding_headers(send, headers, public_safe=False)
+        if scope["method"] not in SAFE_METHODS:
+            rejected, receive = await _check_unsafe_request(scope, receive, cookies)
+            if rejected is not None:
+                status, code, message, params = rejected
+                await _reject(send, scope, status, code, message, **params)
+                return
+        await app(scope, receive, send)
+
+    return middleware
+
+
+Rejection = tuple[int, str, str, dict[str, str]]
+
+
+async def _check_unsafe_request(scope: Scope, receive: Receive,
+                                cookies: dict[str, str]) -> tuple[Rejection | None, Receive]:
+    """Body type, size and nesting, then the CSRF token; the body read here is replayed."""
+    state = _state(scope)
+    media = _media_type(scope)
+    accepted = _accepted(scope)
+    if (media or _has_body(scope)) and media not in accepted:
+        return (415, "unsupported_media_type", "This kind of request body is not accepted here.",
+                {"accept": ", ".join(accepted)}), receive
+    body: bytes | None = None
+    if media in (FORM, JSON):
+        body, receive = await _buffer(receive, _body_limit(scope))
+        if body is None:
+            return (413, "too_large", "The request is too large.", {}), receive
+        if media == JSON and json_too_deep(body):
+            return (400, "invalid_input", "The data sent is nested too deeply.", {}), receive
+    # Only ambient credentials (the session cookie) or a browser form can be forged cross-site;
+    # a JSON call with no session carries no authority to abuse.
+    if state.get("bearer") or not (SESSION_COOKIE in cookies or media in (FORM, MULTIPART_TYPE)):
+        return None, receive
+    expected = csrf_token_for(cookies[CSRF_COOKIE]) if CSRF_COOKIE in cookies else None
+    sent = _header(scope, b"x-csrf-token")
+    if sent is None and media == FORM and body is not None:
+        sent = (parse_qs(body.decode("utf-8", "replace")).get("_csrf") or [None])[0]
+    if sent is None and media == MULTIPART_TYPE:
+        # Only a route that reads multipart takes it (checked above), and it checks the
+        # ``_csrf`` field it reads before acting.
+        state["csrf_deferred"] = True
+        return None, receive
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        return (403, "csrf_failed",
+                "This form has expired or came from another site. Reload the page and try again.", {}), receive
+    return None, receive
+
+
+# In this order: language first (every later refusal speaks it), then the path, the caller, and
+# what the caller sent.
+REQUEST_MIDDLEWARE = [language_middleware, path_integer_middleware, authentication_middleware, csrf_middleware]
 
 
 def _publicly_cacheable(headers: Any) -> bool:
