@@ -14,12 +14,14 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns import Serial
 from piccolo.table import Table
 
 
 class Organisation(Table, tablename="organisation"):
     """An LAO (อปท.) in the official registry."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     code = Varchar(length=16, unique=True, index=True)
     name_th = Varchar(length=255)
     name_en = Varchar(length=255, default="")
@@ -37,6 +39,7 @@ class Organisation(Table, tablename="organisation"):
 
 
 class User(Table, tablename="app_user"):
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     email = Varchar(length=254, unique=True, index=True)
     name = Varchar(length=255, default="")
     password_hash = Varchar(length=255)
@@ -52,6 +55,7 @@ class User(Table, tablename="app_user"):
 class AuthToken(Table, tablename="auth_token"):
     """A browser session or an API bearer token. Only the SHA-256 of the secret is stored."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     kind = Varchar(length=8)
     token_hash = Varchar(length=64, unique=True, index=True)
     user = ForeignKey(references=User, index=True)
@@ -65,6 +69,7 @@ class AuthToken(Table, tablename="auth_token"):
 class EmailToken(Table, tablename="email_token"):
     """Single-use links: email confirmation and password reset."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     purpose = Varchar(length=32)
     token_hash = Varchar(length=64, unique=True, index=True)
     user = ForeignKey(references=User, index=True)
@@ -74,6 +79,7 @@ class EmailToken(Table, tablename="email_token"):
 
 
 class Edition(Table, tablename="edition"):
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     year = Integer(unique=True, index=True)  # Buddhist Era
     title = Varchar(length=255)
     title_en = Varchar(length=255, default="")
@@ -98,6 +104,7 @@ class Edition(Table, tablename="edition"):
 class AuditEvent(Table, tablename="audit_event"):
     """Append-only; ``hash`` = SHA-256(prev_hash + canonical event), so edits break the chain."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     seq = BigInt(unique=True, index=True)
     at = Varchar(length=40)  # ISO 8601 UTC, exactly as hashed
     actor_id = Integer(null=True, default=None)
@@ -114,6 +121,7 @@ class AuditEvent(Table, tablename="audit_event"):
 class Outbox(Table, tablename="outbox"):
     """Jobs that must not be lost, written in the transaction of the change that causes them."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     job = Varchar(length=64)
     args = JSON(default={})
     dedupe_key = Varchar(length=191, unique=True, null=True, default=None)
@@ -133,6 +141,7 @@ class Entry(Table, tablename="entry"):
     change including files, so submitting again only makes a new receipt when something changed.
     """
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     edition = ForeignKey(references=Edition, index=True)
     organisation = ForeignKey(references=Organisation, index=True)
     state = Varchar(length=24, default="draft", index=True)
@@ -167,6 +176,7 @@ class Entry(Table, tablename="entry"):
 
 
 class Attachment(Table, tablename="attachment"):
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     entry = ForeignKey(references=Entry, index=True)
     kind = Varchar(length=24, default="document")
     name = Varchar(length=255)  # for display only; never used as a path
@@ -185,6 +195,7 @@ class Attachment(Table, tablename="attachment"):
 class Receipt(Table, tablename="receipt"):
     """One submission of an entry: what was sent, when (server time), with every file's hash."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     entry = ForeignKey(references=Entry, index=True)
     number = Varchar(length=40, unique=True)
     sequence = Integer()
@@ -196,6 +207,7 @@ class Receipt(Table, tablename="receipt"):
 
 
 class DeadlineExtension(Table, tablename="deadline_extension"):
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     edition = ForeignKey(references=Edition, index=True)
     organisation = ForeignKey(references=Organisation, index=True)
     closes_at = Timestamptz()
@@ -208,6 +220,7 @@ class ResultSnapshot(Table, tablename="result_snapshot"):
     """An edition's published results, frozen: the canonical JSON exactly as hashed. Public
     pages and open data are served from it; ``contest audit verify`` re-derives it."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     edition = ForeignKey(references=Edition, unique=True, index=True)
     published_at = Timestamptz()
     published_by = Integer(null=True, default=None)

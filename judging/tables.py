@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from piccolo.columns import JSON, Boolean, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns import Serial
 from piccolo.table import Table
 
 from contest.tables import Edition, Entry, User
@@ -17,6 +18,7 @@ from contest.tables import Edition, Entry, User
 class Round(Table, tablename="judging_round"):
     """A screening or final round of one edition. Rules freeze when it opens (``rules_hash``)."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     edition = ForeignKey(references=Edition, index=True)
     kind = Varchar(length=16)  # screening | final
     state = Varchar(length=16, default="draft")  # draft -> open -> closed -> signed
@@ -37,6 +39,7 @@ class Round(Table, tablename="judging_round"):
 
 
 class Criterion(Table, tablename="judging_criterion"):
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     round = ForeignKey(references=Round, index=True)
     code = Varchar(length=32)
     name_th = Varchar(length=255)
@@ -52,6 +55,7 @@ class Criterion(Table, tablename="judging_criterion"):
 class Member(Table, tablename="judging_member"):
     """A committee (screening) or panel (final) member of one round."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=40, unique=True)  # "round:user"
     round = ForeignKey(references=Round, index=True)
     user = ForeignKey(references=User, index=True)
@@ -63,6 +67,7 @@ class Member(Table, tablename="judging_member"):
 class Tie(Table, tablename="judging_conflict"):
     """A member's declared tie to an organisation: never assigned its entries."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=64, unique=True)  # "round:user:organisation_code"
     round = ForeignKey(references=Round, index=True)
     user = ForeignKey(references=User, index=True)
@@ -75,12 +80,14 @@ class Tie(Table, tablename="judging_conflict"):
 class RoundEntry(Table, tablename="judging_round_entry"):
     """The entries a round judges, taken when it opened."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=40, unique=True)  # "round:entry"
     round = ForeignKey(references=Round, index=True)
     entry = ForeignKey(references=Entry, index=True)
 
 
 class Assignment(Table, tablename="judging_assignment"):
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=48, unique=True)  # "round:entry:reviewer"
     round = ForeignKey(references=Round, index=True)
     entry = ForeignKey(references=Entry, index=True)
@@ -101,6 +108,7 @@ class Assignment(Table, tablename="judging_assignment"):
 class TieDecision(Table, tablename="judging_tie_decision"):
     """The committee's recorded order inside a group the score and tie-break chain left tied."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=40, unique=True)  # "round:entry"
     round = ForeignKey(references=Round, index=True)
     entry = ForeignKey(references=Entry, index=True)
@@ -113,6 +121,7 @@ class TieDecision(Table, tablename="judging_tie_decision"):
 class Decision(Table, tablename="judging_decision"):
     """One entry's proposed outcome in a round (replaced by a new proposal until signed)."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=40, unique=True)  # "round:entry"
     round = ForeignKey(references=Round, index=True)
     entry = ForeignKey(references=Entry, index=True)
@@ -126,6 +135,7 @@ class Decision(Table, tablename="judging_decision"):
 
 
 class Signature(Table, tablename="judging_signature"):
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=40, unique=True)  # "round:user"
     round = ForeignKey(references=Round, index=True)
     user = ForeignKey(references=User, index=True)
@@ -136,6 +146,7 @@ class Signature(Table, tablename="judging_signature"):
 class Presentation(Table, tablename="judging_presentation"):
     """A finalist's presentation slot before the panel (optional), shown to the finalist."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=40, unique=True)  # "round:entry"
     round = ForeignKey(references=Round, index=True)
     entry = ForeignKey(references=Entry, index=True)
