@@ -33,6 +33,8 @@ class Round(Table, tablename="judging_round"):
     opened_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     signed_at = Timestamptz(null=True, default=None)
+    # Final round: when the finalists were invited to present (their slots shown and mailed).
+    invitations_sent_at = Timestamptz(null=True, default=None)
     created_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

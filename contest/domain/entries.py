@@ -20,6 +20,7 @@ from contest import clock
 from contest.db import atomic, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
+from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, format_date, t
 from contest.numbers import whole_number
@@ -27,7 +28,6 @@ from contest.settings import get_settings
 from contest.tables import Attachment, DeadlineExtension, Edition, Entry, Organisation, Receipt
 
 EDITABLE_STATES = ("draft", "submitted")
-JUDGED_STATES = ("eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
 LIVE_STATES = ("draft", "submitted", "eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
 ATTACHMENT_KINDS = ("presentation", "document", "image", "video", "other")
 MAX_FILES_PER_ENTRY = 20
@@ -161,12 +161,9 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
         r["snapshot"] = _loads(r["snapshot"], {})
     for a in attachments:
         a["check_details"] = _loads(a["check_details"], {})
-    entry = _entry_dict(row)
-    if is_owner(actor, row):
-        entry["state"] = state_for_applicant(row["state"], edition["published_at"])
-        if entry["state"] != row["state"]:
-            entry.update(eligibility_reason="", feedback="", outcome_rank=None, outcome_score="")
-    elif not (actor is not None and actor.role in ("admin", "system")):
+    # The state as this caller may see it: a verdict stays with the admins until publication.
+    entry = visible_entry(_entry_dict(row), viewer=actor, published_at=edition["published_at"])
+    if not is_owner(actor, row) and not (actor is not None and actor.role in ("admin", "system")):
         # Reviewers read the innovation, not the organisation's contact person (PDPA: the minimum).
         entry.update(contact_name="", contact_email="", contact_phone="")
         for r in receipts:
@@ -187,22 +184,6 @@ class EntryFilters:
     category: str | None = None
 
 
-def _state_condition(actor: Actor, state: str) -> Any:
-    """The state filter as the caller may apply it. Applicants filter on the state they are
-    shown (``state_for_applicant``): before their edition's results are published, a verdict
-    (eligible, shortlisted, winner, ...) matches nothing and "submitted" matches every entry
-    that was submitted, whatever judging decided, so a filter cannot reveal an outcome."""
-    if actor.role != "applicant":
-        return Entry.state == state
-    published = Entry.edition.published_at.is_not_null()
-    unpublished = Entry.edition.published_at.is_null()
-    if state in JUDGED_STATES:
-        return published & (Entry.state == state)
-    if state == "submitted":
-        return (Entry.state == "submitted") | (unpublished & Entry.state.is_in(list(JUDGED_STATES)))
-    return Entry.state == state
-
-
 def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | None = None) -> Any:
     """Apply the caller's scope and the filters (all but ``skip``, for that dimension's counts)."""
     if actor.role == "applicant":
@@ -212,7 +193,7 @@ def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | No
     if filters.year is not None:
         query = query.where(Entry.edition.year == filters.year)
     if filters.state and skip != "state":
-        query = query.where(_state_condition(actor, filters.state))
+        query = query.where(visible_state_condition(actor, filters.state))
     if filters.province and skip != "province":
         query = query.where(Entry.organisation.province_code == filters.province)
     if filters.kind and skip != "kind":
@@ -233,9 +214,8 @@ async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, 
                          Entry.organisation.name_th, Entry.organisation.province_name_th, Entry.organisation.kind,
                          Entry.submitted_revision, Entry.edition.published_at)
     rows = await _filtered(query, actor, filters).order_by(Entry.id).limit(limit).offset(offset)
-    if actor.role == "applicant":
-        for r in rows:
-            r["state"] = state_for_applicant(r["state"], r["edition.published_at"])
+    for r in rows:
+        r["state"] = visible_state(r["state"], viewer=actor, published_at=r["edition.published_at"])
     return rows
 
 
@@ -244,14 +224,6 @@ async def count_matching(actor: Actor, filters: EntryFilters) -> int:
     if actor.role == "applicant" and actor.organisation_id is None:
         return 0
     return await _filtered(Entry.count(), actor, filters)
-
-
-def state_for_applicant(state: str, published_at: datetime | None) -> str:
-    """What the organisation may know of its entry's state: judging's verdicts (eligibility,
-    shortlist, award) stay "submitted" until the edition's results are published."""
-    if published_at is None and state in JUDGED_STATES:
-        return "submitted"
-    return state
 
 
 COUNT_GROUPS = ("state", "province", "kind", "category")
@@ -397,10 +369,10 @@ async def _require_open(edition: dict[str, Any], organisation_id: int) -> dateti
     return closes
 
 
-def _not_editable(state: str, published_at: datetime | None = None,
+def _not_editable(actor: Actor, state: str, published_at: datetime | None = None,
                   message: str = "This entry can no longer be edited (it is {state}).") -> Conflict:
-    """``state`` as the organisation may know it: before publication a verdict reads "submitted"."""
-    return Conflict(message, code="not_editable", state=state_for_applicant(state, published_at))
+    """``state`` as the caller may see it (``visible_state``): an error names no verdict either."""
+    return Conflict(message, code="not_editable", state=visible_state(state, viewer=actor, published_at=published_at))
 
 
 async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
@@ -447,7 +419,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     # as invalid (fixing it would not help).
     await _require_open(edition, row["organisation"])
     if row["state"] not in EDITABLE_STATES:
-        raise _not_editable(row["state"], edition["published_at"])
+        raise _not_editable(actor, row["state"], edition["published_at"])
     values, errors = clean_fields(data, edition)
     loaded, version_errors = parse_version(version)
     errors = {**unknown_field_errors(data), **errors, **version_errors}
@@ -458,7 +430,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise _not_editable(current["state"], edition["published_at"])
+            raise _not_editable(actor, current["state"], edition["published_at"])
         changed = {k: v for k, v in values.items() if _comparable(current.get(k)) != _comparable(v)}
         if loaded != current["version"]:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
@@ -503,7 +475,7 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise _not_editable(current["state"], edition["published_at"],
+            raise _not_editable(actor, current["state"], edition["published_at"],
                                 "This entry can no longer be submitted (it is {state}).")
         if current["submitted_revision"] == current["revision"]:
             latest = await Receipt.select().where(Receipt.entry == entry_id).order_by(
@@ -576,7 +548,8 @@ async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any],
         raise NotFound("No such receipt.")
     view = _receipt_view(receipt)
     view["snapshot"] = _loads(receipt["snapshot"], {})
-    return view, entry
+    edition = await Edition.select(Edition.published_at).where(Edition.id == entry["edition"]).first()
+    return view, visible_entry(entry, viewer=actor, published_at=edition["published_at"])
 
 
 async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
@@ -589,7 +562,7 @@ async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
                                       Entry.version: Entry.version + 1}).where(
             (Entry.id == entry_id) & Entry.state.is_in(list(EDITABLE_STATES))).returning(Entry.id)
         if not updated:
-            raise _not_editable(row["state"], edition["published_at"], "This entry cannot be withdrawn (it is {state}).")
+            raise _not_editable(actor, row["state"], edition["published_at"], "This entry cannot be withdrawn (it is {state}).")
         await append_event(actor=actor, action="entry.withdraw", subject_type="entry", subject_id=entry_id,
                            before={"state": row["state"]}, after={"state": "withdrawn"})
 
@@ -611,7 +584,7 @@ async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
     edition = await Edition.select().where(Edition.id == row["edition"]).first()
     await _require_open(edition, row["organisation"])
     if row["state"] not in EDITABLE_STATES:
-        raise _not_editable(row["state"], edition["published_at"])
+        raise _not_editable(actor, row["state"], edition["published_at"])
     live = await Attachment.select(Attachment.size).where(
         (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
     if len(live) >= MAX_FILES_PER_ENTRY:
@@ -667,7 +640,7 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
         await _require_open(edition, row["organisation"])
         current = await _entry_row(entry_id)
         if current["state"] not in EDITABLE_STATES:
-            raise _not_editable(current["state"], edition["published_at"])
+            raise _not_editable(actor, current["state"], edition["published_at"])
         live = await Attachment.select(Attachment.size).where(
             (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
         if len(live) >= MAX_FILES_PER_ENTRY:
@@ -723,7 +696,7 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
         await _require_open(edition, row["organisation"])
         current = await _entry_row(att["entry"])
         if current["state"] not in EDITABLE_STATES:
-            raise _not_editable(current["state"], edition["published_at"])
+            raise _not_editable(actor, current["state"], edition["published_at"])
         done = await Attachment.update({Attachment.deleted_at: clock.now()}).where(
             (Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).returning(Attachment.id)
         if not done:

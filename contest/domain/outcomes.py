@@ -1,13 +1,22 @@
-"""What judging decides about entries, recorded on the entries themselves.
+"""What judging decides about entries, recorded on the entries themselves, and who may see it.
 
 Judging calls these functions (contest never imports judging), so the announcement and the
 applicant's own pages read entries only: eligibility with its reason, the outcome of each round
 (state, rank, score) and the committee's aggregated feedback.
+
+Who sees what before the announcement (``visible_state``): until an edition's results are
+published, only administrators see a verdict. Everyone else who may read an entry (its
+organisation, a reviewer, a panel member) sees ``submitted`` in place of ``eligible``,
+``ineligible``, ``shortlisted``, ``not_shortlisted``, ``finalist`` and ``winner``, and none of
+the fields that come with a verdict (eligibility reason, feedback, rank, score). Every route
+that shows an entry's state (JSON, pages, lists and their filters, errors that name the state)
+goes through ``visible_state``; the announcement's own routes read the published snapshot only.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Iterable
 
 from contest import clock
@@ -19,6 +28,14 @@ from contest.i18n import format_date, t
 from contest.rules import can_manage_editions
 from contest.tables import DeadlineExtension, Edition, Entry
 
+#: What judging decides, in the order it decides it: eligibility, the shortlist, the award.
+VERDICT_STATES = ("eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
+#: What a verdict reads as before publication, to everyone but administrators: the state every
+#: entry under judging had when its organisation last acted on it ("under review" on the pages).
+NEUTRAL_STATE = "submitted"
+#: The entry's fields that only exist because of a verdict, blanked wherever the state is.
+VERDICT_FIELDS = {"eligibility_reason": "", "feedback": "", "outcome_rank": None, "outcome_score": ""}
+
 #: Below this many submitted reviews an entry's criterion means would be one person's scores:
 #: the feedback recorded for it (and shown to the organisation) leaves them out; the comments,
 #: which name nobody, are kept.
@@ -29,6 +46,48 @@ JUDGEABLE_STATES = ("submitted", "eligible", "ineligible")
 MAX_REASON = 2000
 # Outcomes a signed decision may give, per the round kind.
 OUTCOMES = {"screening": ("shortlisted", "not_shortlisted"), "final": ("winner", "finalist")}
+
+
+def sees_verdicts_early(viewer: Actor | None) -> bool:
+    """Administrators (and the system itself) run the judging: they see verdicts as decided."""
+    return viewer is not None and viewer.role in ("admin", "system")
+
+
+def visible_state(state: str, *, viewer: Actor | None, published_at: datetime | None) -> str:
+    """The state of an entry as ``viewer`` may see it: the stored state for administrators and,
+    once the edition's results are published (``published_at``), for everyone who may read the
+    entry; before that, ``NEUTRAL_STATE`` in place of any verdict. Drafts, submitted and
+    withdrawn entries read as they are: those states are the organisation's own doing.
+
+    This is the only place the rule is decided. Eligibility is a verdict too: the organisation
+    reads its eligibility decision and reason with its result, at the announcement."""
+    if published_at is None and state in VERDICT_STATES and not sees_verdicts_early(viewer):
+        return NEUTRAL_STATE
+    return state
+
+
+def visible_entry(entry: dict[str, Any], *, viewer: Actor | None, published_at: datetime | None) -> dict[str, Any]:
+    """An entry row as ``viewer`` may see it: ``visible_state``, and the verdict's own fields
+    (``VERDICT_FIELDS``) blanked whenever the state is hidden."""
+    state = visible_state(entry["state"], viewer=viewer, published_at=published_at)
+    if state == entry["state"]:
+        return entry
+    return {**entry, "state": state, **{k: v for k, v in VERDICT_FIELDS.items() if k in entry}}
+
+
+def visible_state_condition(viewer: Actor, state: str) -> Any:
+    """A filter on the state as ``viewer`` sees it (``visible_state``), for queries over entries
+    joined to their edition: before publication a verdict matches nothing and ``submitted``
+    matches every entry under judging, so a filter cannot reveal what a list does not show."""
+    if sees_verdicts_early(viewer):
+        return Entry.state == state
+    published = Entry.edition.published_at.is_not_null()
+    unpublished = Entry.edition.published_at.is_null()
+    if state in VERDICT_STATES:
+        return published & (Entry.state == state)
+    if state == NEUTRAL_STATE:
+        return (Entry.state == NEUTRAL_STATE) | (unpublished & Entry.state.is_in(list(VERDICT_STATES)))
+    return Entry.state == state
 
 
 async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: bool, reason: str = "",

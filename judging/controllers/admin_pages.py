@@ -111,7 +111,9 @@ def _done_message(done: str | None, n: int | None) -> str | None:
         "decided": t("The proposal was saved. Two different administrators must now sign it."),
         "signed": t("Your signature was recorded. A second administrator must sign too."),
         "final": t("The decision is final: every entry's outcome is recorded."),
-        "presentation": t("The presentation slot was saved; the organisation's staff were mailed."),
+        "presentation": t("The presentation slot was saved."),
+        "presentation_mailed": t("The presentation slot was saved; the organisation's staff were mailed."),
+        "invited": t("{n} finalists were invited to present; each organisation now sees its own slot.", n=count),
         "eligible": t("{n} entries marked eligible.", n=count),
         "ineligible": t("{n} entries marked not eligible.", n=count),
     }.get(done)
@@ -770,6 +772,7 @@ class JudgingAdminPages(Controller):
                           "errors": (errors or {}) if mine else {}})
         return Template("judging/admin/presentations.html", status_code=status, context={
             "round": view, "tab": "presentations", "items": items, "scheduled": len(slots),
+            "invitations_sent_at": await final.invitations_sent_at(round_id),
             "editable": view.kind == "final" and view.state in ("open", "closed"), **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}/presentations")
@@ -802,8 +805,18 @@ class JudgingAdminPages(Controller):
                 error=t("The slot for entry {id} was not saved: please correct the fields marked below.", id=entry_id))
         except (Conflict, NotFound) as exc:
             return await self._presentations_page(round_id, exc.status_code, error=_error_text(exc))
-        return Redirect(f"/admin/judging/rounds/{round_id}/presentations?done=presentation#p-{entry_id}",
+        done = "presentation_mailed" if await final.invitations_sent_at(round_id) else "presentation"
+        return Redirect(f"/admin/judging/rounds/{round_id}/presentations?done={done}#p-{entry_id}",
                         status_code=303)
+
+    @post("/rounds/{round_id:int}/presentations/invitations")
+    async def send_invitations(self, request: Request, round_id: int) -> Template | Redirect:
+        """Invite every finalist to present, at once: their slots are shown and mailed to them."""
+        try:
+            n = await final.send_invitations(actor=require_actor(request), round_id=round_id)
+        except Conflict as exc:
+            return await self._presentations_page(round_id, exc.status_code, error=_error_text(exc))
+        return _redirect(f"/admin/judging/rounds/{round_id}/presentations", "invited", n)
 
     # eligibility
 

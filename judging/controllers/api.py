@@ -333,6 +333,13 @@ class PresentationApi(Controller):
                                             starts_at=body.get("starts_at"), minutes=body.get("minutes", 15),
                                             link=str(body.get("link") or ""), note=str(body.get("note") or ""))
 
+    @post("/api/v1/rounds/{round_id:int}/presentations/invitations", operation_id="sendInvitations",
+          guards=[admin_required], status_code=HTTP_200_OK)
+    async def send_invitations(self, request: Request, round_id: int) -> dict[str, int]:
+        """Invite every finalist to present, at once (each then sees and is mailed its own slot);
+        409 until every finalist has a slot, and once sent. Names no outcome."""
+        return {"invited": await final.send_invitations(actor=require_actor(request), round_id=round_id)}
+
     @get("/api/v1/rounds/{round_id:int}/presentations", operation_id="listPresentations", guards=[admin_required])
     async def list_presentations(self, round_id: int) -> list[dict[str, Any]]:
         await rounds.get_round_row(round_id)

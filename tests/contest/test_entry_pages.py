@@ -589,12 +589,15 @@ def test_my_entries_link_results_of_earlier_editions_and_the_presentation(client
     page = client.get("/entries").text
     assert f'href="/entries/{old["id"]}/result"' in page and f'href="/entries/{entry_id}/result"' not in page
 
-    # A finalist whose presentation slot is set gets a link to it (judging's provider, one query).
+    # A finalist gets a link to its presentation slot once the finalists are invited (judging's
+    # provider, one query); a slot set but not yet sent shows nothing.
     from judging.tables import Presentation, Round
     edition_id = run(Edition.select(Edition.id).where(Edition.year == 2569).first())["id"]
     [final] = run(Round.insert(Round(edition=edition_id, kind="final", state="open")).returning(Round.id))
     run(Presentation.insert(Presentation(key=f"{final['id']}:{entry_id}", round=final["id"], entry=entry_id,
                                          starts_at=clock.now() + timedelta(days=3))))
+    assert f'href="/entries/{entry_id}/presentation"' not in client.get("/entries").text
+    run(Round.update({Round.invitations_sent_at: clock.now()}).where(Round.id == final["id"]))
     page = client.get("/entries").text
     assert (f'<a href="/entries/{entry_id}/presentation">การนำเสนอผลงานต่อคณะกรรมการผู้ทรงคุณวุฒิ'
             f'<span class="sr-only">') in page

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import pytest
 
+from contest import jobs  # noqa: F401 - registers the mail job for run_due
+from contest.domain import outbox
 from contest.domain.audit import SYSTEM
 from contest.tables import Entry
 from judging.domain import rounds
 from tests.conftest import run
-from tests.factories import decoded_body, login_token, make_user, wait_for_mails
+from tests.factories import decoded_body, login_token, mails, make_user, wait_for_mails
 from tests.judging.support import YEAR, make_reviewers, score_all, screening, sign_round
 
 pytestmark = pytest.mark.integration
 
 
-def test_presentation_slot_is_shown_and_mailed_to_the_finalist_only(client) -> None:  # type: ignore[no-untyped-def]
+def test_presentation_slots_are_shown_and_mailed_only_once_the_finalists_are_invited(client) -> None:  # type: ignore[no-untyped-def]
     s = screening(entries=4, reviewers=3, per_entry=2, shortlist_size=2)
     score_all(s.round_id, lambda e, r, c: float(e % 10))
     sign_round(s.round_id, s.admins)
-    finalist, other = (run(Entry.select(Entry.id, Entry.organisation.code).where(Entry.state == s_)
-                           .first()) for s_ in ("shortlisted", "not_shortlisted"))
+    finalist, second = run(Entry.select(Entry.id, Entry.organisation.code).where(Entry.state == "shortlisted")
+                           .order_by(Entry.id))
+    other = run(Entry.select(Entry.id, Entry.organisation.code).where(Entry.state == "not_shortlisted").first())
     run(make_user("applicant", email="finalist@example.go.th", org=finalist["organisation.code"]))
     run(make_user("applicant", email="other@example.go.th", org=other["organisation.code"]))
     final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final"}))
@@ -43,23 +46,50 @@ def test_presentation_slot_is_shown_and_mailed_to_the_finalist_only(client) -> N
     resp = client.put(path, headers=admin, json={"starts_at": "2026-12-01T10:00:00+07:00", "minutes": 20,
                                                  "link": "https://meet.example.go.th/final-1", "note": "ห้อง 2"})
     assert resp.status_code == 200, resp.text
+
+    # A slot alone tells the organisation nothing: no mail, no slot, no page, no link.
+    finalist_token = login_token(client, "finalist@example.go.th")
+    mine = f"/api/v1/entries/{finalist['id']}/presentation"
+    run(outbox.run_due())
+    assert mails("finalist@example.go.th") == []
+    hidden = client.get(mine, headers=finalist_token)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "no_presentation"
+    assert client.get(mine, headers=admin).status_code == 200
+
+    # The invitations go to every finalist at once: refused while one has no slot.
+    invite = f"/api/v1/rounds/{final_id}/presentations/invitations"
+    missing = client.post(invite, headers=admin)
+    assert missing.status_code == 409 and missing.json()["code"] == "slots_missing"
+    assert missing.json()["entry_ids"] == [second["id"]]
+    assert client.get(mine, headers=finalist_token).status_code == 404
+    assert client.put(f"/api/v1/rounds/{final_id}/presentations/{second['id']}", headers=admin,
+                      json={"starts_at": "2026-12-01T11:00:00+07:00"}).status_code == 200
+    sent = client.post(invite, headers=admin)
+    assert sent.status_code == 200 and sent.json() == {"invited": 2}
+    again = client.post(invite, headers=admin)
+    assert again.status_code == 409 and again.json()["code"] == "invitations_sent"
+
     mail = decoded_body(wait_for_mails("finalist@example.go.th")[0])
     assert "https://meet.example.go.th/final-1" in mail and "2569" in mail  # Buddhist-Era date
-
-    mine = client.get(f"/api/v1/entries/{finalist['id']}/presentation",
-                      headers=login_token(client, "finalist@example.go.th"))
-    assert mine.status_code == 200 and mine.json()["minutes"] == 20 and mine.json()["link"].endswith("final-1")
-    assert client.get(f"/api/v1/entries/{finalist['id']}/presentation",
-                      headers=login_token(client, "other@example.go.th")).status_code == 404
     assert f"/entries/{finalist['id']}/presentation" in mail
+    assert "finalist" not in mail and "รอบสุดท้าย" not in mail  # an invitation names no outcome
+    shown = client.get(mine, headers=finalist_token)
+    assert shown.status_code == 200 and shown.json()["minutes"] == 20 and shown.json()["link"].endswith("final-1")
+    assert client.get(mine, headers=login_token(client, "other@example.go.th")).status_code == 404
+    # The entry still reads "submitted" to its organisation: the invitation is not the result.
+    assert client.get(f"/api/v1/entries/{finalist['id']}", headers=finalist_token).json()["state"] == "submitted"
     from tests.factories import browser_login
     browser_login(client, "finalist@example.go.th")
     page = client.get(f"/entries/{finalist['id']}/presentation")
     assert page.status_code == 200 and "https://meet.example.go.th/final-1" in page.text and "2569" in page.text
     assert "ห้อง 2" in page.text
-    # The panel still scores every finalist; the slot changes nothing there.
+
+    # A slot moved after the invitations is mailed again to that organisation.
+    assert client.put(path, headers=admin, json={"starts_at": "2026-12-02T10:00:00+07:00"}).status_code == 200
+    assert len(wait_for_mails("finalist@example.go.th", count=2)) == 2
+    # The panel still scores every finalist; the slots change nothing there.
     score_all(final_id, lambda e, r, c: 7.0)
-    assert len(client.get(f"/api/v1/rounds/{final_id}/presentations", headers=admin).json()) == 1
+    assert len(client.get(f"/api/v1/rounds/{final_id}/presentations", headers=admin).json()) == 2
 
 
 # --- the panel's feedback, and the rules of the final (issue 5) ----------------------------------
@@ -214,6 +244,21 @@ def test_presentation_slots_are_set_on_the_final_rounds_admin_page(client) -> No
     page = client.get(ok.headers["location"]).text
     assert "บันทึกกำหนดการนำเสนอแล้ว" in page and "กำหนดการ: 1 ธันวาคม 2569 เวลา 10:30 น. ใช้เวลา 20 นาที" in page
     assert 'value="2026-12-01"' in page and 'value="10:30"' in page and "กำหนดเวลานำเสนอแล้ว 1 จาก 2 รายการ" in page
+    run(outbox.run_due())
+    assert mails("slot@example.go.th") == []  # nobody is told before the invitations
+
+    # The invitations: refused (with the reason on the page) until every finalist has a slot.
+    invite = f"/admin/judging/rounds/{final_id}/presentations/invitations"
+    assert f'action="{invite}"' in page
+    refused = client.post(invite, data={"_csrf": token})
+    assert refused.status_code == 409 and "ยังมีผลงาน 1 รายการที่ยังไม่มีกำหนดการนำเสนอ" in refused.text
+    assert client.post(f"/admin/judging/rounds/{final_id}/presentations/{second}", follow_redirects=False, data={
+        "_csrf": token, "date": "2026-12-01", "time": "11:00", "minutes": "20"}).status_code == 303
+    sent = client.post(invite, data={"_csrf": token}, follow_redirects=False)
+    assert sent.status_code == 303
+    page = client.get(sent.headers["location"]).text
+    assert "ส่งคำเชิญนำเสนอผลงานแล้ว 2 รายการ" in page and f'action="{invite}"' not in page
+    assert "เลื่อนกำหนดการและแจ้งหน่วยงานทางอีเมล" in page
     mail = decoded_body(wait_for_mails("slot@example.go.th")[0])
     assert "https://meet.example.go.th/final-1" in mail and "1 ธันวาคม 2569 เวลา 10:30 น." in mail
 
