@@ -77,9 +77,8 @@ def migrated_db() -> Iterator[str]:
     shutil.rmtree(_TMP, ignore_errors=True)
 
 
-@pytest.fixture()
-def db(migrated_db: str) -> Iterator[str]:
-    """Empty tables for this test."""
+def empty_database() -> None:
+    """Empty tables, no mail, no uploads, fresh rate limits, the real clock (needs ``migrated_db``)."""
     from contest import clock, ratelimit
     from litestar.stores.memory import MemoryStore
 
@@ -89,6 +88,14 @@ def db(migrated_db: str) -> Iterator[str]:
             shutil.rmtree(directory)
     ratelimit.use_store(MemoryStore())
     clock.freeze(None)
+
+
+@pytest.fixture()
+def db(migrated_db: str) -> Iterator[str]:
+    """Empty tables for this test."""
+    from contest import clock
+
+    empty_database()
     yield migrated_db
     clock.freeze(None)
 

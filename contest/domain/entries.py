@@ -562,7 +562,8 @@ async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
                                       Entry.version: Entry.version + 1}).where(
             (Entry.id == entry_id) & Entry.state.is_in(list(EDITABLE_STATES))).returning(Entry.id)
         if not updated:
-            raise _not_editable(actor, row["state"], edition["published_at"], "This entry cannot be withdrawn (it is {state}).")
+            raise _not_editable(actor, row["state"], edition["published_at"],
+                                "This entry cannot be withdrawn (it is {state}).")
         await append_event(actor=actor, action="entry.withdraw", subject_type="entry", subject_id=entry_id,
                            before={"state": row["state"]}, after={"state": "withdrawn"})
 

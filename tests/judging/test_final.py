@@ -16,7 +16,7 @@ from tests.judging.support import YEAR, make_reviewers, score_all, screening, si
 pytestmark = pytest.mark.integration
 
 
-def test_presentation_slots_are_shown_and_mailed_only_once_the_finalists_are_invited(client) -> None:  # type: ignore[no-untyped-def]
+def test_slots_are_shown_and_mailed_only_once_the_finalists_are_invited(client) -> None:  # type: ignore[no-untyped-def]
     s = screening(entries=4, reviewers=3, per_entry=2, shortlist_size=2)
     score_all(s.round_id, lambda e, r, c: float(e % 10))
     sign_round(s.round_id, s.admins)

@@ -1,0 +1,161 @@
+"""The world the authorisation matrix requests every route in: built once, through the domain.
+
+* Edition 2569, judged and published: organisation A's entry won (a DG Awards certificate),
+  organisation B's entry was not shortlisted.
+* Edition 2570, past its deadline, screening signed and the final open (unpublished): entry A
+  (organisation A, a PDF attached, submitted with a receipt) and entry B (organisation B), with
+  four more entries; a screening committee of two, one of them assigned entry A; an expert panel
+  of one, who scores every finalist (entry A is one); entry A has a presentation slot whose
+  invitation has not been sent.
+* One person per role, each with a browser session and an API bearer token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from contest import clock
+from contest.domain import accounts, announcement, entries, outcomes
+from contest.domain.audit import SYSTEM, Actor
+from contest.enums import AuthTokenKind
+from contest.tables import Attachment, Edition, Entry, Organisation, Receipt, User
+from judging.domain import final, rounds, scoring
+from judging.tables import Assignment
+from tests.conftest import run
+from tests.factories import make_edition, make_submitted_entries, make_user
+from tests.judging.support import admin_actors, after_announcement, score_all, sign_round, signed_final
+from uploads.testing import make_pdf
+
+PAST_YEAR = 2569
+YEAR = 2570
+
+#: The people of the matrix, by role. A "pending member" (asked to join organisation A, not
+#: yet approved) becomes one more name here, built in ``build_world``.
+ROLES = ("anonymous", "owner", "other_applicant", "reviewer", "assigned_reviewer", "panel", "admin")
+
+COMPLETE = {
+    "title": "ระบบแจ้งเหตุเดือดร้อนออนไลน์", "category": "service", "summary": "ประชาชนแจ้งเหตุผ่าน LINE",
+    "problem": "แจ้งเหตุล่าช้า", "solution": "แชตบอตและแดชบอร์ด", "citizens_served": 12000,
+    "results": "ตอบสนองเร็วขึ้น 3 เท่า", "technology": "LINE OA", "contact_name": "สมหญิง ใจดี",
+    "contact_email": "it@example.go.th", "consent_publish": True,
+}
+
+
+@dataclass
+class Credentials:
+    session: str | None = None  # the ``tdsid`` cookie of a browser session
+    bearer: str | None = None
+
+
+@dataclass
+class World:
+    #: Values for the routes' path parameters, by name (a row may pick another, see ``values``).
+    values: dict[str, Any] = field(default_factory=dict)
+    people: dict[str, Credentials] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+
+
+def _actor(email: str) -> Actor:
+    row = run(User.select(User.id, User.email, User.role, User.organisation).where(User.email == email).first())
+    return Actor(id=row["id"], email=row["email"], role=row["role"], organisation_id=row["organisation"])
+
+
+def _org_code(entry_id: int) -> str:
+    row = run(Entry.select(Entry.organisation.code).where(Entry.id == entry_id).first())
+    return str(row["organisation.code"])
+
+
+def build_world(client: Any) -> World:
+    """Everything the matrix needs, on empty tables; leaves the clock frozen after 2570's deadline."""
+    world = World()
+    v = world.values
+
+    # 2569: judged and published. Organisation A holds the winner, B a not-shortlisted entry.
+    past = signed_final(entries=4, shortlist_size=2)
+    past_admins = past.admins
+    winner = run(Entry.select(Entry.id).where(Entry.state == "winner").first())["id"]
+    loser = run(Entry.select(Entry.id).where(Entry.state == "not_shortlisted").first())["id"]
+    org_a, org_b = _org_code(winner), _org_code(loser)
+    after_announcement(PAST_YEAR)
+    run(announcement.publish_results(actor=SYSTEM, year=PAST_YEAR))
+    v["past_entry"] = winner
+    v["certificate"] = announcement.certificate_number(PAST_YEAR, announcement.AWARD_WINNER, winner)
+
+    emails = {"owner": "owner@a.example.go.th", "other_applicant": "staff@b.example.go.th",
+              "reviewer": "reviewer@dga.or.th", "assigned_reviewer": "assigned@dga.or.th",
+              "panel": "panel@dga.or.th", "admin": past_admins[0]}
+    run(make_user("applicant", email=emails["owner"], org=org_a))
+    run(make_user("applicant", email=emails["other_applicant"], org=org_b))
+    for role in ("reviewer", "assigned_reviewer", "panel"):
+        run(make_user("reviewer", email=emails[role]))
+    world.emails = emails
+    owner, other = _actor(emails["owner"]), _actor(emails["other_applicant"])
+
+    # 2570: entries A and B submitted through the domain (A with a real uploaded PDF).
+    run(make_edition(YEAR, shortlist_size=2, winners=1))
+    entry_a = run(entries.create_entry(actor=owner, year=YEAR, data=COMPLETE))
+    entry_b = run(entries.create_entry(actor=other, year=YEAR, data=COMPLETE))
+    for actor, entry_id in ((owner, entry_a), (other, entry_b)):
+        bearer = run(accounts.issue_token(actor, AuthTokenKind.api)).token
+        resp = client.post(f"/api/v1/entries/{entry_id}/attachments", headers={"Authorization": f"Bearer {bearer}"},
+                           files={"file": ("slides.pdf", make_pdf(), "application/pdf")})
+        assert resp.status_code == 201, resp.text
+        run(entries.submit_entry(actor=actor, entry_id=entry_id))
+    v["entry_id"], v["entry_b"] = entry_a, entry_b
+    v["attachment_id"] = run(Attachment.select(Attachment.id).where(Attachment.entry == entry_a).first())["id"]
+    v["receipt"] = run(Receipt.select(Receipt.number).where(Receipt.entry == entry_a).first())["number"]
+    v["org_code"] = org_a
+
+    # Past the deadline: eligibility, a screening committee of two (one assigned entry A).
+    closes = run(Edition.select(Edition.submission_closes_at).where(Edition.year == YEAR).first())
+    clock.freeze(closes["submission_closes_at"] + timedelta(hours=1))
+    extra = run(make_submitted_entries(YEAR, 4))
+    run(outcomes.set_eligibility(actor=SYSTEM, entry_ids=[entry_a, entry_b, *extra], eligible=True))
+    screening = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "screening", "reviewers_per_entry": 1}))
+    committee = [_actor(emails["reviewer"]).id, _actor(emails["assigned_reviewer"]).id]
+    run(rounds.add_members(actor=SYSTEM, round_id=screening, user_ids=committee))
+    run(rounds.open_round(actor=SYSTEM, round_id=screening))
+    run(scoring.assign_reviewers(actor=SYSTEM, round_id=screening))
+    on_a = run(Assignment.select(Assignment.id, Assignment.reviewer).where(
+        (Assignment.round == screening) & (Assignment.entry == entry_a)).first())
+    if on_a["reviewer"] != committee[1]:  # the seeded assignment gave A to the other member: swap names
+        emails["reviewer"], emails["assigned_reviewer"] = emails["assigned_reviewer"], emails["reviewer"]
+    v["assignment_id"] = on_a["id"]
+    v["round_id"] = screening
+    v["member_id"] = on_a["reviewer"]
+    top = {entry_a: 9.0, entry_b: 8.0}
+    score_all(screening, lambda e, r, c: top[e] if e in top else float(1 + extra.index(e)))
+    sign_round(screening, past_admins)
+
+    # The final: open, the panel assigned every finalist, entry A's slot set (not yet sent).
+    final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final"}))
+    run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=[_actor(emails["panel"]).id]))
+    run(rounds.open_round(actor=SYSTEM, round_id=final_id))
+    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    [admin] = admin_actors([emails["admin"]])
+    run(final.set_presentation(actor=admin, round_id=final_id, entry_id=entry_a,
+                               starts_at=clock.now() + timedelta(days=7)))
+    v["final_round_id"] = final_id
+    v["panel_assignment_id"] = run(Assignment.select(Assignment.id).where(
+        (Assignment.round == final_id) & (Assignment.entry == entry_a)).first())["id"]
+    assert run(Entry.select(Entry.state).where(Entry.id == entry_a).first())["state"] == "shortlisted"
+
+    world.people["anonymous"] = Credentials()
+    for role, email in emails.items():
+        actor = _actor(email)
+        world.people[role] = Credentials(session=run(accounts.issue_token(actor, AuthTokenKind.session)).token,
+                                         bearer=run(accounts.issue_token(actor, AuthTokenKind.api)).token)
+    assert set(world.people) == set(ROLES)
+    v["year"] = YEAR
+    v["past_year"] = PAST_YEAR
+    v["org_b"] = org_b
+    v["number"] = v["receipt"]
+    v["code"] = org_a
+    v["user_id"] = v["member_id"]
+    v["token"] = "not-a-token-anyone-was-given"
+    v["file_path"] = "site.css"
+    v["path"] = "no-such-document"
+    v["organisation_id"] = run(Organisation.select(Organisation.id).where(Organisation.code == org_a).first())["id"]
+    return world

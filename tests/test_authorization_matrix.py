@@ -1,0 +1,433 @@
+"""Every route of the app, requested for real as every role, against one table of expectations.
+
+``MATRIX`` holds, for each (method, path template) of the app's own route table, what each role
+gets: a status, ``LOGIN`` (a page's redirect to the log-in page) or ``ACTS`` (an unsafe route the
+role may use: whatever it answers, it is not a denial). A route in the app but not in the table
+fails the suite, and so does a table entry for a route that no longer exists.
+
+The cells run against one world (``tests/authorization_world.py``), built once: the safe methods
+first, then the unsafe ones by ``phase``, each route's denied roles before its permitted ones.
+A denied unsafe request must change nothing: the domain's tables are compared before and after.
+API routes are called with a bearer token, pages with a browser session and its CSRF token.
+
+Adding a route: give it a row. ``AUTHZ_MATRIX_RECORD=1 pytest -s tests/test_authorization_matrix.py``
+prints what every cell answers (rows for the unlisted routes too) to check against the contract.
+Adding a role (the pending member of organisation A is next): add it to ``ROLES`` in the world,
+give it a session and a token there, and a column here (``R`` checks every row has one).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pytest
+from piccolo.engine.postgres import PostgresEngine
+
+from contest.db import engine
+from contest.web import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
+from tests.authorization_world import ROLES, World, build_world
+from tests.conftest import empty_database
+from uploads.testing import make_pdf
+
+pytestmark = pytest.mark.integration
+
+LOGIN = "login"  # 303 to /login?next=…: a page asks the anonymous visitor to log in
+ACTS = "acts"  # permitted on an unsafe route: any answer but a denial (401, 403, 404, LOGIN) or a 5xx
+DENIALS = (401, 403, 404, LOGIN)
+FILE = "file"  # a row's body: a multipart upload of a small PDF
+SAFE = ("GET", "HEAD")
+#: Litestar answers OPTIONS on every path itself (no handler of ours, no data): never listed.
+UNLISTED_METHODS = ("OPTIONS",)
+
+
+@dataclass(frozen=True)
+class Route:
+    expect: dict[str, Any]
+    #: path parameter -> the world's value to use (default: the value of the same name)
+    values: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    #: unsafe routes run in phase order: ending a session or a token comes last
+    phase: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def R(*expect: Any, values: dict[str, str] | None = None, body: Any = None, phase: int = 0,
+      htmx: bool = False) -> Route:
+    """One row: the expectations in ``ROLES`` order. ``htmx``: asked as htmx asks (a partial)."""
+    assert len(expect) == len(ROLES), f"a row needs {len(ROLES)} columns: {ROLES}"
+    return Route(dict(zip(ROLES, expect)), values or {}, body, phase, {"HX-Request": "true"} if htmx else {})
+
+
+# Columns: anonymous, owner (organisation A), other_applicant (organisation B), reviewer (not
+# assigned entry A), assigned_reviewer (entry A in screening), panel (the final's member), admin.
+PUBLIC = (200,) * 7
+NOT_FOUND = (404,) * 7
+ADMIN_API = (401, 403, 403, 403, 403, 403, 200)
+ADMIN_API_ACTS = (401, 403, 403, 403, 403, 403, ACTS)
+ADMIN_PAGE = (LOGIN, 403, 403, 403, 403, 403, 200)
+ADMIN_PAGE_ACTS = (LOGIN, 403, 403, 403, 403, 403, ACTS)
+OWNER_API_ACTS = (401, ACTS, 404, 403, 403, 403, 403)
+OWNER_PAGE_ACTS = (LOGIN, ACTS, 404, 403, 403, 403, 403)
+OWNER_PAGE = (LOGIN, 200, 404, 403, 403, 403, 403)
+REVIEWER_API_ACTS = (401, 403, 403, 404, ACTS, 404, 404)  # only the assigned member, not even an admin
+REVIEWER_PAGE_ACTS = (LOGIN, 403, 403, 404, ACTS, 404, 404)
+SCORES = {"scores": {}, "comment": "ดี"}
+PAST = {"year": "past_year"}  # the published edition
+PAST_ENTRY = {"entry_id": "past_entry"}  # organisation A's award-winning entry of the published edition
+FINAL = {"round_id": "final_round_id"}
+
+MATRIX: dict[tuple[str, str], Route] = {
+    # --- public pages, sign-up and log-in ---------------------------------------------------------
+    ("GET", "/"): R(*PUBLIC),
+    ("GET", "/accessibility"): R(*PUBLIC),
+    ("GET", "/privacy"): R(*PUBLIC),
+    ("GET", "/login"): R(*PUBLIC),
+    ("POST", "/login"): R(*(401,) * 7),  # no such account: the same answer to everyone
+    ("POST", "/logout"): R(*(303,) * 7, phase=9),
+    ("GET", "/signup"): R(*PUBLIC),
+    ("POST", "/signup"): R(*(ACTS,) * 7, body={"email": "new@example.go.th"}),
+    ("GET", "/signup/organisations"): R(*PUBLIC),
+    ("GET", "/account"): R(LOGIN, 200, 200, 200, 200, 200, 200),
+    ("POST", "/account/password"): R(LOGIN, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS,
+                                     body={"current_password": "not-the-password", "new_password": "x"}),
+    ("GET", "/account/confirm/{token:str}"): R(*NOT_FOUND),
+    ("GET", "/account/forgot"): R(*PUBLIC),
+    ("POST", "/account/forgot"): R(*(ACTS,) * 7, body={"email": "nobody@example.go.th"}),
+    ("POST", "/account/resend"): R(*(ACTS,) * 7, body={"email": "nobody@example.go.th"}),
+    ("GET", "/account/reset/{token:str}"): R(*PUBLIC),
+    ("POST", "/account/reset/{token:str}"): R(*NOT_FOUND, body={"password": "a-new-password-1"}),
+    ("GET", "/static/{file_path:path}"): R(*PUBLIC),
+    ("HEAD", "/static/{file_path:path}"): R(*PUBLIC),
+    ("GET", "/schema"): R(*PUBLIC),
+    ("GET", "/schema/elements"): R(*PUBLIC),
+    ("GET", "/schema/oauth2-redirect.html"): R(*PUBLIC),
+    ("GET", "/schema/openapi.json"): R(*PUBLIC),
+    ("GET", "/schema/openapi.yaml"): R(*PUBLIC),
+    ("GET", "/schema/openapi.yml"): R(*PUBLIC),
+    ("GET", "/schema/rapidoc"): R(*PUBLIC),
+    ("GET", "/schema/redoc"): R(*PUBLIC),
+    ("GET", "/schema/swagger"): R(*PUBLIC),
+    ("GET", "/schema/{path:str}"): R(*NOT_FOUND),
+
+    # --- API: accounts, registry, editions ---------------------------------------------------------
+    ("POST", "/api/v1/auth/token"): R(*(401,) * 7, body={"email": "nobody@example.go.th",
+                                                        "password": "not-the-password"}),
+    ("DELETE", "/api/v1/auth/token"): R(401, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS, phase=9),
+    ("GET", "/api/v1/organisations"): R(*PUBLIC),
+    ("GET", "/api/v1/organisations/{code:str}"): R(*PUBLIC),
+    ("GET", "/api/v1/editions"): R(*PUBLIC),
+    ("POST", "/api/v1/editions"): R(*ADMIN_API_ACTS, body={"year": 2571, "title": "รางวัลท้องถิ่นดิจิทัล 2571"}),
+    ("GET", "/api/v1/editions/{year:int}"): R(*PUBLIC),
+    ("PATCH", "/api/v1/editions/{year:int}"): R(*ADMIN_API_ACTS, body={}),
+    ("GET", "/api/v1/users"): R(*ADMIN_API),
+    ("POST", "/api/v1/users"): R(*ADMIN_API_ACTS, body={"email": "new@dga.or.th", "role": "reviewer"}),
+
+    # --- API: entries and attachments --------------------------------------------------------------
+    ("POST", "/api/v1/editions/{year:int}/entries"): R(401, ACTS, ACTS, 403, 403, 403, 403, body={"title": "ร่าง"}),
+    ("GET", "/api/v1/entries"): R(401, 200, 200, 403, 403, 403, 200),
+    ("GET", "/api/v1/entries/{entry_id:int}"): R(401, 200, 404, 404, 200, 200, 200),
+    ("PATCH", "/api/v1/entries/{entry_id:int}"): R(*OWNER_API_ACTS, body={"title": "ชื่อใหม่", "version": 1}),
+    ("POST", "/api/v1/entries/{entry_id:int}/attachments"): R(*OWNER_API_ACTS, body=FILE),
+    ("DELETE", "/api/v1/attachments/{attachment_id:int}"): R(*OWNER_API_ACTS),
+    ("GET", "/api/v1/attachments/{attachment_id:int}/content"): R(401, 200, 404, 404, 200, 200, 200),
+    ("POST", "/api/v1/entries/{entry_id:int}/submit"): R(*OWNER_API_ACTS),
+    ("POST", "/api/v1/entries/{entry_id:int}/withdraw"): R(*OWNER_API_ACTS),
+    ("GET", "/api/v1/editions/{year:int}/extensions"): R(*ADMIN_API),
+    ("POST", "/api/v1/editions/{year:int}/extensions"): R(*ADMIN_API_ACTS, body={
+        "organisation_code": "59000001", "until": "2599-01-01T00:00:00+07:00", "reason": "น้ำท่วม"}),
+
+    # --- API: the announcement (the published 2569; 2570 is 404 to everyone) ----------------------
+    ("POST", "/api/v1/editions/{year:int}/publish"): R(*ADMIN_API_ACTS),
+    ("GET", "/api/v1/editions/{year:int}/results"): R(*PUBLIC, values=PAST),
+    ("GET", "/api/v1/editions/{year:int}/notifications"): R(*ADMIN_API, values=PAST),
+    ("GET", "/api/v1/entries/{entry_id:int}/result"): R(401, 200, 404, 404, 404, 404, 200, values=PAST_ENTRY),
+    ("GET", "/open-data/{year:int}/results.csv"): R(*PUBLIC, values=PAST),
+    ("GET", "/open-data/{year:int}/results.json"): R(*PUBLIC, values=PAST),
+
+    # --- API: judging (the signed screening round unless said) --------------------------------------
+    ("GET", "/api/v1/rubrics/default"): R(*ADMIN_API),
+    ("GET", "/api/v1/editions/{year:int}/rounds"): R(*ADMIN_API),
+    ("POST", "/api/v1/editions/{year:int}/rounds"): R(*ADMIN_API_ACTS, body={"kind": "screening"}),
+    ("GET", "/api/v1/rounds/{round_id:int}"): R(*ADMIN_API),
+    ("PATCH", "/api/v1/rounds/{round_id:int}"): R(*ADMIN_API_ACTS, body={"reviewers_per_entry": 2}),
+    ("POST", "/api/v1/entries/{entry_id:int}/eligibility"): R(*ADMIN_API_ACTS, body={"eligible": True, "reason": ""}),
+    ("POST", "/api/v1/editions/{year:int}/eligibility"): R(*ADMIN_API_ACTS, body={"entry_ids": [1], "eligible": True}),
+    ("GET", "/api/v1/rounds/{round_id:int}/members"): R(*ADMIN_API),
+    ("POST", "/api/v1/rounds/{round_id:int}/members"): R(*ADMIN_API_ACTS, body={"emails": ["new@dga.or.th"]}),
+    ("POST", "/api/v1/rounds/{round_id:int}/open"): R(*ADMIN_API_ACTS),
+    ("POST", "/api/v1/rounds/{round_id:int}/assign"): R(*ADMIN_API_ACTS),
+    ("GET", "/api/v1/rounds/{round_id:int}/assignments"): R(401, 403, 403, 200, 200, 404, 200),
+    ("GET", "/api/v1/rounds/{round_id:int}/progress"): R(*ADMIN_API),
+    ("POST", "/api/v1/rounds/{round_id:int}/reminders"): R(*ADMIN_API_ACTS),
+    ("GET", "/api/v1/rounds/{round_id:int}/ranking"): R(*ADMIN_API),
+    ("GET", "/api/v1/rounds/{round_id:int}/ranking.csv"): R(*ADMIN_API),
+    ("GET", "/api/v1/rounds/{round_id:int}/ranking.xlsx"): R(*ADMIN_API),
+    ("POST", "/api/v1/rounds/{round_id:int}/close"): R(*ADMIN_API_ACTS),
+    ("POST", "/api/v1/rounds/{round_id:int}/ties"): R(*ADMIN_API_ACTS, body={"entry_ids": [1, 2], "reason": "มติ"}),
+    ("POST", "/api/v1/rounds/{round_id:int}/decide"): R(*ADMIN_API_ACTS, body={"overrides": []}),
+    ("GET", "/api/v1/rounds/{round_id:int}/decision"): R(*ADMIN_API),
+    ("POST", "/api/v1/rounds/{round_id:int}/sign"): R(*ADMIN_API_ACTS),
+    ("GET", "/api/v1/assignments/{assignment_id:int}"): R(401, 403, 403, 404, 200, 404, 200),
+    ("PUT", "/api/v1/assignments/{assignment_id:int}/scores"): R(*REVIEWER_API_ACTS, body=SCORES),
+    ("POST", "/api/v1/assignments/{assignment_id:int}/submit"): R(*REVIEWER_API_ACTS),
+    ("POST", "/api/v1/assignments/{assignment_id:int}/recuse"): R(*REVIEWER_API_ACTS, body={"reason": "ญาติ"}),
+    ("POST", "/api/v1/assignments/{assignment_id:int}/reopen"): R(*ADMIN_API_ACTS, body={"reason": "แก้คะแนน"}),
+    # The final's slots: the organisation sees its slot only once the invitations are sent.
+    ("GET", "/api/v1/rounds/{round_id:int}/presentations"): R(*ADMIN_API, values=FINAL),
+    ("PUT", "/api/v1/rounds/{round_id:int}/presentations/{entry_id:int}"): R(
+        *ADMIN_API_ACTS, values=FINAL, body={"starts_at": "2027-06-01T10:00:00+07:00", "minutes": 20}),
+    ("POST", "/api/v1/rounds/{round_id:int}/presentations/invitations"): R(*ADMIN_API_ACTS, values=FINAL),
+    ("GET", "/api/v1/entries/{entry_id:int}/presentation"): R(401, 404, 404, 404, 404, 404, 200),
+
+    # --- the organisation's pages ------------------------------------------------------------------
+    ("GET", "/entries"): R(LOGIN, 200, 200, 403, 403, 403, 403),
+    ("POST", "/entries"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403),
+    ("GET", "/entries/{entry_id:int}"): R(*OWNER_PAGE),
+    ("POST", "/entries/{entry_id:int}"): R(*OWNER_PAGE_ACTS, body={"title": "ชื่อใหม่", "version": "1"}),
+    ("POST", "/entries/{entry_id:int}/autosave"): R(*OWNER_PAGE_ACTS, body={"title": "ชื่อใหม่", "version": "1"}),
+    ("GET", "/entries/{entry_id:int}/attachments"): R(*OWNER_PAGE, htmx=True),
+    ("POST", "/entries/{entry_id:int}/attachments"): R(*OWNER_PAGE_ACTS, body=FILE),
+    ("POST", "/entries/{entry_id:int}/attachments/{attachment_id:int}/delete"): R(*OWNER_PAGE_ACTS),
+    ("POST", "/entries/{entry_id:int}/submit"): R(*OWNER_PAGE_ACTS),
+    ("GET", "/entries/{entry_id:int}/withdraw"): R(*OWNER_PAGE),
+    ("POST", "/entries/{entry_id:int}/withdraw"): R(*OWNER_PAGE_ACTS),
+    ("GET", "/receipts/{number:str}"): R(LOGIN, 200, 404, 404, 404, 404, 200),
+    ("GET", "/entries/{entry_id:int}/presentation"): R(LOGIN, 404, 404, 404, 404, 404, 200),
+    ("GET", "/entries/{entry_id:int}/result"): R(LOGIN, 200, 404, 404, 404, 404, 200, values=PAST_ENTRY),
+    ("GET", "/entries/{entry_id:int}/certificate.pdf"): R(LOGIN, 200, 404, 404, 404, 404, 404, values=PAST_ENTRY),
+
+    # --- public results (the published 2569) -------------------------------------------------------
+    ("GET", "/results"): R(*PUBLIC),
+    ("GET", "/results/{year:int}"): R(*PUBLIC, values=PAST),
+    ("GET", "/showcase/{year:int}"): R(*PUBLIC, values=PAST),
+    ("GET", "/showcase/{year:int}/{entry_id:int}"): R(*PUBLIC, values={**PAST, **PAST_ENTRY}),
+    ("GET", "/open-data"): R(*PUBLIC),
+    ("GET", "/open-data/{year:int}"): R(*PUBLIC, values=PAST),
+    ("GET", "/certificates/{number:str}"): R(*PUBLIC, values={"number": "certificate"}),
+
+    # --- the committee's pages ---------------------------------------------------------------------
+    ("GET", "/review"): R(LOGIN, 403, 403, 200, 200, 200, 200),
+    ("GET", "/review/rounds/{round_id:int}"): R(LOGIN, 403, 403, 200, 200, 404, 404),
+    ("GET", "/review/rounds/{round_id:int}/next"): R(LOGIN, 403, 403, 303, 303, 404, 404),
+    ("GET", "/review/assignments/{assignment_id:int}"): R(LOGIN, 403, 403, 404, 200, 404, 404),
+    ("POST", "/review/assignments/{assignment_id:int}"): R(*REVIEWER_PAGE_ACTS, body={"comment": "ดี"}),
+    ("POST", "/review/assignments/{assignment_id:int}/autosave"): R(*REVIEWER_PAGE_ACTS, body={"comment": "ดี"}),
+    ("POST", "/review/assignments/{assignment_id:int}/submit"): R(*REVIEWER_PAGE_ACTS),
+    ("POST", "/review/assignments/{assignment_id:int}/recuse"): R(*REVIEWER_PAGE_ACTS, body={"reason": "ญาติ"}),
+    ("GET", "/review/assignments/{assignment_id:int}/files/{attachment_id:int}"): R(
+        LOGIN, 403, 403, 404, 200, 404, 404, htmx=True),
+
+    # --- the organisers' pages ---------------------------------------------------------------------
+    ("GET", "/admin"): R(*ADMIN_PAGE),
+    ("GET", "/admin/audit"): R(*ADMIN_PAGE),
+    ("POST", "/admin/audit/verify"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/users"): R(*ADMIN_PAGE),
+    ("POST", "/admin/users"): R(*ADMIN_PAGE_ACTS, body={"email": "new@dga.or.th", "role": "reviewer"}),
+    ("GET", "/admin/registry"): R(*ADMIN_PAGE),
+    ("POST", "/admin/registry/import"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/editions/new"): R(*ADMIN_PAGE),
+    ("POST", "/admin/editions/new"): R(*ADMIN_PAGE_ACTS, body={"year": "2571"}),
+    ("GET", "/admin/editions/{year:int}"): R(*ADMIN_PAGE),
+    ("POST", "/admin/editions/{year:int}"): R(*ADMIN_PAGE_ACTS, body={"title": "ใหม่"}),
+    ("GET", "/admin/editions/{year:int}/entries"): R(*ADMIN_PAGE),
+    ("GET", "/admin/entries"): R(LOGIN, 403, 403, 403, 403, 403, 303),
+    ("GET", "/admin/entries/{entry_id:int}"): R(*ADMIN_PAGE),
+    ("POST", "/admin/entries/{entry_id:int}/extend"): R(*ADMIN_PAGE_ACTS, body={"reason": "น้ำท่วม"}),
+    ("GET", "/admin/editions/{year:int}/publish"): R(*ADMIN_PAGE),
+    ("POST", "/admin/editions/{year:int}/publish"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/editions/{year:int}/publish/progress"): R(*ADMIN_PAGE, values=PAST),
+    ("GET", "/admin/judging"): R(*ADMIN_PAGE),
+    ("GET", "/admin/judging/{year:int}/eligibility"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/{year:int}/eligibility"): R(*ADMIN_PAGE_ACTS, body={"eligible": "1"}),
+    ("GET", "/admin/judging/{year:int}/rounds/new"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/{year:int}/rounds"): R(*ADMIN_PAGE_ACTS, body={"kind": "screening"}),
+    ("GET", "/admin/judging/rounds/{round_id:int}"): R(*ADMIN_PAGE),
+    ("GET", "/admin/judging/rounds/{round_id:int}/rules"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/rounds/{round_id:int}/rules"): R(*ADMIN_PAGE_ACTS, body={"reviewers_per_entry": "2"}),
+    ("GET", "/admin/judging/rounds/{round_id:int}/committee"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/rounds/{round_id:int}/committee"): R(*ADMIN_PAGE_ACTS, body={"emails": "new@dga.or.th"}),
+    ("GET", "/admin/judging/rounds/{round_id:int}/members/{user_id:int}"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/rounds/{round_id:int}/open"): R(*ADMIN_PAGE_ACTS),
+    ("POST", "/admin/judging/rounds/{round_id:int}/assign"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/judging/rounds/{round_id:int}/progress"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/rounds/{round_id:int}/reminders"): R(*ADMIN_PAGE_ACTS),
+    ("POST", "/admin/judging/rounds/{round_id:int}/assignments/{assignment_id:int}/reopen"): R(
+        *ADMIN_PAGE_ACTS, body={"reason": "แก้คะแนน"}),
+    ("GET", "/admin/judging/rounds/{round_id:int}/ranking"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/rounds/{round_id:int}/close"): R(*ADMIN_PAGE_ACTS),
+    ("POST", "/admin/judging/rounds/{round_id:int}/ties"): R(*ADMIN_PAGE_ACTS, body={"order": "1,2"}),
+    ("POST", "/admin/judging/rounds/{round_id:int}/decide"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/judging/rounds/{round_id:int}/decision"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/rounds/{round_id:int}/sign"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/judging/rounds/{round_id:int}/presentations"): R(*ADMIN_PAGE, values=FINAL),
+    ("POST", "/admin/judging/rounds/{round_id:int}/presentations/{entry_id:int}"): R(
+        *ADMIN_PAGE_ACTS, values=FINAL, body={"date": "2027-06-01", "time": "10:00", "minutes": "20"}),
+    ("POST", "/admin/judging/rounds/{round_id:int}/presentations/invitations"): R(*ADMIN_PAGE_ACTS, values=FINAL),
+}
+
+
+# --- running the cells ------------------------------------------------------------------------------
+
+def route_table(app: Any) -> set[tuple[str, str]]:
+    """(method, path template) of every handler the app serves."""
+    out = set()
+    for route in app.routes:
+        for method in getattr(route, "route_handler_map", {}):
+            if method not in UNLISTED_METHODS:
+                out.add((method, route.path))
+    return out
+
+
+def fill(path: str, world: World, row: Route) -> str:
+    """The path template with the world's ids: ``{entry_id:int}`` -> entry A's id."""
+    out = path
+    while "{" in out:
+        start, end = out.index("{"), out.index("}")
+        name = out[start + 1:end].split(":")[0]
+        out = out[:start] + str(world.values[row.values.get(name, name)]) + out[end + 1:]
+    return out
+
+
+CSRF_VALUE = "matrix-csrf-cookie"
+
+
+def request(client: Any, world: World, role: str, method: str, path: str, row: Route) -> Any:
+    url = fill(path, world, row)
+    creds = world.people[role]
+    headers = {"Accept-Language": "th", **row.headers}
+    kwargs: dict[str, Any] = {}
+    client.cookies.clear()
+    api = url.startswith("/api/")
+    if api:
+        if creds.bearer:
+            headers["Authorization"] = f"Bearer {creds.bearer}"
+    else:
+        headers["Accept"] = "text/html"
+        cookie = f"{CSRF_COOKIE}={CSRF_VALUE}"
+        if creds.session:
+            cookie += f"; {SESSION_COOKIE}={creds.session}"
+        headers["Cookie"] = cookie
+        headers["X-CSRF-Token"] = csrf_token_for(CSRF_VALUE)
+    if method not in SAFE:
+        if row.body == FILE:
+            kwargs["files"] = {"file": ("slides.pdf", make_pdf(), "application/pdf")}
+        elif api:
+            kwargs["json"] = row.body if row.body is not None else {}
+        else:
+            kwargs["data"] = {"_csrf": csrf_token_for(CSRF_VALUE), **(row.body or {})}
+    return client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+
+
+def outcome(resp: Any) -> Any:
+    if resp.status_code == 303 and resp.headers.get("location", "").startswith("/login"):
+        return LOGIN
+    return resp.status_code
+
+
+def matches(expected: Any, got: Any) -> bool:
+    if expected == ACTS:
+        return got not in DENIALS and isinstance(got, int) and got < 500
+    return bool(expected == got)
+
+
+FINGERPRINTED = ("edition", "organisation", "entry", "attachment", "receipt", "deadline_extension",
+                 "result_snapshot", "audit_event", "email_token", "judging_round", "judging_criterion",
+                 "judging_member", "judging_conflict", "judging_round_entry", "judging_assignment",
+                 "judging_tie_decision", "judging_decision", "judging_signature", "judging_presentation")
+
+
+async def fingerprint() -> str:
+    """The domain's tables (and the user accounts and queued jobs), to see that a denied request
+    changed nothing. Sessions and tokens are left out: reading them is what a request does."""
+    db = engine()
+    digest = hashlib.sha256()
+    async with db.transaction():  # one connection and one snapshot for every table
+        for table in FINGERPRINTED:
+            rows = await db.run_querystring(_query(f'SELECT * FROM "{table}" ORDER BY id'))
+            digest.update(json.dumps(rows, default=str, sort_keys=True).encode())
+        users = await db.run_querystring(_query(
+            'SELECT id, email, role, organisation, is_active, password_hash FROM "app_user" ORDER BY id'))
+        jobs = await db.run_querystring(_query('SELECT count(*) AS n, max(id) AS last FROM "outbox"'))
+    digest.update(json.dumps([users, jobs], default=str, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _query(sql: str) -> Any:
+    from piccolo.querystring import QueryString
+
+    return QueryString(sql)
+
+
+@pytest.fixture(scope="module")
+def world_client(migrated_db: str) -> Iterator[tuple[Any, World, Any]]:
+    from litestar.testing import TestClient
+
+    from contest import clock
+    from contest.app import create_app
+
+    empty_database()
+    app = create_app()
+    with TestClient(app=app, base_url="http://testserver.local") as client:
+        world = build_world(client)
+        # The cells run on the client's loop only (requests, and the fingerprints through its
+        # portal), so PostgreSQL may keep its connections there instead of one per query.
+        pooled = isinstance(engine(), PostgresEngine)
+        if pooled:
+            client.blocking_portal.call(functools.partial(engine().start_connection_pool, min_size=1, max_size=4))
+        try:
+            yield client, world, app
+        finally:
+            if pooled:
+                client.blocking_portal.call(engine().close_connection_pool)
+    clock.freeze(None)
+
+
+def test_every_route_is_in_the_matrix_and_every_entry_is_a_route() -> None:
+    from contest.app import create_app
+
+    served = route_table(create_app())
+    missing = sorted(served - set(MATRIX))
+    stale = sorted(set(MATRIX) - served)
+    problems = [f"no expectations in MATRIX for the route {m} {p}" for m, p in missing] + [
+        f"MATRIX has an entry for {m} {p}, a route the app no longer has" for m, p in stale]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_role_gets_what_the_matrix_says_on_every_route(world_client) -> None:  # type: ignore[no-untyped-def]
+    client, world, app = world_client
+    record = os.environ.get("AUTHZ_MATRIX_RECORD") == "1"
+    served = route_table(app)
+    matrix = dict(MATRIX)
+    if record:  # print what every cell answers, the unlisted routes too
+        for key in served - set(matrix):
+            matrix[key] = R(*(ACTS,) * len(ROLES), phase=9 if key in (("POST", "/logout"),
+                                                                        ("DELETE", "/api/v1/auth/token")) else 0)
+    keys = [k for k in matrix if k in served]
+    order = sorted(keys, key=lambda k: (k[0] not in SAFE, matrix[k].phase, k[1], k[0]))
+    wrong: list[str] = []
+    observed: dict[tuple[str, str], dict[str, Any]] = {}
+    for method, path in order:
+        row = matrix[(method, path)]
+        roles = sorted(ROLES, key=lambda r: row.expect[r] not in DENIALS)  # the denied first
+        before = client.blocking_portal.call(fingerprint) if method not in SAFE else None
+        denied_done = False
+        for role in roles:
+            if before is not None and not denied_done and row.expect[role] not in DENIALS:
+                denied_done = True
+                if client.blocking_portal.call(fingerprint) != before:
+                    wrong.append(f"{method} {path}: a denied request changed data")
+            got = outcome(request(client, world, role, method, path, row))
+            observed.setdefault((method, path), {})[role] = got
+            if not matches(row.expect[role], got):
+                wrong.append(f"{method} {path} as {role}: expected {row.expect[role]}, got {got}")
+        if before is not None and not denied_done and client.blocking_portal.call(fingerprint) != before:
+            wrong.append(f"{method} {path}: a denied request changed data")
+    if record:
+        for (method, path), got in sorted(observed.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            print(f'    ("{method}", "{path}"): R({", ".join(repr(got[r]) for r in ROLES)}),')
+    assert not wrong, "\n".join(wrong)
