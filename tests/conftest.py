@@ -79,8 +79,9 @@ def migrated_db() -> Iterator[str]:
 
 def empty_database() -> None:
     """Empty tables, no mail, no uploads, fresh rate limits, the real clock (needs ``migrated_db``)."""
-    from contest import clock, ratelimit
     from litestar.stores.memory import MemoryStore
+
+    from contest import clock, ratelimit
 
     run(_truncate())
     for directory in (get_settings().mail_dir, get_settings().var_dir / "uploads"):

@@ -22,8 +22,9 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from piccolo.engine.postgres import PostgresEngine
@@ -60,7 +61,8 @@ def R(*expect: Any, values: dict[str, str] | None = None, body: Any = None, phas
       htmx: bool = False) -> Route:
     """One row: the expectations in ``ROLES`` order. ``htmx``: asked as htmx asks (a partial)."""
     assert len(expect) == len(ROLES), f"a row needs {len(ROLES)} columns: {ROLES}"
-    return Route(dict(zip(ROLES, expect)), values or {}, body, phase, {"HX-Request": "true"} if htmx else {})
+    headers = {"HX-Request": "true"} if htmx else {}
+    return Route(dict(zip(ROLES, expect, strict=True)), values or {}, body, phase, headers)
 
 
 # Columns: anonymous, owner (organisation A), other_applicant (organisation B), reviewer (not

@@ -549,7 +549,7 @@ async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any],
     view = _receipt_view(receipt)
     view["snapshot"] = _loads(receipt["snapshot"], {})
     edition = await Edition.select(Edition.published_at).where(Edition.id == entry["edition"]).first()
-    return view, visible_entry(entry, viewer=actor, published_at=edition["published_at"])
+    return view, visible_entry(entry, viewer=actor, published_at=edition["published_at"] if edition else None)
 
 
 async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
