@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import Align
@@ -150,15 +151,16 @@ def _give_cluster_glyphs_empty_text(data: bytes, pdf: FPDF) -> bytes:
 
     writer = PdfWriter(clone_from=PdfReader(BytesIO(data)))
     for page in writer.pages:
-        for ref in page["/Resources"]["/Font"].values():
+        resources: Any = page["/Resources"]
+        for ref in resources["/Font"].values():
             font_dict = ref.get_object()
-            codes = missing.get(str(font_dict["/BaseFont"]))
-            if not codes or "/ToUnicode" not in font_dict:
+            font_codes = missing.get(str(font_dict["/BaseFont"]))
+            if not font_codes or "/ToUnicode" not in font_dict:
                 continue
             cmap = font_dict["/ToUnicode"].get_object()
-            entries = "".join(f"<{code:04X}> <>\n" for code in codes)
+            entries = "".join(f"<{code:04X}> <>\n" for code in font_codes)
             text = cmap.get_data().decode("latin-1").replace(
-                "endcmap", f"{len(codes)} beginbfchar\n{entries}endbfchar\nendcmap", 1)
+                "endcmap", f"{len(font_codes)} beginbfchar\n{entries}endbfchar\nendcmap", 1)
             cmap.set_data(text.encode("latin-1"))
     out = BytesIO()
     writer.write(out)

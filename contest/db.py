@@ -20,6 +20,16 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from contest.settings import get_settings
 
 
+async def existing(query: Any) -> dict[str, Any]:
+    """The first row of a select for a row that must exist (one locked a moment ago, a foreign
+    key's target): its absence is a broken invariant, never a user's mistake."""
+    row = await query.first()
+    if row is None:
+        raise LookupError("a row that must exist is missing")
+    found: dict[str, Any] = row
+    return found
+
+
 def contains(column: str, text: str) -> WhereRaw:
     """``column`` (a fixed ``"table"."column"`` name, never user input) contains ``text``, case
     folded, with LIKE's ``%`` and ``_`` in ``text`` taken as themselves: a search for ``%``

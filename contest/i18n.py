@@ -34,7 +34,8 @@ def catalogue(language: str) -> dict[str, str]:
     for path in paths:
         with path.open("rb") as fh:
             cat = read_po(fh, locale=language)
-        merged.update({m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and isinstance(m.id, str)})
+        merged.update({m.id: m.string for m in cat
+                       if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy})
     return merged
 
 
@@ -64,7 +65,7 @@ def both(message: str, **params: Any) -> str:
 def pick_language(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
     for candidate in (query_lang, cookie_lang):
         if candidate in LANGUAGES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     if accept_language:
         for part in accept_language.split(","):
             code = part.split(";")[0].strip().lower()[:2]
@@ -87,19 +88,19 @@ def format_date(value: date | datetime | None, *, with_time: bool = True, short:
     if value is None:
         return ""
     lang = language or current_language.get()
-    if isinstance(value, datetime):
-        value = to_bangkok(value)
-        has_time = with_time
-    else:
-        has_time = False
+    moment = to_bangkok(value) if isinstance(value, datetime) else None
+    if moment is not None:
+        value = moment
+    if not with_time:
+        moment = None
     if lang == "th":
         month = (THAI_MONTHS_SHORT if short else THAI_MONTHS)[value.month - 1]
         text = f"{value.day} {month} {value.year + 543}"
-        if has_time:
-            text += f" เวลา {value.hour:02d}:{value.minute:02d} น."  # type: ignore[union-attr]
+        if moment is not None:
+            text += f" เวลา {moment.hour:02d}:{moment.minute:02d} น."
         return text
     text = f"{value.day} {EN_MONTHS[value.month - 1][:3] if short else EN_MONTHS[value.month - 1]} {value.year}"
-    if has_time:
-        text += f", {value.hour:02d}:{value.minute:02d} (Bangkok time)"  # type: ignore[union-attr]
+    if moment is not None:
+        text += f", {moment.hour:02d}:{moment.minute:02d} (Bangkok time)"
     return text
 

@@ -50,9 +50,12 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.install_gettext_callables(gettext=lambda m, **kw: t(m, **kw) if kw else gettext(m),
-                                  ngettext=lambda s, p, n, **kw: ngettext(s, p, n) % ({"num": n, **kw}) if "%(" in s else ngettext(s, p, n),
-                                  newstyle=False)
+    # The i18n extension adds this method to the environment.
+    i18n_env: Any = env
+    i18n_env.install_gettext_callables(
+        gettext=lambda m, **kw: t(m, **kw) if kw else gettext(m),
+        ngettext=lambda s, p, n, **kw: ngettext(s, p, n) % ({"num": n, **kw}) if "%(" in s else ngettext(s, p, n),
+        newstyle=False)
     env.globals.update(
         lang=lambda: current_language.get(),
         t=t,

@@ -116,8 +116,10 @@ async def _reject(send: Send, scope: Scope, status: int, code: str, message: str
     headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
     if status == 415 and params.get("accept"):
         headers.append((b"accept-post", params["accept"].encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    start: Any = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    end: Any = {"type": "http.response.body", "body": body}
+    await send(end)
 
 
 def same_site_path(path: str) -> str:
@@ -201,8 +203,30 @@ async def security_headers(message: Message, scope: Scope) -> None:
     if get_settings().secure_cookies:
         headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
     existing = list(message.get("headers") or [])
+    if scope.get("method") == "OPTIONS" and scope.get("path_template") and "litestar_app" in scope:
+        # Each controller answers OPTIONS with its own methods; a path served by several
+        # controllers (GET here, PATCH there) is answered with all of them.
+        allowed = _allowed_methods(scope["litestar_app"], scope["path_template"])
+        existing = [(k, v) for k, v in existing if bytes(k).lower() != b"allow"]
+        existing.append((b"allow", ", ".join(allowed).encode()))
     present = {bytes(name).lower() for name, _ in existing}
     message["headers"] = existing + [h for h in headers if h[0] not in present]
+
+
+_ALLOWED: dict[tuple[int, str], list[str]] = {}
+
+
+def _allowed_methods(app: Any, path_template: str) -> list[str]:
+    key = (id(app), path_template)
+    if key not in _ALLOWED:
+        methods = {"OPTIONS"}
+        for route in app.routes:
+            if getattr(route, "path_format", None) == path_template:
+                methods.update(getattr(route, "methods", ()))
+        if "GET" in methods:
+            methods.add("HEAD")
+        _ALLOWED[key] = sorted(methods)
+    return _ALLOWED[key]
 
 
 def _state(scope: Scope) -> dict[str, Any]:
@@ -239,7 +263,7 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
             return
         cookies = _request_cookies(scope)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        query_lang = (query.get("lang") or [None])[0]
+        query_lang = next(iter(query.get("lang") or []), None)
         lang = pick_language(query_lang, cookies.get(LANG_COOKIE), _header(scope, b"accept-language"))
         token = current_language.set(lang)
         _state(scope)["language"] = lang
@@ -311,7 +335,7 @@ def csrf_middleware(app: ASGIApp) -> ASGIApp:
         # A shared cache would hand one CSRF cookie to every visitor, making the token
         # guessable: a public page never sets it.
         send = _adding_headers(send, headers, public_safe=False)
-        if scope["method"] not in SAFE_METHODS:
+        if scope.get("method") not in SAFE_METHODS:
             rejected, receive = await _check_unsafe_request(scope, receive, cookies)
             if rejected is not None:
                 status, code, message, params = rejected
@@ -348,7 +372,7 @@ async def _check_unsafe_request(scope: Scope, receive: Receive,
     expected = csrf_token_for(cookies[CSRF_COOKIE]) if CSRF_COOKIE in cookies else None
     sent = _header(scope, b"x-csrf-token")
     if sent is None and media == FORM and body is not None:
-        sent = (parse_qs(body.decode("utf-8", "replace")).get("_csrf") or [None])[0]
+        sent = next(iter(parse_qs(body.decode("utf-8", "replace")).get("_csrf") or []), None)
     if sent is None and media == MULTIPART_TYPE:
         # Only a route that reads multipart takes it (checked above), and it checks the
         # ``_csrf`` field it reads before acting.
@@ -379,7 +403,7 @@ async def _buffer(receive: Receive, limit: int = MAX_FORM_BYTES) -> tuple[bytes 
     size = 0
     more = True
     while more:
-        message = await receive()
+        message: Any = await receive()
         if message["type"] == "http.disconnect":
             break
         chunk = message.get("body", b"")
@@ -391,7 +415,7 @@ async def _buffer(receive: Receive, limit: int = MAX_FORM_BYTES) -> tuple[bytes 
     body = b"".join(chunks)
     sent = False
 
-    async def replay() -> Message:
+    async def replay() -> Any:
         nonlocal sent
         if not sent:
             sent = True

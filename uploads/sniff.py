@@ -80,7 +80,6 @@ XLSX = FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.she
 ZIP_CANDIDATE = FileType("application/zip", (".docx", ".pptx", ".xlsx"), "ZIP")
 
 FILE_TYPES: tuple[FileType, ...] = (PDF, JPEG, PNG, WEBP, MP4, DOCX, PPTX, XLSX)
-_BY_CONTENT_TYPE = {t.content_type: t for t in FILE_TYPES}
 
 # ISO base media brands that are MP4 (not QuickTime "qt  ", not 3GPP, not HEIF images).
 _MP4_BRANDS = frozenset(
@@ -91,11 +90,6 @@ _MP4_BRANDS = frozenset(
     }
 )  # fmt: skip
 _OOXML_DIRS: tuple[tuple[str, FileType], ...] = (("word/", DOCX), ("ppt/", PPTX), ("xl/", XLSX))
-
-
-def file_type_for(content_type: str) -> FileType | None:
-    """Look up an allowed type by its canonical MIME type (e.g. when serving a stored file)."""
-    return _BY_CONTENT_TYPE.get(content_type)
 
 
 def sniff_head(head: bytes) -> FileType | None:

@@ -63,8 +63,8 @@ def safe_url(value: Any) -> str:
 def category_label(categories: list[dict[str, str]], code: str | None) -> str:
     for c in categories:
         if c.get("code") == code:
-            return (c.get("name_en") or c.get("name_th") or code) if current_language.get() == "en" else (
-                c.get("name_th") or code)
+            name = (c.get("name_en") or c.get("name_th")) if current_language.get() == "en" else c.get("name_th")
+            return name or code or ""
     return code or ""
 
 

@@ -550,9 +550,6 @@ async def notification_progress(year: int) -> dict[str, int]:
 
 # --- the applicant's own result ----------------------------------------------------------------
 
-FEEDBACK_COMMITTEES = ("screening", "final")
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -564,7 +561,7 @@ def _feedback_section(raw: Any) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         return None
     reviewers = raw.get("reviewers")
-    reviewers = int(reviewers) if _is_number(reviewers) else None
+    reviewers = int(reviewers) if isinstance(reviewers, (int, float)) and _is_number(reviewers) else None
     criteria = [{**c, "max": c.get("max") if _is_number(c.get("max")) else None}
                 for c in raw.get("criteria") or [] if isinstance(c, dict) and _is_number(c.get("mean"))]
     comments = [str(c) for c in raw.get("comments") or [] if str(c).strip()]

@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from contest import clock
-from contest.db import atomic
+from contest.db import atomic, existing
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.numbers import whole_number
 from contest.i18n import t
 from contest.rules import can_manage_editions
 from contest.tables import Edition, Entry
@@ -116,15 +117,14 @@ def _clean(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict
             out[field] = _parse_time(data[field], field, errors)
     for field in INT_FIELDS:
         if field in data and data[field] is not None:
-            try:
-                value = int(data[field])
-            except (TypeError, ValueError):
+            number = whole_number(data[field])
+            if number is None:
                 errors[field] = t("Enter a whole number.")
                 continue
             low, high = LIMITS[field]
-            if not low <= value <= high:
+            if not low <= number <= high:
                 errors[field] = t("Must be between {low} and {high}.", low=low, high=high)
-            out[field] = value
+            out[field] = number
     if "categories" in data and data["categories"] is not None:
         cats = data["categories"]
         seen: set[str] = set()
@@ -239,11 +239,12 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
             raise ValidationFailed(errors=errors)
         changed = {k: v for k, v in values.items() if row.get(k) != v}
         if changed:
-            await Edition.update({**changed, Edition.updated_at: clock.now()}).where(Edition.id == row["id"])
+            update: dict[Any, Any] = {**changed, "updated_at": clock.now()}
+            await Edition.update(update).where(Edition.id == row["id"])
             await append_event(actor=actor, action="edition.update", subject_type="edition", subject_id=year,
                                before=_audit_view({k: row[k] for k in changed}),
                                after=_audit_view(changed))
-        row = await Edition.select().where(Edition.id == row["id"]).first()
+        row = await existing(Edition.select().where(Edition.id == row["id"]))
     return _view(row)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from contest import clock, db
 from contest.db import atomic
@@ -90,7 +90,7 @@ async def search_organisations(*, q: str | None = None, province: str | None = N
     (code or Thai name) and kind."""
     page = max(1, page)
     per_page = max(1, min(per_page, 100))
-    clauses = []
+    clauses: list[Any] = []
     if q and q.strip():
         for word in search_key(q).split():
             clauses.append(db.contains('"organisation"."search_text"', word))

@@ -14,6 +14,7 @@ import json
 import logging
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
+from collections.abc import Sequence
 
 from piccolo.query.functions.aggregate import Count
 
@@ -92,12 +93,12 @@ def use_in_process(event: asyncio.Event | None) -> None:
     _kick = event
 
 
-async def dispatch(ids: list[int | None] | None = None) -> None:
+async def dispatch(ids: Sequence[int | None] | None = None) -> None:
     """After commit: hand new jobs to a runner. Failing here loses nothing (the sweeper retries)."""
-    ids = [i for i in (ids or []) if i is not None]
+    queued = [i for i in (ids or []) if i is not None]
     try:
         if _arq_pool is not None:
-            for outbox_id in ids:
+            for outbox_id in queued:
                 await enqueue_arq(outbox_id)
         elif _kick is not None:
             _kick.set()

@@ -7,6 +7,7 @@ from litestar.response import Template
 
 from contest.guards import login_required, require_actor
 from contest.tables import Entry
+from contest.db import existing
 from judging.domain import final
 
 
@@ -16,5 +17,5 @@ class FinalistPages(Controller):
     @get("/entries/{entry_id:int}/presentation", guards=[login_required])
     async def presentation(self, request: Request, entry_id: int) -> Template:
         slot = await final.get_presentation(require_actor(request), entry_id)
-        row = await Entry.select(Entry.title).where(Entry.id == entry_id).first()
+        row = await existing(Entry.select(Entry.title).where(Entry.id == entry_id))
         return Template("judging/final/presentation.html", context={"slot": slot, "title": row["title"]})

@@ -128,7 +128,7 @@ def _eligibility_filter(edition_id: int, state: str | None, province: str | None
     where = (Entry.edition == edition_id) & (
         (Entry.state == state) if state in ELIGIBILITY_STATES else Entry.state.is_in(list(ELIGIBILITY_STATES)))
     if province:
-        where &= Entry.organisation.province_code == province
+        where &= Entry.organisation._.province_code == province
     if category:
         where &= Entry.category == category
     return where
@@ -150,8 +150,8 @@ async def eligibility_entries(edition_id: int, *, state: str | None = None, prov
     page = clamp_page(page, total, per_page)
     rows = await Entry.select(
         Entry.id, Entry.title, Entry.category, Entry.state, Entry.eligibility_reason, Entry.submitted_at,
-        Entry.organisation.code, Entry.organisation.name_th, Entry.organisation.province_name_th,
-        Entry.organisation.kind,
+        Entry.organisation._.code, Entry.organisation._.name_th, Entry.organisation._.province_name_th,
+        Entry.organisation._.kind,
     ).where(where).order_by(Entry.id).limit(per_page).offset((page - 1) * per_page)
     counts = {r["state"]: r["n"] for r in await Entry.select(Entry.state, Count(Entry.id).as_alias("n")).where(
         Entry.edition == edition_id).group_by(Entry.state)}
@@ -168,8 +168,8 @@ async def eligibility_ids(edition_id: int, *, state: str | None = None, province
 
 async def entry_provinces(edition_id: int) -> list[dict[str, str]]:
     """The provinces the edition's submitted entries come from, for the filter."""
-    rows = await Entry.select(Entry.organisation.province_code.as_alias("code"),
-                              Entry.organisation.province_name_th.as_alias("name")).where(
+    rows = await Entry.select(Entry.organisation._.province_code.as_alias("code"),
+                              Entry.organisation._.province_name_th.as_alias("name")).where(
         (Entry.edition == edition_id) & Entry.state.is_in(list(ELIGIBILITY_STATES))).distinct()
     return sorted(({"code": r["code"], "name": r["name"]} for r in rows if r["code"]), key=lambda p: p["name"])
 
@@ -185,7 +185,7 @@ async def organisation_names(codes: list[str]) -> dict[str, str]:
 
 
 async def member_of(round_id: int, user_id: int) -> dict[str, Any]:
-    row = await Member.select(Member.user, Member.province_code, Member.user.email, Member.user.name).where(
+    row = await Member.select(Member.user, Member.province_code, Member.user._.email, Member.user._.name).where(
         (Member.round == round_id) & (Member.user == user_id)).first()
     if row is None:
         # A member may have left while keeping assignments; their account still names them.
@@ -205,16 +205,16 @@ async def recusals(round_id: int, *, limit: int = 200) -> tuple[list[dict[str, A
     total = await Assignment.count().where(where)
     rows = await Assignment.select(
         Assignment.id, Assignment.entry, Assignment.recuse_reason, Assignment.submitted_at, Assignment.updated_at,
-        Assignment.entry.title, Assignment.entry.organisation.code, Assignment.entry.organisation.name_th,
-        Assignment.reviewer, Assignment.reviewer.name, Assignment.reviewer.email,
+        Assignment.entry._.title, Assignment.entry._.organisation._.code, Assignment.entry._.organisation._.name_th,
+        Assignment.reviewer, Assignment.reviewer._.name, Assignment.reviewer._.email,
     ).where(where).order_by(Assignment.updated_at, ascending=False).order_by(Assignment.id, ascending=False).limit(
         limit)
     return rows, total
 
 
 ASSIGNMENT_COLUMNS = (Assignment.id, Assignment.entry, Assignment.state, Assignment.recuse_reason,
-                      Assignment.submitted_at, Assignment.updated_at, Assignment.entry.title,
-                      Assignment.entry.organisation.name_th, Assignment.entry.organisation.province_name_th)
+                      Assignment.submitted_at, Assignment.updated_at, Assignment.entry._.title,
+                      Assignment.entry._.organisation._.name_th, Assignment.entry._.organisation._.province_name_th)
 
 
 async def member_assignments(round_id: int, user_id: int, *, state: str | None = None, page: int = 1,
@@ -245,9 +245,9 @@ async def assignment_row(assignment_id: int) -> dict[str, Any]:
 
 async def finalists(round_id: int) -> list[dict[str, Any]]:
     """The entries a final round judges, with their organisation, in entry order."""
-    rows = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry.title, RoundEntry.entry.organisation.code,
-                                   RoundEntry.entry.organisation.name_th,
-                                   RoundEntry.entry.organisation.province_name_th).where(
+    rows = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry._.title, RoundEntry.entry._.organisation._.code,
+                                   RoundEntry.entry._.organisation._.name_th,
+                                   RoundEntry.entry._.organisation._.province_name_th).where(
         RoundEntry.round == round_id).order_by(RoundEntry.entry)
     return [{"entry_id": r["entry"], "title": r["entry.title"], "organisation_code": r["entry.organisation.code"],
              "organisation_name_th": r["entry.organisation.name_th"],
@@ -259,7 +259,7 @@ async def finalists(round_id: int) -> list[dict[str, Any]]:
 async def tie_decisions(round_id: int) -> list[dict[str, Any]]:
     """The committee's recorded orders for tied entries, oldest first."""
     rows = await TieDecision.select(TieDecision.entry, TieDecision.position, TieDecision.reason,
-                                    TieDecision.created_at, TieDecision.entry.title).where(
+                                    TieDecision.created_at, TieDecision.entry._.title).where(
         TieDecision.round == round_id).order_by(TieDecision.created_at, TieDecision.position)
     return rows
 

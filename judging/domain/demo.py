@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from contest import clock
 from contest.domain import announcement, editions, outcomes
@@ -58,7 +59,7 @@ INNOVATIONS = [
 ]
 
 
-def _actor(user: dict) -> Actor:  # type: ignore[type-arg]
+def _actor(user: dict[str, Any]) -> Actor:
     return Actor(id=user["id"], email=user["email"], role=user["role"])
 
 
@@ -105,7 +106,7 @@ async def load_past_edition(year: int) -> int | None:
     admins = [_actor(users[e]) for e in sorted(users) if e.startswith("admin")][:2]
     quality = {e: rng.uniform(4, 9.5) for e in entry_ids}
 
-    async def judge(kind: str, members: list[dict]) -> int:  # type: ignore[type-arg]
+    async def judge(kind: str, members: list[dict[str, Any]]) -> int:
         round_id = await rounds.create_round(actor=SYSTEM, year=year, data={
             "kind": kind, "reviewers_per_entry": 3, "normalisation": "zscore" if kind == "screening" else "none"})
         await rounds.add_members(actor=SYSTEM, round_id=round_id, user_ids=[m["id"] for m in members])

@@ -300,16 +300,6 @@ def _is_number(value: object) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def _q_exact(total: int, denominator: int) -> int:
-    """``total / denominator`` in units of 1e-9, rounded half up, exactly."""
-    return (2 * total * _QUANTUM + denominator) // (2 * denominator)
-
-
-def _q_z(zs: list[float], mid: float, unit: float) -> int:
-    """``mid + unit * mean(zs)`` in units of 1e-9; fsum makes it independent of order."""
-    return round((mid + unit * (math.fsum(zs) / len(zs))) * _QUANTUM_FLOAT)
-
-
 def _z_table(reviewer_ids: list[int], values: list[int]) -> list[float]:
     """Per-reviewer exact z-scores (population sd) of integer values; 0.0 when a reviewer's never vary.
 

@@ -55,8 +55,8 @@ async def my_rounds(actor: Actor) -> list[dict[str, Any]]:
     the rounds I am a member of that have nothing assigned to me yet."""
     rows = await scoring.reviewer_rounds(actor)
     seen = {r["id"] for r in rows}
-    members = await Member.select(Member.round, Member.round.kind, Member.round.state, Member.round.edition.year,
-                                  Member.round.edition.title).where(Member.user == actor.id)
+    members = await Member.select(Member.round, Member.round._.kind, Member.round._.state, Member.round._.edition._.year,
+                                  Member.round._.edition._.title).where(Member.user == actor.id)
     for m in members:
         if m["round"] in seen:
             continue
@@ -69,7 +69,7 @@ async def my_rounds(actor: Actor) -> list[dict[str, Any]]:
 
 async def my_round(actor: Actor, round_id: int) -> dict[str, Any]:
     """A round I am a member of (or hold assignments in), with its rubric size."""
-    row = await Round.select(Round.id, Round.kind, Round.state, Round.edition.year, Round.edition.title).where(
+    row = await Round.select(Round.id, Round.kind, Round.state, Round.edition._.year, Round.edition._.title).where(
         Round.id == round_id).first()
     if row is None or not (
             await Member.exists().where((Member.round == round_id) & (Member.user == actor.id))

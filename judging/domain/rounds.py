@@ -17,7 +17,7 @@ from typing import Any
 import geothai
 
 from contest import clock
-from contest.db import atomic, lock_row
+from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
@@ -113,8 +113,8 @@ class RoundView:
 
 
 async def get_round_row(round_id: int) -> dict[str, Any]:
-    row = await Round.select(*Round.all_columns(), Round.edition.year, Round.edition.shortlist_size,
-                             Round.edition.winners).where(Round.id == round_id).first()
+    row = await Round.select(*Round.all_columns(), Round.edition._.year, Round.edition._.shortlist_size,
+                             Round.edition._.winners).where(Round.id == round_id).first()
     if row is None:
         raise NotFound("No such round.", code="round_not_found")
     row["tie_break"] = _loads(row["tie_break"], [])
@@ -138,7 +138,7 @@ async def get_round(round_id: int) -> RoundView:
     criteria = row["rules"]["criteria"] if row["rules"] else await criteria_of(round_id)
     members = await Member.count().where(Member.round == round_id)
     entries = await RoundEntry.count().where(RoundEntry.round == round_id)
-    signatures = await Signature.select(Signature.user, Signature.user.email, Signature.user.name,
+    signatures = await Signature.select(Signature.user, Signature.user._.email, Signature.user._.name,
                                         Signature.signed_at, Signature.decision_hash).where(
         Signature.round == round_id).order_by(Signature.signed_at)
     return RoundView(
@@ -334,8 +334,8 @@ async def update_round(*, actor: Actor, round_id: int, data: dict[str, Any]) -> 
 async def _users_by(user_ids: list[int], emails: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     found: list[dict[str, Any]] = []
     unknown: list[str] = []
-    columns = (User.id, User.email, User.name, User.role, User.organisation, User.organisation.code,
-               User.organisation.province_code, User.is_active)
+    columns = (User.id, User.email, User.name, User.role, User.organisation, User.organisation._.code,
+               User.organisation._.province_code, User.is_active)
     if user_ids:
         rows = await User.select(*columns).where(User.id.is_in(user_ids))
         by_id = {r["id"]: r for r in rows}
@@ -440,20 +440,20 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     member_ids = {u["id"] for u in users}
     current_province = {r["user"]: r["province_code"] for r in await Member.select(
         Member.user, Member.province_code).where(Member.round == round_id)}
-    existing = set(current_province)
+    member_set = set(current_province)
     added: list[int] = []
     moved: list[tuple[dict[str, Any], str, str]] = []  # (user, old province, new province)
     recused: list[dict[str, Any]] = []
     async with atomic():
         await lock_row("judging_round", round_id)
-        current = await Round.select(Round.state).where(Round.id == round_id).first()
+        current = await existing(Round.select(Round.state).where(Round.id == round_id))
         if current["state"] not in ("draft", "open"):
             raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
                            state=current["state"])
         for u in users:
             given = provinces.get(u["email"].lower())
             province = given or u["organisation.province_code"] or ""
-            if u["id"] in existing:
+            if u["id"] in member_set:
                 if given and given != current_province.get(u["id"]):
                     await Member.update({Member.province_code: given}).where(Member.key == f"{round_id}:{u['id']}")
                     moved.append((u, current_province.get(u["id"]) or "", given))
@@ -461,13 +461,13 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
                 continue
             await Member.insert(Member(key=f"{round_id}:{u['id']}", round=round_id, user=u["id"],
                                        province_code=province, added_by=actor.id))
-            existing.add(u["id"])
+            member_set.add(u["id"])
             current_province[u["id"]] = province
             added.append(u["id"])
             if u["organisation.code"]:
                 resolved.append((u, u["organisation.code"], both("Works for this organisation.")))
         for u, code, reason in resolved:
-            if u["id"] not in existing and u["id"] not in member_ids:
+            if u["id"] not in member_set and u["id"] not in member_ids:
                 raise ValidationFailed(errors={"conflicts": t("{who} is not a member of this round.", who=u["email"])})
         for u, code, reason in resolved:
             recused += await declare_tie(actor=actor, round_id=round_id, user_id=u["id"], organisation_code=code,
@@ -477,7 +477,7 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
             if same_province_applies(row):
                 taken_off = await _recuse_live(
                     actor=actor, round_id=round_id, user_id=u["id"],
-                    where=Assignment.entry.organisation.province_code == new,
+                    where=Assignment.entry._.organisation._.province_code == new,
                     reason=both("From the member's own province ({province}).", province=new))
                 recused += taken_off
             await append_event(actor=actor, action="round.member_province", subject_type="round",
@@ -489,7 +489,7 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     if recused:
         from judging.domain.scoring import fill_gaps
         await fill_gaps(actor=actor, round_id=round_id)
-    return {"added": added, "members": len(existing), "recused": recused,
+    return {"added": added, "members": len(member_set), "recused": recused,
             "warnings": await committee_warnings(round_id, row)}
 
 
@@ -499,8 +499,8 @@ async def committee_warnings(round_id: int, row: dict[str, Any] | None = None) -
     row = row or await get_round_row(round_id)
     if not same_province_applies(row):
         return []
-    rows = await Member.select(Member.user, Member.user.email).where(
-        (Member.round == round_id) & (Member.province_code == "")).order_by(Member.user.email)
+    rows = await Member.select(Member.user, Member.user._.email).where(
+        (Member.round == round_id) & (Member.province_code == "")).order_by(Member.user._.email)
     if not rows:
         return []
     emails = [r["user.email"] for r in rows]
@@ -537,7 +537,7 @@ async def declare_tie(*, actor: Actor, round_id: int, user_id: int, organisation
         await Tie.insert(Tie(key=key, round=round_id, user=user_id, organisation_code=organisation_code,
                              reason=reason, declared_by=actor.id))
     recused = await _recuse_live(actor=actor, round_id=round_id, user_id=user_id,
-                                 where=Assignment.entry.organisation.code == organisation_code, reason=reason)
+                                 where=Assignment.entry._.organisation._.code == organisation_code, reason=reason)
     if new or recused:
         await append_event(actor=actor, action="round.tie", subject_type="round", subject_id=round_id,
                            after={"user": user_id, "organisation": organisation_code, "reason": reason,
@@ -546,8 +546,8 @@ async def declare_tie(*, actor: Actor, round_id: int, user_id: int, organisation
 
 
 async def list_members(round_id: int) -> list[dict[str, Any]]:
-    rows = await Member.select(Member.user, Member.user.email, Member.user.name, Member.province_code).where(
-        Member.round == round_id).order_by(Member.user.name)
+    rows = await Member.select(Member.user, Member.user._.email, Member.user._.name, Member.province_code).where(
+        Member.round == round_id).order_by(Member.user._.name)
     ties = await Tie.select(Tie.user, Tie.organisation_code, Tie.reason).where(Tie.round == round_id)
     by_user: dict[int, list[dict[str, str]]] = {}
     for tie in ties:
@@ -574,7 +574,7 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
     row = await get_round_row(round_id)
     if row["state"] != "draft":
         raise Conflict("This round has already opened.", code="already_open")
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     async with atomic():
         await lock_row("judging_round", round_id)
         if row["kind"] == "screening":

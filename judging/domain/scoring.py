@@ -13,7 +13,7 @@ import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
-from contest.db import atomic, lock_row
+from contest.db import atomic, existing, lock_row
 from contest.domain import entries as contest_entries
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
@@ -54,10 +54,10 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
     """What to add. Screening: ``reviewers_per_entry`` each, balanced (judging.domain.assignment);
     with ``best_effort`` the entries that cannot be filled get what can be had. Final: every
     member on every finalist they have no tie with (whatever their province)."""
-    entries = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry.organisation.code,
-                                      RoundEntry.entry.organisation.province_code).where(
+    entries = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry._.organisation._.code,
+                                      RoundEntry.entry._.organisation._.province_code).where(
         RoundEntry.round == round_id)
-    members = await Member.select(Member.user, Member.province_code, Member.user.organisation.code).where(
+    members = await Member.select(Member.user, Member.province_code, Member.user._.organisation._.code).where(
         Member.round == round_id)
     ties: dict[int, set[str]] = {}
     for tie in await Tie.select(Tie.user, Tie.organisation_code).where(Tie.round == round_id):
@@ -229,7 +229,7 @@ async def reviewer_rounds(actor: Actor) -> list[dict[str, Any]]:
         by_round.setdefault(r["round"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = r["n"]
     if not by_round:
         return []
-    rounds = await Round.select(Round.id, Round.kind, Round.state, Round.edition.year, Round.edition.title).where(
+    rounds = await Round.select(Round.id, Round.kind, Round.state, Round.edition._.year, Round.edition._.title).where(
         Round.id.is_in(list(by_round))).order_by(Round.id, ascending=False)
     return [{"id": r["id"], "kind": r["kind"], "state": r["state"], "year": r["edition.year"],
              "title": r["edition.title"], **by_round[r["id"]],
@@ -240,8 +240,8 @@ async def reviewer_queue(actor: Actor, round_id: int, *, state: str | None = Non
     """One member's live assignments in a round, in a stable order, with what they need to choose
     the next one: title, organisation, province, and how many criteria they have scored."""
     rows = await Assignment.select(
-        Assignment.id, Assignment.state, Assignment.entry, Assignment.entry.title, Assignment.entry.category,
-        Assignment.entry.organisation.name_th, Assignment.entry.organisation.province_name_th,
+        Assignment.id, Assignment.state, Assignment.entry, Assignment.entry._.title, Assignment.entry._.category,
+        Assignment.entry._.organisation._.name_th, Assignment.entry._.organisation._.province_name_th,
         Assignment.updated_at, Assignment.submitted_at, Assignment.scores,
     ).where((Assignment.round == round_id) & (Assignment.reviewer == actor.id)
             & Assignment.state.is_in(list(LIVE))).order_by(Assignment.id)
@@ -254,7 +254,7 @@ async def reviewer_queue(actor: Actor, round_id: int, *, state: str | None = Non
 
 
 async def _own_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
-    row = await Assignment.select(*Assignment.all_columns(), Assignment.round.state, Assignment.round.kind).where(
+    row = await Assignment.select(*Assignment.all_columns(), Assignment.round._.state, Assignment.round._.kind).where(
         Assignment.id == assignment_id).first()
     if row is None or (row["reviewer"] != actor.id and not is_admin(actor)):
         raise NotFound("No such assignment.", code="assignment_not_found")
@@ -435,14 +435,14 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
                        code="not_recusable", state=row["state"])
     from judging.domain.rounds import declare_tie
 
-    entry = await Entry.select(Entry.organisation.code).where(Entry.id == row["entry"]).first()
+    entry = await existing(Entry.select(Entry.organisation._.code).where(Entry.id == row["entry"]))
     async with atomic():
         await lock_row("judging_round", row["round"])
         current = await _own_assignment(actor, assignment_id)
         if current["state"] != "assigned":
             raise Conflict("Only an unsubmitted assignment can be recused (this one is {state}).",
                            code="not_recusable", state=current["state"])
-        recused = await declare_tie(actor=actor, round_id=row["round"], user_id=actor.id,
+        recused = await declare_tie(actor=actor, round_id=row["round"], user_id=current["reviewer"],
                                     organisation_code=entry["organisation.code"], reason=reason)
     replaced = await fill_gaps(actor=actor, round_id=row["round"])
     return {"id": assignment_id, "state": "recused", "reassigned": replaced > 0, "recused": recused}
@@ -480,7 +480,7 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
     per_member_rows = await Assignment.select(Assignment.reviewer, Assignment.state,
                                               Count(Assignment.id).as_alias("n")).where(
         Assignment.round == round_id).group_by(Assignment.reviewer, Assignment.state)
-    members = await Member.select(Member.user, Member.user.name, Member.user.email).where(Member.round == round_id)
+    members = await Member.select(Member.user, Member.user._.name, Member.user._.email).where(Member.round == round_id)
     counts: dict[int, dict[str, int]] = {m["user"]: {"assigned": 0, "submitted": 0, "recused": 0} for m in members}
     for r in per_member_rows:
         counts.setdefault(r["reviewer"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = r["n"]
@@ -513,7 +513,7 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
               "gaps": (shown[0]["gaps"] or 0) if shown else 0}
     titles: dict[int, dict[str, Any]] = {}
     if shown:
-        for e in await Entry.select(Entry.id, Entry.title, Entry.organisation.name_th).where(
+        for e in await Entry.select(Entry.id, Entry.title, Entry.organisation._.name_th).where(
                 Entry.id.is_in([r["entry"] for r in shown])):
             titles[e["id"]] = e
     total_live = sum(c["assigned"] + c["submitted"] for c in counts.values())

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from contest import clock
-from contest.db import atomic, lock_row
+from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, ValidationFailed
@@ -228,7 +228,8 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
             errors[f"{field}.outcome"] = t("The outcome is {a} or {b}.", a=inside_label, b=outside_label)
         if not reason:
             errors[f"{field}.reason"] = t("Give the reason for this change.")
-        if not errors.get(f"{field}.entry_id") and outcome in (inside_label, outside_label) and reason:
+        if (entry_id is not None and not errors.get(f"{field}.entry_id")
+                and outcome in (inside_label, outside_label) and reason):
             proposal[entry_id]["outcome"] = outcome
             proposal[entry_id]["reason"] = reason
     if errors:
@@ -237,7 +238,7 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
     digest = decision_digest(row["rules_hash"], items)
     async with atomic():
         await lock_row("judging_round", round_id)
-        current = await Round.select(Round.state, Round.decision_hash).where(Round.id == round_id).first()
+        current = await existing(Round.select(Round.state, Round.decision_hash).where(Round.id == round_id))
         if current["state"] != "closed":
             raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
         voided = await Signature.select(Signature.user).where(Signature.round == round_id)
@@ -268,7 +269,7 @@ async def decision_view(round_id: int) -> dict[str, Any]:
                      "outcome": d["outcome"], "reason": d["override_reason"], **info.get(d["entry"], {})}
                     for d in decisions), key=lambda o: (o["outcome"] != inside_label, o["rank"] is None,
                                                         o["rank"] or 0, o["entry_id"]))
-    signatures = await Signature.select(Signature.user, Signature.user.email, Signature.user.name,
+    signatures = await Signature.select(Signature.user, Signature.user._.email, Signature.user._.name,
                                         Signature.signed_at).where(Signature.round == round_id).order_by(Signature.id)
     inside = sum(1 for o in items if o["outcome"] == inside_label)
     return {"round_id": round_id, "kind": row["kind"], "state": row["state"], "cut": cut_of(row),
@@ -330,7 +331,7 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
     feedback = await _feedback(round_id, row["kind"], criteria)
     async with atomic():
         await lock_row("judging_round", round_id)
-        current = await Round.select(Round.state, Round.decision_hash).where(Round.id == round_id).first()
+        current = await existing(Round.select(Round.state, Round.decision_hash).where(Round.id == round_id))
         if current["state"] == "signed":
             raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
         if current["decision_hash"] != row["decision_hash"]:
@@ -468,8 +469,3 @@ async def export_xlsx(round_id: int) -> bytes:
     about.freeze_panes(1, 0)
     book.close()
     return buffer.getvalue()
-
-
-async def entry_ids_of(round_id: int) -> list[int]:
-    return [r["entry"] for r in await RoundEntry.select(RoundEntry.entry).where(RoundEntry.round == round_id)]
-

@@ -189,6 +189,16 @@ def test_method_not_allowed_names_the_allowed_methods(client) -> None:  # type: 
     assert {"GET", "POST"} <= allowed
 
 
+@pytest.mark.parametrize(("path", "methods"), [("/api/v1/editions", {"GET", "POST"}),
+                                               ("/api/v1/entries/1", {"GET", "PATCH"}),
+                                               ("/api/v1/rounds/1", {"GET", "PATCH"})])
+def test_options_lists_every_method_of_a_path(client, path: str, methods: set[str]) -> None:  # type: ignore[no-untyped-def]
+    resp = client.options(path)
+    assert resp.status_code == 204
+    allowed = {m.strip() for m in resp.headers["allow"].split(",")}
+    assert methods | {"OPTIONS"} <= allowed
+
+
 def test_data_downloads_answer_errors_as_json(client) -> None:  # type: ignore[no-untyped-def]
     for path in ("/open-data/2400/results.csv", "/open-data/2400/results.json"):
         resp = client.get(path, headers={"Accept": "text/html"})

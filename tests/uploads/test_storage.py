@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ async def read_range(storage: Storage, key: str, start: int = 0, end: int | None
 
 
 async def test_storage_commit_makes_object_readable(storage: Storage, leftovers: Any) -> None:
-    data = os.urandom(300_000)
+    data = random.Random(7).randbytes(300_000)
 
     key = await write_object(storage, data)
 
@@ -49,7 +50,7 @@ async def test_storage_commit_makes_object_readable(storage: Storage, leftovers:
 
 async def test_storage_object_invisible_before_commit(storage: Storage, leftovers: Any) -> None:
     pending = await storage.begin_write()
-    await pending.write(os.urandom(2 * MB))
+    await pending.write(random.Random(7).randbytes(2 * MB))
 
     assert await storage.exists(pending.key) is False
 
@@ -59,7 +60,7 @@ async def test_storage_object_invisible_before_commit(storage: Storage, leftover
 async def test_storage_abort_leaves_nothing(storage: Storage, leftovers: Any) -> None:
     pending = await storage.begin_write()
     for _ in range(12):  # 12 MB: several S3 parts already uploaded
-        await pending.write(os.urandom(MB))
+        await pending.write(random.Random(7).randbytes(MB))
 
     await pending.abort()
     await pending.abort()  # idempotent
@@ -77,7 +78,7 @@ async def test_storage_abort_before_any_write_leaves_nothing(storage: Storage, l
 
 
 async def test_storage_large_object_round_trips(storage: Storage) -> None:
-    data = os.urandom(11 * MB)  # more than one S3 part
+    data = random.Random(7).randbytes(11 * MB)  # more than one S3 part
 
     key = await write_object(storage, data, piece=300_000)
 
@@ -88,7 +89,7 @@ async def test_storage_large_object_round_trips(storage: Storage) -> None:
 async def test_storage_accepts_memoryviews_of_many_sizes(storage: Storage) -> None:
     # The intake hands over views of the received chunks: tiny ones (more than one writev's
     # worth of buffers) and big ones, in order.
-    data = os.urandom(3 * MB + 12_345)
+    data = random.Random(7).randbytes(3 * MB + 12_345)
     view = memoryview(data)
     cuts = [*range(0, 3000, 3), *range(3000, len(data), 700_001), len(data)]
 
@@ -102,7 +103,7 @@ async def test_storage_accepts_memoryviews_of_many_sizes(storage: Storage) -> No
 
 async def test_local_storage_with_fsync_round_trips(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "files", fsync=True)  # the production setting
-    data = os.urandom(5 * MB + 1)
+    data = random.Random(7).randbytes(5 * MB + 1)
 
     key = await write_object(storage, data, piece=1_000_000)
 
@@ -145,7 +146,7 @@ async def test_storage_open_range_of_missing_key_raises(storage: Storage) -> Non
 
 
 async def test_storage_local_path_holds_the_bytes(storage: Storage) -> None:
-    data = os.urandom(70_000)
+    data = random.Random(7).randbytes(70_000)
     key = await write_object(storage, data)
 
     async with storage.local_path(key) as path:
