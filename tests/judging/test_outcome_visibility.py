@@ -87,12 +87,16 @@ def test_nobody_but_admins_reads_the_outcome_before_publication(client) -> None:
                                         params={"state": "submitted"}).json()] == [entry]
     assert client.get(f"/api/v1/entries/{entry}/result", headers=tokens["owner"]).status_code == 404
     assert client.get(f"/api/v1/entries/{entry}/presentation", headers=tokens["owner"]).status_code == 404
-    assert client.get("/api/v1/editions/2569/results").status_code == 404
+    for path in ("/api/v1/editions/2569/results", "/open-data/2569/results.csv", "/open-data/2569/results.json",
+                 "/results/2569", "/showcase/2569", f"/showcase/2569/{entry}"):
+        assert client.get(path).status_code == 404, path
     browser_login(client, p["owner"])
     page = client.get("/entries").text
     assert 'class="state state-submitted"' in page and "state-winner" not in page
     detail = client.get(f"/entries/{entry}").text
     assert "state-submitted" in detail and "state-winner" not in detail
+    for path in (f"/entries/{entry}/result", f"/entries/{entry}/certificate.pdf", f"/entries/{entry}/presentation"):
+        assert client.get(path).status_code == 404, path
 
     # Published: the organisation reads its outcome; so does anyone else who may read the entry.
     after_announcement()
