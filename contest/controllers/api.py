@@ -6,15 +6,17 @@ from dataclasses import asdict
 from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from contest import ratelimit
 from contest.domain import accounts, editions, organisations
 from contest.enums import AuthTokenKind
 from contest.guards import admin_required, require_actor
+from contest.numbers import query_number, query_value
+from contest.openapi import BEARER, OPTIONAL, api, link
 from contest.schemas import (
     EditionCreate,
+    EditionUpdate,
     EditionRead,
     OrganisationPageRead,
     OrganisationRead,
@@ -33,7 +35,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/token", operation_id="createToken", status_code=HTTP_200_OK)
+    @post("/token", operation_id="createToken", status_code=HTTP_200_OK, **api(400, 401, 403, 429))
     async def create_token(self, request: Request, data: TokenRequest) -> TokenRead:
         """Exchange email and password for a bearer token (expiring, revocable)."""
         email = accounts.normalise_email(data.email)
@@ -47,7 +49,7 @@ class AuthController(Controller):
         issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""))
         return TokenRead(token=issued.token, expires_at=issued.expires_at)
 
-    @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT)
+    @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT, **api(401, 403, auth=BEARER))
     async def revoke_token(self, request: Request) -> None:
         """Revoke the bearer token used for this request."""
         require_actor(request)
@@ -59,13 +61,15 @@ class OrganisationController(Controller):
     path = "/api/v1/organisations"
     tags = ["registry"]
 
-    @get("/", operation_id="searchOrganisations")
+    @get("/", operation_id="searchOrganisations", **api(422))
     async def search(self, q: str | None = None, province: str | None = None, kind: str | None = None,
-                     page: int = Parameter(default=1, ge=1, le=1_000_000),
-                     per_page: int = Parameter(default=20, ge=1, le=100)) -> OrganisationPageRead:
+                     page: str | None = query_number(minimum=1, maximum=1_000_000, default=1),
+                     per_page: str | None = query_number(minimum=1, maximum=100, default=20),
+                     ) -> OrganisationPageRead:
         """Search the LAO registry by Thai or English text, province and kind."""
-        result = await organisations.search_organisations(q=q, province=province, kind=kind,
-                                                          page=page, per_page=per_page)
+        result = await organisations.search_organisations(
+            q=q, province=province, kind=kind, page=query_value(page, "page", minimum=1, maximum=1_000_000, default=1),
+            per_page=query_value(per_page, "per_page", minimum=1, maximum=100, default=20))
         return OrganisationPageRead(
             items=[OrganisationRead(code=r["code"], name_th=r["name_th"], name_en=r["name_en"], kind=r["kind"],
                                     province_code=r["province_code"], province_name_th=r["province_name_th"],
@@ -73,7 +77,7 @@ class OrganisationController(Controller):
                    for r in result.items],
             total=result.total, page=result.page, per_page=result.per_page)
 
-    @get("/{code:str}", operation_id="getOrganisation")
+    @get("/{code:str}", operation_id="getOrganisation", **api(404))
     async def get_one(self, code: str) -> OrganisationRead:
         r = await organisations.get_organisation(code)
         return OrganisationRead(code=r["code"], name_th=r["name_th"], name_en=r["name_en"], kind=r["kind"],
@@ -81,24 +85,31 @@ class OrganisationController(Controller):
                                 district_name_th=r["district_name_th"], region=r["region"])
 
 
+#: What a new edition's year opens up.
+EDITION_LINKS = {name: link(op, year="$response.body#/year") for name, op in (
+    ("getEdition", "getEdition"), ("updateEdition", "updateEdition"), ("createEntry", "createEntry"),
+    ("createRound", "createRound"), ("listRounds", "listRounds"))}
+
+
 class EditionController(Controller):
     path = "/api/v1/editions"
     tags = ["editions"]
 
-    @get("/", operation_id="listEditions")
+    @get("/", operation_id="listEditions", **api(auth=OPTIONAL))
     async def list_editions(self, request: Request) -> list[EditionRead]:
         """Editions, newest first (drafts only for admins)."""
         actor = request.scope["state"].get("user")
         is_admin = bool(actor and actor.actor.role == "admin")
         return [EditionRead.of(v) for v in await editions.list_editions(include_draft=is_admin)]
 
-    @get("/{year:int}", operation_id="getEdition")
+    @get("/{year:int}", operation_id="getEdition", **api(404, auth=OPTIONAL))
     async def get_edition(self, request: Request, year: int) -> EditionRead:
         actor = request.scope["state"].get("user")
         is_admin = bool(actor and actor.actor.role == "admin")
         return EditionRead.of(await editions.get_edition(year, include_draft=is_admin))
 
-    @post("/", operation_id="createEdition", guards=[admin_required])
+    @post("/", operation_id="createEdition", guards=[admin_required],
+          **api(400, 401, 403, 409, 422, auth=BEARER, links=EDITION_LINKS))
     async def create_edition(self, request: Request, data: EditionCreate) -> EditionRead:
         payload = asdict(data)
         if data.categories is None:
@@ -106,7 +117,8 @@ class EditionController(Controller):
         view = await editions.create_edition(actor=require_actor(request), data=payload)
         return EditionRead.of(view)
 
-    @patch("/{year:int}", operation_id="updateEdition", guards=[admin_required])
+    @patch("/{year:int}", operation_id="updateEdition", guards=[admin_required],
+           **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=EditionUpdate))
     async def update_edition(self, request: Request, year: int, data: dict[str, Any]) -> EditionRead:
         """Change dates and limits. Submission rules freeze when screening opens (409)."""
         view = await editions.update_edition(actor=require_actor(request), year=year, data=data)
@@ -118,17 +130,20 @@ class UserController(Controller):
     tags = ["users"]
     guards = [admin_required]
 
-    @get("/", operation_id="listUsers")
+    @get("/", operation_id="listUsers", **api(401, 403, 422, auth=BEARER))
     async def list_users(self, request: Request, role: str | None = None, q: str | None = None,
-                         page: int = Parameter(default=1, ge=1, le=1_000_000)) -> list[UserRead]:
+                         page: str | None = query_number(minimum=1, maximum=1_000_000, default=1)
+                         ) -> list[UserRead]:
+        """200 accounts a page, by id."""
+        number = query_value(page, "page", minimum=1, maximum=1_000_000, default=1) or 1
         rows = await accounts.list_users(actor=require_actor(request), role=role, q=q,
-                                         limit=200, offset=(page - 1) * 200)
+                                         limit=200, offset=(number - 1) * 200)
         return [UserRead(id=r["id"], email=r["email"], name=r["name"], role=r["role"],
                          organisation_code=r["organisation.code"],
                          email_confirmed=r["email_confirmed_at"] is not None, is_active=r["is_active"])
                 for r in rows]
 
-    @post("/", operation_id="createUser")
+    @post("/", operation_id="createUser", **api(400, 401, 403, 409, 422, auth=BEARER))
     async def create_user(self, request: Request, data: UserCreate) -> UserRead:
         """Admins create reviewer, admin (or applicant) accounts; they are confirmed at once."""
         user_id = await accounts.create_user(actor=require_actor(request), email=data.email,

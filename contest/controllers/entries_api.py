@@ -12,13 +12,16 @@ import anyio
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from uploads.sniff import FILE_TYPES
 
 from contest import clock
 from contest.domain import entries
 from contest.errors import DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
-from contest.numbers import whole_number
+from contest.numbers import query_number, query_value, whole_number
+from contest.openapi import BEARER, api, binary, header, link
+from contest.schemas import DeletedRead, EntryFields, EntryUpdate, ExtensionIn, StateRead
 from contest.storage import get_storage
 from contest.web import MULTIPART, check_deferred_csrf
 from uploads.errors import UploadError, UploadTooLarge
@@ -61,6 +64,11 @@ class ReceiptRead:
     submitted_at: datetime
     files: list[ReceiptFile]
     sequence: int = 1
+
+
+@dataclass
+class ReceiptDetail(ReceiptRead):
+    entry_id: int = 0
 
 
 @dataclass
@@ -127,7 +135,8 @@ class ExtensionRead:
 def attachment_read(a: dict[str, Any]) -> AttachmentRead:
     return AttachmentRead(id=a["id"], name=a["name"], size=a["size"], content_type=a["content_type"],
                           sha256=a["sha256"], kind=a["kind"], check_state=a["check_state"],
-                          check_details=a.get("check_details") or {}, created_at=a.get("created_at"),
+                          check_details=entries._loads(a.get("check_details"), {}) or {},
+                          created_at=a.get("created_at"),
                           check_message=entries.check_note(a.get("check_message")))
 
 
@@ -217,45 +226,96 @@ async def delete_stored(key: str | None) -> None:
         log.exception("could not delete the stored bytes %s of a removed file", key)
 
 
+def _entry_links(expression: str) -> dict[str, dict[str, Any]]:
+    return {op: link(op, entry_id=expression) for op in (
+        "getEntry", "updateEntry", "uploadAttachment", "submitEntry", "withdrawEntry", "getEntryResult")}
+
+
+#: What a new entry's id opens up.
+ENTRY_LINKS = _entry_links("$response.body#/id")
+ATTACHMENT_LINKS = {op: link(op, attachment_id="$response.body#/id")
+                    for op in ("downloadAttachment", "deleteAttachment")}
+RECEIPT_LINKS = {"getReceipt": link("getReceipt", number="$response.body#/receipt/number")}
+
+#: The upload: multipart/form-data, streamed to storage as it arrives.
+UPLOAD_BODY = {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "The file (PDF, JPEG, PNG, WebP, MP4, DOCX, PPTX or XLSX; its type is "
+                                "read from its bytes, not from its name)."},
+        "kind": {"type": "string", "enum": list(entries.ATTACHMENT_KINDS),
+                 "description": "What the file is; left out: from its type."},
+    }},
+    "encoding": {"file": {"contentType": ", ".join(sorted({t.content_type for t in FILE_TYPES}
+                                                          | {"application/octet-stream"}))}},
+}
+FILE_MEDIA_TYPES = tuple(sorted({t.content_type for t in FILE_TYPES}))
+RANGE_HEADER = {"name": "Range", "in": "header", "required": False,
+                "description": "One byte range, `bytes=first-last`, `bytes=first-` or `bytes=-suffix` "
+                               "(others are ignored: the whole file is sent).",
+                "schema": {"type": "string"}}
+FILE_HEADERS = {"Content-Disposition": header("`attachment` (or `inline` for a reviewer's PDF or image), "
+                                              "with the file's name."),
+                "Accept-Ranges": header("`bytes`."), "Content-Length": header("The bytes sent.")}
+PARTIAL = {206: {"description": "The byte range asked for.", "content": binary(*FILE_MEDIA_TYPES),
+                 "headers": {**FILE_HEADERS, "Content-Range": header("`bytes first-last/size`.")}},
+           416: {"description": "The range asked for lies outside the file (no body).",
+                 "headers": {"Content-Range": header("`bytes */size`.")}}}
+PAGE_HEADERS = {
+    "X-Total-Count": header("How many entries match the filters (on every page).", {"type": "integer"}),
+    "Link": header('RFC 8288 links to the neighbouring pages with the same filters: `<...>; rel="next"`, '
+                   '`<...>; rel="prev"`; left out when there is none.'),
+}
+
+
 class EntryApi(Controller):
     tags = ["entries"]
 
     @post("/api/v1/editions/{year:int}/entries", operation_id="createEntry", guards=[applicant_required],
-          status_code=HTTP_201_CREATED)
+          status_code=HTTP_201_CREATED,
+          **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=EntryFields, body_required=False,
+                links=ENTRY_LINKS))
     async def create(self, request: Request, year: int, data: dict[str, Any] | None = None) -> EntryRead:
         """Create a draft for the caller's organisation."""
         actor = require_actor(request)
         entry_id = await entries.create_entry(actor=actor, year=year, data=data or {})
         return entry_read(await entries.get_entry(actor, entry_id))
 
-    @get("/api/v1/entries", operation_id="listEntries", guards=[login_required])
-    async def list_entries(self, request: Request, year: int | None = None,
+    @get("/api/v1/entries", operation_id="listEntries", guards=[login_required],
+         **api(401, 403, 422, auth=BEARER, headers=PAGE_HEADERS))
+    async def list_entries(self, request: Request, year: str | None = query_number(),
                            entry_state: str | None = Parameter(query="state", default=None, required=False),
                            province: str | None = None, kind: str | None = None,
                            category: str | None = None,
-                           page: int = Parameter(default=1, ge=1, le=1_000_000),
-                           per_page: int = Parameter(default=MAX_PER_PAGE, ge=1, le=MAX_PER_PAGE),
+                           page: str | None = query_number(minimum=1, maximum=1_000_000, default=1),
+                           per_page: str | None = query_number(minimum=1, maximum=MAX_PER_PAGE,
+                                                               default=MAX_PER_PAGE),
                            ) -> Response[list[EntrySummary]]:
         """Entries by id: without ``per_page`` every match (up to 10,000: an edition holds at most
         one entry per organisation by default), else one page. ``X-Total-Count`` says how many
         match; ``Link`` gives the next and previous pages (with the same filters)."""
         actor = require_actor(request)
-        filters = entries.EntryFilters(year=year, state=entry_state or None, province=province or None,
+        edition_year = query_value(year, "year")
+        page_number = query_value(page, "page", minimum=1, maximum=1_000_000, default=1) or 1
+        size = query_value(per_page, "per_page", minimum=1, maximum=MAX_PER_PAGE, default=MAX_PER_PAGE) or 1
+        filters = entries.EntryFilters(year=edition_year, state=entry_state or None, province=province or None,
                                        kind=kind or None, category=category or None)
-        rows = await entries.list_entries(actor, filters, limit=per_page, offset=(page - 1) * per_page)
+        rows = await entries.list_entries(actor, filters, limit=size, offset=(page_number - 1) * size)
         total = await entries.count_matching(actor, filters)
         items = [EntrySummary(id=r["id"], year=r["edition.year"], organisation_code=r["organisation.code"],
                               organisation_name_th=r["organisation.name_th"], state=r["state"],
                               version=r["version"], title=r["title"], category=r["category"],
                               submitted_at=r["submitted_at"]) for r in rows]
         return Response(items, headers={"X-Total-Count": str(total),
-                                        **page_links(request, page=page, per_page=per_page, total=total)})
+                                        **page_links(request, page=page_number, per_page=size, total=total)})
 
-    @get("/api/v1/entries/{entry_id:int}", operation_id="getEntry", guards=[login_required])
+    @get("/api/v1/entries/{entry_id:int}", operation_id="getEntry", guards=[login_required],
+         **api(401, 404, auth=BEARER))
     async def get_one(self, request: Request, entry_id: int) -> EntryRead:
         return entry_read(await entries.get_entry(require_actor(request), entry_id))
 
-    @patch("/api/v1/entries/{entry_id:int}", operation_id="updateEntry", guards=[applicant_required])
+    @patch("/api/v1/entries/{entry_id:int}", operation_id="updateEntry", guards=[applicant_required],
+           **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=EntryUpdate))
     async def update(self, request: Request, entry_id: int, data: dict[str, Any]) -> EntryRead:
         """Update fields; the body carries the ``version`` you loaded (409 if it is stale)."""
         actor = require_actor(request)
@@ -264,7 +324,9 @@ class EntryApi(Controller):
         return entry_read(await entries.get_entry(actor, entry_id))
 
     @post("/api/v1/entries/{entry_id:int}/attachments", operation_id="uploadAttachment",
-          guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None, opt=MULTIPART)
+          guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None, opt=MULTIPART,
+          **api(400, 401, 403, 404, 409, 413, 415, 422, 503, auth=BEARER, multipart=UPLOAD_BODY,
+                reply=AttachmentRead, links=ATTACHMENT_LINKS))
     async def upload(self, request: Request, entry_id: int) -> AttachmentRead | Response:
         """multipart/form-data with field ``file`` (and optional ``kind``), streamed to storage."""
         try:
@@ -273,14 +335,16 @@ class EntryApi(Controller):
             return upload_error_response(exc)
 
     @delete("/api/v1/attachments/{attachment_id:int}", operation_id="deleteAttachment",
-            guards=[applicant_required], status_code=200)
-    async def remove(self, request: Request, attachment_id: int) -> dict[str, Any]:
+            guards=[applicant_required], status_code=200, **api(401, 403, 404, 409, auth=BEARER))
+    async def remove(self, request: Request, attachment_id: int) -> DeletedRead:
         key = await entries.delete_attachment(actor=require_actor(request), attachment_id=attachment_id)
         await delete_stored(key)
-        return {"id": attachment_id, "deleted": True}
+        return DeletedRead(id=attachment_id, deleted=True)
 
     @get("/api/v1/attachments/{attachment_id:int}/content", operation_id="downloadAttachment",
-         guards=[login_required])
+         guards=[login_required],
+         **api(400, 401, 403, 404, 503, auth=BEARER, media=binary(*FILE_MEDIA_TYPES), headers=FILE_HEADERS,
+               also=PARTIAL, request_headers=[RANGE_HEADER]))
     async def content(self, request: Request, attachment_id: int, inline: bool = False) -> Response:
         """The file's bytes (Range supported). Owner, admin, or an assigned reviewer."""
         actor = require_actor(request)
@@ -293,20 +357,30 @@ class EntryApi(Controller):
             raise NotFound("No such file.", code="attachment_not_found") from exc
 
     @post("/api/v1/entries/{entry_id:int}/submit", operation_id="submitEntry", guards=[applicant_required],
-          status_code=HTTP_200_OK)
+          status_code=HTTP_200_OK, **api(401, 403, 404, 409, 422, auth=BEARER, links=RECEIPT_LINKS))
     async def submit(self, request: Request, entry_id: int) -> SubmitRead:
         result = await entries.submit_entry(actor=require_actor(request), entry_id=entry_id)
         r = result.receipt
         return SubmitRead(state="submitted", receipt=receipt_read(r))
 
     @post("/api/v1/entries/{entry_id:int}/withdraw", operation_id="withdrawEntry", guards=[applicant_required],
-          status_code=HTTP_200_OK)
-    async def withdraw(self, request: Request, entry_id: int) -> dict[str, str]:
+          status_code=HTTP_200_OK, **api(401, 403, 404, 409, auth=BEARER))
+    async def withdraw(self, request: Request, entry_id: int) -> StateRead:
         await entries.withdraw_entry(actor=require_actor(request), entry_id=entry_id)
-        return {"state": "withdrawn"}
+        return StateRead(state="withdrawn")
+
+    @get("/api/v1/receipts/{number:str}", operation_id="getReceipt", guards=[login_required],
+         **api(401, 404, auth=BEARER))
+    async def receipt(self, request: Request, number: str) -> ReceiptDetail:
+        """A submission receipt by its number (the organisation's staff, or an admin): when, and
+        the files with their SHA-256, as they were submitted."""
+        view, _ = await entries.get_receipt(require_actor(request), number)
+        r = receipt_read(view)
+        return ReceiptDetail(number=r.number, submitted_at=r.submitted_at, files=r.files, sequence=r.sequence,
+                             entry_id=view["entry_id"])
 
     @post("/api/v1/editions/{year:int}/extensions", operation_id="extendDeadline", guards=[admin_required],
-          status_code=HTTP_201_CREATED)
+          status_code=HTTP_201_CREATED, **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=ExtensionIn))
     async def extend(self, request: Request, year: int, data: dict[str, Any]) -> ExtensionRead:
         """Give one organisation a later deadline: ``{organisation_code, until, reason}``, ``until``
         in ISO 8601 (Bangkok time when it has no offset). Audited; 422 for a bad date, an unknown
@@ -327,7 +401,8 @@ class EntryApi(Controller):
             raise
         return ExtensionRead(**granted)
 
-    @get("/api/v1/editions/{year:int}/extensions", operation_id="listExtensions", guards=[admin_required])
+    @get("/api/v1/editions/{year:int}/extensions", operation_id="listExtensions", guards=[admin_required],
+         **api(401, 403, 404, auth=BEARER))
     async def extensions(self, request: Request, year: int) -> list[ExtensionRead]:
         """The deadline extensions granted in an edition, newest first."""
         return [ExtensionRead(**e) for e in await entries.list_extensions(require_actor(request), year)]

@@ -10,17 +10,16 @@ and the query, answered with 304 when the browser or a cache already holds that 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from contest.certificates import CertificateData, render_certificate
+from contest.controllers.results_api import certificate_pdf
 from contest.domain import announcement, editions, results_views
 from contest.domain.registry import REGION_LABELS, REGIONS
 from contest.errors import Conflict, NotFound
@@ -258,22 +257,8 @@ class ApplicantResultPages(Controller):
 
     @get("/entries/{entry_id:int}/certificate.pdf", guards=[login_required])
     async def certificate(self, request: Request, entry_id: int, award: str | None = None) -> Response[bytes]:
-        """One of the awardee's certificates (PDF; ``award`` picks which, by default the highest):
-        for the organisation's own staff only. Its text comes from the published snapshot."""
-        actor = require_actor(request)
-        if actor.role != "applicant":
-            raise NotFound("No such entry.", code="entry_not_found")
-        data = await announcement.certificate_data(actor, entry_id, award or None)
-        certificate = CertificateData(
-            award=data["award"], edition_year=data["year"], organisation_name=data["organisation_name_th"],
-            province_name=data["province_name_th"], innovation_title=data["title"],
-            issued_at=data["published_at"], number=data["number"], verification_url=data["verify_url"])
-        # Shaping and subsetting Thai fonts is CPU work: keep it off the event loop.
-        pdf = await asyncio.to_thread(render_certificate, certificate)
-        name = f"certificate-{data['year']}-{entry_id}-{data['award']}.pdf"
-        return Response(pdf, media_type="application/pdf", headers={
-            "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}",
-            "Cache-Control": "private, no-store"})
+        """The certificate, as ``GET /api/v1/entries/{id}/certificate.pdf`` serves it."""
+        return await certificate_pdf(require_actor(request), entry_id, award)
 
 
 # --- the organisers' publish page ---------------------------------------------------------------

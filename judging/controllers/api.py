@@ -15,10 +15,17 @@ from contest.domain import outcomes
 from contest.errors import ValidationFailed
 from contest.guards import admin_required, login_required, require_actor, reviewer_required
 from contest.i18n import t
-from judging.controllers.bodies import (DecideIn, EligibilityBulkIn, EligibilityIn, MembersIn, PresentationIn,
-                                       ReasonIn, RoundCreate, RoundUpdate, ScoresIn, SignIn, TiesIn, documented)
+from contest.numbers import bounded_ids
+from contest.openapi import BEARER, api, binary, header, link
+from judging.controllers.bodies import (DecideIn, DecisionRead, EligibilityBulkIn, EligibilityBulkRead, EligibilityIn,
+                                       EligibilityRead, InvitedRead, MemberRead, MembersIn, MembersRead, PresentationIn,
+                                       PresentationItem, PresentationRead, QueuedRead, ReasonIn, RecuseRead,
+                                       ReopenRead, RoundCreate, RoundProgressRead, RoundUpdate, RubricRead, ScoresIn,
+                                       SignIn, TiesIn, TiesRead)
 from judging.domain import final, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass
@@ -126,11 +133,19 @@ def _body(data: Any) -> dict[str, Any]:
 
 
 def _ids(value: Any, name: str) -> list[int]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ValidationFailed(errors={name: t("A list of numeric ids.")})
-    return value
+    return bounded_ids(value, name)
+
+
+#: Admin only: no token 401, another role 403; then the item's own answers.
+ADMIN = (401, 403)
+#: What a new round's id opens up.
+ROUND_LINKS = {op: link(op, round_id="$response.body#/id") for op in (
+    "getRound", "updateRound", "addMembers", "listMembers", "openRound", "assignReviewers", "listAssignments",
+    "roundProgress", "getRanking", "closeRound", "decideRound", "getDecision", "signDecision")}
+ASSIGNMENT_LINKS = {op: link(op, assignment_id="$response.body#/assignments/0/id") for op in (
+    "getAssignment", "saveScores", "submitScores", "recuse")}
+SHEET_LINKS = {op: link(op, assignment_id="$response.body#/id") for op in ("saveScores", "submitScores")}
+DOWNLOAD = {"Content-Disposition": header("`attachment` with the file's name.")}
 
 
 def _assignment_reads(rows: list[dict[str, Any]]) -> list[AssignmentRead]:
@@ -146,37 +161,40 @@ def _sheet(row: dict[str, Any]) -> ScoreSheet:
 class RoundApi(Controller):
     tags = ["judging"]
 
-    @get("/api/v1/rubrics/default", operation_id="getDefaultRubric", guards=[admin_required])
+    @get("/api/v1/rubrics/default", operation_id="getDefaultRubric", guards=[admin_required],
+         **api(*ADMIN, auth=BEARER, reply=RubricRead))
     async def default_rubric(self) -> dict[str, Any]:
         """DGA's published themes as a starting rubric."""
         return {"criteria": DEFAULT_RUBRIC, "tie_break": DEFAULT_TIE_BREAK}
 
     @post("/api/v1/editions/{year:int}/rounds", operation_id="createRound",
-          operation_class=documented(RoundCreate), guards=[admin_required],
-          status_code=HTTP_201_CREATED)
+          guards=[admin_required], status_code=HTTP_201_CREATED,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=RoundCreate, links=ROUND_LINKS))
     async def create_round(self, request: Request, year: int, data: dict[str, Any]) -> RoundRead:
         """A draft round with its rubric (DGA's default when `criteria` is left out)."""
         round_id = await rounds.create_round(actor=require_actor(request), year=year, data=_body(data))
         return RoundRead.of(await rounds.get_round(round_id))
 
-    @get("/api/v1/editions/{year:int}/rounds", operation_id="listRounds", guards=[admin_required])
+    @get("/api/v1/editions/{year:int}/rounds", operation_id="listRounds", guards=[admin_required],
+         **api(*ADMIN, 404, auth=BEARER))
     async def list_rounds(self, year: int) -> list[RoundRead]:
         return [RoundRead.of(v) for v in await rounds.list_rounds(year)]
 
-    @get("/api/v1/rounds/{round_id:int}", operation_id="getRound", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}", operation_id="getRound", guards=[admin_required],
+         **api(*ADMIN, 404, auth=BEARER))
     async def get_round(self, round_id: int) -> RoundRead:
         return RoundRead.of(await rounds.get_round(round_id))
 
     @patch("/api/v1/rounds/{round_id:int}", operation_id="updateRound",
-           operation_class=documented(RoundUpdate), guards=[admin_required])
+           guards=[admin_required], **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=RoundUpdate))
     async def update_round(self, request: Request, round_id: int, data: dict[str, Any]) -> RoundRead:
         """Change a draft round's rules; 409 `frozen` once it has opened."""
         await rounds.update_round(actor=require_actor(request), round_id=round_id, data=_body(data))
         return RoundRead.of(await rounds.get_round(round_id))
 
     @post("/api/v1/entries/{entry_id:int}/eligibility", operation_id="setEligibility",
-          operation_class=documented(EligibilityIn), guards=[admin_required],
-          status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=EligibilityIn, reply=EligibilityRead))
     async def set_eligibility(self, request: Request, entry_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         if not isinstance(body.get("eligible"), bool):
@@ -187,8 +205,8 @@ class RoundApi(Controller):
                 "reason": str(body.get("reason") or "").strip()}
 
     @post("/api/v1/editions/{year:int}/eligibility", operation_id="setEligibilityBulk",
-          operation_class=documented(EligibilityBulkIn), guards=[admin_required],
-          status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=EligibilityBulkIn, reply=EligibilityBulkRead))
     async def set_eligibility_bulk(self, request: Request, year: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         if not isinstance(body.get("eligible"), bool):
@@ -199,8 +217,8 @@ class RoundApi(Controller):
         return {"entry_ids": ids, "changed": changed, "state": "eligible" if body["eligible"] else "ineligible"}
 
     @post("/api/v1/rounds/{round_id:int}/members", operation_id="addMembers",
-          operation_class=documented(MembersIn), guards=[admin_required],
-          status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=MembersIn, reply=MembersRead))
     async def add_members(self, request: Request, round_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """`{user_ids}` or `{emails}`, optional `provinces: {email: province_code}` and
         `conflicts: [{email, organisation_code, reason}]`."""
@@ -219,13 +237,14 @@ class RoundApi(Controller):
                                           provinces=provinces, conflicts=conflicts)
         return {**result, "items": await rounds.list_members(round_id)}
 
-    @get("/api/v1/rounds/{round_id:int}/members", operation_id="listMembers", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}/members", operation_id="listMembers", guards=[admin_required],
+         **api(*ADMIN, 404, auth=BEARER, reply=list[MemberRead]))
     async def list_members(self, round_id: int) -> list[dict[str, Any]]:
         await rounds.get_round_row(round_id)
         return await rounds.list_members(round_id)
 
     @post("/api/v1/rounds/{round_id:int}/open", operation_id="openRound", guards=[admin_required],
-          status_code=HTTP_200_OK)
+          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER))
     async def open_round(self, request: Request, round_id: int) -> RoundRead:
         """Freeze the rules (`rules_hash`) and take the eligible entries (screening) or the
         shortlist (final)."""
@@ -233,7 +252,7 @@ class RoundApi(Controller):
         return RoundRead.of(await rounds.get_round(round_id))
 
     @post("/api/v1/rounds/{round_id:int}/assign", operation_id="assignReviewers", guards=[admin_required],
-          status_code=HTTP_200_OK)
+          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER, links=ASSIGNMENT_LINKS))
     async def assign(self, request: Request, round_id: int) -> AssignResult:
         actor = require_actor(request)
         result = await scoring.assign_reviewers(actor=actor, round_id=round_id)
@@ -242,7 +261,8 @@ class RoundApi(Controller):
         return AssignResult(created=result.created, assignments=_assignment_reads(live),
                             per_reviewer={str(k): v for k, v in sorted(result.per_reviewer.items())})
 
-    @get("/api/v1/rounds/{round_id:int}/assignments", operation_id="listAssignments", guards=[reviewer_required])
+    @get("/api/v1/rounds/{round_id:int}/assignments", operation_id="listAssignments", guards=[reviewer_required],
+         **api(*ADMIN, 404, auth=BEARER))
     async def list_assignments(self, request: Request, round_id: int,
                                state_filter: str | None = Parameter(query="state", default=None)
                                ) -> list[AssignmentRead]:
@@ -250,41 +270,45 @@ class RoundApi(Controller):
         return _assignment_reads(await scoring.list_assignments(require_actor(request), round_id,
                                                                 state=state_filter))
 
-    @get("/api/v1/rounds/{round_id:int}/progress", operation_id="roundProgress", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}/progress", operation_id="roundProgress", guards=[admin_required],
+         **api(*ADMIN, 404, auth=BEARER, reply=RoundProgressRead))
     async def progress(self, round_id: int) -> dict[str, Any]:
         return await scoring.progress(round_id)
 
     @post("/api/v1/rounds/{round_id:int}/reminders", operation_id="sendReminders", guards=[admin_required],
-          status_code=HTTP_200_OK)
+          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER, reply=QueuedRead))
     async def reminders(self, request: Request, round_id: int) -> dict[str, int]:
         return {"queued": await scoring.send_reminders(actor=require_actor(request), round_id=round_id)}
 
-    @get("/api/v1/rounds/{round_id:int}/ranking", operation_id="getRanking", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}/ranking", operation_id="getRanking", guards=[admin_required],
+         **api(*ADMIN, 404, 409, auth=BEARER))
     async def ranking(self, round_id: int) -> list[RankingItem]:
         view = await shortlist.ranking_view(round_id)
         names = RankingItem.__dataclass_fields__
         return [RankingItem(**{k: v for k, v in item.items() if k in names}) for item in view["items"]]
 
-    @get("/api/v1/rounds/{round_id:int}/ranking.csv", operation_id="exportRankingCsv", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}/ranking.csv", operation_id="exportRankingCsv", guards=[admin_required],
+         **api(*ADMIN, 404, 409, auth=BEARER, media=binary("text/csv; charset=utf-8"), headers=DOWNLOAD))
     async def ranking_csv(self, round_id: int) -> Response[bytes]:
-        return Response(await shortlist.export_csv(round_id), media_type="text/csv; charset=utf-8", headers={
+        return Response(await shortlist.export_csv(round_id), media_type="text/csv", headers={
             "Content-Disposition": f'attachment; filename="ranking-round-{round_id}.csv"'})
 
-    @get("/api/v1/rounds/{round_id:int}/ranking.xlsx", operation_id="exportRankingXlsx", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}/ranking.xlsx", operation_id="exportRankingXlsx", guards=[admin_required],
+         **api(*ADMIN, 404, 409, auth=BEARER, media=binary(XLSX), headers=DOWNLOAD))
     async def ranking_xlsx(self, round_id: int) -> Response[bytes]:
         return Response(await shortlist.export_xlsx(round_id),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="ranking-round-{round_id}.xlsx"'})
 
     @post("/api/v1/rounds/{round_id:int}/close", operation_id="closeRound", guards=[admin_required],
-          status_code=HTTP_200_OK)
+          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER))
     async def close(self, request: Request, round_id: int) -> RoundRead:
         await rounds.close_round(actor=require_actor(request), round_id=round_id)
         return RoundRead.of(await rounds.get_round(round_id))
 
     @post("/api/v1/rounds/{round_id:int}/ties", operation_id="recordTieDecision",
-          operation_class=documented(TiesIn), guards=[admin_required],
-          status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=TiesIn, reply=TiesRead))
     async def ties(self, request: Request, round_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """The committee's order for tied entries: `{entry_ids: [best first], reason}`."""
         body = _body(data)
@@ -294,8 +318,8 @@ class RoundApi(Controller):
         return {"round_id": round_id, "order": ids}
 
     @post("/api/v1/rounds/{round_id:int}/decide", operation_id="decideRound",
-          operation_class=documented(DecideIn, required=False), guards=[admin_required],
-          status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=DecideIn, body_required=False, reply=DecisionRead))
     async def decide(self, request: Request, round_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Propose outcomes: the top N, then `overrides: [{entry_id, outcome, reason}]`."""
         body = _body(data or {})
@@ -304,13 +328,14 @@ class RoundApi(Controller):
             raise ValidationFailed(errors={"overrides": t("Each override needs an entry, an outcome and a reason.")})
         return await shortlist.decide(actor=require_actor(request), round_id=round_id, overrides=overrides)
 
-    @get("/api/v1/rounds/{round_id:int}/decision", operation_id="getDecision", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}/decision", operation_id="getDecision", guards=[admin_required],
+         **api(*ADMIN, 404, auth=BEARER, reply=DecisionRead))
     async def decision(self, round_id: int) -> dict[str, Any]:
         return await shortlist.decision_view(round_id)
 
     @post("/api/v1/rounds/{round_id:int}/sign", operation_id="signDecision",
-          operation_class=documented(SignIn, required=False), guards=[admin_required],
-          status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, auth=BEARER, body=SignIn, body_required=False, reply=DecisionRead))
     async def sign(self, request: Request, round_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Sign the proposal (optionally naming the `decision_hash` you reviewed); the second
         administrator's signature makes it final."""
@@ -323,8 +348,8 @@ class PresentationApi(Controller):
     tags = ["judging"]
 
     @put("/api/v1/rounds/{round_id:int}/presentations/{entry_id:int}", operation_id="setPresentation",
-         operation_class=documented(PresentationIn),
-         guards=[admin_required])
+         guards=[admin_required],
+         **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=PresentationIn, reply=PresentationRead))
     async def set_presentation(self, request: Request, round_id: int, entry_id: int,
                                data: dict[str, Any]) -> dict[str, Any]:
         """A finalist's slot in the final round: `{starts_at, minutes, link, note}`; mailed to them."""
@@ -334,18 +359,20 @@ class PresentationApi(Controller):
                                             link=str(body.get("link") or ""), note=str(body.get("note") or ""))
 
     @post("/api/v1/rounds/{round_id:int}/presentations/invitations", operation_id="sendInvitations",
-          guards=[admin_required], status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER, reply=InvitedRead))
     async def send_invitations(self, request: Request, round_id: int) -> dict[str, int]:
         """Invite every finalist to present, at once (each then sees and is mailed its own slot);
         409 until every finalist has a slot, and once sent. Names no outcome."""
         return {"invited": await final.send_invitations(actor=require_actor(request), round_id=round_id)}
 
-    @get("/api/v1/rounds/{round_id:int}/presentations", operation_id="listPresentations", guards=[admin_required])
+    @get("/api/v1/rounds/{round_id:int}/presentations", operation_id="listPresentations", guards=[admin_required],
+         **api(*ADMIN, 404, auth=BEARER, reply=list[PresentationItem]))
     async def list_presentations(self, round_id: int) -> list[dict[str, Any]]:
         await rounds.get_round_row(round_id)
         return await final.list_presentations(round_id)
 
-    @get("/api/v1/entries/{entry_id:int}/presentation", operation_id="getPresentation", guards=[login_required])
+    @get("/api/v1/entries/{entry_id:int}/presentation", operation_id="getPresentation", guards=[login_required],
+         **api(401, 404, auth=BEARER, reply=PresentationRead))
     async def get_presentation(self, request: Request, entry_id: int) -> dict[str, Any]:
         """The finalist's own presentation slot."""
         return await final.get_presentation(require_actor(request), entry_id)
@@ -356,12 +383,13 @@ class AssignmentApi(Controller):
     tags = ["judging"]
     guards = [login_required]
 
-    @get("/{assignment_id:int}", operation_id="getAssignment", guards=[reviewer_required])
+    @get("/{assignment_id:int}", operation_id="getAssignment", guards=[reviewer_required],
+         **api(*ADMIN, 404, auth=BEARER, links=SHEET_LINKS))
     async def get_assignment(self, request: Request, assignment_id: int) -> ScoreSheet:
         return _sheet(await scoring.get_assignment(require_actor(request), assignment_id))
 
     @put("/{assignment_id:int}/scores", operation_id="saveScores",
-         operation_class=documented(ScoresIn), guards=[reviewer_required])
+         guards=[reviewer_required], **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=ScoresIn))
     async def save_scores(self, request: Request, assignment_id: int, data: dict[str, Any]) -> ScoreSheet:
         """`{scores: {code: value}, comment, version?}`; 422 out of range or not in the rubric."""
         body = _body(data)
@@ -371,14 +399,15 @@ class AssignmentApi(Controller):
         return _sheet(await scoring.get_assignment(actor, assignment_id))
 
     @post("/{assignment_id:int}/submit", operation_id="submitScores", guards=[reviewer_required],
-          status_code=HTTP_200_OK)
+          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, 422, auth=BEARER))
     async def submit(self, request: Request, assignment_id: int) -> ScoreSheet:
         actor = require_actor(request)
         await scoring.submit_scores(actor=actor, assignment_id=assignment_id)
         return _sheet(await scoring.get_assignment(actor, assignment_id))
 
     @post("/{assignment_id:int}/recuse", operation_id="recuse",
-          operation_class=documented(ReasonIn), guards=[reviewer_required], status_code=HTTP_200_OK)
+          guards=[reviewer_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=ReasonIn, reply=RecuseRead))
     async def recuse(self, request: Request, assignment_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """Declare a conflict of interest: `{reason}`. The entry goes to another member."""
         body = _body(data)
@@ -386,8 +415,8 @@ class AssignmentApi(Controller):
                                     reason=str(body.get("reason") or ""))
 
     @post("/{assignment_id:int}/reopen", operation_id="reopenScores",
-          operation_class=documented(ReasonIn), guards=[admin_required],
-          status_code=HTTP_200_OK)
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=ReasonIn, reply=ReopenRead))
     async def reopen(self, request: Request, assignment_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         body = _body(data or {})
         await scoring.reopen(actor=require_actor(request), assignment_id=assignment_id,

@@ -1,20 +1,21 @@
-"""The judging API's request bodies, described for the OpenAPI document (``/schema``).
+"""The judging API's request bodies and the answers it builds as plain objects, described for
+the OpenAPI document (``/schema``).
 
 The handlers still take the JSON object as it comes (``dict[str, Any]``) and the domain checks
 it, so a wrong value gets the domain's 422 with the field and a Thai-first message rather than
-a generic 400 from the framework. These msgspec Structs only *describe* what is accepted:
-:func:`documented` gives a handler an OpenAPI operation whose request body is the Struct's JSON
-schema (inlined, so the document needs no extra components).
+a generic 400 from the framework. These msgspec Structs only *describe* what is accepted and
+answered: ``contest.openapi.api(body=..., reply=...)`` puts their JSON schemas (inlined) into
+the handler's operation.
 """
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar.openapi.spec import Operation
+
+from contest.numbers import MAX_DB_INTEGER
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 
@@ -45,7 +46,8 @@ class RoundRules(msgspec.Struct, kw_only=True):
                                               "with the default rubric: its own chain.")] = None
     exclude_same_province: Annotated[bool, _d("Screening only: never give a member entries from their own "
                                               "province.")] = False
-    seed: Annotated[Annotated[int, msgspec.Meta(ge=0)] | None, _d("Assignment seed (random when left out).")] = None
+    seed: Annotated[Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None,
+                    _d("Assignment seed (random when left out).")] = None
 
 
 class RoundCreate(RoundRules, kw_only=True):
@@ -61,7 +63,7 @@ class RoundUpdate(msgspec.Struct, kw_only=True):
     normalisation: Annotated[Literal["none", "zscore"] | None, _d("Per-reviewer normalisation.")] = None
     tie_break: Annotated[list[str] | None, _d("Criterion codes, in order, that separate equal scores.")] = None
     exclude_same_province: Annotated[bool | None, _d("Screening only: the same-province rule.")] = None
-    seed: Annotated[int | None, _d("Assignment seed.")] = None
+    seed: Annotated[Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None, _d("Assignment seed.")] = None
 
 
 class EligibilityIn(msgspec.Struct, kw_only=True):
@@ -69,8 +71,11 @@ class EligibilityIn(msgspec.Struct, kw_only=True):
     reason: Annotated[Text, _d("Shown to the organisation; required when not eligible.")] = ""
 
 
+Id = Annotated[int, msgspec.Meta(ge=0, le=MAX_DB_INTEGER)]
+
+
 class EligibilityBulkIn(EligibilityIn, kw_only=True):
-    entry_ids: Annotated[list[int], _d("Every entry changes, or none does.")]
+    entry_ids: Annotated[list[Id], _d("Every entry changes, or none does.")]
 
 
 class ConflictIn(msgspec.Struct, kw_only=True):
@@ -80,7 +85,7 @@ class ConflictIn(msgspec.Struct, kw_only=True):
 
 
 class MembersIn(msgspec.Struct, kw_only=True):
-    user_ids: Annotated[list[int], _d("Committee accounts by id.")] = []
+    user_ids: Annotated[list[Id], _d("Committee accounts by id.")] = []
     emails: Annotated[list[str], _d("Committee accounts by e-mail address.")] = []
     provinces: Annotated[dict[str, str], _d("e-mail address -> official two-digit province code (the "
                                             "same-province rule); a member named in this request.")] = {}
@@ -101,12 +106,12 @@ class ReasonIn(msgspec.Struct, kw_only=True):
 
 
 class TiesIn(msgspec.Struct, kw_only=True):
-    entry_ids: Annotated[list[int], _d("The tied entries, each once, best first.")]
+    entry_ids: Annotated[list[Id], _d("The tied entries, each once, best first.")]
     reason: Annotated[Text, _d("How the committee decided.")]
 
 
 class OverrideIn(msgspec.Struct, kw_only=True):
-    entry_id: Annotated[int, _d("An entry of the round, at most once per proposal.")]
+    entry_id: Annotated[Id, _d("An entry of the round, at most once per proposal.")]
     outcome: Annotated[str, _d("shortlisted | not_shortlisted (screening), winner | finalist (final).")]
     reason: Text
 
@@ -126,33 +131,165 @@ class PresentationIn(msgspec.Struct, kw_only=True):
     note: Text = ""
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """msgspec's schema with its ``$defs`` references replaced by the definitions themselves."""
-    defs = schema.get("$defs", {})
+# --- answers built as plain objects -----------------------------------------------------------
 
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(copy.deepcopy(defs[ref.rsplit("/", 1)[1]]))
-            return {k: resolve(v) for k, v in node.items() if k != "$defs"}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    return resolve(schema)
+class RubricCriterion(msgspec.Struct, kw_only=True):
+    code: str
+    name_th: str
+    name_en: str
+    weight: float
+    min: float
+    max: float
+    description_th: str = ""
+    description_en: str = ""
 
 
-def documented(body: type[msgspec.Struct], *, required: bool = True) -> type[Operation]:
-    """An OpenAPI operation whose request body is ``body``'s schema (application/json)."""
-    schema = _inline(msgspec.json.schema(body))
+class RubricRead(msgspec.Struct, kw_only=True):
+    criteria: list[RubricCriterion]
+    tie_break: list[str]
 
-    class BodyOperation(Operation):
-        def to_schema(self) -> dict[str, Any]:
-            out = super().to_schema()
-            out["requestBody"] = {"required": required,
-                                  "content": {"application/json": {"schema": copy.deepcopy(schema)}}}
-            return out
 
-    BodyOperation.__name__ = BodyOperation.__qualname__ = f"{body.__name__}Operation"
-    return BodyOperation
+class EligibilityRead(msgspec.Struct, kw_only=True):
+    id: int
+    state: Literal["eligible", "ineligible"]
+    reason: str
+
+
+class EligibilityBulkRead(msgspec.Struct, kw_only=True):
+    entry_ids: list[int]
+    changed: Annotated[int, _d("How many entries changed.")]
+    state: Literal["eligible", "ineligible"]
+
+
+class MemberConflict(msgspec.Struct, kw_only=True):
+    organisation_code: str
+    reason: str
+
+
+class MemberRead(msgspec.Struct, kw_only=True):
+    user_id: int
+    email: str
+    name: str
+    province_code: str
+    conflicts: list[MemberConflict]
+
+
+class Warning(msgspec.Struct, kw_only=True):
+    code: str
+    message: str
+
+
+class MembersRead(msgspec.Struct, kw_only=True):
+    added: Annotated[list[int], _d("The accounts added by this call.")]
+    members: int
+    recused: Annotated[list[dict[str, Any]], _d("Assignments recused by ties declared now.")]
+    warnings: list[Warning]
+    items: list[MemberRead]
+
+
+class MemberProgress(msgspec.Struct, kw_only=True):
+    user_id: int
+    name: str
+    email: str
+    assigned: int
+    submitted: int
+    pending: int
+    recused: int
+    percent: int
+
+
+class IncompleteEntry(msgspec.Struct, kw_only=True):
+    entry_id: int
+    title: str
+    organisation_name_th: str
+    reviewers: int
+    submitted: int
+    needed: int
+
+
+class RoundProgressRead(msgspec.Struct, kw_only=True):
+    round_id: int
+    state: str
+    entries: int
+    entries_complete: int
+    reviews: int
+    reviews_submitted: int
+    percent: int
+    gaps: int
+    members: list[MemberProgress]
+    incomplete_entries: list[IncompleteEntry]
+    incomplete_total: int
+
+
+class QueuedRead(msgspec.Struct, kw_only=True):
+    queued: Annotated[int, _d("Reminder mails queued.")]
+
+
+class TiesRead(msgspec.Struct, kw_only=True):
+    round_id: int
+    order: list[int]
+
+
+class Signature(msgspec.Struct, kw_only=True):
+    user_id: int
+    email: str
+    name: str
+    signed_at: datetime
+
+
+class Outcome(msgspec.Struct, kw_only=True):
+    entry_id: int
+    rank: int | None
+    score: float | None
+    proposed: str
+    outcome: str
+    reason: str
+
+
+class DecisionRead(msgspec.Struct, kw_only=True):
+    """The proposal of a closed round and its signatures (the second makes it final)."""
+
+    round_id: int
+    kind: Literal["screening", "final"]
+    state: str
+    cut: int
+    decision_hash: str
+    rules_hash: str
+    inside: Annotated[int, _d("Entries proposed inside the cut (shortlisted, or winners).")]
+    warnings: list[Warning]
+    outcomes: Annotated[list[Outcome], _d("Each entry with its title and organisation.")]
+    signatures: list[Signature]
+    final: bool
+
+
+class PresentationRead(msgspec.Struct, kw_only=True):
+    entry_id: int
+    round_id: int
+    starts_at: datetime
+    minutes: int
+    link: str
+    note: str
+
+
+class PresentationItem(msgspec.Struct, kw_only=True):
+    entry_id: int
+    starts_at: datetime
+    minutes: int
+    link: str
+    note: str
+
+
+class RecuseRead(msgspec.Struct, kw_only=True):
+    id: int
+    state: Literal["recused"]
+    reassigned: Annotated[bool, _d("Whether another member took the entry.")]
+    recused: list[dict[str, Any]]
+
+
+class InvitedRead(msgspec.Struct, kw_only=True):
+    invited: Annotated[int, _d("Finalists invited (and mailed) now.")]
+
+
+class ReopenRead(msgspec.Struct, kw_only=True):
+    id: int
+    state: Literal["assigned"]
