@@ -65,6 +65,10 @@ ERROR_DESCRIPTIONS: Final[Mapping[int, str]] = {
 }
 
 
+#: The error body, for responses written by hand (``also``).
+ERROR_REF: Final = "#/components/schemas/Error"
+
+
 def _error_response(status: int) -> ResponseSpec:
     return ResponseSpec(data_container=Error, description=ERROR_DESCRIPTIONS[status], generate_examples=False)
 

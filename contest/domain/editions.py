@@ -27,6 +27,7 @@ DEFAULT_CATEGORIES = [
 
 TIME_FIELDS = ("submission_opens_at", "submission_closes_at", "screening_closes_at",
                "final_closes_at", "announcement_at")
+REQUIRED_TIMES = ("submission_opens_at", "submission_closes_at", "announcement_at")
 INT_FIELDS = ("entries_per_organisation", "shortlist_size", "winners", "max_file_bytes", "max_entry_bytes")
 TEXT_FIELDS = ("title", "title_en", "description")
 # Frozen once screening opens: changing them would change who competes and for what.
@@ -115,6 +116,8 @@ def _clean(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict
     for field in TIME_FIELDS:
         if field in data:
             out[field] = _parse_time(data[field], field, errors)
+            if out[field] is None and field in REQUIRED_TIMES:  # only the optional dates can be cleared
+                errors.setdefault(field, t("This field is required."))
     for field in INT_FIELDS:
         if field in data and data[field] is not None:
             number = whole_number(data[field])
