@@ -9,7 +9,7 @@ all, it is a 422 naming the field, never a 500 from the database."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from litestar.params import Parameter
 
@@ -60,6 +60,12 @@ def query_number(*, minimum: int = 0, maximum: int = MAX_DB_INTEGER, default: in
     return Parameter(query=name, default=None, required=False, description=description, schema_extra=extra)
 
 
+@overload
+def query_value(value: str | None, field: str, *, minimum: int = ..., maximum: int = ...,
+                default: int) -> int: ...
+@overload
+def query_value(value: str | None, field: str, *, minimum: int = ..., maximum: int = ...,
+                default: None = ...) -> int | None: ...
 def query_value(value: str | None, field: str, *, minimum: int = 0, maximum: int = MAX_DB_INTEGER,
                 default: int | None = None) -> int | None:
     """A :func:`query_number` parameter's value: ``default`` when it was left out or empty."""

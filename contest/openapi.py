@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 import msgspec
@@ -34,6 +35,11 @@ BEARER: Final = "bearer"
 OPTIONAL: Final = "optional"
 
 SECURITY_SCHEME: Final = "bearer"
+
+#: What the request middleware (contest/web.py) may answer to any POST, PUT, PATCH or DELETE:
+#: a body of a kind the route does not take (415), a JSON body over the limit (413) or nested
+#: too deeply (400), a session cookie without the CSRF token (403).
+UNSAFE: Final = (400, 403, 413, 415)
 
 
 class Error(msgspec.Struct, kw_only=True):
@@ -63,10 +69,6 @@ ERROR_DESCRIPTIONS: Final[Mapping[int, str]] = {
     429: "Too many attempts; wait and try again (`rate_limited`).",
     503: "File storage is not available right now; nothing was changed (`storage_unavailable`).",
 }
-
-
-#: The error body, for responses written by hand (``also``).
-ERROR_REF: Final = "#/components/schemas/Error"
 
 
 def _error_response(status: int) -> ResponseSpec:
@@ -130,6 +132,74 @@ def link(operation_id: str, description: str = "", **parameters: str) -> dict[st
     return out
 
 
+@dataclass(frozen=True)
+class _Doc:
+    """What :func:`api` was told about one operation, written into its schema."""
+
+    errors: tuple[int, ...]
+    auth: str | None
+    body: dict[str, Any] | None
+    body_required: bool
+    multipart: dict[str, Any] | None
+    reply: dict[str, Any] | None
+    media: dict[str, Any] | None
+    headers: dict[str, dict[str, Any]] | None
+    links: dict[str, dict[str, Any]] | None
+    also: dict[int, dict[str, Any]]
+    request_headers: tuple[dict[str, Any], ...]
+
+    def parameters(self, generated: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        parameters = [*generated, *copy.deepcopy(self.request_headers), dict(LANG_PARAMETER)]
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "integer":
+                # A whole-number query parameter (contest.numbers.query_number): the handler
+                # reads the text itself, but what the client sends is an integer in range.
+                schema.pop("oneOf", None)
+                if parameter.get("in") == "path":  # ids and years: ASCII digits, else 404
+                    schema.setdefault("minimum", 0)
+                    schema.setdefault("maximum", MAX_DB_INTEGER)
+        return parameters
+
+    def request_body(self) -> dict[str, Any] | None:
+        if self.body is not None:
+            return {"required": self.body_required, "content": {"application/json": {"schema": self.body}}}
+        if self.multipart is not None:
+            return {"required": True, "content": {"multipart/form-data": self.multipart}}
+        return None
+
+    def responses(self, responses: dict[str, Any]) -> dict[str, Any]:
+        if 400 not in self.errors:
+            # The framework lists a 400 for any parameter; a path parameter that is not a
+            # number is a 404 here, so only the operations that say so can answer 400.
+            responses.pop("400", None)
+        success = next((s for s in sorted(responses) if s.startswith("2")), None)
+        if success is not None:
+            answer = responses[success]
+            if self.media is not None:
+                answer["content"] = self.media
+            elif self.reply is not None:
+                answer["content"] = {"application/json": {"schema": self.reply}}
+            if self.headers:
+                answer["headers"] = {**answer.get("headers", {}), **self.headers}
+            if self.links:
+                answer["links"] = self.links
+        responses.update({str(status): response for status, response in self.also.items()})
+        return responses
+
+    def write(self, out: dict[str, Any]) -> dict[str, Any]:
+        out["parameters"] = self.parameters(out.get("parameters", []))
+        out["security"] = SECURITY[self.auth]
+        if (body := self.request_body()) is not None:
+            out["requestBody"] = body
+        out["responses"] = self.responses(out.get("responses", {}))
+        return copy.deepcopy(out)
+
+
+SECURITY: Final[Mapping[str | None, list[dict[str, list[str]]]]] = {
+    BEARER: [{SECURITY_SCHEME: []}], OPTIONAL: [{}, {SECURITY_SCHEME: []}], None: []}
+
+
 def api(*errors: int, auth: str | None = None, body: Any = None, body_required: bool = True,
         multipart: dict[str, Any] | None = None, reply: Any = None, media: dict[str, Any] | None = None,
         headers: dict[str, dict[str, Any]] | None = None, links: dict[str, dict[str, Any]] | None = None,
@@ -144,60 +214,20 @@ def api(*errors: int, auth: str | None = None, body: Any = None, body_required: 
     (``{"schema": ..., "encoding": ...}``); ``reply``: the msgspec type of a success answer built
     as a plain dict; ``media``: the success answer's content when it is not JSON (see
     :func:`binary`); ``headers``: the success answer's headers; ``links``: OpenAPI links from the
-    success answer; ``also``: other success-like statuses (206, 304) as OpenAPI responses;
+    success answer; ``also``: other statuses (206, 304) as whole OpenAPI responses;
     ``request_headers``: header parameters the operation reads.
     """
-    unknown = set(errors) - set(ERROR_DESCRIPTIONS)
+    statuses = tuple(sorted(set(errors)))
+    unknown = set(statuses) - set(ERROR_DESCRIPTIONS)
     if unknown:
         raise ValueError(f"no description for the statuses {sorted(unknown)}")
-    body_schema = schema_of(body) if body is not None else None
-    reply_schema = schema_of(reply) if reply is not None else None
+    doc = _Doc(errors=statuses, auth=auth, body=schema_of(body) if body is not None else None,
+               body_required=body_required, multipart=multipart, reply=schema_of(reply) if reply is not None else None,
+               media=media, headers=headers, links=links, also=dict(also or {}),
+               request_headers=tuple(request_headers))
 
     class ApiOperation(Operation):
         def to_schema(self) -> dict[str, Any]:
-            out = super().to_schema()
-            parameters = [*out.get("parameters", []), *copy.deepcopy(list(request_headers)), dict(LANG_PARAMETER)]
-            for parameter in parameters:
-                schema = parameter.get("schema", {})
-                if schema.get("type") == "integer":
-                    # A whole-number query parameter (contest.numbers.query_number): the handler
-                    # reads the text itself, but what the client sends is an integer in range.
-                    schema.pop("oneOf", None)
-                    if parameter.get("in") == "path":  # ids and years: ASCII digits, else 404
-                        schema.setdefault("minimum", 0)
-                        schema.setdefault("maximum", MAX_DB_INTEGER)
-            out["parameters"] = parameters
-            if auth == BEARER:
-                out["security"] = [{SECURITY_SCHEME: []}]
-            elif auth == OPTIONAL:
-                out["security"] = [{}, {SECURITY_SCHEME: []}]
-            else:
-                out["security"] = []
-            if body_schema is not None:
-                out["requestBody"] = {"required": body_required,
-                                      "content": {"application/json": {"schema": copy.deepcopy(body_schema)}}}
-            elif multipart is not None:
-                out["requestBody"] = {"required": True,
-                                      "content": {"multipart/form-data": copy.deepcopy(multipart)}}
-            responses = out.setdefault("responses", {})
-            if 400 not in errors:
-                # The framework lists a 400 for any parameter; a path parameter that is not a
-                # number is a 404 here, so only the operations that say so can answer 400.
-                responses.pop("400", None)
-            success = next((s for s in sorted(responses) if s.startswith("2")), None)
-            if success is not None:
-                answer = responses[success]
-                if media is not None:
-                    answer["content"] = copy.deepcopy(media)
-                elif reply_schema is not None:
-                    answer["content"] = {"application/json": {"schema": copy.deepcopy(reply_schema)}}
-                if headers:
-                    answer["headers"] = {**answer.get("headers", {}), **copy.deepcopy(headers)}
-                if links:
-                    answer["links"] = copy.deepcopy(links)
-            for status, response in (also or {}).items():
-                responses[str(status)] = copy.deepcopy(response)
-            return out
+            return doc.write(super().to_schema())
 
-    ApiOperation.__name__ = ApiOperation.__qualname__ = "ApiOperation"
-    return {"responses": {status: _error_response(status) for status in errors}, "operation_class": ApiOperation}
+    return {"responses": {status: _error_response(status) for status in statuses}, "operation_class": ApiOperation}

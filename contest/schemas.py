@@ -52,7 +52,7 @@ class EditionRead:
     published_at: datetime | None
 
     @classmethod
-    def of(cls, view: EditionView) -> "EditionRead":
+    def of(cls, view: EditionView) -> EditionRead:
         return cls(
             year=view.year, title=view.title, title_en=view.title_en, state=view.state,
             submission_opens_at=view.submission_opens_at, submission_closes_at=view.submission_closes_at,

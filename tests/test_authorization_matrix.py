@@ -148,6 +148,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/editions/{year:int}/results"): R(*PUBLIC, values=PAST),
     ("GET", "/api/v1/editions/{year:int}/notifications"): R(*ADMIN_API, values=PAST),
     ("GET", "/api/v1/entries/{entry_id:int}/result"): R(401, 200, 404, 404, 404, 404, 200, values=PAST_ENTRY),
+    ("GET", "/api/v1/entries/{entry_id:int}/certificate.pdf"): R(401, 200, 404, 404, 404, 404, 404,
+                                                                   values=PAST_ENTRY),
+    ("GET", "/api/v1/certificates/{number:str}"): R(*PUBLIC, values={"number": "certificate"}),
+    ("GET", "/api/v1/receipts/{number:str}"): R(401, 200, 404, 404, 404, 404, 200),
     ("GET", "/open-data/{year:int}/results.csv"): R(*PUBLIC, values=PAST),
     ("GET", "/open-data/{year:int}/results.json"): R(*PUBLIC, values=PAST),
 

@@ -13,11 +13,11 @@ from contest.domain import accounts, editions, organisations
 from contest.enums import AuthTokenKind
 from contest.guards import admin_required, require_actor
 from contest.numbers import query_number, query_value
-from contest.openapi import BEARER, OPTIONAL, api, link
+from contest.openapi import BEARER, OPTIONAL, UNSAFE, api, link
 from contest.schemas import (
     EditionCreate,
-    EditionUpdate,
     EditionRead,
+    EditionUpdate,
     OrganisationPageRead,
     OrganisationRead,
     TokenRead,
@@ -35,7 +35,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/token", operation_id="createToken", status_code=HTTP_200_OK, **api(400, 401, 403, 429))
+    @post("/token", operation_id="createToken", status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 429))
     async def create_token(self, request: Request, data: TokenRequest) -> TokenRead:
         """Exchange email and password for a bearer token (expiring, revocable)."""
         email = accounts.normalise_email(data.email)
@@ -49,7 +49,8 @@ class AuthController(Controller):
         issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""))
         return TokenRead(token=issued.token, expires_at=issued.expires_at)
 
-    @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT, **api(401, 403, auth=BEARER))
+    @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT,
+            **api(*UNSAFE, 401, auth=BEARER))
     async def revoke_token(self, request: Request) -> None:
         """Revoke the bearer token used for this request."""
         require_actor(request)
@@ -109,7 +110,7 @@ class EditionController(Controller):
         return EditionRead.of(await editions.get_edition(year, include_draft=is_admin))
 
     @post("/", operation_id="createEdition", guards=[admin_required],
-          **api(400, 401, 403, 409, 422, auth=BEARER, links=EDITION_LINKS))
+          **api(*UNSAFE, 401, 403, 409, 422, auth=BEARER, links=EDITION_LINKS))
     async def create_edition(self, request: Request, data: EditionCreate) -> EditionRead:
         payload = asdict(data)
         if data.categories is None:
@@ -118,7 +119,7 @@ class EditionController(Controller):
         return EditionRead.of(view)
 
     @patch("/{year:int}", operation_id="updateEdition", guards=[admin_required],
-           **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=EditionUpdate))
+           **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, body=EditionUpdate))
     async def update_edition(self, request: Request, year: int, data: dict[str, Any]) -> EditionRead:
         """Change dates and limits. Submission rules freeze when screening opens (409)."""
         view = await editions.update_edition(actor=require_actor(request), year=year, data=data)
@@ -135,7 +136,7 @@ class UserController(Controller):
                          page: str | None = query_number(minimum=1, maximum=1_000_000, default=1)
                          ) -> list[UserRead]:
         """200 accounts a page, by id."""
-        number = query_value(page, "page", minimum=1, maximum=1_000_000, default=1) or 1
+        number = query_value(page, "page", minimum=1, maximum=1_000_000, default=1)
         rows = await accounts.list_users(actor=require_actor(request), role=role, q=q,
                                          limit=200, offset=(number - 1) * 200)
         return [UserRead(id=r["id"], email=r["email"], name=r["name"], role=r["role"],
@@ -143,7 +144,7 @@ class UserController(Controller):
                          email_confirmed=r["email_confirmed_at"] is not None, is_active=r["is_active"])
                 for r in rows]
 
-    @post("/", operation_id="createUser", **api(400, 401, 403, 409, 422, auth=BEARER))
+    @post("/", operation_id="createUser", **api(*UNSAFE, 401, 403, 409, 422, auth=BEARER))
     async def create_user(self, request: Request, data: UserCreate) -> UserRead:
         """Admins create reviewer, admin (or applicant) accounts; they are confirmed at once."""
         user_id = await accounts.create_user(actor=require_actor(request), email=data.email,

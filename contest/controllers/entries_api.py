@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,7 +13,6 @@ import anyio
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from uploads.sniff import FILE_TYPES
 
 from contest import clock
 from contest.domain import entries
@@ -20,12 +20,13 @@ from contest.errors import DomainError, NotFound, PermissionDenied, ServiceUnava
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
 from contest.numbers import query_number, query_value, whole_number
-from contest.openapi import BEARER, api, binary, header, link
+from contest.openapi import BEARER, UNSAFE, api, binary, header, link
 from contest.schemas import DeletedRead, EntryFields, EntryUpdate, ExtensionIn, StateRead
 from contest.storage import get_storage
 from contest.web import MULTIPART, check_deferred_csrf
 from uploads.errors import UploadError, UploadTooLarge
 from uploads.serving import file_response
+from uploads.sniff import FILE_TYPES
 from uploads.storage import ObjectNotFound, StorageError
 from uploads.streaming import MULTIPART_OVERHEAD, receive_upload
 
@@ -132,10 +133,17 @@ class ExtensionRead:
     eligibility_cleared: list[int] = field(default_factory=list)
 
 
+def _details(value: Any) -> dict[str, Any]:
+    """A check's details as an object (a row just inserted holds the JSON text)."""
+    if isinstance(value, str):
+        value = json.loads(value or "{}")
+    return value if isinstance(value, dict) else {}
+
+
 def attachment_read(a: dict[str, Any]) -> AttachmentRead:
     return AttachmentRead(id=a["id"], name=a["name"], size=a["size"], content_type=a["content_type"],
                           sha256=a["sha256"], kind=a["kind"], check_state=a["check_state"],
-                          check_details=entries._loads(a.get("check_details"), {}) or {},
+                          check_details=_details(a.get("check_details")),
                           created_at=a.get("created_at"),
                           check_message=entries.check_note(a.get("check_message")))
 
@@ -273,7 +281,7 @@ class EntryApi(Controller):
 
     @post("/api/v1/editions/{year:int}/entries", operation_id="createEntry", guards=[applicant_required],
           status_code=HTTP_201_CREATED,
-          **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=EntryFields, body_required=False,
+          **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, body=EntryFields, body_required=False,
                 links=ENTRY_LINKS))
     async def create(self, request: Request, year: int, data: dict[str, Any] | None = None) -> EntryRead:
         """Create a draft for the caller's organisation."""
@@ -296,8 +304,8 @@ class EntryApi(Controller):
         match; ``Link`` gives the next and previous pages (with the same filters)."""
         actor = require_actor(request)
         edition_year = query_value(year, "year")
-        page_number = query_value(page, "page", minimum=1, maximum=1_000_000, default=1) or 1
-        size = query_value(per_page, "per_page", minimum=1, maximum=MAX_PER_PAGE, default=MAX_PER_PAGE) or 1
+        page_number = query_value(page, "page", minimum=1, maximum=1_000_000, default=1)
+        size = query_value(per_page, "per_page", minimum=1, maximum=MAX_PER_PAGE, default=MAX_PER_PAGE)
         filters = entries.EntryFilters(year=edition_year, state=entry_state or None, province=province or None,
                                        kind=kind or None, category=category or None)
         rows = await entries.list_entries(actor, filters, limit=size, offset=(page_number - 1) * size)
@@ -315,7 +323,7 @@ class EntryApi(Controller):
         return entry_read(await entries.get_entry(require_actor(request), entry_id))
 
     @patch("/api/v1/entries/{entry_id:int}", operation_id="updateEntry", guards=[applicant_required],
-           **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=EntryUpdate))
+           **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, body=EntryUpdate))
     async def update(self, request: Request, entry_id: int, data: dict[str, Any]) -> EntryRead:
         """Update fields; the body carries the ``version`` you loaded (409 if it is stale)."""
         actor = require_actor(request)
@@ -325,7 +333,7 @@ class EntryApi(Controller):
 
     @post("/api/v1/entries/{entry_id:int}/attachments", operation_id="uploadAttachment",
           guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None, opt=MULTIPART,
-          **api(400, 401, 403, 404, 409, 413, 415, 422, 503, auth=BEARER, multipart=UPLOAD_BODY,
+          **api(*UNSAFE, 401, 403, 404, 409, 413, 415, 422, 503, auth=BEARER, multipart=UPLOAD_BODY,
                 reply=AttachmentRead, links=ATTACHMENT_LINKS))
     async def upload(self, request: Request, entry_id: int) -> AttachmentRead | Response:
         """multipart/form-data with field ``file`` (and optional ``kind``), streamed to storage."""
@@ -335,7 +343,7 @@ class EntryApi(Controller):
             return upload_error_response(exc)
 
     @delete("/api/v1/attachments/{attachment_id:int}", operation_id="deleteAttachment",
-            guards=[applicant_required], status_code=200, **api(401, 403, 404, 409, auth=BEARER))
+            guards=[applicant_required], status_code=200, **api(*UNSAFE, 401, 403, 404, 409, auth=BEARER))
     async def remove(self, request: Request, attachment_id: int) -> DeletedRead:
         key = await entries.delete_attachment(actor=require_actor(request), attachment_id=attachment_id)
         await delete_stored(key)
@@ -357,14 +365,14 @@ class EntryApi(Controller):
             raise NotFound("No such file.", code="attachment_not_found") from exc
 
     @post("/api/v1/entries/{entry_id:int}/submit", operation_id="submitEntry", guards=[applicant_required],
-          status_code=HTTP_200_OK, **api(401, 403, 404, 409, 422, auth=BEARER, links=RECEIPT_LINKS))
+          status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, links=RECEIPT_LINKS))
     async def submit(self, request: Request, entry_id: int) -> SubmitRead:
         result = await entries.submit_entry(actor=require_actor(request), entry_id=entry_id)
         r = result.receipt
         return SubmitRead(state="submitted", receipt=receipt_read(r))
 
     @post("/api/v1/entries/{entry_id:int}/withdraw", operation_id="withdrawEntry", guards=[applicant_required],
-          status_code=HTTP_200_OK, **api(401, 403, 404, 409, auth=BEARER))
+          status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 404, 409, auth=BEARER))
     async def withdraw(self, request: Request, entry_id: int) -> StateRead:
         await entries.withdraw_entry(actor=require_actor(request), entry_id=entry_id)
         return StateRead(state="withdrawn")
@@ -380,7 +388,7 @@ class EntryApi(Controller):
                              entry_id=view["entry_id"])
 
     @post("/api/v1/editions/{year:int}/extensions", operation_id="extendDeadline", guards=[admin_required],
-          status_code=HTTP_201_CREATED, **api(400, 401, 403, 404, 409, 422, auth=BEARER, body=ExtensionIn))
+          status_code=HTTP_201_CREATED, **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, body=ExtensionIn))
     async def extend(self, request: Request, year: int, data: dict[str, Any]) -> ExtensionRead:
         """Give one organisation a later deadline: ``{organisation_code, until, reason}``, ``until``
         in ISO 8601 (Bangkok time when it has no offset). Audited; 422 for a bad date, an unknown

@@ -20,9 +20,8 @@ from contest.domain import announcement
 from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.guards import admin_required, login_required, require_actor
-from contest.openapi import BEARER, ERROR_REF, api, binary, header
-from contest.schemas import (CertificateRead, EntryResultRead, OpenDataRead, ProgressRead, PublishRead,
-                             ResultsRead)
+from contest.openapi import BEARER, UNSAFE, api, binary, header
+from contest.schemas import CertificateRead, EntryResultRead, OpenDataRead, ProgressRead, PublishRead, ResultsRead
 from contest.settings import get_settings
 
 CACHE = "public, max-age=60"
@@ -48,16 +47,8 @@ NOT_MODIFIED = {304: {"description": "The copy the caller holds (its ETag) is st
                       "headers": CACHED_HEADERS}}
 
 
-#: A download's 404 is the error page unless the client asks for JSON (``Accept``).
-HTML_OR_JSON_404 = {"description": "Not published (or no such edition): the error page, or the JSON error "
-                                   "body when the client accepts JSON.",
-                    "content": {"text/html; charset=utf-8": {"schema": {"type": "string"}},
-                                "application/json": {"schema": {"$ref": ERROR_REF}}}}
-
-
-def _cached_doc(*errors: int, also: dict[int, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-    return api(*errors, headers=CACHED_HEADERS, also=also or NOT_MODIFIED, request_headers=[IF_NONE_MATCH],
-               **kwargs)
+def _cached_doc(*errors: int, **kwargs: Any) -> dict[str, Any]:
+    return api(*errors, headers=CACHED_HEADERS, also=NOT_MODIFIED, request_headers=[IF_NONE_MATCH], **kwargs)
 
 
 async def certificate_pdf(actor: Actor, entry_id: int, award: str | None) -> Response[bytes]:
@@ -82,7 +73,7 @@ class ResultsApi(Controller):
     tags = ["announcement"]
 
     @post("/api/v1/editions/{year:int}/publish", operation_id="publishResults", guards=[admin_required],
-          status_code=HTTP_200_OK, **api(401, 403, 404, 409, auth=BEARER, reply=PublishRead))
+          status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 404, 409, auth=BEARER, reply=PublishRead))
     async def publish(self, request: Request, year: int) -> dict[str, Any]:
         """Publish the signed results (at or after `announcement_at`): snapshot, public pages,
         open data and notifications to every applicant."""
@@ -135,7 +126,7 @@ class ResultsApi(Controller):
                                snapshot_sha256=results.sha256)
 
     @get("/open-data/{year:int}/results.csv", operation_id="openDataCsv",
-         **_cached_doc(404, media=binary("text/csv; charset=utf-8"), also={**NOT_MODIFIED, 404: HTML_OR_JSON_404}))
+         **_cached_doc(404, media=binary("text/csv; charset=utf-8")))
     async def open_data_csv(self, request: Request, year: int) -> Response[Any]:
         """results.csv: one row per awarded entry, UTF-8 with a byte-order mark; 404 before publication."""
         results = await announcement.get_results(year)

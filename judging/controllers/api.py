@@ -16,12 +16,34 @@ from contest.errors import ValidationFailed
 from contest.guards import admin_required, login_required, require_actor, reviewer_required
 from contest.i18n import t
 from contest.numbers import bounded_ids
-from contest.openapi import BEARER, api, binary, header, link
-from judging.controllers.bodies import (DecideIn, DecisionRead, EligibilityBulkIn, EligibilityBulkRead, EligibilityIn,
-                                       EligibilityRead, InvitedRead, MemberRead, MembersIn, MembersRead, PresentationIn,
-                                       PresentationItem, PresentationRead, QueuedRead, ReasonIn, RecuseRead,
-                                       ReopenRead, RoundCreate, RoundProgressRead, RoundUpdate, RubricRead, ScoresIn,
-                                       SignIn, TiesIn, TiesRead)
+from contest.openapi import BEARER, UNSAFE, api, binary, header, link
+from judging.controllers.bodies import (
+    DecideIn,
+    DecisionRead,
+    EligibilityBulkIn,
+    EligibilityBulkRead,
+    EligibilityIn,
+    EligibilityRead,
+    InvitedRead,
+    MemberRead,
+    MembersIn,
+    MembersRead,
+    PresentationIn,
+    PresentationItem,
+    PresentationRead,
+    QueuedRead,
+    ReasonIn,
+    RecuseRead,
+    ReopenRead,
+    RoundCreate,
+    RoundProgressRead,
+    RoundUpdate,
+    RubricRead,
+    ScoresIn,
+    SignIn,
+    TiesIn,
+    TiesRead,
+)
 from judging.domain import final, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
@@ -71,7 +93,7 @@ class RoundRead:
     signatures: list[SignatureRead] = field(default_factory=list)
 
     @classmethod
-    def of(cls, v: rounds.RoundView) -> "RoundRead":
+    def of(cls, v: rounds.RoundView) -> RoundRead:
         return cls(id=v.id, year=v.year, kind=v.kind, state=v.state, reviewers_per_entry=v.reviewers_per_entry,
                    normalisation=v.normalisation, tie_break=v.tie_break, exclude_same_province=v.exclude_same_province,
                    seed=v.seed, criteria=[CriterionRead(**c) for c in v.criteria], rules_hash=v.rules_hash,
@@ -169,7 +191,7 @@ class RoundApi(Controller):
 
     @post("/api/v1/editions/{year:int}/rounds", operation_id="createRound",
           guards=[admin_required], status_code=HTTP_201_CREATED,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=RoundCreate, links=ROUND_LINKS))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=RoundCreate, links=ROUND_LINKS))
     async def create_round(self, request: Request, year: int, data: dict[str, Any]) -> RoundRead:
         """A draft round with its rubric (DGA's default when `criteria` is left out)."""
         round_id = await rounds.create_round(actor=require_actor(request), year=year, data=_body(data))
@@ -186,7 +208,7 @@ class RoundApi(Controller):
         return RoundRead.of(await rounds.get_round(round_id))
 
     @patch("/api/v1/rounds/{round_id:int}", operation_id="updateRound",
-           guards=[admin_required], **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=RoundUpdate))
+           guards=[admin_required], **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=RoundUpdate))
     async def update_round(self, request: Request, round_id: int, data: dict[str, Any]) -> RoundRead:
         """Change a draft round's rules; 409 `frozen` once it has opened."""
         await rounds.update_round(actor=require_actor(request), round_id=round_id, data=_body(data))
@@ -194,7 +216,7 @@ class RoundApi(Controller):
 
     @post("/api/v1/entries/{entry_id:int}/eligibility", operation_id="setEligibility",
           guards=[admin_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=EligibilityIn, reply=EligibilityRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=EligibilityIn, reply=EligibilityRead))
     async def set_eligibility(self, request: Request, entry_id: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         if not isinstance(body.get("eligible"), bool):
@@ -206,7 +228,7 @@ class RoundApi(Controller):
 
     @post("/api/v1/editions/{year:int}/eligibility", operation_id="setEligibilityBulk",
           guards=[admin_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=EligibilityBulkIn, reply=EligibilityBulkRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=EligibilityBulkIn, reply=EligibilityBulkRead))
     async def set_eligibility_bulk(self, request: Request, year: int, data: dict[str, Any]) -> dict[str, Any]:
         body = _body(data)
         if not isinstance(body.get("eligible"), bool):
@@ -218,7 +240,7 @@ class RoundApi(Controller):
 
     @post("/api/v1/rounds/{round_id:int}/members", operation_id="addMembers",
           guards=[admin_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=MembersIn, reply=MembersRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=MembersIn, reply=MembersRead))
     async def add_members(self, request: Request, round_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """`{user_ids}` or `{emails}`, optional `provinces: {email: province_code}` and
         `conflicts: [{email, organisation_code, reason}]`."""
@@ -244,7 +266,7 @@ class RoundApi(Controller):
         return await rounds.list_members(round_id)
 
     @post("/api/v1/rounds/{round_id:int}/open", operation_id="openRound", guards=[admin_required],
-          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER))
+          status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER))
     async def open_round(self, request: Request, round_id: int) -> RoundRead:
         """Freeze the rules (`rules_hash`) and take the eligible entries (screening) or the
         shortlist (final)."""
@@ -252,7 +274,7 @@ class RoundApi(Controller):
         return RoundRead.of(await rounds.get_round(round_id))
 
     @post("/api/v1/rounds/{round_id:int}/assign", operation_id="assignReviewers", guards=[admin_required],
-          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER, links=ASSIGNMENT_LINKS))
+          status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER, links=ASSIGNMENT_LINKS))
     async def assign(self, request: Request, round_id: int) -> AssignResult:
         actor = require_actor(request)
         result = await scoring.assign_reviewers(actor=actor, round_id=round_id)
@@ -276,7 +298,7 @@ class RoundApi(Controller):
         return await scoring.progress(round_id)
 
     @post("/api/v1/rounds/{round_id:int}/reminders", operation_id="sendReminders", guards=[admin_required],
-          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER, reply=QueuedRead))
+          status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER, reply=QueuedRead))
     async def reminders(self, request: Request, round_id: int) -> dict[str, int]:
         return {"queued": await scoring.send_reminders(actor=require_actor(request), round_id=round_id)}
 
@@ -301,14 +323,14 @@ class RoundApi(Controller):
                         headers={"Content-Disposition": f'attachment; filename="ranking-round-{round_id}.xlsx"'})
 
     @post("/api/v1/rounds/{round_id:int}/close", operation_id="closeRound", guards=[admin_required],
-          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER))
+          status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER))
     async def close(self, request: Request, round_id: int) -> RoundRead:
         await rounds.close_round(actor=require_actor(request), round_id=round_id)
         return RoundRead.of(await rounds.get_round(round_id))
 
     @post("/api/v1/rounds/{round_id:int}/ties", operation_id="recordTieDecision",
           guards=[admin_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=TiesIn, reply=TiesRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=TiesIn, reply=TiesRead))
     async def ties(self, request: Request, round_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """The committee's order for tied entries: `{entry_ids: [best first], reason}`."""
         body = _body(data)
@@ -319,7 +341,7 @@ class RoundApi(Controller):
 
     @post("/api/v1/rounds/{round_id:int}/decide", operation_id="decideRound",
           guards=[admin_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=DecideIn, body_required=False, reply=DecisionRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=DecideIn, body_required=False, reply=DecisionRead))
     async def decide(self, request: Request, round_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Propose outcomes: the top N, then `overrides: [{entry_id, outcome, reason}]`."""
         body = _body(data or {})
@@ -335,7 +357,7 @@ class RoundApi(Controller):
 
     @post("/api/v1/rounds/{round_id:int}/sign", operation_id="signDecision",
           guards=[admin_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, auth=BEARER, body=SignIn, body_required=False, reply=DecisionRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER, body=SignIn, body_required=False, reply=DecisionRead))
     async def sign(self, request: Request, round_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Sign the proposal (optionally naming the `decision_hash` you reviewed); the second
         administrator's signature makes it final."""
@@ -349,7 +371,7 @@ class PresentationApi(Controller):
 
     @put("/api/v1/rounds/{round_id:int}/presentations/{entry_id:int}", operation_id="setPresentation",
          guards=[admin_required],
-         **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=PresentationIn, reply=PresentationRead))
+         **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=PresentationIn, reply=PresentationRead))
     async def set_presentation(self, request: Request, round_id: int, entry_id: int,
                                data: dict[str, Any]) -> dict[str, Any]:
         """A finalist's slot in the final round: `{starts_at, minutes, link, note}`; mailed to them."""
@@ -359,7 +381,8 @@ class PresentationApi(Controller):
                                             link=str(body.get("link") or ""), note=str(body.get("note") or ""))
 
     @post("/api/v1/rounds/{round_id:int}/presentations/invitations", operation_id="sendInvitations",
-          guards=[admin_required], status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, auth=BEARER, reply=InvitedRead))
+          guards=[admin_required], status_code=HTTP_200_OK,
+          **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER, reply=InvitedRead))
     async def send_invitations(self, request: Request, round_id: int) -> dict[str, int]:
         """Invite every finalist to present, at once (each then sees and is mailed its own slot);
         409 until every finalist has a slot, and once sent. Names no outcome."""
@@ -389,7 +412,7 @@ class AssignmentApi(Controller):
         return _sheet(await scoring.get_assignment(require_actor(request), assignment_id))
 
     @put("/{assignment_id:int}/scores", operation_id="saveScores",
-         guards=[reviewer_required], **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=ScoresIn))
+         guards=[reviewer_required], **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=ScoresIn))
     async def save_scores(self, request: Request, assignment_id: int, data: dict[str, Any]) -> ScoreSheet:
         """`{scores: {code: value}, comment, version?}`; 422 out of range or not in the rubric."""
         body = _body(data)
@@ -399,7 +422,7 @@ class AssignmentApi(Controller):
         return _sheet(await scoring.get_assignment(actor, assignment_id))
 
     @post("/{assignment_id:int}/submit", operation_id="submitScores", guards=[reviewer_required],
-          status_code=HTTP_200_OK, **api(*ADMIN, 404, 409, 422, auth=BEARER))
+          status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER))
     async def submit(self, request: Request, assignment_id: int) -> ScoreSheet:
         actor = require_actor(request)
         await scoring.submit_scores(actor=actor, assignment_id=assignment_id)
@@ -407,7 +430,7 @@ class AssignmentApi(Controller):
 
     @post("/{assignment_id:int}/recuse", operation_id="recuse",
           guards=[reviewer_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=ReasonIn, reply=RecuseRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=ReasonIn, reply=RecuseRead))
     async def recuse(self, request: Request, assignment_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """Declare a conflict of interest: `{reason}`. The entry goes to another member."""
         body = _body(data)
@@ -416,7 +439,7 @@ class AssignmentApi(Controller):
 
     @post("/{assignment_id:int}/reopen", operation_id="reopenScores",
           guards=[admin_required], status_code=HTTP_200_OK,
-          **api(400, *ADMIN, 404, 409, 422, auth=BEARER, body=ReasonIn, reply=ReopenRead))
+          **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=ReasonIn, reply=ReopenRead))
     async def reopen(self, request: Request, assignment_id: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
         body = _body(data or {})
         await scoring.reopen(actor=require_actor(request), assignment_id=assignment_id,

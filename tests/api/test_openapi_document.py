@@ -25,11 +25,11 @@ def test_errors_share_the_real_error_body_and_tokens_are_a_security_scheme(clien
     error = doc["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"status_code", "detail", "detail_en", "code"}
     assert "errors" in error["properties"] and "extra" not in error["properties"]
-    assert doc["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
+    bearer = doc["components"]["securitySchemes"]["bearer"]
+    assert bearer["type"] == "http" and bearer["scheme"] == "bearer"
     patch = doc["paths"]["/api/v1/entries/{entry_id}"]["patch"]
     assert patch["security"] == [{"bearer": []}]
-    assert set(patch["responses"]) == {"200", "400", "401", "403", "404", "409", "422"}
+    assert set(patch["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415", "422"}
     for status in ("400", "401", "403", "404", "409", "422"):
         assert patch["responses"][status]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/Error"}
@@ -61,7 +61,8 @@ def test_bodies_media_types_headers_and_links_are_described(client) -> None:  # 
 
     upload = paths["/api/v1/entries/{entry_id}/attachments"]["post"]
     multipart = upload["requestBody"]["content"]["multipart/form-data"]
-    assert multipart["schema"]["required"] == ["file"] and multipart["schema"]["properties"]["file"]["format"] == "binary"
+    assert multipart["schema"]["required"] == ["file"]
+    assert multipart["schema"]["properties"]["file"]["format"] == "binary"
     assert "application/pdf" in multipart["encoding"]["file"]["contentType"]
     assert {"413", "415", "422"} <= set(upload["responses"])
 
@@ -79,7 +80,7 @@ def test_bodies_media_types_headers_and_links_are_described(client) -> None:  # 
     listing = paths["/api/v1/entries"]["get"]
     assert {"X-Total-Count", "Link"} <= set(listing["responses"]["200"]["headers"])
     year = next(p for p in listing["parameters"] if p["name"] == "year")
-    assert year["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+    assert year["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
     assert any(p["name"] == "lang" for p in listing["parameters"])
     for served in ("/api/v1/entries/{entry_id}/certificate.pdf", "/api/v1/certificates/{number}",
                    "/api/v1/receipts/{number}"):

@@ -19,14 +19,18 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from litestar.routes import HTTPRoute
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from contest import clock
 from contest.app import create_app
 from contest.domain import accounts, outcomes
-from contest.enums import AuthTokenKind
 from contest.domain.audit import SYSTEM
+from contest.enums import AuthTokenKind
 from judging.domain import rounds, scoring
 from tests.conftest import _truncate, run
 from tests.factories import PASSWORD, login_token, make_edition, make_org, make_submitted_entries, make_user
