@@ -47,6 +47,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 #: Generated examples per operation and caller (60 operations x 4 callers), besides the
 #: schema's own boundary cases.
 EXAMPLES = 8
+#: Sequences per caller in the stateful test, each of at most six calls.
+STATEFUL_EXAMPLES = 15
 
 APP = create_app()
 SCHEMA = schemathesis.openapi.from_dict(APP.openapi_schema.to_schema())
@@ -172,3 +174,31 @@ def test_every_served_api_route_is_in_the_schema() -> None:
             if method.lower() not in paths.get(route.path_format, {}):
                 missing.append(f"{method} {route.path_format}")
     assert missing == []
+
+
+class Scenario(SCHEMA.as_state_machine()):  # type: ignore[misc]
+    """Sequences of calls that follow the document's links (a new entry's id into the entry's
+    routes, a new round's id into the round's), checked like single calls."""
+
+    world: World
+    role = "admin"
+
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        if case.headers:
+            case.headers = {k: v for k, v in case.headers.items() if k.lower() != "authorization"}
+        headers = dict(self.world.headers[self.role])
+        if case.operation.definition.raw.get("operationId") == "revokeToken":
+            actor = run(accounts.authenticate(self.world.emails[self.role], PASSWORD))
+            headers = {"Authorization": f"Bearer {run(accounts.issue_token(actor, AuthTokenKind.api, '')).token}"}
+        return {"app": APP, "headers": headers}
+
+    def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+        case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+
+@pytest.mark.parametrize("role", ["applicant", "admin"])
+def test_sequences_that_follow_the_links_are_documented(role: str, world: World) -> None:
+    Scenario.world, Scenario.role = world, role
+    Scenario.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, derandomize=True,
+                                   deadline=None, database=None, phases=[Phase.generate],
+                                   suppress_health_check=list(HealthCheck)))

@@ -61,3 +61,14 @@ def test_documented_bodies_keep_the_domains_own_errors(client) -> None:  # type:
     resp = client.post(f"/api/v1/editions/{YEAR}/rounds", headers=headers, json=["screening"])
     assert resp.status_code == 400 and resp.json()["code"] == "invalid_input"
     assert client.post(f"/api/v1/editions/{YEAR}/rounds", headers=headers, json={"kind": "final"}).status_code == 201
+
+
+def test_judging_answers_are_typed_in_the_openapi_document(client) -> None:  # type: ignore[no-untyped-def]
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    decision = paths["/api/v1/rounds/{round_id}/decide"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert {"decision_hash", "outcomes", "signatures", "final"} <= set(decision["schema"]["properties"])
+    members = paths["/api/v1/rounds/{round_id}/members"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert members["schema"]["items"]["required"] == ["user_id", "email", "name", "province_code", "conflicts"]
+    for path, method in (("/api/v1/rounds/{round_id}/ranking", "get"), ("/api/v1/rounds/{round_id}/open", "post")):
+        assert {"401", "403", "404", "409"} <= set(paths[path][method]["responses"]), path
+    assert paths["/api/v1/rounds/{round_id}/ranking"]["get"]["security"] == [{"bearer": []}]
