@@ -21,7 +21,7 @@ from litestar.stores.redis import RedisStore
 from contest import db, ratelimit
 from contest.domain import outbox
 from contest.errors import DomainError, NotAuthenticated, ValidationFailed
-from contest.i18n import current_language, t
+from contest.i18n import t
 from contest.openapi import components as openapi_components
 from contest.settings import get_settings
 from contest.templating import template_config

@@ -27,6 +27,37 @@ class EditionState(StrEnum):
     announced = "announced"
 
 
+class EntryState(StrEnum):
+    """An entry's life: drafted and submitted by its organisation (or withdrawn), then decided by
+    eligibility, the screening round and the final round."""
+
+    draft = "draft"
+    submitted = "submitted"
+    withdrawn = "withdrawn"
+    eligible = "eligible"
+    ineligible = "ineligible"
+    shortlisted = "shortlisted"
+    not_shortlisted = "not_shortlisted"
+    finalist = "finalist"
+    winner = "winner"
+
+
+class EntryStates:
+    """The groups of entry states the rules speak of (in the order of the contest)."""
+
+    #: What the organisation may still edit (before its deadline).
+    EDITABLE = (EntryState.draft, EntryState.submitted)
+    #: What judging decides: eligibility, the shortlist, the award.
+    VERDICTS = (EntryState.eligible, EntryState.ineligible, EntryState.shortlisted,
+                EntryState.not_shortlisted, EntryState.finalist, EntryState.winner)
+    #: Every state but withdrawn: an entry that counts against the organisation's limit.
+    LIVE = (EntryState.draft, EntryState.submitted, *VERDICTS)
+    #: What an administrator may mark eligible or ineligible (and re-mark either way).
+    JUDGEABLE = (EntryState.submitted, EntryState.eligible, EntryState.ineligible)
+    #: What a verdict reads as before publication, to everyone but the organiser.
+    NEUTRAL = EntryState.submitted
+
+
 class TokenPurpose(StrEnum):
     confirm_email = "confirm_email"
     reset_password = "reset_password"

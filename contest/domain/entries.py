@@ -21,14 +21,16 @@ from contest.db import atomic, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
+from contest.enums import EntryStates
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, format_date, t
 from contest.numbers import whole_number
 from contest.settings import get_settings
 from contest.tables import Attachment, DeadlineExtension, Edition, Entry, Organisation, Receipt
+from contest.rules import is_organiser
 
-EDITABLE_STATES = ("draft", "submitted")
-LIVE_STATES = ("draft", "submitted", "eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
+EDITABLE_STATES = EntryStates.EDITABLE
+LIVE_STATES = EntryStates.LIVE
 ATTACHMENT_KINDS = ("presentation", "document", "image", "video", "other")
 MAX_FILES_PER_ENTRY = 20
 TEXT_LIMITS = {"title": 200, "summary": 1500, "problem": 5000, "solution": 5000, "results": 5000,
@@ -97,7 +99,7 @@ async def _entry_row(entry_id: int) -> dict[str, Any] | None:
 async def can_view_entry(actor: Actor | None, entry: dict[str, Any]) -> bool:
     if actor is None:
         return False
-    if actor.role in ("admin", "system"):
+    if is_organiser(actor):
         return True
     if actor.role == "applicant" and actor.organisation_id == entry["organisation"]:
         return True
@@ -163,7 +165,7 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
         a["check_details"] = _loads(a["check_details"], {})
     # The state as this caller may see it: a verdict stays with the admins until publication.
     entry = visible_entry(_entry_dict(row), viewer=actor, published_at=edition["published_at"])
-    if not is_owner(actor, row) and not (actor is not None and actor.role in ("admin", "system")):
+    if not is_owner(actor, row) and not is_organiser(actor):
         # Reviewers read the innovation, not the organisation's contact person (PDPA: the minimum).
         entry.update(contact_name="", contact_email="", contact_phone="")
         for r in receipts:
@@ -188,7 +190,7 @@ def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | No
     """Apply the caller's scope and the filters (all but ``skip``, for that dimension's counts)."""
     if actor.role == "applicant":
         query = query.where(Entry.organisation == actor.organisation_id)
-    elif actor.role not in ("admin", "system"):
+    elif not is_organiser(actor):
         raise PermissionDenied("Only organisation staff and administrators can list entries.")
     if filters.year is not None:
         query = query.where(Entry.edition.year == filters.year)
@@ -753,7 +755,7 @@ async def record_check(*, attachment_id: int, state: str, details: dict[str, Any
 async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, closes_at: datetime | None,
                           reason: str) -> dict[str, Any]:
     """Give one organisation a later deadline, with a reason (audited). Returns the extension."""
-    if actor.role not in ("admin", "system"):
+    if not is_organiser(actor):
         raise PermissionDenied("Only administrators can extend a deadline.")
     edition = await Edition.select().where(Edition.year == year).first()
     if edition is None:
@@ -802,7 +804,7 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
 
 async def list_extensions(actor: Actor, year: int) -> list[dict[str, Any]]:
     """Every extension granted in an edition, newest first (admins)."""
-    if actor.role not in ("admin", "system"):
+    if not is_organiser(actor):
         raise PermissionDenied("Only administrators can see deadline extensions.")
     edition = await Edition.select(Edition.id).where(Edition.year == year).first()
     if edition is None:
@@ -818,7 +820,7 @@ async def list_extensions(actor: Actor, year: int) -> list[dict[str, Any]]:
 async def entry_history(actor: Actor, entry_id: int) -> dict[str, Any]:
     """The entry with its audit events, and the deadline extensions granted to its organisation
     in its edition (recorded against the organisation, but part of this entry's story)."""
-    if actor.role not in ("admin", "system"):
+    if not is_organiser(actor):
         raise NotFound("No such entry.")
     from contest.tables import AuditEvent
 

@@ -22,17 +22,17 @@ from typing import Any, Iterable
 from contest import clock
 from contest.db import atomic
 from contest.domain.audit import Actor, append_event
-from contest.enums import EditionState
+from contest.enums import EditionState, EntryStates
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, t
-from contest.rules import can_manage_editions
+from contest.rules import can_manage_editions, is_organiser
 from contest.tables import DeadlineExtension, Edition, Entry
 
 #: What judging decides, in the order it decides it: eligibility, the shortlist, the award.
-VERDICT_STATES = ("eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
+VERDICT_STATES = EntryStates.VERDICTS
 #: What a verdict reads as before publication, to everyone but administrators: the state every
 #: entry under judging had when its organisation last acted on it ("under review" on the pages).
-NEUTRAL_STATE = "submitted"
+NEUTRAL_STATE = EntryStates.NEUTRAL
 #: The entry's fields that only exist because of a verdict, blanked wherever the state is.
 VERDICT_FIELDS = {"eligibility_reason": "", "feedback": "", "outcome_rank": None, "outcome_score": ""}
 
@@ -42,7 +42,7 @@ VERDICT_FIELDS = {"eligibility_reason": "", "feedback": "", "outcome_rank": None
 MIN_REVIEWERS_FOR_MEANS = 2
 
 # Entries an admin may mark eligible or ineligible: submitted ones (and re-marking either way).
-JUDGEABLE_STATES = ("submitted", "eligible", "ineligible")
+JUDGEABLE_STATES = EntryStates.JUDGEABLE
 MAX_REASON = 2000
 # Outcomes a signed decision may give, per the round kind.
 OUTCOMES = {"screening": ("shortlisted", "not_shortlisted"), "final": ("winner", "finalist")}
@@ -50,7 +50,7 @@ OUTCOMES = {"screening": ("shortlisted", "not_shortlisted"), "final": ("winner",
 
 def sees_verdicts_early(viewer: Actor | None) -> bool:
     """Administrators (and the system itself) run the judging: they see verdicts as decided."""
-    return viewer is not None and viewer.role in ("admin", "system")
+    return is_organiser(viewer)
 
 
 def visible_state(state: str, *, viewer: Actor | None, published_at: datetime | None) -> str:

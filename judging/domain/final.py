@@ -32,7 +32,8 @@ from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import format_date, t
 from contest.settings import get_settings
 from contest.tables import Entry, User
-from judging.domain.rounds import _require_admin, get_round_row
+from contest.rules import require_organiser
+from judging.domain.rounds import get_round_row
 from judging.tables import Presentation, Round, RoundEntry
 
 
@@ -57,7 +58,7 @@ async def set_presentation(*, actor: Actor, round_id: int, entry_id: int, starts
                            link: str = "", note: str = "") -> dict[str, Any]:
     """Set (or move) a finalist's presentation slot. Once the invitations are sent, the
     organisation's staff are mailed the new slot; before that nobody outside the admins sees it."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
     if row["kind"] != "final":
         raise Conflict("Presentation slots belong to the final round.", code="not_final")
@@ -130,7 +131,7 @@ async def send_invitations(*, actor: Actor, round_id: int) -> int:
     them together, so it is refused until every finalist has a slot (409 ``slots_missing``), once
     the invitations have gone (409 ``invitations_sent``) and after the decision is signed.
     Returns how many finalists were invited."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
     if row["kind"] != "final":
         raise Conflict("Presentation slots belong to the final round.", code="not_final")

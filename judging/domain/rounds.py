@@ -21,11 +21,12 @@ from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
-from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import both, current_language, t
-from contest.rules import is_admin
+from contest.rules import require_organiser
 from contest.tables import DeadlineExtension, Edition, Organisation, User
 from judging.domain.ranking import NORMALISATIONS, rules_hash
+from judging.enums import AssignmentStates, RoundStates
 from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature, Tie
 
 KINDS = ("screening", "final")
@@ -75,11 +76,6 @@ def _loads(value: Any, default: Any) -> Any:
         except ValueError:
             return default
     return value if value is not None else default
-
-
-def _require_admin(actor: Actor) -> None:
-    if not is_admin(actor) and actor.role != "system":
-        raise PermissionDenied("This is for contest administrators only.", code="admin_only")
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -274,7 +270,7 @@ async def _write_criteria(round_id: int, criteria: list[dict[str, Any]]) -> None
 async def create_round(*, actor: Actor, year: int, data: dict[str, Any]) -> int:
     """Create a draft round with its rubric (DGA's default when none is given). One round of
     each kind per edition."""
-    _require_admin(actor)
+    require_organiser(actor)
     edition = await Edition.select().where(Edition.year == year).first()
     if edition is None:
         raise NotFound("No such edition.")
@@ -305,7 +301,7 @@ def _frozen() -> Conflict:
 
 async def update_round(*, actor: Actor, round_id: int, data: dict[str, Any]) -> None:
     """Change a draft round's rules; 409 ``frozen`` once it has opened."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
     if row["state"] != "draft":
         raise _frozen()
@@ -402,9 +398,9 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     the member from their province's entries, submitted reviews included; every assignment so
     recused is listed in the answer (``recused``) and in the audit trail, and the gaps are
     filled. ``warnings`` names members the same-province rule cannot apply to (no province)."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
-    if row["state"] not in ("draft", "open"):
+    if row["state"] not in RoundStates.COMMITTEE_CHANGEABLE:
         raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
                        state=row["state"])
     users, unknown = await _users_by([int(u) for u in (user_ids or [])], list(emails or []))
@@ -447,7 +443,7 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     async with atomic():
         await lock_row("judging_round", round_id)
         current = await existing(Round.select(Round.state).where(Round.id == round_id))
-        if current["state"] not in ("draft", "open"):
+        if current["state"] not in RoundStates.COMMITTEE_CHANGEABLE:
             raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
                            state=current["state"])
         for u in users:
@@ -514,7 +510,7 @@ async def _recuse_live(*, actor: Actor, round_id: int, user_id: int, where: Any,
     transaction), each audited. Returns every one, with the state it was in."""
     live = await Assignment.select(Assignment.id, Assignment.entry, Assignment.state).where(
         (Assignment.round == round_id) & (Assignment.reviewer == user_id)
-        & Assignment.state.is_in(["assigned", "submitted"]) & where).order_by(Assignment.id)
+        & Assignment.state.is_in(list(AssignmentStates.LIVE)) & where).order_by(Assignment.id)
     for a in live:
         await Assignment.update({Assignment.state: "recused", Assignment.recuse_reason: reason or "conflict",
                                  Assignment.updated_at: clock.now(), Assignment.version: Assignment.version + 1}
@@ -570,7 +566,7 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
     """Freeze the rules (returns their hash) and take the entries: the eligible ones for
     screening (only once every submission deadline has passed and every submitted entry has an
     eligibility decision), the shortlist for the final."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
     if row["state"] != "draft":
         raise Conflict("This round has already opened.", code="already_open")
@@ -619,7 +615,7 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
 
 async def close_round(*, actor: Actor, round_id: int) -> None:
     """Stop scoring: submitted reviews count, unsubmitted ones do not."""
-    _require_admin(actor)
+    require_organiser(actor)
     async with atomic():
         updated = await Round.update({Round.state: "closed", Round.closed_at: clock.now(),
                                       Round.updated_at: clock.now()}).where(

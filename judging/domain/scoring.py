@@ -20,13 +20,13 @@ from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import current_language, t
 from contest.numbers import whole_number
-from contest.rules import is_admin
+from contest.rules import is_admin, is_organiser, require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, User
 from judging.domain.assignment import EntryRef, Existing, ReviewerRef, plan_assignments
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import validate_scores
-from judging.domain.rounds import _require_admin, criteria_of, get_round_row
+from judging.domain.rounds import criteria_of, get_round_row
 from judging.tables import Assignment, Member, Round, RoundEntry, Tie
 
 LIVE = ("assigned", "submitted")
@@ -159,7 +159,7 @@ async def assign_reviewers(*, actor: Actor, round_id: int) -> AssignResult:
     (after recusals or new members) and never moves a review. In the final round every member
     reviews every finalist they have no tie with. All or nothing: if some entry cannot get its
     reviewers, nothing is assigned and the answer says which entries and why."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
     if row["state"] != "open":
         raise Conflict("Reviewers are assigned while the round is open (this one is {state}).",
@@ -207,7 +207,7 @@ async def list_assignments(actor: Actor, round_id: int, *, state: str | None = N
     await get_round_row(round_id)
     query = Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer, Assignment.state).where(
         Assignment.round == round_id)
-    if not (is_admin(actor) or actor.role == "system"):
+    if not is_organiser(actor):
         member = await Member.exists().where((Member.round == round_id) & (Member.user == actor.id))
         if not member and not await Assignment.exists().where(
                 (Assignment.round == round_id) & (Assignment.reviewer == actor.id)):
@@ -451,7 +451,7 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
 async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:
     """An admin unlocks submitted scores so the member can correct them, with the reason
     (required: it is recorded in the audit trail)."""
-    _require_admin(actor)
+    require_organiser(actor)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise ValidationFailed(errors={"reason": t("Say why the sheet is reopened (it is recorded).")})
@@ -534,7 +534,7 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
 async def send_reminders(*, actor: Actor, round_id: int) -> int:
     """Mail every member with unsubmitted assignments (through the outbox, at most once a day
     each). Returns how many reminders were queued."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
     if row["state"] != "open":
         raise Conflict("Reminders are for an open round (this one is {state}).", code="round_state", state=row["state"])

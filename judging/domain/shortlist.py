@@ -24,9 +24,10 @@ from contest.errors import Conflict, ValidationFailed
 from contest.i18n import t
 from contest.numbers import whole_number
 from contest.spreadsheets import neutralise_formula as neutralise
+from contest.rules import require_organiser
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
-from judging.domain.rounds import _require_admin, criteria_of, cut_of, get_round_row
+from judging.domain.rounds import criteria_of, cut_of, get_round_row
 from judging.tables import Assignment, Decision, Round, RoundEntry, Signature, TieDecision
 
 OUTCOMES = contest_outcomes.OUTCOMES  # kind -> (inside the cut, outside)
@@ -124,7 +125,7 @@ async def record_tie_decision(*, actor: Actor, round_id: int, entry_ids: list[in
     """Record the committee's order for entries the score and the tie-break chain left tied
     (first listed wins). Never inferred from ids: the ranking leaves a group tied until every
     entry in it has a recorded position."""
-    _require_admin(actor)
+    require_organiser(actor)
     reason = (reason or "").strip()
     errors: dict[str, str] = {}
     ids = [int(i) for i in entry_ids or []]
@@ -180,7 +181,7 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
     number of winners in the final) inside, everyone else outside, then the admins' overrides,
     each with its reason. A tie straddling the cut must first be settled by a recorded committee
     decision. A new proposal replaces the previous one and voids its signatures."""
-    _require_admin(actor)
+    require_organiser(actor)
     row, ranking = await compute_round_ranking(round_id, with_borderline=False)
     if row["state"] == "open":
         raise Conflict("Close the round before deciding.", code="round_open")
@@ -318,7 +319,7 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
     makes it final: every entry of the round gets its outcome (with rank, score and aggregated
     feedback: the screening committee's, or the expert panel's beside it for finalists) and the
     round is locked. The same admin twice, or a third signature, is 409."""
-    _require_admin(actor)
+    require_organiser(actor)
     row = await get_round_row(round_id)
     if row["state"] == "signed":
         raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")

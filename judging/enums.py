@@ -1,0 +1,34 @@
+"""The vocabulary of judging: kinds and states of rounds and assignments."""
+
+from enum import StrEnum
+
+
+class RoundKind(StrEnum):
+    screening = "screening"  # the committee shortlists the 40
+    final = "final"          # the panel picks the winner among them
+
+
+class RoundState(StrEnum):
+    """draft -> open -> closed -> signed: rules and committee are set while draft, scoring runs
+    while open, the decision is proposed once closed and final once signed by two admins."""
+
+    draft = "draft"
+    open = "open"
+    closed = "closed"
+    signed = "signed"
+
+
+class RoundStates:
+    #: The committee may still change (members added, provinces corrected).
+    COMMITTEE_CHANGEABLE = (RoundState.draft, RoundState.open)
+
+
+class AssignmentState(StrEnum):
+    assigned = "assigned"    # the sheet is the reviewer's to fill in
+    submitted = "submitted"  # scored and handed in
+    recused = "recused"      # a declared conflict of interest took it off the reviewer
+
+
+class AssignmentStates:
+    #: Still counts toward an entry's readers.
+    LIVE = (AssignmentState.assigned, AssignmentState.submitted)
