@@ -95,4 +95,5 @@ async def deliver(mail: Mail, *, message_id: str) -> None:
         return
     path = await asyncio.to_thread(_write_file, settings.mail_dir, message_id, msg)
     if path is not None:
-        log.warning("mail to %s: %s (written to %s)\n%s", mail.to, mail.subject, path, mail.text)
+        # The body carries confirmation and reset links: it stays in the file, never in the log.
+        log.warning("mail to %s: %s (written to %s)", mail.to, mail.subject, path)

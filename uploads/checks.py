@@ -9,18 +9,21 @@ marking a good file as bad.
 from __future__ import annotations
 
 import asyncio
+import html
 import io
+import re
 import struct
 import time
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Final, Literal
 from urllib.parse import unquote, urlsplit
 
 import anyio
 import anyio.to_thread
 
+from uploads.errors import format_mb
 from uploads.storage import Storage
 
 __all__ = ["CheckResult", "ScanUnavailable", "check_file", "clamd_scan"]
@@ -241,17 +244,200 @@ def _check_image(path: Path) -> CheckResult:
     return CheckResult("passed", {"width": width, "height": height})
 
 
+# --------------------------------------------------------------------------------------------
+# Office Open XML (DOCX, PPTX, XLSX)
+#
+# Only the ZIP's central directory is read (names and declared sizes), plus the small
+# ``[Content_Types].xml`` part; nothing is extracted. The intake accepted the file only when its
+# whole central directory lay in the last ZIP_TAIL_BYTES of the upload, so listing it is cheap.
+
+#: The package may declare at most this many times its own size once unpacked...
+OOXML_MAX_RATIO: Final = 10
+#: ...but never more than this in all,
+OOXML_MAX_EXPANDED: Final = 200 * 1024 * 1024
+#: and a small file may always unpack to this much. XML compresses well: a spreadsheet of short
+#: numbers deflates about 13 to 1, so a 10x bound alone would refuse small genuine workbooks,
+#: while tens of megabytes unpacked cost a reviewer's Office nothing.
+OOXML_EXPANDED_FLOOR: Final = 50 * 1024 * 1024
+#: Parts (ZIP entries) a package may hold. A 1,000-slide deck with speaker notes and a picture
+#: per slide has about 5,000 (slide, notes, their two relationship parts, the picture); real
+#: documents have far fewer. Each part costs every program that opens the file.
+OOXML_MAX_PARTS: Final = 5000
+#: ``[Content_Types].xml`` lists one line per part, a few hundred bytes each.
+OOXML_MAX_CONTENT_TYPES_BYTES: Final = 2 * 1024 * 1024
+
+#: Extensions of parts that are programs or scripts: no Office document needs one inside.
+_EXECUTABLE_EXTENSIONS: Final = frozenset({
+    ".exe", ".dll", ".com", ".scr", ".pif", ".cpl", ".msi", ".msp", ".sys", ".ocx",
+    ".bat", ".cmd", ".ps1", ".psm1", ".vbs", ".vbe", ".js", ".jse", ".wsf", ".wsh", ".hta",
+    ".jar", ".class", ".lnk", ".reg", ".sh",
+})  # fmt: skip
+#: Web pages. Office keeps none in a saved document; an HTML "alternative chunk" part is a
+#: way to show a reviewer markup, links and scripts. SVG is not among them: Word, Excel and
+#: PowerPoint store inserted icons and SVG pictures as ``media/*.svg`` parts.
+_HTML_EXTENSIONS: Final = frozenset({".html", ".htm", ".xhtml", ".xht", ".mht", ".mhtml", ".shtml"})
+_EXECUTABLE_TYPES: Final = frozenset({
+    "application/x-msdownload", "application/x-msdos-program", "application/x-dosexec",
+    "application/x-ms-installer", "application/x-msi", "application/java-archive",
+    "application/javascript", "application/x-javascript", "text/javascript", "text/vbscript",
+    "application/x-sh", "application/hta",
+})  # fmt: skip
+_HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml", "message/rfc822", "multipart/related"})
+#: VBA projects and Excel 4 macro sheets. The accepted types (.docx, .xlsx, .pptx) are the
+#: macro-free ones; a macro-enabled file (.docm, .xlsm, .pptm) renamed to .docx still has these.
+_MACRO_NAMES: Final = ("vbaproject.bin", "vbaprojectsignature.bin", "vbaprojectsignatureagile.bin",
+                       "vbaprojectsignaturev3.bin", "vbadata.xml")
+_MACRO_TYPE_MARKS: Final = ("macroenabled", "vbaproject", "vbadata", "macrosheet")
+
+_XML_ELEMENT: Final = re.compile(rb"<(?:\w+:)?(Default|Override)\b([^>]*)>")
+_XML_ATTRIBUTE: Final = re.compile(rb"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _damaged(error: str) -> CheckResult:
+    return _failed(
+        "เปิดไฟล์เอกสารไม่ได้ ไฟล์อาจเสียหาย",
+        "The document cannot be opened; it may be damaged.",
+        error=error,
+    )
+
+
+def _part_label(name: str) -> str:
+    """A part name fit to show in a message: printable, and not too long."""
+    shown = "".join(c if c.isprintable() else "?" for c in name)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _part_key(name: str) -> str:
+    """A ZIP entry name as an OPC part name compares (case-insensitive, no leading slash)."""
+    return name.replace("\\", "/").lstrip("/").lower()
+
+
+def _extension(key: str) -> str:
+    # Windows drops trailing dots and spaces: "run.exe." opens as "run.exe".
+    return PurePosixPath(key.rstrip(". ")).suffix
+
+
+def _content_types(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``(defaults by extension, overrides by part key)`` from ``[Content_Types].xml``.
+
+    Read with a regular expression, not an XML parser: only two attributes of two elements
+    matter, and no entity or DTD is ever expanded. Raises :class:`ValueError` when the part is
+    too large to be a real one.
+    """
+    if info is None:
+        return {}, {}
+    if info.file_size > OOXML_MAX_CONTENT_TYPES_BYTES:
+        raise ValueError("content types part too large")
+    with archive.open(info) as fh:
+        data = fh.read(OOXML_MAX_CONTENT_TYPES_BYTES + 1)
+    if len(data) > OOXML_MAX_CONTENT_TYPES_BYTES:
+        raise ValueError("content types part too large")
+    defaults: dict[str, str] = {}
+    overrides: dict[str, str] = {}
+    for element in _XML_ELEMENT.finditer(data):
+        attributes = {
+            m.group(1).decode("ascii", "replace"): html.unescape((m.group(2) or m.group(3) or b"").decode("utf-8", "replace"))
+            for m in _XML_ATTRIBUTE.finditer(element.group(2))
+        }
+        content_type = attributes.get("ContentType", "").strip().lower()
+        if element.group(1) == b"Default" and "Extension" in attributes:
+            defaults["." + attributes["Extension"].strip().lstrip(".").lower()] = content_type
+        elif element.group(1) == b"Override" and "PartName" in attributes:
+            overrides[_part_key(unquote(attributes["PartName"]))] = content_type
+    return defaults, overrides
+
+
+def _refused_part(key: str, name: str, content_type: str) -> CheckResult | None:
+    """The refusal for one part of a package, by its name and declared content type, if any."""
+    extension = _extension(key)
+    if key.rsplit("/", 1)[-1] in _MACRO_NAMES or any(m in content_type for m in _MACRO_TYPE_MARKS):
+        return _failed(
+            "เอกสารนี้มีมาโคร (VBA) ระบบรับเฉพาะไฟล์ .docx .xlsx และ .pptx ที่ไม่มีมาโคร"
+            " กรุณาบันทึกเป็นชนิดที่ไม่มีมาโครแล้วส่งอีกครั้ง",
+            "The document contains macros (VBA). Only macro-free .docx, .xlsx and .pptx files are"
+            " accepted; please save it as a macro-free type and send it again.",
+            part=name, reason="macros",
+        )
+    if extension in _EXECUTABLE_EXTENSIONS or content_type in _EXECUTABLE_TYPES:
+        return _failed(
+            f"เอกสารนี้มีโปรแกรมหรือสคริปต์แฝงอยู่ภายใน ({_part_label(name)}) ระบบไม่รับไฟล์ลักษณะนี้"
+            " กรุณานำออกแล้วบันทึกเอกสารใหม่ก่อนส่ง",
+            f"The document carries a program or script inside it ({_part_label(name)}); such files are"
+            " not accepted. Please remove it, save the document again and resend.",
+            part=name, reason="executable",
+        )
+    if extension in _HTML_EXTENSIONS or content_type in _HTML_TYPES:
+        return _failed(
+            f"เอกสารนี้มีหน้าเว็บ (HTML) แฝงอยู่ภายใน ({_part_label(name)}) ระบบไม่รับไฟล์ลักษณะนี้"
+            " กรุณาเปิดและบันทึกเอกสารใหม่ด้วยโปรแกรม Office หรือส่งเป็น PDF",
+            f"The document carries a web page (HTML) inside it ({_part_label(name)}); such files are"
+            " not accepted. Please open and save it again in your Office program, or send it as a PDF.",
+            part=name, reason="html",
+        )
+    return None
+
+
 def _check_ooxml(path: Path) -> CheckResult:
+    """Refuse Office packages that are damaged, would unpack to too much, hold too many parts,
+    or carry programs, scripts, web pages or macros; from the central directory alone."""
+    size = path.stat().st_size
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        return _failed(
-            "เปิดไฟล์เอกสารไม่ได้ ไฟล์อาจเสียหาย",
-            "The document cannot be opened; it may be damaged.",
-            error=type(exc).__name__,
-        )
-    return CheckResult("passed", {"entries": len(infos), "bytes": path.stat().st_size})
+            entries = archive.infolist()
+            infos = [i for i in entries if not i.is_dir()]
+            if len(entries) > OOXML_MAX_PARTS:
+                return _failed(
+                    f"เอกสารนี้มีส่วนประกอบภายในมากเกินไป ({len(entries):,} ส่วน รับได้ไม่เกิน"
+                    f" {OOXML_MAX_PARTS:,} ส่วน) กรุณาบันทึกเอกสารใหม่ แบ่งเป็นหลายไฟล์ หรือส่งเป็น PDF",
+                    f"The document has too many internal parts ({len(entries):,}; at most"
+                    f" {OOXML_MAX_PARTS:,} are accepted). Please save it again, split it, or send it as a PDF.",
+                    parts=len(entries), limit=OOXML_MAX_PARTS,
+                )
+            seen: set[str] = set()
+            for info in infos:
+                key = _part_key(info.filename)
+                if key in seen:
+                    return _damaged("DuplicatePart")  # which copy a program opens is anyone's guess
+                seen.add(key)
+                if info.flag_bits & 0x1:
+                    return _damaged("EncryptedPart")  # Office encrypts a whole file, never a part
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    return _damaged("UnsupportedCompression")  # Office only stores or deflates
+                if info.file_size > OOXML_MAX_EXPANDED:
+                    return _failed(
+                        f"ส่วนประกอบ {_part_label(info.filename)} ในเอกสารระบุว่าจะมีขนาด"
+                        f" {format_mb(info.file_size)} MB เมื่อคลายการบีบอัด ซึ่งผิดปกติ"
+                        " ไฟล์อาจถูกสร้างมาเพื่อทำให้ระบบทำงานหนัก กรุณาบันทึกเอกสารใหม่หรือส่งเป็น PDF",
+                        f"The part {_part_label(info.filename)} of the document claims"
+                        f" {format_mb(info.file_size)} MB unpacked, far more than any real document part;"
+                        " the file may be built to overload programs that open it. Please save it again or"
+                        " send it as a PDF.",
+                        part=info.filename, part_bytes=info.file_size, compressed_bytes=info.compress_size,
+                        limit=OOXML_MAX_EXPANDED,
+                    )
+            expanded = sum(i.file_size for i in infos)
+            allowed = min(OOXML_MAX_EXPANDED, max(OOXML_MAX_RATIO * size, OOXML_EXPANDED_FLOOR))
+            if expanded > allowed:
+                return _failed(
+                    f"เอกสารนี้เมื่อคลายการบีบอัดจะมีขนาด {format_mb(expanded)} MB เกินกว่าที่รับได้"
+                    f" ({format_mb(allowed)} MB สำหรับไฟล์ขนาดนี้) ไฟล์อาจถูกสร้างมาผิดปกติ"
+                    " กรุณาบันทึกเอกสารใหม่ แบ่งเป็นหลายไฟล์ หรือส่งเป็น PDF",
+                    f"Unpacked, this document would take {format_mb(expanded)} MB, more than the"
+                    f" {format_mb(allowed)} MB accepted for a file of its size; it may have been built"
+                    " abnormally. Please save it again, split it, or send it as a PDF.",
+                    expanded_bytes=expanded, limit=allowed, bytes=size,
+                )
+            by_key = {_part_key(i.filename): i for i in infos}
+            defaults, overrides = _content_types(archive, by_key.get("[content_types].xml"))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+        return _damaged(type(exc).__name__)
+    for info in infos:
+        key = _part_key(info.filename)
+        content_type = overrides.get(key) or defaults.get(_extension(key), "")
+        refused = _refused_part(key, info.filename, content_type)
+        if refused is not None:
+            return refused
+    return CheckResult("passed", {"entries": len(entries), "bytes": size})
 
 
 def _check_blocking(path: Path, content_type: str) -> CheckResult:

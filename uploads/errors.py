@@ -44,7 +44,7 @@ class UploadError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, message_en={self.message_en!r})"
 
 
-def _format_mb(n_bytes: int) -> str:
+def format_mb(n_bytes: int) -> str:
     """Megabytes as people read them on the form (binary MB, no trailing .0)."""
     mb = n_bytes / (1024 * 1024)
     return f"{mb:.0f}" if mb >= 10 or mb == int(mb) else f"{mb:.1f}"
@@ -57,7 +57,7 @@ class UploadTooLarge(UploadError):
     code = "file_too_large"
 
     def __init__(self, max_bytes: int) -> None:
-        limit = _format_mb(max_bytes)
+        limit = format_mb(max_bytes)
         super().__init__(
             f"ไฟล์มีขนาดใหญ่เกินกำหนด ขนาดสูงสุดที่รับได้คือ {limit} MB กรุณาลดขนาดไฟล์แล้วส่งใหม่",
             f"The file is too large. The maximum size is {limit} MB; please reduce it and try again.",

@@ -292,3 +292,17 @@ def test_stale_upload_parts_are_purged_when_the_app_starts_in_process(app) -> No
         while (incoming / "crashed.part").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
     assert sorted(p.name for p in incoming.iterdir()) == ["arriving.part"]
+
+
+def test_a_written_mail_leaves_its_body_and_links_out_of_the_log(db: str, caplog: Any) -> None:
+    import logging
+
+    from contest.mail import Mail, deliver
+
+    secret_link = "http://127.0.0.1:8000/account/reset/SECRET-TOKEN-123"
+    with caplog.at_level(logging.DEBUG, logger="contest.mail"):
+        run(deliver(Mail(to="staff@example.go.th", subject="Reset", text=f"Open {secret_link}\n"),
+                    message_id="<redaction-test@localhost>"))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "staff@example.go.th" in logged and "SECRET-TOKEN-123" not in logged and "Open" not in logged
+    assert any("SECRET-TOKEN-123" in m for m in mails("staff@example.go.th"))

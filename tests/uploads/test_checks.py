@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import random
 import socket
 import socketserver
 import struct
 import threading
 import tracemalloc
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -347,3 +350,312 @@ async def test_check_file_image_library_bug_is_a_failed_check(
     assert (result.state, result.details) == ("failed", {"error": "ZeroDivisionError"})
     assert result.message_th == "ตรวจสอบไฟล์นี้ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกไฟล์ใหม่แล้วส่งอีกครั้ง"
     assert result.message_en == "This file could not be checked; it may be damaged. Please save it again and resend."
+
+
+# Office documents: judged from the ZIP's central directory and [Content_Types].xml, never
+# unpacked. Packages are built here part by part, with the names and content types Word, Excel
+# and PowerPoint write.
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+OFFICE = "application/vnd.openxmlformats-officedocument"
+MB = 1024 * 1024
+
+
+def content_types(defaults: dict[str, str], overrides: dict[str, str]) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        + "".join(f'<Default Extension="{e}" ContentType="{t}"/>' for e, t in defaults.items())
+        + "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in overrides.items())
+        + "</Types>"
+    ).encode()
+
+
+COMMON_DEFAULTS = {
+    "rels": "application/vnd.openxmlformats-package.relationships+xml",
+    "xml": "application/xml",
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "emf": "image/x-emf",
+    "svg": "image/svg+xml",
+    "bin": f"{OFFICE}.oleObject",
+    "xlsx": f"{OFFICE}.spreadsheetml.sheet",
+}
+COMMON_OVERRIDES = {
+    "/docProps/core.xml": "application/vnd.openxmlformats-package.core-properties+xml",
+    "/docProps/app.xml": f"{OFFICE}.extended-properties+xml",
+    "/customXml/itemProps1.xml": f"{OFFICE}.customXmlProperties+xml",
+}
+COMMON_PARTS = ["_rels/.rels", "docProps/core.xml", "docProps/app.xml", "docProps/thumbnail.jpeg",
+                "customXml/item1.xml", "customXml/itemProps1.xml", "customXml/_rels/item1.xml.rels"]
+
+
+def package(parts: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as archive:
+        for name, data in parts.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, method)
+    return out.getvalue()
+
+
+def office_package(kind: str, extra: dict[str, bytes] | None = None,
+                   overrides: dict[str, str] | None = None, defaults: dict[str, str] | None = None) -> bytes:
+    """A package shaped like one the Office program saved: pictures (PNG, JPEG, EMF, SVG icons),
+    a chart with its embedded workbook, an OLE object, fonts, a thumbnail and custom XML."""
+    xml = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n<root/>'
+    picture = make_png((8, 8))
+    if kind == "docx":
+        main = {"/word/document.xml": f"{OFFICE}.wordprocessingml.document.main+xml",
+                "/word/styles.xml": f"{OFFICE}.wordprocessingml.styles+xml",
+                "/word/settings.xml": f"{OFFICE}.wordprocessingml.settings+xml",
+                "/word/webSettings.xml": f"{OFFICE}.wordprocessingml.webSettings+xml",
+                "/word/fontTable.xml": f"{OFFICE}.wordprocessingml.fontTable+xml",
+                "/word/theme/theme1.xml": f"{OFFICE}.theme+xml",
+                "/word/charts/chart1.xml": f"{OFFICE}.drawingml.chart+xml"}
+        files = {"word/_rels/document.xml.rels": xml, "word/media/image1.png": picture,
+                 "word/media/image2.jpeg": make_jpeg((8, 8)), "word/media/image3.emf": b"\x01\0\0\0" * 20,
+                 "word/media/image4.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+                 "word/charts/_rels/chart1.xml.rels": xml,
+                 "word/embeddings/Microsoft_Excel_Worksheet.xlsx": make_xlsx(),
+                 "word/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0" + bytes(60),
+                 "word/fonts/font1.odttf": bytes(200)}
+        extra_defaults = {"odttf": f"{OFFICE}.obfuscatedFont"}
+    elif kind == "xlsx":
+        main = {"/xl/workbook.xml": f"{OFFICE}.spreadsheetml.sheet.main+xml",
+                "/xl/worksheets/sheet1.xml": f"{OFFICE}.spreadsheetml.worksheet+xml",
+                "/xl/worksheets/sheet2.xml": f"{OFFICE}.spreadsheetml.worksheet+xml",
+                "/xl/sharedStrings.xml": f"{OFFICE}.spreadsheetml.sharedStrings+xml",
+                "/xl/styles.xml": f"{OFFICE}.spreadsheetml.styles+xml",
+                "/xl/calcChain.xml": f"{OFFICE}.spreadsheetml.calcChain+xml",
+                "/xl/theme/theme1.xml": f"{OFFICE}.theme+xml",
+                "/xl/drawings/drawing1.xml": f"{OFFICE}.drawing+xml",
+                "/xl/charts/chart1.xml": f"{OFFICE}.drawingml.chart+xml"}
+        files = {"xl/_rels/workbook.xml.rels": xml, "xl/worksheets/_rels/sheet1.xml.rels": xml,
+                 "xl/drawings/_rels/drawing1.xml.rels": xml, "xl/media/image1.png": picture,
+                 "xl/media/image2.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+                 "xl/printerSettings/printerSettings1.bin": bytes(500)}
+        extra_defaults = {"bin": f"{OFFICE}.spreadsheetml.printerSettings"}
+    else:
+        main = {"/ppt/presentation.xml": f"{OFFICE}.presentationml.presentation.main+xml",
+                "/ppt/slides/slide1.xml": f"{OFFICE}.presentationml.slide+xml",
+                "/ppt/slides/slide2.xml": f"{OFFICE}.presentationml.slide+xml",
+                "/ppt/notesSlides/notesSlide1.xml": f"{OFFICE}.presentationml.notesSlide+xml",
+                "/ppt/slideLayouts/slideLayout1.xml": f"{OFFICE}.presentationml.slideLayout+xml",
+                "/ppt/slideMasters/slideMaster1.xml": f"{OFFICE}.presentationml.slideMaster+xml",
+                "/ppt/theme/theme1.xml": f"{OFFICE}.theme+xml",
+                "/ppt/charts/chart1.xml": f"{OFFICE}.drawingml.chart+xml"}
+        files = {"ppt/_rels/presentation.xml.rels": xml, "ppt/slides/_rels/slide1.xml.rels": xml,
+                 "ppt/media/image1.png": picture, "ppt/media/image2.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+                 "ppt/media/media1.mp4": make_mp4(), "ppt/media/media2.m4a": bytes(300),
+                 "ppt/embeddings/Microsoft_Excel_Worksheet.xlsx": make_xlsx(),
+                 "ppt/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0" + bytes(60)}
+        extra_defaults = {"mp4": "video/mp4", "m4a": "audio/mp4"}
+    all_overrides = {**COMMON_OVERRIDES, **main, **(overrides or {})}
+    parts = {"[Content_Types].xml": content_types({**COMMON_DEFAULTS, **extra_defaults, **(defaults or {})},
+                                                  all_overrides)}
+    parts.update({name: xml for name in COMMON_PARTS})
+    parts.update({name.lstrip("/"): xml for name in main})
+    parts.update(files)
+    parts.update(extra or {})
+    return package(parts)
+
+
+def declare_sizes(data: bytes, sizes: dict[str, int]) -> bytes:
+    """The package with the central directory claiming other unpacked sizes for some parts:
+    how a ZIP bomb looks to a reader of the directory, without compressing gigabytes here."""
+    out = bytearray(data)
+    pos = out.find(b"PK\x01\x02")
+    while pos >= 0:
+        name_len = struct.unpack_from("<H", out, pos + 28)[0]
+        name = bytes(out[pos + 46 : pos + 46 + name_len]).decode()
+        if name in sizes:
+            struct.pack_into("<I", out, pos + 24, sizes[name])
+        pos = out.find(b"PK\x01\x02", pos + 46)
+    return bytes(out)
+
+
+async def check_package(storage: Storage, data: bytes, content_type: str = DOCX_TYPE) -> Any:
+    return await check_file(storage, await store(storage, data), content_type)
+
+
+@pytest.mark.parametrize(("kind", "content_type"), [("docx", DOCX_TYPE), ("xlsx", XLSX_TYPE), ("pptx", PPTX_TYPE)])
+async def test_ooxml_office_documents_with_pictures_and_embedded_objects_pass(
+    local_storage: LocalStorage, kind: str, content_type: str
+) -> None:
+    data = office_package(kind)
+
+    result = await check_package(local_storage, data, content_type)
+
+    assert result.state == "passed", result
+    assert result.details == {"entries": len(zipfile.ZipFile(io.BytesIO(data)).infolist()), "bytes": len(data)}
+
+
+async def test_ooxml_part_claiming_a_gigabyte_fails(local_storage: LocalStorage) -> None:
+    data = declare_sizes(office_package("docx"), {"word/document.xml": 1024 * MB})
+
+    result = await check_package(local_storage, data)
+
+    assert result.state == "failed"
+    assert result.details["part"] == "word/document.xml"
+    assert result.details["part_bytes"] == 1024 * MB
+    assert result.message_th.startswith("ส่วนประกอบ word/document.xml ในเอกสารระบุว่าจะมีขนาด 1024 MB")
+    assert result.message_en.startswith("The part word/document.xml of the document claims 1024 MB unpacked")
+
+
+async def test_ooxml_parts_adding_up_to_more_than_200_mb_fail(local_storage: LocalStorage) -> None:
+    data = declare_sizes(office_package("pptx"), {"ppt/slides/slide1.xml": 150 * MB, "ppt/slides/slide2.xml": 150 * MB})
+
+    result = await check_package(local_storage, data, PPTX_TYPE)
+
+    assert result.state == "failed"
+    assert result.details["limit"] == 50 * MB  # a small file may unpack to 50 MB at most
+    assert result.details["expanded_bytes"] > 300 * MB
+    assert result.message_th.startswith("เอกสารนี้เมื่อคลายการบีบอัดจะมีขนาด 300 MB เกินกว่าที่รับได้ (50 MB")
+    assert result.message_en.startswith("Unpacked, this document would take 300 MB, more than the 50 MB")
+
+
+async def test_ooxml_small_file_may_unpack_to_50_mb(local_storage: LocalStorage) -> None:
+    base = office_package("xlsx")
+    expanded = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(base)).infolist())
+    sheet = 50 * MB - expanded + zipfile.ZipFile(io.BytesIO(base)).getinfo("xl/worksheets/sheet1.xml").file_size
+
+    at_limit = await check_package(local_storage, declare_sizes(base, {"xl/worksheets/sheet1.xml": sheet}), XLSX_TYPE)
+    over = await check_package(local_storage, declare_sizes(base, {"xl/worksheets/sheet1.xml": sheet + 1}),
+                               XLSX_TYPE)
+
+    assert at_limit.state == "passed"
+    assert (over.state, over.details["limit"]) == ("failed", 50 * MB)
+
+
+async def test_ooxml_larger_file_may_unpack_to_ten_times_its_size(local_storage: LocalStorage) -> None:
+    # 8 MB of video in a deck (it does not compress): the package may declare 80 MB in all.
+    base = office_package("pptx", {"ppt/media/media3.mp4": random.Random(8).randbytes(8 * MB)})
+    size = len(base)
+    expanded = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(base)).infolist())
+    slide = zipfile.ZipFile(io.BytesIO(base)).getinfo("ppt/slides/slide1.xml").file_size
+    grow = 10 * size - expanded + slide
+
+    at_limit = await check_package(local_storage, declare_sizes(base, {"ppt/slides/slide1.xml": grow}), PPTX_TYPE)
+    over = await check_package(local_storage, declare_sizes(base, {"ppt/slides/slide1.xml": grow + 1}), PPTX_TYPE)
+
+    assert at_limit.state == "passed"
+    assert (over.state, over.details["limit"], over.details["bytes"]) == ("failed", 10 * size, size)
+
+
+async def test_ooxml_too_many_parts_fail(local_storage: LocalStorage) -> None:
+    slides = {f"ppt/slides/slide{n}.xml": b"<p/>" for n in range(3, 5000)}
+    at_limit = office_package("pptx", slides)
+    count = len(zipfile.ZipFile(io.BytesIO(at_limit)).infolist())
+    slides = {f"ppt/slides/slide{n}.xml": b"<p/>" for n in range(3, 3 + len(slides) + 5000 - count)}
+    exactly = office_package("pptx", slides)
+    one_more = office_package("pptx", {**slides, "ppt/slides/slide9999.xml": b"<p/>"})
+
+    passed = await check_package(local_storage, exactly, PPTX_TYPE)
+    failed = await check_package(local_storage, one_more, PPTX_TYPE)
+
+    assert (passed.state, passed.details["entries"]) == ("passed", 5000)
+    assert (failed.state, failed.details) == ("failed", {"parts": 5001, "limit": 5000})
+    assert failed.message_th.startswith("เอกสารนี้มีส่วนประกอบภายในมากเกินไป (5,001 ส่วน รับได้ไม่เกิน 5,000 ส่วน)")
+    assert failed.message_en.startswith("The document has too many internal parts (5,001; at most 5,000")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("word/media/setup.exe", "executable"),
+        ("word/embeddings/helper.DLL", "executable"),
+        ("word/run.bat", "executable"),
+        ("word/run.cmd", "executable"),
+        ("word/media/tool.com", "executable"),
+        ("word/start.ps1", "executable"),
+        ("word/macro.vbs", "executable"),
+        ("word/app.js", "executable"),
+        ("word/app.jar", "executable"),
+        ("word/install.msi", "executable"),
+        ("word/media/saver.scr", "executable"),
+        ("word/media/setup.exe.", "executable"),  # Windows drops the trailing dot
+        ("word/afchunk.htm", "html"),
+        ("word/page.html", "html"),
+        ("word/page.xhtml", "html"),
+        ("word/afchunk.mht", "html"),
+        ("word/vbaProject.bin", "macros"),
+        ("word/vbaData.xml", "macros"),
+    ],
+)
+async def test_ooxml_program_script_web_page_and_macro_parts_fail(
+    local_storage: LocalStorage, name: str, reason: str
+) -> None:
+    result = await check_package(local_storage, office_package("docx", {name: b"MZ\x90\x00"}))
+
+    assert (result.state, result.details) == ("failed", {"part": name, "reason": reason})
+    expected = {
+        "executable": (f"เอกสารนี้มีโปรแกรมหรือสคริปต์แฝงอยู่ภายใน ({name})",
+                       f"The document carries a program or script inside it ({name})"),
+        "html": (f"เอกสารนี้มีหน้าเว็บ (HTML) แฝงอยู่ภายใน ({name})",
+                 f"The document carries a web page (HTML) inside it ({name})"),
+        "macros": ("เอกสารนี้มีมาโคร (VBA)", "The document contains macros (VBA)."),
+    }[reason]
+    assert result.message_th.startswith(expected[0])
+    assert result.message_en.startswith(expected[1])
+    assert " / " not in result.message_th + result.message_en  # the stored message splits there
+
+
+@pytest.mark.parametrize(
+    ("kind", "overrides", "defaults", "extra", "reason"),
+    [
+        # An HTML alternative chunk under an innocent name, declared by its content type.
+        ("docx", {"/word/afchunk.dat": "text/html"}, {}, {"word/afchunk.dat": b"<html/>"}, "html"),
+        ("docx", {"/word/page.dat": "message/rfc822"}, {}, {"word/page.dat": b"MIME"}, "html"),
+        ("docx", {}, {"dat": "application/x-msdownload"}, {"word/media/x.dat": b"MZ"}, "executable"),
+        ("docx", {}, {"dat": "application/javascript"}, {"word/media/x.dat": b"1"}, "executable"),
+        # A macro-enabled document, workbook or deck renamed: its main part says so.
+        ("docx", {"/word/document.xml": "application/vnd.ms-word.document.macroEnabled.main+xml"}, {}, {},
+         "macros"),
+        ("xlsx", {"/xl/workbook.xml": "application/vnd.ms-excel.sheet.macroEnabled.main+xml"}, {}, {}, "macros"),
+        ("pptx", {"/ppt/presentation.xml": "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml"},
+         {}, {}, "macros"),
+        ("xlsx", {"/xl/macrosheets/sheet1.xml": "application/vnd.ms-excel.macrosheet+xml"}, {},
+         {"xl/macrosheets/sheet1.xml": b"<xm/>"}, "macros"),
+        ("docx", {}, {"bin": "application/vnd.ms-office.vbaProject"}, {"word/project.bin": b"\xd0\xcf"}, "macros"),
+    ],
+)
+async def test_ooxml_parts_refused_by_their_declared_content_type(
+    local_storage: LocalStorage, kind: str, overrides: dict[str, str], defaults: dict[str, str],
+    extra: dict[str, bytes], reason: str,
+) -> None:
+    data = office_package(kind, extra, overrides=overrides, defaults=defaults)
+    content_type = {"docx": DOCX_TYPE, "xlsx": XLSX_TYPE, "pptx": PPTX_TYPE}[kind]
+
+    result = await check_package(local_storage, data, content_type)
+
+    assert (result.state, result.details["reason"]) == ("failed", reason)
+
+
+async def test_ooxml_unused_content_type_declarations_are_harmless(local_storage: LocalStorage) -> None:
+    # Declaring a type no part uses (templates do) refuses nothing: only the parts count.
+    data = office_package("docx", defaults={"htm": "text/html", "exe": "application/x-msdownload"},
+                          overrides={"/word/vbaProject.bin": "application/vnd.ms-office.vbaProject"})
+
+    assert (await check_package(local_storage, data)).state == "passed"
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (package({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>", "Word/Document.xml": b"<x/>"}),
+         "DuplicatePart"),
+        (package({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>" * 100},
+                 method=zipfile.ZIP_BZIP2), "UnsupportedCompression"),
+        (declare_sizes(package({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"}),
+                       {"[Content_Types].xml": 3 * MB}), "ValueError"),
+        (b"PK\x03\x04" + bytes(100), "BadZipFile"),
+    ],
+)
+async def test_ooxml_damaged_packages_fail(local_storage: LocalStorage, data: bytes, error: str) -> None:
+    result = await check_package(local_storage, data)
+
+    assert (result.state, result.details) == ("failed", {"error": error})
+    assert result.message_th == "เปิดไฟล์เอกสารไม่ได้ ไฟล์อาจเสียหาย"
+    assert result.message_en == "The document cannot be opened; it may be damaged."
