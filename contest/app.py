@@ -23,7 +23,7 @@ from contest.domain import outbox
 from contest.errors import DomainError, NotAuthenticated, ValidationFailed
 from contest.i18n import t
 from contest.openapi import components as openapi_components
-from contest.settings import get_settings
+from contest.settings import get_settings, keep_files_private
 from contest.templating import template_config
 from contest.web import MAX_FORM_BYTES, REQUEST_MIDDLEWARE, same_site_path, security_headers
 from uploads.storage import ObjectNotFound, StorageError
@@ -181,6 +181,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 def create_app() -> Litestar:
+    keep_files_private()
     from contest import jobs  # noqa: F401 - job handlers registered for in-process mode
     from contest.controllers import ROUTE_HANDLERS
     # The app shell composes the packages: judging builds on contest (never the other way).

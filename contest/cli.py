@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from contest.settings import keep_files_private
+
 
 def _run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
@@ -28,6 +30,7 @@ async def _with_db(coro):  # type: ignore[no-untyped-def]
 @click.group()
 def main() -> None:
     """ท้องถิ่นดิจิทัล — run and manage the contest system."""
+    keep_files_private()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 

@@ -104,3 +104,13 @@ def get_settings() -> Settings:
         run_jobs_in_process=redis_url is None,
         db_pool=_bool("DB_POOL", True),
     )
+
+
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private() -> None:
+    """Every file and folder this process creates (the SQLite database, uploads and their
+    ``.part`` files, mail written to disk, the secret key) is readable by its owner only:
+    0600 files, 0700 folders."""
+    os.umask(PRIVATE_UMASK)
