@@ -101,7 +101,7 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
 
 def _plan_final(entries: list[EntryRef], reviewers: list[ReviewerRef], existing: list[Existing]) -> _Plan:
     """Every member on every finalist, unless recused or tied to its organisation. The
-    same-province rule does not apply in the final (issue 5: every member scores every finalist)."""
+    same-province rule does not apply in the final (every member scores every finalist)."""
     taken = {(x.entry_id, x.reviewer_id) for x in existing}
     loads = {r.reviewer_id: 0 for r in reviewers}
     for x in existing:

@@ -1,5 +1,5 @@
 """The announcement: publishing, public results, open data, notifications, each applicant's
-result, and the integrity check of the snapshot (issue 5)."""
+result, and the integrity check of the snapshot."""
 
 from __future__ import annotations
 

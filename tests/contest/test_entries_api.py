@@ -1,4 +1,4 @@
-"""Submission through the JSON API: drafts, streamed attachments, deadline, receipts (issue 3)."""
+"""Submission through the JSON API: drafts, streamed attachments, deadline, receipts."""
 
 from __future__ import annotations
 

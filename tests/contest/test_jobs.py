@@ -132,7 +132,7 @@ def test_in_process_runner_sends_mail_from_the_app(client) -> None:  # type: ign
 
 
 def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -> None:
-    """Issue 3: the worker is down while an organisation submits; the receipt mail still goes out."""
+    """The worker is down while an organisation submits; the receipt mail still goes out."""
     from contest.domain import entries
     from tests.factories import make_edition
     from uploads.testing import make_pdf

@@ -1,4 +1,4 @@
-"""The announcement's pages (issue 5): results, showcase, open data, an organisation's own result
+"""The announcement's pages: results, showcase, open data, an organisation's own result
 and certificate, and the organisers' publish page — through the real app and database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The final round's presentation slots (issue 5)."""
+"""The final round's presentation slots."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_slots_are_shown_and_mailed_only_once_the_finalists_are_invited(client) 
     assert len(client.get(f"/api/v1/rounds/{final_id}/presentations", headers=admin).json()) == 2
 
 
-# --- the panel's feedback, and the rules of the final (issue 5) ----------------------------------
+# --- the panel's feedback, and the rules of the final ----------------------------------
 
 def _feedback(entry_id: int) -> dict:  # type: ignore[type-arg]
     import json

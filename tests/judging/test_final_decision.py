@@ -1,4 +1,4 @@
-"""The final round's decision (issue 5): a tie at the winner cut broken by the frozen tie-break
+"""The final round's decision: a tie at the winner cut broken by the frozen tie-break
 chain, then by a recorded panel decision (never by id); more than one winner; and publishing
 refused while the final is open or has only one signature."""
 

@@ -1,4 +1,4 @@
-"""The organisers' judging pages (issue 4), through the browser forms: a round with DGA's default
+"""The organisers' judging pages, through the browser forms: a round with DGA's default
 rubric, eligibility in bulk, the committee with a conflict, opening, assignment, progress,
 reminders, reopening a sheet, closing, the ranking, a tie decision, the decision with an override
 and the two signatures; and the refusals, shown on the page where they happen."""

@@ -1,6 +1,6 @@
 """The committee member's pages: my rounds, my queue, the scoring page with autosave, submit and go
 on to the next entry, conflict of interest, read-only after submit or close, and the queue's speed
-at 7,000 entries x 3 reviewers (issue 4)."""
+at 7,000 entries x 3 reviewers."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Screening through the JSON API: rubric, eligibility, committee and conflicts, assignment,
-scoring, recusal, ranking, the decision and its two signatures, exports (issue 4)."""
+scoring, recusal, ranking, the decision and its two signatures, exports."""
 
 from __future__ import annotations
 
