@@ -25,7 +25,7 @@ from contest.i18n import t
 from contest.openapi import components as openapi_components
 from contest.settings import get_settings, keep_files_private
 from contest.templating import template_config
-from contest.web import MAX_FORM_BYTES, REQUEST_MIDDLEWARE, same_site_path, security_headers
+from contest.web import MAX_FORM_BYTES, REQUEST_MIDDLEWARE, loggable_path, same_site_path, security_headers
 from uploads.storage import ObjectNotFound, StorageError
 
 log = logging.getLogger("contest")
@@ -119,13 +119,13 @@ def handle_storage_error(request: Request, exc: StorageError) -> Response:
     catches the rest (a download, a delete) with the same honest message instead of a 500."""
     if isinstance(exc, ObjectNotFound):
         return _error_response(request, 404, "not_found", N_("The page or item you asked for does not exist."))
-    log.error("file storage failed on %s %s: %s", request.method, request.url.path, exc)
+    log.error("file storage failed on %s %s: %s", request.method, loggable_path(request.url.path), exc)
     return _error_response(request, 503, "storage_unavailable",
                            N_("File storage is not available right now. Please try again in a few minutes."))
 
 
 def handle_server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path), exc_info=exc)
     return _error_response(request, 500, "server_error",
                            N_("Something went wrong on our side. Nothing you sent was lost; please try again."))
 

@@ -122,6 +122,14 @@ async def _reject(send: Send, scope: Scope, status: int, code: str, message: str
     await send(end)
 
 
+_SECRET_PATH = re.compile(r"^(/account/(?:reset|confirm)/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` fit for a log line: the secret of a reset or confirmation link is left out."""
+    return _SECRET_PATH.sub(r"\1…", path)
+
+
 def same_site_path(path: str) -> str:
     """``path`` as a link that stays on this site: ``//evil.example/x`` or ``/\\evil.example``
     would leave it (browsers read both as another host)."""

@@ -204,3 +204,11 @@ def test_data_downloads_answer_errors_as_json(client) -> None:  # type: ignore[n
         resp = client.get(path, headers={"Accept": "text/html"})
         assert resp.status_code == 404 and resp.headers["content-type"].startswith("application/json"), path
         assert resp.json()["code"]
+
+
+def test_log_lines_leave_out_the_secrets_of_links() -> None:
+    from contest.web import loggable_path
+
+    assert loggable_path("/account/reset/SECRET-abc") == "/account/reset/…"
+    assert loggable_path("/account/confirm/SECRET-abc") == "/account/confirm/…"
+    assert loggable_path("/entries/3") == "/entries/3"
