@@ -7,9 +7,8 @@ second membership, assignment, decision or signature.
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, Boolean, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, DoublePrecision, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.columns import Serial
 from piccolo.table import Table
 
 from contest.tables import Edition, Entry, User
@@ -66,8 +65,9 @@ class Member(Table, tablename="judging_member"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Tie(Table, tablename="judging_conflict"):
-    """A member's declared tie to an organisation: never assigned its entries."""
+class ConflictOfInterest(Table, tablename="judging_conflict"):
+    """A member's declared conflict of interest with an organisation: never assigned its entries
+    (``judging.domain.conflicts``). Not a tie in the ranking: that is ``TieDecision``."""
 
     id: Serial  # Piccolo's implicit primary key, declared for type checkers
     key = Varchar(length=64, unique=True)  # "round:user:organisation_code"
@@ -160,5 +160,5 @@ class Presentation(Table, tablename="judging_presentation"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-ALL_TABLES = [Round, Criterion, Member, Tie, RoundEntry, Assignment, TieDecision, Decision, Signature,
+ALL_TABLES = [Round, Criterion, Member, ConflictOfInterest, RoundEntry, Assignment, TieDecision, Decision, Signature,
               Presentation]

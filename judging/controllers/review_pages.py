@@ -105,7 +105,7 @@ HELPERS = {"kind_name": kind_name, "round_state_label": round_state_label, "shee
 
 
 def _also(n: int) -> str:
-    """After a recusal: the other entries of the same organisation the tie took away."""
+    """After a recusal: the other entries of the same organisation the conflict took away."""
     if not n or n < 1:
         return ""
     return " " + t("Your conflict with this organisation also took {n} of its other entries out of your queue "
@@ -341,7 +341,7 @@ class ReviewPages(Controller):
                                      recuse_errors=exc.errors)
         except Conflict as exc:
             return await self._sheet(request, assignment_id, exc.status_code, notice=_error_text(exc))
-        # The tie also took the member off the organisation's other entries: say how many.
+        # The conflict also took the member off the organisation's other entries: say how many.
         others = sum(1 for a in result["recused"] if a["assignment_id"] != assignment_id)
         also = f"&also={others}" if others else ""
         target = await review_views.next_to_score(actor, row["round"], after=assignment_id)

@@ -6,10 +6,10 @@ evenly as the conflicts allow. The domain layer stores the plan's ``new`` pairs.
 Rules
 -----
 
-* A reviewer is never assigned an entry they are conflicted with: a declared tie with the entry's
-  organisation (``ReviewerRef.conflicts``), the same province when ``exclude_same_province`` is set
-  (only when both provinces are known), or an earlier recusal from that entry — a recused pair is
-  never assigned again.
+* A reviewer is never assigned an entry they are conflicted with: a declared conflict of interest
+  with the entry's organisation (``ReviewerRef.conflicts``), the same province when
+  ``exclude_same_province`` is set (only when both provinces are known), or an earlier recusal from
+  that entry — a recused pair is never assigned again.
 * Existing assignments that are ``assigned`` or ``submitted`` are never moved or removed; they count
   towards the entry's ``per_entry`` and towards the reviewer's load. A re-run only fills gaps (an
   entry that already has ``per_entry`` or more live reviewers gets nothing new).
@@ -56,7 +56,7 @@ class EntryRef:
 class ReviewerRef:
     reviewer_id: int
     province_code: str | None = None
-    conflicts: frozenset[str] = frozenset()  # organisation codes the reviewer declared a tie with
+    conflicts: frozenset[str] = frozenset()  # organisation codes the reviewer declared a conflict with
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "conflicts", frozenset(self.conflicts))

@@ -1,4 +1,5 @@
-"""Rounds: the rubric and rules, the committee and its declared ties, opening and closing.
+"""Rounds: the rubric and rules, the committee and its declared conflicts of interest, opening
+and closing.
 
 A round is created as a draft, its rules may change while it is a draft, and opening it freezes
 them: the rules are stored exactly as hashed (``rules_hash``), and every later change gets 409
@@ -25,9 +26,10 @@ from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import both, current_language, t
 from contest.rules import require_organiser
 from contest.tables import DeadlineExtension, Edition, Organisation, User
+from judging.domain.conflicts import conflicts_by_member, declare_conflict, recuse_live
 from judging.domain.ranking import NORMALISATIONS, rules_hash
-from judging.enums import AssignmentStates, RoundStates
-from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature, Tie
+from judging.enums import RoundStates
+from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature
 
 KINDS = ("screening", "final")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -392,10 +394,11 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
                       emails: list[str] | None = None, provinces: dict[str, str] | None = None,
                       conflicts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Add committee members (reviewer accounts), set their provinces and record their declared
-    ties to organisations. A member who works for an organisation is tied to it automatically.
-    A tie declared after assignment recuses the member from that organisation's entries, and a
-    province given (or changed) after assignment in a round with the same-province rule recuses
-    the member from their province's entries, submitted reviews included; every assignment so
+    conflicts of interest with organisations (``judging.domain.conflicts``). A member who works
+    for an organisation has a conflict with it automatically. A conflict declared after
+    assignment recuses the member from that organisation's entries, and a province given (or
+    changed) after assignment in a round with the same-province rule recuses the member from
+    their province's entries, submitted reviews included; every assignment so
     recused is listed in the answer (``recused``) and in the audit trail, and the gaps are
     filled. ``warnings`` names members the same-province rule cannot apply to (no province)."""
     require_organiser(actor)
@@ -410,20 +413,20 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     not_reviewers = [u["email"] for u in users if u["role"] != "reviewer" or not u["is_active"]]
     if not_reviewers:
         errors["members"] = t("Not an active committee account: {who}.", who=", ".join(not_reviewers))
-    ties: list[tuple[dict[str, Any] | None, str, str, str]] = []  # (user, email, org code, reason)
+    declared: list[tuple[dict[str, Any] | None, str, str, str]] = []  # (user, email, org code, reason)
     for i, c in enumerate(conflicts or []):
         if not isinstance(c, dict):
             errors[f"conflicts[{i}]"] = t("Each conflict needs an email and an organisation code.")
             continue
-        ties.append((None, str(c.get("email") or "").strip().lower(), str(c.get("organisation_code") or "").strip(),
-                     str(c.get("reason") or "").strip()))
-    codes = {code for _, _, code, _ in ties}
+        declared.append((None, str(c.get("email") or "").strip().lower(),
+                         str(c.get("organisation_code") or "").strip(), str(c.get("reason") or "").strip()))
+    codes = {code for _, _, code, _ in declared}
     known_codes = {r["code"] for r in await Organisation.select(Organisation.code).where(
         Organisation.code.is_in(list(codes) or [""]))}
-    tie_users, tie_unknown = await _users_by([], [email for _, email, _, _ in ties])
-    by_email = {u["email"].lower(): u for u in tie_users}
+    declaring, _ = await _users_by([], [email for _, email, _, _ in declared])
+    by_email = {u["email"].lower(): u for u in declaring}
     resolved: list[tuple[dict[str, Any], str, str]] = []
-    for i, (_, email, code, reason) in enumerate(ties):
+    for i, (_, email, code, reason) in enumerate(declared):
         if email not in by_email:
             errors[f"conflicts[{i}].email"] = t("No such account: {who}.", who=email or "-")
         if code not in known_codes:
@@ -462,16 +465,16 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
             added.append(u["id"])
             if u["organisation.code"]:
                 resolved.append((u, u["organisation.code"], both("Works for this organisation.")))
-        for u, code, reason in resolved:
+        for u, _, _ in resolved:
             if u["id"] not in member_set and u["id"] not in member_ids:
                 raise ValidationFailed(errors={"conflicts": t("{who} is not a member of this round.", who=u["email"])})
         for u, code, reason in resolved:
-            recused += await declare_tie(actor=actor, round_id=round_id, user_id=u["id"], organisation_code=code,
-                                         reason=reason)
+            recused += await declare_conflict(actor=actor, round_id=round_id, user_id=u["id"],
+                                              organisation_code=code, reason=reason)
         for u, old, new in moved:
             taken_off: list[dict[str, Any]] = []
             if same_province_applies(row):
-                taken_off = await _recuse_live(
+                taken_off = await recuse_live(
                     actor=actor, round_id=round_id, user_id=u["id"],
                     where=Assignment.entry._.organisation._.province_code == new,
                     reason=both("From the member's own province ({province}).", province=new))
@@ -505,50 +508,10 @@ async def committee_warnings(round_id: int, row: dict[str, Any] | None = None) -
                           "province codes.", n=len(rows), who=", ".join(emails))}]
 
 
-async def _recuse_live(*, actor: Actor, round_id: int, user_id: int, where: Any, reason: str) -> list[dict[str, Any]]:
-    """Recuse a member's live assignments that match ``where`` (inside the caller's
-    transaction), each audited. Returns every one, with the state it was in."""
-    live = await Assignment.select(Assignment.id, Assignment.entry, Assignment.state).where(
-        (Assignment.round == round_id) & (Assignment.reviewer == user_id)
-        & Assignment.state.is_in(list(AssignmentStates.LIVE)) & where).order_by(Assignment.id)
-    for a in live:
-        await Assignment.update({Assignment.state: "recused", Assignment.recuse_reason: reason or "conflict",
-                                 Assignment.updated_at: clock.now(), Assignment.version: Assignment.version + 1}
-                                ).where(Assignment.id == a["id"])
-        await append_event(actor=actor, action="assignment.recuse", subject_type="assignment", subject_id=a["id"],
-                           before={"state": a["state"]}, after={"state": "recused", "reason": reason})
-    return [{"assignment_id": a["id"], "entry_id": a["entry"], "reviewer_id": user_id, "previous_state": a["state"]}
-            for a in live]
-
-
-async def declare_tie(*, actor: Actor, round_id: int, user_id: int, organisation_code: str,
-                      reason: str) -> list[dict[str, Any]]:
-    """Record a member's tie to an organisation (inside the caller's transaction). Every live
-    assignment of that organisation's entries to the member becomes recused, submitted ones too
-    (a tie makes the member's review of that organisation unusable). Returns each assignment so
-    recused, with the state it was in; the tie's audit event lists them."""
-    key = f"{round_id}:{user_id}:{organisation_code}"
-    new = not await Tie.exists().where(Tie.key == key)
-    if new:
-        await Tie.insert(Tie(key=key, round=round_id, user=user_id, organisation_code=organisation_code,
-                             reason=reason, declared_by=actor.id))
-    recused = await _recuse_live(actor=actor, round_id=round_id, user_id=user_id,
-                                 where=Assignment.entry._.organisation._.code == organisation_code, reason=reason)
-    if new or recused:
-        await append_event(actor=actor, action="round.tie", subject_type="round", subject_id=round_id,
-                           after={"user": user_id, "organisation": organisation_code, "reason": reason,
-                                  "recused": recused})
-    return recused
-
-
 async def list_members(round_id: int) -> list[dict[str, Any]]:
     rows = await Member.select(Member.user, Member.user._.email, Member.user._.name, Member.province_code).where(
         Member.round == round_id).order_by(Member.user._.name)
-    ties = await Tie.select(Tie.user, Tie.organisation_code, Tie.reason).where(Tie.round == round_id)
-    by_user: dict[int, list[dict[str, str]]] = {}
-    for tie in ties:
-        by_user.setdefault(tie["user"], []).append({"organisation_code": tie["organisation_code"],
-                                                   "reason": tie["reason"]})
+    by_user = await conflicts_by_member(round_id)
     return [{"user_id": r["user"], "email": r["user.email"], "name": r["user.name"],
              "province_code": r["province_code"], "conflicts": by_user.get(r["user"], [])} for r in rows]
 

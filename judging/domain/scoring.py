@@ -24,10 +24,11 @@ from contest.rules import is_admin, is_organiser, require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, User
 from judging.domain.assignment import EntryRef, Existing, ReviewerRef, plan_assignments
+from judging.domain.conflicts import conflicts_by_member, declare_conflict
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import validate_scores
 from judging.domain.rounds import criteria_of, get_round_row
-from judging.tables import Assignment, Member, Round, RoundEntry, Tie
+from judging.tables import Assignment, Member, Round, RoundEntry
 
 LIVE = ("assigned", "submitted")
 MAX_COMMENT = 5000
@@ -53,24 +54,23 @@ class _Plan:
 async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False) -> _Plan:
     """What to add. Screening: ``reviewers_per_entry`` each, balanced (judging.domain.assignment);
     with ``best_effort`` the entries that cannot be filled get what can be had. Final: every
-    member on every finalist they have no tie with (whatever their province)."""
+    member on every finalist they have no conflict of interest with (whatever their province)."""
     entries = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry._.organisation._.code,
                                       RoundEntry.entry._.organisation._.province_code).where(
         RoundEntry.round == round_id)
     members = await Member.select(Member.user, Member.province_code, Member.user._.organisation._.code).where(
         Member.round == round_id)
-    ties: dict[int, set[str]] = {}
-    for tie in await Tie.select(Tie.user, Tie.organisation_code).where(Tie.round == round_id):
-        ties.setdefault(tie["user"], set()).add(tie["organisation_code"])
+    conflicts = {user: {c["organisation_code"] for c in declared}
+                 for user, declared in (await conflicts_by_member(round_id)).items()}
     for m in members:
         if m["user.organisation.code"]:
-            ties.setdefault(m["user"], set()).add(m["user.organisation.code"])
+            conflicts.setdefault(m["user"], set()).add(m["user.organisation.code"])
     rows = await Assignment.select(Assignment.entry, Assignment.reviewer, Assignment.state).where(
         Assignment.round == round_id)
     existing = [Existing(a["entry"], a["reviewer"], a["state"]) for a in rows]
     entry_refs = [EntryRef(e["entry"], e["entry.organisation.code"], e["entry.organisation.province_code"])
                   for e in entries]
-    reviewer_refs = [ReviewerRef(m["user"], m["province_code"] or None, frozenset(ties.get(m["user"], ())))
+    reviewer_refs = [ReviewerRef(m["user"], m["province_code"] or None, frozenset(conflicts.get(m["user"], ())))
                      for m in members]
     if row["kind"] == "final":
         return _plan_final(entry_refs, reviewer_refs, existing)
@@ -100,7 +100,7 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
 
 
 def _plan_final(entries: list[EntryRef], reviewers: list[ReviewerRef], existing: list[Existing]) -> _Plan:
-    """Every member on every finalist, unless recused or tied to its organisation. The
+    """Every member on every finalist, unless recused or in conflict with its organisation. The
     same-province rule does not apply in the final (every member scores every finalist)."""
     taken = {(x.entry_id, x.reviewer_id) for x in existing}
     loads = {r.reviewer_id: 0 for r in reviewers}
@@ -157,7 +157,7 @@ async def assign_reviewers(*, actor: Actor, round_id: int) -> AssignResult:
     """Assign every entry of an open round to the required number of distinct members, never a
     conflict, loads balanced, deterministic for the round's seed. Re-running fills only the gaps
     (after recusals or new members) and never moves a review. In the final round every member
-    reviews every finalist they have no tie with. All or nothing: if some entry cannot get its
+    reviews every finalist they have no conflict with. All or nothing: if some entry cannot get its
     reviewers, nothing is assigned and the answer says which entries and why."""
     require_organiser(actor)
     row = await get_round_row(round_id)
@@ -416,8 +416,8 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
 
 async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, Any]:
     """A member declares a conflict of interest with the entry's organisation: the assignment is
-    recused, the tie recorded (so they are never given that organisation again) and the entry
-    re-assigned to someone else where possible. The tie also recuses the member's other live
+    recused, the conflict recorded (so they are never given that organisation again) and the
+    entry re-assigned to someone else where possible. The conflict also recuses the member's other live
     assignments from that organisation, submitted ones included: ``recused`` lists every
     assignment it took them off (this one first among them by id), with the state it was in."""
     row = await _own_assignment(actor, assignment_id)
@@ -433,8 +433,6 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
     if row["state"] != "assigned":
         raise Conflict("Only an unsubmitted assignment can be recused (this one is {state}).",
                        code="not_recusable", state=row["state"])
-    from judging.domain.rounds import declare_tie
-
     entry = await existing(Entry.select(Entry.organisation._.code).where(Entry.id == row["entry"]))
     async with atomic():
         await lock_row("judging_round", row["round"])
@@ -442,8 +440,8 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
         if current["state"] != "assigned":
             raise Conflict("Only an unsubmitted assignment can be recused (this one is {state}).",
                            code="not_recusable", state=current["state"])
-        recused = await declare_tie(actor=actor, round_id=row["round"], user_id=current["reviewer"],
-                                    organisation_code=entry["organisation.code"], reason=reason)
+        recused = await declare_conflict(actor=actor, round_id=row["round"], user_id=current["reviewer"],
+                                         organisation_code=entry["organisation.code"], reason=reason)
     replaced = await fill_gaps(actor=actor, round_id=row["round"])
     return {"id": assignment_id, "state": "recused", "reassigned": replaced > 0, "recused": recused}
 

@@ -12,7 +12,7 @@ import pytest
 
 from contest.tables import AuditEvent, Entry
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
-from judging.tables import Assignment, Criterion, Member, Round, Signature, Tie
+from judging.tables import Assignment, ConflictOfInterest, Criterion, Member, Round, Signature
 from tests.conftest import run
 from tests.factories import (
     browser_login,
@@ -135,7 +135,9 @@ def test_screening_from_rubric_to_signed_shortlist_through_the_pages(client, app
     assert emails[4] in page.text and tied_org in page.text and "เคยเป็นที่ปรึกษาโครงการ" in page.text
     assert run(Member.count().where(Member.round == round_id)) == 5
     assert run(Member.select(Member.province_code).where(Member.user == reviewer_ids[0]).first())["province_code"] == "50"
-    assert run(Tie.exists().where((Tie.user == reviewer_ids[0]) & (Tie.organisation_code == tied_org)))
+    assert run(ConflictOfInterest.exists().where(
+        (ConflictOfInterest.user == reviewer_ids[0])
+        & (ConflictOfInterest.organisation_code == tied_org)))
 
     # Open: the rules freeze; the page shows their hash, and a change is refused with the reason.
     assert_redirect(post(client, f"/admin/judging/rounds/{round_id}/open", {"_csrf": token}),
@@ -335,7 +337,7 @@ def test_committee_errors_are_shown_and_change_nothing(client) -> None:  # type:
                               "conflicts": f"\n{s.reviewer_emails[0]}, 0000, ญาติ"})
     assert resp.status_code == 422 and 'id="e-conflicts"' in resp.text
     assert "บรรทัด 2" in resp.text and "0000" in resp.text
-    assert run(Member.count()) == 1 and run(Tie.count()) == 0
+    assert run(Member.count()) == 1 and run(ConflictOfInterest.count()) == 0
 
 
 def test_tied_entries_across_the_cut_need_the_committees_order(client) -> None:  # type: ignore[no-untyped-def]

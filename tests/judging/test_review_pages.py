@@ -17,7 +17,7 @@ from contest.domain import outcomes
 from contest.domain.audit import SYSTEM
 from contest.i18n import t
 from judging.domain import rounds, scoring
-from judging.tables import Assignment, Tie
+from judging.tables import Assignment, ConflictOfInterest
 from tests.conftest import run
 from tests.factories import (browser_login, csrf, login_token, make_edition, make_org, make_submitted_entries,
                              make_user)
@@ -544,7 +544,7 @@ def test_declaring_a_conflict_needs_a_reason_then_hands_the_entry_on(client) -> 
                        data={"_csrf": csrf(client), "reason": "เคยเป็นที่ปรึกษาของหน่วยงานนี้"}, follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == f"/review/assignments/{rows[1]['id']}?done=recused"
     assert run(Assignment.select(Assignment.state).where(Assignment.id == aid).first())["state"] == "recused"
-    assert run(Tie.count().where(Tie.user == s.reviewers[0])) == 1
+    assert run(ConflictOfInterest.count().where(ConflictOfInterest.user == s.reviewers[0])) == 1
     # Re-assigned to another member; gone from my queue; the entry is no longer shown to me.
     assert run(Assignment.count().where((Assignment.entry == entry_id) & Assignment.state.is_in(["assigned"]))) == 3
     title = run(Assignment.select(Assignment.entry.title).where(Assignment.id == aid).first())["entry.title"]
