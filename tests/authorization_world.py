@@ -21,7 +21,7 @@ from contest.domain import accounts, announcement, entries, outcomes
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import Attachment, Edition, Entry, Organisation, Receipt, User
-from judging.domain import final, rounds, scoring
+from judging.domain import assignments, final, rounds
 from judging.tables import Assignment
 from tests.conftest import run
 from tests.factories import make_edition, make_submitted_entries, make_user
@@ -117,7 +117,7 @@ def build_world(client: Any) -> World:
     committee = [_actor(emails["reviewer"]).id, _actor(emails["assigned_reviewer"]).id]
     run(rounds.add_members(actor=SYSTEM, round_id=screening, user_ids=committee))
     run(rounds.open_round(actor=SYSTEM, round_id=screening))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=screening))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=screening))
     on_a = run(Assignment.select(Assignment.id, Assignment.reviewer).where(
         (Assignment.round == screening) & (Assignment.entry == entry_a)).first())
     if on_a["reviewer"] != committee[1]:  # the seeded assignment gave A to the other member: swap names
@@ -133,7 +133,7 @@ def build_world(client: Any) -> World:
     final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final"}))
     run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=[_actor(emails["panel"]).id]))
     run(rounds.open_round(actor=SYSTEM, round_id=final_id))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=final_id))
     [admin] = admin_actors([emails["admin"]])
     run(final.set_presentation(actor=admin, round_id=final_id, entry_id=entry_a,
                                starts_at=clock.now() + timedelta(days=7)))

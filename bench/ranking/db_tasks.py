@@ -29,7 +29,7 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
     from contest.db import atomic
     from contest.domain.audit import SYSTEM
     from contest.tables import Entry, Organisation, User
-    from judging.domain import rounds, scoring
+    from judging.domain import assignments, round_rows, rounds
     from judging.tables import Assignment
 
     rng = random.Random(2569)
@@ -65,10 +65,10 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
     await rounds.add_members(actor=SYSTEM, round_id=round_id, user_ids=reviewer_ids)
     await rounds.open_round(actor=SYSTEM, round_id=round_id)
     started = time.perf_counter()
-    await scoring.assign_reviewers(actor=SYSTEM, round_id=round_id)
+    await assignments.assign_reviewers(actor=SYSTEM, round_id=round_id)
     assign_seconds = time.perf_counter() - started
 
-    criteria = await rounds.criteria_of(round_id)
+    criteria = await round_rows.criteria_of(round_id)
     harshness = {r: rng.uniform(-2, 1.5) for r in reviewer_ids}
     quality = {}
     assignments = await Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer).where(
@@ -91,9 +91,9 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
 
 async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
     from contest.domain.audit import Actor
-    from judging.domain import scoring, shortlist
+    from judging.domain import assignments, scoring, shortlist
     from judging.domain.ranking import compute_ranking
-    from judging.domain.rounds import criteria_of, get_round_row
+    from judging.domain.round_rows import criteria_of, get_round_row
     from judging.domain.shortlist import _rules, _tie_positions
 
     reviewer = Actor(id=reviewer_id, email="r", role="reviewer")
@@ -124,7 +124,7 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
     await best("ranking_total_ms", lambda: shortlist.compute_round_ranking(round_id))
     await best("ranking_view_ms", lambda: shortlist.ranking_view(round_id))
     await best("progress_ms", lambda: scoring.progress(round_id))
-    queue = await best("reviewer_queue_ms", lambda: scoring.reviewer_queue(reviewer, round_id))
+    queue = await best("reviewer_queue_ms", lambda: assignments.reviewer_queue(reviewer, round_id))
     out.update(reviews=len(reviews), ranked=len(ranked), borderline=sum(r.borderline for r in ranked),
                queue_items=len(queue))
     return out

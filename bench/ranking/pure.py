@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from judging.domain.assignment import EntryRef, ReviewerRef, plan_assignments  # noqa: E402
+from judging.domain.planner import EntryRef, ReviewerRef, plan_assignments  # noqa: E402
 from judging.domain.ranking import Criterion, Review, Rules, compute_ranking  # noqa: E402
 
 ENTRIES = 7_000

@@ -30,7 +30,7 @@ from contest.domain import outcomes
 from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import current_language, t
-from judging.domain import admin_views, final, rounds, scoring, shortlist
+from judging.domain import admin_views, assignments, final, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -479,7 +479,7 @@ class JudgingAdminPages(Controller):
     @post("/rounds/{round_id:int}/assign")
     async def assign(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
         try:
-            result = await scoring.assign_reviewers(actor=require_actor(request), round_id=round_id)
+            result = await assignments.assign_reviewers(actor=require_actor(request), round_id=round_id)
         except (Conflict, ValidationFailed) as exc:
             return await self._action_failed(round_id, exc)
         return _redirect(f"/admin/judging/rounds/{round_id}", "assigned", result.created)

@@ -44,7 +44,7 @@ from judging.controllers.bodies import (
     TiesIn,
     TiesRead,
 )
-from judging.domain import final, rounds, scoring, shortlist
+from judging.domain import assignments, final, round_rows, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -262,7 +262,7 @@ class RoundApi(Controller):
     @get("/api/v1/rounds/{round_id:int}/members", operation_id="listMembers", guards=[admin_required],
          **api(*ADMIN, 404, auth=BEARER, reply=list[MemberRead]))
     async def list_members(self, round_id: int) -> list[dict[str, Any]]:
-        await rounds.get_round_row(round_id)
+        await round_rows.get_round_row(round_id)
         return await rounds.list_members(round_id)
 
     @post("/api/v1/rounds/{round_id:int}/open", operation_id="openRound", guards=[admin_required],
@@ -277,8 +277,8 @@ class RoundApi(Controller):
           status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER, links=ASSIGNMENT_LINKS))
     async def assign(self, request: Request, round_id: int) -> AssignResult:
         actor = require_actor(request)
-        result = await scoring.assign_reviewers(actor=actor, round_id=round_id)
-        rows = await scoring.list_assignments(actor, round_id)
+        result = await assignments.assign_reviewers(actor=actor, round_id=round_id)
+        rows = await assignments.list_assignments(actor, round_id)
         live = [r for r in rows if r["state"] != "recused"]
         return AssignResult(created=result.created, assignments=_assignment_reads(live),
                             per_reviewer={str(k): v for k, v in sorted(result.per_reviewer.items())})
@@ -289,7 +289,7 @@ class RoundApi(Controller):
                                state_filter: str | None = Parameter(query="state", default=None)
                                ) -> list[AssignmentRead]:
         """A member's own assignments; every assignment for an admin."""
-        return _assignment_reads(await scoring.list_assignments(require_actor(request), round_id,
+        return _assignment_reads(await assignments.list_assignments(require_actor(request), round_id,
                                                                 state=state_filter))
 
     @get("/api/v1/rounds/{round_id:int}/progress", operation_id="roundProgress", guards=[admin_required],
@@ -391,7 +391,7 @@ class PresentationApi(Controller):
     @get("/api/v1/rounds/{round_id:int}/presentations", operation_id="listPresentations", guards=[admin_required],
          **api(*ADMIN, 404, auth=BEARER, reply=list[PresentationItem]))
     async def list_presentations(self, round_id: int) -> list[dict[str, Any]]:
-        await rounds.get_round_row(round_id)
+        await round_rows.get_round_row(round_id)
         return await final.list_presentations(round_id)
 
     @get("/api/v1/entries/{entry_id:int}/presentation", operation_id="getPresentation", guards=[login_required],
@@ -409,7 +409,7 @@ class AssignmentApi(Controller):
     @get("/{assignment_id:int}", operation_id="getAssignment", guards=[reviewer_required],
          **api(*ADMIN, 404, auth=BEARER, links=SHEET_LINKS))
     async def get_assignment(self, request: Request, assignment_id: int) -> ScoreSheet:
-        return _sheet(await scoring.get_assignment(require_actor(request), assignment_id))
+        return _sheet(await assignments.get_assignment(require_actor(request), assignment_id))
 
     @put("/{assignment_id:int}/scores", operation_id="saveScores",
          guards=[reviewer_required], **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER, body=ScoresIn))
@@ -419,14 +419,14 @@ class AssignmentApi(Controller):
         actor = require_actor(request)
         await scoring.save_scores(actor=actor, assignment_id=assignment_id, scores=body.get("scores", {}),
                                   comment=body.get("comment"), version=body.get("version"))
-        return _sheet(await scoring.get_assignment(actor, assignment_id))
+        return _sheet(await assignments.get_assignment(actor, assignment_id))
 
     @post("/{assignment_id:int}/submit", operation_id="submitScores", guards=[reviewer_required],
           status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, 422, auth=BEARER))
     async def submit(self, request: Request, assignment_id: int) -> ScoreSheet:
         actor = require_actor(request)
         await scoring.submit_scores(actor=actor, assignment_id=assignment_id)
-        return _sheet(await scoring.get_assignment(actor, assignment_id))
+        return _sheet(await assignments.get_assignment(actor, assignment_id))
 
     @post("/{assignment_id:int}/recuse", operation_id="recuse",
           guards=[reviewer_required], status_code=HTTP_200_OK,

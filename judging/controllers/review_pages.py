@@ -7,8 +7,9 @@ in-page file viewer; ``/static/review.js`` keeps ``aria-invalid`` in step, makes
 move to the next field (never submit), and puts the cursor in the first score still to give
 when the page opens, on every screen size.
 
-Thin: parse, guard, call one domain function (``judging.domain.scoring``), render. Reads that the
-pages need beyond ``scoring`` are in ``judging.domain.review_views``.
+Thin: parse, guard, call one domain function (``judging.domain.scoring`` for the sheets,
+``judging.domain.assignments`` for the queue and one assignment), render. Reads that the pages
+need beyond those are in ``judging.domain.review_views``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from contest.domain.audit import Actor
 from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
 from contest.guards import require_actor, reviewer_required
 from contest.i18n import current_language, t
-from judging.domain import review_views, scoring
+from judging.domain import assignments, review_views, scoring
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -187,7 +188,7 @@ class ReviewPages(Controller):
         actor = require_actor(request)
         async with review_views.reading():
             info = await review_views.my_round(actor, round_id)
-            rows = await scoring.reviewer_queue(actor, round_id)  # one query, each sheet's count from its row
+            rows = await assignments.reviewer_queue(actor, round_id)  # one query, each sheet's count from its row
         show = show if show in SHOWS else "todo"
         counts = {"all": len(rows), "submitted": sum(1 for r in rows if r["state"] == "submitted")}
         counts["todo"] = counts["all"] - counts["submitted"]
@@ -217,7 +218,7 @@ class ReviewPages(Controller):
     # the scoring page
 
     async def _assignment(self, actor: Actor, assignment_id: int) -> dict[str, Any]:
-        row = await scoring.get_assignment(actor, assignment_id)
+        row = await assignments.get_assignment(actor, assignment_id)
         if row["reviewer"] != actor.id:  # an admin opening someone's sheet here: not theirs to score
             raise NotFound("No such assignment.", code="assignment_not_found")
         return row

@@ -18,7 +18,7 @@ from contest import clock
 from contest.domain import announcement, editions, outcomes
 from contest.domain.audit import SYSTEM, Actor
 from contest.tables import Edition, Entry, Organisation, User
-from judging.domain import rounds, scoring, shortlist
+from judging.domain import assignments, round_rows, rounds, scoring, shortlist
 
 ENTRIES = 80
 
@@ -111,10 +111,10 @@ async def load_past_edition(year: int) -> int | None:
             "kind": kind, "reviewers_per_entry": 3, "normalisation": "zscore" if kind == "screening" else "none"})
         await rounds.add_members(actor=SYSTEM, round_id=round_id, user_ids=[m["id"] for m in members])
         await rounds.open_round(actor=SYSTEM, round_id=round_id)
-        await scoring.assign_reviewers(actor=SYSTEM, round_id=round_id)
+        await assignments.assign_reviewers(actor=SYSTEM, round_id=round_id)
         harsh = {m["id"]: rng.uniform(-1.5, 1) for m in members}
-        criteria = await rounds.criteria_of(round_id)
-        for a in await scoring.list_assignments(SYSTEM, round_id):
+        criteria = await round_rows.criteria_of(round_id)
+        for a in await assignments.list_assignments(SYSTEM, round_id):
             member = _actor({"id": a["reviewer"], "email": "", "role": "reviewer"})
             sheet = {c["code"]: max(c["min"], min(c["max"], round(quality[a["entry"]] + harsh[a["reviewer"]]
                                                                     + rng.gauss(0, 0.8), 1))) for c in criteria}
@@ -127,8 +127,8 @@ async def load_past_edition(year: int) -> int | None:
             await shortlist.decide(actor=SYSTEM, round_id=round_id)
         except Exception:  # a tie across the cut: the demo committee orders it by raw score
             view = await shortlist.ranking_view(round_id, with_borderline=False)
-            row = await rounds.get_round_row(round_id)
-            cut = rounds.cut_of(row)
+            row = await round_rows.get_round_row(round_id)
+            cut = round_rows.cut_of(row)
             last = [i for i in view["items"] if i["rank"] is not None and i["rank"] <= cut][-1]["rank"]
             tied = [i for i in view["items"] if i["rank"] == last]
             tied.sort(key=lambda i: (-(i["raw_score"] or 0), i["entry_id"]))

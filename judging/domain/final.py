@@ -33,7 +33,7 @@ from contest.i18n import format_date, t
 from contest.settings import get_settings
 from contest.tables import Entry, User
 from contest.rules import require_organiser
-from judging.domain.rounds import get_round_row
+from judging.domain.round_rows import get_round_row
 from judging.tables import Presentation, Round, RoundEntry
 
 

@@ -3,7 +3,7 @@ an assignment sits in the queue, and the entry as a reviewer sees it (what was s
 the contact details). Nothing here writes; state changes stay in ``judging.domain.scoring``.
 
 Every function answers only for the calling member's own assignments: another member's (or an
-unknown) id is ``NotFound``, exactly as ``scoring`` does.
+unknown) id is ``NotFound``, exactly as ``assignments`` does.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from contest.db import engine
 from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.tables import Attachment
-from judging.domain import scoring
+from judging.domain import assignments
 from judging.tables import Assignment, Criterion, Member, Round
 
-LIVE = list(scoring.LIVE)
+LIVE = list(assignments.LIVE)
 # What a reviewer reads of an entry: everything the applicant wrote about the service, never how
 # to contact them (PDPA: collect and show the minimum).
 REVIEW_FIELDS = ("title", "category", "summary", "problem", "solution", "citizens_served", "results",
@@ -51,9 +51,9 @@ def _loads(value: Any, default: Any) -> Any:
 # --- rounds -------------------------------------------------------------------------------------
 
 async def my_rounds(actor: Actor) -> list[dict[str, Any]]:
-    """``scoring.reviewer_rounds`` (rounds with my assignments and my counts, grouped in SQL) plus
+    """``assignments.reviewer_rounds`` (rounds with my assignments and my counts, grouped in SQL) plus
     the rounds I am a member of that have nothing assigned to me yet."""
-    rows = await scoring.reviewer_rounds(actor)
+    rows = await assignments.reviewer_rounds(actor)
     seen = {r["id"] for r in rows}
     members = await Member.select(Member.round, Member.round._.kind, Member.round._.state, Member.round._.edition._.year,
                                   Member.round._.edition._.title).where(Member.user == actor.id)

@@ -9,7 +9,6 @@ takes the shortlist.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import both, current_language, t
 from contest.rules import require_organiser
 from contest.tables import DeadlineExtension, Edition, Organisation, User
+from judging.domain.assignments import fill_gaps
 from judging.domain.conflicts import conflicts_by_member, declare_conflict, recuse_live
 from judging.domain.ranking import NORMALISATIONS, rules_hash
+from judging.domain.round_rows import criteria_of, cut_of, get_round_row, stored_json
 from judging.enums import RoundStates
 from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature
 
@@ -71,13 +72,8 @@ DEFAULT_RUBRIC: list[dict[str, Any]] = [
 DEFAULT_TIE_BREAK = ["results", "fit", "technology"]
 
 
-def _loads(value: Any, default: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return default
-    return value if value is not None else default
+# The edition pages read stored JSON columns through this name.
+_loads = stored_json
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -108,27 +104,6 @@ class RoundView:
     @property
     def frozen(self) -> bool:
         return self.state != "draft"
-
-
-async def get_round_row(round_id: int) -> dict[str, Any]:
-    row = await Round.select(*Round.all_columns(), Round.edition._.year, Round.edition._.shortlist_size,
-                             Round.edition._.winners).where(Round.id == round_id).first()
-    if row is None:
-        raise NotFound("No such round.", code="round_not_found")
-    row["tie_break"] = _loads(row["tie_break"], [])
-    row["rules"] = _loads(row["rules"], {})
-    return row
-
-
-async def criteria_of(round_id: int) -> list[dict[str, Any]]:
-    rows = await Criterion.select().where(Criterion.round == round_id).order_by(Criterion.position)
-    return [{"code": r["code"], "name_th": r["name_th"], "name_en": r["name_en"],
-             "description_th": r["description_th"], "description_en": r["description_en"],
-             "weight": r["weight"], "min": r["min_score"], "max": r["max_score"]} for r in rows]
-
-
-def cut_of(row: dict[str, Any]) -> int:
-    return row["edition.shortlist_size"] if row["kind"] == "screening" else row["edition.winners"]
 
 
 async def get_round(round_id: int) -> RoundView:
@@ -486,7 +461,6 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
             await append_event(actor=actor, action="round.members", subject_type="round", subject_id=round_id,
                                after={"added": added})
     if recused:
-        from judging.domain.scoring import fill_gaps
         await fill_gaps(actor=actor, round_id=round_id)
     return {"added": added, "members": len(member_set), "recused": recused,
             "warnings": await committee_warnings(round_id, row)}

@@ -1,279 +1,36 @@
-"""Assignment and scoring: who reviews what, score sheets, submission, recusal, progress.
+"""Score sheets: saving (autosave), submitting, recusal, reopening, and the round's progress
+and reminders.
 
-A reviewer only ever reaches their own assignments: someone else's id is 404, never 403.
-Members never see each other's scores while the round runs; only admins see the ranking.
+Who reviews what, the reviewer's queue and reading one assignment are
+``judging.domain.assignments``. A reviewer only ever reaches their own assignments: someone
+else's id is 404, never 403. Members never see each other's scores while the round runs; only
+admins see the ranking.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
 from contest.db import atomic, existing, lock_row
-from contest.domain import entries as contest_entries
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import current_language, t
 from contest.numbers import whole_number
-from contest.rules import is_admin, is_organiser, require_organiser
+from contest.rules import require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, User
-from judging.domain.assignment import EntryRef, Existing, ReviewerRef, plan_assignments
-from judging.domain.conflicts import conflicts_by_member, declare_conflict
+from judging.domain.assignments import fill_gaps, own_assignment, stored_sheet
+from judging.domain.conflicts import declare_conflict
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import validate_scores
-from judging.domain.rounds import criteria_of, get_round_row
-from judging.tables import Assignment, Member, Round, RoundEntry
+from judging.domain.round_rows import criteria_of, get_round_row
+from judging.tables import Assignment, Member, RoundEntry
 
-LIVE = ("assigned", "submitted")
 MAX_COMMENT = 5000
-BATCH = 1000
-
-
-# --- assignment ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AssignResult:
-    created: int
-    per_reviewer: dict[int, int]
-    problems: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    new: list[tuple[int, int]]
-    loads: dict[int, int]
-    problems: list[Any]
-
-
-async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False) -> _Plan:
-    """What to add. Screening: ``reviewers_per_entry`` each, balanced (judging.domain.assignment);
-    with ``best_effort`` the entries that cannot be filled get what can be had. Final: every
-    member on every finalist they have no conflict of interest with (whatever their province)."""
-    entries = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry._.organisation._.code,
-                                      RoundEntry.entry._.organisation._.province_code).where(
-        RoundEntry.round == round_id)
-    members = await Member.select(Member.user, Member.province_code, Member.user._.organisation._.code).where(
-        Member.round == round_id)
-    conflicts = {user: {c["organisation_code"] for c in declared}
-                 for user, declared in (await conflicts_by_member(round_id)).items()}
-    for m in members:
-        if m["user.organisation.code"]:
-            conflicts.setdefault(m["user"], set()).add(m["user.organisation.code"])
-    rows = await Assignment.select(Assignment.entry, Assignment.reviewer, Assignment.state).where(
-        Assignment.round == round_id)
-    existing = [Existing(a["entry"], a["reviewer"], a["state"]) for a in rows]
-    entry_refs = [EntryRef(e["entry"], e["entry.organisation.code"], e["entry.organisation.province_code"])
-                  for e in entries]
-    reviewer_refs = [ReviewerRef(m["user"], m["province_code"] or None, frozenset(conflicts.get(m["user"], ())))
-                     for m in members]
-    if row["kind"] == "final":
-        return _plan_final(entry_refs, reviewer_refs, existing)
-    seed, same_province, per_entry = row["seed"], row["exclude_same_province"], row["reviewers_per_entry"]
-    plan = plan_assignments(entry_refs, reviewer_refs, per_entry, existing=existing, seed=seed,
-                            exclude_same_province=same_province)
-    if not plan.problems or not best_effort:
-        return _Plan(plan.new, dict(plan.loads), list(plan.problems))
-    stuck = {p.entry_id: p for p in plan.problems}
-    plan = plan_assignments([e for e in entry_refs if e.entry_id not in stuck], reviewer_refs, per_entry,
-                            existing=existing, seed=seed, exclude_same_province=same_province)
-    new = list(plan.new)
-    placed = existing + [Existing(e, r, "assigned") for e, r in new]
-    for entry in entry_refs:
-        problem = stuck.get(entry.entry_id)
-        if problem is None or problem.available == 0:
-            continue
-        partial = plan_assignments([entry], reviewer_refs, per_entry - problem.needed + problem.available,
-                                   existing=placed, seed=seed, exclude_same_province=same_province)
-        new += partial.new
-        placed += [Existing(e, r, "assigned") for e, r in partial.new]
-    loads: dict[int, int] = {}
-    for p in placed:
-        if p.state in LIVE:
-            loads[p.reviewer_id] = loads.get(p.reviewer_id, 0) + 1
-    return _Plan(sorted(new), loads, list(stuck.values()))
-
-
-def _plan_final(entries: list[EntryRef], reviewers: list[ReviewerRef], existing: list[Existing]) -> _Plan:
-    """Every member on every finalist, unless recused or in conflict with its organisation. The
-    same-province rule does not apply in the final (every member scores every finalist)."""
-    taken = {(x.entry_id, x.reviewer_id) for x in existing}
-    loads = {r.reviewer_id: 0 for r in reviewers}
-    for x in existing:
-        if x.state in LIVE:
-            loads[x.reviewer_id] = loads.get(x.reviewer_id, 0) + 1
-    new: list[tuple[int, int]] = []
-    nobody: list[Any] = []
-    for entry in entries:
-        count = 0
-        for r in reviewers:
-            if (entry.entry_id, r.reviewer_id) in taken:
-                count += any(x.entry_id == entry.entry_id and x.reviewer_id == r.reviewer_id and x.state in LIVE
-                             for x in existing)
-                continue
-            if entry.organisation_code in r.conflicts:
-                continue
-            new.append((entry.entry_id, r.reviewer_id))
-            loads[r.reviewer_id] += 1
-            count += 1
-        if count == 0:
-            nobody.append(_NoPanel(entry.entry_id))
-    return _Plan(sorted(new), loads, nobody)
-
-
-@dataclass(frozen=True)
-class _NoPanel:
-    entry_id: int
-    needed: int = 1
-    available: int = 0
-    code: str = "too_few_reviewers"
-
-    @property
-    def message_th(self) -> str:
-        return f"ผลงาน {self.entry_id}: ไม่มีกรรมการที่ไม่มีส่วนได้เสียให้คะแนน"
-
-    @property
-    def message_en(self) -> str:
-        return f"Entry {self.entry_id}: no panel member without a conflict of interest can score it"
-
-
-async def _insert(round_id: int, pairs: list[tuple[int, int]]) -> None:
-    for start in range(0, len(pairs), BATCH):
-        await Assignment.insert(*[Assignment(key=f"{round_id}:{e}:{r}", round=round_id, entry=e, reviewer=r)
-                                  for e, r in pairs[start:start + BATCH]])
-
-
-def _problem_view(p: Any) -> dict[str, Any]:
-    return {"entry_id": p.entry_id, "needed": p.needed, "available": p.available, "code": p.code,
-            "message_th": p.message_th, "message_en": p.message_en}
-
-
-async def assign_reviewers(*, actor: Actor, round_id: int) -> AssignResult:
-    """Assign every entry of an open round to the required number of distinct members, never a
-    conflict, loads balanced, deterministic for the round's seed. Re-running fills only the gaps
-    (after recusals or new members) and never moves a review. In the final round every member
-    reviews every finalist they have no conflict with. All or nothing: if some entry cannot get its
-    reviewers, nothing is assigned and the answer says which entries and why."""
-    require_organiser(actor)
-    row = await get_round_row(round_id)
-    if row["state"] != "open":
-        raise Conflict("Reviewers are assigned while the round is open (this one is {state}).",
-                       code="round_state", state=row["state"])
-    async with atomic():
-        await lock_row("judging_round", round_id)
-        plan = await _plan(round_id, row)
-        problems = plan.problems
-        if problems and row["kind"] == "final":
-            raise Conflict("Not enough panel members: {count} finalists cannot be scored by any member without a "
-                           "conflict of interest. In the final every member scores every finalist they have no "
-                           "conflict with; add members or review the declared conflicts. Nothing was assigned.",
-                           code="too_few_reviewers", count=len(problems),
-                           problems=[_problem_view(p) for p in problems[:200]])
-        if problems:
-            raise Conflict("Not enough reviewers: {count} entries cannot get {needed} reviewers each without a "
-                           "conflict of interest. Add members or lower the number of reviewers per entry; "
-                           "nothing was assigned.", code="too_few_reviewers", count=len(problems),
-                           needed=row["reviewers_per_entry"], problems=[_problem_view(p) for p in problems[:200]])
-        await _insert(round_id, plan.new)
-        if plan.new:
-            await append_event(actor=actor, action="round.assign", subject_type="round", subject_id=round_id,
-                               after={"created": len(plan.new), "seed": row["seed"]})
-    return AssignResult(created=len(plan.new), per_reviewer=dict(plan.loads), problems=[])
-
-
-async def fill_gaps(*, actor: Actor, round_id: int) -> int:
-    """Best effort after a recusal: assign what can be assigned; gaps that remain show in progress."""
-    row = await get_round_row(round_id)
-    if row["state"] != "open":
-        return 0
-    async with atomic():
-        await lock_row("judging_round", round_id)
-        plan = await _plan(round_id, row, best_effort=True)
-        await _insert(round_id, plan.new)
-        if plan.new:
-            await append_event(actor=actor, action="round.reassign", subject_type="round", subject_id=round_id,
-                               after={"created": len(plan.new)})
-    return len(plan.new)
-
-
-async def list_assignments(actor: Actor, round_id: int, *, state: str | None = None) -> list[dict[str, Any]]:
-    """Admins see every assignment of the round, a member only their own; to anyone else the
-    round does not exist (404)."""
-    await get_round_row(round_id)
-    query = Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer, Assignment.state).where(
-        Assignment.round == round_id)
-    if not is_organiser(actor):
-        member = await Member.exists().where((Member.round == round_id) & (Member.user == actor.id))
-        if not member and not await Assignment.exists().where(
-                (Assignment.round == round_id) & (Assignment.reviewer == actor.id)):
-            raise NotFound("No such round.", code="round_not_found")
-        query = query.where(Assignment.reviewer == actor.id)
-    if state:
-        query = query.where(Assignment.state == state)
-    return await query.order_by(Assignment.id)
-
-
-# --- the reviewer's queue -----------------------------------------------------------------------
-
-async def reviewer_rounds(actor: Actor) -> list[dict[str, Any]]:
-    """The rounds a member has assignments in, with their own progress."""
-    rows = await Assignment.select(Assignment.round, Assignment.state, Count(Assignment.id).as_alias("n")).where(
-        Assignment.reviewer == actor.id).group_by(Assignment.round, Assignment.state)
-    by_round: dict[int, dict[str, int]] = {}
-    for r in rows:
-        by_round.setdefault(r["round"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = r["n"]
-    if not by_round:
-        return []
-    rounds = await Round.select(Round.id, Round.kind, Round.state, Round.edition._.year, Round.edition._.title).where(
-        Round.id.is_in(list(by_round))).order_by(Round.id, ascending=False)
-    return [{"id": r["id"], "kind": r["kind"], "state": r["state"], "year": r["edition.year"],
-             "title": r["edition.title"], **by_round[r["id"]],
-             "total": by_round[r["id"]]["assigned"] + by_round[r["id"]]["submitted"]} for r in rounds]
-
-
-async def reviewer_queue(actor: Actor, round_id: int, *, state: str | None = None) -> list[dict[str, Any]]:
-    """One member's live assignments in a round, in a stable order, with what they need to choose
-    the next one: title, organisation, province, and how many criteria they have scored."""
-    rows = await Assignment.select(
-        Assignment.id, Assignment.state, Assignment.entry, Assignment.entry._.title, Assignment.entry._.category,
-        Assignment.entry._.organisation._.name_th, Assignment.entry._.organisation._.province_name_th,
-        Assignment.updated_at, Assignment.submitted_at, Assignment.scores,
-    ).where((Assignment.round == round_id) & (Assignment.reviewer == actor.id)
-            & Assignment.state.is_in(list(LIVE))).order_by(Assignment.id)
-    if state:
-        rows = [r for r in rows if r["state"] == state]
-    return [{"id": r["id"], "state": r["state"], "entry_id": r["entry"], "title": r["entry.title"],
-             "category": r["entry.category"], "organisation_name_th": r["entry.organisation.name_th"],
-             "province_name_th": r["entry.organisation.province_name_th"], "scored": len(_sheet(r["scores"])),
-             "updated_at": r["updated_at"], "submitted_at": r["submitted_at"]} for r in rows]
-
-
-async def _own_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
-    row = await Assignment.select(*Assignment.all_columns(), Assignment.round._.state, Assignment.round._.kind).where(
-        Assignment.id == assignment_id).first()
-    if row is None or (row["reviewer"] != actor.id and not is_admin(actor)):
-        raise NotFound("No such assignment.", code="assignment_not_found")
-    return row
-
-
-async def get_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
-    """An assignment with its score sheet: the reviewer's own, or any for an admin."""
-    row = await _own_assignment(actor, assignment_id)
-    row["scores"] = _sheet(row["scores"])
-    row["criteria"] = await criteria_of(row["round"])
-    return row
-
-
-def _sheet(value: Any) -> dict[str, float]:
-    """A stored score sheet (JSON text on SQLite, decoded on PostgreSQL) as a dict."""
-    if isinstance(value, (str, bytes)):
-        value = msgspec.json.decode(value) if value else {}
-    return dict(value or {})
 
 
 def _rubric(criteria: list[dict[str, Any]]) -> list[RubricCriterion]:
@@ -347,7 +104,7 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     """Save (autosave) the reviewer's score sheet: any subset of the criteria, each within its
     range. Replaces the sheet; ``version`` (when sent) guards against an older tab overwriting.
     ``comment`` is text (None keeps the stored one)."""
-    row = await _own_assignment(actor, assignment_id)
+    row = await own_assignment(actor, assignment_id)
     if row["reviewer"] != actor.id:
         raise NotFound("No such assignment.", code="assignment_not_found")
     _require_scoring(row)
@@ -371,7 +128,7 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
                                code="invalid_scores")
     async with atomic():
         await lock_row("judging_assignment", assignment_id)
-        current = await _own_assignment(actor, assignment_id)
+        current = await own_assignment(actor, assignment_id)
         _require_scoring(current)
         if version is not None and version != current["version"]:
             raise Conflict("These scores changed in another window. Reload to see them.", code="stale_version",
@@ -388,14 +145,14 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
 
 async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
     """Lock a complete score sheet. Only an admin can reopen it."""
-    row = await _own_assignment(actor, assignment_id)
+    row = await own_assignment(actor, assignment_id)
     if row["reviewer"] != actor.id:
         raise NotFound("No such assignment.", code="assignment_not_found")
     async with atomic():
         await lock_row("judging_assignment", assignment_id)
-        current = await _own_assignment(actor, assignment_id)
+        current = await own_assignment(actor, assignment_id)
         _require_scoring(current)
-        scores = _sheet(current["scores"])
+        scores = stored_sheet(current["scores"])
         criteria = await criteria_of(row["round"])
         problems = validate_scores(_rubric(criteria), scores)
         if problems:
@@ -420,7 +177,7 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
     entry re-assigned to someone else where possible. The conflict also recuses the member's other live
     assignments from that organisation, submitted ones included: ``recused`` lists every
     assignment it took them off (this one first among them by id), with the state it was in."""
-    row = await _own_assignment(actor, assignment_id)
+    row = await own_assignment(actor, assignment_id)
     if row["reviewer"] != actor.id:
         raise NotFound("No such assignment.", code="assignment_not_found")
     reason = (reason or "").strip()
@@ -436,7 +193,7 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
     entry = await existing(Entry.select(Entry.organisation._.code).where(Entry.id == row["entry"]))
     async with atomic():
         await lock_row("judging_round", row["round"])
-        current = await _own_assignment(actor, assignment_id)
+        current = await own_assignment(actor, assignment_id)
         if current["state"] != "assigned":
             raise Conflict("Only an unsubmitted assignment can be recused (this one is {state}).",
                            code="not_recusable", state=current["state"])
@@ -455,7 +212,7 @@ async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:
         raise ValidationFailed(errors={"reason": t("Say why the sheet is reopened (it is recorded).")})
     if len(reason) > 2000:
         raise ValidationFailed(errors={"reason": t("At most {n} characters.", n=2000)})
-    row = await _own_assignment(actor, assignment_id)
+    row = await own_assignment(actor, assignment_id)
     if row["round.state"] != "open":
         raise Conflict("Scoring has closed for this round.", code="round_closed")
     async with atomic():
@@ -559,16 +316,3 @@ async def send_reminders(*, actor: Actor, round_id: int) -> int:
                            after={"members": len(pending)})
     await outbox.dispatch(jobs)
     return sum(1 for j in jobs if j is not None)
-
-
-# --- who may read an entry ----------------------------------------------------------------------
-
-async def is_assigned_reviewer(actor: Actor, entry_id: int) -> bool:
-    """A member reads the entries assigned to them (never one they recused from)."""
-    if actor.role != "reviewer" or actor.id is None:
-        return False
-    return await Assignment.exists().where((Assignment.entry == entry_id) & (Assignment.reviewer == actor.id)
-                                           & Assignment.state.is_in(list(LIVE)))
-
-
-contest_entries.register_viewer(is_assigned_reviewer)

@@ -27,7 +27,7 @@ from contest.spreadsheets import neutralise_formula as neutralise
 from contest.rules import require_organiser
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
-from judging.domain.rounds import criteria_of, cut_of, get_round_row
+from judging.domain.round_rows import criteria_of, cut_of, get_round_row
 from judging.tables import Assignment, Decision, Round, RoundEntry, Signature, TieDecision
 
 OUTCOMES = contest_outcomes.OUTCOMES  # kind -> (inside the cut, outside)

@@ -33,7 +33,7 @@ from contest.app import create_app
 from contest.domain import accounts, outcomes
 from contest.domain.audit import SYSTEM
 from contest.enums import AuthTokenKind
-from judging.domain import rounds, scoring
+from judging.domain import assignments, rounds
 from tests.conftest import _truncate, run
 from tests.factories import PASSWORD, login_token, make_edition, make_org, make_submitted_entries, make_user
 
@@ -104,8 +104,8 @@ def _build(client: Any) -> World:
         "kind": "screening", "reviewers_per_entry": 2}))
     run(rounds.add_members(actor=SYSTEM, round_id=round_id, user_ids=[reviewer_id, *other_ids]))
     run(rounds.open_round(actor=SYSTEM, round_id=round_id))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=round_id))
-    own = run(scoring.list_assignments(SYSTEM, round_id))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=round_id))
+    own = run(assignments.list_assignments(SYSTEM, round_id))
     assignment_id = next(a["id"] for a in own if a["reviewer"] == reviewer_id)
     ids = {"year": OPEN_YEAR, "entry_id": entry_id, "attachment_id": upload.json()["id"],
            "round_id": round_id, "assignment_id": assignment_id, "code": org,

@@ -447,7 +447,7 @@ def test_publish_blockers_say_which_decision_is_missing(client) -> None:  # type
 
 def test_a_signed_final_naming_no_winner_can_be_published(client) -> None:  # type: ignore[no-untyped-def]
     from contest.domain.audit import SYSTEM
-    from judging.domain import rounds, scoring, shortlist
+    from judging.domain import assignments, rounds, shortlist
     from tests.judging.support import admin_actors, make_reviewers, score_all, screening, sign_round
 
     s = screening(entries=4, reviewers=3, per_entry=2, shortlist_size=2)
@@ -457,7 +457,7 @@ def test_a_signed_final_naming_no_winner_can_be_published(client) -> None:  # ty
     panel, _ = make_reviewers(3, prefix="panel")
     run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel))
     run(rounds.open_round(actor=SYSTEM, round_id=final_id))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=final_id))
     score_all(final_id, lambda e, r, c: float((e * 3) % 10))
     run(rounds.close_round(actor=SYSTEM, round_id=final_id))
     proposed = run(shortlist.decide(actor=SYSTEM, round_id=final_id))

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from contest.i18n import t
-from judging.domain import scoring
+from judging.domain import assignments
 from judging.tables import Assignment
 from tests.conftest import run
 from tests.e2e.browser import CHROMIUM_ARGS, chromium, contest_server, log_tail, read, unavailable
@@ -147,7 +147,7 @@ def test_member_scores_with_the_keyboard_submits_and_lands_on_the_next_entry(ser
             expect(page.locator("#fs-comment .saved")).to_have_count(1, timeout=10_000)  # saved while typing
             stored = read(Assignment.select(Assignment.scores, Assignment.comment, Assignment.state).where(
                 Assignment.id == first).first())
-            assert scoring._sheet(stored["scores"]) == {"fit": 8, "technology": 7.5, "vision": 6,
+            assert assignments.stored_sheet(stored["scores"]) == {"fit": 8, "technology": 7.5, "vision": 6,
                                                         "implementation": 9, "results": 9.5, "adoption": 5}
             assert stored["comment"] == "บริการตอบโจทย์ประชาชนชัดเจน" and stored["state"] == "assigned"
             assert "stale" not in page.locator("#save-status").inner_text()

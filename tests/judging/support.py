@@ -10,7 +10,7 @@ from typing import Any
 from contest import clock
 from contest.domain import outcomes
 from contest.domain.audit import SYSTEM
-from judging.domain import rounds, scoring
+from judging.domain import assignments, round_rows, rounds, scoring
 from tests.conftest import run
 from tests.factories import make_edition, make_submitted_entries, make_user
 
@@ -58,7 +58,7 @@ def screening(*, entries: int = 12, reviewers: int = 6, per_entry: int = 3, shor
     if open_round:
         run(rounds.open_round(actor=SYSTEM, round_id=round_id))
         if assign:
-            run(scoring.assign_reviewers(actor=SYSTEM, round_id=round_id))
+            run(assignments.assign_reviewers(actor=SYSTEM, round_id=round_id))
     return Screening(round_id, entry_ids, reviewer_ids, emails, admins)
 
 
@@ -74,7 +74,7 @@ def score_all(round_id: int, value_for) -> None:  # type: ignore[no-untyped-def]
 
     rows = run(Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer).where(
         (Assignment.round == round_id) & (Assignment.state == "assigned")))
-    criteria = run(rounds.criteria_of(round_id))
+    criteria = run(round_rows.criteria_of(round_id))
     for a in rows:
         actor = actor_for(a["reviewer"])
         scores = {c["code"]: value_for(a["entry"], a["reviewer"], c["code"]) for c in criteria}
@@ -113,7 +113,7 @@ def signed_final(*, entries: int = 6, shortlist_size: int = 3, winners: int = 1,
     panel_ids, _ = make_reviewers(panel, prefix="panel")
     run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel_ids))
     run(rounds.open_round(actor=SYSTEM, round_id=final_id))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=final_id))
     score_all(final_id, lambda e, r, c: float((e * 3) % 10))
     sign_round(final_id, s.admins)
     s.extra["final_round_id"] = final_id

@@ -8,7 +8,7 @@ from contest import jobs  # noqa: F401 - registers the mail job for run_due
 from contest.domain import outbox
 from contest.domain.audit import SYSTEM
 from contest.tables import Entry
-from judging.domain import rounds
+from judging.domain import round_rows, rounds
 from tests.conftest import run
 from tests.factories import decoded_body, login_token, mails, make_user, wait_for_mails
 from tests.judging.support import YEAR, make_reviewers, score_all, screening, sign_round
@@ -109,7 +109,7 @@ def _signed_screening(entries: int = 4, shortlist_size: int = 2):  # type: ignor
 
 
 def test_final_panel_feedback_is_recorded_for_finalists_without_names_or_scores(client) -> None:  # type: ignore[no-untyped-def]
-    from judging.domain import scoring
+    from judging.domain import assignments, scoring
     from judging.tables import Assignment
     from tests.judging.support import actor_for, after_announcement
 
@@ -120,9 +120,9 @@ def test_final_panel_feedback_is_recorded_for_finalists_without_names_or_scores(
     run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel, conflicts=[
         {"email": emails[1], "organisation_code": org, "reason": "บ้านเกิด"}]))
     run(rounds.open_round(actor=SYSTEM, round_id=final_id))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=final_id))
     words = {panel[0]: (8.0, "นำเสนอชัดเจน"), panel[1]: (6.0, "ควรขยายผลไปยังตำบลใกล้เคียง")}
-    criteria = run(rounds.criteria_of(final_id))
+    criteria = run(round_rows.criteria_of(final_id))
     for a in run(Assignment.select().where(Assignment.round == final_id)):
         value, comment = words[a["reviewer"]]
         actor = actor_for(a["reviewer"])
@@ -168,7 +168,7 @@ def test_screening_feedback_hides_the_means_of_a_single_reviewer(client) -> None
 
 
 def test_final_round_ignores_the_same_province_rule(client) -> None:  # type: ignore[no-untyped-def]
-    from judging.domain import scoring
+    from judging.domain import assignments
 
     s, finalists = _signed_screening()  # every entry's organisation is in province 50
     final_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "final", "exclude_same_province": True}))
@@ -177,7 +177,7 @@ def test_final_round_ignores_the_same_province_rule(client) -> None:  # type: ig
                                     provinces={e: "50" for e in emails}))
     assert result["warnings"] == []
     run(rounds.open_round(actor=SYSTEM, round_id=final_id))
-    assigned = run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    assigned = run(assignments.assign_reviewers(actor=SYSTEM, round_id=final_id))
     assert assigned.created == 4 and assigned.per_reviewer == {panel[0]: 2, panel[1]: 2}
 
     # The round form says so.

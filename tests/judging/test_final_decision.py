@@ -11,7 +11,7 @@ import pytest
 from contest.domain.audit import SYSTEM
 from contest.i18n import t
 from contest.tables import Edition, Entry
-from judging.domain import rounds, scoring, shortlist
+from judging.domain import assignments, rounds, shortlist
 from tests.conftest import run
 from tests.factories import login_token, make_user
 from tests.judging.support import (YEAR, admin_actors, after_announcement, make_reviewers, score_all, screening,
@@ -33,7 +33,7 @@ def _open_final(*, finalists: int = 3, winners: int = 1) -> tuple[Any, int, list
     panel, _ = make_reviewers(2, prefix="panel")
     run(rounds.add_members(actor=SYSTEM, round_id=final_id, user_ids=panel))
     run(rounds.open_round(actor=SYSTEM, round_id=final_id))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=final_id))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=final_id))
     return s, final_id, ids
 
 

@@ -16,7 +16,7 @@ from contest import clock
 from contest.domain import outcomes
 from contest.domain.audit import SYSTEM
 from contest.i18n import t
-from judging.domain import rounds, scoring
+from judging.domain import assignments, round_rows, rounds, scoring
 from judging.tables import Assignment, ConflictOfInterest
 from tests.conftest import run
 from tests.factories import (browser_login, csrf, login_token, make_edition, make_org, make_submitted_entries,
@@ -55,7 +55,7 @@ def full_sheet(value: float = 7, **override: Any) -> dict[str, str]:
 
 def scores_of(assignment_id: int) -> dict[str, float]:
     row = run(Assignment.select(Assignment.scores).where(Assignment.id == assignment_id).first())
-    return scoring._sheet(row["scores"])
+    return assignments.stored_sheet(row["scores"])
 
 
 def version_in(html: str) -> int:
@@ -226,7 +226,7 @@ def _submitted_entry_with_files(client) -> dict[str, Any]:  # type: ignore[no-un
     round_id = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "screening", "reviewers_per_entry": 3}))
     run(rounds.add_members(actor=SYSTEM, round_id=round_id, user_ids=ids))
     run(rounds.open_round(actor=SYSTEM, round_id=round_id))
-    run(scoring.assign_reviewers(actor=SYSTEM, round_id=round_id))
+    run(assignments.assign_reviewers(actor=SYSTEM, round_id=round_id))
     s = Screening(round_id, [entry["id"], *others], ids, emails, [])
     assignment = run(Assignment.select().where((Assignment.entry == entry["id"]) & (Assignment.reviewer == ids[0])
                                                ).first())
@@ -255,7 +255,7 @@ def test_scoring_page_shows_the_submitted_entry_and_rubric_never_contacts(client
     assert f'href="/api/v1/attachments/{pdf["id"]}/content?inline=true"' in html
     assert f'hx-get="/review/assignments/{a["id"]}/files/{pdf["id"]}"' in html
     # The rubric: every criterion, Thai and English names, description, number input with its range.
-    for c in run(rounds.criteria_of(s.round_id)):
+    for c in run(round_rows.criteria_of(s.round_id)):
         assert c["name_th"] in html and escape(c["name_en"]) in html and c["description_th"] in html
         assert (f'<input type="number" id="f-score_{c["code"]}" name="score_{c["code"]}" value=""\n'
                 f'                     min="0" max="10" step="0.5" inputmode="decimal"') in html

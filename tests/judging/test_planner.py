@@ -1,4 +1,4 @@
-"""Reviewer assignment: conflicts, balance, re-runs, infeasibility (pure, no I/O)."""
+"""Planning reviewer assignments (judging.domain.planner, pure): conflicts, balance, re-runs, infeasibility."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from judging.domain.assignment import EntryRef, Existing, Plan, ReviewerRef, plan_assignments
+from judging.domain.planner import EntryRef, Existing, Plan, ReviewerRef, plan_assignments
 
 pytestmark = pytest.mark.unit
 

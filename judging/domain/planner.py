@@ -1,7 +1,10 @@
-"""Balanced, conflict-free assignment of reviewers to entries — a pure function, no I/O.
+"""The assignment planner: balanced, conflict-free assignment of reviewers to entries — a pure
+function, no I/O.
 
 :func:`plan_assignments` gives each entry ``per_entry`` distinct reviewers and spreads the work as
-evenly as the conflicts allow. The domain layer stores the plan's ``new`` pairs.
+evenly as the conflicts allow. The planner only computes: ``judging.domain.assignments`` reads the
+round, its committee and conflicts from the database, asks the planner, and stores the plan's
+``new`` pairs.
 
 Rules
 -----

@@ -1,0 +1,51 @@
+"""A round as stored, read: its row (with its edition's year and cut sizes, the JSON columns
+decoded) and its rubric.
+
+Every other judging domain module reads rounds through here. It imports no other judging domain
+module, so ``rounds`` (which changes rounds and their committee) can use ``assignments`` and
+``conflicts`` at the top of the module while they read rounds here: no import circle.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from contest.errors import NotFound
+from judging.tables import Criterion, Round
+
+
+def stored_json(value: Any, default: Any) -> Any:
+    """A JSON column as read from the database: text on SQLite (``default`` when it is not
+    JSON), already decoded on PostgreSQL, ``default`` for NULL."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value if value is not None else default
+
+
+async def get_round_row(round_id: int) -> dict[str, Any]:
+    """The round's row with ``edition.year``, ``edition.shortlist_size`` and ``edition.winners``;
+    ``tie_break`` and the frozen ``rules`` decoded. An unknown round is ``NotFound``."""
+    row = await Round.select(*Round.all_columns(), Round.edition._.year, Round.edition._.shortlist_size,
+                             Round.edition._.winners).where(Round.id == round_id).first()
+    if row is None:
+        raise NotFound("No such round.", code="round_not_found")
+    row["tie_break"] = stored_json(row["tie_break"], [])
+    row["rules"] = stored_json(row["rules"], {})
+    return row
+
+
+async def criteria_of(round_id: int) -> list[dict[str, Any]]:
+    """The round's rubric as stored, in order."""
+    rows = await Criterion.select().where(Criterion.round == round_id).order_by(Criterion.position)
+    return [{"code": r["code"], "name_th": r["name_th"], "name_en": r["name_en"],
+             "description_th": r["description_th"], "description_en": r["description_en"],
+             "weight": r["weight"], "min": r["min_score"], "max": r["max_score"]} for r in rows]
+
+
+def cut_of(row: dict[str, Any]) -> int:
+    """How many places the round decides: the shortlist for screening, the winners for the final."""
+    return row["edition.shortlist_size"] if row["kind"] == "screening" else row["edition.winners"]
