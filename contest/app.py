@@ -185,7 +185,10 @@ def create_app() -> Litestar:
     from contest import jobs  # noqa: F401 - job handlers registered for in-process mode
     from contest.controllers import ROUTE_HANDLERS
     # The app shell composes the packages: judging builds on contest (never the other way).
+    from judging import hooks as judging_hooks
     from judging.controllers import ROUTE_HANDLERS as JUDGING_HANDLERS
+
+    judging_hooks.register()
 
     settings = get_settings()
     return Litestar(

@@ -56,7 +56,8 @@ LINK_PROVIDERS: list[EntryLinks] = []
 
 
 def register_viewer(predicate: EntryViewer) -> None:
-    EXTRA_VIEWERS.append(predicate)
+    if predicate not in EXTRA_VIEWERS:
+        EXTRA_VIEWERS.append(predicate)
 
 
 def register_entry_links(provider: EntryLinks) -> None:

@@ -18,7 +18,6 @@ import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from contest.db import atomic, lock_row
-from contest.domain import entries as contest_entries
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound
 from contest.rules import is_admin, is_organiser, require_organiser
@@ -277,11 +276,9 @@ def stored_sheet(value: Any) -> dict[str, float]:
 # --- who may read an entry ----------------------------------------------------------------------
 
 async def is_assigned_reviewer(actor: Actor, entry_id: int) -> bool:
-    """A member reads the entries assigned to them (never one they recused from)."""
+    """A member reads the entries assigned to them (never one they recused from). Contest asks
+    this through the hook ``judging.hooks.register`` plugs in."""
     if actor.role != "reviewer" or actor.id is None:
         return False
     return await Assignment.exists().where((Assignment.entry == entry_id) & (Assignment.reviewer == actor.id)
                                            & Assignment.state.is_in(list(LIVE)))
-
-
-contest_entries.register_viewer(is_assigned_reviewer)

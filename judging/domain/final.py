@@ -25,14 +25,13 @@ from urllib.parse import urlparse
 
 from contest import clock
 from contest.db import atomic
-from contest.domain import entries as contest_entries
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import format_date, t
+from contest.rules import require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, User
-from contest.rules import require_organiser
 from judging.domain.round_rows import get_round_row
 from judging.tables import Presentation, Round, RoundEntry
 
@@ -209,6 +208,3 @@ async def presentation_links(entry_ids: list[int]) -> dict[int, list[dict[str, s
         Presentation.entry.is_in(entry_ids) & Presentation.round.invitations_sent_at.is_not_null())
     return {r["entry"]: [{"href": f"/entries/{r['entry']}/presentation",
                           "label": "Your presentation to the expert panel"}] for r in rows}
-
-
-contest_entries.register_entry_links(presentation_links)
