@@ -16,7 +16,9 @@ def _run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
-async def _with_db(coro):  # type: ignore[no-untyped-def]
+async def with_db(coro):  # type: ignore[no-untyped-def]
+    """Run ``coro`` with the database pool open and the database prepared (the commands and the
+    benchmarks use the domain without the app)."""
     from contest import db
 
     await db.start_pool()
@@ -75,7 +77,7 @@ def demo(if_empty: bool) -> None:
         for email, role, org in report.users:
             click.echo(f"  {email:28} {role:10} {org}")
 
-    _run(_with_db(go()))
+    _run(with_db(go()))
 
 
 @main.command("import-orgs")
@@ -94,7 +96,7 @@ def import_orgs(file: Path) -> None:
             click.echo(f"  line {rej.line}{f' ({rej.code})' if rej.code else ''}: {rej.reason_th} / {rej.reason_en}")
         return 1 if report.rejected else 0
 
-    sys.exit(_run(_with_db(go())))
+    sys.exit(_run(with_db(go())))
 
 
 @main.command("create-user")
@@ -120,7 +122,7 @@ def create_user(role: str, email: str, password: str, name: str, organisation_co
             raise click.ClickException(both(exc.message)) from exc
         click.echo(f"created user {user_id} <{email}> as {role}")
 
-    _run(_with_db(go()))
+    _run(with_db(go()))
 
 
 @main.group()
@@ -139,7 +141,7 @@ def audit_verify() -> None:
     async def both():  # type: ignore[no-untyped-def]
         return await verify_chain(), await verify_snapshots()
 
-    report, snapshot_problems = _run(_with_db(both()))
+    report, snapshot_problems = _run(with_db(both()))
     failed = False
     if report.ok:
         click.echo(f"audit chain intact: {report.events} events")

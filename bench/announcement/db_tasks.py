@@ -93,11 +93,11 @@ async def seed(n: int, password: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    from contest.cli import _with_db
+    from contest.cli import with_db
 
     if argv[0] != "seed":
         raise SystemExit(f"unknown command {argv[0]}")
-    print(json.dumps(asyncio.run(_with_db(seed(int(argv[1]), argv[2])))))
+    print(json.dumps(asyncio.run(with_db(seed(int(argv[1]), argv[2])))))
 
 
 if __name__ == "__main__":

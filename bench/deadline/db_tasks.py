@@ -76,12 +76,12 @@ async def dump() -> None:
 
 
 def main(argv: list[str]) -> None:
-    from contest.cli import _with_db
+    from contest.cli import with_db
 
     if argv[0] == "seed":
-        asyncio.run(_with_db(seed(int(argv[1]), argv[2])))
+        asyncio.run(with_db(seed(int(argv[1]), argv[2])))
     elif argv[0] == "dump":
-        asyncio.run(_with_db(dump()))
+        asyncio.run(with_db(dump()))
     else:
         raise SystemExit(f"unknown task {argv[0]!r}")
 

@@ -94,7 +94,7 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
     from judging.domain import assignments, scoring, shortlist
     from judging.domain.ranking import compute_ranking
     from judging.domain.round_rows import criteria_of, get_round_row
-    from judging.domain.shortlist import _rules, _tie_positions
+    from judging.domain.shortlist import ranking_rules, tie_positions
 
     reviewer = Actor(id=reviewer_id, email="r", role="reviewer")
     out: dict[str, Any] = {}
@@ -110,14 +110,14 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
 
     reviews = await best("fetch_reviews_ms", lambda: shortlist.submitted_reviews(round_id))
     row = await get_round_row(round_id)
-    rules = _rules(row, await criteria_of(round_id))
+    rules = ranking_rules(row, await criteria_of(round_id))
 
     async def pure() -> Any:
-        return compute_ranking(reviews, rules, await _tie_positions(round_id))
+        return compute_ranking(reviews, rules, await tie_positions(round_id))
 
     ranked = await best("compute_ranking_with_borderline_ms", pure)
     async def cold() -> Any:
-        shortlist._RANKINGS.clear()  # what the first call after a change pays: fetch, compute, borderline
+        shortlist.forget_rankings()  # what the first call after a change pays: fetch, compute, borderline
         return await shortlist.compute_round_ranking(round_id)
 
     await best("ranking_cold_ms", cold)
@@ -131,13 +131,13 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    from contest.cli import _with_db
+    from contest.cli import with_db
 
     command = argv[0]
     if command == "seed":
-        result = asyncio.run(_with_db(seed(int(argv[1]), int(argv[2]), argv[3])))
+        result = asyncio.run(with_db(seed(int(argv[1]), int(argv[2]), argv[3])))
     elif command == "time":
-        result = asyncio.run(_with_db(timings(int(argv[1]), int(argv[2]), int(argv[3]))))
+        result = asyncio.run(with_db(timings(int(argv[1]), int(argv[2]), int(argv[3]))))
     else:
         raise SystemExit(f"unknown command {command}")
     print(json.dumps(result))

@@ -225,7 +225,7 @@ SEED_ONE_APPLICANT = f"""
 import asyncio
 from datetime import timedelta
 from contest import clock
-from contest.cli import _with_db
+from contest.cli import with_db
 from contest.domain import accounts, editions, organisations
 from contest.domain.audit import SYSTEM
 from contest.domain.registry import OrgRecord
@@ -243,7 +243,7 @@ async def go():
         "submission_closes_at": now + timedelta(days=20), "announcement_at": now + timedelta(days=90),
         "max_file_bytes": {GB}, "max_entry_bytes": {GB}}})
 
-asyncio.run(_with_db(go()))
+asyncio.run(with_db(go()))
 """
 
 

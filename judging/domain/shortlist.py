@@ -33,7 +33,9 @@ from judging.tables import Assignment, Decision, Round, RoundEntry, Signature, T
 OUTCOMES = contest_outcomes.OUTCOMES  # kind -> (inside the cut, outside)
 
 
-def _rules(row: dict[str, Any], criteria: list[dict[str, Any]]) -> Rules:
+def ranking_rules(row: dict[str, Any], criteria: list[dict[str, Any]]) -> Rules:
+    """The rules the ranking applies: the round's frozen rules (its stored row and rubric until
+    it opens)."""
     frozen = row["rules"] or {}
     return Rules(criteria=tuple(RubricCriterion(c["code"], c["weight"], c["min"], c["max"])
                                 for c in frozen.get("criteria", criteria)),
@@ -50,7 +52,8 @@ async def submitted_reviews(round_id: int) -> list[Review]:
             for r in rows]
 
 
-async def _tie_positions(round_id: int) -> dict[int, int]:
+async def tie_positions(round_id: int) -> dict[int, int]:
+    """The committee's recorded order inside tied groups: entry id -> position (lower first)."""
     return {d["entry"]: d["position"] for d in await TieDecision.select(TieDecision.entry, TieDecision.position).where(
         TieDecision.round == round_id)}
 
@@ -60,6 +63,11 @@ async def _tie_positions(round_id: int) -> dict[int, int]:
 # database, so nothing another process needs lives here.
 _RANKINGS: dict[tuple[int, bool], tuple[tuple[Any, ...], list[RankedEntry]]] = {}
 _RANKINGS_MAX = 16
+
+
+def forget_rankings() -> None:
+    """Drop this process's computed rankings (the next read computes afresh)."""
+    _RANKINGS.clear()
 
 
 async def _fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -84,9 +92,9 @@ async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
     cached = _RANKINGS.get((round_id, with_borderline))
     if cached is not None and cached[0] == fingerprint:
         return row, cached[1]
-    rules = _rules(row, await criteria_of(round_id))
+    rules = ranking_rules(row, await criteria_of(round_id))
     reviews = await submitted_reviews(round_id)
-    ranking = compute_ranking(reviews, rules, await _tie_positions(round_id), with_borderline=with_borderline)
+    ranking = compute_ranking(reviews, rules, await tie_positions(round_id), with_borderline=with_borderline)
     if len(_RANKINGS) >= _RANKINGS_MAX:
         _RANKINGS.pop(next(iter(_RANKINGS)))
     _RANKINGS[(round_id, with_borderline)] = (fingerprint, ranking)
