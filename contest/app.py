@@ -16,11 +16,10 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
-from litestar.stores.redis import RedisStore
 
 from contest import db, ratelimit
 from contest.domain import outbox
-from contest.errors import DomainError, NotAuthenticated, ValidationFailed
+from contest.errors import DomainError, NotAuthenticated, RateLimited, ValidationFailed
 from contest.i18n import t
 from contest.openapi import components as openapi_components
 from contest.settings import get_settings, keep_files_private
@@ -78,7 +77,8 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
     errors = getattr(exc, "errors", None) if isinstance(exc, ValidationFailed) else None
     if isinstance(exc, NotAuthenticated) and not wants_json(request):
         return Redirect(f"/login?next={quote(same_site_path(request.url.path))}", status_code=303)
-    return _error_response(request, exc.status_code, exc.code, exc.message, exc.params, errors)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return _error_response(request, exc.status_code, exc.code, exc.message, exc.params, errors, headers)
 
 
 def N_(message: str) -> str:
@@ -157,10 +157,11 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
         arq_pool = await create_pool(redis_settings(settings.redis_url))
         outbox.use_arq(arq_pool)
-        ratelimit.use_store(RedisStore.with_client(url=settings.redis_url, namespace="contest"))
+        ratelimit.use_redis(settings.redis_url)
     else:
         from contest import jobs  # noqa: F401 - registers the job handlers
 
+        ratelimit.use_database()
         event = asyncio.Event()
         outbox.use_in_process(event)
         runner = asyncio.create_task(outbox.in_process_loop(event))

@@ -70,8 +70,14 @@ class PayloadTooLarge(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many attempts; ``retry_after`` is the number of seconds to wait (the Retry-After header)."""
+
     status_code = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, **params: Any) -> None:
+        super().__init__(message, seconds=retry_after, **params)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(DomainError):

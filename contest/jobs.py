@@ -93,11 +93,14 @@ STALE_PART_SECONDS = 24 * 3600
 
 
 async def purge_stale_uploads(ctx: dict[str, Any] | None = None) -> int:
-    """Cron (worker) and start-up (in-process runner): remove part files of uploads that a
-    crashed process left behind. Only local storage has them; S3's incomplete multipart
+    """Cron (worker) and start-up (in-process runner): forget expired rate-limit counters, and
+    remove part files of uploads that a crashed process left behind. Only local storage has them; S3's incomplete multipart
     uploads are removed by the bucket's lifecycle rule."""
     from contest.storage import get_storage
 
+    from contest import ratelimit
+
+    await ratelimit.purge_expired()  # rate-limit counters kept in the database
     purge = getattr(get_storage(), "purge_incomplete", None)
     if purge is None:
         return 0

@@ -7,6 +7,7 @@ nothing else installed: SQLite under ``var/``, files on local disk, jobs in-proc
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -41,6 +42,22 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses or CIDR networks ("10.0.0.0/8, 192.168.1.7"); a wrong entry is
+    refused at start-up rather than silently trusting nothing (or everything)."""
+    networks = []
+    for item in value.split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"TRUSTED_PROXIES: {item.strip()!r} is not an address or a CIDR network") from exc
+    return tuple(networks)
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -67,6 +84,8 @@ class Settings:
     debug: bool
     run_jobs_in_process: bool
     db_pool: bool
+    # Reverse proxies whose X-Forwarded-For is believed; every other peer is the client itself.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     timezone: str = "Asia/Bangkok"
     languages: tuple[str, ...] = field(default=("th", "en"))
 
@@ -103,6 +122,7 @@ def get_settings() -> Settings:
         # Without Redis the same job functions run in this process.
         run_jobs_in_process=redis_url is None,
         db_pool=_bool("DB_POOL", True),
+        trusted_proxies=parse_networks(os.environ.get("TRUSTED_PROXIES", "")),
     )
 
 

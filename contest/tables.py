@@ -64,6 +64,9 @@ class AuthToken(Table, tablename="auth_token"):
     expires_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
     user_agent = Varchar(length=255, default="")
+    # Where and when it was last used, for the account's list of signed-in devices.
+    ip_address = Varchar(length=45, default="")
+    last_seen_at = Timestamptz(null=True, default=None)
 
 
 class EmailToken(Table, tablename="email_token"):
@@ -76,6 +79,18 @@ class EmailToken(Table, tablename="email_token"):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class RateCounter(Table, tablename="rate_counter"):
+    """Attempt counters for rate limits when no Redis is configured. Each change is one atomic
+    statement (INSERT ... ON CONFLICT ... RETURNING), so parallel requests count exactly.
+    Times are whole seconds since the epoch."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    key = Varchar(length=200, unique=True)
+    hits = Integer(default=0)
+    not_before = BigInt(default=0)
+    expires = BigInt(default=0, index=True)
 
 
 class Edition(Table, tablename="edition"):
@@ -230,5 +245,5 @@ class ResultSnapshot(Table, tablename="result_snapshot"):
 
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
-    Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot,
+    Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter,
 ]

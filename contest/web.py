@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import secrets
@@ -134,6 +135,41 @@ def same_site_path(path: str) -> str:
     """``path`` as a link that stays on this site: ``//evil.example/x`` or ``/\\evil.example``
     would leave it (browsers read both as another host)."""
     return "/" + path.lstrip("/\\")
+
+
+def forwarded_client(peer: str, forwarded_for: str | None, trusted: tuple[Any, ...]) -> str:
+    """The address of the person calling. The peer of the connection is believed as it is, unless
+    it is one of our own reverse proxies (``TRUSTED_PROXIES``): then X-Forwarded-For is read from
+    the right, skipping our proxies, and the first address that is not one of them is the client.
+    Addresses further left were written by the client and could be anything."""
+
+    def is_trusted(text: str) -> bool:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        return any(address in network for network in trusted)
+
+    if not trusted or not is_trusted(peer) or not forwarded_for:
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a garbled header: fall back to what we know
+        if not is_trusted(hop):
+            return hop
+    return hops[0] if hops else peer
+
+
+def client_address(scope: Scope) -> str:
+    """The caller's address for rate limits and the list of signed-in devices."""
+    client = scope.get("client")
+    peer = client[0] if client else "unknown"
+    # Several X-Forwarded-For headers count as one list, in order.
+    forwarded = ",".join(v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for")
+    return forwarded_client(peer, forwarded or None, get_settings().trusted_proxies)
 
 
 def _integer_segments_valid(scope: Scope) -> bool:

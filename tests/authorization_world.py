@@ -20,7 +20,7 @@ from contest import clock
 from contest.domain import accounts, announcement, entries, outcomes
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
-from contest.tables import Attachment, Edition, Entry, Organisation, Receipt, User
+from contest.tables import Attachment, AuthToken, Edition, Entry, Organisation, Receipt, User
 from judging.domain import assignments, final, rounds
 from judging.tables import Assignment
 from tests.conftest import run
@@ -148,6 +148,11 @@ def build_world(client: Any) -> World:
         world.people[role] = Credentials(session=run(accounts.issue_token(actor, AuthTokenKind.session)).token,
                                          bearer=run(accounts.issue_token(actor, AuthTokenKind.api)).token)
     assert set(world.people) == set(ROLES)
+    run(make_user("applicant", email="bystander@example.go.th", org=org_b))
+    bystander = _actor("bystander@example.go.th")
+    bystander_session = run(accounts.issue_token(bystander, AuthTokenKind.session)).token
+    v["other_session_id"] = run(AuthToken.select(AuthToken.id).where(
+        AuthToken.token_hash == accounts.hash_secret(bystander_session)).first())["id"]
     v["year"] = YEAR
     v["past_year"] = PAST_YEAR
     v["org_b"] = org_b

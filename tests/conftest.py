@@ -79,15 +79,13 @@ def migrated_db() -> Iterator[str]:
 
 def empty_database() -> None:
     """Empty tables, no mail, no uploads, fresh rate limits, the real clock (needs ``migrated_db``)."""
-    from litestar.stores.memory import MemoryStore
-
     from contest import clock, ratelimit
 
     run(_truncate())
     for directory in (get_settings().mail_dir, get_settings().var_dir / "uploads"):
         if directory.exists():
             shutil.rmtree(directory)
-    ratelimit.use_store(MemoryStore())
+    ratelimit.use_database()
     clock.freeze(None)
 
 

@@ -25,10 +25,7 @@ from contest.schemas import (
     UserCreate,
     UserRead,
 )
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+from contest.web import client_address
 
 
 class AuthController(Controller):
@@ -39,14 +36,11 @@ class AuthController(Controller):
     async def create_token(self, request: Request, data: TokenRequest) -> TokenRead:
         """Exchange email and password for a bearer token (expiring, revocable)."""
         email = accounts.normalise_email(data.email)
-        await ratelimit.check_login_allowed(email, client_ip(request))
-        try:
-            actor = await accounts.authenticate(email, data.password)
-        except Exception:
-            await ratelimit.record_login_failure(email, client_ip(request))
-            raise
-        await ratelimit.reset_login_failures(email)
-        issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""))
+        address = client_address(request.scope)
+        await ratelimit.check_login_allowed(email, address)
+        actor = await accounts.authenticate(email, data.password)
+        await ratelimit.reset_login_failures(email, address)
+        issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""), address)
         return TokenRead(token=issued.token, expires_at=issued.expires_at)
 
     @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT,

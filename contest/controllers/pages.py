@@ -19,7 +19,7 @@ from contest.guards import current_user, login_required, require_actor
 from contest.i18n import t
 from contest.settings import get_settings
 from contest.tables import Organisation, User
-from contest.web import SESSION_COOKIE
+from contest.web import SESSION_COOKIE, client_address
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -35,6 +35,12 @@ def _safe_next(value: str | None) -> str:
             or any(ord(c) < 32 for c in value) or urlparse(value).netloc):
         return "/"
     return value
+
+
+async def _throttle_mail(request: Request, email: str) -> None:
+    """Forms that send a mail (sign-up, forgot password, resend confirmation): a few per email
+    and per address an hour (429 with Retry-After beyond)."""
+    await ratelimit.check_mail_request(accounts.normalise_email(email), client_address(request.scope))
 
 
 def _message(heading: str, *paragraphs: str, link: tuple[str, str] | None = None, status: int = 200) -> Template:
@@ -103,18 +109,16 @@ class AccountPages(Controller):
     @post("/signup")
     async def signup(self, request: Request, data: Form) -> Template:
         form = {k: str(v) for k, v in data.items() if k != "password"}
+        async def throttle(email: str) -> None:
+            await _throttle_mail(request, email)
+
         try:
             await accounts.sign_up(email=data.get("email", ""), password=data.get("password", ""),
                                    name=data.get("name", ""), organisation_code=data.get("organisation_code", ""),
-                                   language=request.scope["state"]["language"])
+                                   language=request.scope["state"]["language"], throttle=throttle)
         except ValidationFailed as exc:
             ctx = await self._signup_context(None, None, form, exc.errors)
             return Template("contest/signup.html", context=ctx, status_code=422)
-        except DomainError as exc:
-            if exc.code != "email_taken":
-                raise
-            ctx = await self._signup_context(None, None, form, {"email": t(exc.message)})
-            return Template("contest/signup.html", context=ctx, status_code=409)
         return _message(t("Check your email"),
                         t("We sent a confirmation link to {email}. Open it to activate your account.",
                           email=form.get("email", "").strip().lower()),
@@ -130,7 +134,8 @@ class AccountPages(Controller):
         return _message(t("Your email is confirmed"), t("You can now log in."), link=("/login", t("Log in")))
 
     @post("/account/resend")
-    async def resend(self, data: Form) -> Template:
+    async def resend(self, request: Request, data: Form) -> Template:
+        await _throttle_mail(request, data.get("email", ""))
         await accounts.resend_confirmation(data.get("email", ""))
         return _message(t("Check your email"),
                         t("If this account still needs confirming, a new link is on its way."))
@@ -145,21 +150,21 @@ class AccountPages(Controller):
     @post("/login")
     async def login(self, request: Request, data: Form) -> Template | Redirect:
         email = accounts.normalise_email(data.get("email", ""))
-        ip = request.client.host if request.client else "unknown"
+        ip = client_address(request.scope)
         ctx: dict[str, Any] = {"form": {"email": email}, "errors": {}, "next": data.get("next")}
         try:
             await ratelimit.check_login_allowed(email, ip)
             actor = await accounts.authenticate(email, data.get("password", ""))
         except RateLimited as exc:
-            return Template("contest/login.html", context={**ctx, "message": t(exc.message)}, status_code=429)
+            return Template("contest/login.html", context={**ctx, "message": t(exc.message, **exc.params)},
+                            status_code=429, headers={"Retry-After": str(exc.retry_after)})
         except NotAuthenticated as exc:
-            await ratelimit.record_login_failure(email, ip)
             return Template("contest/login.html", context={**ctx, "message": t(exc.message)}, status_code=401)
         except PermissionDenied as exc:
             return Template("contest/login.html", context={**ctx, "message": t(exc.message), "unconfirmed": True},
                             status_code=403)
-        await ratelimit.reset_login_failures(email)
-        issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""))
+        await ratelimit.reset_login_failures(email, ip)
+        issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""), ip)
         target = _safe_next(data.get("next"))
         if target == "/":
             target = {"admin": "/admin", "applicant": "/entries", "reviewer": "/review"}.get(actor.role, "/account")
@@ -178,7 +183,8 @@ class AccountPages(Controller):
         return Template("contest/forgot.html")
 
     @post("/account/forgot")
-    async def forgot(self, data: Form) -> Template:
+    async def forgot(self, request: Request, data: Form) -> Template:
+        await _throttle_mail(request, data.get("email", ""))
         await accounts.request_password_reset(data.get("email", ""))
         return _message(t("Check your email"),
                         t("If an account exists for this address, we sent a link to choose a new password. "
@@ -202,6 +208,8 @@ class AccountPages(Controller):
 
     async def _account_context(self, request: Request, errors: dict[str, str]) -> dict[str, Any]:
         actor = require_actor(request)
+        user = current_user(request)
+        sessions = await accounts.list_sessions(actor, current_token_id=user.token_id if user else None)
         me = await User.select(User.name, User.email, User.role, User.organisation).where(User.id == actor.id).first()
         org = None
         if me["organisation"]:
@@ -209,20 +217,33 @@ class AccountPages(Controller):
         role_label = {"admin": t("Administrator"), "reviewer": t("Committee member"),
                       "applicant": t("Organisation staff")}.get(me["role"], me["role"])
         return {"me": me, "org": org, "role_label": role_label, "errors": errors,
-                "user": current_user(request)}
+                "user": user, "sessions": sessions}
 
     @get("/account", guards=[login_required])
-    async def account(self, request: Request) -> Template:
-        return Template("contest/account.html", context=await self._account_context(request, {}))
+    async def account(self, request: Request, signed_out: str | None = None) -> Template:
+        ctx = await self._account_context(request, {})
+        if signed_out:
+            ctx["session_flash"] = t("That device is signed out.")
+        return Template("contest/account.html", context=ctx)
 
     @post("/account/password", guards=[login_required])
     async def change_password(self, request: Request, data: Form) -> Template:
+        user = current_user(request)
         try:
-            await accounts.change_password(actor=require_actor(request),
-                                           current_password=data.get("current_password", ""),
-                                           new_password=data.get("new_password", ""))
+            ended = await accounts.change_password(actor=require_actor(request),
+                                                   current_password=data.get("current_password", ""),
+                                                   new_password=data.get("new_password", ""),
+                                                   keep_token_id=user.token_id if user else None)
         except ValidationFailed as exc:
             return Template("contest/account.html", context=await self._account_context(request, exc.errors),
                             status_code=422)
         ctx = await self._account_context(request, {})
-        return Template("contest/account.html", context={**ctx, "flash": t("Your password is changed.")})
+        flash = t("Your password is changed.")
+        if ended:
+            flash += " " + t("{count} other sessions and tokens were signed out.", count=ended)
+        return Template("contest/account.html", context={**ctx, "flash": flash})
+
+    @post("/account/sessions/{token_id:int}/revoke", guards=[login_required])
+    async def revoke_session(self, request: Request, token_id: int) -> Redirect:
+        await accounts.revoke_session(require_actor(request), token_id)
+        return Redirect("/account?signed_out=1#sessions-h", status_code=303)

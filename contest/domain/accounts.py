@@ -11,11 +11,14 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from ua_parser import parse as ua_parse
 
 from contest import clock, db
 from contest.db import atomic
@@ -41,6 +44,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
 CONFIRM_HOURS = 48
 RESET_HOURS = 2
+# "Last seen" of a session is written at most this often, not on every request.
+LAST_SEEN_EVERY = timedelta(minutes=5)
 
 
 def hash_secret(secret: str) -> str:
@@ -106,7 +111,9 @@ def _validate_email(email: str, errors: dict[str, str]) -> None:
 
 @dataclass(frozen=True)
 class SignUpResult:
-    user_id: int
+    """``user_id`` is None when the address already had an account (its owner was mailed)."""
+
+    user_id: int | None
     email: str
 
 
@@ -130,10 +137,23 @@ def _confirm_mail(name: str, link: str) -> tuple[str, str]:
     return subject, text
 
 
+def _already_registered_mail(name: str) -> tuple[str, str]:
+    base = get_settings().base_url
+    subject = t("Someone tried to sign up with your email")
+    text = t("Hello {name},\n\nSomeone asked to create an account for the Digital Local Government "
+             "contest with this email address, which already has an account. If it was you, log in:\n"
+             "{login}\nor choose a new password:\n{forgot}\n\nIf it was not you, ignore this message; "
+             "nothing has changed.\n", name=name, login=f"{base}/login", forgot=f"{base}/account/forgot")
+    return subject, text
+
+
 async def sign_up(*, email: str, password: str, name: str, organisation_code: str,
-                  language: str = "th", actor: Actor = SYSTEM) -> SignUpResult:
+                  language: str = "th", actor: Actor = SYSTEM,
+                  throttle: Callable[[str], Awaitable[None]] | None = None) -> SignUpResult:
     """Create an unconfirmed applicant account bound to a registry organisation and mail a
-    confirmation link. Several staff may belong to one organisation."""
+    confirmation link. Several staff may belong to one organisation. ``throttle`` (a rate
+    limit) is called with the address once the form is valid, before anything is stored or
+    mailed, so correcting a form does not use up the limit."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
     _validate_email(email, errors)
@@ -144,24 +164,32 @@ async def sign_up(*, email: str, password: str, name: str, organisation_code: st
         Organisation.code == (organisation_code or "").strip()).first()
     if org is None:
         errors["organisation_code"] = t("Choose your organisation from the registry.")
-    if errors:
+    if errors or org is None:
         raise ValidationFailed(errors=errors)
+    if throttle is not None:
+        await throttle(email)
     password_hash = await hash_password_async(password)
     async with atomic():
-        if await User.exists().where(User.email == email):
-            raise Conflict("An account with this email already exists. Log in or reset your password.",
-                           code="email_taken", field="email")
-        rows = await User.insert(User(email=email, name=name.strip()[:255], password_hash=password_hash,
-                                      role=Role.applicant, organisation=org["id"], locale=language)
-                                 ).returning(User.id)
-        user_id = rows[0]["id"]
-        raw = await _issue_email_token(user_id, TokenPurpose.confirm_email, CONFIRM_HOURS)
-        link = f"{get_settings().base_url}/account/confirm/{raw}"
-        subject, text = _confirm_mail(name.strip(), link)
-        job = await _queue_mail(email, subject, text)
-        await append_event(actor=actor if actor.id else Actor(id=user_id, email=email, role="applicant"),
-                           action="user.sign_up", subject_type="user", subject_id=user_id,
-                           after={"email": email, "role": "applicant", "organisation_code": organisation_code})
+        known = await User.select(User.id, User.name).where(User.email == email).first()
+        if known is not None:
+            # The same answer as for a new address, so sign-up does not reveal who has an
+            # account; the owner is told instead, with the way back in.
+            job = await _queue_mail(email, *_already_registered_mail(known["name"]))
+            await append_event(actor=SYSTEM, action="user.sign_up_known_email", subject_type="user",
+                               subject_id=known["id"])
+            user_id = None
+        else:
+            rows = await User.insert(User(email=email, name=name.strip()[:255], password_hash=password_hash,
+                                          role=Role.applicant, organisation=org["id"], locale=language)
+                                     ).returning(User.id)
+            user_id = rows[0]["id"]
+            raw = await _issue_email_token(user_id, TokenPurpose.confirm_email, CONFIRM_HOURS)
+            link = f"{get_settings().base_url}/account/confirm/{raw}"
+            subject, text = _confirm_mail(name.strip(), link)
+            job = await _queue_mail(email, subject, text)
+            await append_event(actor=actor if actor.id else Actor(id=user_id, email=email, role="applicant"),
+                               action="user.sign_up", subject_type="user", subject_id=user_id,
+                               after={"email": email, "role": "applicant", "organisation_code": organisation_code})
     await outbox.dispatch([job])
     return SignUpResult(user_id=user_id, email=email)
 
@@ -189,7 +217,7 @@ async def confirm_email(token: str) -> int:
     """Confirm an applicant's email with the single-use link; returns the user id."""
     async with atomic():
         row = await _use_email_token(token, TokenPurpose.confirm_email)
-        user = await User.select(User.id, User.email).where(User.id == row["user"]).first()
+        user = await db.existing(User.select(User.id, User.email).where(User.id == row["user"]))
         await User.update({User.email_confirmed_at: clock.now()}).where(User.id == row["user"])
         await append_event(actor=Actor(id=user["id"], email=user["email"], role="applicant"),
                            action="user.confirm_email", subject_type="user", subject_id=user["id"],
@@ -236,7 +264,8 @@ class IssuedToken:
     expires_at: datetime
 
 
-async def issue_token(actor: Actor, kind: AuthTokenKind, user_agent: str = "") -> IssuedToken:
+async def issue_token(actor: Actor, kind: AuthTokenKind, user_agent: str = "",
+                      ip_address: str = "") -> IssuedToken:
     """Start a browser session or issue an API bearer token for an authenticated user."""
     settings = get_settings()
     ttl = timedelta(days=settings.session_days) if kind == AuthTokenKind.session else timedelta(
@@ -245,7 +274,8 @@ async def issue_token(actor: Actor, kind: AuthTokenKind, user_agent: str = "") -
     csrf = secrets.token_urlsafe(24)
     expires = clock.now() + ttl
     await AuthToken.insert(AuthToken(kind=kind, token_hash=hash_secret(raw), user=actor.id,
-                                     csrf_token=csrf, expires_at=expires, user_agent=user_agent[:255]))
+                                     csrf_token=csrf, expires_at=expires, user_agent=user_agent[:255],
+                                     ip_address=ip_address[:45], last_seen_at=clock.now()))
     return IssuedToken(token=raw, csrf_token=csrf, expires_at=expires)
 
 
@@ -265,13 +295,16 @@ async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
         return None
     row = await AuthToken.select(
         AuthToken.id, AuthToken.kind, AuthToken.csrf_token, AuthToken.expires_at, AuthToken.revoked_at,
-        AuthToken.user.id, AuthToken.user.email, AuthToken.user.role, AuthToken.user.name,
+        AuthToken.last_seen_at, AuthToken.user.id, AuthToken.user.email, AuthToken.user.role, AuthToken.user.name,
         AuthToken.user.organisation, AuthToken.user.is_active,
     ).where((AuthToken.token_hash == hash_secret(raw)) & (AuthToken.kind == kind)).first()
     if row is None or row["revoked_at"] is not None or row["expires_at"] < clock.now():
         return None
     if not row["user.is_active"]:
         return None
+    now = clock.now()
+    if row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_EVERY:
+        await AuthToken.update({AuthToken.last_seen_at: now}).where(AuthToken.id == row["id"])
     actor = Actor(id=row["user.id"], email=row["user.email"], role=row["user.role"],
                   organisation_id=row["user.organisation"])
     return TokenUser(actor=actor, name=row["user.name"], token_id=row["id"], kind=row["kind"],
@@ -284,6 +317,58 @@ async def revoke_token(raw: str) -> bool:
         (AuthToken.token_hash == hash_secret(raw or "")) & AuthToken.revoked_at.is_null()
     ).returning(AuthToken.id)
     return bool(rows)
+
+
+def describe_device(user_agent: str) -> str:
+    """"Firefox 128 on Windows 10" from a User-Agent header, or the header itself when unknown."""
+    if not user_agent:
+        return ""
+    parsed = ua_parse(user_agent)
+    browser = " ".join(p for p in (parsed.user_agent.family, parsed.user_agent.major) if p) if parsed.user_agent else ""
+    system = " ".join(p for p in (parsed.os.family, parsed.os.major) if p) if parsed.os else ""
+    if browser and system:
+        return t("{browser} on {system}", browser=browser, system=system)
+    return browser or system or user_agent[:80]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """One active session or API token of an account, as its owner sees it."""
+
+    id: int
+    kind: str
+    device: str
+    ip_address: str
+    created_at: datetime
+    last_seen_at: datetime | None
+    expires_at: datetime
+    current: bool
+
+
+async def list_sessions(actor: Actor, *, current_token_id: int | None = None) -> list[SignedIn]:
+    """The account's sessions and API tokens that still work, most recently used first."""
+    rows = await AuthToken.select(
+        AuthToken.id, AuthToken.kind, AuthToken.user_agent, AuthToken.ip_address, AuthToken.created_at,
+        AuthToken.last_seen_at, AuthToken.expires_at,
+    ).where((AuthToken.user == actor.id) & AuthToken.revoked_at.is_null()
+            & (AuthToken.expires_at > clock.now()))
+    items = [SignedIn(id=r["id"], kind=r["kind"], device=describe_device(r["user_agent"]),
+                      ip_address=r["ip_address"], created_at=r["created_at"], last_seen_at=r["last_seen_at"],
+                      expires_at=r["expires_at"], current=r["id"] == current_token_id) for r in rows]
+    return sorted(items, key=lambda i: (not i.current, -(i.last_seen_at or i.created_at).timestamp()))
+
+
+async def revoke_session(actor: Actor, token_id: int) -> None:
+    """End one of one's own sessions or API tokens. Someone else's is "not found", as if it did
+    not exist."""
+    async with atomic():
+        rows = await AuthToken.update({AuthToken.revoked_at: clock.now()}).where(
+            (AuthToken.id == token_id) & (AuthToken.user == actor.id) & AuthToken.revoked_at.is_null()
+        ).returning(AuthToken.kind)
+        if not rows:
+            raise NotFound("This session has already ended or does not exist.", code="session_not_found")
+        await append_event(actor=actor, action="user.revoke_session", subject_type="user", subject_id=actor.id,
+                           after={"token_id": token_id, "kind": rows[0]["kind"]})
 
 
 async def request_password_reset(email: str) -> None:
@@ -312,21 +397,40 @@ async def reset_password(token: str, new_password: str) -> int:
     password_hash = await hash_password_async(new_password)
     async with atomic():
         row = await _use_email_token(token, TokenPurpose.reset_password)
-        user = await User.select(User.id, User.email, User.role).where(User.id == row["user"]).first()
+        user = await db.existing(User.select(User.id, User.email, User.role).where(User.id == row["user"]))
         await User.update({User.password_hash: password_hash}).where(User.id == row["user"])
         # The link came to their inbox, so the address is confirmed.
         await User.update({User.email_confirmed_at: clock.now()}).where(
             (User.id == row["user"]) & User.email_confirmed_at.is_null())
-        await AuthToken.update({AuthToken.revoked_at: clock.now()}).where(
-            (AuthToken.user == row["user"]) & AuthToken.revoked_at.is_null())
+        await _end_other_access(row["user"], keep_token_id=None)
         await append_event(actor=Actor(id=user["id"], email=user["email"], role=user["role"]),
                            action="user.reset_password", subject_type="user", subject_id=user["id"])
     return row["user"]
 
 
-async def change_password(*, actor: Actor, current_password: str, new_password: str) -> None:
-    """Change one's own password after re-entering the current one."""
-    user = await User.select(User.password_hash).where(User.id == actor.id).first()
+async def _end_other_access(user_id: int, *, keep_token_id: int | None) -> int:
+    """After a new password: every session and API token of the account ends, except the one
+    that made the change, and no reset link sent earlier works any more. Returns how many
+    sessions and tokens ended."""
+    now = clock.now()
+    where = (AuthToken.user == user_id) & AuthToken.revoked_at.is_null()
+    if keep_token_id is not None:
+        where = where & (AuthToken.id != keep_token_id)
+    ended = await AuthToken.update({AuthToken.revoked_at: now}).where(where).returning(AuthToken.id)
+    await EmailToken.update({EmailToken.used_at: now}).where(
+        (EmailToken.user == user_id) & (EmailToken.purpose == TokenPurpose.reset_password)
+        & EmailToken.used_at.is_null())
+    return len(ended)
+
+
+async def change_password(*, actor: Actor, current_password: str, new_password: str,
+                          keep_token_id: int | None = None) -> int:
+    """Change one's own password after re-entering the current one. Every other session and API
+    token ends (``keep_token_id`` is the session making the change); returns how many ended."""
+    user_id = actor.id
+    if user_id is None:
+        raise NotAuthenticated("Please log in first.")
+    user = await User.select(User.password_hash).where(User.id == user_id).first()
     if user is None or not await verify_password_async(user["password_hash"], current_password or ""):
         raise ValidationFailed(errors={"current_password": t("The current password is not correct.")})
     errors: dict[str, str] = {}
@@ -335,9 +439,11 @@ async def change_password(*, actor: Actor, current_password: str, new_password: 
         raise ValidationFailed(errors=errors)
     password_hash = await hash_password_async(new_password)
     async with atomic():
-        await User.update({User.password_hash: password_hash}).where(User.id == actor.id)
+        await User.update({User.password_hash: password_hash}).where(User.id == user_id)
+        ended = await _end_other_access(user_id, keep_token_id=keep_token_id)
         await append_event(actor=actor, action="user.change_password", subject_type="user",
-                           subject_id=actor.id)
+                           subject_id=actor.id, after={"sessions_ended": ended})
+    return ended
 
 
 async def create_user(*, actor: Actor, email: str, password: str, role: str, name: str = "",
@@ -381,7 +487,7 @@ async def list_users(*, actor: Actor, role: str | None = None, q: str | None = N
         raise PermissionDenied("Only administrators can list accounts.")
     query = User.select(User.id, User.email, User.name, User.role, User.organisation.code,
                         User.email_confirmed_at, User.is_active, User.created_at)
-    where = []
+    where: list[Any] = []
     if role:
         where.append(User.role == role)
     if q:

@@ -116,13 +116,12 @@ def _build(client: Any) -> World:
 
 @pytest.fixture(scope="module")
 def world(migrated_db: str) -> Iterator[World]:
-    from litestar.stores.memory import MemoryStore
     from litestar.testing import TestClient
 
     from contest import ratelimit
 
     run(_truncate())
-    ratelimit.use_store(MemoryStore())
+    ratelimit.use_database()
     clock.freeze(None)
     with TestClient(app=create_app(), base_url="http://testserver.local") as client:
         built = _build(client)

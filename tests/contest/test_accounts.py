@@ -11,7 +11,17 @@ from contest.domain import accounts
 from contest.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from contest.tables import AuditEvent, EmailToken, User
 from tests.conftest import run
-from tests.factories import PASSWORD, browser_login, csrf, link_in, mails, make_org, make_user, wait_for_mails
+from tests.factories import (
+    PASSWORD,
+    browser_login,
+    csrf,
+    decoded_body,
+    link_in,
+    mails,
+    make_org,
+    make_user,
+    wait_for_mails,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -54,14 +64,23 @@ def test_password_hash_uses_owasp_argon2id_parameters_and_old_hashes_are_upgrade
     assert accounts.verify_password(upgraded, PASSWORD)
 
 
-def test_sign_up_duplicate_email_conflicts_and_changes_nothing(db: str) -> None:
+def test_sign_up_with_a_known_email_answers_alike_and_mails_the_owner(db: str) -> None:
+    """Sign-up does not reveal who has an account: the answer is the same, no account is made or
+    changed, and the owner is mailed the way back in."""
     code = run(make_org())
     run(accounts.sign_up(email="a@example.go.th", password=PASSWORD, name="A", organisation_code=code))
-    before = run(User.count())
-    with pytest.raises(Conflict) as exc:
-        run(accounts.sign_up(email="A@example.go.th", password=PASSWORD, name="B", organisation_code=code))
-    assert exc.value.code == "email_taken"
-    assert run(User.count()) == before
+    run(_run_jobs())
+    before = run(User.select().where(User.email == "a@example.go.th").first())
+    result = run(accounts.sign_up(email="A@example.go.th", password="another-password-1", name="B",
+                                  organisation_code=code))
+    run(_run_jobs())
+    assert result.email == "a@example.go.th" and result.user_id is None
+    assert run(User.count()) == 1
+    assert run(User.select().where(User.email == "a@example.go.th").first()) == before
+    sent = mails("a@example.go.th")
+    assert len(sent) == 2
+    body = decoded_body(sent[-1])
+    assert "/account/forgot" in body and "/account/confirm/" not in body
 
 
 def test_sign_up_unknown_organisation_is_rejected(db: str) -> None:
@@ -235,16 +254,22 @@ def test_logout_revokes_the_session(client) -> None:  # type: ignore[no-untyped-
 
 
 def test_login_attempts_are_rate_limited(client) -> None:  # type: ignore[no-untyped-def]
+    clock.freeze(clock.now())
     run(make_user("reviewer", email="r@example.go.th"))
     token = csrf(client)
     statuses = [client.post("/login", data={"email": "r@example.go.th", "password": "wrong-password!",
-                                            "_csrf": token}).status_code for _ in range(11)]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10] == 429
-    # Even the right password is refused while the limit holds.
+                                            "_csrf": token}).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    # Even the right password waits while the delay holds; the answer says how long, in Thai.
     resp = client.post("/login", data={"email": "r@example.go.th", "password": PASSWORD, "_csrf": token},
                        follow_redirects=False)
     assert resp.status_code == 429
+    assert resp.headers["retry-after"] == "1"
+    assert "วินาที" in resp.text
+    clock.freeze(clock.now() + timedelta(seconds=1))
+    resp = client.post("/login", data={"email": "r@example.go.th", "password": PASSWORD, "_csrf": token},
+                       follow_redirects=False)
+    assert resp.status_code == 303
 
 
 def test_applicant_calling_admin_page_is_forbidden(client) -> None:  # type: ignore[no-untyped-def]

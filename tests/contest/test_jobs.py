@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from arq.worker import Worker
 
 from contest import jobs  # noqa: F401 - registers handlers
 from contest.domain import accounts, outbox
+from contest.errors import ValidationFailed
 from contest.tables import Outbox
 from contest.worker import WorkerSettings
 from tests.conftest import run
@@ -34,9 +34,12 @@ def test_mail_job_is_written_in_the_same_transaction_and_runs_once(db: str) -> N
 def test_failed_sign_up_leaves_no_job(db: str) -> None:
     code = run(make_org())
     run(accounts.sign_up(email="s@example.go.th", password=PASSWORD, name="S", organisation_code=code))
-    with pytest.raises(Exception):
-        run(accounts.sign_up(email="s@example.go.th", password=PASSWORD, name="S", organisation_code=code))
+    with pytest.raises(ValidationFailed):
+        run(accounts.sign_up(email="t@example.go.th", password=PASSWORD, name="T", organisation_code="0000000"))
     assert run(Outbox.count()) == 1
+    # A sign-up with a known address queues only the notice to its owner.
+    run(accounts.sign_up(email="s@example.go.th", password=PASSWORD, name="S", organisation_code=code))
+    assert run(Outbox.count()) == 2
 
 
 def test_transient_failure_is_retried_later(db: str) -> None:
@@ -108,6 +111,7 @@ def test_lost_dispatch_is_recovered_by_the_sweeper(db: str, redis_url: str) -> N
         try:
             assert await jobs.sweep_outbox({"redis": pool}) == 0  # too fresh: maybe still in flight
             from datetime import timedelta
+
             from contest import clock
             clock.freeze(clock.now() + timedelta(minutes=2))
             assert await jobs.sweep_outbox({"redis": pool}) == 1
