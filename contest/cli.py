@@ -104,7 +104,9 @@ def import_orgs(file: Path) -> None:
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 @click.option("--name", default="")
-@click.option("--organisation", "organisation_code", default=None, help="Registry code (applicants).")
+@click.option("--organisation", "organisation_code", default=None,
+              help="Registry code (applicants): the account is a verified member of it, the operator "
+                   "vouching for it. Without it the account may ask to join an organisation itself.")
 def create_user(role: str, email: str, password: str, name: str, organisation_code: str | None) -> None:
     """Create a confirmed account."""
     from contest.domain.accounts import create_user as create
@@ -120,7 +122,8 @@ def create_user(role: str, email: str, password: str, name: str, organisation_co
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from exc
         except DomainError as exc:
             raise click.ClickException(both(exc.message)) from exc
-        click.echo(f"created user {user_id} <{email}> as {role}")
+        member = f", verified member of {organisation_code}" if organisation_code and role == "applicant" else ""
+        click.echo(f"created user {user_id} <{email}> as {role}{member}")
 
     _run(with_db(go()))
 

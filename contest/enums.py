@@ -58,6 +58,16 @@ class EntryStates:
     NEUTRAL = EntryState.submitted
 
 
+class MembershipState(StrEnum):
+    """Whether an account acts for an organisation: asked (``pending``), approved (``verified``),
+    turned down (``rejected``) or taken off by a member or an admin (``removed``)."""
+
+    pending = "pending"
+    verified = "verified"
+    rejected = "rejected"
+    removed = "removed"
+
+
 class TokenPurpose(StrEnum):
     confirm_email = "confirm_email"
     reset_password = "reset_password"

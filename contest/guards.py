@@ -13,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from contest.domain.accounts import TokenUser
 from contest.domain.audit import Actor
 from contest.errors import NotAuthenticated, PermissionDenied
+from contest.rules import refuse_any_pending
 
 
 def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenUser | None:
@@ -48,6 +49,7 @@ def admin_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 
 def applicant_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     actor = require_actor(connection)
+    refuse_any_pending(actor)
     if actor.role != "applicant" or actor.organisation_id is None:
         raise PermissionDenied("This is for staff of a registered organisation.", code="applicant_only")
 

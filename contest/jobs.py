@@ -87,6 +87,36 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
                        message=message)
 
 
+@outbox.handler("check_membership_letter")
+async def check_membership_letter(args: dict[str, Any], outbox_id: int) -> None:
+    """The authorisation letter is checked as an attachment is: opened as a PDF and, with
+    CLAMD_URL, scanned. Only clamd being unreachable is retried."""
+    from contest.domain.memberships import record_letter_check
+    from contest.settings import get_settings
+    from contest.storage import get_storage
+    from contest.tables import Membership
+    from uploads.checks import ScanUnavailable, check_file
+    from uploads.storage import ObjectNotFound
+
+    membership_id = args["membership_id"]
+    row = await Membership.select(Membership.letter_key).where(Membership.id == membership_id).first()
+    if row is None or not row["letter_key"]:
+        return
+    try:
+        result = await check_file(get_storage(), row["letter_key"], "application/pdf",
+                                  clamd_url=get_settings().clamd_url)
+    except ScanUnavailable as exc:
+        raise outbox.TransientError(str(exc)) from exc
+    except MemoryError as exc:
+        raise outbox.TransientError("out of memory while checking") from exc
+    except ObjectNotFound:
+        await record_letter_check(membership_id=membership_id, state="failed",
+                                  message="ไม่พบไฟล์ในที่จัดเก็บ / The file is missing from storage.")
+        return
+    message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
+    await record_letter_check(membership_id=membership_id, state=result.state, message=message)
+
+
 #: Part files younger than this may belong to an upload still arriving (a slow 200 MB upload
 #: takes minutes, not a day); older ones were left by a process that crashed mid-upload.
 STALE_PART_SECONDS = 24 * 3600
@@ -94,11 +124,10 @@ STALE_PART_SECONDS = 24 * 3600
 
 async def purge_stale_uploads(ctx: dict[str, Any] | None = None) -> int:
     """Cron (worker) and start-up (in-process runner): forget expired rate-limit counters, and
-    remove part files of uploads that a crashed process left behind. Only local storage has them; S3's incomplete multipart
-    uploads are removed by the bucket's lifecycle rule."""
-    from contest.storage import get_storage
-
+    remove part files of uploads that a crashed process left behind. Only local storage has
+    them; S3's incomplete multipart uploads are removed by the bucket's lifecycle rule."""
     from contest import ratelimit
+    from contest.storage import get_storage
 
     await ratelimit.purge_expired()  # rate-limit counters kept in the database
     purge = getattr(get_storage(), "purge_incomplete", None)

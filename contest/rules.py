@@ -38,3 +38,25 @@ def can_manage_editions(actor: Actor | None, _edition: Any = None) -> bool:
 
 def can_manage_users(actor: Actor | None, _user: Any = None) -> bool:
     return is_organiser(actor)
+
+
+def refuse_pending_member(actor: Actor | None, organisation_id: int | None) -> None:
+    """An account whose membership is not yet verified is told so (403 ``membership_pending``)
+    on its organisation's entries, instead of the "not found" a stranger gets. It sees none of
+    them either way. ``organisation_id`` None (no such entry): nothing to refuse."""
+    if organisation_id is not None and actor is not None and actor.role == "applicant" \
+            and actor.pending_organisation_id == organisation_id:
+        raise_membership_pending()
+
+
+def raise_membership_pending() -> None:
+    raise PermissionDenied("Your membership of this organisation is waiting for approval. A verified "
+                           "member of the organisation or a DGA administrator must approve it first.",
+                           code="membership_pending")
+
+
+def refuse_any_pending(actor: Actor | None) -> None:
+    """Acting for an organisation at all (creating an entry, listing its entries) needs a
+    verified membership."""
+    if actor is not None and actor.role == "applicant" and actor.pending_organisation_id is not None:
+        raise_membership_pending()

@@ -81,6 +81,28 @@ class EmailToken(Table, tablename="email_token"):
     used_at = Timestamptz(null=True, default=None)
 
 
+class Membership(Table, tablename="membership"):
+    """An account acting for an organisation. It starts ``pending`` and acts only once
+    ``verified``: the first member by a DGA admin from the authorisation letter (หนังสือมอบหมาย)
+    signed by the organisation's head, later members by a verified member or an admin."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    user = ForeignKey(references=User, index=True)
+    organisation = ForeignKey(references=Organisation, index=True)
+    state = Varchar(length=16, default="pending", index=True)
+    requested_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = Integer(null=True, default=None)  # the user who approved, rejected or removed
+    reason = Text(default="")
+    # The authorisation letter (PDF), stored and checked like an attachment.
+    letter_name = Varchar(length=255, default="")
+    letter_key = Varchar(length=200, null=True, default=None, unique=True)
+    letter_size = BigInt(default=0)
+    letter_sha256 = Varchar(length=64, default="")
+    letter_check_state = Varchar(length=16, default="")
+    letter_check_message = Text(default="")
+
+
 class RateCounter(Table, tablename="rate_counter"):
     """Attempt counters for rate limits when no Redis is configured. Each change is one atomic
     statement (INSERT ... ON CONFLICT ... RETURNING), so parallel requests count exactly.
@@ -245,5 +267,5 @@ class ResultSnapshot(Table, tablename="result_snapshot"):
 
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
-    Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter,
+    Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership,
 ]

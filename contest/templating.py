@@ -10,8 +10,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from contest.i18n import current_language, format_date, gettext, ngettext, t
 from contest.domain.registry import KIND_LABELS
+from contest.i18n import current_language, format_date, gettext, ngettext, t
 from contest.web import same_site_path
 
 TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
@@ -22,6 +22,15 @@ def _kind_label(kind: str) -> str:
     if not labels:
         return kind
     return labels[0] if current_language.get() == "th" else labels[1]
+
+
+#: Membership states as people read them (message ids, translated when shown).
+MEMBERSHIP_STATE_LABELS = {"pending": "Waiting for approval", "verified": "Verified member",
+                           "rejected": "Not approved", "removed": "Removed"}
+
+
+def _membership_state_label(state: str) -> str:
+    return t(MEMBERSHIP_STATE_LABELS[state]) if state in MEMBERSHIP_STATE_LABELS else state
 
 
 def _lang_url(request: Any, lang: str) -> str:
@@ -61,6 +70,7 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         t=t,
         lang_url=_lang_url,
         kind_label=_kind_label,
+        membership_state_label=_membership_state_label,
     )
     env.filters.update(date=format_date, bytes=_bytes,
                        dateonly=lambda v: format_date(v, with_time=False))

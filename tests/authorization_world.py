@@ -17,23 +17,23 @@ from datetime import timedelta
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, announcement, entries, outcomes
+from contest.domain import accounts, announcement, entries, memberships, outcomes
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
-from contest.tables import Attachment, AuthToken, Edition, Entry, Organisation, Receipt, User
+from contest.tables import Attachment, AuthToken, Edition, Entry, Membership, Organisation, Receipt, User
 from judging.domain import assignments, final, rounds
 from judging.tables import Assignment
 from tests.conftest import run
-from tests.factories import make_edition, make_submitted_entries, make_user
+from tests.factories import PASSWORD, make_edition, make_submitted_entries, make_user
 from tests.judging.support import admin_actors, after_announcement, score_all, sign_round, signed_final
 from uploads.testing import make_pdf
 
 PAST_YEAR = 2569
 YEAR = 2570
 
-#: The people of the matrix, by role. A "pending member" (asked to join organisation A, not
-#: yet approved) becomes one more name here, built in ``build_world``.
-ROLES = ("anonymous", "owner", "other_applicant", "reviewer", "assigned_reviewer", "panel", "admin")
+#: The people of the matrix, by role. ``pending`` asked to join organisation A and is not yet
+#: approved: it must get nothing of A's entries.
+ROLES = ("anonymous", "owner", "other_applicant", "reviewer", "assigned_reviewer", "panel", "admin", "pending")
 
 COMPLETE = {
     "title": "ระบบแจ้งเหตุเดือดร้อนออนไลน์", "category": "service", "summary": "ประชาชนแจ้งเหตุผ่าน LINE",
@@ -85,8 +85,10 @@ def build_world(client: Any) -> World:
 
     emails = {"owner": "owner@a.example.go.th", "other_applicant": "staff@b.example.go.th",
               "reviewer": "reviewer@dga.or.th", "assigned_reviewer": "assigned@dga.or.th",
-              "panel": "panel@dga.or.th", "admin": past_admins[0]}
+              "panel": "panel@dga.or.th", "admin": past_admins[0], "pending": "newcomer@a.example.go.th"}
     run(make_user("applicant", email=emails["owner"], org=org_a))
+    run(accounts.create_user(actor=SYSTEM, email=emails["pending"], password=PASSWORD, role="applicant"))
+    run(memberships.request_membership(actor=_actor(emails["pending"]), organisation_code=org_a))
     run(make_user("applicant", email=emails["other_applicant"], org=org_b))
     for role in ("reviewer", "assigned_reviewer", "panel"):
         run(make_user("reviewer", email=emails[role]))
@@ -153,6 +155,9 @@ def build_world(client: Any) -> World:
     bystander_session = run(accounts.issue_token(bystander, AuthTokenKind.session)).token
     v["other_session_id"] = run(AuthToken.select(AuthToken.id).where(
         AuthToken.token_hash == accounts.hash_secret(bystander_session)).first())["id"]
+    v["membership_id"] = run(Membership.select(Membership.id).where(
+        Membership.user == _actor(emails["pending"]).id).first())["id"]
+    v["approve_action"] = "approve"
     v["year"] = YEAR
     v["past_year"] = PAST_YEAR
     v["org_b"] = org_b

@@ -12,8 +12,8 @@ API routes are called with a bearer token, pages with a browser session and its 
 
 Adding a route: give it a row. ``AUTHZ_MATRIX_RECORD=1 pytest -s tests/test_authorization_matrix.py``
 prints what every cell answers (rows for the unlisted routes too) to check against the contract.
-Adding a role (the pending member of organisation A is next): add it to ``ROLES`` in the world,
-give it a session and a token there, and a column here (``R`` checks every row has one).
+Adding a role: add it to ``ROLES`` in the world, give it a session and a token there, and a
+column here (``R`` checks every row has one; see ``R`` for the pending member's default).
 """
 
 from __future__ import annotations
@@ -59,7 +59,14 @@ class Route:
 
 def R(*expect: Any, values: dict[str, str] | None = None, body: Any = None, phase: int = 0,
       htmx: bool = False) -> Route:
-    """One row: the expectations in ``ROLES`` order. ``htmx``: asked as htmx asks (a partial)."""
+    """One row: the expectations in ``ROLES`` order. ``htmx``: asked as htmx asks (a partial).
+
+    The pending member's column may be left out: it then gets what the applicant of
+    organisation B gets, except that where A's owner may act and B's applicant is told "not
+    found", the pending member of A is told 403 (``membership_pending``)."""
+    if len(expect) == len(ROLES) - 1:
+        owner, other = expect[ROLES.index("owner")], expect[ROLES.index("other_applicant")]
+        expect = (*expect, 403 if other == 404 and owner not in DENIALS else other)
     assert len(expect) == len(ROLES), f"a row needs {len(ROLES)} columns: {ROLES}"
     headers = {"HX-Request": "true"} if htmx else {}
     return Route(dict(zip(ROLES, expect, strict=True)), values or {}, body, phase, headers)
@@ -97,6 +104,26 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/account"): R(LOGIN, 200, 200, 200, 200, 200, 200),
     ("POST", "/account/password"): R(LOGIN, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS,
                                      body={"current_password": "not-the-password", "new_password": "x"}),
+    # --- memberships: the pending member asked to join A; membership_id is that request ------------
+    ("POST", "/api/v1/organisations/{code:str}/membership-requests"): R(
+        401, ACTS, ACTS, 403, 403, 403, 403, ACTS),  # a member, or already asking: 409
+    ("GET", "/api/v1/memberships"): R(401, 200, 200, 403, 403, 403, 200, 403),
+    ("GET", "/api/v1/memberships/{membership_id:int}/letter"): R(401, 404, 404, 404, 404, 404, 404, 404),
+    ("GET", "/account/membership"): R(LOGIN, 200, 200, 403, 403, 403, 403, 200),
+    ("POST", "/account/membership"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403, ACTS, body={"organisation_code": "x"}),
+    ("GET", "/account/membership/{membership_id:int}/letter"): R(LOGIN, 404, 404, 404, 404, 404, 404, 404),
+    ("GET", "/organisation/members"): R(LOGIN, 200, 200, 403, 403, 403, 200, 403),
+    ("GET", "/admin/memberships"): R(*ADMIN_PAGE, 403),
+    ("GET", "/admin/memberships/{membership_id:int}/letter"): R(LOGIN, 403, 403, 403, 403, 403, 404, 403),
+    # Deciding: A's verified member or an admin; the request's own author is told it is pending,
+    # then (approved) that it cannot decide its own membership. Late phases: they change who is who.
+    ("POST", "/memberships/{membership_id:int}/{action:str}"): R(
+        LOGIN, ACTS, 404, 404, 404, 404, ACTS, 403, values={"action": "approve_action"}, phase=5),
+    ("POST", "/api/v1/memberships/{membership_id:int}/approve"): R(
+        401, ACTS, 404, 404, 404, 404, ACTS, 403, phase=6),
+    ("POST", "/api/v1/memberships/{membership_id:int}/reject"): R(
+        401, ACTS, 404, 404, 404, 404, ACTS, 403, body={"reason": "ไม่ใช่บุคลากร"}, phase=7),
+    ("DELETE", "/api/v1/memberships/{membership_id:int}"): R(401, ACTS, 404, 404, 404, 404, ACTS, 403, phase=8),
     # Someone else's session (the applicant's own is never the one named): not found for all.
     ("POST", "/account/sessions/{token_id:int}/revoke"): R(LOGIN, 404, 404, 404, 404, 404, 404,
                                                            values={"token_id": "other_session_id"}),
@@ -133,8 +160,8 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/users"): R(*ADMIN_API_ACTS, body={"email": "new@dga.or.th", "role": "reviewer"}),
 
     # --- API: entries and attachments --------------------------------------------------------------
-    ("POST", "/api/v1/editions/{year:int}/entries"): R(401, ACTS, ACTS, 403, 403, 403, 403, body={"title": "ร่าง"}),
-    ("GET", "/api/v1/entries"): R(401, 200, 200, 403, 403, 403, 200),
+    ("POST", "/api/v1/editions/{year:int}/entries"): R(401, ACTS, ACTS, 403, 403, 403, 403, 403, body={"title": "ร่าง"}),
+    ("GET", "/api/v1/entries"): R(401, 200, 200, 403, 403, 403, 200, 403),
     ("GET", "/api/v1/entries/{entry_id:int}"): R(401, 200, 404, 404, 200, 200, 200),
     ("PATCH", "/api/v1/entries/{entry_id:int}"): R(*OWNER_API_ACTS, body={"title": "ชื่อใหม่", "version": 1}),
     ("POST", "/api/v1/entries/{entry_id:int}/attachments"): R(*OWNER_API_ACTS, body=FILE),
@@ -191,11 +218,11 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("PUT", "/api/v1/rounds/{round_id:int}/presentations/{entry_id:int}"): R(
         *ADMIN_API_ACTS, values=FINAL, body={"starts_at": "2027-06-01T10:00:00+07:00", "minutes": 20}),
     ("POST", "/api/v1/rounds/{round_id:int}/presentations/invitations"): R(*ADMIN_API_ACTS, values=FINAL),
-    ("GET", "/api/v1/entries/{entry_id:int}/presentation"): R(401, 404, 404, 404, 404, 404, 200),
+    ("GET", "/api/v1/entries/{entry_id:int}/presentation"): R(401, 404, 404, 404, 404, 404, 200, 403),
 
     # --- the organisation's pages ------------------------------------------------------------------
-    ("GET", "/entries"): R(LOGIN, 200, 200, 403, 403, 403, 403),
-    ("POST", "/entries"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403),
+    ("GET", "/entries"): R(LOGIN, 200, 200, 403, 403, 403, 403, 303),  # pending: to its membership page
+    ("POST", "/entries"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403, 403),
     ("GET", "/entries/{entry_id:int}"): R(*OWNER_PAGE),
     ("POST", "/entries/{entry_id:int}"): R(*OWNER_PAGE_ACTS, body={"title": "ชื่อใหม่", "version": "1"}),
     ("POST", "/entries/{entry_id:int}/autosave"): R(*OWNER_PAGE_ACTS, body={"title": "ชื่อใหม่", "version": "1"}),
@@ -206,7 +233,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/entries/{entry_id:int}/withdraw"): R(*OWNER_PAGE),
     ("POST", "/entries/{entry_id:int}/withdraw"): R(*OWNER_PAGE_ACTS),
     ("GET", "/receipts/{number:str}"): R(LOGIN, 200, 404, 404, 404, 404, 200),
-    ("GET", "/entries/{entry_id:int}/presentation"): R(LOGIN, 404, 404, 404, 404, 404, 200),
+    ("GET", "/entries/{entry_id:int}/presentation"): R(LOGIN, 404, 404, 404, 404, 404, 200, 403),
     ("GET", "/entries/{entry_id:int}/result"): R(LOGIN, 200, 404, 404, 404, 404, 200, values=PAST_ENTRY),
     ("GET", "/entries/{entry_id:int}/certificate.pdf"): R(LOGIN, 200, 404, 404, 404, 404, 404, values=PAST_ENTRY),
 
@@ -360,7 +387,8 @@ def matches(expected: Any, got: Any) -> bool:
 FINGERPRINTED = ("edition", "organisation", "entry", "attachment", "receipt", "deadline_extension",
                  "result_snapshot", "audit_event", "email_token", "judging_round", "judging_criterion",
                  "judging_member", "judging_conflict", "judging_round_entry", "judging_assignment",
-                 "judging_tie_decision", "judging_decision", "judging_signature", "judging_presentation")
+                 "judging_tie_decision", "judging_decision", "judging_signature", "judging_presentation",
+                 "membership")
 
 
 async def fingerprint() -> str:

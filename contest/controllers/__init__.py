@@ -4,6 +4,7 @@ from contest.controllers.admin import AdminPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
 from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
+from contest.controllers.memberships import MembershipApi, MembershipPages
 from contest.controllers.pages import AccountPages, PublicPages
 from contest.controllers.results_api import ResultsApi
 from contest.controllers.results_pages import ApplicantResultPages, PublishPages, ResultsPages
@@ -11,5 +12,5 @@ from contest.controllers.results_pages import ApplicantResultPages, PublishPages
 ROUTE_HANDLERS = [
     PublicPages, AccountPages, AdminPages, EntryPages,
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
-    ResultsPages, ApplicantResultPages, PublishPages,
+    ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
 ]

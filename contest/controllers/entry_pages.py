@@ -229,8 +229,13 @@ class EntryPages(Controller):
                                and len(live) < edition.entries_per_organisation))
         return ctx
 
-    @get("/entries", guards=[applicant_required])
-    async def my_entries(self, request: Request, withdrawn: bool = False) -> Template:
+    @get("/entries", guards=[login_required])
+    async def my_entries(self, request: Request, withdrawn: bool = False) -> Template | Redirect:
+        actor = require_actor(request)
+        if actor.role == "applicant" and actor.organisation_id is None:
+            # Not (yet) acting for an organisation: where to ask to join, or to wait.
+            return Redirect("/account/membership", status_code=303)
+        applicant_required(request, request.route_handler)
         ctx = await self._list_context(request)
         if withdrawn:
             ctx["flash"] = t("The entry was withdrawn.")

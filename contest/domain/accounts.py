@@ -22,7 +22,7 @@ from ua_parser import parse as ua_parse
 
 from contest import clock, db
 from contest.db import atomic
-from contest.domain import outbox
+from contest.domain import memberships, outbox
 from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import AuthTokenKind, Role, TokenPurpose
 from contest.errors import Conflict, DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -178,6 +178,7 @@ async def sign_up(*, email: str, password: str, name: str, organisation_code: st
             await append_event(actor=SYSTEM, action="user.sign_up_known_email", subject_type="user",
                                subject_id=known["id"])
             user_id = None
+            member_jobs: list[int | None] = []
         else:
             rows = await User.insert(User(email=email, name=name.strip()[:255], password_hash=password_hash,
                                           role=Role.applicant, organisation=org["id"], locale=language)
@@ -187,10 +188,12 @@ async def sign_up(*, email: str, password: str, name: str, organisation_code: st
             link = f"{get_settings().base_url}/account/confirm/{raw}"
             subject, text = _confirm_mail(name.strip(), link)
             job = await _queue_mail(email, subject, text)
-            await append_event(actor=actor if actor.id else Actor(id=user_id, email=email, role="applicant"),
-                               action="user.sign_up", subject_type="user", subject_id=user_id,
+            signer = actor if actor.id else Actor(id=user_id, email=email, role="applicant")
+            await append_event(actor=signer, action="user.sign_up", subject_type="user", subject_id=user_id,
                                after={"email": email, "role": "applicant", "organisation_code": organisation_code})
-    await outbox.dispatch([job])
+            # The account asks to act for the organisation; it acts once someone vouches for it.
+            _, member_jobs = await memberships.open_request(user_id, org["id"], actor=signer)
+    await outbox.dispatch([job, *member_jobs])
     return SignUpResult(user_id=user_id, email=email)
 
 
@@ -305,10 +308,12 @@ async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
     now = clock.now()
     if row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_EVERY:
         await AuthToken.update({AuthToken.last_seen_at: now}).where(AuthToken.id == row["id"])
-    actor = Actor(id=row["user.id"], email=row["user.email"], role=row["user.role"],
-                  organisation_id=row["user.organisation"])
+    standing = await memberships.standing(row["user.id"], row["user.organisation"]) if (
+        row["user.role"] == Role.applicant) else memberships.Standing(row["user.organisation"], None)
+    actor = memberships.acting_actor(user_id=row["user.id"], email=row["user.email"], role=row["user.role"],
+                                     organisation_id=row["user.organisation"], state=standing.state)
     return TokenUser(actor=actor, name=row["user.name"], token_id=row["id"], kind=row["kind"],
-                     csrf_token=row["csrf_token"], organisation_id=row["user.organisation"])
+                     csrf_token=row["csrf_token"], organisation_id=actor.organisation_id)
 
 
 async def revoke_token(raw: str) -> bool:
@@ -448,7 +453,8 @@ async def change_password(*, actor: Actor, current_password: str, new_password: 
 
 async def create_user(*, actor: Actor, email: str, password: str, role: str, name: str = "",
                       organisation_code: str | None = None, confirmed: bool = True) -> int:
-    """An admin (or the CLI) creates an account: reviewers, admins, or applicants of an organisation."""
+    """An admin (or the CLI) creates an account: reviewers, admins, or applicants. An applicant
+    created for an organisation is a verified member of it: its creator vouches for it."""
     if not can_manage_users(actor):
         raise PermissionDenied("Only administrators can create accounts.")
     email = normalise_email(email)
@@ -458,7 +464,9 @@ async def create_user(*, actor: Actor, email: str, password: str, role: str, nam
     if role not in {r.value for r in Role}:
         errors["role"] = t("Role must be admin, reviewer or applicant.")
     org_id = None
-    if role == Role.applicant:
+    # An applicant created with an organisation is vouched for by whoever creates it; without
+    # one, the account may ask to join an organisation itself.
+    if role == Role.applicant and (organisation_code or "").strip():
         org = await Organisation.select(Organisation.id).where(
             Organisation.code == (organisation_code or "").strip()).first()
         if org is None:
@@ -478,6 +486,8 @@ async def create_user(*, actor: Actor, email: str, password: str, role: str, nam
         user_id = rows[0]["id"]
         await append_event(actor=actor, action="user.create", subject_type="user", subject_id=user_id,
                            after={"email": email, "role": role, "organisation_code": organisation_code})
+        if org_id is not None:
+            await memberships.vouch(actor=actor, user_id=user_id, organisation_id=org_id)
     return user_id
 
 

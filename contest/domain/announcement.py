@@ -29,12 +29,12 @@ from piccolo.query.functions.aggregate import Count
 from contest import clock
 from contest.db import atomic, lock_row
 from contest.domain import outbox
-from contest.domain.outcomes import MIN_REVIEWERS_FOR_MEANS
 from contest.domain.audit import Actor, append_event, canonical_json
+from contest.domain.outcomes import MIN_REVIEWERS_FOR_MEANS
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied
 from contest.i18n import format_date, t
-from contest.rules import can_manage_editions
+from contest.rules import can_manage_editions, refuse_pending_member
 from contest.settings import get_settings
 from contest.spreadsheets import neutralise_formula
 from contest.tables import AuditEvent, Edition, Entry, ResultSnapshot, User
@@ -612,6 +612,7 @@ async def applicant_result(actor: Actor | None, entry_id: int) -> dict[str, Any]
                              Entry.organisation.province_name_th).where(Entry.id == entry_id).first()
     if row is None or actor is None or not (
             (actor.role == "applicant" and actor.organisation_id == row["organisation"]) or actor.role == "admin"):
+        refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
     year = row["edition.year"]
     results = await get_results(year)

@@ -38,12 +38,16 @@ def event_hash(prev_hash: str, *, seq: int, at: str, actor_id: int | None, actor
 
 @dataclass(frozen=True)
 class Actor:
-    """Who did it. ``id`` is None for the system (CLI, jobs, demo data)."""
+    """Who did it. ``id`` is None for the system (CLI, jobs, demo data).
+
+    ``organisation_id`` is the organisation the account acts for: set only once its membership
+    is verified. Until then the organisation it asked to join is ``pending_organisation_id``."""
 
     id: int | None
     email: str = ""
     role: str = "system"
     organisation_id: int | None = None
+    pending_organisation_id: int | None = None
 
     @property
     def is_admin(self) -> bool:

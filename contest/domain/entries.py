@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from piccolo.query.functions.aggregate import Count
@@ -25,9 +26,9 @@ from contest.enums import EntryStates
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, format_date, t
 from contest.numbers import whole_number
+from contest.rules import is_organiser, refuse_any_pending, refuse_pending_member
 from contest.settings import get_settings
 from contest.tables import Attachment, DeadlineExtension, Edition, Entry, Organisation, Receipt
-from contest.rules import is_organiser
 
 EDITABLE_STATES = EntryStates.EDITABLE
 LIVE_STATES = EntryStates.LIVE
@@ -117,6 +118,7 @@ def is_owner(actor: Actor | None, entry: dict[str, Any]) -> bool:
 async def _owned_entry(actor: Actor, entry_id: int) -> dict[str, Any]:
     row = await _entry_row(entry_id)
     if row is None or not is_owner(actor, row):
+        refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
     return row
 
@@ -151,6 +153,7 @@ async def deadline_for(edition: dict[str, Any], organisation_id: int) -> datetim
 async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
     row = await _entry_row(entry_id)
     if row is None or not await can_view_entry(actor, row):
+        refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
     attachments = await Attachment.select().where(
         (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
@@ -210,6 +213,7 @@ async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, 
                        offset: int = 0) -> list[dict[str, Any]]:
     """Applicants see their organisation's entries (with the state they may know); admins see
     all, with filters. Ordered by id; ``limit``/``offset`` page through them."""
+    refuse_any_pending(actor)
     if actor.role == "applicant" and actor.organisation_id is None:
         return []
     query = Entry.select(Entry.id, Entry.state, Entry.version, Entry.revision, Entry.title, Entry.category,
@@ -380,6 +384,7 @@ def _not_editable(actor: Actor, state: str, published_at: datetime | None = None
 
 async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
     """Start a draft for the caller's organisation, within the edition's per-organisation limit."""
+    refuse_any_pending(actor)
     if actor.role != "applicant" or actor.organisation_id is None:
         raise PermissionDenied("Only staff of a registered organisation can create entries.", code="applicant_only")
     edition = await Edition.select().where(Edition.year == year).first()
@@ -548,6 +553,7 @@ async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any],
         raise NotFound("No such receipt.")
     entry = await _entry_row(receipt["entry"])
     if entry is None or not (is_owner(actor, entry) or (actor and actor.role == "admin")):
+        refuse_pending_member(actor, entry["organisation"] if entry else None)
         raise NotFound("No such receipt.")
     view = _receipt_view(receipt)
     view["snapshot"] = _loads(receipt["snapshot"], {})
@@ -693,6 +699,7 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
     att = await Attachment.select().where((Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).first()
     row = await _entry_row(att["entry"]) if att is not None else None
     if att is None or row is None or not is_owner(actor, row):
+        refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such file.", code="attachment_not_found")
     edition = await Edition.select().where(Edition.id == row["edition"]).first()
     async with atomic():
@@ -727,6 +734,7 @@ async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -
         raise NotFound("No such file.", code="attachment_not_found")
     entry = await _entry_row(att["entry"])
     if entry is None or not await can_view_entry(actor, entry):
+        refuse_pending_member(actor, entry["organisation"] if entry else None)
         raise NotFound("No such file.", code="attachment_not_found")
     if att["deleted_at"] is not None and actor is not None and actor.role == "applicant":
         raise NotFound("No such file.", code="attachment_not_found")

@@ -29,7 +29,7 @@ from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import format_date, t
-from contest.rules import require_organiser
+from contest.rules import refuse_pending_member, require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, User
 from judging.domain.round_rows import get_round_row
@@ -182,6 +182,7 @@ async def get_presentation(actor: Actor | None, entry_id: int) -> dict[str, Any]
     allowed = actor is not None and entry is not None and (
         admin or (actor.role == "applicant" and actor.organisation_id == entry["organisation"]))
     if not allowed:
+        refuse_pending_member(actor, entry["organisation"] if entry else None)
         raise NotFound("No such entry.", code="entry_not_found")
     if not admin and not await Presentation.exists().where(
             (Presentation.entry == entry_id) & Presentation.round.invitations_sent_at.is_not_null()):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import email
 import re
 import time
+from collections.abc import Iterator
 from email import policy
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from contest.web import SESSION_COOKIE
 from tests.conftest import run
 from tests.e2e.browser import CHROMIUM_ARGS, chromium, contest_server, log_tail, unavailable
 from tests.factories import PASSWORD, decoded_body, link_in, make_org
+from uploads.testing import make_pdf
 
 pytestmark = pytest.mark.e2e
 
@@ -129,5 +131,20 @@ def test_signup_confirm_and_login_in_a_real_browser(server: dict[str, Any]) -> N
             url, status, logout_buttons, heading = landed
             assert status == 200 and logout_buttons == 1, (
                 f"log-in landed on {url} with status {status}, {logout_buttons} log-out button(s), h1 {heading!r}")
+
+            # 4. A new account waits for approval. Its organisation has no verified member yet, so
+            # the page it landed on asks for the authorisation letter; it is sent from the browser.
+            assert url.endswith("/account/membership"), url
+            page.goto(base + "/account/membership")
+            expect(page.locator("main")).to_contain_text(th("Waiting for approval"))
+            page.set_input_files("#f-letter", files=[{"name": "หนังสือมอบหมาย.pdf", "mimeType": "application/pdf",
+                                                      "buffer": make_pdf()}])
+            with page.expect_navigation() as nav:
+                page.get_by_role("button", name=th("Send the letter"), exact=True).click()
+            assert nav.value is not None and nav.value.status == 200, page.content()[:3000]
+            expect(page.locator("main")).to_contain_text(th("Your request is sent."))
+            expect(page.locator("main a[href$='/letter']")).to_have_text("หนังสือมอบหมาย.pdf")
+            assert page.locator("#f-letter").count() == 0
+            assert not server_errors, server_errors
         finally:
             browser.close()
