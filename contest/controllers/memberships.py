@@ -190,6 +190,8 @@ class MembershipPages(Controller):
     """``/account/membership`` for the person, ``/organisation/members`` for verified members,
     ``/admin/memberships`` for DGA admins."""
 
+    include_in_schema = False
+
     async def _mine(self, request: Request, errors: dict[str, str], **extra: Any) -> Template:
         actor = require_actor(request)
         if actor.role != "applicant":

@@ -30,9 +30,10 @@ from schemathesis.specs.openapi.checks import (
 
 from contest import clock
 from contest.app import create_app
-from contest.domain import accounts, outcomes
-from contest.domain.audit import SYSTEM
+from contest.domain import accounts, memberships, outcomes
+from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
+from contest.tables import User
 from judging.domain import assignments, rounds
 from tests.conftest import _truncate, run
 from tests.factories import PASSWORD, login_token, make_edition, make_org, make_submitted_entries, make_user
@@ -107,9 +108,14 @@ def _build(client: Any) -> World:
     run(assignments.assign_reviewers(actor=SYSTEM, round_id=round_id))
     own = run(assignments.list_assignments(SYSTEM, round_id))
     assignment_id = next(a["id"] for a in own if a["reviewer"] == reviewer_id)
+    # Someone asking to join the applicant's organisation.
+    run(accounts.create_user(actor=SYSTEM, email="newcomer@schema.go.th", password=PASSWORD, role="applicant"))
+    newcomer = run(User.select(User.id).where(User.email == "newcomer@schema.go.th").first())["id"]
+    asked = run(memberships.request_membership(actor=Actor(id=newcomer, email="newcomer@schema.go.th",
+                                                           role="applicant"), organisation_code=org))
     ids = {"year": OPEN_YEAR, "entry_id": entry_id, "attachment_id": upload.json()["id"],
            "round_id": round_id, "assignment_id": assignment_id, "code": org,
-           "number": submitted.json()["receipt"]["number"]}
+           "number": submitted.json()["receipt"]["number"], "membership_id": asked["id"]}
     judged_ids = {**ids, "year": JUDGED_YEAR, "entry_id": judged[0]}
     return World(headers=headers, emails=emails, ids=ids, judged_ids=judged_ids)
 
