@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 
 from contest import db, ratelimit
 from contest.domain import outbox
-from contest.errors import DomainError, NotAuthenticated, RateLimited, ValidationFailed
+from contest.errors import DomainError, NotAuthenticated, RateLimited, TwoFactorRequired, ValidationFailed
 from contest.i18n import t
 from contest.openapi import components as openapi_components
 from contest.settings import get_settings, keep_files_private
@@ -77,6 +77,8 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
     errors = getattr(exc, "errors", None) if isinstance(exc, ValidationFailed) else None
     if isinstance(exc, NotAuthenticated) and not wants_json(request):
         return Redirect(f"/login?next={quote(same_site_path(request.url.path))}", status_code=303)
+    if isinstance(exc, TwoFactorRequired) and not wants_json(request):
+        return Redirect(f"/account/two-factor?next={quote(same_site_path(request.url.path))}", status_code=303)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return _error_response(request, exc.status_code, exc.code, exc.message, exc.params, errors, headers)
 

@@ -76,6 +76,8 @@ def demo(if_empty: bool) -> None:
         click.echo(f"Demo accounts (password: {settings.demo_password!r}):")
         for email, role, org in report.users:
             click.echo(f"  {email:28} {role:10} {org}")
+        click.echo(f"Admins and committee members sign in with two factors: add the key "
+                   f"{settings.demo_totp_secret} to an authenticator app (or `oathtool --totp -b KEY`).")
 
     _run(with_db(go()))
 

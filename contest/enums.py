@@ -71,6 +71,7 @@ class MembershipState(StrEnum):
 class TokenPurpose(StrEnum):
     confirm_email = "confirm_email"
     reset_password = "reset_password"
+    login_challenge = "login_challenge"  # the second step of a log-in, after the password
 
 
 class AuthTokenKind(StrEnum):

@@ -35,6 +35,13 @@ class PermissionDenied(DomainError):
     code = "forbidden"
 
 
+class TwoFactorRequired(PermissionDenied):
+    """The account's role needs two-factor sign-in and this session or token was not confirmed
+    with a second factor (pages lead to the set-up or the code; the API answers 403)."""
+
+    code = "two_factor_required"
+
+
 class NotAuthenticated(DomainError):
     status_code = 401
     code = "not_authenticated"

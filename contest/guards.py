@@ -10,9 +10,10 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from contest.domain import twofactor
 from contest.domain.accounts import TokenUser
 from contest.domain.audit import Actor
-from contest.errors import NotAuthenticated, PermissionDenied
+from contest.errors import NotAuthenticated, PermissionDenied, TwoFactorRequired
 from contest.rules import refuse_any_pending
 
 
@@ -35,7 +36,21 @@ def require_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
             raise NotAuthenticated("Your session has expired or is not valid. Please log in again.",
                                    code="session_invalid")
         raise NotAuthenticated("Please log in first.")
+    user = current_user(connection)
+    if user is not None and not user.mfa and twofactor.required_for(actor.role) and not _before_two_factor(connection):
+        raise TwoFactorRequired("Your role needs two-factor sign-in: set it up, or log in again with your code.")
     return actor
+
+
+#: Route option of the few routes an account whose role needs two-factor sign-in may use before
+#: it has signed in with it: its account page, setting two-factor up, logging out.
+BEFORE_TWO_FACTOR = {"before_two_factor": True}
+
+
+def _before_two_factor(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    handler = connection.scope.get("route_handler")
+    opt = getattr(handler, "opt", None) or {}
+    return bool(opt.get("before_two_factor"))
 
 
 def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

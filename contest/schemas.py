@@ -15,6 +15,7 @@ from contest.domain.editions import EditionView
 class TokenRequest:
     email: str
     password: str
+    otp: str | None = None  # the 6-digit code (or a recovery code) when the account has two-factor
 
 
 @dataclass

@@ -73,6 +73,7 @@ class Settings:
     smtp_url: str | None
     mail_from: str
     demo_password: str
+    demo_totp_secret: str
     clamd_url: str | None
     s3_endpoint_url: str | None
     s3_region: str
@@ -109,6 +110,8 @@ def get_settings() -> Settings:
         smtp_url=os.environ.get("SMTP_URL") or None,
         mail_from=os.environ.get("MAIL_FROM", "ท้องถิ่นดิจิทัล <no-reply@localhost>"),
         demo_password=os.environ.get("DEMO_PASSWORD", "demo-password"),
+        # The demo's admins and committee members sign in with codes from this base32 key.
+        demo_totp_secret=os.environ.get("DEMO_TOTP_SECRET", "DEMODEMODEMODEMODEMODEMODEMODEMO"),
         clamd_url=os.environ.get("CLAMD_URL") or None,
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
         s3_region=os.environ.get("S3_REGION", "us-east-1"),

@@ -50,6 +50,9 @@ class User(Table, tablename="app_user"):
     locale = Varchar(length=8, default="th")
     totp_secret = Varchar(length=64, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Two-factor sign-in: on since, and the last 30-second step used (a code works only once).
+    totp_enabled_at = Timestamptz(null=True, default=None)
+    totp_last_step = BigInt(null=True, default=None)
 
 
 class AuthToken(Table, tablename="auth_token"):
@@ -67,6 +70,18 @@ class AuthToken(Table, tablename="auth_token"):
     # Where and when it was last used, for the account's list of signed-in devices.
     ip_address = Varchar(length=45, default="")
     last_seen_at = Timestamptz(null=True, default=None)
+    # When this session or token was confirmed with a second factor (None: password only).
+    mfa_at = Timestamptz(null=True, default=None)
+
+
+class RecoveryCode(Table, tablename="recovery_code"):
+    """One-time codes for signing in without the phone. Only the SHA-256 is stored."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    user = ForeignKey(references=User, index=True)
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    used_at = Timestamptz(null=True, default=None)
 
 
 class EmailToken(Table, tablename="email_token"):
@@ -267,5 +282,5 @@ class ResultSnapshot(Table, tablename="result_snapshot"):
 
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
-    Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership,
+    Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
 ]

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, announcement, entries, memberships, outcomes
+from contest.domain import accounts, announcement, entries, memberships, outcomes, twofactor
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import Attachment, AuthToken, Edition, Entry, Membership, Organisation, Receipt, User
@@ -147,8 +147,11 @@ def build_world(client: Any) -> World:
     world.people["anonymous"] = Credentials()
     for role, email in emails.items():
         actor = _actor(email)
-        world.people[role] = Credentials(session=run(accounts.issue_token(actor, AuthTokenKind.session)).token,
-                                         bearer=run(accounts.issue_token(actor, AuthTokenKind.api)).token)
+        # Signed in as each would be: with the second factor where the role needs it.
+        mfa = twofactor.required_for(actor.role)
+        world.people[role] = Credentials(
+            session=run(accounts.issue_token(actor, AuthTokenKind.session, mfa=mfa)).token,
+            bearer=run(accounts.issue_token(actor, AuthTokenKind.api, mfa=mfa)).token)
     assert set(world.people) == set(ROLES)
     run(make_user("applicant", email="bystander@example.go.th", org=org_b))
     bystander = _actor("bystander@example.go.th")

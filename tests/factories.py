@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, editions, organisations
+from contest.domain import accounts, editions, organisations, twofactor
 from contest.domain.audit import SYSTEM
 from contest.domain.registry import OrgRecord
 from contest.settings import get_settings
 
 PASSWORD = "correct-horse-battery"
+#: Every admin and committee member the factories make signs in with two factors, from this key.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _seq = count(1)
 
 
@@ -36,8 +38,36 @@ async def make_user(role: str = "applicant", *, email: str | None = None, org: s
     email = email or f"{role}{n}@example.go.th"
     if role == "applicant" and org is None:
         org = await make_org()
-    return await accounts.create_user(actor=SYSTEM, email=email, password=password, role=role,
-                                      name=f"{role} {n}", organisation_code=org)
+    user_id = await accounts.create_user(actor=SYSTEM, email=email, password=password, role=role,
+                                         name=f"{role} {n}", organisation_code=org)
+    if twofactor.required_for(role):
+        await twofactor.enrol_known_secret(actor=SYSTEM, user_id=user_id, secret=TOTP_SECRET)
+    return user_id
+
+
+def fresh_otp(email: str, *, real_time: bool = False) -> str | None:
+    """The current code of an account with two-factor sign-in (None without it). Tests log the
+    same person in many times within one 30-second step, so the step last used is forgotten
+    first; that a code works only once is tested on its own. ``real_time``: for a server in its
+    own process, whose clock is not the test's (possibly frozen) one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from contest.tables import User
+    from tests.conftest import run
+
+    def read_and_forget() -> dict[str, Any] | None:
+        row = run(User.select(User.id, User.totp_secret, User.totp_enabled_at).where(User.email == email).first())
+        if row is not None:
+            run(User.update({User.totp_last_step: None}).where(User.id == row["id"]))
+        return row
+
+    # Its own thread: a browser test calls this while Playwright's event loop runs in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        row = pool.submit(read_and_forget).result()
+    if row is None or not row["totp_enabled_at"]:
+        return None
+    now = datetime.now(UTC) if real_time else clock.now()
+    return twofactor.code_at(row["totp_secret"], int(now.timestamp()) // twofactor.STEP_SECONDS)
 
 
 def edition_data(year: int = 2569, **overrides: Any) -> dict[str, Any]:
@@ -89,7 +119,10 @@ def link_in(eml: str, path_prefix: str) -> str:
 
 
 def login_token(client: Any, email: str, password: str = PASSWORD) -> dict[str, str]:
-    resp = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    body = {"email": email, "password": password}
+    if otp := fresh_otp(accounts.normalise_email(email)):
+        body["otp"] = otp
+    resp = client.post("/api/v1/auth/token", json=body)
     assert resp.status_code == 200, resp.text
     return {"Authorization": f"Bearer {resp.json()['token']}"}
 
@@ -106,6 +139,12 @@ def browser_login(client: Any, email: str, password: str = PASSWORD) -> None:
     token = csrf(client)
     resp = client.post("/login", data={"email": email, "password": password, "_csrf": token},
                        follow_redirects=False)
+    if resp.status_code == 200 and 'name="challenge"' in resp.text:  # the second step
+        challenge = re.search(r'name="challenge" value="([^"]+)"', resp.text)
+        assert challenge, resp.text
+        resp = client.post("/login/otp", data={"challenge": challenge.group(1), "_csrf": token,
+                                               "otp": fresh_otp(accounts.normalise_email(email)) or ""},
+                           follow_redirects=False)
     assert resp.status_code == 303, resp.text
 
 

@@ -104,6 +104,13 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/account"): R(LOGIN, 200, 200, 200, 200, 200, 200),
     ("POST", "/account/password"): R(LOGIN, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS,
                                      body={"current_password": "not-the-password", "new_password": "x"}),
+    # --- two-factor sign-in -----------------------------------------------------------------------
+    ("POST", "/login/otp"): R(*(401,) * 7, body={"challenge": "not-a-challenge", "otp": "123456"}),
+    ("GET", "/account/two-factor"): R(LOGIN, *(200,) * 6),
+    ("POST", "/account/two-factor"): R(LOGIN, *(ACTS,) * 6, body={"code": "000000"}),  # a wrong code
+    ("POST", "/account/two-factor/recovery-codes"): R(LOGIN, *(ACTS,) * 6, body={"code": "000000"}),
+    # The roles that need two factors may not turn them off.
+    ("POST", "/account/two-factor/off"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403, ACTS, body={"off_code": "000000"}),
     # --- memberships: the pending member asked to join A; membership_id is that request ------------
     ("POST", "/api/v1/organisations/{code:str}/membership-requests"): R(
         401, ACTS, ACTS, 403, 403, 403, 403, ACTS),  # a member, or already asking: 409

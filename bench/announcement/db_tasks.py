@@ -43,7 +43,9 @@ async def seed(n: int, password: str) -> dict[str, Any]:
     from contest.domain import accounts, editions
     from contest.domain.audit import SYSTEM
     from contest.domain.registry import KINDS, PROVINCE_REGION
-    from contest.tables import Entry, Organisation, User
+    from contest.tables import Entry, Membership, Organisation, User
+
+    from bench.signin import BENCH_TOTP_SECRET
 
     now = clock.now()
     await editions.create_edition(actor=SYSTEM, data={
@@ -67,9 +69,15 @@ async def seed(n: int, password: str) -> dict[str, Any]:
     users = [User(email=applicant_email(i), name=f"ผู้ประสานงาน {i}", password_hash=password_hash, role="applicant",
                   organisation=org_id, email_confirmed_at=now, is_active=True) for i, org_id in enumerate(org_ids)]
     users.append(User(email=ADMIN_EMAIL, name="ผู้ดูแล", password_hash=password_hash, role="admin",
-                      email_confirmed_at=now, is_active=True))
+                      email_confirmed_at=now, is_active=True, totp_secret=BENCH_TOTP_SECRET, totp_enabled_at=now))
     for start in range(0, len(users), BATCH):
         await User.insert(*users[start:start + BATCH])
+    # Each organisation's account is its verified member (as an operator's vouching makes it).
+    members = await User.select(User.id, User.organisation).where(User.role == "applicant")
+    rows = [Membership(user=m["id"], organisation=m["organisation"], state="verified", decided_at=now)
+            for m in members]
+    for start in range(0, len(rows), BATCH):
+        await Membership.insert(*rows[start:start + BATCH])
 
     def state(i: int) -> str:
         return "winner" if i == 0 else "finalist" if i < FINALISTS else "not_shortlisted"

@@ -37,6 +37,7 @@ import httpx
 
 from bench.announcement.db_tasks import YEAR
 from bench.deadline.run import start_postgres, stop_postgres
+from bench.signin import sign_in
 from bench.upload.run import contest_env, free_port, run_python, start_contest, stop_server
 
 PASSWORD = "bench-password-123"
@@ -59,8 +60,7 @@ def timed_gets(client: httpx.Client, url: str, runs: int, headers: dict[str, str
 def browser(base: str, email: str) -> httpx.Client:
     """A browser-like client signed in through the log-in form (session cookie + CSRF cookie)."""
     client = httpx.Client(base_url=base, timeout=120, follow_redirects=False)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").text)
-    resp = client.post("/login", data={"email": email, "password": PASSWORD, "_csrf": token.group(1) if token else ""})
+    resp = sign_in(client, email, PASSWORD)
     if resp.status_code != 303:
         raise RuntimeError(f"log-in failed for {email}: {resp.status_code} {resp.text[:300]}")
     return client

@@ -33,7 +33,7 @@ async def seed(n: int, password: str) -> None:
     from contest.domain import accounts, editions, organisations
     from contest.domain.audit import SYSTEM
     from contest.domain.registry import OrgRecord
-    from contest.tables import Organisation, User
+    from contest.tables import Membership, Organisation, User
 
     records = [OrgRecord(code=org_code(i), name_th=f"องค์การบริหารส่วนตำบลทดสอบ{i}", name_en=f"Bench SAO {i}",
                          kind="sao", province_code="50", province_name_th="เชียงใหม่",
@@ -49,6 +49,12 @@ async def seed(n: int, password: str) -> None:
              for i in range(1, n + 1)]
     for start in range(0, len(users), BATCH):
         await User.insert(*users[start:start + BATCH])
+    # Each organisation's account is its verified member (as an operator's vouching makes it).
+    members = await User.select(User.id, User.organisation).where(User.role == "applicant")
+    rows = [Membership(user=m["id"], organisation=m["organisation"], state="verified", decided_at=now)
+            for m in members]
+    for start in range(0, len(rows), BATCH):
+        await Membership.insert(*rows[start:start + BATCH])
     await editions.create_edition(actor=SYSTEM, data={
         "year": YEAR, "title": f"bench {YEAR}", "submission_opens_at": now - timedelta(days=1),
         "submission_closes_at": now + timedelta(days=20), "announcement_at": now + timedelta(days=90)})

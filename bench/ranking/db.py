@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.deadline.run import start_postgres, stop_postgres
+from bench.signin import sign_in
 from bench.upload.run import contest_env, free_port, run_python, start_contest, stop_server
 
 PASSWORD = "bench-password-123"
@@ -45,9 +46,8 @@ def request_times(client: httpx.Client, url: str, runs: int) -> tuple[float, flo
 def log_in(base: str, email: str) -> httpx.Client:
     """A browser-like client: session cookie from the log-in form."""
     client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").text)
-    resp = client.post("/login", data={"email": email, "password": PASSWORD, "_csrf": match.group(1) if match else ""})
-    if resp.status_code not in (200, 303):
+    resp = sign_in(client, email, PASSWORD)
+    if resp.status_code != 303:
         raise RuntimeError(f"log-in failed for {email}: {resp.status_code} {resp.text[:300]}")
     return client
 

@@ -29,6 +29,8 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
     from contest.db import atomic
     from contest.domain.audit import SYSTEM
     from contest.tables import Entry, Organisation, User
+
+    from bench.signin import BENCH_TOTP_SECRET
     from judging.domain import assignments, round_rows, rounds
     from judging.tables import Assignment
 
@@ -54,9 +56,10 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
         await Entry.insert(*rows[start:start + BATCH])
     password_hash = accounts.hash_password(password)
     users = [User(email=f"reviewer{i:02d}@bench.dga.or.th", name=f"กรรมการ {i:02d}", password_hash=password_hash,
-                  role="reviewer", email_confirmed_at=now, is_active=True) for i in range(reviewers)]
+                  role="reviewer", email_confirmed_at=now, is_active=True, totp_secret=BENCH_TOTP_SECRET,
+                  totp_enabled_at=now) for i in range(reviewers)]
     users.append(User(email="admin@bench.dga.or.th", name="ผู้ดูแล", password_hash=password_hash, role="admin",
-                      email_confirmed_at=now, is_active=True))
+                      email_confirmed_at=now, is_active=True, totp_secret=BENCH_TOTP_SECRET, totp_enabled_at=now))
     await User.insert(*users)
     reviewer_ids = [u["id"] for u in await User.select(User.id).where(User.role == "reviewer").order_by(User.id)]
 

@@ -7,10 +7,12 @@ from contest.controllers.entry_pages import EntryPages
 from contest.controllers.memberships import MembershipApi, MembershipPages
 from contest.controllers.pages import AccountPages, PublicPages
 from contest.controllers.results_api import ResultsApi
+from contest.controllers.two_factor import TwoFactorPages
 from contest.controllers.results_pages import ApplicantResultPages, PublishPages, ResultsPages
 
 ROUTE_HANDLERS = [
     PublicPages, AccountPages, AdminPages, EntryPages,
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
+    TwoFactorPages,
 ]

@@ -9,9 +9,10 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from contest import ratelimit
-from contest.domain import accounts, editions, organisations
+from contest.domain import accounts, editions, organisations, twofactor
 from contest.enums import AuthTokenKind
-from contest.guards import admin_required, require_actor
+from contest.errors import NotAuthenticated
+from contest.guards import BEFORE_TWO_FACTOR, admin_required, require_actor
 from contest.numbers import query_number, query_value
 from contest.openapi import BEARER, OPTIONAL, UNSAFE, api, link
 from contest.schemas import (
@@ -34,16 +35,27 @@ class AuthController(Controller):
 
     @post("/token", operation_id="createToken", status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 429))
     async def create_token(self, request: Request, data: TokenRequest) -> TokenRead:
-        """Exchange email and password for a bearer token (expiring, revocable)."""
+        """Exchange email and password (and, for an account with two-factor sign-in, the current
+        code as ``otp``) for a bearer token (expiring, revocable). 401 ``otp_required`` when the
+        code is missing, ``otp_invalid`` when it is wrong or was used already."""
         email = accounts.normalise_email(data.email)
         address = client_address(request.scope)
         await ratelimit.check_login_allowed(email, address)
         actor = await accounts.authenticate(email, data.password)
+        mfa = actor.id is not None and await twofactor.is_enrolled(actor.id)
+        if mfa:
+            if not data.otp:
+                raise NotAuthenticated("This account signs in with two factors: send the code as otp.",
+                                       code="otp_required")
+            if actor.id is None or not await twofactor.use_second_factor(actor.id, data.otp):
+                raise NotAuthenticated("The code is not correct or was already used. Enter the code your app "
+                                       "shows now.", code="otp_invalid")
         await ratelimit.reset_login_failures(email, address)
-        issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""), address)
+        issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""), address,
+                                            mfa=mfa)
         return TokenRead(token=issued.token, expires_at=issued.expires_at)
 
-    @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT,
+    @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT, opt=BEFORE_TWO_FACTOR,
             **api(*UNSAFE, 401, auth=BEARER))
     async def revoke_token(self, request: Request) -> None:
         """Revoke the bearer token used for this request."""

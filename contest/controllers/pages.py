@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
@@ -12,10 +12,11 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from contest import ratelimit
-from contest.domain import accounts, editions, organisations, results_views
+from contest.domain import accounts, editions, organisations, results_views, twofactor
+from contest.domain.audit import Actor
 from contest.enums import AuthTokenKind
 from contest.errors import DomainError, NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
-from contest.guards import current_user, login_required, require_actor
+from contest.guards import BEFORE_TWO_FACTOR, current_user, login_required, require_actor
 from contest.i18n import t
 from contest.settings import get_settings
 from contest.tables import Organisation, User
@@ -41,6 +42,19 @@ async def _throttle_mail(request: Request, email: str) -> None:
     """Forms that send a mail (sign-up, forgot password, resend confirmation): a few per email
     and per address an hour (429 with Retry-After beyond)."""
     await ratelimit.check_mail_request(accounts.normalise_email(email), client_address(request.scope))
+
+
+async def _signed_in(request: Request, actor: Actor, next_path: str | None, *, mfa: bool) -> Redirect:
+    """Start the browser session and go where the person was going (or to their start page)."""
+    issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""),
+                                        client_address(request.scope), mfa=mfa)
+    target = _safe_next(next_path)
+    if target == "/":
+        target = {"admin": "/admin", "applicant": "/entries", "reviewer": "/review"}.get(actor.role, "/account")
+    if not mfa and twofactor.required_for(actor.role):
+        target = f"/account/two-factor?next={quote(target)}"
+    return Redirect(target, status_code=303,
+                    cookies=[_session_cookie(issued.token, get_settings().session_days * 86400)])
 
 
 def _message(heading: str, *paragraphs: str, link: tuple[str, str] | None = None, status: int = 200) -> Template:
@@ -163,13 +177,36 @@ class AccountPages(Controller):
         except PermissionDenied as exc:
             return Template("contest/login.html", context={**ctx, "message": t(exc.message), "unconfirmed": True},
                             status_code=403)
+        if actor.id is not None and await twofactor.is_enrolled(actor.id):
+            # The password was right; the session starts only after the second factor.
+            challenge = await accounts.start_second_step(actor.id)
+            return Template("contest/login_otp.html", context={"challenge": challenge, "next": data.get("next"),
+                                                                "errors": {}})
         await ratelimit.reset_login_failures(email, ip)
-        issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""), ip)
-        target = _safe_next(data.get("next"))
-        if target == "/":
-            target = {"admin": "/admin", "applicant": "/entries", "reviewer": "/review"}.get(actor.role, "/account")
-        return Redirect(target, status_code=303,
-                        cookies=[_session_cookie(issued.token, get_settings().session_days * 86400)])
+        return await _signed_in(request, actor, data.get("next"), mfa=False)
+
+    @post("/login/otp")
+    async def login_otp(self, request: Request, data: Form) -> Template | Redirect:
+        """The second step: the code from the authenticator app, or a recovery code."""
+        challenge = data.get("challenge", "")
+        ip = client_address(request.scope)
+        ctx: dict[str, Any] = {"challenge": challenge, "next": data.get("next"), "errors": {}}
+        email = await accounts.challenge_email(challenge)
+        if email is None:
+            return Template("contest/login.html", status_code=401, context={
+                "form": {}, "errors": {}, "next": data.get("next"),
+                "message": t("This sign-in has expired. Log in again.")})
+        try:
+            await ratelimit.check_login_allowed(email, ip)
+            actor = await accounts.finish_second_step(challenge, data.get("otp", ""))
+        except RateLimited as exc:
+            return Template("contest/login_otp.html", context={**ctx, "message": t(exc.message, **exc.params)},
+                            status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        except NotAuthenticated as exc:
+            return Template("contest/login_otp.html", status_code=401,
+                            context={**ctx, "errors": {"otp": t(exc.message)}, "message": t(exc.message)})
+        await ratelimit.reset_login_failures(email, ip)
+        return await _signed_in(request, actor, data.get("next"), mfa=True)
 
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:
@@ -219,14 +256,14 @@ class AccountPages(Controller):
         return {"me": me, "org": org, "role_label": role_label, "errors": errors,
                 "user": user, "sessions": sessions}
 
-    @get("/account", guards=[login_required])
+    @get("/account", guards=[login_required], opt=BEFORE_TWO_FACTOR)
     async def account(self, request: Request, signed_out: str | None = None) -> Template:
         ctx = await self._account_context(request, {})
         if signed_out:
             ctx["session_flash"] = t("That device is signed out.")
         return Template("contest/account.html", context=ctx)
 
-    @post("/account/password", guards=[login_required])
+    @post("/account/password", guards=[login_required], opt=BEFORE_TWO_FACTOR)
     async def change_password(self, request: Request, data: Form) -> Template:
         user = current_user(request)
         try:
@@ -243,7 +280,7 @@ class AccountPages(Controller):
             flash += " " + t("{count} other sessions and tokens were signed out.", count=ended)
         return Template("contest/account.html", context={**ctx, "flash": flash})
 
-    @post("/account/sessions/{token_id:int}/revoke", guards=[login_required])
+    @post("/account/sessions/{token_id:int}/revoke", guards=[login_required], opt=BEFORE_TWO_FACTOR)
     async def revoke_session(self, request: Request, token_id: int) -> Redirect:
         await accounts.revoke_session(require_actor(request), token_id)
         return Redirect("/account?signed_out=1#sessions-h", status_code=303)

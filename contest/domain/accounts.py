@@ -22,7 +22,7 @@ from ua_parser import parse as ua_parse
 
 from contest import clock, db
 from contest.db import atomic
-from contest.domain import memberships, outbox
+from contest.domain import memberships, outbox, twofactor
 from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import AuthTokenKind, Role, TokenPurpose
 from contest.errors import Conflict, DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -268,7 +268,7 @@ class IssuedToken:
 
 
 async def issue_token(actor: Actor, kind: AuthTokenKind, user_agent: str = "",
-                      ip_address: str = "") -> IssuedToken:
+                      ip_address: str = "", *, mfa: bool = False) -> IssuedToken:
     """Start a browser session or issue an API bearer token for an authenticated user."""
     settings = get_settings()
     ttl = timedelta(days=settings.session_days) if kind == AuthTokenKind.session else timedelta(
@@ -278,7 +278,8 @@ async def issue_token(actor: Actor, kind: AuthTokenKind, user_agent: str = "",
     expires = clock.now() + ttl
     await AuthToken.insert(AuthToken(kind=kind, token_hash=hash_secret(raw), user=actor.id,
                                      csrf_token=csrf, expires_at=expires, user_agent=user_agent[:255],
-                                     ip_address=ip_address[:45], last_seen_at=clock.now()))
+                                     ip_address=ip_address[:45], last_seen_at=clock.now(),
+                                     mfa_at=clock.now() if mfa else None))
     return IssuedToken(token=raw, csrf_token=csrf, expires_at=expires)
 
 
@@ -290,6 +291,8 @@ class TokenUser:
     kind: str
     csrf_token: str
     organisation_id: int | None
+    #: Signed in with a second factor (required for admins and committee members).
+    mfa: bool = False
 
 
 async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
@@ -298,7 +301,7 @@ async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
         return None
     row = await AuthToken.select(
         AuthToken.id, AuthToken.kind, AuthToken.csrf_token, AuthToken.expires_at, AuthToken.revoked_at,
-        AuthToken.last_seen_at, AuthToken.user.id, AuthToken.user.email, AuthToken.user.role, AuthToken.user.name,
+        AuthToken.last_seen_at, AuthToken.mfa_at, AuthToken.user.id, AuthToken.user.email, AuthToken.user.role, AuthToken.user.name,
         AuthToken.user.organisation, AuthToken.user.is_active,
     ).where((AuthToken.token_hash == hash_secret(raw)) & (AuthToken.kind == kind)).first()
     if row is None or row["revoked_at"] is not None or row["expires_at"] < clock.now():
@@ -313,7 +316,50 @@ async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
     actor = memberships.acting_actor(user_id=row["user.id"], email=row["user.email"], role=row["user.role"],
                                      organisation_id=row["user.organisation"], state=standing.state)
     return TokenUser(actor=actor, name=row["user.name"], token_id=row["id"], kind=row["kind"],
-                     csrf_token=row["csrf_token"], organisation_id=actor.organisation_id)
+                     csrf_token=row["csrf_token"], organisation_id=actor.organisation_id,
+                     mfa=row["mfa_at"] is not None)
+
+
+CHALLENGE_MINUTES = 5
+
+
+async def start_second_step(user_id: int) -> str:
+    """After a correct password of an account with two-factor sign-in: a single-use challenge
+    for the second step, valid a few minutes. No session exists until the code is given."""
+    raw = secrets.token_urlsafe(32)
+    expires = clock.now() + timedelta(minutes=CHALLENGE_MINUTES)
+    await EmailToken.insert(EmailToken(purpose=TokenPurpose.login_challenge, token_hash=hash_secret(raw),
+                                       user=user_id, expires_at=expires))
+    return raw
+
+
+async def challenge_email(raw: str) -> str | None:
+    """The email of the account a live challenge belongs to (for the rate limit), or None."""
+    row = await EmailToken.select(EmailToken.user.email, EmailToken.used_at, EmailToken.expires_at).where(
+        (EmailToken.token_hash == hash_secret(raw or "")) & (EmailToken.purpose == TokenPurpose.login_challenge)
+    ).first()
+    if row is None or row["used_at"] is not None or row["expires_at"] < clock.now():
+        return None
+    return str(row["user.email"])
+
+
+async def finish_second_step(raw: str, code: str) -> Actor:
+    """The second step of a log-in: the challenge and a current code (or a recovery code). The
+    challenge survives a wrong code (the log-in rate limit counts the tries) but is used up by
+    the right one."""
+    row = await EmailToken.select().where(
+        (EmailToken.token_hash == hash_secret(raw or "")) & (EmailToken.purpose == TokenPurpose.login_challenge)
+    ).first()
+    if row is None or row["used_at"] is not None or row["expires_at"] < clock.now():
+        raise NotAuthenticated("This sign-in has expired. Log in again.", code="challenge_expired")
+    if not await twofactor.use_second_factor(row["user"], code):
+        raise NotAuthenticated("The code is not correct or was already used. Enter the code your app shows now.",
+                               code="otp_invalid")
+    async with atomic():
+        await _use_email_token(raw, TokenPurpose.login_challenge)
+        user = await db.existing(User.select(User.id, User.email, User.role, User.organisation).where(
+            User.id == row["user"]))
+    return actor_from_row(user)
 
 
 async def revoke_token(raw: str) -> bool:

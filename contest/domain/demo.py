@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from contest import clock
-from contest.domain import accounts, editions, organisations
+from contest.domain import accounts, editions, organisations, twofactor
 from contest.domain.audit import SYSTEM
 from contest.domain.registry import generate_demo_registry
+from contest.settings import get_settings
 from contest.tables import Edition, Organisation, User
 
 ADMINS = [f"admin{i}@demo.test" for i in (1, 2)]
@@ -47,8 +48,12 @@ async def load_demo(password: str) -> DemoReport:
         if email not in existing:
             name = email.split("@")[0].replace("applicant", "เจ้าหน้าที่ ").replace("reviewer", "กรรมการ ") \
                 .replace("panel", "ผู้ทรงคุณวุฒิ ").replace("admin", "ผู้ดูแล ")
-            await accounts.create_user(actor=SYSTEM, email=email, password=password, role=role, name=name,
-                                       organisation_code=org)
+            user_id = await accounts.create_user(actor=SYSTEM, email=email, password=password, role=role,
+                                                 name=name, organisation_code=org)
+            if twofactor.required_for(role):
+                # Admins and committee members sign in with two factors, from the documented key.
+                await twofactor.enrol_known_secret(actor=SYSTEM, user_id=user_id,
+                                                   secret=get_settings().demo_totp_secret)
         users.append((email, role, org or ""))
     year = current_be_year()
     if not await Edition.exists().where(Edition.year == year):

@@ -255,7 +255,7 @@ def test_logout_revokes_the_session(client) -> None:  # type: ignore[no-untyped-
 
 def test_login_attempts_are_rate_limited(client) -> None:  # type: ignore[no-untyped-def]
     clock.freeze(clock.now())
-    run(make_user("reviewer", email="r@example.go.th"))
+    run(make_user("applicant", email="r@example.go.th"))
     token = csrf(client)
     statuses = [client.post("/login", data={"email": "r@example.go.th", "password": "wrong-password!",
                                             "_csrf": token}).status_code for _ in range(6)]

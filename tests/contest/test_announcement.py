@@ -16,7 +16,7 @@ from contest.cli import main
 from contest.domain import announcement, outbox
 from contest.tables import Edition, Entry, Outbox, ResultSnapshot
 from tests.conftest import run
-from tests.factories import decoded_body, login_token, make_user, mails, wait_for_mails
+from tests.factories import decoded_body, login_token, mails, make_user, wait_for_mails
 from tests.judging.support import YEAR, after_announcement, signed_final
 
 pytestmark = pytest.mark.integration

@@ -9,14 +9,15 @@ import pytest
 from contest import clock
 from contest.tables import AuditEvent, Edition, User
 from tests.conftest import run
-from tests.factories import PASSWORD, edition_data, iso, login_token, make_org, make_user
+from tests.factories import PASSWORD, edition_data, fresh_otp, iso, login_token, make_org, make_user
 
 pytestmark = pytest.mark.integration
 
 
 def test_token_exchange_and_bearer_auth(client) -> None:  # type: ignore[no-untyped-def]
     run(make_user("admin", email="admin@example.go.th"))
-    resp = client.post("/api/v1/auth/token", json={"email": "admin@example.go.th", "password": PASSWORD})
+    resp = client.post("/api/v1/auth/token", json={"email": "admin@example.go.th", "password": PASSWORD,
+                                                   "otp": fresh_otp("admin@example.go.th")})
     assert resp.status_code == 200
     body = resp.json()
     assert set(body) >= {"token", "expires_at"}

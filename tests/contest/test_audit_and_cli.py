@@ -18,13 +18,13 @@ pytestmark = pytest.mark.integration
 
 def test_audit_chain_verifies_and_detects_tampering(db: str) -> None:
     run(make_org())
-    run(make_user("reviewer"))
+    run(make_user("reviewer"))  # the account and its two-factor enrolment
     run(make_edition())
     report = run(verify_chain())
-    assert report.ok and report.events == 3
+    assert report.ok and report.events == 4
     runner = CliRunner()
     ok = runner.invoke(main, ["audit", "verify"])
-    assert ok.exit_code == 0 and "intact: 3 events" in ok.output
+    assert ok.exit_code == 0 and "intact: 4 events" in ok.output
     run(AuditEvent.update({AuditEvent.after: '{"email":"someone-else@example.go.th"}'}).where(AuditEvent.seq == 2))
     broken = runner.invoke(main, ["audit", "verify"])
     assert broken.exit_code == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
@@ -44,7 +44,7 @@ def certificate(**changes: object) -> CertificateData:
         organisation_name=ORGANISATION,
         province_name="เชียงใหม่",
         innovation_title=TITLE,
-        issued_at=datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc),
+        issued_at=datetime(2026, 11, 22, 3, 0, tzinfo=UTC),
         number="DLG2569-C-000042",
         verification_url="https://localgov.example.test/certificates/DLG2569-C-000042",
     )
@@ -144,7 +144,7 @@ def test_certificate_accepts_the_award_as_stored() -> None:
 
 def test_certificate_date_is_buddhist_era_in_bangkok() -> None:
     # 20:00 UTC on 2 January 2026 is already 3 January in Bangkok; 2026 CE is 2569 BE.
-    text = extract(render_certificate(certificate(issued_at=datetime(2026, 1, 2, 20, 0, tzinfo=timezone.utc))))
+    text = extract(render_certificate(certificate(issued_at=datetime(2026, 1, 2, 20, 0, tzinfo=UTC))))
 
     assert "ให้ไว้ ณ วันที่ 3 มกราคม 2569" in text.splitlines()
     assert "Given on 3 January 2026" in text.splitlines()

@@ -847,7 +847,7 @@ def test_delete_during_a_submit_never_loses_a_file_its_receipt_lists(client, mon
                 submitting.set()
                 try:
                     await asyncio.wait_for(deleted.wait(), timeout=2)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass  # the delete is waiting for this transaction: carry on and commit
             return await real_append(**kw)
 

@@ -6,8 +6,9 @@ tests/e2e; skipped without Playwright or Chromium (fails under REQUIRE_SERVICES=
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -12,7 +12,7 @@ from contest.settings import get_settings
 from contest.tables import User
 from contest.web import json_too_deep
 from tests.conftest import run
-from tests.factories import PASSWORD, browser_login, csrf, login_token, make_user
+from tests.factories import PASSWORD, browser_login, csrf, fresh_otp, login_token, make_user
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ def test_deeply_nested_json_is_a_clear_400(client) -> None:  # type: ignore[no-u
     # Brackets inside strings are text, not nesting.
     run(make_user("admin", email="admin@example.go.th"))
     resp = client.post("/api/v1/auth/token", json={"email": "admin@example.go.th", "password": PASSWORD,
-                                                   "note": "[" * 500})
+                                                   "otp": fresh_otp("admin@example.go.th"), "note": "[" * 500})
     assert resp.status_code == 200
 
 

@@ -14,8 +14,15 @@ from contest.tables import Edition, Entry
 from judging.domain import assignments, rounds, shortlist
 from tests.conftest import run
 from tests.factories import login_token, make_user
-from tests.judging.support import (YEAR, admin_actors, after_announcement, make_reviewers, score_all, screening,
-                                   sign_round)
+from tests.judging.support import (
+    YEAR,
+    admin_actors,
+    after_announcement,
+    make_reviewers,
+    score_all,
+    screening,
+    sign_round,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -140,7 +140,7 @@ def test_eligibility_single_and_bulk(client) -> None:  # type: ignore[no-untyped
     assert resp.json()["changed"] == submitted[1:]
     assert run(Entry.count().where(Entry.state == "eligible")) == 2
     # Unknown ids: 404; applicants and reviewers: 403.
-    assert client.post(f"/api/v1/entries/999999/eligibility", headers=headers,
+    assert client.post("/api/v1/entries/999999/eligibility", headers=headers,
                        json={"eligible": True}).status_code == 404
     run(make_user("reviewer", email="r@dga.or.th"))
     assert client.post(f"/api/v1/entries/{submitted[1]}/eligibility", headers=login_token(client, "r@dga.or.th"),
