@@ -56,6 +56,8 @@ class Error(msgspec.Struct, kw_only=True):
 
 
 ERROR_DESCRIPTIONS: Final[Mapping[int, str]] = {
+    202: "Proposed, not done: another administrator must approve it (`pending_approval`, with "
+         "`pending_action_id`).",
     400: "Not well-formed: not JSON, not an object, or a parameter of the wrong kind (`invalid_input`).",
     401: "No valid bearer token (`not_authenticated`, `invalid_token`), or wrong credentials.",
     403: "The caller's role or organisation may not do this (`forbidden`, `admin_only`, ...).",

@@ -53,6 +53,9 @@ class User(Table, tablename="app_user"):
     # Two-factor sign-in: on since, and the last 30-second step used (a code works only once).
     totp_enabled_at = Timestamptz(null=True, default=None)
     totp_last_step = BigInt(null=True, default=None)
+    # An administrator since (a decision is signed only by admins who were admins before its
+    # round opened).
+    admin_since = Timestamptz(null=True, default=None)
 
 
 class AuthToken(Table, tablename="auth_token"):
@@ -116,6 +119,21 @@ class Membership(Table, tablename="membership"):
     letter_sha256 = Varchar(length=64, default="")
     letter_check_state = Varchar(length=16, default="")
     letter_check_message = Text(default="")
+
+
+class PendingAction(Table, tablename="pending_action"):
+    """A power one administrator proposed and another must approve (four eyes)."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    kind = Varchar(length=32)
+    state = Varchar(length=16, default="pending", index=True)
+    proposed_by = Integer()
+    payload = JSON(default={})
+    private = JSON(default={})  # what approval needs but nobody reads back (a password hash)
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_by = Integer(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    reason = Text(default="")
 
 
 class RateCounter(Table, tablename="rate_counter"):
@@ -283,4 +301,5 @@ class ResultSnapshot(Table, tablename="result_snapshot"):
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
+    PendingAction,
 ]

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, announcement, entries, memberships, outcomes, twofactor
+from contest.domain import accounts, announcement, entries, memberships, outcomes, proposals, twofactor
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import Attachment, AuthToken, Edition, Entry, Membership, Organisation, Receipt, User
@@ -161,6 +161,10 @@ def build_world(client: Any) -> World:
     v["membership_id"] = run(Membership.select(Membership.id).where(
         Membership.user == _actor(emails["pending"]).id).first())["id"]
     v["approve_action"] = "approve"
+    # A proposal of the other admin (the world's admin may approve it): resetting a reviewer's code.
+    [second_admin] = admin_actors([past_admins[1]])
+    v["pending_id"] = run(proposals.propose(second_admin, proposals.RESET_TWO_FACTOR, {
+        "user_id": _actor(emails["reviewer"]).id, "email": emails["reviewer"]}))
     v["year"] = YEAR
     v["past_year"] = PAST_YEAR
     v["org_b"] = org_b

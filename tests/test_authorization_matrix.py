@@ -111,6 +111,14 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/account/two-factor/recovery-codes"): R(LOGIN, *(ACTS,) * 6, body={"code": "000000"}),
     # The roles that need two factors may not turn them off.
     ("POST", "/account/two-factor/off"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403, ACTS, body={"off_code": "000000"}),
+    # --- four eyes: pending_id is a proposal of the world's second admin (so "admin" may approve) --
+    ("GET", "/api/v1/pending-actions"): R(*ADMIN_API, 403),
+    ("GET", "/admin/pending-actions"): R(*ADMIN_PAGE, 403),
+    ("POST", "/api/v1/users/{user_id:int}/two-factor/reset"): R(*ADMIN_API_ACTS, 403),
+    ("POST", "/api/v1/pending-actions/{pending_id:int}/reject"): R(*ADMIN_API_ACTS, 403, phase=7),
+    ("POST", "/api/v1/pending-actions/{pending_id:int}/approve"): R(*ADMIN_API_ACTS, 403, phase=6),
+    ("POST", "/admin/pending-actions/{pending_id:int}/{decision:str}"): R(
+        *ADMIN_PAGE_ACTS, 403, values={"decision": "approve_action"}, phase=5),
     # --- memberships: the pending member asked to join A; membership_id is that request ------------
     ("POST", "/api/v1/organisations/{code:str}/membership-requests"): R(
         401, ACTS, ACTS, 403, 403, 403, 403, ACTS),  # a member, or already asking: 409

@@ -6,6 +6,7 @@ from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
 from contest.controllers.memberships import MembershipApi, MembershipPages
 from contest.controllers.pages import AccountPages, PublicPages
+from contest.controllers.powers import PendingActionApi, PendingActionPages
 from contest.controllers.results_api import ResultsApi
 from contest.controllers.two_factor import TwoFactorPages
 from contest.controllers.results_pages import ApplicantResultPages, PublishPages, ResultsPages
@@ -14,5 +15,5 @@ ROUTE_HANDLERS = [
     PublicPages, AccountPages, AdminPages, EntryPages,
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
-    TwoFactorPages,
+    TwoFactorPages, PendingActionApi, PendingActionPages,
 ]

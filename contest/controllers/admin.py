@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from contest.domain import accounts, audit, editions, organisations
 from contest.domain.editions import DEFAULT_CATEGORIES
+from contest.domain.proposals import Proposed
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import t
@@ -115,6 +116,12 @@ class AdminPages(Controller):
         payload.pop("year", None)
         try:
             view = await editions.update_edition(actor=require_actor(request), year=year, data=payload)
+        except Proposed:
+            current = await editions.get_edition(year, include_draft=True)
+            return Template("contest/admin/edition_form.html", status_code=202, context={
+                "form": _edition_form(current), "errors": {}, "creating": False, "edition": current,
+                "flash": t("Proposed: another administrator must approve the new announcement time under "
+                           "Pending actions.")})
         except (ValidationFailed, Conflict) as exc:
             errors = getattr(exc, "errors", None) or {"form": t(exc.message, **exc.params)}
             current = await editions.get_edition(year, include_draft=True)
@@ -138,6 +145,12 @@ class AdminPages(Controller):
             await accounts.create_user(actor=actor, email=data.get("email", ""), password=data.get("password", ""),
                                        role=data.get("role", ""), name=data.get("name", ""),
                                        organisation_code=data.get("organisation_code") or None)
+        except Proposed:
+            rows = await accounts.list_users(actor=actor)
+            return Template("contest/admin/users.html", status_code=202, context={
+                "users": rows, "form": {}, "errors": {},
+                "flash": t("Proposed: another administrator must approve the new administrator under "
+                           "Pending actions.")})
         except (ValidationFailed, Conflict) as exc:
             errors = getattr(exc, "errors", None) or {exc.field or "email": t(exc.message)}
             rows = await accounts.list_users(actor=actor)

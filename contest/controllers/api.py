@@ -125,7 +125,7 @@ class EditionController(Controller):
         return EditionRead.of(view)
 
     @patch("/{year:int}", operation_id="updateEdition", guards=[admin_required],
-           **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, body=EditionUpdate))
+           **api(*UNSAFE, 202, 401, 403, 404, 409, 422, auth=BEARER, body=EditionUpdate))
     async def update_edition(self, request: Request, year: int, data: dict[str, Any]) -> EditionRead:
         """Change dates and limits. Submission rules freeze when screening opens (409)."""
         view = await editions.update_edition(actor=require_actor(request), year=year, data=data)
@@ -150,7 +150,7 @@ class UserController(Controller):
                          email_confirmed=r["email_confirmed_at"] is not None, is_active=r["is_active"])
                 for r in rows]
 
-    @post("/", operation_id="createUser", **api(*UNSAFE, 401, 403, 409, 422, auth=BEARER))
+    @post("/", operation_id="createUser", **api(*UNSAFE, 202, 401, 403, 409, 422, auth=BEARER))
     async def create_user(self, request: Request, data: UserCreate) -> UserRead:
         """Admins create reviewer, admin (or applicant) accounts; they are confirmed at once."""
         user_id = await accounts.create_user(actor=require_actor(request), email=data.email,

@@ -8,6 +8,7 @@ a copy of the database cannot be used to log in.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -22,7 +23,7 @@ from ua_parser import parse as ua_parse
 
 from contest import clock, db
 from contest.db import atomic
-from contest.domain import memberships, outbox, twofactor
+from contest.domain import memberships, outbox, proposals, twofactor
 from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import AuthTokenKind, Role, TokenPurpose
 from contest.errors import Conflict, DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -301,8 +302,8 @@ async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
         return None
     row = await AuthToken.select(
         AuthToken.id, AuthToken.kind, AuthToken.csrf_token, AuthToken.expires_at, AuthToken.revoked_at,
-        AuthToken.last_seen_at, AuthToken.mfa_at, AuthToken.user.id, AuthToken.user.email, AuthToken.user.role, AuthToken.user.name,
-        AuthToken.user.organisation, AuthToken.user.is_active,
+        AuthToken.last_seen_at, AuthToken.mfa_at, AuthToken.user.id, AuthToken.user.email, AuthToken.user.role,
+        AuthToken.user.name, AuthToken.user.organisation, AuthToken.user.is_active,
     ).where((AuthToken.token_hash == hash_secret(raw)) & (AuthToken.kind == kind)).first()
     if row is None or row["revoked_at"] is not None or row["expires_at"] < clock.now():
         return None
@@ -313,8 +314,10 @@ async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
         await AuthToken.update({AuthToken.last_seen_at: now}).where(AuthToken.id == row["id"])
     standing = await memberships.standing(row["user.id"], row["user.organisation"]) if (
         row["user.role"] == Role.applicant) else memberships.Standing(row["user.organisation"], None)
-    actor = memberships.acting_actor(user_id=row["user.id"], email=row["user.email"], role=row["user.role"],
-                                     organisation_id=row["user.organisation"], state=standing.state)
+    actor = dataclasses.replace(
+        memberships.acting_actor(user_id=row["user.id"], email=row["user.email"], role=row["user.role"],
+                                 organisation_id=row["user.organisation"], state=standing.state),
+        two_factor=row["mfa_at"] is not None)
     return TokenUser(actor=actor, name=row["user.name"], token_id=row["id"], kind=row["kind"],
                      csrf_token=row["csrf_token"], organisation_id=actor.organisation_id,
                      mfa=row["mfa_at"] is not None)
@@ -522,12 +525,20 @@ async def create_user(*, actor: Actor, email: str, password: str, role: str, nam
     if errors:
         raise ValidationFailed(errors=errors)
     password_hash = await hash_password_async(password)
+    if await User.exists().where(User.email == email):
+        raise Conflict("An account with this email already exists.", code="email_taken", field="email")
+    if role == Role.admin and proposals.needs_second_admin(actor):
+        async with atomic():
+            pending_id = await proposals.propose(actor, proposals.CREATE_ADMIN, {"email": email, "name": name},
+                                                 private={"password_hash": password_hash})
+        raise proposals.Proposed(pending_id)
     async with atomic():
         if await User.exists().where(User.email == email):
             raise Conflict("An account with this email already exists.", code="email_taken", field="email")
         rows = await User.insert(User(
             email=email, name=(name or email.split("@")[0]).strip()[:255], password_hash=password_hash,
             role=role, organisation=org_id, email_confirmed_at=clock.now() if confirmed else None,
+            admin_since=clock.now() if role == Role.admin else None,
         )).returning(User.id)
         user_id = rows[0]["id"]
         await append_event(actor=actor, action="user.create", subject_type="user", subject_id=user_id,
@@ -535,6 +546,41 @@ async def create_user(*, actor: Actor, email: str, password: str, role: str, nam
         if org_id is not None:
             await memberships.vouch(actor=actor, user_id=user_id, organisation_id=org_id)
     return user_id
+
+
+async def create_admin_approved(*, actor: Actor, email: str, name: str, password_hash: str) -> int:
+    """Inside the approver's transaction: the administrator another administrator proposed."""
+    if await User.exists().where(User.email == email):
+        raise Conflict("An account with this email already exists.", code="email_taken", field="email")
+    rows = await User.insert(User(email=email, name=(name or email.split("@")[0]).strip()[:255],
+                                  password_hash=password_hash, role=Role.admin, email_confirmed_at=clock.now(),
+                                  admin_since=clock.now())).returning(User.id)
+    user_id = int(rows[0]["id"])
+    await append_event(actor=actor, action="user.create", subject_type="user", subject_id=user_id,
+                       after={"email": email, "role": "admin", "four_eyes": True})
+    return user_id
+
+
+async def reset_two_factor(*, actor: Actor, user_id: int) -> None:
+    """Someone lost their phone: an administrator proposes the reset, another approves it (see
+    ``contest.domain.powers``); the operator's command line resets at once."""
+    if not can_manage_users(actor):
+        raise PermissionDenied("Only administrators can reset two-factor sign-in.")
+    user = await User.select(User.id, User.email).where(User.id == user_id).first()
+    if user is None:
+        raise NotFound("No such account.", code="user_not_found")
+    if actor.id == user_id:
+        raise PermissionDenied("Ask another administrator to reset your own two-factor sign-in.",
+                               code="own_account")
+    async with atomic():
+        if proposals.needs_second_admin(actor):
+            pending_id = await proposals.propose(actor, proposals.RESET_TWO_FACTOR,
+                                                 {"user_id": user_id, "email": user["email"]})
+        else:
+            await twofactor.clear(user_id)
+            await append_event(actor=actor, action="user.two_factor_reset", subject_type="user", subject_id=user_id)
+            return
+    raise proposals.Proposed(pending_id)
 
 
 async def list_users(*, actor: Actor, role: str | None = None, q: str | None = None,

@@ -48,6 +48,8 @@ class Actor:
     role: str = "system"
     organisation_id: int | None = None
     pending_organisation_id: int | None = None
+    #: Signed in with a second factor in this request (admins and committee members must be).
+    two_factor: bool = False
 
     @property
     def is_admin(self) -> bool:

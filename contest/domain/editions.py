@@ -10,11 +10,12 @@ from typing import Any
 
 from contest import clock
 from contest.db import atomic, existing
+from contest.domain import proposals
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contest.numbers import whole_number
 from contest.i18n import t
+from contest.numbers import whole_number
 from contest.rules import can_manage_editions
 from contest.tables import Edition, Entry
 
@@ -210,6 +211,7 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
     if not can_manage_editions(actor):
         raise PermissionDenied("Only administrators can manage editions.")
     values, errors = _clean(data, partial=True)
+    await _four_eyes_on_announcement(actor, year, values, errors)
     if "state" in data and data["state"] is not None:
         if data["state"] not in (EditionState.draft, EditionState.open):
             errors["state"] = t("Only draft or open can be set here; later states follow the judging.")
@@ -249,6 +251,43 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
                                after=_audit_view(changed))
         row = await existing(Edition.select().where(Edition.id == row["id"]))
     return _view(row)
+
+
+async def _four_eyes_on_announcement(actor: Actor, year: int, values: dict[str, Any], errors: dict[str, str]) -> None:
+    """After screening opened, a new announcement time is proposed by one administrator and set
+    when another approves, so nobody can move it into the past and publish alone."""
+    when = values.get("announcement_at")
+    if when is None or errors or not proposals.needs_second_admin(actor):
+        return
+    row = await Edition.select().where(Edition.year == year).first()
+    if row is None or row["state"] in (EditionState.draft, EditionState.open) or row["published_at"] is not None:
+        return
+    if when == row["announcement_at"]:
+        return
+    probe: dict[str, str] = {}
+    _check_timeline({**row, **values}, probe)
+    if probe:
+        raise ValidationFailed(errors=probe)
+    async with atomic():
+        pending_id = await proposals.propose(actor, proposals.MOVE_ANNOUNCEMENT, {
+            "year": year, "announcement_at": clock.utc_iso(when), "from": clock.utc_iso(row["announcement_at"])})
+    raise proposals.Proposed(pending_id)
+
+
+async def move_announcement_approved(*, actor: Actor, year: int, announcement_at: datetime) -> None:
+    """Inside the approver's transaction: set the announcement time another admin proposed."""
+    row = await existing(Edition.select().where(Edition.year == year))
+    if row["published_at"] is not None:
+        raise Conflict("Results are published: this edition can no longer change.", code="edition_published")
+    errors: dict[str, str] = {}
+    _check_timeline({**row, "announcement_at": announcement_at}, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    await Edition.update({Edition.announcement_at: announcement_at, Edition.updated_at: clock.now()}).where(
+        Edition.id == row["id"])
+    await append_event(actor=actor, action="edition.update", subject_type="edition", subject_id=year,
+                       before={"announcement_at": clock.utc_iso(row["announcement_at"])},
+                       after={"announcement_at": clock.utc_iso(announcement_at), "four_eyes": True})
 
 
 async def get_edition(year: int, *, include_draft: bool = False) -> EditionView:

@@ -20,11 +20,12 @@ from contest import clock
 from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
-from contest.errors import Conflict, ValidationFailed
+from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.numbers import whole_number
-from contest.spreadsheets import neutralise_formula as neutralise
 from contest.rules import require_organiser
+from contest.spreadsheets import neutralise_formula as neutralise
+from contest.tables import User
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
 from judging.domain.round_rows import criteria_of, cut_of, get_round_row
@@ -322,6 +323,21 @@ async def _feedback(round_id: int, kind: str, criteria: list[dict[str, Any]]) ->
     return out
 
 
+async def _require_trusted_signer(actor: Actor, round_id: int) -> None:
+    """Two real people sign: each an administrator since before the round opened (an admin
+    created afterwards cannot be the second signature), each signed in with two factors."""
+    if actor.id is None:
+        raise PermissionDenied("A decision is signed by administrators in person.", code="admin_only")
+    if not actor.two_factor:
+        raise PermissionDenied("Sign in with two-factor before signing a decision.", code="two_factor_required")
+    opened = await existing(Round.select(Round.opened_at).where(Round.id == round_id))
+    user = await existing(User.select(User.role, User.admin_since).where(User.id == actor.id))
+    if user["role"] != "admin" or user["admin_since"] is None or (
+            opened["opened_at"] is not None and user["admin_since"] > opened["opened_at"]):
+        raise PermissionDenied("Only administrators who were administrators before the round opened can sign "
+                               "its decision.", code="signer_too_new")
+
+
 async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | None = None) -> dict[str, Any]:
     """Sign the current proposal. Two different administrators must sign; the second signature
     makes it final: every entry of the round gets its outcome (with rank, score and aggregated
@@ -346,6 +362,7 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
         if current["decision_hash"] != row["decision_hash"]:
             raise Conflict("The proposal changed since you read it. Review it again before signing.",
                            code="stale_decision")
+        await _require_trusted_signer(actor, round_id)
         signed = await Signature.select(Signature.user).where(Signature.round == round_id)
         if any(s["user"] == actor.id for s in signed):
             raise Conflict("You have already signed this decision; a different administrator must sign.",
