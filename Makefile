@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run install install-test migrate demo serve test test-sqlite test-postgres bench messages clean
+.PHONY: lint run install install-test migrate demo serve test test-sqlite test-postgres bench messages clean
 
 $(BIN)/contest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,14 @@ run: demo
 serve: install
 	$(BIN)/contest serve
 
-# ruff and mypy are configured in pyproject.toml (`.venv/bin/ruff check contest judging uploads
-# bench tests`, `.venv/bin/mypy`); the tree is not clean yet, so they are not a make target.
+# ruff (the whole tree) and mypy (contest, judging, uploads), as configured in pyproject.toml.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
-# The whole suite on SQLite, then again on PostgreSQL, with a real Redis and a real arq worker.
-test: install-test
+# Lint, then the whole suite on SQLite, then again on PostgreSQL, with a real Redis and a real
+# arq worker.
+test: lint
 	scripts/run-tests.sh
 
 test-sqlite: install-test

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
@@ -187,6 +188,7 @@ def create_app() -> Litestar:
     keep_files_private()
     from contest import jobs  # noqa: F401 - job handlers registered for in-process mode
     from contest.controllers import ROUTE_HANDLERS
+
     # The app shell composes the packages: judging builds on contest (never the other way).
     from judging import hooks as judging_hooks
     from judging.controllers import ROUTE_HANDLERS as JUDGING_HANDLERS

@@ -12,11 +12,11 @@ import click
 from contest.settings import keep_files_private
 
 
-def _run(coro):  # type: ignore[no-untyped-def]
+def _run(coro):
     return asyncio.run(coro)
 
 
-async def with_db(coro):  # type: ignore[no-untyped-def]
+async def with_db(coro):
     """Run ``coro`` with the database pool open and the database prepared (the commands and the
     benchmarks use the domain without the app)."""
     from contest import db
@@ -143,7 +143,7 @@ def audit_verify() -> None:
     from contest.domain.announcement import verify_snapshots
     from contest.domain.audit import verify_chain
 
-    async def both():  # type: ignore[no-untyped-def]
+    async def both():
         return await verify_chain(), await verify_snapshots()
 
     report, snapshot_problems = _run(with_db(both()))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import weakref
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import urlparse
 
 import aiosqlite
 import anyio
-
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
@@ -18,6 +19,17 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from contest.settings import get_settings
+
+
+def stored_json(value: Any, default: Any) -> Any:
+    """A JSON column as read from the database: text on SQLite (``default`` when it is not
+    JSON), already decoded on PostgreSQL, ``default`` for NULL."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value if value is not None else default
 
 
 async def existing(query: Any) -> dict[str, Any]:
@@ -103,7 +115,7 @@ class ContestSQLiteEngine(SQLiteEngine):
         with anyio.CancelScope(shield=True):
             try:
                 await connection.close()
-            except Exception:  # noqa: S110 - it is being discarded either way
+            except Exception:  # noqa: BLE001 - it is being discarded either way
                 pass
 
     async def close_idle(self) -> None:
@@ -131,7 +143,7 @@ class ContestSQLiteEngine(SQLiteEngine):
                 rows = await cursor.fetchall()
                 if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover
                     assert table is not None
-                    rows = [{table._meta.primary_key._meta.db_column_name:
+                    rows = [{table._meta.primary_key._meta.db_column_name:  # type: ignore[list-item]
                              await self._get_inserted_pk(cursor, table)}]
             await connection.commit()
             clean = True

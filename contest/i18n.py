@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(language: str) -> dict[str, str]:
     """``messages.po`` (what ``make messages`` maintains) plus any other ``*.po`` beside it (a
     package's own pages, e.g. ``judging.po``); a translated id in ``messages.po`` wins."""

@@ -179,7 +179,7 @@ def _integer_segments_valid(scope: Scope) -> bool:
     if not any(type(v) is int for v in params.values()):
         return True
     template = scope.get("path_template") or ""
-    for pattern, value in zip(template.split("/"), scope["path"].split("/")):
+    for pattern, value in zip(template.split("/"), scope["path"].split("/"), strict=False):
         if pattern.startswith("{") and type(params.get(pattern[1:-1])) is int and not (
                 value.isascii() and value.isdigit() and len(value) <= 12 and int(value) <= MAX_DB_INTEGER):
             return False

@@ -69,7 +69,7 @@ async def _open_clamd(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWri
         if parts.scheme == "tcp":
             host, port = parts.hostname or "127.0.0.1", parts.port or 3310
             return await asyncio.wait_for(asyncio.open_connection(host, port), _CONNECT_TIMEOUT)
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         raise ScanUnavailable(f"clamd unreachable at {url}: {exc}") from exc
     raise ValueError(f"clamd URL must be tcp://host:port or unix:///path, not {url!r}")
 
@@ -336,7 +336,8 @@ def _content_types(archive: zipfile.ZipFile, info: zipfile.ZipInfo | None) -> tu
     overrides: dict[str, str] = {}
     for element in _XML_ELEMENT.finditer(data):
         attributes = {
-            m.group(1).decode("ascii", "replace"): html.unescape((m.group(2) or m.group(3) or b"").decode("utf-8", "replace"))
+            m.group(1).decode("ascii", "replace"):
+                html.unescape((m.group(2) or m.group(3) or b"").decode("utf-8", "replace"))
             for m in _XML_ATTRIBUTE.finditer(element.group(2))
         }
         content_type = attributes.get("ContentType", "").strip().lower()

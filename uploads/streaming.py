@@ -439,7 +439,7 @@ class _Intake:
         )
 
 
-async def receive_upload(
+async def receive_upload(  # noqa: C901 - the streaming loop handles each way a body can end (complete, cut, too big, bad type) in one place
     chunks: AsyncIterator[bytes],
     *,
     content_type: str,
@@ -508,5 +508,5 @@ async def receive_upload(
             with anyio.CancelScope(shield=True):
                 try:
                     await aclose()
-                except Exception:  # noqa: S110 - the body is abandoned either way
+                except Exception:  # noqa: BLE001 - the body is abandoned either way
                     pass

@@ -39,13 +39,12 @@ def _feedback(i: int) -> str:
 
 
 async def seed(n: int, password: str) -> dict[str, Any]:
+    from bench.signin import BENCH_TOTP_SECRET
     from contest import clock
     from contest.domain import accounts, editions
     from contest.domain.audit import SYSTEM
     from contest.domain.registry import KINDS, PROVINCE_REGION
     from contest.tables import Entry, Membership, Organisation, User
-
-    from bench.signin import BENCH_TOTP_SECRET
 
     now = clock.now()
     await editions.create_edition(actor=SYSTEM, data={

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import tempfile
 import time
@@ -113,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  domain: progress {d['progress_ms']} ms, reviewer queue {d['reviewer_queue_ms']} ms "
               f"({d['queue_items']} items)")
         for name, v in h.items():
-            print(f"  http {name:14s} median {v['median_ms']:7.1f} ms, best {v['best_ms']:7.1f} ms (status {v['status']})")
+            print(f"  http {name:14s} median {v['median_ms']:7.1f} ms, best {v['best_ms']:7.1f} ms "
+                  f"(status {v['status']})")
     return 0
 
 

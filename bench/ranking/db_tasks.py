@@ -24,13 +24,12 @@ BATCH = 1000
 
 
 async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
+    from bench.signin import BENCH_TOTP_SECRET
     from contest import clock
-    from contest.domain import accounts, editions
     from contest.db import atomic
+    from contest.domain import accounts, editions
     from contest.domain.audit import SYSTEM
     from contest.tables import Entry, Organisation, User
-
-    from bench.signin import BENCH_TOTP_SECRET
     from judging.domain import assignments, round_rows, rounds
     from judging.tables import Assignment
 
@@ -80,8 +79,8 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
     async with atomic():  # one transaction: 21,000 single-row updates, one commit
         for a in assignments:
             base = quality.setdefault(a["entry"], rng.uniform(3, 9))
-            sheet = {c["code"]: min(c["max"], max(c["min"], round(base + harshness[a["reviewer"]] + rng.gauss(0, 1), 1)))
-                     for c in criteria}
+            mark = base + harshness[a["reviewer"]]
+            sheet = {c["code"]: min(c["max"], max(c["min"], round(mark + rng.gauss(0, 1), 1))) for c in criteria}
             scores += len(sheet)
             await Assignment.update({Assignment.scores: sheet}).where(Assignment.id == a["id"])
     # Leave one member's sheets unsubmitted, as in a real round still running.

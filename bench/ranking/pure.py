@@ -82,8 +82,8 @@ def main() -> None:
     codes = tuple(c.code for c in CRITERIA)
     for normalisation in ("zscore", "none"):
         rules = Rules(CRITERIA, normalisation, codes[:2], 40)
-        plain, _ = best_of(RUNS, lambda: compute_ranking(reviews, rules, with_borderline=False))
-        full, result = best_of(RUNS, lambda: compute_ranking(reviews, rules))
+        plain, _ = best_of(RUNS, lambda rules=rules: compute_ranking(reviews, rules, with_borderline=False))
+        full, result = best_of(RUNS, lambda rules=rules: compute_ranking(reviews, rules))
         borderline = sum(r.borderline for r in result)
         tied = sum(r.tied for r in result)
         print(
@@ -99,7 +99,8 @@ def main() -> None:
     for exclude in (False, True):
         elapsed, plan = best_of(
             RUNS,
-            lambda: plan_assignments(entries, reviewers, PER_ENTRY, seed=1, exclude_same_province=exclude),
+            lambda exclude=exclude: plan_assignments(entries, reviewers, PER_ENTRY, seed=1,
+                                                    exclude_same_province=exclude),
         )
         loads = plan.loads.values()
         print(

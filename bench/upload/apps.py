@@ -59,7 +59,8 @@ async def baseline_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path.unlink()
     payload = str(size).encode()
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(payload)).encode())]})  # fmt: skip
+                "headers": [(b"content-type", b"text/plain"),
+                            (b"content-length", str(len(payload)).encode())]})
     await send({"type": "http.response.body", "body": payload})
 
 

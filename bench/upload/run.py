@@ -363,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     app = best("app", args.app, args.path, headers)
     ratio = app.mb_per_s / base.mb_per_s
     print(f"\nupload of {args.size_mb} MB, granian 1 worker, fsync={'on' if args.fsync else 'off'}")
-    print(f"{'target':<10} {'status':>6} {'seconds':>8} {'MB/s':>8} {'RSS before':>11} {'RSS peak':>9} {'growth MB':>10}")
+    print(f"{'target':<10} {'status':>6} {'seconds':>8} {'MB/s':>8} {'RSS before':>11} {'RSS peak':>9} "
+          f"{'growth MB':>10}")
     for r in (base, app):
         print(f"{r.name:<10} {r.status:>6} {r.seconds:>8.2f} {r.mb_per_s:>8.1f} "
               f"{r.rss_before_mb:>11.1f} {r.rss_peak_mb:>9.1f} {r.growth_mb:>10.1f}")  # fmt: skip

@@ -8,8 +8,8 @@ from contest.controllers.memberships import MembershipApi, MembershipPages
 from contest.controllers.pages import AccountPages, PublicPages
 from contest.controllers.powers import PendingActionApi, PendingActionPages
 from contest.controllers.results_api import ResultsApi
-from contest.controllers.two_factor import TwoFactorPages
 from contest.controllers.results_pages import ApplicantResultPages, PublishPages, ResultsPages
+from contest.controllers.two_factor import TwoFactorPages
 
 ROUTE_HANDLERS = [
     PublicPages, AccountPages, AdminPages, EntryPages,

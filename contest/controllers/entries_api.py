@@ -164,7 +164,7 @@ def entry_read(d: entries.EntryDetail) -> EntryRead:
         contact_phone=e["contact_phone"], consent_publish=e["consent_publish"], submitted_at=e["submitted_at"],
         deadline=d.closes_at, editable=d.editable, unsubmitted_changes=d.unsubmitted_changes,
         attachments=[attachment_read(a) for a in d.attachments],
-        receipts=[receipt_read(entries._receipt_view(r)) for r in d.receipts])
+        receipts=[receipt_read(entries.receipt_view(r)) for r in d.receipts])
 
 
 def upload_error_response(exc: UploadError) -> Response:

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 
 from contest import clock
 from contest.controllers.entries_api import delete_stored, stream_attachment
+from contest.db import stored_json
 from contest.domain import editions, entries, organisations
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
@@ -133,7 +134,7 @@ def _version(form: dict[str, Any]) -> int | None:
 
 def _normal(value: Any) -> Any:
     if isinstance(value, str):
-        value = entries._comparable(value)
+        value = entries.comparable_value(value)
     if isinstance(value, str):
         return value.replace("\r\n", "\n").strip()
     return value
@@ -261,7 +262,7 @@ class EntryPages(Controller):
                              errors: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
         detail = await entries.get_entry(require_actor(request), entry_id)
         edition = detail.edition
-        categories = entries._loads(edition["categories"], [])
+        categories = stored_json(edition["categories"], [])
         upload_errors: dict[str, str] = {}
         errors = dict(errors or {})
         if "attachments" in errors:
@@ -484,7 +485,7 @@ class EntryPages(Controller):
         detail = history["detail"]
         events = [{**e, "time": _event_time(e["at"]), "before_text": _json_text(e["before"]),
                    "after_text": _json_text(e["after"])} for e in history["events"]]
-        categories = {c["code"]: c for c in entries._loads(detail.edition["categories"], [])}
+        categories = {c["code"]: c for c in stored_json(detail.edition["categories"], [])}
         return {"detail": detail, "entry": detail.entry, "events": events, "labels": field_labels(),
                 "categories": categories, "form": form or {"closes_at": _local_input(detail.closes_at)},
                 "errors": errors or {}, **HELPERS, **extra}

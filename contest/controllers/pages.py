@@ -12,6 +12,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from contest import ratelimit
+from contest.db import existing
 from contest.domain import accounts, editions, organisations, results_views, twofactor
 from contest.domain.audit import Actor
 from contest.enums import AuthTokenKind
@@ -247,7 +248,7 @@ class AccountPages(Controller):
         actor = require_actor(request)
         user = current_user(request)
         sessions = await accounts.list_sessions(actor, current_token_id=user.token_id if user else None)
-        me = await User.select(User.name, User.email, User.role, User.organisation).where(User.id == actor.id).first()
+        me = await existing(User.select(User.name, User.email, User.role, User.organisation).where(User.id == actor.id))
         org = None
         if me["organisation"]:
             org = await Organisation.select().where(Organisation.id == me["organisation"]).first()

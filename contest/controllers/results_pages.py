@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 from contest.controllers.results_api import certificate_pdf
 from contest.domain import announcement, editions, results_views
 from contest.domain.registry import REGION_LABELS, REGIONS
-from contest.errors import Conflict, NotFound
+from contest.errors import Conflict
 from contest.guards import admin_required, current_user, login_required, require_actor
 from contest.i18n import current_language, format_date, t
 

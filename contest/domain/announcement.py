@@ -27,7 +27,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
-from contest.db import atomic, lock_row
+from contest.db import atomic, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event, canonical_json
 from contest.domain.outcomes import MIN_REVIEWERS_FOR_MEANS
@@ -90,13 +90,6 @@ CERTIFICATE_CODES = {AWARD_AWARDEE: "C", AWARD_WINNER: "DG"}
 CERTIFICATE_NUMBER = re.compile(r"^DLG(\d{4})-(C|DG)-(\d{6,})$")
 
 
-def _loads(value: Any, default: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return default
-    return value if value is not None else default
 
 
 def _iso(value: Any) -> Any:
@@ -140,7 +133,7 @@ async def build_results(edition: dict[str, Any], published_at: datetime) -> dict
         if r["consent_publish"]:
             for f in SHOWCASE_FIELDS:
                 value = r[f]
-                item[f] = _loads(value, []) if f == "links" else _iso(value)
+                item[f] = stored_json(value, []) if f == "links" else _iso(value)
         items.append(item)
     items.sort(key=lambda i: (i["province_name_th"], i["organisation_name_th"], i["entry_id"]))
     winners = sorted((dict(i, award=AWARD_WINNER) for i in items if i["winner"]),
@@ -149,7 +142,7 @@ async def build_results(edition: dict[str, Any], published_at: datetime) -> dict
                  "award": AWARD_WINNER if r["state"] == "winner" else AWARD_AWARDEE,
                  "rank": r["outcome_rank"], "score": r["outcome_score"] or ""} for r in rows]
     categories = [{"code": c.get("code", ""), "name_th": c.get("name_th", ""), "name_en": c.get("name_en", "")}
-                  for c in _loads(edition.get("categories"), []) if isinstance(c, dict)]
+                  for c in stored_json(edition.get("categories"), []) if isinstance(c, dict)]
     return {"schema": SCHEMA, "year": edition["year"], "title": edition["title"],
             "published_at": clock.utc_iso(published_at), "licence": LICENCE, "categories": categories,
             "winners": winners, "awarded": items, "outcomes": outcomes}
@@ -420,7 +413,7 @@ async def _publish_events() -> dict[str, list[dict[str, Any]]]:
         (AuditEvent.action == "edition.publish") & (AuditEvent.subject_type == "edition")).order_by(AuditEvent.seq)
     events: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        events.setdefault(r["subject_id"], []).append({"seq": r["seq"], "after": _loads(r["after"], {}) or {}})
+        events.setdefault(r["subject_id"], []).append({"seq": r["seq"], "after": stored_json(r["after"], {}) or {}})
     return events
 
 
@@ -618,7 +611,7 @@ async def applicant_result(actor: Actor | None, entry_id: int) -> dict[str, Any]
     results = await get_results(year)
     awards = _awards_of(results, entry_id)
     award = awards[0] if awards else None
-    sections = feedback_sections(_loads(row["feedback"], None) if row["feedback"] else None)
+    sections = feedback_sections(stored_json(row["feedback"], None) if row["feedback"] else None)
     return {"entry_id": entry_id, "title": row["title"], "year": year,
             "edition_title": row["edition.title"], "organisation_name_th": row["organisation.name_th"],
             "province_name_th": row["organisation.province_name_th"], "state": row["state"], "award": award,

@@ -43,7 +43,7 @@ async def load_demo(password: str) -> DemoReport:
     applicant_orgs = [r.code for r in records if r.kind in ("city_municipality", "pao", "sao")][:len(APPLICANTS)]
     plan = ([(e, "admin", None) for e in ADMINS] + [(e, "reviewer", None) for e in REVIEWERS]
             + [(e, "reviewer", None) for e in PANEL]
-            + [(e, "applicant", code) for e, code in zip(APPLICANTS, applicant_orgs)])
+            + [(e, "applicant", code) for e, code in zip(APPLICANTS, applicant_orgs, strict=False)])
     for email, role, org in plan:
         if email not in existing:
             name = email.split("@")[0].replace("applicant", "เจ้าหน้าที่ ").replace("reviewer", "กรรมการ ") \

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
-from contest.db import atomic, lock_row
+from contest.db import atomic, existing, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
@@ -79,18 +79,11 @@ async def entry_links(entry_ids: list[int]) -> dict[int, list[dict[str, str]]]:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def _loads(value: Any, default: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return default
-    return value if value is not None else default
 
 
 def _entry_dict(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
-    out["links"] = _loads(row.get("links"), [])
+    out["links"] = stored_json(row.get("links"), [])
     return out
 
 
@@ -158,15 +151,15 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
     attachments = await Attachment.select().where(
         (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
     receipts = await Receipt.select().where(Receipt.entry == entry_id).order_by(Receipt.sequence, ascending=False)
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
-    org = await Organisation.select().where(Organisation.id == row["organisation"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    org = await existing(Organisation.select().where(Organisation.id == row["organisation"]))
     closes = await deadline_for(edition, row["organisation"])
     editable = row["state"] in EDITABLE_STATES and clock.now() < closes and is_owner(actor, row)
     for r in receipts:
-        r["files"] = _loads(r["files"], [])
-        r["snapshot"] = _loads(r["snapshot"], {})
+        r["files"] = stored_json(r["files"], [])
+        r["snapshot"] = stored_json(r["snapshot"], {})
     for a in attachments:
-        a["check_details"] = _loads(a["check_details"], {})
+        a["check_details"] = stored_json(a["check_details"], {})
     # The state as this caller may see it: a verdict stays with the admins until publication.
     entry = visible_entry(_entry_dict(row), viewer=actor, published_at=edition["published_at"])
     if not is_owner(actor, row) and not is_organiser(actor):
@@ -258,7 +251,7 @@ def _is_url(value: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc) and " " not in value
 
 
-def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: C901 - one short branch per field of the entry form; together they are its rules
     """Check and normalise the fields present in ``data`` (drafts may be incomplete)."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -276,7 +269,7 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
         errors["video_url"] = t("Enter a web address starting with https://")
     if "category" in data and data["category"] is not None:
         value = str(data["category"]).strip()
-        codes = {c["code"] for c in _loads(edition["categories"], [])}
+        codes = {c["code"] for c in stored_json(edition["categories"], [])}
         if value and value not in codes:
             errors["category"] = t("Choose one of the edition's categories.")
         out["category"] = value
@@ -298,12 +291,13 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
             out["in_service_since"] = None
         else:
             try:
-                value = raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())
-                if value > clock.to_bangkok(clock.now()).date():
-                    errors["in_service_since"] = t("The service must already be running: the date cannot be in the future.")
-                elif value.year < 1990:
+                started: date = raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())
+                if started > clock.to_bangkok(clock.now()).date():
+                    errors["in_service_since"] = t(
+                        "The service must already be running: the date cannot be in the future.")
+                elif started.year < 1990:
                     errors["in_service_since"] = t("Enter the date the service started, e.g. 2024-06-01.")
-                out["in_service_since"] = value
+                out["in_service_since"] = started
             except (TypeError, ValueError):
                 errors["in_service_since"] = t("Enter the date the service started, e.g. 2024-06-01.")
     if "links" in data:
@@ -422,7 +416,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     """Save fields of a draft or submitted entry. ``version`` must be the one the editor loaded:
     a stale one gets 409 so two staff never silently overwrite each other. Returns the new version."""
     row = await _owned_entry(actor, entry_id)
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     # Deadline and state first: after the deadline an invalid change is refused as late, not
     # as invalid (fixing it would not help).
     await _require_open(edition, row["organisation"])
@@ -436,17 +430,18 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     assert loaded is not None
     async with atomic():
         await _require_open(edition, row["organisation"])
-        current = await _entry_row(entry_id)
+        current = await existing(Entry.select().where(Entry.id == entry_id))
         if current["state"] not in EDITABLE_STATES:
             raise _not_editable(actor, current["state"], edition["published_at"])
-        changed = {k: v for k, v in values.items() if _comparable(current.get(k)) != _comparable(v)}
+        changed = {k: v for k, v in values.items() if comparable_value(current.get(k)) != comparable_value(v)}
         if loaded != current["version"]:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
                            code="stale_version", current_version=current["version"])
         if not changed:
             return current["version"]
-        updated = await Entry.update({**changed, Entry.version: Entry.version + 1, Entry.revision: Entry.revision + 1,
-                                      Entry.updated_at: clock.now()}).where(
+        update: dict[Any, Any] = {**changed, Entry.version: Entry.version + 1, Entry.revision: Entry.revision + 1,
+                                  Entry.updated_at: clock.now()}
+        updated = await Entry.update(update).where(
             (Entry.id == entry_id) & (Entry.version == loaded)).returning(Entry.version)
         if not updated:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
@@ -457,7 +452,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     return updated[0]["version"]
 
 
-def _comparable(value: Any) -> Any:
+def comparable_value(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("["):
         try:
             return json.loads(value)
@@ -477,18 +472,18 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
     SHA-256. Submitting again with nothing changed returns the same receipt, so a double click or
     two simultaneous submits give exactly one receipt."""
     row = await _owned_entry(actor, entry_id)
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     async with atomic():
         await lock_row("entry", entry_id)
         await _require_open(edition, row["organisation"])
-        current = await _entry_row(entry_id)
+        current = await existing(Entry.select().where(Entry.id == entry_id))
         if current["state"] not in EDITABLE_STATES:
             raise _not_editable(actor, current["state"], edition["published_at"],
                                 "This entry can no longer be submitted (it is {state}).")
         if current["submitted_revision"] == current["revision"]:
-            latest = await Receipt.select().where(Receipt.entry == entry_id).order_by(
-                Receipt.sequence, ascending=False).first()
-            return SubmitResult(receipt=_receipt_view(latest), created=False)
+            latest = await existing(Receipt.select().where(Receipt.entry == entry_id).order_by(
+                Receipt.sequence, ascending=False))
+            return SubmitResult(receipt=receipt_view(latest), created=False)
         attachments = await Attachment.select().where(
             (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
         problems = missing_for_submission(_entry_dict(current), attachments)
@@ -502,17 +497,17 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
                  & ((Entry.submitted_revision.is_null()) | (Entry.submitted_revision != current["revision"]))
                  ).returning(Entry.submission_count)
         if not claimed:  # another submit of this revision won the race
-            latest = await Receipt.select().where(Receipt.entry == entry_id).order_by(
+            raced = await Receipt.select().where(Receipt.entry == entry_id).order_by(
                 Receipt.sequence, ascending=False).first()
-            if latest is None:
+            if raced is None:
                 raise Conflict("The entry changed while submitting. Please try again.", code="stale_version")
-            return SubmitResult(receipt=_receipt_view(latest), created=False)
+            return SubmitResult(receipt=receipt_view(raced), created=False)
         sequence = claimed[0]["submission_count"]
         number = f"DLG{edition['year']}-{entry_id:06d}-{sequence:02d}"
         files = [{"attachment_id": a["id"], "name": a["name"], "size": a["size"], "sha256": a["sha256"],
                   "content_type": a["content_type"]} for a in attachments]
         snapshot = _audit_values({k: current.get(k) for k in FIELDS})
-        snapshot["links"] = _loads(current.get("links"), [])
+        snapshot["links"] = stored_json(current.get("links"), [])
         rows = await Receipt.insert(Receipt(entry=entry_id, number=number, sequence=sequence,
                                             revision=current["revision"], submitted_at=now,
                                             submitted_by=actor.id, snapshot=snapshot, files=files)
@@ -525,7 +520,7 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
         job = await outbox.add_job("send_mail", _receipt_mail(actor.email, edition, current, receipt, files),
                                    dedupe_key=f"receipt:{number}")
     await outbox.dispatch([job])
-    return SubmitResult(receipt=_receipt_view(receipt), created=True)
+    return SubmitResult(receipt=receipt_view(receipt), created=True)
 
 
 def _receipt_mail(to: str, edition: dict[str, Any], entry: dict[str, Any], receipt: dict[str, Any],
@@ -540,8 +535,8 @@ def _receipt_mail(to: str, edition: dict[str, Any], entry: dict[str, Any], recei
             "text": text}
 
 
-def _receipt_view(receipt: dict[str, Any]) -> dict[str, Any]:
-    files = _loads(receipt["files"], [])
+def receipt_view(receipt: dict[str, Any]) -> dict[str, Any]:
+    files = stored_json(receipt["files"], [])
     return {"number": receipt["number"], "sequence": receipt["sequence"], "submitted_at": receipt["submitted_at"],
             "entry_id": receipt["entry"],
             "files": [{"name": f["name"], "size": f["size"], "sha256": f["sha256"]} for f in files]}
@@ -555,8 +550,8 @@ async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any],
     if entry is None or not (is_owner(actor, entry) or (actor and actor.role == "admin")):
         refuse_pending_member(actor, entry["organisation"] if entry else None)
         raise NotFound("No such receipt.")
-    view = _receipt_view(receipt)
-    view["snapshot"] = _loads(receipt["snapshot"], {})
+    view = receipt_view(receipt)
+    view["snapshot"] = stored_json(receipt["snapshot"], {})
     edition = await Edition.select(Edition.published_at).where(Edition.id == entry["edition"]).first()
     return view, visible_entry(entry, viewer=actor, published_at=edition["published_at"] if edition else None)
 
@@ -564,7 +559,7 @@ async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any],
 async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
     """Withdraw before the deadline: the entry leaves the contest and frees the organisation's slot."""
     row = await _owned_entry(actor, entry_id)
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     async with atomic():
         await _require_open(edition, row["organisation"])
         updated = await Entry.update({Entry.state: "withdrawn", Entry.updated_at: clock.now(),
@@ -591,7 +586,7 @@ class UploadAllowance:
 async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
     """Before reading an upload's body: may this caller add a file, and how big may it be?"""
     row = await _owned_entry(actor, entry_id)
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     await _require_open(edition, row["organisation"])
     if row["state"] not in EDITABLE_STATES:
         raise _not_editable(actor, row["state"], edition["published_at"])
@@ -641,14 +636,14 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
     total size inside the transaction (two uploads may race); the caller deletes the stored
     object if this raises."""
     row = await _owned_entry(actor, entry_id)
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     if errors := kind_errors(kind):
         raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
     kind = kind or _kind_for(content_type)
     async with atomic():
         await lock_row("entry", entry_id)
         await _require_open(edition, row["organisation"])
-        current = await _entry_row(entry_id)
+        current = await existing(Entry.select().where(Entry.id == entry_id))
         if current["state"] not in EDITABLE_STATES:
             raise _not_editable(actor, current["state"], edition["published_at"])
         live = await Attachment.select(Attachment.size).where(
@@ -701,11 +696,11 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
     if att is None or row is None or not is_owner(actor, row):
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such file.", code="attachment_not_found")
-    edition = await Edition.select().where(Edition.id == row["edition"]).first()
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     async with atomic():
         await lock_row("entry", att["entry"])
         await _require_open(edition, row["organisation"])
-        current = await _entry_row(att["entry"])
+        current = await existing(Entry.select().where(Entry.id == att["entry"]))
         if current["state"] not in EDITABLE_STATES:
             raise _not_editable(actor, current["state"], edition["published_at"])
         done = await Attachment.update({Attachment.deleted_at: clock.now()}).where(
@@ -722,7 +717,7 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
 
 def _on_any_receipt(att: dict[str, Any], receipts: list[dict[str, Any]]) -> bool:
     """Whether a receipt of the entry lists this file (receipts name files by attachment id)."""
-    return any(f.get("attachment_id") == att["id"] for r in receipts for f in _loads(r["files"], []))
+    return any(f.get("attachment_id") == att["id"] for r in receipts for f in stored_json(r["files"], []))
 
 
 async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -> dict[str, Any]:
@@ -841,7 +836,7 @@ async def entry_history(actor: Actor, entry_id: int) -> dict[str, Any]:
                   & (AuditEvent.action == "deadline.extend"))
     events = []
     for e in await AuditEvent.select().where(entry_events | extensions).order_by(AuditEvent.seq):
-        if e["subject_type"] == "organisation" and _loads(e["after"], {}).get("edition") != year:
+        if e["subject_type"] == "organisation" and stored_json(e["after"], {}).get("edition") != year:
             continue  # another edition's extension
         events.append(e)
     return {"detail": detail, "events": events}

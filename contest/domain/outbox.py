@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
-from collections.abc import Sequence
+from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
@@ -190,7 +190,7 @@ async def in_process_loop(event: asyncio.Event, interval: float = 2.0) -> None:
     while True:
         try:
             await asyncio.wait_for(event.wait(), timeout=interval)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         event.clear()
         try:

@@ -16,8 +16,9 @@ goes through ``visible_state``; the announcement's own routes read the published
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from contest import clock
 from contest.db import atomic
@@ -90,7 +91,7 @@ def visible_state_condition(viewer: Actor, state: str) -> Any:
     return Entry.state == state
 
 
-async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: bool, reason: str = "",
+async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: bool, reason: str = "",  # noqa: C901 - each guard is one rule of eligibility, in the order they are checked
                           year: int | None = None) -> list[int]:
     """Mark submitted entries eligible or ineligible (with the reason the applicant will see), in
     one transaction: either every entry changes or none does. Only once the submission deadline
@@ -186,7 +187,7 @@ async def advance_edition(*, actor: Actor, edition_id: int, to: str) -> None:
         raise NotFound("No such edition.")
     if row["state"] == to:
         return
-    if row["state"] not in allowed[to]:
+    if row["state"] not in allowed[EditionState(to)]:
         raise Conflict("The edition is {state}; it cannot move to {to}.", code="edition_state",
                        state=row["state"], to=to)
     await Edition.update({Edition.state: to, Edition.updated_at: clock.now()}).where(Edition.id == edition_id)
@@ -218,7 +219,8 @@ async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[s
             raise Conflict("Entry {id} is no longer {state}.", code="entry_state", id=entry_id, state=expected)
         feedback = outcome.get("feedback")
         values: dict[Any, Any] = {Entry.state: state, Entry.outcome_rank: outcome.get("rank"),
-                                  Entry.outcome_score: "" if outcome.get("score") is None else f"{outcome['score']:.4f}"}
+                                  Entry.outcome_score: "" if outcome.get("score") is None
+                                  else f"{outcome['score']:.4f}"}
         if feedback is not None:
             if kind == "final":
                 try:

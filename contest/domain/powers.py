@@ -6,11 +6,10 @@ in the same transaction as the decision, attributed to the approver, with both n
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from contest import clock, db
-from contest.db import atomic, lock_row
+from contest.db import atomic, lock_row, stored_json
 from contest.domain import accounts, editions, proposals, twofactor
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -19,17 +18,13 @@ from contest.rules import is_admin
 from contest.tables import PendingAction, User
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else (value or {})
-
-
 def _require_admin_person(actor: Actor) -> None:
     if actor.id is None or not is_admin(actor):
         raise PermissionDenied("Only administrators can decide pending actions.", code="admin_only")
 
 
 def _view(row: dict[str, Any], emails: dict[int, str]) -> dict[str, Any]:
-    return {"id": row["id"], "kind": row["kind"], "state": row["state"], "payload": _json(row["payload"]),
+    return {"id": row["id"], "kind": row["kind"], "state": row["state"], "payload": stored_json(row["payload"], {}),
             "proposed_by": emails.get(row["proposed_by"], ""), "created_at": row["created_at"],
             "decided_by": emails.get(row["decided_by"]) if row["decided_by"] else None,
             "decided_at": row["decided_at"], "reason": row["reason"]}
@@ -72,7 +67,7 @@ async def _decidable(actor: Actor, pending_id: int) -> dict[str, Any]:
 
 
 async def _carry_out(approver: Actor, row: dict[str, Any]) -> dict[str, Any]:
-    payload, private = _json(row["payload"]), _json(row["private"])
+    payload, private = stored_json(row["payload"], {}), stored_json(row["private"], {})
     if row["kind"] == proposals.CREATE_ADMIN:
         user_id = await accounts.create_admin_approved(
             actor=approver, email=payload["email"], name=payload.get("name", ""),

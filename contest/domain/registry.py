@@ -564,13 +564,13 @@ def _check_header(header: list[str] | None) -> list[str]:
     return columns
 
 
-def _parse_row(row: list[str], columns: list[str]) -> OrgRecord:
+def _parse_row(row: list[str], columns: list[str]) -> OrgRecord:  # noqa: C901 - one check per column of the registry CSV, each with its own message
     if len(row) != len(columns):
         raise _Reject(
             f"จำนวนคอลัมน์ไม่ถูกต้อง: มี {len(row)} คอลัมน์ ต้องมี {len(columns)}",
             f"Wrong number of columns: {len(row)}, expected {len(columns)}",
         )
-    value = {c: unicodedata.normalize("NFC", v.strip()) for c, v in zip(columns, row)}
+    value = {c: unicodedata.normalize("NFC", v.strip()) for c, v in zip(columns, row, strict=False)}
     code = value["code"]
     if not code:
         raise _Reject("ไม่มีรหัส อปท.", "The code is empty")

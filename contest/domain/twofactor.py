@@ -120,8 +120,9 @@ async def confirm_enrolment(actor: Actor, code: str, *, token_id: int | None = N
             raise Conflict("Start the set-up again: scan the QR code first.", code="two_factor_not_started")
         step = matching_step(user["totp_secret"], code, after=None)
         if step is None:
-            raise ValidationFailed(errors={"code": t("The code is not correct. Enter the 6 digits your app shows now.")},
-                                   code="otp_invalid")
+            raise ValidationFailed(
+                errors={"code": t("The code is not correct. Enter the 6 digits your app shows now.")},
+                code="otp_invalid")
         await User.update({User.totp_enabled_at: clock.now(), User.totp_last_step: step}).where(
             User.id == actor.id)
         codes = await _issue_recovery_codes(actor.id)

@@ -26,6 +26,7 @@ from litestar.response import Redirect, Template
 
 from contest import clock
 from contest.controllers.entry_pages import state_label as entry_state_label
+from contest.db import stored_json
 from contest.domain import outcomes
 from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
 from contest.guards import admin_required, require_actor
@@ -202,7 +203,8 @@ def _posted_rules(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any],
         if any(row.values()):
             criteria.append(dict(row))
             row_of.append(len(rows) - 1)
-    form = {"kind": _text(data, "kind"), "criteria": rows, "reviewers_per_entry": _text(data, "reviewers_per_entry"),
+    form: dict[str, Any] = {
+            "kind": _text(data, "kind"), "criteria": rows, "reviewers_per_entry": _text(data, "reviewers_per_entry"),
             "normalisation": _text(data, "normalisation") or "none", "tie_break": _text(data, "tie_break"),
             "exclude_same_province": _text(data, "exclude_same_province") in ("1", "on", "true", "yes"),
             "seed": _text(data, "seed")}
@@ -828,7 +830,7 @@ class JudgingAdminPages(Controller):
                                                      province=filters["province"] or None,
                                                      category=filters["category"] or None, page=page,
                                                      per_page=ELIGIBILITY_PER_PAGE)
-        categories = rounds._loads(edition["categories"], [])
+        categories = stored_json(edition["categories"], [])
         extra.setdefault("form", {"reason": "", "selected": []})
         extra.setdefault("errors", {})
         return Template("judging/admin/eligibility.html", status_code=status, context={

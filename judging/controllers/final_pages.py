@@ -5,9 +5,9 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 from litestar.response import Template
 
+from contest.db import existing
 from contest.guards import login_required, require_actor
 from contest.tables import Entry
-from contest.db import existing
 from judging.domain import final
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from contest import clock
 from contest.domain import announcement, editions, outcomes
 from contest.domain.audit import SYSTEM, Actor
+from contest.errors import DomainError
 from contest.tables import Edition, Entry, Organisation, User
 from judging.domain import assignments, round_rows, rounds, scoring, shortlist
 
@@ -126,7 +127,7 @@ async def load_past_edition(year: int) -> int | None:
         await rounds.close_round(actor=SYSTEM, round_id=round_id)
         try:
             await shortlist.decide(actor=SYSTEM, round_id=round_id)
-        except Exception:  # a tie across the cut: the demo committee orders it by raw score
+        except DomainError:  # a tie across the cut: the demo committee orders it by raw score
             view = await shortlist.ranking_view(round_id, with_borderline=False)
             row = await round_rows.get_round_row(round_id)
             cut = round_rows.cut_of(row)

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from contest import clock
-from contest.db import atomic
+from contest.db import atomic, existing
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
@@ -81,10 +81,11 @@ async def set_presentation(*, actor: Actor, round_id: int, entry_id: int, starts
         errors["note"] = t("At most {n} characters.", n=2000)
     if errors:
         raise ValidationFailed(errors=errors)
-    entry = await Entry.select(Entry.title, Entry.organisation).where(Entry.id == entry_id).first()
+    entry = await existing(Entry.select(Entry.title, Entry.organisation).where(Entry.id == entry_id))
+    assert when is not None  # checked above: a missing time is a field error
     async with atomic():
         key = f"{round_id}:{entry_id}"
-        values = {Presentation.starts_at: when, Presentation.minutes: minutes, Presentation.link: link,
+        values: dict[Any, Any] = {Presentation.starts_at: when, Presentation.minutes: minutes, Presentation.link: link,
                   Presentation.note: note, Presentation.updated_by: actor.id, Presentation.updated_at: clock.now()}
         if await Presentation.exists().where(Presentation.key == key):
             await Presentation.update(values).where(Presentation.key == key)

@@ -307,7 +307,7 @@ def _z_table(reviewer_ids: list[int], values: list[int]) -> list[float]:
     the exact rational ``n*d**2/Q`` (int/int and sqrt round correctly), which a positive affine map
     of one reviewer's values leaves unchanged.
     """
-    counts = Counter(zip(reviewer_ids, values))
+    counts = Counter(zip(reviewer_ids, values, strict=False))
     n: dict[int, int] = defaultdict(int)
     total: dict[int, int] = defaultdict(int)
     for (reviewer, value), count in counts.items():
@@ -322,13 +322,13 @@ def _z_table(reviewer_ids: list[int], values: list[int]) -> list[float]:
         qr = q[reviewer]
         d = n[reviewer] * value - total[reviewer]
         table[pair] = math.copysign(math.sqrt(n[reviewer] * d * d / qr), d) if d else 0.0
-    return list(map(table.__getitem__, zip(reviewer_ids, values)))
+    return list(map(table.__getitem__, zip(reviewer_ids, values, strict=False)))
 
 
 class _Model:
     """Per-review numbers every leave-one-out scenario shares, and an entry's key from its reviews."""
 
-    def __init__(self, reviews: Iterable[Review], rules: Rules) -> None:
+    def __init__(self, reviews: Iterable[Review], rules: Rules) -> None:  # noqa: C901 - builds the model in one pass over the reviews; each branch is one normalisation rule
         criteria = rules.criteria
         codes = tuple(c.code for c in criteria)
         self.codes = codes
@@ -349,7 +349,7 @@ class _Model:
                 f"review of entry {bad.entry_id} by reviewer {bad.reviewer_id}:"
                 f" missing criteria {missing}, unknown criteria {unknown}"
             )
-        columns: list[tuple[float, ...]] = list(zip(*sheets)) if width > 1 else [tuple(sheets)]
+        columns: list[tuple[float, ...]] = list(zip(*sheets, strict=False)) if width > 1 else [tuple(sheets)]
         if not rows:
             columns = [() for _ in codes]
 
@@ -370,9 +370,9 @@ class _Model:
         weight_scale = max(_denominator(float(c.weight)) for c in criteria)
         int_weights = [_scaled(float(c.weight), weight_scale) for c in criteria]
         converters = [{v: _scaled(float(v), value_scale) for v in values} for values in distinct]
-        int_columns = [list(map(conv.__getitem__, column)) for conv, column in zip(converters, columns)]
+        int_columns = [list(map(conv.__getitem__, column)) for conv, column in zip(converters, columns, strict=False)]
         totals = [0] * len(rows)
-        for weight, column in zip(int_weights, int_columns):
+        for weight, column in zip(int_weights, int_columns, strict=False):
             totals = list(map(add, totals, map(weight.__mul__, column)))
 
         spans: list[tuple[int, int]] = []
@@ -401,8 +401,8 @@ class _Model:
 
         weights = [Fraction(c.weight) for c in criteria]
         weight_sum = sum(weights)
-        lo = sum(w * Fraction(c.min) for w, c in zip(weights, criteria)) / weight_sum
-        hi = sum(w * Fraction(c.max) for w, c in zip(weights, criteria)) / weight_sum
+        lo = sum(w * Fraction(c.min) for w, c in zip(weights, criteria, strict=False)) / weight_sum
+        hi = sum(w * Fraction(c.max) for w, c in zip(weights, criteria, strict=False)) / weight_sum
         self.mid = float((lo + hi) / 2)
         self.unit = float((hi - lo) / ZSCORE_SPAN_SD)
         self.criterion_mid = [float((Fraction(c.min) + Fraction(c.max)) / 2) for c in criteria]
@@ -529,7 +529,7 @@ def compute_ranking(
 
     base: dict[int, Key] = {}
     groups: dict[Key, list[int]] = defaultdict(list)
-    for entry_id, *values in zip(span_entries, *key_columns):
+    for entry_id, *values in zip(span_entries, *key_columns, strict=False):
         key = tuple(-v for v in values)
         base[entry_id] = key
         groups[key].append(entry_id)
@@ -572,7 +572,7 @@ def compute_ranking(
                 reviewers=b - a,
                 spread=spreads[s],
                 borderline=entry_id in borderline,
-                criterion_means={code: column[s] / quantum for code, column in zip(codes, criterion_q)},
+                criterion_means={code: column[s] / quantum for code, column in zip(codes, criterion_q, strict=False)},
                 tied=entry_id in tied,
             )
         )
@@ -582,7 +582,7 @@ def compute_ranking(
 def _head(order: list[int], keys: list[Key], excluded: Container[int], cut: int) -> list[Key]:
     """The first ``cut`` keys (ascending) of entries not in ``excluded``."""
     head: list[Key] = []
-    for e, key in zip(order, keys):
+    for e, key in zip(order, keys, strict=False):
         if e not in excluded:
             head.append(key)
             if len(head) == cut:
@@ -590,7 +590,7 @@ def _head(order: list[int], keys: list[Key], excluded: Container[int], cut: int)
     return head
 
 
-def _borderline(
+def _borderline(  # noqa: C901 - the borderline test walks the cut once; splitting it would hide the order of its rules
     model: _Model,
     order: list[int],
     final: dict[int, Key],

@@ -8,15 +8,14 @@ unknown) id is ``NotFound``, exactly as ``assignments`` does.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from contest.db import engine, stored_json
 from contest.domain import entries as contest_entries
-from contest.db import engine
 from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.tables import Attachment
@@ -39,13 +38,6 @@ async def reading() -> AsyncIterator[None]:
         yield
 
 
-def _loads(value: Any, default: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return default
-    return value if value is not None else default
 
 
 # --- rounds -------------------------------------------------------------------------------------
@@ -55,7 +47,8 @@ async def my_rounds(actor: Actor) -> list[dict[str, Any]]:
     the rounds I am a member of that have nothing assigned to me yet."""
     rows = await assignments.reviewer_rounds(actor)
     seen = {r["id"] for r in rows}
-    members = await Member.select(Member.round, Member.round._.kind, Member.round._.state, Member.round._.edition._.year,
+    members = await Member.select(Member.round, Member.round._.kind, Member.round._.state,
+                                  Member.round._.edition._.year,
                                   Member.round._.edition._.title).where(Member.user == actor.id)
     for m in members:
         if m["round"] in seen:
@@ -153,9 +146,9 @@ async def entry_for_review(actor: Actor, entry_id: int) -> dict[str, Any]:
         # Files on the receipt stay what was judged, even if removed from the draft afterwards.
         attachments = await Attachment.select().where(Attachment.id.is_in(ids)).order_by(Attachment.id) if ids else []
         submitted_at = receipt["submitted_at"]
-    fields["links"] = [u for u in _loads(fields.get("links"), []) if isinstance(u, str)]
+    fields["links"] = [u for u in stored_json(fields.get("links"), []) if isinstance(u, str)]
     fields["in_service_since"] = _as_date(fields.get("in_service_since"))
-    categories = {c["code"]: c for c in _loads(detail.edition.get("categories"), []) if isinstance(c, dict)}
+    categories = {c["code"]: c for c in stored_json(detail.edition.get("categories"), []) if isinstance(c, dict)}
     org = detail.organisation
     return {
         "id": entry_id, **fields, "submitted_at": submitted_at, "category_info": categories.get(fields["category"]),

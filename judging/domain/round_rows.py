@@ -8,22 +8,13 @@ module, so ``rounds`` (which changes rounds and their committee) can use ``assig
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from contest.db import stored_json
 from contest.errors import NotFound
 from judging.tables import Criterion, Round
 
-
-def stored_json(value: Any, default: Any) -> Any:
-    """A JSON column as read from the database: text on SQLite (``default`` when it is not
-    JSON), already decoded on PostgreSQL, ``default`` for NULL."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return default
-    return value if value is not None else default
+__all__ = ["stored_json"]  # re-exported: judging reads its JSON columns through it
 
 
 async def get_round_row(round_id: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from contest.tables import DeadlineExtension, Edition, Organisation, User
 from judging.domain.assignments import fill_gaps
 from judging.domain.conflicts import conflicts_by_member, declare_conflict, recuse_live
 from judging.domain.ranking import NORMALISATIONS, rules_hash
-from judging.domain.round_rows import criteria_of, cut_of, get_round_row, stored_json
+from judging.domain.round_rows import criteria_of, cut_of, get_round_row
 from judging.enums import RoundStates
 from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature
 
@@ -73,7 +73,6 @@ DEFAULT_TIE_BREAK = ["results", "fit", "technology"]
 
 
 # The edition pages read stored JSON columns through this name.
-_loads = stored_json
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def clean_rules(data: dict[str, Any], *, kind: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+def clean_rules(data: dict[str, Any], *, kind: str | None) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: C901 - one short branch per rule of a round (rubric, weights, tie-break); together they are its rules
     """Validate a round's rules; returns (values, errors by field). Missing criteria mean DGA's
     default rubric."""
     errors: dict[str, str] = {}
@@ -365,7 +364,7 @@ def _clean_provinces(provinces: Any, emails: set[str], errors: dict[str, str]) -
     return out
 
 
-async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None = None,
+async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None = None,  # noqa: C901 - members, their conflicts and their provinces change in one transaction
                       emails: list[str] | None = None, provinces: dict[str, str] | None = None,
                       conflicts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Add committee members (reviewer accounts), set their provinces and record their declared

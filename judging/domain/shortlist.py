@@ -185,7 +185,7 @@ def decision_digest(rules_hash: str, outcomes: list[dict[str, Any]]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # noqa: C901 - the decision is one transaction: top N, overrides, ties, each a short documented step
     """Propose the outcome of a closed round: the top N (the edition's shortlist size, or its
     number of winners in the final) inside, everyone else outside, then the admins' overrides,
     each with its reason. A tie straddling the cut must first be settled by a recorded committee

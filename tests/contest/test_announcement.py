@@ -117,7 +117,7 @@ def test_publish_results_open_data_and_cache(client) -> None:  # type: ignore[no
 def test_every_applicant_mailed_once_even_after_a_worker_restart(client) -> None:  # type: ignore[no-untyped-def]
     s = signed_final(entries=6, shortlist_size=3)
     emails = [f"lao{i}@example.go.th" for i in range(len(s.entries))]
-    for entry_id, email in zip(s.entries, emails):
+    for entry_id, email in zip(s.entries, emails, strict=False):
         _applicant_for(entry_id, email)
     after_announcement()
     headers = _admin(client)
@@ -182,7 +182,7 @@ def test_result_mails_survive_a_worker_outage_and_restart(db: str, redis_url: st
 
     s = signed_final(entries=5, shortlist_size=2)
     emails = [f"lao{i}@example.go.th" for i in range(len(s.entries))]
-    for entry_id, email in zip(s.entries, emails):
+    for entry_id, email in zip(s.entries, emails, strict=False):
         _applicant_for(entry_id, email)
     after_announcement()
     admin_id = run(make_user("admin", email="publisher@dga.or.th"))
@@ -283,7 +283,7 @@ def test_results_csv_neutralises_spreadsheet_formulas_json_keeps_the_text(client
     ids = _judged_directly(awarded=6, others=0)
     titles = ['=HYPERLINK("https://evil.example","คลิก")', "+66 ระบบแจ้งเหตุ", "-1 ขั้นตอน", "@SUM(A1)",
               "\tแท็บนำหน้า", "ระบบ = ปกติ"]
-    for entry_id, title in zip(ids, titles):
+    for entry_id, title in zip(ids, titles, strict=False):
         run(Entry.update({Entry.title: title}).where(Entry.id == entry_id))
     _publish()
     rows = list(csv.DictReader(io.StringIO(client.get(f"/open-data/{YEAR}/results.csv").content.decode("utf-8-sig"))))

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from contest import clock
+from contest.db import stored_json
 from contest.domain import entries
 from contest.domain.audit import SYSTEM
 from contest.tables import Attachment, Entry, Receipt
@@ -186,7 +187,8 @@ def test_upload_over_the_limit_with_and_without_content_length(client) -> None: 
 
 async def _shrink_limits() -> None:
     from contest.tables import Edition
-    await Edition.update({Edition.max_file_bytes: 200_000, Edition.max_entry_bytes: 300_000}).where(Edition.year == 2569)
+    await Edition.update({Edition.max_file_bytes: 200_000, Edition.max_entry_bytes: 300_000}).where(
+        Edition.year == 2569)
 
 
 def test_malformed_multipart_is_400(client) -> None:  # type: ignore[no-untyped-def]
@@ -863,7 +865,7 @@ def test_delete_during_a_submit_never_loses_a_file_its_receipt_lists(client, mon
 
     run(scenario())
     [receipt] = run(Receipt.select(Receipt.files))
-    assert [f["attachment_id"] for f in entries._loads(receipt["files"], [])] == [att["id"]]
+    assert [f["attachment_id"] for f in stored_json(receipt["files"], [])] == [att["id"]]
     row = run(Attachment.select(Attachment.storage_key, Attachment.deleted_at).where(
         Attachment.id == att["id"]).first())
     assert row["deleted_at"] is not None  # removed from the draft …

@@ -10,7 +10,8 @@ from contest.numbers import whole_number
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize(("sent", "read"), [(3, 3), ("3", 3), (" 42 ", 42), (0, 0), (-2, -2), ("2147483647", 2**31 - 1)])
+@pytest.mark.parametrize(("sent", "read"), [(3, 3), ("3", 3), (" 42 ", 42), (0, 0), (-2, -2),
+                                            ("2147483647", 2**31 - 1)])
 def test_whole_number_reads_numbers_and_ascii_digits(sent: object, read: int) -> None:
     assert whole_number(sent) == read
 

@@ -49,7 +49,7 @@ def _published(*, no_consent: bool = True) -> dict[str, Any]:
     winner = _entry("winner")
     finalists = run(Entry.select(Entry.id, Entry.organisation).where(Entry.state == "finalist").order_by(Entry.id))
     places = [("10", "กรุงเทพมหานคร", "central"), ("90", "สงขลา", "south")]
-    for f, (code, name, region) in zip(finalists, places):
+    for f, (code, name, region) in zip(finalists, places, strict=False):
         run(Organisation.update({Organisation.province_code: code, Organisation.province_name_th: name,
                                  Organisation.region: region}).where(Organisation.id == f["organisation"]))
     hidden = finalists[0]["id"]

@@ -50,7 +50,8 @@ def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 def _active(page: Any) -> dict[str, str]:
     return page.evaluate("""() => { const e = document.activeElement;
-        return {tag: e.tagName, id: e.id || '', href: e.getAttribute('href') || '', text: (e.innerText || '').trim()}; }""")
+        return {tag: e.tagName, id: e.id || '', href: e.getAttribute('href') || '',
+                text: (e.innerText || '').trim()}; }""")
 
 
 def _tab_to(page: Any, wanted: Any, limit: int = 40) -> dict[str, str]:

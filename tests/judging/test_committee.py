@@ -51,7 +51,7 @@ def test_province_given_after_assignment_recuses_same_province_reviews(client) -
     s = screening(entries=8, reviewers=4, per_entry=2, provinces=("10", "50"), exclude_same_province=True)
     headers = _admin(client)
     # A member with entries from province 50 (the assignment's seed is random).
-    member, email = next((r, e) for r, e in zip(s.reviewers, s.reviewer_emails) if any(
+    member, email = next((r, e) for r, e in zip(s.reviewers, s.reviewer_emails, strict=False) if any(
         a["entry.organisation.province_code"] == "50" for a in _assignments(s.round_id, r)))
     north = [a for a in _assignments(s.round_id, member) if a["entry.organisation.province_code"] == "50"]
     _submit(member, north[0]["id"])

@@ -29,7 +29,7 @@ def _admin(client):  # type: ignore[no-untyped-def]
 
 def _hostile_round() -> tuple[int, dict[int, str]]:
     s = screening(entries=len(HOSTILE) + 1, reviewers=3, per_entry=2, shortlist_size=2)
-    titles = dict(zip(s.entries, HOSTILE))
+    titles = dict(zip(s.entries, HOSTILE, strict=False))
     for entry_id, title in titles.items():
         run(Entry.update({Entry.title: title}).where(Entry.id == entry_id))
     score_all(s.round_id, lambda e, r, c: float(e % 10))

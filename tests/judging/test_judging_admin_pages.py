@@ -134,7 +134,8 @@ def test_screening_from_rubric_to_signed_shortlist_through_the_pages(client, app
     assert "n=5" in resp.headers["location"]
     assert emails[4] in page.text and tied_org in page.text and "เคยเป็นที่ปรึกษาโครงการ" in page.text
     assert run(Member.count().where(Member.round == round_id)) == 5
-    assert run(Member.select(Member.province_code).where(Member.user == reviewer_ids[0]).first())["province_code"] == "50"
+    member = run(Member.select(Member.province_code).where(Member.user == reviewer_ids[0]).first())
+    assert member["province_code"] == "50"
     assert run(ConflictOfInterest.exists().where(
         (ConflictOfInterest.user == reviewer_ids[0])
         & (ConflictOfInterest.organisation_code == tied_org)))
@@ -196,7 +197,8 @@ def test_screening_from_rubric_to_signed_shortlist_through_the_pages(client, app
     ranked = sorted(entries[:9], key=lambda e: -entries.index(e))
     positions = [page.text.index(f"#{e} ") for e in ranked]
     assert positions == sorted(positions)
-    assert f"/api/v1/rounds/{round_id}/ranking.csv" in page.text and f"/api/v1/rounds/{round_id}/ranking.xlsx" in page.text
+    assert f"/api/v1/rounds/{round_id}/ranking.csv" in page.text
+    assert f"/api/v1/rounds/{round_id}/ranking.xlsx" in page.text
     assert client.get(f"/api/v1/rounds/{round_id}/ranking.csv").status_code == 200
 
     # Decide with an override: the fourth replaces the third, each change with its reason.
@@ -379,7 +381,8 @@ def test_decision_override_errors_are_shown_on_their_row(client) -> None:  # typ
         "override-1-entry_id": str(s.entries[0]), "override-1-outcome": "shortlisted", "override-1-reason": "",
         "override-2-entry_id": "999999", "override-2-outcome": "winner", "override-2-reason": "ผิด"})
     assert resp.status_code == 422
-    assert 'id="e-override-1"' in resp.text and 'id="e-override-2"' in resp.text and 'id="e-override-0"' not in resp.text
+    assert 'id="e-override-1"' in resp.text and 'id="e-override-2"' in resp.text
+    assert 'id="e-override-0"' not in resp.text
     assert run(Round.select(Round.decision_hash).first())["decision_hash"] == ""
     # "Add an override row" keeps what was typed.
     resp = post(client, f"/admin/judging/rounds/{s.round_id}/decide", {

@@ -267,7 +267,7 @@ def test_plan_assignments_rerun_fills_gaps_only(case, data):
             max_size=len(first.new),
         )
     )
-    existing = [Existing(e, r, s) for (e, r), s in zip(first.new, states)]
+    existing = [Existing(e, r, s) for (e, r), s in zip(first.new, states, strict=False)]
     second = plan_assignments(
         entries, reviewers, per_entry, existing=existing, seed=seed + 1, exclude_same_province=exclude
     )

@@ -384,7 +384,7 @@ def test_compute_ranking_ties_do_not_depend_on_ids(data):
             entry_ids,
             data.draw(
                 st.lists(st.integers(1, 10**6), min_size=len(entry_ids), max_size=len(entry_ids), unique=True)
-            ),
+            ), strict=False,
         )
     )
     new_reviewer = dict(
@@ -394,7 +394,7 @@ def test_compute_ranking_ties_do_not_depend_on_ids(data):
                 st.lists(
                     st.integers(1, 10**6), min_size=len(reviewer_ids), max_size=len(reviewer_ids), unique=True
                 )
-            ),
+            ), strict=False,
         )
     )
     relabelled = [Review(new_entry[r.entry_id], new_reviewer[r.reviewer_id], r.scores) for r in reviews]

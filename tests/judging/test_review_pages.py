@@ -258,7 +258,7 @@ def test_scoring_page_shows_the_submitted_entry_and_rubric_never_contacts(client
     for secret in ("สมหญิง", "somying@example.go.th", "053 123 456"):
         assert secret not in html
     # Both submitted files, viewable in the browser (the PNG was removed from the draft afterwards).
-    pdf, png = setup["pdf"], setup["png"]
+    pdf = setup["pdf"]
     assert "นำเสนอ.pdf" in html and "หน้าจอ.png" in html
     assert f'href="/api/v1/attachments/{pdf["id"]}/content?inline=true"' in html
     assert f'hx-get="/review/assignments/{a["id"]}/files/{pdf["id"]}"' in html
@@ -303,7 +303,8 @@ def test_reviewer_views_files_inline_and_the_viewer_partial(client) -> None:  # 
     viewer = client.get(f"/review/assignments/{a['id']}/files/{png['id']}", headers=HX)
     assert f'<img src="/api/v1/attachments/{png["id"]}/content?inline=true" alt="หน้าจอ.png">' in viewer.text
     plain = client.get(f"/review/assignments/{a['id']}/files/{pdf['id']}", follow_redirects=False)
-    assert plain.status_code == 303 and plain.headers["location"] == f"/api/v1/attachments/{pdf['id']}/content?inline=true"
+    assert plain.status_code == 303
+    assert plain.headers["location"] == f"/api/v1/attachments/{pdf['id']}/content?inline=true"
 
     # A file that is not this entry's, through this assignment: 404.
     assert client.get(f"/review/assignments/{a['id']}/files/999999", headers=HX).status_code == 404
@@ -435,7 +436,8 @@ def test_save_without_javascript_redirects_back_with_the_values(client) -> None:
     assert resp.status_code == 303 and resp.headers["location"] == f"/review/assignments/{aid}?saved=1"
     page = client.get(resp.headers["location"]).text
     assert th("Saved.") in page and input_value(page, "score_fit") == "4"
-    bad = client.post(f"/review/assignments/{aid}", data={"_csrf": csrf(client), "score_fit": "-1", "score_vision": "3"})
+    bad = client.post(f"/review/assignments/{aid}",
+                      data={"_csrf": csrf(client), "score_fit": "-1", "score_vision": "3"})
     assert bad.status_code == 422
     assert input_value(bad.text, "score_fit") == "-1" and input_value(bad.text, "score_vision") == "3"
     assert '<p class="error" id="e-score_fit">' in bad.text and 'aria-invalid="true"' in bad.text

@@ -98,7 +98,8 @@ def test_zip_entry_names_reads_zip64() -> None:
     assert sniff.zip_entry_names(data, len(data)) == ["[Content_Types].xml", "xl/workbook.xml"]
 
 
-@pytest.mark.parametrize(("name", "ok"), [("a.pdf", True), ("A.PDF", True), ("a", True), ("a.png", False), ("a.pdf.exe", False)])
+@pytest.mark.parametrize(("name", "ok"), [("a.pdf", True), ("A.PDF", True), ("a", True), ("a.png", False),
+                                          ("a.pdf.exe", False)])
 def test_check_extension_against_pdf(name: str, ok: bool) -> None:
     if ok:
         sniff.check_extension(name, sniff.PDF)

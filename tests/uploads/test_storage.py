@@ -94,7 +94,7 @@ async def test_storage_accepts_memoryviews_of_many_sizes(storage: Storage) -> No
     cuts = [*range(0, 3000, 3), *range(3000, len(data), 700_001), len(data)]
 
     pending = await storage.begin_write()
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in zip(cuts, cuts[1:], strict=False):
         await pending.write(view[start:end])
     await pending.commit()
 
