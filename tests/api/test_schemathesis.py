@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from contest import clock
 from contest.app import create_app
-from contest.domain import accounts, memberships, outcomes
+from contest.domain import accounts, memberships, outcomes, proposals
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import User
@@ -108,6 +108,10 @@ def _build(client: Any) -> World:
     run(assignments.assign_reviewers(actor=SYSTEM, round_id=round_id))
     own = run(assignments.list_assignments(SYSTEM, round_id))
     assignment_id = next(a["id"] for a in own if a["reviewer"] == reviewer_id)
+    # Another admin's proposal (the admin may approve or reject it): resetting the reviewer's code.
+    other_admin = run(make_user("admin", email="second-admin@schema.go.th"))
+    pending_id = run(_propose(Actor(id=other_admin, email="second-admin@schema.go.th", role="admin"),
+                              reviewer_id))
     # Someone asking to join the applicant's organisation.
     run(accounts.create_user(actor=SYSTEM, email="newcomer@schema.go.th", password=PASSWORD, role="applicant"))
     newcomer = run(User.select(User.id).where(User.email == "newcomer@schema.go.th").first())["id"]
@@ -115,9 +119,17 @@ def _build(client: Any) -> World:
                                                            role="applicant"), organisation_code=org))
     ids = {"year": OPEN_YEAR, "entry_id": entry_id, "attachment_id": upload.json()["id"],
            "round_id": round_id, "assignment_id": assignment_id, "code": org,
-           "number": submitted.json()["receipt"]["number"], "membership_id": asked["id"]}
+           "number": submitted.json()["receipt"]["number"], "membership_id": asked["id"],
+           "user_id": reviewer_id, "pending_id": pending_id}
     judged_ids = {**ids, "year": JUDGED_YEAR, "entry_id": judged[0]}
     return World(headers=headers, emails=emails, ids=ids, judged_ids=judged_ids)
+
+
+async def _propose(admin: Actor, user_id: int) -> int:
+    from contest.db import atomic
+
+    async with atomic():
+        return await proposals.propose(admin, proposals.RESET_TWO_FACTOR, {"user_id": user_id, "email": "x"})
 
 
 @pytest.fixture(scope="module")

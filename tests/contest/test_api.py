@@ -151,7 +151,8 @@ def test_edition_patch_and_freeze_after_screening(client) -> None:  # type: igno
     assert frozen.status_code == 409 and frozen.json()["code"] == "frozen"
     later = clock.now() + timedelta(days=100)
     moved = client.patch("/api/v1/editions/2569", headers=headers, json={"announcement_at": iso(later)})
-    assert moved.status_code == 200
+    # After screening opened a new announcement time waits for a second administrator.
+    assert moved.status_code == 202 and moved.json()["code"] == "pending_approval"
     assert run(Edition.select(Edition.shortlist_size).first())["shortlist_size"] == 30
 
 
