@@ -53,7 +53,7 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
     retried. A file removed from its entry whose bytes are gone (no receipt kept them) has
     nothing left to check: the job ends quietly instead of being retried as an I/O fault.
     """
-    from contest.domain.entries import record_check
+    from contest.domain.attachments import record_check
     from contest.settings import get_settings
     from contest.storage import get_storage
     from contest.tables import Attachment

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, announcement, entries, memberships, outcomes, proposals, twofactor
+from contest.domain import accounts, announcement, memberships, outcomes, proposals, submission, twofactor
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import Attachment, AuthToken, Edition, Entry, Membership, Organisation, Receipt, User
@@ -97,14 +97,14 @@ def build_world(client: Any) -> World:
 
     # 2570: entries A and B submitted through the domain (A with a real uploaded PDF).
     run(make_edition(YEAR, shortlist_size=2, winners=1))
-    entry_a = run(entries.create_entry(actor=owner, year=YEAR, data=COMPLETE))
-    entry_b = run(entries.create_entry(actor=other, year=YEAR, data=COMPLETE))
+    entry_a = run(submission.create_entry(actor=owner, year=YEAR, data=COMPLETE))
+    entry_b = run(submission.create_entry(actor=other, year=YEAR, data=COMPLETE))
     for actor, entry_id in ((owner, entry_a), (other, entry_b)):
         bearer = run(accounts.issue_token(actor, AuthTokenKind.api)).token
         resp = client.post(f"/api/v1/entries/{entry_id}/attachments", headers={"Authorization": f"Bearer {bearer}"},
                            files={"file": ("slides.pdf", make_pdf(), "application/pdf")})
         assert resp.status_code == 201, resp.text
-        run(entries.submit_entry(actor=actor, entry_id=entry_id))
+        run(submission.submit_entry(actor=actor, entry_id=entry_id))
     v["entry_id"], v["entry_b"] = entry_a, entry_b
     v["attachment_id"] = run(Attachment.select(Attachment.id).where(Attachment.entry == entry_a).first())["id"]
     v["receipt"] = run(Receipt.select(Receipt.number).where(Receipt.entry == entry_a).first())["number"]

@@ -15,7 +15,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from contest import clock
-from contest.domain import entries
+from contest.domain import attachments, entries, extensions, submission
 from contest.errors import DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
@@ -145,7 +145,7 @@ def attachment_read(a: dict[str, Any]) -> AttachmentRead:
                           sha256=a["sha256"], kind=a["kind"], check_state=a["check_state"],
                           check_details=_details(a.get("check_details")),
                           created_at=a.get("created_at"),
-                          check_message=entries.check_note(a.get("check_message")))
+                          check_message=attachments.check_note(a.get("check_message")))
 
 
 def receipt_read(r: dict[str, Any]) -> ReceiptRead:
@@ -164,7 +164,7 @@ def entry_read(d: entries.EntryDetail) -> EntryRead:
         contact_phone=e["contact_phone"], consent_publish=e["consent_publish"], submitted_at=e["submitted_at"],
         deadline=d.closes_at, editable=d.editable, unsubmitted_changes=d.unsubmitted_changes,
         attachments=[attachment_read(a) for a in d.attachments],
-        receipts=[receipt_read(entries.receipt_view(r)) for r in d.receipts])
+        receipts=[receipt_read(submission.receipt_view(r)) for r in d.receipts])
 
 
 def upload_error_response(exc: UploadError) -> Response:
@@ -182,7 +182,7 @@ def storage_unavailable() -> ServiceUnavailable:
 async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
     """Shared by the API and the entry page: check first, then stream the body to storage."""
     actor = require_actor(request)
-    allowance = await entries.prepare_upload(actor=actor, entry_id=entry_id)
+    allowance = await attachments.prepare_upload(actor=actor, entry_id=entry_id)
     length = request.headers.get("content-length")
     content_length = whole_number(length) if length else None
     storage = get_storage()
@@ -196,7 +196,7 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
         over_file_limit = (content_length is not None
                            and content_length > allowance.max_file_bytes + MULTIPART_OVERHEAD)
         if allowance.entry_remaining < allowance.max_file_bytes and not over_file_limit:
-            raise entries.entry_too_large(allowance.max_entry_bytes, allowance.entry_remaining) from exc
+            raise attachments.entry_too_large(allowance.max_entry_bytes, allowance.entry_remaining) from exc
         raise
     except StorageError as exc:  # disk full, S3 down: nothing was stored (the intake aborted)
         log.error("storing an upload for entry %s failed: %s", entry_id, exc)
@@ -205,7 +205,7 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
         if not check_deferred_csrf(request.scope["state"], received.fields.get("_csrf")):
             raise PermissionDenied("This form has expired or came from another site. Reload the page and try again.",
                                    code="csrf_failed")
-        return await entries.add_attachment(actor=actor, entry_id=entry_id, name=received.filename,
+        return await attachments.add_attachment(actor=actor, entry_id=entry_id, name=received.filename,
                                             size=received.size, content_type=received.content_type,
                                             sha256=received.sha256, storage_key=received.key,
                                             kind=received.fields.get("kind"))
@@ -215,7 +215,7 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
         # even if the storage fails now too (then the object is only an orphan, logged).
         with anyio.CancelScope(shield=True):
             try:
-                if not await entries.is_recorded(received.key):
+                if not await attachments.is_recorded(received.key):
                     await storage.delete(received.key)
             except Exception:  # noqa: BLE001 - the original error is what the caller must see
                 log.exception("could not delete the unrecorded upload %s", received.key)
@@ -286,7 +286,7 @@ class EntryApi(Controller):
     async def create(self, request: Request, year: int, data: dict[str, Any] | None = None) -> EntryRead:
         """Create a draft for the caller's organisation."""
         actor = require_actor(request)
-        entry_id = await entries.create_entry(actor=actor, year=year, data=data or {})
+        entry_id = await submission.create_entry(actor=actor, year=year, data=data or {})
         return entry_read(await entries.get_entry(actor, entry_id))
 
     @get("/api/v1/entries", operation_id="listEntries", guards=[login_required],
@@ -328,7 +328,7 @@ class EntryApi(Controller):
         """Update fields; the body carries the ``version`` you loaded (409 if it is stale)."""
         actor = require_actor(request)
         version = data.pop("version", None)
-        await entries.update_entry(actor=actor, entry_id=entry_id, data=data, version=version)
+        await submission.update_entry(actor=actor, entry_id=entry_id, data=data, version=version)
         return entry_read(await entries.get_entry(actor, entry_id))
 
     @post("/api/v1/entries/{entry_id:int}/attachments", operation_id="uploadAttachment",
@@ -345,7 +345,7 @@ class EntryApi(Controller):
     @delete("/api/v1/attachments/{attachment_id:int}", operation_id="deleteAttachment",
             guards=[applicant_required], status_code=200, **api(*UNSAFE, 401, 403, 404, 409, auth=BEARER))
     async def remove(self, request: Request, attachment_id: int) -> DeletedRead:
-        key = await entries.delete_attachment(actor=require_actor(request), attachment_id=attachment_id)
+        key = await attachments.delete_attachment(actor=require_actor(request), attachment_id=attachment_id)
         await delete_stored(key)
         return DeletedRead(id=attachment_id, deleted=True)
 
@@ -356,7 +356,7 @@ class EntryApi(Controller):
     async def content(self, request: Request, attachment_id: int, inline: bool = False) -> Response:
         """The file's bytes (Range supported). Owner, admin, or an assigned reviewer."""
         actor = require_actor(request)
-        att = await entries.get_attachment_for_download(actor, attachment_id)
+        att = await attachments.get_attachment_for_download(actor, attachment_id)
         try:
             return await file_response(get_storage(), att["storage_key"], filename=att["name"],
                                        content_type=att["content_type"], range_header=request.headers.get("range"),
@@ -367,14 +367,14 @@ class EntryApi(Controller):
     @post("/api/v1/entries/{entry_id:int}/submit", operation_id="submitEntry", guards=[applicant_required],
           status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, links=RECEIPT_LINKS))
     async def submit(self, request: Request, entry_id: int) -> SubmitRead:
-        result = await entries.submit_entry(actor=require_actor(request), entry_id=entry_id)
+        result = await submission.submit_entry(actor=require_actor(request), entry_id=entry_id)
         r = result.receipt
         return SubmitRead(state="submitted", receipt=receipt_read(r))
 
     @post("/api/v1/entries/{entry_id:int}/withdraw", operation_id="withdrawEntry", guards=[applicant_required],
           status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 404, 409, auth=BEARER))
     async def withdraw(self, request: Request, entry_id: int) -> StateRead:
-        await entries.withdraw_entry(actor=require_actor(request), entry_id=entry_id)
+        await submission.withdraw_entry(actor=require_actor(request), entry_id=entry_id)
         return StateRead(state="withdrawn")
 
     @get("/api/v1/receipts/{number:str}", operation_id="getReceipt", guards=[login_required],
@@ -382,7 +382,7 @@ class EntryApi(Controller):
     async def receipt(self, request: Request, number: str) -> ReceiptDetail:
         """A submission receipt by its number (the organisation's staff, or an admin): when, and
         the files with their SHA-256, as they were submitted."""
-        view, _ = await entries.get_receipt(require_actor(request), number)
+        view, _ = await submission.get_receipt(require_actor(request), number)
         r = receipt_read(view)
         return ReceiptDetail(number=r.number, submitted_at=r.submitted_at, files=r.files, sequence=r.sequence,
                              entry_id=view["entry_id"])
@@ -401,7 +401,7 @@ class EntryApi(Controller):
         try:
             if errors:
                 raise ValidationFailed(errors=errors)
-            granted = await entries.extend_deadline(
+            granted = await extensions.extend_deadline(
                 actor=require_actor(request), year=year, organisation_code=code if isinstance(code, str) else "",
                 closes_at=until, reason=reason if isinstance(reason, str) else "")
         except ValidationFailed as exc:
@@ -413,7 +413,7 @@ class EntryApi(Controller):
          **api(401, 403, 404, auth=BEARER))
     async def extensions(self, request: Request, year: int) -> list[ExtensionRead]:
         """The deadline extensions granted in an edition, newest first."""
-        return [ExtensionRead(**e) for e in await entries.list_extensions(require_actor(request), year)]
+        return [ExtensionRead(**e) for e in await extensions.list_extensions(require_actor(request), year)]
 
 
 def parse_datetime(value: Any) -> datetime | None:

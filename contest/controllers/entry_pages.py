@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from contest import clock
 from contest.controllers.entries_api import delete_stored, stream_attachment
 from contest.db import stored_json
-from contest.domain import editions, entries, organisations
+from contest.domain import attachments, editions, entries, extensions, organisations, submission
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t
@@ -72,7 +72,7 @@ def field_labels() -> dict[str, str]:
 
 def check_message(message: str | None) -> str:
     """Check messages are stored "Thai / English"; show the reader's language."""
-    return entries.check_note(message)
+    return attachments.check_note(message)
 
 
 def time_left(closes: datetime) -> str:
@@ -134,7 +134,7 @@ def _version(form: dict[str, Any]) -> int | None:
 
 def _normal(value: Any) -> Any:
     if isinstance(value, str):
-        value = entries.comparable_value(value)
+        value = submission.comparable_value(value)
     if isinstance(value, str):
         return value.replace("\r\n", "\n").strip()
     return value
@@ -220,7 +220,7 @@ class EntryPages(Controller):
             ctx["links"] = await entries.entry_links(ids)
         for r in everything:
             r["result_published"] = bool(r.get("edition.published_at")) and r["state"] not in ("draft", "withdrawn")
-        closes = await entries.deadline_for({"id": edition.id, "submission_closes_at": edition.submission_closes_at},
+        closes = await extensions.deadline_for({"id": edition.id, "submission_closes_at": edition.submission_closes_at},
                                             actor.organisation_id)  # type: ignore[arg-type]
         now = clock.now()
         live = [r for r in rows if r["state"] in entries.LIVE_STATES]
@@ -249,7 +249,7 @@ class EntryPages(Controller):
         try:
             if edition is None:
                 raise NotFound("No such edition.")
-            entry_id = await entries.create_entry(actor=actor, year=edition.year)
+            entry_id = await submission.create_entry(actor=actor, year=edition.year)
         except (Conflict, ValidationFailed, NotFound) as exc:
             ctx = await self._list_context(request)
             ctx["error"] = _error_text(exc)
@@ -293,7 +293,7 @@ class EntryPages(Controller):
         return await self._entry_page(request, entry_id, flash=t("Saved.") if saved else None)
 
     async def _save(self, request: Request, entry_id: int, form: dict[str, Any]) -> int:
-        return await entries.update_entry(actor=require_actor(request), entry_id=entry_id, data=_payload(form),
+        return await submission.update_entry(actor=require_actor(request), entry_id=entry_id, data=_payload(form),
                                           version=_version(form))
 
     async def _save_failed(self, request: Request, entry_id: int, form: dict[str, Any],
@@ -377,7 +377,7 @@ class EntryPages(Controller):
         if attachment_id not in {a["id"] for a in detail.attachments}:
             raise NotFound("No such file.", code="attachment_not_found")
         try:
-            key = await entries.delete_attachment(actor=actor, attachment_id=attachment_id)
+            key = await attachments.delete_attachment(actor=actor, attachment_id=attachment_id)
         except Conflict as exc:
             return await self._entry_page(request, entry_id, exc.status_code, upload_error=_error_text(exc),
                                           notice_code=exc.code)
@@ -396,7 +396,7 @@ class EntryPages(Controller):
         except (ValidationFailed, Conflict) as exc:
             return await self._save_failed(request, entry_id, form, exc)  # type: ignore[arg-type]
         try:
-            result = await entries.submit_entry(actor=require_actor(request), entry_id=entry_id)
+            result = await submission.submit_entry(actor=require_actor(request), entry_id=entry_id)
         except ValidationFailed as exc:
             return await self._entry_page(request, entry_id, 422, errors=exc.errors, missing=exc.errors)
         except Conflict as exc:
@@ -414,7 +414,7 @@ class EntryPages(Controller):
     async def withdraw(self, request: Request, entry_id: int) -> Template | Redirect:
         actor = require_actor(request)
         try:
-            await entries.withdraw_entry(actor=actor, entry_id=entry_id)
+            await submission.withdraw_entry(actor=actor, entry_id=entry_id)
         except Conflict as exc:
             detail = await entries.get_entry(actor, entry_id)
             return Template("contest/entries/withdraw.html", status_code=exc.status_code,
@@ -425,7 +425,7 @@ class EntryPages(Controller):
 
     @get("/receipts/{number:str}", guards=[login_required])
     async def receipt(self, request: Request, number: str) -> Template:
-        receipt, entry = await entries.get_receipt(require_actor(request), number)
+        receipt, entry = await submission.get_receipt(require_actor(request), number)
         org = await Organisation.select().where(Organisation.id == entry["organisation"]).first()
         edition = await Edition.select(Edition.year, Edition.title).where(Edition.id == entry["edition"]).first()
         title = (receipt.get("snapshot") or {}).get("title") or entry["title"]
@@ -504,7 +504,7 @@ class EntryPages(Controller):
         try:
             if closes_at is None:
                 raise ValidationFailed(errors={"closes_at": t("Enter the new deadline as a date and time.")})
-            granted = await entries.extend_deadline(actor=actor, year=detail.edition["year"],
+            granted = await extensions.extend_deadline(actor=actor, year=detail.edition["year"],
                                                     organisation_code=detail.organisation["code"],
                                                     closes_at=closes_at, reason=form["reason"])
         except ValidationFailed as exc:

@@ -11,7 +11,7 @@ import pytest
 
 from contest import clock
 from contest.db import stored_json
-from contest.domain import entries
+from contest.domain import attachments, entries, extensions, submission
 from contest.domain.audit import SYSTEM
 from contest.tables import Attachment, Entry, Receipt
 from tests.conftest import run
@@ -284,7 +284,7 @@ def test_deadline_extension_for_one_organisation(client) -> None:  # type: ignor
     entry_id, _ = _complete_entry(client, headers)
     edition = run(_edition())
     closes = edition["submission_closes_at"]
-    run(entries.extend_deadline(actor=SYSTEM, year=2569, organisation_code=org, closes_at=closes + timedelta(days=2),
+    run(extensions.extend_deadline(actor=SYSTEM, year=2569, organisation_code=org, closes_at=closes + timedelta(days=2),
                                 reason="ระบบไฟฟ้าขัดข้องในพื้นที่"))
     clock.freeze(closes + timedelta(hours=1))
     assert client.post(f"/api/v1/entries/{entry_id}/submit", headers=headers).status_code == 200
@@ -855,13 +855,13 @@ def test_delete_during_a_submit_never_loses_a_file_its_receipt_lists(client, mon
 
         async def remove() -> None:  # what DELETE /api/v1/attachments/{id} does
             await submitting.wait()
-            key = await entries.delete_attachment(actor=actor, attachment_id=att["id"])
+            key = await attachments.delete_attachment(actor=actor, attachment_id=att["id"])
             deleted.set()
             if key:
                 await storage.delete(key)
 
         monkeypatch.setattr(entries, "append_event", append_event)
-        await asyncio.gather(entries.submit_entry(actor=actor, entry_id=entry_id), remove())
+        await asyncio.gather(submission.submit_entry(actor=actor, entry_id=entry_id), remove())
 
     run(scenario())
     [receipt] = run(Receipt.select(Receipt.files))
@@ -880,7 +880,7 @@ def test_a_failure_after_the_row_is_written_never_deletes_its_bytes(client, monk
     from contest.controllers import entries_api
     headers, _ = _setup(client)
     entry = _create(client, headers)
-    real = entries.add_attachment
+    real = attachments.add_attachment
 
     async def committed_then_failed(**kw):  # type: ignore[no-untyped-def]
         await real(**kw)

@@ -35,13 +35,13 @@ def _wait_for(query: Any, expected: Any, timeout: float = 8.0) -> Any:
 
 @pytest.fixture()
 def server(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    from contest.domain import accounts, entries
+    from contest.domain import accounts, submission
 
     run(make_edition(2569))
     org = run(make_org())
     run(make_user("applicant", email=EMAIL, org=org))
     actor = run(accounts.authenticate(EMAIL, PASSWORD))
-    entry_id = run(entries.create_entry(actor=actor, year=2569, data={"title": "ชื่อเดิม"}))
+    entry_id = run(submission.create_entry(actor=actor, year=2569, data={"title": "ชื่อเดิม"}))
     with contest_server(tmp_path) as (base_url, log):
         yield {"url": base_url, "log": log, "entry_id": entry_id}
 

@@ -10,7 +10,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from contest import jobs  # noqa: F401 - registers handlers
-from contest.domain import accounts, outbox
+from contest.domain import accounts, attachments, outbox, submission
 from contest.errors import ValidationFailed
 from contest.tables import Outbox
 from contest.worker import WorkerSettings
@@ -137,7 +137,6 @@ def test_in_process_runner_sends_mail_from_the_app(client) -> None:  # type: ign
 
 def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -> None:
     """The worker is down while an organisation submits; the receipt mail still goes out."""
-    from contest.domain import entries
     from tests.factories import make_edition
     from uploads.testing import make_pdf
 
@@ -151,7 +150,7 @@ def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -
             from tests.factories import make_user
             await make_user("applicant", email="staff@example.go.th", org=code)
             actor = await accounts.authenticate("staff@example.go.th", PASSWORD)
-            entry_id = await entries.create_entry(actor=actor, year=2569, data={
+            entry_id = await submission.create_entry(actor=actor, year=2569, data={
                 "title": "บริการ", "category": "service", "summary": "ส", "problem": "ป", "solution": "ท",
                 "results": "ผ", "contact_name": "ค", "contact_email": "c@example.go.th"})
             from contest.storage import get_storage
@@ -160,10 +159,10 @@ def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -
             await pending.write(pdf)
             await pending.commit()
             import hashlib
-            await entries.add_attachment(actor=actor, entry_id=entry_id, name="a.pdf", size=len(pdf),
+            await attachments.add_attachment(actor=actor, entry_id=entry_id, name="a.pdf", size=len(pdf),
                                          content_type="application/pdf", sha256=hashlib.sha256(pdf).hexdigest(),
                                          storage_key=pending.key)
-            result = await entries.submit_entry(actor=actor, entry_id=entry_id)
+            result = await submission.submit_entry(actor=actor, entry_id=entry_id)
             assert mails() == []
             await _worker_burst(redis_url)
             await _worker_burst(redis_url)
@@ -183,7 +182,6 @@ async def _attachment_with_check(data: bytes, content_type: str = "application/p
     """An entry with one stored file (through the domain), and its pending check's outbox id."""
     import hashlib
 
-    from contest.domain import entries
     from contest.storage import get_storage
     from tests.factories import make_edition, make_user
 
@@ -191,12 +189,12 @@ async def _attachment_with_check(data: bytes, content_type: str = "application/p
     code = await make_org()
     await make_user("applicant", email="staff@example.go.th", org=code)
     actor = await accounts.authenticate("staff@example.go.th", PASSWORD)
-    entry_id = await entries.create_entry(actor=actor, year=2569, data={"title": "บริการ"})
+    entry_id = await submission.create_entry(actor=actor, year=2569, data={"title": "บริการ"})
     pending = await get_storage().begin_write()
     await pending.write(data)
     await pending.commit()
     outbox.use_in_process(None)  # nothing else runs the job: the test does
-    att = await entries.add_attachment(actor=actor, entry_id=entry_id, name="a.pdf", size=len(data),
+    att = await attachments.add_attachment(actor=actor, entry_id=entry_id, name="a.pdf", size=len(data),
                                        content_type=content_type, sha256=hashlib.sha256(data).hexdigest(),
                                        storage_key=pending.key)
     job = await Outbox.select(Outbox.id).where(Outbox.job == "check_attachment").first()
@@ -204,14 +202,13 @@ async def _attachment_with_check(data: bytes, content_type: str = "application/p
 
 
 def test_check_of_a_removed_attachment_ends_quietly_without_retries(db: str) -> None:
-    from contest.domain import entries
     from contest.storage import get_storage
     from contest.tables import Attachment
     from uploads.testing import make_pdf
 
     async def scenario() -> None:
         att_id, job_id, actor = await _attachment_with_check(make_pdf())
-        key = await entries.delete_attachment(actor=actor, attachment_id=att_id)
+        key = await attachments.delete_attachment(actor=actor, attachment_id=att_id)
         await get_storage().delete(key)
         assert await outbox.run_item(job_id) == "done"
         row = await Outbox.select(Outbox.state, Outbox.attempts, Outbox.last_error).where(Outbox.id == job_id).first()

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from contest import clock
-from contest.domain import entries as contest_entries
+from contest.domain import extensions
 from contest.domain.audit import SYSTEM
 from contest.tables import Edition, Entry
 from judging.tables import Round
@@ -36,7 +36,7 @@ def test_eligibility_waits_for_each_organisations_extended_deadline(client) -> N
     closes = edition.submission_closes_at
     late, on_time = run(make_submitted_entries(YEAR, 2))
     org = run(Entry.select(Entry.organisation.code).where(Entry.id == late).first())["organisation.code"]
-    run(contest_entries.extend_deadline(actor=SYSTEM, year=YEAR, organisation_code=org,
+    run(extensions.extend_deadline(actor=SYSTEM, year=YEAR, organisation_code=org,
                                         closes_at=closes + timedelta(days=2), reason="ไฟฟ้าดับทั้งอำเภอ"))
     headers = _admin(client)
 

@@ -1,0 +1,207 @@
+"""The files of an entry: room for an upload, recording a stored file, removing it before the
+deadline, reading it (owner, admin, assigned reviewer) and the result of its check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contest import clock
+from contest.db import atomic, existing, lock_row, stored_json
+from contest.domain import outbox
+from contest.domain.audit import Actor, append_event
+from contest.domain.entries import (
+    ATTACHMENT_KINDS,
+    EDITABLE_STATES,
+    MAX_FILES_PER_ENTRY,
+    can_view_entry,
+    entry_row,
+    is_owner,
+    not_editable,
+    owned_entry,
+    require_open,
+)
+from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from contest.i18n import current_language, t
+from contest.rules import refuse_pending_member
+from contest.tables import Attachment, Edition, Entry, Receipt
+
+
+@dataclass(frozen=True)
+class UploadAllowance:
+    entry_id: int
+    max_bytes: int
+    entry_remaining: int
+    max_file_bytes: int
+    max_entry_bytes: int = 0
+
+
+async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
+    """Before reading an upload's body: may this caller add a file, and how big may it be?"""
+    row = await owned_entry(actor, entry_id)
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    await require_open(edition, row["organisation"])
+    if row["state"] not in EDITABLE_STATES:
+        raise not_editable(actor, row["state"], edition["published_at"])
+    live = await Attachment.select(Attachment.size).where(
+        (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
+    if len(live) >= MAX_FILES_PER_ENTRY:
+        raise Conflict("An entry may have at most {n} files. Remove one first.", code="too_many_files",
+                       n=MAX_FILES_PER_ENTRY)
+    used = sum(a["size"] for a in live)
+    remaining = max(0, edition["max_entry_bytes"] - used)
+    if remaining == 0:
+        raise entry_too_large(edition["max_entry_bytes"], 0)
+    return UploadAllowance(entry_id=entry_id, max_bytes=min(edition["max_file_bytes"], remaining),
+                           entry_remaining=remaining, max_file_bytes=edition["max_file_bytes"],
+                           max_entry_bytes=edition["max_entry_bytes"])
+
+
+def size_text(n: int) -> str:
+    """A size as the form shows it (binary units, one decimal): "146.5 KB", "20.0 MB"."""
+    size = float(max(0, n))
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def entry_too_large(max_entry_bytes: int, remaining: int) -> PayloadTooLarge:
+    """The file does not fit in what is left of the entry's total (not the per-file limit)."""
+    return PayloadTooLarge(
+        "The file does not fit: all files of an entry may total at most {total}, and {left} is left. "
+        "Remove a file you no longer need, or make this one smaller.",
+        code="entry_too_large", total=size_text(max_entry_bytes), left=size_text(remaining),
+        max_entry_bytes=max_entry_bytes, remaining_bytes=remaining)
+
+
+def kind_errors(kind: str | None) -> dict[str, str]:
+    """An unknown ``kind`` is refused (with the allowed ones), not silently replaced."""
+    if kind in (None, "") or kind in ATTACHMENT_KINDS:
+        return {}
+    return {"kind": t("Unknown kind of file. Choose one of: {kinds}.", kinds=", ".join(ATTACHMENT_KINDS))}
+
+
+async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, content_type: str, sha256: str,
+                         storage_key: str, kind: str | None = None) -> dict[str, Any]:
+    """Record a file that has been stored completely. Re-checks the deadline and the entry's
+    total size inside the transaction (two uploads may race); the caller deletes the stored
+    object if this raises."""
+    row = await owned_entry(actor, entry_id)
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    if errors := kind_errors(kind):
+        raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
+    kind = kind or _kind_for(content_type)
+    async with atomic():
+        await lock_row("entry", entry_id)
+        await require_open(edition, row["organisation"])
+        current = await existing(Entry.select().where(Entry.id == entry_id))
+        if current["state"] not in EDITABLE_STATES:
+            raise not_editable(actor, current["state"], edition["published_at"])
+        live = await Attachment.select(Attachment.size).where(
+            (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
+        if len(live) >= MAX_FILES_PER_ENTRY:
+            raise Conflict("An entry may have at most {n} files. Remove one first.", code="too_many_files",
+                           n=MAX_FILES_PER_ENTRY)
+        used = sum(a["size"] for a in live)
+        if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
+            raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
+        rows = await Attachment.insert(Attachment(
+            entry=entry_id, kind=kind, name=name[:255], size=size, content_type=content_type, sha256=sha256,
+            storage_key=storage_key, uploaded_by=actor.id, check_state="pending")).returning(*Attachment.all_columns())
+        attachment = rows[0]
+        await Entry.update({Entry.revision: Entry.revision + 1, Entry.updated_at: clock.now()}).where(
+            Entry.id == entry_id)
+        await append_event(actor=actor, action="attachment.add", subject_type="entry", subject_id=entry_id,
+                           after={"attachment_id": attachment["id"], "name": name, "size": size,
+                                  "sha256": sha256, "content_type": content_type})
+        job = await outbox.add_job("check_attachment", {"attachment_id": attachment["id"]},
+                                   dedupe_key=f"check:{attachment['id']}")
+    await outbox.dispatch([job])
+    return attachment
+
+
+async def is_recorded(storage_key: str) -> bool:
+    """Whether an attachment row holds this storage key (then its bytes must stay)."""
+    return await Attachment.exists().where(Attachment.storage_key == storage_key)
+
+
+def _kind_for(content_type: str) -> str:
+    if content_type.startswith("image/"):
+        return "image"
+    if content_type.startswith("video/"):
+        return "video"
+    if "presentation" in content_type:
+        return "presentation"
+    return "document"
+
+
+async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
+    """Remove a file before the deadline. A file listed on a receipt stays in storage (what was
+    submitted is never lost); returns the storage key the caller may delete, or None.
+
+    Takes the entry's row lock, as ``submit_entry`` does: a submit either commits first (its
+    receipt lists the file, so the bytes are kept) or runs after this commits (and no longer
+    sees the file), never in between."""
+    att = await Attachment.select().where((Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).first()
+    row = await entry_row(att["entry"]) if att is not None else None
+    if att is None or row is None or not is_owner(actor, row):
+        refuse_pending_member(actor, row["organisation"] if row else None)
+        raise NotFound("No such file.", code="attachment_not_found")
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    async with atomic():
+        await lock_row("entry", att["entry"])
+        await require_open(edition, row["organisation"])
+        current = await existing(Entry.select().where(Entry.id == att["entry"]))
+        if current["state"] not in EDITABLE_STATES:
+            raise not_editable(actor, current["state"], edition["published_at"])
+        done = await Attachment.update({Attachment.deleted_at: clock.now()}).where(
+            (Attachment.id == attachment_id) & Attachment.deleted_at.is_null()).returning(Attachment.id)
+        if not done:
+            raise NotFound("No such file.", code="attachment_not_found")
+        await Entry.update({Entry.revision: Entry.revision + 1, Entry.updated_at: clock.now()}).where(
+            Entry.id == att["entry"])
+        await append_event(actor=actor, action="attachment.delete", subject_type="entry", subject_id=att["entry"],
+                           before={"attachment_id": attachment_id, "name": att["name"], "sha256": att["sha256"]})
+        receipts = await Receipt.select(Receipt.files).where(Receipt.entry == att["entry"])
+    return None if _on_any_receipt(att, receipts) else att["storage_key"]
+
+
+def _on_any_receipt(att: dict[str, Any], receipts: list[dict[str, Any]]) -> bool:
+    """Whether a receipt of the entry lists this file (receipts name files by attachment id)."""
+    return any(f.get("attachment_id") == att["id"] for r in receipts for f in stored_json(r["files"], []))
+
+
+async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -> dict[str, Any]:
+    """The file row if the caller may read it (owner, admin, assigned reviewer), else NotFound.
+    Files on a receipt stay readable after being removed from the draft. A file the virus scan
+    flagged is refused to everyone (PermissionDenied ``attachment_infected``)."""
+    att = await Attachment.select().where(Attachment.id == attachment_id).first()
+    if att is None:
+        raise NotFound("No such file.", code="attachment_not_found")
+    entry = await entry_row(att["entry"])
+    if entry is None or not await can_view_entry(actor, entry):
+        refuse_pending_member(actor, entry["organisation"] if entry else None)
+        raise NotFound("No such file.", code="attachment_not_found")
+    if att["deleted_at"] is not None and actor is not None and actor.role == "applicant":
+        raise NotFound("No such file.", code="attachment_not_found")
+    if att["check_state"] == "infected":
+        # Nobody downloads malware from us, whatever their role: it stays stored for the record.
+        raise PermissionDenied("A virus was found in this file, so it cannot be downloaded. The organisation "
+                               "should remove it and upload a clean copy.", code="attachment_infected")
+    return att
+
+
+def check_note(message: str | None, language: str | None = None) -> str:
+    """A check's note in the reader's language: notes are stored "Thai / English"."""
+    if not message:
+        return ""
+    th, sep, en = message.partition(" / ")
+    return en if sep and (language or current_language.get()) == "en" else th
+
+
+async def record_check(*, attachment_id: int, state: str, details: dict[str, Any], message: str) -> None:
+    """Store a file check's outcome (called by the check job)."""
+    await Attachment.update({Attachment.check_state: state, Attachment.check_details: details,
+                             Attachment.check_message: message}).where(Attachment.id == attachment_id)

@@ -1,0 +1,91 @@
+"""Deadlines per organisation: the edition's, or a later one an admin granted with a reason
+(audited); granting one sets an eligibility already decided aside."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from contest import clock
+from contest.db import atomic
+from contest.domain.audit import Actor, append_event
+from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.i18n import t
+from contest.rules import is_organiser
+from contest.tables import DeadlineExtension, Edition, Entry, Organisation
+
+
+async def deadline_for(edition: dict[str, Any], organisation_id: int) -> datetime:
+    """The organisation's deadline: the edition's, or a later one an admin granted."""
+    ext = await DeadlineExtension.select(DeadlineExtension.closes_at).where(
+        (DeadlineExtension.edition == edition["id"]) & (DeadlineExtension.organisation == organisation_id)
+    ).order_by(DeadlineExtension.closes_at, ascending=False).first()
+    closes = edition["submission_closes_at"]
+    if ext and ext["closes_at"] > closes:
+        return ext["closes_at"]
+    return closes
+
+
+async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, closes_at: datetime | None,
+                          reason: str) -> dict[str, Any]:
+    """Give one organisation a later deadline, with a reason (audited). Returns the extension."""
+    if not is_organiser(actor):
+        raise PermissionDenied("Only administrators can extend a deadline.")
+    edition = await Edition.select().where(Edition.year == year).first()
+    if edition is None:
+        raise NotFound("No such edition.")
+    errors: dict[str, str] = {}
+    if not (reason or "").strip():
+        errors["reason"] = t("Give the reason for the extension.")
+    elif len(reason.strip()) > 2000:
+        errors["reason"] = t("At most {n} characters (now {m}).", n=2000, m=len(reason.strip()))
+    if edition["state"] != "open":
+        raise Conflict("Submissions are over for this edition: screening has begun, so no deadline can be "
+                       "extended.", code="screening_opened")
+    organisation_code = str(organisation_code or "").strip()
+    org = await Organisation.select(Organisation.id).where(Organisation.code == organisation_code).first()
+    if org is None:
+        errors["organisation_code"] = t("Unknown organisation code.")
+    if closes_at is None or closes_at.tzinfo is None:
+        errors["closes_at"] = t("Enter the new deadline as a date and time.")
+    elif closes_at <= edition["submission_closes_at"]:
+        errors["closes_at"] = t("The extension must end after the edition's deadline.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    assert org is not None and closes_at is not None
+    reason = reason.strip()
+    async with atomic():
+        await DeadlineExtension.insert(DeadlineExtension(edition=edition["id"], organisation=org["id"],
+                                                         closes_at=closes_at, reason=reason,
+                                                         granted_by=actor.id))
+        # More time is only worth something if the organisation can edit again: an eligibility
+        # already decided for its entries is set aside (audited), to be decided after the new
+        # deadline like everyone else's.
+        decided = await Entry.update({Entry.state: "submitted", Entry.eligibility_reason: ""}).where(
+            (Entry.edition == edition["id"]) & (Entry.organisation == org["id"])
+            & Entry.state.is_in(["eligible", "ineligible"])).returning(Entry.id)
+        cleared = [r["id"] for r in decided]
+        for entry_id in cleared:
+            await append_event(actor=actor, action="entry.eligibility_cleared", subject_type="entry",
+                               subject_id=entry_id, after={"state": "submitted", "reason": "deadline.extend"})
+        await append_event(actor=actor, action="deadline.extend", subject_type="organisation",
+                           subject_id=organisation_code,
+                           after={"edition": year, "closes_at": clock.utc_iso(closes_at), "reason": reason,
+                                  "eligibility_cleared": cleared})
+    return {"year": year, "organisation_code": organisation_code, "until": closes_at, "reason": reason,
+            "deadline": await deadline_for(edition, org["id"]), "eligibility_cleared": cleared}
+
+
+async def list_extensions(actor: Actor, year: int) -> list[dict[str, Any]]:
+    """Every extension granted in an edition, newest first (admins)."""
+    if not is_organiser(actor):
+        raise PermissionDenied("Only administrators can see deadline extensions.")
+    edition = await Edition.select(Edition.id).where(Edition.year == year).first()
+    if edition is None:
+        raise NotFound("No such edition.")
+    rows = await DeadlineExtension.select(
+        DeadlineExtension.organisation.code, DeadlineExtension.closes_at, DeadlineExtension.reason,
+        DeadlineExtension.created_at).where(DeadlineExtension.edition == edition["id"]).order_by(
+        DeadlineExtension.id, ascending=False)
+    return [{"year": year, "organisation_code": r["organisation.code"], "until": r["closes_at"],
+             "reason": r["reason"], "created_at": r.get("created_at")} for r in rows]

@@ -1,0 +1,231 @@
+"""An entry's life at its organisation: drafting, editing with a version check, submitting
+(with a receipt that lists every file's SHA-256), and withdrawing, before the deadline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from contest import clock
+from contest.db import atomic, existing, lock_row, stored_json
+from contest.domain import outbox
+from contest.domain.audit import Actor, append_event
+from contest.domain.entries import (
+    EDITABLE_STATES,
+    FIELDS,
+    LIVE_STATES,
+    clean_fields,
+    entry_dict,
+    entry_row,
+    is_owner,
+    missing_for_submission,
+    not_editable,
+    owned_entry,
+    parse_version,
+    require_open,
+    unknown_field_errors,
+)
+from contest.domain.outcomes import visible_entry
+from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.i18n import format_date, t
+from contest.rules import refuse_any_pending, refuse_pending_member
+from contest.settings import get_settings
+from contest.tables import Attachment, Edition, Entry, Receipt
+
+
+async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
+    """Start a draft for the caller's organisation, within the edition's per-organisation limit."""
+    refuse_any_pending(actor)
+    if actor.role != "applicant" or actor.organisation_id is None:
+        raise PermissionDenied("Only staff of a registered organisation can create entries.", code="applicant_only")
+    edition = await Edition.select().where(Edition.year == year).first()
+    if edition is None or edition["state"] == "draft":
+        raise NotFound("No such edition.")
+    # The deadline first: after it, every change is refused the same way, valid or not.
+    await require_open(edition, actor.organisation_id)
+    data = data or {}
+    values, errors = clean_fields(data, edition)
+    errors = {**unknown_field_errors(data), **errors}
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with atomic():
+        await lock_row("organisation", actor.organisation_id)
+        await require_open(edition, actor.organisation_id)
+        live = await Entry.count().where(
+            (Entry.edition == edition["id"]) & (Entry.organisation == actor.organisation_id)
+            & Entry.state.is_in(list(LIVE_STATES)))
+        if live >= edition["entries_per_organisation"]:
+            raise Conflict("Your organisation already has {n} entries in this edition, the most allowed.",
+                           code="entry_limit", n=edition["entries_per_organisation"])
+        rows = await Entry.insert(Entry(edition=edition["id"], organisation=actor.organisation_id,
+                                        created_by=actor.id, **values)).returning(Entry.id)
+        entry_id = rows[0]["id"]
+        await append_event(actor=actor, action="entry.create", subject_type="entry", subject_id=entry_id,
+                           after={"edition": year, **audit_values(values)})
+    return entry_id
+
+
+def audit_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in values.items()}
+
+
+async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], version: int | None) -> int:
+    """Save fields of a draft or submitted entry. ``version`` must be the one the editor loaded:
+    a stale one gets 409 so two staff never silently overwrite each other. Returns the new version."""
+    row = await owned_entry(actor, entry_id)
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    # Deadline and state first: after the deadline an invalid change is refused as late, not
+    # as invalid (fixing it would not help).
+    await require_open(edition, row["organisation"])
+    if row["state"] not in EDITABLE_STATES:
+        raise not_editable(actor, row["state"], edition["published_at"])
+    values, errors = clean_fields(data, edition)
+    loaded, version_errors = parse_version(version)
+    errors = {**unknown_field_errors(data), **errors, **version_errors}
+    if errors:
+        raise ValidationFailed(errors=errors)
+    assert loaded is not None
+    async with atomic():
+        await require_open(edition, row["organisation"])
+        current = await existing(Entry.select().where(Entry.id == entry_id))
+        if current["state"] not in EDITABLE_STATES:
+            raise not_editable(actor, current["state"], edition["published_at"])
+        changed = {k: v for k, v in values.items() if comparable_value(current.get(k)) != comparable_value(v)}
+        if loaded != current["version"]:
+            raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
+                           code="stale_version", current_version=current["version"])
+        if not changed:
+            return current["version"]
+        update: dict[Any, Any] = {**changed, Entry.version: Entry.version + 1, Entry.revision: Entry.revision + 1,
+                                  Entry.updated_at: clock.now()}
+        updated = await Entry.update(update).where(
+            (Entry.id == entry_id) & (Entry.version == loaded)).returning(Entry.version)
+        if not updated:
+            raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
+                           code="stale_version")
+        await append_event(actor=actor, action="entry.update", subject_type="entry", subject_id=entry_id,
+                           before=audit_values({k: current.get(k) for k in changed}),
+                           after=audit_values(changed))
+    return updated[0]["version"]
+
+
+def comparable_value(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    receipt: dict[str, Any]
+    created: bool
+
+
+async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
+    """Submit (or re-submit) an entry before the deadline and issue a receipt listing every file's
+    SHA-256. Submitting again with nothing changed returns the same receipt, so a double click or
+    two simultaneous submits give exactly one receipt."""
+    row = await owned_entry(actor, entry_id)
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    async with atomic():
+        await lock_row("entry", entry_id)
+        await require_open(edition, row["organisation"])
+        current = await existing(Entry.select().where(Entry.id == entry_id))
+        if current["state"] not in EDITABLE_STATES:
+            raise not_editable(actor, current["state"], edition["published_at"],
+                                "This entry can no longer be submitted (it is {state}).")
+        if current["submitted_revision"] == current["revision"]:
+            latest = await existing(Receipt.select().where(Receipt.entry == entry_id).order_by(
+                Receipt.sequence, ascending=False))
+            return SubmitResult(receipt=receipt_view(latest), created=False)
+        attachments = await Attachment.select().where(
+            (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
+        problems = missing_for_submission(entry_dict(current), attachments)
+        if problems:
+            raise ValidationFailed("The entry is not complete yet.", errors=problems, code="incomplete")
+        now = clock.now()
+        claimed = await Entry.update({
+            Entry.state: "submitted", Entry.submitted_revision: current["revision"], Entry.submitted_at: now,
+            Entry.submission_count: Entry.submission_count + 1,
+        }).where((Entry.id == entry_id) & (Entry.revision == current["revision"])
+                 & ((Entry.submitted_revision.is_null()) | (Entry.submitted_revision != current["revision"]))
+                 ).returning(Entry.submission_count)
+        if not claimed:  # another submit of this revision won the race
+            raced = await Receipt.select().where(Receipt.entry == entry_id).order_by(
+                Receipt.sequence, ascending=False).first()
+            if raced is None:
+                raise Conflict("The entry changed while submitting. Please try again.", code="stale_version")
+            return SubmitResult(receipt=receipt_view(raced), created=False)
+        sequence = claimed[0]["submission_count"]
+        number = f"DLG{edition['year']}-{entry_id:06d}-{sequence:02d}"
+        files = [{"attachment_id": a["id"], "name": a["name"], "size": a["size"], "sha256": a["sha256"],
+                  "content_type": a["content_type"]} for a in attachments]
+        snapshot = audit_values({k: current.get(k) for k in FIELDS})
+        snapshot["links"] = stored_json(current.get("links"), [])
+        rows = await Receipt.insert(Receipt(entry=entry_id, number=number, sequence=sequence,
+                                            revision=current["revision"], submitted_at=now,
+                                            submitted_by=actor.id, snapshot=snapshot, files=files)
+                                    ).returning(*Receipt.all_columns())
+        receipt = rows[0]
+        await append_event(actor=actor, action="entry.submit", subject_type="entry", subject_id=entry_id,
+                           before={"state": current["state"]},
+                           after={"state": "submitted", "receipt": number, "files": [
+                               {"name": f["name"], "size": f["size"], "sha256": f["sha256"]} for f in files]})
+        job = await outbox.add_job("send_mail", _receipt_mail(actor.email, edition, current, receipt, files),
+                                   dedupe_key=f"receipt:{number}")
+    await outbox.dispatch([job])
+    return SubmitResult(receipt=receipt_view(receipt), created=True)
+
+
+def _receipt_mail(to: str, edition: dict[str, Any], entry: dict[str, Any], receipt: dict[str, Any],
+                  files: list[dict[str, Any]]) -> dict[str, str]:
+    lines = "\n".join(f"- {f['name']} ({f['size']:,} bytes) SHA-256 {f['sha256']}" for f in files)
+    text = t("Your entry \"{title}\" was received.\n\nReceipt number: {number}\nReceived at: {at}\n"
+             "Edition: {edition}\n\nFiles received:\n{files}\n\nYou can view and print the receipt at {url}\n",
+             title=entry["title"], number=receipt["number"], at=format_date(receipt["submitted_at"]),
+             edition=edition["title"], files=lines,
+             url=f"{get_settings().base_url}/receipts/{receipt['number']}")
+    return {"to": to, "subject": t("Receipt {number}: your entry was received", number=receipt["number"]),
+            "text": text}
+
+
+def receipt_view(receipt: dict[str, Any]) -> dict[str, Any]:
+    files = stored_json(receipt["files"], [])
+    return {"number": receipt["number"], "sequence": receipt["sequence"], "submitted_at": receipt["submitted_at"],
+            "entry_id": receipt["entry"],
+            "files": [{"name": f["name"], "size": f["size"], "sha256": f["sha256"]} for f in files]}
+
+
+async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    receipt = await Receipt.select().where(Receipt.number == number).first()
+    if receipt is None:
+        raise NotFound("No such receipt.")
+    entry = await entry_row(receipt["entry"])
+    if entry is None or not (is_owner(actor, entry) or (actor and actor.role == "admin")):
+        refuse_pending_member(actor, entry["organisation"] if entry else None)
+        raise NotFound("No such receipt.")
+    view = receipt_view(receipt)
+    view["snapshot"] = stored_json(receipt["snapshot"], {})
+    edition = await Edition.select(Edition.published_at).where(Edition.id == entry["edition"]).first()
+    return view, visible_entry(entry, viewer=actor, published_at=edition["published_at"] if edition else None)
+
+
+async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
+    """Withdraw before the deadline: the entry leaves the contest and frees the organisation's slot."""
+    row = await owned_entry(actor, entry_id)
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    async with atomic():
+        await require_open(edition, row["organisation"])
+        updated = await Entry.update({Entry.state: "withdrawn", Entry.updated_at: clock.now(),
+                                      Entry.version: Entry.version + 1}).where(
+            (Entry.id == entry_id) & Entry.state.is_in(list(EDITABLE_STATES))).returning(Entry.id)
+        if not updated:
+            raise not_editable(actor, row["state"], edition["published_at"],
+                                "This entry cannot be withdrawn (it is {state}).")
+        await append_event(actor=actor, action="entry.withdraw", subject_type="entry", subject_id=entry_id,
+                           before={"state": row["state"]}, after={"state": "withdrawn"})
