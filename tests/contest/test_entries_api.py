@@ -809,13 +809,13 @@ def test_delete_attachment_takes_the_entry_lock_like_submit(client, monkeypatch)
     entry = _create(client, headers)
     att = _upload(client, headers, entry["id"], "a.pdf", make_pdf()).json()
     locked: list[tuple[str, int]] = []
-    real = entries.lock_row
+    real = attachments.lock_row
 
     async def recording(table: str, row_id: int) -> None:
         locked.append((table, row_id))
         await real(table, row_id)
 
-    monkeypatch.setattr(entries, "lock_row", recording)
+    monkeypatch.setattr(attachments, "lock_row", recording)
     assert client.delete(f"/api/v1/attachments/{att['id']}", headers=headers).status_code == 200
     assert locked == [("entry", entry["id"])]
 
@@ -839,7 +839,7 @@ def test_delete_during_a_submit_never_loses_a_file_its_receipt_lists(client, mon
     [att] = client.get(f"/api/v1/entries/{entry_id}", headers=headers).json()["attachments"]
     actor = run(accounts.authenticate("staff@example.go.th", PASSWORD))
     storage = get_storage()
-    real_append = entries.append_event
+    real_append = submission.append_event
 
     async def scenario() -> None:
         submitting, deleted = asyncio.Event(), asyncio.Event()
@@ -860,7 +860,7 @@ def test_delete_during_a_submit_never_loses_a_file_its_receipt_lists(client, mon
             if key:
                 await storage.delete(key)
 
-        monkeypatch.setattr(entries, "append_event", append_event)
+        monkeypatch.setattr(submission, "append_event", append_event)
         await asyncio.gather(submission.submit_entry(actor=actor, entry_id=entry_id), remove())
 
     run(scenario())
@@ -886,7 +886,7 @@ def test_a_failure_after_the_row_is_written_never_deletes_its_bytes(client, monk
         await real(**kw)
         raise RuntimeError("connection reset after the commit")
 
-    monkeypatch.setattr(entries_api.entries, "add_attachment", committed_then_failed)
+    monkeypatch.setattr(entries_api.attachments, "add_attachment", committed_then_failed)
     resp = _upload(client, headers, entry["id"], "a.pdf", make_pdf())
     assert resp.status_code == 500
     [row] = run(Attachment.select(Attachment.storage_key))

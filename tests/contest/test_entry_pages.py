@@ -547,16 +547,16 @@ def test_admin_list_pages_keep_filters_and_counts_follow_them(client) -> None:  
 
 
 def test_entry_history_shows_the_organisations_deadline_extensions(client) -> None:  # type: ignore[no-untyped-def]
-    from contest.domain import entries as entries_domain
+    from contest.domain import extensions
     from contest.domain.audit import SYSTEM
     org = _applicant(client)
     entry_id = _create(client)
     edition = run(_edition_row())
     later = edition["submission_closes_at"] + timedelta(days=5)
-    run(entries_domain.extend_deadline(actor=SYSTEM, year=2569, organisation_code=org, closes_at=later,
+    run(extensions.extend_deadline(actor=SYSTEM, year=2569, organisation_code=org, closes_at=later,
                                        reason="น้ำท่วมสำนักงาน"))
     other = run(make_org())
-    run(entries_domain.extend_deadline(actor=SYSTEM, year=2569, organisation_code=other, closes_at=later,
+    run(extensions.extend_deadline(actor=SYSTEM, year=2569, organisation_code=other, closes_at=later,
                                        reason="ไฟดับทั้งตำบล"))
     _admin_login(client)
     page = client.get(f"/admin/entries/{entry_id}").text
