@@ -87,6 +87,11 @@ class Settings:
     db_pool: bool
     # Reverse proxies whose X-Forwarded-For is believed; every other peer is the client itself.
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # DGA Digital ID (OpenID Connect); unset issuer: no Digital ID log-in.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email given_name family_name"
     timezone: str = "Asia/Bangkok"
     languages: tuple[str, ...] = field(default=("th", "en"))
 
@@ -126,6 +131,10 @@ def get_settings() -> Settings:
         run_jobs_in_process=redis_url is None,
         db_pool=_bool("DB_POOL", True),
         trusted_proxies=parse_networks(os.environ.get("TRUSTED_PROXIES", "")),
+        oidc_issuer=(os.environ.get("OIDC_ISSUER") or "").rstrip("/") or None,
+        oidc_client_id=os.environ.get("OIDC_CLIENT_ID", ""),
+        oidc_client_secret=os.environ.get("OIDC_CLIENT_SECRET", ""),
+        oidc_scopes=os.environ.get("OIDC_SCOPES") or "openid email given_name family_name",
     )
 
 

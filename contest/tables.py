@@ -136,6 +136,37 @@ class PendingAction(Table, tablename="pending_action"):
     reason = Text(default="")
 
 
+class Identity(Table, tablename="identity"):
+    """An account's identity at an OpenID provider (DGA Digital ID): who the provider says it is."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    key = Varchar(length=300, unique=True)  # issuer + " " + subject
+    issuer = Varchar(length=255)
+    subject = Varchar(length=255)
+    user = ForeignKey(references=User, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DigitalIdLogin(Table, tablename="digital_id_login"):
+    """One sign-in at the provider in progress: its state, nonce and PKCE verifier (kept here,
+    never in the browser), used once. After the provider answered, the identity it vouched for
+    waits here until the person links it or signs up."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    state_hash = Varchar(length=64, unique=True)
+    nonce = Varchar(length=64)
+    verifier = Varchar(length=128)
+    next_path = Varchar(length=500, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    used_at = Timestamptz(null=True, default=None)
+    issuer = Varchar(length=255, default="")
+    subject = Varchar(length=255, default="")
+    email = Varchar(length=254, default="")
+    name = Varchar(length=255, default="")
+    link_hash = Varchar(length=64, null=True, default=None, unique=True)
+    linked_at = Timestamptz(null=True, default=None)
+
+
 class RateCounter(Table, tablename="rate_counter"):
     """Attempt counters for rate limits when no Redis is configured. Each change is one atomic
     statement (INSERT ... ON CONFLICT ... RETURNING), so parallel requests count exactly.
@@ -301,5 +332,5 @@ class ResultSnapshot(Table, tablename="result_snapshot"):
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
-    PendingAction,
+    PendingAction, Identity, DigitalIdLogin,
 ]

@@ -27,7 +27,7 @@ work=$(mktemp -d /tmp/contest-test.XXXXXX)
 chmod 755 "$work"
 trap 'scripts/services.sh stop "$work"; rm -rf "$work"' EXIT
 eval "$(scripts/services.sh start "$work")" || { echo "could not start test services" >&2; exit 1; }
-export REDIS_URL_TEST REQUIRE_SERVICES=1
+export REDIS_URL_TEST OIDC_ISSUER_TEST REQUIRE_SERVICES=1
 
 status=0
 for db in $DATABASES; do

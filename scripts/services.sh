@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Start throw-away PostgreSQL and Redis servers for the test suite, on loopback only.
-#   scripts/services.sh start DIR   -> prints export lines (DATABASE_URL_PG, REDIS_URL_TEST)
+#   scripts/services.sh start DIR   -> prints export lines (DATABASE_URL_PG, REDIS_URL_TEST, OIDC_ISSUER_TEST)
 #   scripts/services.sh stop DIR
 # A DATABASE_URL (postgres) or REDIS_URL already given is used as it is.
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?work dir}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-PG_PORT=${PG_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
+PG_PORT=${PG_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}; OIDC_PORT=${OIDC_PORT:-56390}
 
 as_pg() {  # initdb and postgres refuse to run as root
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -36,9 +36,27 @@ start)
   else
     echo "export REDIS_URL_TEST=$REDIS_URL"
   fi
+  # A certified OpenID provider (panva's oidc-provider) for the DGA Digital ID tests.
+  oidc="$(cd "$(dirname "$0")" && pwd)/oidc-provider"
+  if ! command -v node >/dev/null && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >"$dir/node-install.log" 2>&1 || true
+  fi
+  if command -v node >/dev/null; then
+    [ -d "$oidc/node_modules/oidc-provider" ] \
+      || (cd "$oidc" && npm ci --no-audit --no-fund --silent >"$dir/oidc-npm.log" 2>&1) \
+      || { echo "npm ci for the OpenID provider failed (see $dir/oidc-npm.log)" >&2; exit 1; }
+    PORT="$OIDC_PORT" nohup node "$oidc/server.mjs" >"$dir/oidc.log" 2>&1 &
+    echo $! >"$dir/oidc.pid"
+    for _ in $(seq 100); do
+      python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration')" \
+        >/dev/null 2>&1 && break; sleep 0.1
+    done
+    echo "export OIDC_ISSUER_TEST=http://127.0.0.1:$OIDC_PORT"
+  fi
   ;;
 stop)
   if [ -d "$dir/pg/data" ]; then as_pg "$PG_BIN/pg_ctl" -D "$dir/pg/data" -m immediate stop >/dev/null 2>&1 || true; fi
   if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
+  if [ -f "$dir/oidc.pid" ]; then kill "$(cat "$dir/oidc.pid")" 2>/dev/null || true; fi
   ;;
 esac

@@ -29,6 +29,7 @@ os.environ["API_TOKEN_HOURS"] = "2000"  # tests move the clock past deadlines we
 os.environ["DB_POOL"] = "0"  # the test client runs the app on its own loop: no shared pool
 os.environ.pop("REDIS_URL", None)  # app tests run jobs in-process; Redis tests opt in
 REDIS_URL_TEST = os.environ.get("REDIS_URL_TEST")
+OIDC_ISSUER_TEST = os.environ.get("OIDC_ISSUER_TEST")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 from contest.settings import get_settings  # noqa: E402
@@ -113,6 +114,16 @@ def client(app: Any) -> Iterator[Any]:
 
     with TestClient(app=app, base_url="http://testserver.local") as c:
         yield c
+
+
+@pytest.fixture()
+def oidc_issuer() -> str:
+    """The test OpenID provider (scripts/oidc-provider, started by scripts/services.sh)."""
+    if not OIDC_ISSUER_TEST:
+        if REQUIRE_SERVICES:
+            pytest.fail("OIDC_ISSUER_TEST is not set but services are required (run via make test)")
+        pytest.skip("no OpenID provider: run the suite with `make test`")
+    return OIDC_ISSUER_TEST
 
 
 @pytest.fixture()

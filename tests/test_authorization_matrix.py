@@ -104,6 +104,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/account"): R(LOGIN, 200, 200, 200, 200, 200, 200),
     ("POST", "/account/password"): R(LOGIN, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS,
                                      body={"current_password": "not-the-password", "new_password": "x"}),
+    # --- DGA Digital ID: not configured in this world, so the routes do not exist ------------------
+    ("GET", "/login/digital-id"): R(*NOT_FOUND),
+    ("GET", "/login/digital-id/callback"): R(*NOT_FOUND),
+    ("POST", "/login/digital-id/new"): R(*NOT_FOUND, body={"link": "x"}),
     # --- two-factor sign-in -----------------------------------------------------------------------
     ("POST", "/login/otp"): R(*(401,) * 7, body={"challenge": "not-a-challenge", "otp": "123456"}),
     ("GET", "/account/two-factor"): R(LOGIN, *(200,) * 6),

@@ -2,6 +2,7 @@
 
 from contest.controllers.admin import AdminPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
+from contest.controllers.digital_id import DigitalIdPages
 from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
 from contest.controllers.memberships import MembershipApi, MembershipPages
@@ -16,4 +17,5 @@ ROUTE_HANDLERS = [
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
     TwoFactorPages, PendingActionApi, PendingActionPages,
+    DigitalIdPages,
 ]

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from contest import ratelimit
 from contest.db import existing
-from contest.domain import accounts, editions, organisations, results_views, twofactor
+from contest.domain import accounts, editions, identities, organisations, results_views, twofactor
 from contest.domain.audit import Actor
 from contest.enums import AuthTokenKind
 from contest.errors import DomainError, NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
@@ -31,7 +31,7 @@ def _session_cookie(value: str, max_age: int) -> Cookie:
                   secure=get_settings().secure_cookies, max_age=max_age)
 
 
-def _safe_next(value: str | None) -> str:
+def safe_next(value: str | None) -> str:
     """Only local paths: never redirect to another site after log-in."""
     if (not value or not value.startswith("/") or value.startswith("//") or "\\" in value
             or any(ord(c) < 32 for c in value) or urlparse(value).netloc):
@@ -45,11 +45,16 @@ async def _throttle_mail(request: Request, email: str) -> None:
     await ratelimit.check_mail_request(accounts.normalise_email(email), client_address(request.scope))
 
 
-async def _signed_in(request: Request, actor: Actor, next_path: str | None, *, mfa: bool) -> Redirect:
-    """Start the browser session and go where the person was going (or to their start page)."""
+async def signed_in(request: Request, actor: Actor, next_path: str | None, *, mfa: bool,
+                    link: str | None = None) -> Redirect:
+    """Start the browser session and go where the person was going (or to their start page).
+    ``link``: a DGA Digital ID identity waiting to be tied to this account, now that it proved
+    its password (and code)."""
+    if link:
+        await identities.link(link_token=link, actor=actor)
     issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""),
                                         client_address(request.scope), mfa=mfa)
-    target = _safe_next(next_path)
+    target = safe_next(next_path)
     if target == "/":
         target = {"admin": "/admin", "applicant": "/entries", "reviewer": "/review"}.get(actor.role, "/account")
     if not mfa and twofactor.required_for(actor.role):
@@ -58,7 +63,7 @@ async def _signed_in(request: Request, actor: Actor, next_path: str | None, *, m
                     cookies=[_session_cookie(issued.token, get_settings().session_days * 86400)])
 
 
-def _message(heading: str, *paragraphs: str, link: tuple[str, str] | None = None, status: int = 200) -> Template:
+def message_page(heading: str, *paragraphs: str, link: tuple[str, str] | None = None, status: int = 200) -> Template:
     return Template("contest/message.html", status_code=status,
                     context={"heading": heading, "paragraphs": paragraphs, "link": link})
 
@@ -73,7 +78,7 @@ class PublicPages(Controller):
 
     @get("/privacy")
     async def privacy(self) -> Template:
-        return _message(t("Privacy notice"),
+        return message_page(t("Privacy notice"),
                         t("We collect only what the contest needs: your name, work email and organisation, and "
                           "the entries your organisation submits. Contact details are never published."),
                         t("Reviewers' individual scores and names are never published; applicants see the "
@@ -83,7 +88,7 @@ class PublicPages(Controller):
 
     @get("/accessibility")
     async def accessibility(self) -> Template:
-        return _message(t("Accessibility statement"),
+        return message_page(t("Accessibility statement"),
                         t("This site aims to meet WCAG 2.1 level AA: every page works with a keyboard, form "
                           "fields have labels, errors are shown next to the field, and text has sufficient contrast."),
                         t("Pages work without JavaScript where they can, and on slow connections and old devices."),
@@ -134,7 +139,7 @@ class AccountPages(Controller):
         except ValidationFailed as exc:
             ctx = await self._signup_context(None, None, form, exc.errors)
             return Template("contest/signup.html", context=ctx, status_code=422)
-        return _message(t("Check your email"),
+        return message_page(t("Check your email"),
                         t("We sent a confirmation link to {email}. Open it to activate your account.",
                           email=form.get("email", "").strip().lower()),
                         t("The link works for 48 hours. If it does not arrive, check your spam folder."))
@@ -144,15 +149,15 @@ class AccountPages(Controller):
         try:
             await accounts.confirm_email(token)
         except DomainError as exc:
-            return _message(t("This link cannot be used"), t(exc.message),
+            return message_page(t("This link cannot be used"), t(exc.message),
                             link=("/login", t("Log in")), status=exc.status_code)
-        return _message(t("Your email is confirmed"), t("You can now log in."), link=("/login", t("Log in")))
+        return message_page(t("Your email is confirmed"), t("You can now log in."), link=("/login", t("Log in")))
 
     @post("/account/resend")
     async def resend(self, request: Request, data: Form) -> Template:
         await _throttle_mail(request, data.get("email", ""))
         await accounts.resend_confirmation(data.get("email", ""))
-        return _message(t("Check your email"),
+        return message_page(t("Check your email"),
                         t("If this account still needs confirming, a new link is on its way."))
 
     @get("/login")
@@ -160,13 +165,15 @@ class AccountPages(Controller):
         message = None
         if request.scope["state"].get("session_invalid"):
             message = t("Your session has expired or is not valid. Please log in again.")
-        return Template("contest/login.html", context={"form": {}, "errors": {}, "next": next, "message": message})
+        return Template("contest/login.html", context={"form": {}, "errors": {}, "next": next, "message": message,
+                                                       "digital_id": identities.enabled()})
 
     @post("/login")
     async def login(self, request: Request, data: Form) -> Template | Redirect:
         email = accounts.normalise_email(data.get("email", ""))
         ip = client_address(request.scope)
-        ctx: dict[str, Any] = {"form": {"email": email}, "errors": {}, "next": data.get("next")}
+        ctx: dict[str, Any] = {"form": {"email": email}, "errors": {}, "next": data.get("next"),
+                               "link": data.get("link"), "digital_id": identities.enabled()}
         try:
             await ratelimit.check_login_allowed(email, ip)
             actor = await accounts.authenticate(email, data.get("password", ""))
@@ -182,16 +189,17 @@ class AccountPages(Controller):
             # The password was right; the session starts only after the second factor.
             challenge = await accounts.start_second_step(actor.id)
             return Template("contest/login_otp.html", context={"challenge": challenge, "next": data.get("next"),
-                                                                "errors": {}})
+                                                                "link": data.get("link"), "errors": {}})
         await ratelimit.reset_login_failures(email, ip)
-        return await _signed_in(request, actor, data.get("next"), mfa=False)
+        return await signed_in(request, actor, data.get("next"), mfa=False, link=data.get("link") or None)
 
     @post("/login/otp")
     async def login_otp(self, request: Request, data: Form) -> Template | Redirect:
         """The second step: the code from the authenticator app, or a recovery code."""
         challenge = data.get("challenge", "")
         ip = client_address(request.scope)
-        ctx: dict[str, Any] = {"challenge": challenge, "next": data.get("next"), "errors": {}}
+        ctx: dict[str, Any] = {"challenge": challenge, "next": data.get("next"), "link": data.get("link"),
+                               "errors": {}}
         email = await accounts.challenge_email(challenge)
         if email is None:
             return Template("contest/login.html", status_code=401, context={
@@ -207,7 +215,7 @@ class AccountPages(Controller):
             return Template("contest/login_otp.html", status_code=401,
                             context={**ctx, "errors": {"otp": t(exc.message)}, "message": t(exc.message)})
         await ratelimit.reset_login_failures(email, ip)
-        return await _signed_in(request, actor, data.get("next"), mfa=True)
+        return await signed_in(request, actor, data.get("next"), mfa=True, link=data.get("link") or None)
 
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:
@@ -224,7 +232,7 @@ class AccountPages(Controller):
     async def forgot(self, request: Request, data: Form) -> Template:
         await _throttle_mail(request, data.get("email", ""))
         await accounts.request_password_reset(data.get("email", ""))
-        return _message(t("Check your email"),
+        return message_page(t("Check your email"),
                         t("If an account exists for this address, we sent a link to choose a new password. "
                           "It works for 2 hours."))
 
@@ -239,9 +247,9 @@ class AccountPages(Controller):
         except ValidationFailed as exc:
             return Template("contest/reset.html", context={"token": token, "errors": exc.errors}, status_code=422)
         except DomainError as exc:
-            return _message(t("This link cannot be used"), t(exc.message),
+            return message_page(t("This link cannot be used"), t(exc.message),
                             link=("/account/forgot", t("Request a new link")), status=exc.status_code)
-        return _message(t("Your password is changed"), t("You can now log in with the new password."),
+        return message_page(t("Your password is changed"), t("You can now log in with the new password."),
                         link=("/login", t("Log in")))
 
     async def _account_context(self, request: Request, errors: dict[str, str]) -> dict[str, Any]:
