@@ -31,7 +31,7 @@ from joserfc.jwk import KeySet
 from contest import clock, db
 from contest.db import atomic
 from contest.domain.accounts import hash_password_async, hash_secret, normalise_email
-from contest.domain.audit import Actor, append_event
+from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import Role
 from contest.errors import DomainError, NotFound
 from contest.settings import get_settings
@@ -188,9 +188,17 @@ async def finish(*, state: str, cookie_state: str | None, code: str | None, erro
     if not taken:
         raise _state_refused()
     row = taken[0]
-    config, _ = await _provider()
-    tokens = await _exchange(config, code, row["verifier"])
-    claims = await verify_id_token(tokens["id_token"], nonce=row["nonce"])
+    try:
+        config, _ = await _provider()
+        tokens = await _exchange(config, code, row["verifier"])
+        claims = await verify_id_token(tokens["id_token"], nonce=row["nonce"])
+    except DigitalIdFailed as exc:
+        # A sign-in this browser started, refused (a used or wrong code, a forged or tampered
+        # ID token, another nonce): on the record, with nothing else changed.
+        async with atomic():
+            await append_event(actor=SYSTEM, action="user.digital_id_refused", subject_type="digital_id_login",
+                               subject_id=row["id"], after={"reason": exc.code})
+        raise
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     known = await Identity.select(Identity.user).where(Identity.key == f"{issuer} {subject}").first()
     if known is not None:
@@ -261,4 +269,7 @@ async def account_of(user_id: int) -> Actor:
     if not user["is_active"]:
         raise DigitalIdFailed("This account is deactivated. Ask the contest's administrators.",
                               code="digital_id_inactive")
-    return Actor(id=user["id"], email=user["email"], role=user["role"], organisation_id=user["organisation"])
+    actor = Actor(id=user["id"], email=user["email"], role=user["role"], organisation_id=user["organisation"])
+    async with atomic():
+        await append_event(actor=actor, action="user.digital_id_login", subject_type="user", subject_id=actor.id)
+    return actor

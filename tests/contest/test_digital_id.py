@@ -208,3 +208,43 @@ def test_without_settings_there_is_no_digital_id(db: str) -> None:
     with TestClient(app=create_app(), base_url="http://testserver.local") as plain:
         assert "/login/digital-id" not in plain.get("/login").text
         assert plain.get("/login/digital-id", follow_redirects=False).status_code == 404
+
+
+def test_linking_an_account_with_two_factor_needs_its_code_too(client) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from tests.factories import fresh_otp
+
+    run(make_user("reviewer", email="citizen-2@digital-id.test"))
+    link = _link_token(_back(client, _begin(client, hint="citizen-2")).text)
+    step = client.post("/login", data={"email": "citizen-2@digital-id.test", "password": PASSWORD, "link": link,
+                                       "_csrf": csrf(client)})
+    challenge = re.search(r'name="challenge" value="([^"]+)"', step.text)
+    assert step.status_code == 200 and challenge and f'name="link" value="{link}"' in step.text
+    assert run(Identity.count()) == 0 and _sessions() == 0  # the password alone links nothing
+    wrong = client.post("/login/otp", data={"challenge": challenge.group(1), "otp": "000000", "link": link,
+                                            "_csrf": csrf(client)})
+    assert wrong.status_code == 401 and run(Identity.count()) == 0 and _sessions() == 0
+    ok = client.post("/login/otp", data={"challenge": challenge.group(1), "link": link, "_csrf": csrf(client),
+                                         "otp": fresh_otp("citizen-2@digital-id.test") or ""},
+                     follow_redirects=False)
+    assert ok.status_code == 303 and _sessions() == 1
+    assert run(Identity.select(Identity.subject).first())["subject"] == "citizen-2"
+
+
+def test_digital_id_log_ins_and_refusals_are_audited(client) -> None:  # type: ignore[no-untyped-def]
+    choice = _back(client, _begin(client))
+    client.post("/login/digital-id/new", data={"link": _link_token(choice.text), "_csrf": csrf(client)})
+    client.cookies.clear()
+    assert _back(client, _begin(client)).status_code == 303
+    login = run(AuditEvent.select().where(AuditEvent.action == "user.digital_id_login").first())
+    assert login["actor_email"] == "citizen-1@digital-id.test"
+    # A refused answer to a sign-in this browser started is on the record too, and signs nobody in.
+    client.cookies.clear()
+    sessions = _sessions()
+    url = _begin(client)
+    run(DigitalIdLogin.update({DigitalIdLogin.nonce: "not-the-nonce-that-was-sent"}, force=True).where(
+        DigitalIdLogin.used_at.is_null()))
+    assert _back(client, url).status_code == 400 and _sessions() == sessions
+    refused = run(AuditEvent.select().where(AuditEvent.action == "user.digital_id_refused").first())
+    assert json.loads(refused["after"]) == {"reason": "digital_id_nonce"}
