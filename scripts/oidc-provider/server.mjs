@@ -44,9 +44,29 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
+// POST /test/tamper {"mode": "payload"} spoils the next token response's ID token (another
+// subject under the original signature), so the contest's real verification can be seen to
+// refuse it through its callback.
+let tamper = null;
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path === '/token' && tamper && ctx.body && typeof ctx.body.id_token === 'string') {
+    const [header, payload, signature] = ctx.body.id_token.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    claims.sub = 'someone-else';
+    ctx.body.id_token = [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.');
+    tamper = null;
+  }
+});
+
 const callback = provider.callback();
 const server = http.createServer(async (req, res) => {
   try {
+    if (req.method === 'POST' && req.url === '/test/tamper') {
+      tamper = 'payload';
+      res.end('{"tamper":"payload"}');
+      return;
+    }
     if (req.url.startsWith('/interaction/')) {
       const details = await provider.interactionDetails(req, res);
       const accountId = details.params.login_hint || 'citizen-1';

@@ -248,3 +248,13 @@ def test_digital_id_log_ins_and_refusals_are_audited(client) -> None:  # type: i
     assert _back(client, url).status_code == 400 and _sessions() == sessions
     refused = run(AuditEvent.select().where(AuditEvent.action == "user.digital_id_refused").first())
     assert json.loads(refused["after"]) == {"reason": "digital_id_nonce"}
+
+
+def test_a_tampered_id_token_from_the_token_endpoint_is_refused_at_the_callback(client, digital_id) -> None:  # type: ignore[no-untyped-def]
+    url = _begin(client)
+    httpx.post(f"{digital_id}/test/tamper", timeout=10).raise_for_status()  # the next ID token is spoilt
+    resp = _back(client, url)
+    assert resp.status_code == 400 and _sessions() == 0 and run(Identity.count()) == 0 and run(User.count()) == 0
+    assert "tdsid" not in resp.cookies
+    refused = run(AuditEvent.select().where(AuditEvent.action == "user.digital_id_refused").first())
+    assert json.loads(refused["after"]) == {"reason": "digital_id_token"}
