@@ -131,6 +131,50 @@ def create_user(role: str, email: str, password: str, name: str, organisation_co
 
 
 @main.group()
+def outbox() -> None:
+    """Jobs that must not be lost: mail, file checks."""
+
+
+@outbox.command("failed")
+def outbox_failed() -> None:
+    """List the jobs that gave up (newest first)."""
+    from contest.domain import outbox as jobs
+
+    for job in _run(with_db(jobs.failed_jobs())):
+        click.echo(f"{job['id']:>8}  {job['job']:<22} {job['to'] or '-':<32} {job['last_error'][:80]}")
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Every failed job.")
+def outbox_retry(ids: tuple[int, ...], every: bool) -> None:
+    """Send failed jobs again (these ids, or --all). Without a Redis the next `contest serve`
+    (or a running one) sends them; with Redis the worker does."""
+    from contest.domain import outbox as jobs
+    from contest.domain.audit import SYSTEM
+
+    if not ids and not every:
+        raise click.UsageError("name the job ids, or give --all")
+
+    async def go() -> int:
+        if get_redis_url():
+            from arq import create_pool
+
+            from contest.worker import redis_settings
+
+            jobs.use_arq(await create_pool(redis_settings(get_redis_url())))
+        return await jobs.resend_failed(actor=SYSTEM, ids=None if every else list(ids))
+
+    click.echo(f"{_run(with_db(go()))} jobs sent again")
+
+
+def get_redis_url() -> str | None:
+    from contest.settings import get_settings
+
+    return get_settings().redis_url
+
+
+@main.group()
 def audit() -> None:
     """The audit trail."""
 

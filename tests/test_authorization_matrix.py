@@ -115,6 +115,9 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/account/two-factor/recovery-codes"): R(LOGIN, *(ACTS,) * 6, body={"code": "000000"}),
     # The roles that need two factors may not turn them off.
     ("POST", "/account/two-factor/off"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403, ACTS, body={"off_code": "000000"}),
+    # --- jobs that gave up ----------------------------------------------------------------------
+    ("GET", "/admin/outbox"): R(*ADMIN_PAGE, 403),
+    ("POST", "/admin/outbox/resend"): R(*ADMIN_PAGE_ACTS, 403, body={"id": "all"}),
     # --- four eyes: pending_id is a proposal of the world's second admin (so "admin" may approve) --
     ("GET", "/api/v1/pending-actions"): R(*ADMIN_API, 403),
     ("GET", "/admin/pending-actions"): R(*ADMIN_PAGE, 403),

@@ -11,12 +11,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from contest.domain import accounts, audit, editions, organisations
+from contest.domain import accounts, audit, editions, organisations, outbox
 from contest.domain.editions import DEFAULT_CATEGORIES
 from contest.domain.proposals import Proposed
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import t
+from contest.numbers import whole_number
 from contest.tables import AuditEvent, Organisation, User
 from contest.web import MULTIPART, check_deferred_csrf
 
@@ -87,7 +88,22 @@ class AdminPages(Controller):
             "org_count": await Organisation.count(),
             "user_counts": {r: await User.count().where(User.role == r) for r in ("admin", "reviewer", "applicant")},
             "audit_count": await AuditEvent.count(),
+            "failed_jobs": await outbox.failed_count(),
         })
+
+    @get("/outbox")
+    async def failed_jobs(self, sent: int | None = None) -> Template:
+        """Mail and checks that gave up after retrying for days, to send again."""
+        flash = t("{n} jobs were sent again.", n=sent) if sent is not None else None
+        return Template("contest/admin/outbox.html", context={"jobs": await outbox.failed_jobs(), "flash": flash})
+
+    @post("/outbox/resend")
+    async def resend_jobs(self, request: Request, data: Form) -> Redirect:
+        raw = data.get("id", "")
+        number = whole_number(raw) if raw.isascii() and raw.isdigit() else None
+        ids = None if raw == "all" else [number] if number is not None else []
+        sent = await outbox.resend_failed(actor=require_actor(request), ids=ids)
+        return Redirect(f"/admin/outbox?sent={sent}", status_code=303)
 
     @get("/editions/new")
     async def new_edition(self) -> Template:

@@ -5,6 +5,12 @@ change does, and calls ``dispatch`` after the commit. ``dispatch`` hands the job
 Redis) or to the in-process runner (without). A runner first *claims* a row with a
 compare-and-set UPDATE, so two runners never execute the same job at once; a claim that is
 never completed (a crash) expires and the sweeper hands the job out again.
+
+A job that fails for a passing reason (SMTP down, a timeout) is retried with a growing delay,
+capped at an hour, for ``RETRY_FOR`` (days, not minutes); only then, or at once for a fault
+that retrying cannot fix, is it ``failed``. Failed jobs are listed for the admins, who (or
+``contest outbox retry``) can send them again. Marking a job done is itself retried, well
+inside the claim, so a short database fault does not make the job run (and mail) twice.
 """
 
 from __future__ import annotations
@@ -19,15 +25,23 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
+from contest.db import atomic
+from contest.domain.audit import Actor, append_event
 from contest.enums import OutboxState
+from contest.rules import require_organiser
 from contest.tables import Outbox
 
 log = logging.getLogger("contest.outbox")
 
 Handler = Callable[[dict[str, Any], int], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
-MAX_ATTEMPTS = 8
+#: How long a job failing for a passing reason keeps being retried.
+RETRY_FOR = timedelta(days=3)
+#: The longest wait between two tries.
+MAX_DELAY_SECONDS = 3600
 CLAIM_SECONDS = 300
+#: Waits between tries of writing "done" (they add up to well under ``CLAIM_SECONDS``).
+DONE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 class TransientError(Exception):
@@ -122,8 +136,21 @@ async def claim(outbox_id: int) -> dict[str, Any] | None:
         & (Outbox.state == OutboxState.pending)
         & (Outbox.available_at <= now)
         & ((Outbox.claimed_until.is_null()) | (Outbox.claimed_until < now))
-    ).returning(Outbox.id, Outbox.job, Outbox.args, Outbox.attempts)
+    ).returning(Outbox.id, Outbox.job, Outbox.args, Outbox.attempts, Outbox.created_at)
     return rows[0] if rows else None
+
+
+async def with_retries(action: Callable[[], Awaitable[Any]], delays: Sequence[float] = DONE_RETRY_DELAYS) -> Any:
+    """Run ``action``; if the database fails, wait and try again (each delay once), then raise."""
+    for delay in (*delays, None):
+        try:
+            return await action()
+        except Exception:  # noqa: BLE001 - any database fault: try again while the claim holds
+            if delay is None:
+                raise
+            log.warning("outbox: writing a job's result failed; trying again in %s s", delay)
+            await asyncio.sleep(delay)
+    return None  # pragma: no cover - the loop returns or raises
 
 
 async def run_item(outbox_id: int) -> str:
@@ -140,18 +167,62 @@ async def run_item(outbox_id: int) -> str:
     except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with back-off
         attempts = row["attempts"]
         transient = isinstance(exc, (TransientError, OSError, asyncio.TimeoutError))
-        final = not transient or attempts >= MAX_ATTEMPTS
+        final = not transient or clock.now() - row["created_at"] >= RETRY_FOR
         await Outbox.update({
             Outbox.state: OutboxState.failed if final else OutboxState.pending,
             Outbox.last_error: f"{type(exc).__name__}: {exc}"[:2000],
             Outbox.claimed_until: None,
-            Outbox.available_at: clock.now() + timedelta(seconds=min(3600, 5 * 2 ** attempts)),
+            Outbox.available_at: clock.now() + timedelta(seconds=min(MAX_DELAY_SECONDS, 5 * 2 ** min(attempts, 20))),
         }).where(Outbox.id == outbox_id)
         log.warning("outbox job %s (%s) failed, attempt %s: %s", outbox_id, row["job"], attempts, exc)
         return "failed" if final else "retry"
-    await Outbox.update({Outbox.state: OutboxState.done, Outbox.done_at: clock.now(),
-                         Outbox.claimed_until: None}).where(Outbox.id == outbox_id)
+
+    async def mark_done() -> None:
+        await Outbox.update({Outbox.state: OutboxState.done, Outbox.done_at: clock.now(),
+                             Outbox.claimed_until: None}).where(Outbox.id == outbox_id)
+
+    await with_retries(mark_done)
     return "done"
+
+
+async def failed_jobs(*, limit: int = 200) -> list[dict[str, Any]]:
+    """The jobs that gave up, newest first, with whom a mail was for (for the admins' list)."""
+    rows = await Outbox.select(Outbox.id, Outbox.job, Outbox.args, Outbox.attempts, Outbox.last_error,
+                               Outbox.created_at, Outbox.available_at).where(
+        Outbox.state == OutboxState.failed).order_by(Outbox.id, ascending=False).limit(limit)
+    out = []
+    for r in rows:
+        args = r["args"] if isinstance(r["args"], dict) else json.loads(r["args"] or "{}")
+        out.append({**r, "to": args.get("to", ""), "subject": args.get("subject", "")})
+    return out
+
+
+async def failed_count() -> int:
+    return await Outbox.count().where(Outbox.state == OutboxState.failed)
+
+
+async def resend(ids: Sequence[int] | None = None) -> list[int]:
+    """Give failed jobs (these, or all of them) a fresh start: pending, due now, counted from
+    now. Returns the ids; the caller dispatches them after its transaction."""
+    where: Any = Outbox.state == OutboxState.failed
+    if ids is not None:
+        where = where & Outbox.id.is_in(list(ids) or [0])
+    rows = await Outbox.update({Outbox.state: OutboxState.pending, Outbox.available_at: clock.now(),
+                                Outbox.claimed_until: None, Outbox.attempts: 0,
+                                Outbox.created_at: clock.now()}).where(where).returning(Outbox.id)
+    return [r["id"] for r in rows]
+
+
+async def resend_failed(*, actor: Actor, ids: Sequence[int] | None = None) -> int:
+    """An admin (or the operator) sends failed jobs again; audited; dispatched after commit."""
+    require_organiser(actor, "Only administrators can send failed jobs again.")
+    async with atomic():
+        again = await resend(ids)
+        if again:
+            await append_event(actor=actor, action="outbox.resend", subject_type="outbox",
+                               subject_id=",".join(map(str, again[:50])), after={"jobs": len(again)})
+    await dispatch(again)
+    return len(again)
 
 
 async def due_ids(limit: int = 500) -> list[int]:
