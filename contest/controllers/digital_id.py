@@ -67,7 +67,10 @@ class DigitalIdPages(Controller):
                 return response
         except identities.DigitalIdFailed as exc:
             return _failed(exc)
-        return Template("contest/digital_id_choice.html", cookies=[_state_cookie("", 0)], context={
+        link_cookie = Cookie(key=identities.LINK_COOKIE, value=done.link_token or "", path="/", httponly=True,
+                             samesite="lax", secure=get_settings().secure_cookies,
+                             max_age=identities.STATE_MINUTES * 3 * 60)
+        return Template("contest/digital_id_choice.html", cookies=[_state_cookie("", 0), link_cookie], context={
             "link": done.link_token, "email": done.email, "name": done.name, "next": done.next_path,
             "form": {"email": done.email}, "errors": {}})
 
@@ -76,6 +79,7 @@ class DigitalIdPages(Controller):
         _require_enabled()
         try:
             actor = await identities.sign_up(link_token=data.get("link", ""),
+                                             browser_token=request.cookies.get(identities.LINK_COOKIE),
                                              language=request.scope["state"]["language"])
         except identities.DigitalIdFailed as exc:
             return _failed(exc)

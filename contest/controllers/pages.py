@@ -51,7 +51,8 @@ async def signed_in(request: Request, actor: Actor, next_path: str | None, *, mf
     ``link``: a DGA Digital ID identity waiting to be tied to this account, now that it proved
     its password (and code)."""
     if link:
-        await identities.link(link_token=link, actor=actor)
+        await identities.link(link_token=link, browser_token=request.cookies.get(identities.LINK_COOKIE),
+                              actor=actor)
     issued = await accounts.issue_token(actor, AuthTokenKind.session, request.headers.get("user-agent", ""),
                                         client_address(request.scope), mfa=mfa)
     target = safe_next(next_path)

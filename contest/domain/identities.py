@@ -214,7 +214,14 @@ async def finish(*, state: str, cookie_state: str | None, code: str | None, erro
     return Finished(user_id=None, next_path=row["next_path"], link_token=link, email=email, name=name)
 
 
-async def _pending(link_token: str) -> dict[str, Any]:
+#: The browser that came back from the provider holds the link token in this cookie too: the
+#: token in a form is used only together with it, so a copied token is worth nothing elsewhere.
+LINK_COOKIE = "tdoidclink"
+
+
+async def _pending(link_token: str, browser_token: str | None) -> dict[str, Any]:
+    if not link_token or not browser_token or not hmac.compare_digest(link_token, browser_token):
+        raise _state_refused()
     row = await DigitalIdLogin.select().where(DigitalIdLogin.link_hash == hash_secret(link_token or "")).first()
     if row is None or row["linked_at"] is not None or not row["subject"] or \
             row["created_at"] < clock.now() - timedelta(minutes=STATE_MINUTES * 3):
@@ -222,9 +229,9 @@ async def _pending(link_token: str) -> dict[str, Any]:
     return row
 
 
-async def link(*, link_token: str, actor: Actor) -> None:
+async def link(*, link_token: str, browser_token: str | None, actor: Actor) -> None:
     """After the account logged in with its password (and code): tie the identity to it."""
-    row = await _pending(link_token)
+    row = await _pending(link_token, browser_token)
     if actor.id is None:
         raise NotFound("No such account.")
     async with atomic():
@@ -236,10 +243,10 @@ async def link(*, link_token: str, actor: Actor) -> None:
                            after={"issuer": row["issuer"]})
 
 
-async def sign_up(*, link_token: str, language: str = "th") -> Actor:
+async def sign_up(*, link_token: str, browser_token: str | None, language: str = "th") -> Actor:
     """A new organisation-staff account for the person the provider vouched for (its verified
     email, its name), confirmed, with no password; it then asks to join its organisation."""
-    row = await _pending(link_token)
+    row = await _pending(link_token, browser_token)
     email = row["email"]
     if not email:
         raise DigitalIdFailed("DGA Digital ID did not give a verified email. Sign up with the form instead.",

@@ -130,6 +130,20 @@ def test_an_identity_is_linked_only_after_the_accounts_own_password_log_in(clien
     assert run(AuditEvent.exists().where(AuditEvent.action == "user.digital_id_link"))
 
 
+def test_a_copied_link_token_is_worthless_in_another_browser(client) -> None:  # type: ignore[no-untyped-def]
+    """Someone who got the hidden link token cannot tie the identity to their own account: the
+    token works only in the browser that came back from the provider."""
+    run(make_user("applicant", email="attacker@example.go.th"))
+    choice = _back(client, _begin(client, hint="citizen-2"))
+    link = _link_token(choice.text)
+    client.cookies.clear()  # another browser, with only the copied token
+    stolen = client.post("/login", data={"email": "attacker@example.go.th", "password": PASSWORD, "link": link,
+                                         "_csrf": csrf(client)}, follow_redirects=False)
+    assert stolen.status_code == 400 and run(Identity.count()) == 0
+    made = client.post("/login/digital-id/new", data={"link": link, "_csrf": csrf(client)})
+    assert made.status_code == 400 and not run(User.exists().where(User.email == "citizen-2@digital-id.test"))
+
+
 def _sessions() -> int:
     return run(AuthToken.count())
 
