@@ -39,7 +39,8 @@ start)
   # A certified OpenID provider (panva's oidc-provider) for the DGA Digital ID tests.
   oidc="$(cd "$(dirname "$0")" && pwd)/oidc-provider"
   if ! command -v node >/dev/null && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >"$dir/node-install.log" 2>&1 || true
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } \
+      >"$dir/node-install.log" 2>&1 || true
   fi
   if command -v node >/dev/null; then
     [ -d "$oidc/node_modules/oidc-provider" ] \
@@ -47,11 +48,14 @@ start)
       || { echo "npm ci for the OpenID provider failed (see $dir/oidc-npm.log)" >&2; exit 1; }
     PORT="$OIDC_PORT" nohup node "$oidc/server.mjs" >"$dir/oidc.log" 2>&1 &
     echo $! >"$dir/oidc.pid"
-    for _ in $(seq 100); do
+    for _ in $(seq 150); do
       python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration')" \
-        >/dev/null 2>&1 && break; sleep 0.1
+        >/dev/null 2>&1 && { echo "export OIDC_ISSUER_TEST=http://127.0.0.1:$OIDC_PORT"; break; }
+      sleep 0.1
     done
-    echo "export OIDC_ISSUER_TEST=http://127.0.0.1:$OIDC_PORT"
+    if ! kill -0 "$(cat "$dir/oidc.pid")" 2>/dev/null; then
+      echo "the OpenID provider did not start: $(tail -3 "$dir/oidc.log")" >&2
+    fi
   fi
   ;;
 stop)
