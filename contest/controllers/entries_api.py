@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -179,6 +180,25 @@ def storage_unavailable() -> ServiceUnavailable:
                               "Please try again in a few minutes.", code="storage_unavailable")
 
 
+def require_form_token(request: Request, fields: dict[str, str]) -> None:
+    """A streamed multipart form checks its own ``_csrf`` field (read with the body)."""
+    if not check_deferred_csrf(request.scope["state"], fields.get("_csrf")):
+        raise PermissionDenied("This form has expired or came from another site. Reload the page and try again.",
+                               code="csrf_failed")
+
+
+async def discard_unrecorded(storage: Any, key: str, is_recorded: Callable[[str], Awaitable[bool]]) -> None:
+    """After a failed upload: delete the stored bytes unless a row holds them (a cancellation can
+    arrive just after the row committed), even while the request is being cancelled (client
+    gone). If the storage fails now too, the object is only an orphan, logged."""
+    with anyio.CancelScope(shield=True):
+        try:
+            if not await is_recorded(key):
+                await storage.delete(key)
+        except Exception:  # noqa: BLE001 - the original error is what the caller must see
+            log.exception("could not delete the unrecorded upload %s", key)
+
+
 async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
     """Shared by the API and the entry page: check first, then stream the body to storage."""
     actor = require_actor(request)
@@ -202,23 +222,13 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
         log.error("storing an upload for entry %s failed: %s", entry_id, exc)
         raise storage_unavailable() from exc
     try:
-        if not check_deferred_csrf(request.scope["state"], received.fields.get("_csrf")):
-            raise PermissionDenied("This form has expired or came from another site. Reload the page and try again.",
-                                   code="csrf_failed")
+        require_form_token(request, received.fields)
         return await attachments.add_attachment(actor=actor, entry_id=entry_id, name=received.filename,
                                             size=received.size, content_type=received.content_type,
                                             sha256=received.sha256, storage_key=received.key,
                                             kind=received.fields.get("kind"))
     except BaseException:
-        # Leave nothing behind unless the row was written (a cancellation can arrive just after
-        # add_attachment committed): even if the request is being cancelled (client gone), and
-        # even if the storage fails now too (then the object is only an orphan, logged).
-        with anyio.CancelScope(shield=True):
-            try:
-                if not await attachments.is_recorded(received.key):
-                    await storage.delete(received.key)
-            except Exception:  # noqa: BLE001 - the original error is what the caller must see
-                log.exception("could not delete the unrecorded upload %s", received.key)
+        await discard_unrecorded(storage, received.key, attachments.is_recorded)
         raise
 
 

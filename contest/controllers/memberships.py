@@ -7,22 +7,27 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import anyio
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from contest.controllers.entries_api import (
+    discard_unrecorded,
+    require_form_token,
+    storage_unavailable,
+    upload_error_response,
+)
 from contest.domain import memberships
 from contest.enums import MembershipState
-from contest.errors import DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
+from contest.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, login_required, require_actor
 from contest.i18n import current_language, t
 from contest.numbers import whole_number
 from contest.openapi import BEARER, UNSAFE, api
 from contest.storage import get_storage
-from contest.web import MULTIPART, check_deferred_csrf
+from contest.web import MULTIPART
 from uploads.errors import UploadError
 from uploads.serving import file_response
 from uploads.storage import ObjectNotFound, StorageError
@@ -82,24 +87,16 @@ async def receive_letter(request: Request, organisation_code: str) -> dict[str, 
             max_bytes=memberships.LETTER_MAX_BYTES, file_field="letter")
     except StorageError as exc:
         log.error("storing an authorisation letter failed: %s", exc)
-        raise ServiceUnavailable("The file was not stored: file storage is not available right now. "
-                                 "Please try again in a few minutes.", code="storage_unavailable") from exc
+        raise storage_unavailable() from exc
     try:
-        if not check_deferred_csrf(request.scope["state"], received.fields.get("_csrf")):
-            raise PermissionDenied("This form has expired or came from another site. Reload the page and try again.",
-                                   code="csrf_failed")
+        require_form_token(request, received.fields)
         letter = memberships.Letter(name=received.filename, key=received.key, size=received.size,
                                     sha256=received.sha256, content_type=received.content_type)
         return await memberships.request_membership(
             actor=actor, organisation_code=received.fields.get("organisation_code") or organisation_code,
             letter=letter)
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            try:
-                if not await memberships.is_recorded_letter(received.key):
-                    await storage.delete(received.key)
-            except Exception:  # noqa: BLE001 - the original error is what the caller must see
-                log.exception("could not delete the unrecorded letter %s", received.key)
+        await discard_unrecorded(storage, received.key, memberships.is_recorded_letter)
         raise
 
 
@@ -133,9 +130,7 @@ class MembershipApi(Controller):
             try:
                 return membership_read(await receive_letter(request, code))
             except UploadError as exc:
-                return Response({"status_code": exc.status_code, "code": exc.code,
-                                 "detail": exc.message_en if current_language.get() == "en" else exc.message_th,
-                                 "detail_en": exc.message_en}, status_code=exc.status_code)
+                return upload_error_response(exc)
         body = await request.json() if await request.body() else {}
         if not isinstance(body, dict) or body:
             raise ValidationFailed(errors={"body": t("Send an empty object, or the letter as multipart.")})

@@ -64,6 +64,12 @@ async def signed_in(request: Request, actor: Actor, next_path: str | None, *, mf
                     cookies=[_session_cookie(issued.token, get_settings().session_days * 86400)])
 
 
+def _wait_page(template: str, ctx: dict[str, Any], exc: RateLimited) -> Template:
+    """The log-in form again, saying how long to wait (429 with Retry-After)."""
+    return Template(template, context={**ctx, "message": t(exc.message, **exc.params)}, status_code=429,
+                    headers={"Retry-After": str(exc.retry_after)})
+
+
 def message_page(heading: str, *paragraphs: str, link: tuple[str, str] | None = None, status: int = 200) -> Template:
     return Template("contest/message.html", status_code=status,
                     context={"heading": heading, "paragraphs": paragraphs, "link": link})
@@ -179,8 +185,7 @@ class AccountPages(Controller):
             await ratelimit.check_login_allowed(email, ip)
             actor = await accounts.authenticate(email, data.get("password", ""))
         except RateLimited as exc:
-            return Template("contest/login.html", context={**ctx, "message": t(exc.message, **exc.params)},
-                            status_code=429, headers={"Retry-After": str(exc.retry_after)})
+            return _wait_page("contest/login.html", ctx, exc)
         except NotAuthenticated as exc:
             return Template("contest/login.html", context={**ctx, "message": t(exc.message)}, status_code=401)
         except PermissionDenied as exc:
@@ -210,8 +215,7 @@ class AccountPages(Controller):
             await ratelimit.check_login_allowed(email, ip)
             actor = await accounts.finish_second_step(challenge, data.get("otp", ""))
         except RateLimited as exc:
-            return Template("contest/login_otp.html", context={**ctx, "message": t(exc.message, **exc.params)},
-                            status_code=429, headers={"Retry-After": str(exc.retry_after)})
+            return _wait_page("contest/login_otp.html", ctx, exc)
         except NotAuthenticated as exc:
             return Template("contest/login_otp.html", status_code=401,
                             context={**ctx, "errors": {"otp": t(exc.message)}, "message": t(exc.message)})

@@ -75,8 +75,9 @@ async def _verified_member_emails(organisation_id: int) -> list[str]:
 
 
 async def _mail(to: list[str], subject: str, text: str, key: str) -> list[int | None]:
-    return [await outbox.add_job("send_mail", {"to": address, "subject": subject, "text": text},
-                                 dedupe_key=f"{key}:{address}") for address in to]
+    """One mail job per address, recorded in one statement (each address deduplicated)."""
+    return list(await outbox.add_jobs("send_mail", [({"to": address, "subject": subject, "text": text},
+                                                     f"{key}:{address}") for address in to]))
 
 
 async def has_verified_member(organisation_id: int) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contest import clock, db
+from contest import clock
 from contest.db import atomic, lock_row, stored_json
 from contest.domain import accounts, editions, proposals, twofactor
 from contest.domain.audit import Actor, append_event
@@ -53,16 +53,23 @@ async def get_action(actor: Actor, pending_id: int) -> dict[str, Any]:
     return (await _views([row]))[0]
 
 
-async def _decidable(actor: Actor, pending_id: int) -> dict[str, Any]:
+async def _locked_pending(actor: Actor, pending_id: int) -> dict[str, Any]:
+    """Inside the caller's transaction: the pending action, locked, still waiting."""
     _require_admin_person(actor)
     await lock_row("pending_action", pending_id)
     row = await PendingAction.select().where(PendingAction.id == pending_id).first()
     if row is None:
         raise NotFound("No such pending action.", code="pending_action_not_found")
-    if row["proposed_by"] == actor.id:
-        raise PermissionDenied("Another administrator must approve what you proposed.", code="own_proposal")
     if row["state"] != "pending":
         raise Conflict("This action was already decided.", code="pending_action_decided")
+    return row
+
+
+async def _decidable(actor: Actor, pending_id: int) -> dict[str, Any]:
+    """As ``_locked_pending``, and the approver is not the proposer."""
+    row = await _locked_pending(actor, pending_id)
+    if row["proposed_by"] == actor.id:
+        raise PermissionDenied("Another administrator must approve what you proposed.", code="own_proposal")
     return row
 
 
@@ -103,14 +110,7 @@ async def approve(*, actor: Actor, pending_id: int) -> dict[str, Any]:
 async def reject(*, actor: Actor, pending_id: int, reason: str = "") -> dict[str, Any]:
     """A second administrator turns it down (the proposer may withdraw it the same way)."""
     async with atomic():
-        _require_admin_person(actor)
-        await lock_row("pending_action", pending_id)
-        row = await db.existing(PendingAction.select().where(PendingAction.id == pending_id)) \
-            if await PendingAction.exists().where(PendingAction.id == pending_id) else None
-        if row is None:
-            raise NotFound("No such pending action.", code="pending_action_not_found")
-        if row["state"] != "pending":
-            raise Conflict("This action was already decided.", code="pending_action_decided")
+        row = await _locked_pending(actor, pending_id)
         await PendingAction.update({PendingAction.state: "rejected", PendingAction.decided_by: actor.id,
                                     PendingAction.decided_at: clock.now(),
                                     PendingAction.reason: (reason or "")[:2000]}).where(PendingAction.id == pending_id)
