@@ -7,12 +7,14 @@ templates). The current language lives in a context variable set per request.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import icu
 from babel.messages.pofile import read_po
 
 from contest.clock import to_bangkok
@@ -20,6 +22,8 @@ from contest.clock import to_bangkok
 LANGUAGES = ("th", "en")
 DEFAULT_LANGUAGE = "th"
 LOCALE_DIR = Path(__file__).parent / "locale"
+
+T = TypeVar("T")
 
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
@@ -72,6 +76,23 @@ def pick_language(query_lang: str | None, cookie_lang: str | None, accept_langua
             if code in LANGUAGES:
                 return code
     return DEFAULT_LANGUAGE
+
+
+@cache
+def _thai_collator() -> Any:
+    return icu.Collator.createInstance(icu.Locale("th_TH"))
+
+
+def thai_sort_key(text: str | None) -> bytes:
+    """The key that puts Thai text in dictionary order (ICU's Thai collation, CLDR): เชียงใหม่
+    under ช, แพร่ under พ, as Thai readers look for them, not by code point, where a word with a
+    leading vowel (เ แ โ ใ ไ) would come after every other. Latin text and digits sort too."""
+    return bytes(_thai_collator().getSortKey(text or ""))
+
+
+def thai_sorted(items: Iterable[T], key: Callable[[T], str | None] = str) -> list[T]:
+    """``items`` in Thai dictionary order of ``key(item)`` (the text itself by default)."""
+    return sorted(items, key=lambda item: thai_sort_key(key(item)))
 
 
 THAI_MONTHS = ("มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม",

@@ -33,7 +33,7 @@ from contest.domain.audit import Actor, append_event, canonical_json
 from contest.domain.outcomes import MIN_REVIEWERS_FOR_MEANS
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied
-from contest.i18n import format_date, t
+from contest.i18n import format_date, t, thai_sort_key
 from contest.rules import can_manage_editions, refuse_pending_member
 from contest.settings import get_settings
 from contest.spreadsheets import neutralise_formula
@@ -135,7 +135,8 @@ async def build_results(edition: dict[str, Any], published_at: datetime) -> dict
                 value = r[f]
                 item[f] = stored_json(value, []) if f == "links" else _iso(value)
         items.append(item)
-    items.sort(key=lambda i: (i["province_name_th"], i["organisation_name_th"], i["entry_id"]))
+    items.sort(key=lambda i: (thai_sort_key(i["province_name_th"]), thai_sort_key(i["organisation_name_th"]),
+                              i["entry_id"]))
     winners = sorted((dict(i, award=AWARD_WINNER) for i in items if i["winner"]),
                      key=lambda i: (i["final_rank"] or 0, i["entry_id"]))
     outcomes = [{"entry_id": r["id"], "state": r["state"],

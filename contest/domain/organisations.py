@@ -11,6 +11,7 @@ from contest.db import atomic
 from contest.domain.audit import Actor, append_event
 from contest.domain.registry import OrgRecord, Rejected, parse_organisations_csv, region_of, search_key
 from contest.errors import NotFound, PermissionDenied
+from contest.i18n import thai_sorted
 from contest.rules import can_manage_editions
 from contest.tables import Organisation
 
@@ -119,10 +120,10 @@ async def get_organisation(code: str) -> dict:
 
 
 async def list_provinces() -> list[dict]:
+    """The provinces that have organisations in the registry, in Thai dictionary order."""
     rows = await Organisation.select(Organisation.province_code, Organisation.province_name_th,
-                                     Organisation.province_name_en).distinct().order_by(
-        Organisation.province_name_th)
-    return rows
+                                     Organisation.province_name_en).distinct().order_by(Organisation.province_code)
+    return thai_sorted(rows, key=lambda r: r["province_name_th"])
 
 
 __all__ = ["ImportReport", "import_organisations", "import_organisations_csv", "search_organisations",

@@ -15,6 +15,7 @@ from typing import Any
 from contest.domain import announcement
 from contest.domain.registry import KINDS, REGIONS
 from contest.errors import NotFound
+from contest.i18n import thai_sort_key
 from contest.tables import Edition, Outbox, ResultSnapshot
 
 ANNOUNCE_JOB_KEY = "announce:{year}"
@@ -105,7 +106,7 @@ def province_choices(document: dict[str, Any], *, consented_only: bool = False) 
     """(code, Thai name) of every province with an awardee, by name. The showcase offers only
     the provinces it shows (``consented_only``): not those of organisations that did not consent."""
     seen = {i["province_code"]: i["province_name_th"] for i in _items(document, consented_only)}
-    return sorted(seen.items(), key=lambda p: (p[1], p[0]))
+    return sorted(seen.items(), key=lambda p: (thai_sort_key(p[1]), p[0]))
 
 
 def region_choices(document: dict[str, Any]) -> list[str]:

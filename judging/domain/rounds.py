@@ -22,7 +22,7 @@ from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, ValidationFailed
-from contest.i18n import both, current_language, t
+from contest.i18n import both, current_language, t, thai_sorted
 from contest.rules import require_organiser
 from contest.tables import DeadlineExtension, Edition, Organisation, User
 from judging.domain.assignments import fill_gaps
@@ -483,7 +483,8 @@ async def committee_warnings(round_id: int, row: dict[str, Any] | None = None) -
 
 async def list_members(round_id: int) -> list[dict[str, Any]]:
     rows = await Member.select(Member.user, Member.user._.email, Member.user._.name, Member.province_code).where(
-        Member.round == round_id).order_by(Member.user._.name)
+        Member.round == round_id).order_by(Member.user._.email)
+    rows = thai_sorted(rows, key=lambda r: r["user.name"])
     by_user = await conflicts_by_member(round_id)
     return [{"user_id": r["user"], "email": r["user.email"], "name": r["user.name"],
              "province_code": r["province_code"], "conflicts": by_user.get(r["user"], [])} for r in rows]
