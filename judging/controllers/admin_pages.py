@@ -14,7 +14,6 @@ decision pages compute the ranking, and the ranking table is paginated.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -24,13 +23,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
-from contest import clock
 from contest.controllers.entry_pages import state_label as entry_state_label
 from contest.db import stored_json
 from contest.domain import outcomes
 from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import current_language, t
+from judging import forms
 from judging.domain import admin_views, assignments, final, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
@@ -39,8 +38,6 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 RANKING_PER_PAGE = 100
 ELIGIBILITY_PER_PAGE = 100
 MEMBER_PER_PAGE = 100
-CRITERION_FIELDS = ("code", "name_th", "name_en", "description_th", "description_en", "weight", "min", "max")
-MAX_OVERRIDE_ROWS = 200
 
 
 # --- labels (msgids are English; translated when shown) -----------------------------------------
@@ -129,42 +126,6 @@ def _error_text(exc: DomainError) -> str:
     return t(exc.message, **params)
 
 
-def _field_key(key: str) -> str:
-    """Domain error keys (``criteria[0].code``) as form field names (``criteria-0-code``)."""
-    return key.replace("[", "-").replace("]", "").replace(".", "-")
-
-
-def _values(data: dict[str, Any], key: str) -> list[str]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    values = _values(data, key)
-    return values[-1].strip() if values else ""
-
-
-def _int_or_raw(value: str) -> Any:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return value  # the domain says what is wrong with it
-
-
-def _page_number(value: Any) -> int:
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return 1
-
-
 def _redirect(path: str, done: str, n: int | None = None, **params: Any) -> Redirect:
     query = {"done": done, **({"n": n} if n is not None else {}), **{k: v for k, v in params.items() if v}}
     return Redirect(f"{path}?{urlencode(query)}", status_code=303)
@@ -174,8 +135,8 @@ def _redirect(path: str, done: str, n: int | None = None, **params: Any) -> Redi
 
 def _criteria_rows(criteria: list[dict[str, Any]], extra: int = 0) -> list[dict[str, str]]:
     rows = [{k: number(c.get(k), 4) if k in ("weight", "min", "max") else str(c.get(k) or "")
-             for k in CRITERION_FIELDS} for c in criteria]
-    rows += [dict.fromkeys(CRITERION_FIELDS, "") for _ in range(extra)]
+             for k in forms.CRITERION_FIELDS} for c in criteria]
+    rows += [dict.fromkeys(forms.CRITERION_FIELDS, "") for _ in range(extra)]
     return rows
 
 
@@ -188,51 +149,6 @@ def _rules_form(view: rounds.RoundView | None, kind: str = "screening") -> dict[
             "reviewers_per_entry": str(view.reviewers_per_entry), "normalisation": view.normalisation,
             "tie_break": ", ".join(view.tie_break), "exclude_same_province": view.exclude_same_province,
             "seed": str(view.seed)}
-
-
-def _posted_rules(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[int]]:
-    """(what to show again, what to send to the domain, the form row of each criterion sent).
-    Rows left wholly empty are ignored, so the form can offer spare rows."""
-    indices = sorted({int(m.group(1)) for k in data for m in [re.match(r"^criteria-(\d+)-", k)] if m})
-    rows: list[dict[str, str]] = []
-    criteria: list[dict[str, Any]] = []
-    row_of: list[int] = []
-    for i in indices[:50]:
-        row = {f: _text(data, f"criteria-{i}-{f}") for f in CRITERION_FIELDS}
-        rows.append(row)
-        if any(row.values()):
-            criteria.append(dict(row))
-            row_of.append(len(rows) - 1)
-    form: dict[str, Any] = {
-            "kind": _text(data, "kind"), "criteria": rows, "reviewers_per_entry": _text(data, "reviewers_per_entry"),
-            "normalisation": _text(data, "normalisation") or "none", "tie_break": _text(data, "tie_break"),
-            "exclude_same_province": _text(data, "exclude_same_province") in ("1", "on", "true", "yes"),
-            "seed": _text(data, "seed")}
-    payload: dict[str, Any] = {
-        "criteria": criteria,
-        "reviewers_per_entry": _int_or_raw(form["reviewers_per_entry"]) if form["reviewers_per_entry"] else 3,
-        "normalisation": form["normalisation"],
-        "tie_break": [c for c in re.split(r"[\s,;]+", form["tie_break"]) if c],
-        "exclude_same_province": form["exclude_same_province"],
-    }
-    seed = _int_or_raw(form["seed"])
-    if seed is not None:
-        payload["seed"] = seed
-    return form, payload, row_of
-
-
-def _rules_errors(errors: dict[str, str], row_of: list[int]) -> dict[str, str]:
-    """Domain error keys refer to the criteria sent; point them at the form rows shown."""
-    out: dict[str, str] = {}
-    for key, message in errors.items():
-        match = re.match(r"^criteria\[(\d+)\](?:\.(\w+))?$", key)
-        if match:
-            index = int(match.group(1))
-            row = row_of[index] if index < len(row_of) else index
-            out[f"criteria-{row}-{match.group(2) or 'code'}"] = message
-        else:
-            out[_field_key(key)] = message
-    return out
 
 
 def _rules_labels(form: dict[str, Any]) -> dict[str, str]:
@@ -256,117 +172,6 @@ def _rules_anchors(form: dict[str, Any]) -> dict[str, str]:
 
 
 # --- committee form -----------------------------------------------------------------------------
-
-def _split_line(line: str, maxsplit: int) -> list[str]:
-    return [p.strip() for p in re.split(r"\s*[,;\t]\s*", line.strip(), maxsplit=maxsplit)]
-
-
-def _parse_members(text: str) -> tuple[list[str], dict[str, str], list[str]]:
-    emails: list[str] = []
-    provinces: dict[str, str] = {}
-    problems: list[str] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = _split_line(line, 1)
-        email = parts[0].lower()
-        if "@" not in email or " " in email:
-            problems.append(t("Line {n}: \"{text}\" is not an e-mail address.", n=n, text=parts[0]))
-            continue
-        emails.append(email)
-        if len(parts) > 1 and parts[1]:
-            if not re.fullmatch(r"\d{2}", parts[1]):
-                problems.append(t("Line {n}: the province is its two-digit code (e.g. 50).", n=n))
-                continue
-            provinces[email] = parts[1]
-    return emails, provinces, problems
-
-
-def _parse_conflicts(text: str) -> tuple[list[dict[str, str]], list[int], list[str]]:
-    conflicts: list[dict[str, str]] = []
-    line_of: list[int] = []
-    problems: list[str] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = _split_line(line, 2)
-        if len(parts) < 2 or not parts[0] or not parts[1]:
-            problems.append(t("Line {n}: write the e-mail, the organisation code and the reason, separated by "
-                              "commas.", n=n))
-            continue
-        conflicts.append({"email": parts[0].lower(), "organisation_code": parts[1],
-                          "reason": parts[2] if len(parts) > 2 else ""})
-        line_of.append(n)
-    return conflicts, line_of, problems
-
-
-def _committee_errors(errors: dict[str, str], line_of: list[int]) -> dict[str, str]:
-    out: dict[str, list[str]] = {}
-    for key, message in errors.items():
-        match = re.match(r"^conflicts\[(\d+)\]", key)
-        if match:
-            index = int(match.group(1))
-            n = line_of[index] if index < len(line_of) else index + 1
-            out.setdefault("conflicts", []).append(t("Line {n}: {problem}", n=n, problem=message))
-        elif key.startswith("conflicts"):
-            out.setdefault("conflicts", []).append(message)
-        else:
-            out.setdefault("members", []).append(message)
-    return {k: " ".join(v) for k, v in out.items()}
-
-
-# --- decision form ------------------------------------------------------------------------------
-
-def _override_rows(data: dict[str, Any]) -> list[dict[str, str]]:
-    indices = sorted({int(m.group(1)) for k in data for m in [re.match(r"^override-(\d+)-", k)] if m})
-    return [{"entry_id": _text(data, f"override-{i}-entry_id"), "outcome": _text(data, f"override-{i}-outcome"),
-             "reason": _text(data, f"override-{i}-reason")} for i in indices[:MAX_OVERRIDE_ROWS]]
-
-
-# --- presentation slots -------------------------------------------------------------------------
-
-SLOT_FIELDS = ("date", "time", "minutes", "link", "note")
-
-
-def _slot_form(data: dict[str, Any]) -> dict[str, str]:
-    return {f: _text(data, f) for f in SLOT_FIELDS}
-
-
-def _slot_start(form: dict[str, str]) -> tuple[Any, dict[str, str]]:
-    """The slot's start from the date and time fields (Bangkok time). A year typed in the
-    Buddhist Era (2569) is taken as such."""
-    from datetime import date, datetime, time
-
-    errors: dict[str, str] = {}
-    day: date | None = None
-    at: time | None = None
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", form["date"])
-    if match:
-        year, month, d = (int(g) for g in match.groups())
-        try:
-            day = date(year - 543 if year >= 2400 else year, month, d)
-        except ValueError:
-            day = None
-    if day is None:
-        errors["date"] = t("Give the date, e.g. 2026-12-01.")
-    match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", form["time"])
-    if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
-        at = time(int(match.group(1)), int(match.group(2)))
-    else:
-        errors["time"] = t("Give the time, e.g. 10:00.")
-    if day is None or at is None:
-        return None, errors
-    return datetime.combine(day, at, tzinfo=clock.BANGKOK), errors
-
-
-def _slot_values(slot: dict[str, Any] | None) -> dict[str, str]:
-    """A stored slot as the form shows it."""
-    if not slot:
-        return {"date": "", "time": "", "minutes": "15", "link": "", "note": ""}
-    when = clock.to_bangkok(slot["starts_at"])
-    return {"date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M"), "minutes": str(slot["minutes"]),
-            "link": slot["link"], "note": slot["note"]}
-
 
 # --- controller ---------------------------------------------------------------------------------
 
@@ -413,15 +218,15 @@ class JudgingAdminPages(Controller):
     @post("/{year:int}/rounds")
     async def create_round(self, request: Request, year: int, data: Form) -> Template | Redirect:
         edition = await admin_views.edition_row(year)
-        form, payload, row_of = _posted_rules(data)
-        if _text(data, "action") == "add_row":
-            form["criteria"].append(dict.fromkeys(CRITERION_FIELDS, ""))
+        form, payload, row_of = forms.parse_rules(data)
+        if forms.field_text(data, "action") == "add_row":
+            form["criteria"].append(dict.fromkeys(forms.CRITERION_FIELDS, ""))
             return self._rules_page(edition, None, form)
         try:
             round_id = await rounds.create_round(actor=require_actor(request), year=year,
                                                  data={**payload, "kind": form["kind"]})
         except (ValidationFailed, Conflict) as exc:
-            errors = _rules_errors(exc.errors, row_of) if isinstance(exc, ValidationFailed) else {}
+            errors = forms.rules_errors(exc.errors, row_of) if isinstance(exc, ValidationFailed) else {}
             return self._rules_page(edition, None, form, exc.status_code, errors,
                                     error=None if errors else _error_text(exc))
         return _redirect(f"/admin/judging/rounds/{round_id}", "created")
@@ -435,15 +240,15 @@ class JudgingAdminPages(Controller):
     @post("/rounds/{round_id:int}/rules")
     async def save_rules(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
         view = await rounds.get_round(round_id)
-        form, payload, row_of = _posted_rules(data)
+        form, payload, row_of = forms.parse_rules(data)
         form["kind"] = view.kind
-        if _text(data, "action") == "add_row" and not view.frozen:
-            form["criteria"].append(dict.fromkeys(CRITERION_FIELDS, ""))
+        if forms.field_text(data, "action") == "add_row" and not view.frozen:
+            form["criteria"].append(dict.fromkeys(forms.CRITERION_FIELDS, ""))
             return self._rules_page({"year": view.year}, view, form)
         try:
             await rounds.update_round(actor=require_actor(request), round_id=round_id, data=payload)
         except ValidationFailed as exc:
-            return self._rules_page({"year": view.year}, view, form, 422, _rules_errors(exc.errors, row_of))
+            return self._rules_page({"year": view.year}, view, form, 422, forms.rules_errors(exc.errors, row_of))
         except Conflict as exc:  # frozen: show the rules as they now stand, and why nothing changed
             current = await rounds.get_round(round_id)
             return self._rules_page({"year": view.year}, current, _rules_form(current), exc.status_code,
@@ -523,24 +328,17 @@ class JudgingAdminPages(Controller):
     @post("/rounds/{round_id:int}/committee")
     async def add_members(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
         # Not stripped: line numbers in the messages must match what the person sees.
-        form = {k: (_values(data, k) or [""])[-1].rstrip() for k in ("members", "conflicts")}
-        emails, provinces, member_problems = _parse_members(form["members"])
-        conflicts, line_of, conflict_problems = _parse_conflicts(form["conflicts"])
-        errors: dict[str, str] = {}
-        if member_problems:
-            errors["members"] = " ".join(member_problems)
-        if conflict_problems:
-            errors["conflicts"] = " ".join(conflict_problems)
-        if not errors and not emails and not conflicts:
-            errors["members"] = t("Write at least one e-mail address, or a conflict line.")
-        if errors:
-            return await self._committee_page(round_id, 422, form=form, errors=errors)
+        form = {k: (forms.field_values(data, k) or [""])[-1].rstrip() for k in ("members", "conflicts")}
         try:
-            result = await rounds.add_members(actor=require_actor(request), round_id=round_id, emails=emails,
-                                              provinces=provinces, conflicts=conflicts)
+            members, conflicts = forms.parse_committee(form["members"], form["conflicts"])
+        except ValidationFailed as exc:
+            return await self._committee_page(round_id, 422, form=form, errors=exc.errors)
+        try:
+            result = await rounds.add_members(actor=require_actor(request), round_id=round_id, emails=members.emails,
+                                              provinces=members.provinces, conflicts=conflicts.conflicts)
         except ValidationFailed as exc:
             return await self._committee_page(round_id, 422, form=form,
-                                              errors=_committee_errors(exc.errors, line_of))
+                                              errors=forms.committee_errors(exc.errors, conflicts.line_of))
         except Conflict as exc:
             return await self._committee_page(round_id, exc.status_code, form=form, errors={},
                                               error=_error_text(exc))
@@ -594,8 +392,8 @@ class JudgingAdminPages(Controller):
         row = await admin_views.assignment_row(assignment_id)
         if row["round"] != round_id:
             raise NotFound("No such assignment.", code="assignment_not_found")
-        reason = _text(data, "reason")
-        page = _page_number(_text(data, "page"))
+        reason = forms.field_text(data, "reason")
+        page = forms.page_number(forms.field_text(data, "page"))
         status, message = 303, None
         try:
             if not reason:
@@ -658,20 +456,9 @@ class JudgingAdminPages(Controller):
 
     @post("/rounds/{round_id:int}/ties")
     async def record_tie(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
-        order_text = _text(data, "order")
-        form = {"order": order_text, "reason": _text(data, "reason"), "group": _text(data, "group")}
-        ids: list[int] = []
-        errors: dict[str, str] = {}
-        for part in re.split(r"[\s,;]+", order_text):
-            if not part:
-                continue
-            try:
-                ids.append(int(part.lstrip("#")))
-            except ValueError:
-                errors["order"] = t("List entry numbers only, best first, separated by commas.")
+        form = {k: forms.field_text(data, k) for k in ("order", "reason", "group")}
         try:
-            if errors:
-                raise ValidationFailed(errors=errors)
+            ids = forms.parse_tie_order(form["order"])
             await shortlist.record_tie_decision(actor=require_actor(request), round_id=round_id, entry_ids=ids,
                                                 reason=form["reason"])
         except ValidationFailed as exc:
@@ -716,29 +503,15 @@ class JudgingAdminPages(Controller):
     @post("/rounds/{round_id:int}/decide")
     async def decide(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
         actor = require_actor(request)
-        rows = _override_rows(data)
-        if _text(data, "action") == "add_row":
+        rows = forms.override_rows(data)
+        if forms.field_text(data, "action") == "add_row":
             return await self._decision_page(round_id, rows=rows, actor_id=actor.id)
-        overrides: list[dict[str, Any]] = []
-        row_of: list[int] = []
-        for i, r in enumerate(rows):
-            if not any(r.values()):
-                continue
-            overrides.append({"entry_id": r["entry_id"].lstrip("#"), "outcome": r["outcome"], "reason": r["reason"]})
-            row_of.append(i)
+        overrides, row_of = forms.overrides_to_send(rows)
         try:
             await shortlist.decide(actor=actor, round_id=round_id, overrides=overrides)
         except ValidationFailed as exc:
-            row_errors: dict[int, list[str]] = {}
-            other: list[str] = []
-            for key, message in exc.errors.items():
-                match = re.match(r"^overrides\[(\d+)\]", key)
-                if match and int(match.group(1)) < len(row_of):
-                    row_errors.setdefault(row_of[int(match.group(1))], []).append(message)
-                else:
-                    other.append(message)
-            return await self._decision_page(round_id, 422, rows=rows, actor_id=actor.id,
-                                             row_errors={k: " ".join(v) for k, v in row_errors.items()},
+            row_errors, other = forms.override_errors(exc.errors, row_of)
+            return await self._decision_page(round_id, 422, rows=rows, actor_id=actor.id, row_errors=row_errors,
                                              error=" ".join(other) or _error_text(exc))
         except Conflict as exc:
             return await self._decision_page(round_id, exc.status_code, rows=rows, actor_id=actor.id,
@@ -751,7 +524,7 @@ class JudgingAdminPages(Controller):
         actor = require_actor(request)
         try:
             result = await shortlist.sign_decision(actor=actor, round_id=round_id,
-                                                   decision_hash=_text(data, "decision_hash") or None)
+                                                   decision_hash=forms.field_text(data, "decision_hash") or None)
         except Conflict as exc:
             return await self._decision_page(round_id, exc.status_code, actor_id=actor.id, error=_error_text(exc),
                                              error_code=exc.code)
@@ -770,7 +543,7 @@ class JudgingAdminPages(Controller):
         for r in rows:
             mine = entry_id == r["entry_id"]
             items.append({**r, "slot": slots.get(r["entry_id"]),
-                          "form": form if mine and form is not None else _slot_values(slots.get(r["entry_id"])),
+                          "form": form if mine and form is not None else forms.slot_values(slots.get(r["entry_id"])),
                           "errors": (errors or {}) if mine else {}})
         return Template("judging/admin/presentations.html", status_code=status, context={
             "round": view, "tab": "presentations", "items": items, "scheduled": len(slots),
@@ -785,9 +558,9 @@ class JudgingAdminPages(Controller):
     async def set_presentation(self, request: Request, round_id: int, entry_id: int, data: Form
                                ) -> Template | Redirect:
         """One finalist's slot: date, time, length, link and note; errors next to their fields."""
-        form = _slot_form(data)
-        starts_at, errors = _slot_start(form)
-        minutes = _int_or_raw(form["minutes"]) if form["minutes"] else 15
+        form = forms.slot_form(data)
+        starts_at, errors = forms.parse_slot_start(form)
+        minutes = forms.slot_minutes(form)
         try:
             try:
                 await final.set_presentation(actor=require_actor(request), round_id=round_id, entry_id=entry_id,
@@ -851,21 +624,16 @@ class JudgingAdminPages(Controller):
     @post("/{year:int}/eligibility")
     async def set_eligibility(self, request: Request, year: int, data: Form) -> Template | Redirect:
         edition = await admin_views.edition_row(year)
-        filters = {k: _text(data, f"filter_{k}") for k in ("state", "province", "category")}
-        page = _page_number(_text(data, "page"))
-        action = _text(data, "action")
-        reason = _text(data, "reason")
-        selected = []
-        for value in _values(data, "entry_ids"):
-            try:
-                selected.append(int(value))
-            except ValueError:
-                continue
+        filters = {k: forms.field_text(data, f"filter_{k}") for k in ("state", "province", "category")}
+        page = forms.page_number(forms.field_text(data, "page"))
+        action = forms.field_text(data, "action")
+        reason = forms.field_text(data, "reason")
+        selected = forms.parse_entry_ids(forms.field_values(data, "entry_ids"))
         form = {"reason": reason, "selected": selected}
         try:
             if action not in ("eligible", "ineligible"):
                 raise ValidationFailed(errors={"action": t("Choose eligible or not eligible.")})
-            if _text(data, "scope") == "filtered":
+            if forms.field_text(data, "scope") == "filtered":
                 ids = await admin_views.eligibility_ids(edition["id"], state=filters["state"] or None,
                                                         province=filters["province"] or None,
                                                         category=filters["category"] or None)
