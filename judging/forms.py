@@ -229,7 +229,8 @@ def parse_members(text: str) -> MemberLines:
     ``members`` error."""
     found, problems = _member_problems(text)
     if problems:
-        raise ValidationFailed(errors={"members": " ".join(problems)})
+        message = " ".join(problems)
+        raise ValidationFailed(errors={"members": message})
     return found
 
 
@@ -239,7 +240,8 @@ def parse_conflicts(text: str) -> ConflictLines:
     read is named, by its number, in the ``conflicts`` error."""
     found, problems = _conflict_problems(text)
     if problems:
-        raise ValidationFailed(errors={"conflicts": " ".join(problems)})
+        message = " ".join(problems)
+        raise ValidationFailed(errors={"conflicts": message})
     return found
 
 
