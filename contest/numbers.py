@@ -1,7 +1,8 @@
-"""Whole numbers as clients send them: a JSON number, or its ASCII digits as text (a form field,
-a query parameter). Never 3.7 read as 3, True as 1, "²" or "①" (``str.isdigit`` says yes to
-those, ``int`` refuses), and never a number a database integer cannot hold: ids, years and
-versions are PostgreSQL ``integer`` columns (32 bits).
+"""Whole numbers as clients send them: a JSON number, or its digits as text (a form field, a
+query parameter) as officials type them: ASCII or Thai digits (๐–๙), thousands grouped with
+commas ("12,000", "๑๒,๐๐๐"). Never 3.7 read as 3, True as 1, "²", "①" or other scripts' digits,
+"1,2,3" (commas that do not group thousands), and never a number a database integer cannot hold:
+ids, years and versions are PostgreSQL ``integer`` columns (32 bits).
 
 Every integer a client gives in a query string or a JSON body goes through :func:`bounded`
 (directly, or as a :func:`query_number` parameter): out of its range, or not a whole number at
@@ -9,6 +10,7 @@ all, it is a 422 naming the field, never a 500 from the database."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final, overload
 
 from litestar.params import Parameter
@@ -20,11 +22,36 @@ _LIMIT: Final = 2**31
 MAX_DB_INTEGER: Final = _LIMIT - 1
 
 
+_THAI_DIGITS: Final = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_GROUPED: Final = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+_DECIMAL: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def typed_digits(text: str) -> str | None:
+    """A whole number as a person typed it, in ASCII digits: Thai digits read as the same
+    digits, commas dropped where they group thousands ("๑๒,๐๐๐" -> "12000"); None for
+    anything else (a sign, a decimal point, letters, badly placed commas)."""
+    text = text.strip().translate(_THAI_DIGITS)
+    if _GROUPED.fullmatch(text):
+        text = text.replace(",", "")
+    return text if text.isascii() and text.isdigit() else None
+
+
+def typed_decimal(text: str) -> float | None:
+    """A number with an optional decimal point as a person typed it ("1,024.5", "๑๐๐"), or None."""
+    text = text.strip().translate(_THAI_DIGITS)
+    whole, dot, fraction = text.partition(".")
+    if _GROUPED.fullmatch(whole):
+        text = whole.replace(",", "") + dot + fraction
+    return float(text) if text.isascii() and _DECIMAL.fullmatch(text) else None
+
+
 def whole_number(value: Any) -> int | None:
-    """``value`` as an int, or None when it is not a whole number within a database integer."""
+    """``value`` as an int, or None when it is not a whole number within a database integer.
+    Text is read as typed (:func:`typed_digits`)."""
     if isinstance(value, str):
-        text = value.strip()
-        value = int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+        digits = typed_digits(value)
+        value = int(digits) if digits is not None and len(digits) <= 12 else None
     if isinstance(value, int) and not isinstance(value, bool) and -_LIMIT < value < _LIMIT:
         return value
     return None

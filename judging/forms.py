@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from contest import clock
 from contest.errors import ValidationFailed
 from contest.i18n import t
+from contest.numbers import whole_number
 
 #: The fields of one criterion row on the rules form.
 CRITERION_FIELDS = ("code", "name_th", "name_en", "description_th", "description_en", "weight", "min", "max")
@@ -59,15 +60,14 @@ def field_text(data: dict[str, Any], key: str) -> str:
 
 
 def int_or_raw(value: str) -> Any:
-    """A whole number typed in a field: the number, ``None`` when empty, or the text as typed
-    when it is not a whole number (the domain says what is wrong with it)."""
+    """A whole number typed in a field, with Thai digits or thousands separators as people type
+    them ("๑๕", "1,000"): the number, ``None`` when empty, or the text as typed when it is not a
+    whole number (the domain says what is wrong with it)."""
     value = value.strip()
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        return value
+    number = whole_number(value)
+    return value if number is None else number
 
 
 def page_number(value: Any) -> int:

@@ -17,7 +17,7 @@ from contest.domain.proposals import Proposed
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import t
-from contest.numbers import whole_number
+from contest.numbers import typed_decimal, whole_number
 from contest.tables import AuditEvent, Organisation, User
 from contest.web import MULTIPART, check_deferred_csrf
 
@@ -59,10 +59,8 @@ def _edition_data(form: dict[str, Any]) -> dict[str, Any]:
     for mb_field, byte_field in (("max_file_mb", "max_file_bytes"), ("max_entry_mb", "max_entry_bytes")):
         value = data.pop(mb_field, None)
         if value not in (None, ""):
-            try:
-                data[byte_field] = int(float(value) * 1024 * 1024)
-            except ValueError:
-                data[byte_field] = value
+            megabytes = typed_decimal(str(value))
+            data[byte_field] = int(megabytes * 1024 * 1024) if megabytes is not None else value
     cats = []
     for line in str(form.get("categories", "")).splitlines():
         parts = [p.strip() for p in line.split("|")]

@@ -123,7 +123,7 @@ def _clean(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict
         if field in data and data[field] is not None:
             number = whole_number(data[field])
             if number is None:
-                errors[field] = t("Enter a whole number.")
+                errors[field] = t("Enter a whole number, e.g. 40, 1,000 or ๔๐.")
                 continue
             low, high = LIMITS[field]
             if not low <= number <= high:
@@ -173,13 +173,9 @@ async def create_edition(*, actor: Actor, data: dict[str, Any]) -> EditionView:
     if not can_manage_editions(actor):
         raise PermissionDenied("Only administrators can manage editions.")
     errors: dict[str, str] = {}
-    try:
-        year = int(data.get("year"))  # type: ignore[arg-type]
-        if not 2500 <= year <= 2700:
-            errors["year"] = t("Enter the year in the Buddhist Era, e.g. 2569.")
-    except (TypeError, ValueError):
+    year = whole_number(data.get("year")) or 0  # "2569", "๒๕๖๙"
+    if not 2500 <= year <= 2700:
         errors["year"] = t("Enter the year in the Buddhist Era, e.g. 2569.")
-        year = 0
     values, more = _clean(data, partial=False)
     errors.update(more)
     values.setdefault("categories", DEFAULT_CATEGORIES)

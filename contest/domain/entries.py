@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from piccolo.query.functions.aggregate import Count
 
@@ -27,6 +26,7 @@ from contest.domain.outcomes import visible_entry, visible_state, visible_state_
 from contest.enums import EntryStates
 from contest.errors import Conflict, NotFound, PermissionDenied
 from contest.i18n import format_date, t
+from contest.links import web_address
 from contest.numbers import whole_number
 from contest.rules import is_organiser, refuse_any_pending, refuse_pending_member
 from contest.tables import Attachment, Edition, Entry, Organisation, Receipt
@@ -235,11 +235,6 @@ async def count_entries(*, year: int, group_by: str, filters: EntryFilters | Non
 
 # --- validation ---------------------------------------------------------------------------------
 
-def _is_url(value: str) -> bool:
-    parsed = urlparse(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and " " not in value
-
-
 def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: C901 - one short branch per field of the entry form; together they are its rules
     """Check and normalise the fields present in ``data`` (drafts may be incomplete)."""
     errors: dict[str, str] = {}
@@ -254,8 +249,12 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
         errors["contact_email"] = t("Enter a valid email address, e.g. name@example.go.th.")
     if out.get("contact_phone") and not PHONE_RE.match(out["contact_phone"]):
         errors["contact_phone"] = t("Enter a phone number using digits, e.g. 053 123 456.")
-    if out.get("video_url") and not _is_url(out["video_url"]):
-        errors["video_url"] = t("Enter a web address starting with https://")
+    if out.get("video_url"):
+        video = web_address(out["video_url"])
+        if video is None:
+            errors["video_url"] = t("Enter a web address, e.g. www.example.go.th or https://www.example.go.th/video.")
+        else:
+            out["video_url"] = video
     if "category" in data and data["category"] is not None:
         value = str(data["category"]).strip()
         codes = {c["code"] for c in stored_json(edition["categories"], [])}
@@ -267,13 +266,12 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
         if raw in (None, ""):
             out["citizens_served"] = None
         else:
-            try:
-                number = int(str(raw).replace(",", "").strip())
-                if number < 0 or number > 100_000_000:
-                    raise ValueError
+            number = whole_number(raw) if isinstance(raw, (int, str)) else None
+            if number is None or not 0 <= number <= 100_000_000:
+                errors["citizens_served"] = t("Enter a whole number of people from 0 to 100,000,000, e.g. 12,000 "
+                                              "or ๑๒,๐๐๐.")
+            else:
                 out["citizens_served"] = number
-            except (TypeError, ValueError):
-                errors["citizens_served"] = t("Enter a whole number of people, e.g. 12000.")
     if "in_service_since" in data:
         raw = data["in_service_since"]
         if raw in (None, ""):
@@ -300,10 +298,14 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
         else:
             links = []
             errors["links"] = t("Links must be a list of web addresses.")
+        full = [web_address(x) for x in links]
         if len(links) > 10:
             errors["links"] = t("At most 10 links.")
-        elif any(not _is_url(x) or len(x) > 500 for x in links):
-            errors["links"] = t("Each link must be a web address starting with https://")
+        elif bad := [x for x, f in zip(links, full, strict=True) if f is None]:
+            errors["links"] = t("Each link must be a web address, e.g. www.example.go.th or "
+                                "https://www.example.go.th/service. Not one: {links}", links=", ".join(bad))
+        else:
+            links = [f for f in full if f is not None]
         out["links"] = links
     if "consent_publish" in data:
         raw = data["consent_publish"]

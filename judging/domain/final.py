@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from contest import clock
 from contest.db import atomic, existing
@@ -29,6 +28,7 @@ from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import format_date, t
+from contest.links import web_address
 from contest.rules import refuse_pending_member, require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, User
@@ -74,8 +74,10 @@ async def set_presentation(*, actor: Actor, round_id: int, entry_id: int, starts
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 5 <= minutes <= 240:
         errors["minutes"] = t("Between 5 and 240 minutes.")
     link = (link or "").strip()
-    if link and (urlparse(link).scheme not in ("https", "http") or not urlparse(link).netloc or len(link) > 500):
-        errors["link"] = t("A web address starting with https://")
+    full_link = web_address(link) if link else ""
+    if full_link is None:
+        errors["link"] = t("Enter a web address, e.g. meet.example.go.th/final or https://meet.example.go.th/final.")
+    link = full_link or link
     note = (note or "").strip()
     if len(note) > 2000:
         errors["note"] = t("At most {n} characters.", n=2000)

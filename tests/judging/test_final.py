@@ -221,7 +221,8 @@ def test_presentation_slots_are_set_on_the_final_rounds_admin_page(client) -> No
                                  "link": "javascript:alert(1)", "note": "ห้อง 2"}, follow_redirects=False)
     assert bad.status_code == 422
     expected = {"date": "กรุณาระบุวันที่ เช่น 2026-12-01", "time": "กรุณาระบุเวลา เช่น 10:00",
-                "minutes": "ระหว่าง 5 ถึง 240 นาที", "link": "ที่อยู่เว็บที่ขึ้นต้นด้วย https://"}
+                "minutes": "ระหว่าง 5 ถึง 240 นาที",
+                "link": "กรุณากรอกที่อยู่เว็บ เช่น meet.example.go.th/final หรือ https://meet.example.go.th/final"}
     for name, message in expected.items():
         assert f'<p class="error" id="e-p{first}-{name}">{message}</p>' in bad.text, name
         assert f'id="f-p{first}-{name}"' in bad.text

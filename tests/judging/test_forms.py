@@ -48,6 +48,7 @@ def test_int_or_raw_keeps_what_is_not_a_whole_number():
     assert forms.int_or_raw("  ") is None
     assert forms.int_or_raw("1.5") == "1.5"
     assert forms.int_or_raw("three") == "three"
+    assert forms.int_or_raw("๑๕") == 15 and forms.int_or_raw("1,000") == 1000 and forms.int_or_raw("1,0") == "1,0"
 
 
 def test_page_number_is_at_least_one():
