@@ -59,6 +59,7 @@ bench: install-test
 	$(BIN)/python -m bench.ranking.pure
 	$(BIN)/python -m bench.ranking.db --db both
 	$(BIN)/python -m bench.announcement.run
+	$(BIN)/python -m bench.search.run
 
 KEYWORDS := -k t -k N_ -k both -k NotFound -k Conflict -k PermissionDenied -k NotAuthenticated -k ValidationFailed -k RateLimited -k DomainError -k _message
 

@@ -33,8 +33,15 @@ class Organisation(Table, tablename="organisation"):
     district_name_th = Varchar(length=128, default="")
     district_name_en = Varchar(length=128, default="")
     region = Varchar(length=16, default="", index=True)
-    # Normalised Thai + English names for search (see contest.domain.registry.search_key).
+    # What a search looks in: the Thai and English names, district, province and code, in the
+    # one form searching compares (contest.domain.registry.match_key: no tone marks, spaces or dots).
     search_text = Text(default="")
+    # The Thai name without its kind and without what made it unique in its province
+    # ("สันทราย" for "องค์การบริหารส่วนตำบลสันทราย อำเภอสารภี"), in the same form: what ranks a match.
+    name_key = Varchar(length=255, default="")
+    # The Thai name's dictionary-order key (contest.i18n.thai_sort_key) in hexadecimal, so the
+    # database lists organisations in Thai order.
+    sort_key = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
 

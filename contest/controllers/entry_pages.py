@@ -23,7 +23,7 @@ from contest.db import stored_json
 from contest.domain import attachments, editions, entries, extensions, organisations, submission
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
-from contest.i18n import current_language, format_date, t
+from contest.i18n import current_language, format_date, t, thai_sorted
 from contest.tables import Edition, Organisation, Receipt
 from contest.web import MULTIPART
 from uploads.errors import UploadError
@@ -462,6 +462,7 @@ class EntryPages(Controller):
         active = {"state": filters.state or "", "province": filters.province or "", "kind": filters.kind or "",
                   "category": filters.category or ""}
         provinces = await organisations.list_provinces()
+        names = {p["province_code"]: p["province_name_th"] for p in provinces}
 
         def filter_query(**change: Any) -> str:
             """The query string of this list with some filters changed (page 1 again)."""
@@ -476,7 +477,8 @@ class EntryPages(Controller):
             "states": ("draft", "submitted", "withdrawn", *[s for s in entries.LIVE_STATES if s not in
                                                            ("draft", "submitted")]),
             "kinds": list(KIND_LABELS), "provinces": provinces,
-            "province_names": {p["province_code"]: p["province_name_th"] for p in provinces},
+            "province_names": names,
+            "province_counts": thai_sorted(counts["province"].items(), key=lambda kv: names.get(kv[0], kv[0])),
             "categories": {c["code"]: c for c in edition.categories}, **HELPERS})
 
     async def _admin_entry_context(self, request: Request, entry_id: int, form: dict[str, Any] | None = None,

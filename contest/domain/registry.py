@@ -78,6 +78,11 @@ __all__ = [
     "parse_organisations_csv",
     "region_of",
     "search_key",
+    "SearchReading",
+    "match_key",
+    "name_guesses",
+    "name_key",
+    "read_search",
     "write_organisations_csv",
 ]
 
@@ -431,6 +436,132 @@ def kind_from_text(text: str) -> str | None:
     """The kind meant by a kind key, its Thai or English label or a Thai short form (อบต.)."""
     key = _kind_key(text)
     return _KIND_ALIASES.get(key) if key else None
+
+
+# --------------------------------------------------------------------------------------------
+# Search as officials type it
+#
+# "อบต.สันทราย", "ทต. สันทรายหลวง", "หนองจ้อม" (the registry spells it หนองจ๊อม), "เทศบาลตำบล
+# สันทรายหลวง", "อบต.สันทราย อ.สารภี": a kind written out or abbreviated, tone marks typed
+# differently, spaces and dots anywhere, the district or province added to tell names apart.
+
+# Mai ek, mai tho, mai tri, mai chattawa: often typed wrongly or left out.
+_TONE_MARKS = dict.fromkeys(map(ord, "\u0e48\u0e49\u0e4a\u0e4b"), None)
+_SEPARATORS = re.compile(r"[\s.,;:/()\[\]-]+")
+# "อ.สารภี", "จ.เชียงใหม่", "ต.หนองจ๊อม": district, province and tambon, written before a place.
+_PLACE_MARKERS = ("อ", "จ", "ต")
+_PLACE_WORDS = ("อำเภอ", "จังหวัด", "ตำบล")
+_MUNICIPALITIES = frozenset({"city_municipality", "town_municipality", "subdistrict_municipality"})
+# A registry name made unique within its province: "… อำเภอบ้านโป่ง" or "… (5700101)".
+_DISAMBIGUATION = re.compile(r"(\s+อำเภอ\S+|\s*\([0-9]+\))+$")
+
+
+def _untoned(text: str) -> str:
+    """``search_key``'s forms (NFC, no zero-width characters, one sara am, lower case), without
+    Thai tone marks; spaces are kept."""
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    text = _SARA_AM.sub("\\1\u0e33", text).lower()
+    return unicodedata.normalize("NFC", text).translate(_TONE_MARKS)
+
+
+def match_key(text: str) -> str:
+    """Text in the one form that searching compares: ``search_key`` without Thai tone marks,
+    spaces or punctuation. "หนองจ้อม" and "หนอง จ๊อม" have the same key."""
+    return "".join(_SEPARATORS.split(_untoned(text)))
+
+
+def _kind_words() -> dict[str, frozenset[str]]:
+    words: dict[str, frozenset[str]] = {}
+    for kind, (th, _en) in KIND_LABELS.items():
+        words[match_key(th)] = frozenset({kind})
+    for short, kind in (("อบจ", "pao"), ("ทน", "city_municipality"), ("ทม", "town_municipality"),
+                        ("ทต", "subdistrict_municipality"), ("อบต", "sao"), ("กทม", "bangkok")):
+        words[match_key(short)] = frozenset({kind})
+    words[match_key("เทศบาล")] = _MUNICIPALITIES
+    return dict(sorted(words.items(), key=lambda w: -len(w[0])))  # the longest first
+
+
+_KIND_WORDS = _kind_words()
+_THAI_LABEL_KEYS = tuple(sorted((match_key(th) for th, _en in KIND_LABELS.values()), key=len, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchReading:
+    """One way to read a search: the kinds it names (None: any kind) and the words left, each in
+    ``match_key`` form. Without words, it lists every organisation of those kinds."""
+
+    kinds: frozenset[str] | None
+    words: tuple[str, ...]
+
+
+def _without_place_markers(words: list[str]) -> tuple[str, ...]:
+    if len(words) < 2:
+        return tuple(words)
+    out = []
+    for word in words:
+        if word in _PLACE_MARKERS or word in _PLACE_WORDS:
+            continue
+        for marker in _PLACE_WORDS:
+            if word.startswith(marker) and len(word) > len(marker):
+                word = word[len(marker):]
+                break
+        out.append(word)
+    return tuple(out or words)
+
+
+def read_search(text: str) -> list[SearchReading]:
+    """The readings of what someone typed into an organisation search, most likely first.
+
+    A kind at the start (อบจ. ทน. ทม. ทต. อบต. กทม., the written-out kind, or "เทศบาล" for any
+    municipality) becomes the reading's kinds. Where the kind runs into the name with no space or
+    dot ("อบตสันทราย"), the whole text read as a name is a second reading. Empty for a search with
+    nothing to look for."""
+    words = [w for w in _SEPARATORS.split(_untoned(text)) if w]
+    if not words:
+        return []
+    joined = "".join(words)
+    for word, kinds in _KIND_WORDS.items():
+        if not joined.startswith(word):
+            continue
+        rest: list[str] = []
+        used, glued = len(word), False
+        for w in words:
+            if used >= len(w):
+                used -= len(w)
+                continue
+            glued = glued or used > 0
+            rest.append(w[used:])
+            used = 0
+        readings = [SearchReading(kinds, _without_place_markers(rest))]
+        if glued:
+            readings.append(SearchReading(None, _without_place_markers(words)))
+        return readings
+    return [SearchReading(None, _without_place_markers(words))]
+
+
+def name_key(name_th: str) -> str:
+    """The key a search ranks on: the Thai name without its kind and without what made it
+    unique in its province, in ``match_key`` form ("สันทราย" for "องค์การบริหารส่วนตำบลสันทราย
+    อำเภอสารภี"); the whole name where it is only a kind ("กรุงเทพมหานคร")."""
+    key = match_key(_DISAMBIGUATION.sub("", name_th))
+    for label in _THAI_LABEL_KEYS:
+        if key.startswith(label) and len(key) > len(label):
+            return key[len(label):]
+    return key
+
+
+def name_guesses(reading: SearchReading) -> tuple[str, ...]:
+    """What of a reading may be the name: all its words run together, then fewer, down to the
+    first ("สันทราย สารภี" -> "สันทรายสารภี", "สันทราย"); the words left over are a district,
+    a province or another word the search must still find somewhere."""
+    return tuple("".join(reading.words[:n]) for n in range(len(reading.words), 0, -1))
+
+
+# How a search ranks a match (see organisations.search_organisations): the name typed exactly,
+# then the start of a name, then a part of one, then a row found only by another word (its
+# district, say); a name of the kind the search names gets KIND_BONUS more, so that an exact name
+# beats the start of one of the right kind, which beats a part of one of the right kind.
+RANK_EXACT, RANK_PREFIX, RANK_CONTAINS, KIND_BONUS = 30, 20, 10, 15
 
 
 # --------------------------------------------------------------------------------------------

@@ -43,3 +43,17 @@ def test_showcase_province_choices_in_dictionary_order() -> None:
     document = {"awarded": [{"province_code": c, "province_name_th": n, "consent_publish": True}
                             for c, n in (("54", "แพร่"), ("50", "เชียงใหม่"), ("56", "พะเยา"), ("92", "ตรัง"))]}
     assert [n for _, n in province_choices(document)] == ["เชียงใหม่", "ตรัง", "พะเยา", "แพร่"]
+
+
+def test_admin_entry_counts_by_province_in_dictionary_order(client) -> None:  # type: ignore[no-untyped-def]
+    from contest.tables import Organisation
+    from tests.factories import browser_login, make_edition, make_submitted_entries, make_user
+
+    run(make_edition(2569))
+    run(make_submitted_entries(2569, 4, provinces=("54", "50", "92", "56")))
+    for code, name in (("54", "แพร่"), ("50", "เชียงใหม่"), ("92", "ตรัง"), ("56", "พะเยา")):
+        run(Organisation.update({Organisation.province_name_th: name}).where(Organisation.province_code == code))
+    run(make_user("admin", email="admin@example.go.th"))
+    browser_login(client, "admin@example.go.th")
+    page = client.get("/admin/editions/2569/entries").text
+    assert page.index("เชียงใหม่</a>") < page.index("ตรัง</a>") < page.index("พะเยา</a>") < page.index("แพร่</a>")
