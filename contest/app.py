@@ -135,13 +135,17 @@ def handle_server_error(request: Request, exc: Exception) -> Response:
 
 async def purge_uploads_periodically(every_seconds: float = 6 * 3600) -> None:
     """In-process mode (no worker): what the worker's cron does, from start-up on."""
-    from contest.jobs import purge_stale_uploads
+    from contest.jobs import apply_retention, purge_stale_uploads
 
     while True:
         try:
             await purge_stale_uploads()
         except Exception:  # noqa: BLE001 - housekeeping; try again next time
             log.exception("purging stale upload parts failed")
+        try:
+            await apply_retention()
+        except Exception:  # noqa: BLE001 - housekeeping; try again next time
+            log.exception("applying the retention rules failed")
         await asyncio.sleep(every_seconds)
 
 

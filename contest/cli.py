@@ -208,6 +208,27 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
+@main.group()
+def retention() -> None:
+    """Personal data retention (PDPA)."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+def retention_run(dry_run: bool) -> None:
+    """Delete the personal data whose retention period has ended: files of entries that were not
+    shortlisted, old sessions and tokens, rate-limit counters and mail files."""
+    from contest.domain.retention import run_retention
+
+    report = _run(with_db(run_retention(dry_run=dry_run)))
+    verb = "would delete" if dry_run else "deleted"
+    for f in report.files:
+        click.echo(f"{verb} file {f.attachment_id} of entry {f.entry_id} (edition {f.edition_year}): "
+                   f"{f.name}, {f.size} bytes, sha256 {f.sha256}")
+    for name, count in report.counts().items():
+        click.echo(f"{verb} {count} {name.replace('_', ' ')}")
+
+
 @main.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)

@@ -137,3 +137,11 @@ async def purge_stale_uploads(ctx: dict[str, Any] | None = None) -> int:
     if removed:
         log.info("removed %s stale part files of interrupted uploads", removed)
     return removed
+
+
+async def apply_retention(ctx: dict[str, Any] | None = None) -> dict[str, int]:
+    """Cron (worker, daily) and the in-process housekeeping task: delete the personal data whose
+    retention period has ended (contest.domain.retention); returns what was deleted."""
+    from contest.domain.retention import run_retention
+
+    return (await run_retention()).counts()

@@ -51,6 +51,7 @@ class EditionRead:
     categories: list[Category]
     accepting_submissions: bool
     published_at: datetime | None
+    attachment_retention_years: int = 2
 
     @classmethod
     def of(cls, view: EditionView) -> EditionRead:
@@ -63,6 +64,7 @@ class EditionRead:
             max_entry_bytes=view.max_entry_bytes,
             categories=[Category(**c) for c in view.categories],
             accepting_submissions=view.accepting_submissions, published_at=view.published_at,
+            attachment_retention_years=view.attachment_retention_years,
         )
 
 
@@ -84,6 +86,7 @@ class EditionCreate:
     max_entry_bytes: int = 300 * 1024 * 1024
     categories: list[Category] | None = None
     state: str = "open"
+    attachment_retention_years: int = 2
 
 
 @dataclass
@@ -167,6 +170,9 @@ class EditionUpdate(msgspec.Struct, kw_only=True):
     max_entry_bytes: Annotated[int | None, _d("1024 to 10 GiB.")] = None
     categories: Annotated[list[CategoryIn] | None, _d("The whole list, replacing the current one.")] = None
     state: Annotated[Literal["draft", "open"] | None, _d("Later states follow the judging.")] = None
+    attachment_retention_years: Annotated[int | None, _d(
+        "1 to 20: the files of entries that were not shortlisted are deleted this many years after "
+        "publication. May change after publication.")] = None
 
 
 class CategoryIn(msgspec.Struct, kw_only=True):

@@ -207,6 +207,9 @@ class Edition(Table, tablename="edition"):
     published_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    # Personal data retention: the files of entries that were not shortlisted are deleted this many
+    # years after the results are published (contest.domain.retention).
+    attachment_retention_years = Integer(default=2)
 
 
 class AuditEvent(Table, tablename="audit_event"):
@@ -298,6 +301,9 @@ class Attachment(Table, tablename="attachment"):
     uploaded_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
+    # When its retention ended and its bytes were deleted; the row (name, size, SHA-256) stays,
+    # so the receipts that list the file still show what was submitted.
+    purged_at = Timestamptz(null=True, default=None)
 
 
 class Receipt(Table, tablename="receipt"):

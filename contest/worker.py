@@ -11,7 +11,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from contest import db
-from contest.jobs import purge_stale_uploads, run_outbox_item, sweep_outbox
+from contest.jobs import apply_retention, purge_stale_uploads, run_outbox_item, sweep_outbox
 from contest.settings import get_settings
 
 
@@ -34,7 +34,9 @@ class WorkerSettings:
     functions = [run_outbox_item]
     cron_jobs = [cron(sweep_outbox, second={0, 30}, run_at_startup=True),
                  # hourly, off the round minute; the job only removes part files a day old
-                 cron(purge_stale_uploads, minute=17, second=0, run_at_startup=True, unique=True)]
+                 cron(purge_stale_uploads, minute=17, second=0, run_at_startup=True, unique=True),
+                 # daily, at night: personal data whose retention period has ended
+                 cron(apply_retention, hour=3, minute=41, second=0, unique=True)]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings()

@@ -186,6 +186,10 @@ async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -
         raise NotFound("No such file.", code="attachment_not_found")
     if att["deleted_at"] is not None and actor is not None and actor.role == "applicant":
         raise NotFound("No such file.", code="attachment_not_found")
+    if att["purged_at"] is not None:
+        # Its retention period ended: the bytes are gone; its receipt still shows its SHA-256.
+        raise NotFound("This file was deleted when its retention period ended. Its receipt still shows its "
+                       "name, size and SHA-256.", code="attachment_purged")
     if att["check_state"] == "infected":
         # Nobody downloads malware from us, whatever their role: it stays stored for the record.
         raise PermissionDenied("A virus was found in this file, so it cannot be downloaded. The organisation "

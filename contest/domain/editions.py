@@ -29,7 +29,10 @@ DEFAULT_CATEGORIES = [
 TIME_FIELDS = ("submission_opens_at", "submission_closes_at", "screening_closes_at",
                "final_closes_at", "announcement_at")
 REQUIRED_TIMES = ("submission_opens_at", "submission_closes_at", "announcement_at")
-INT_FIELDS = ("entries_per_organisation", "shortlist_size", "winners", "max_file_bytes", "max_entry_bytes")
+INT_FIELDS = ("entries_per_organisation", "shortlist_size", "winners", "max_file_bytes", "max_entry_bytes",
+              "attachment_retention_years")
+#: Personal data retention, not a rule of the contest: it may change after publication too.
+RETENTION_FIELDS = ("attachment_retention_years",)
 TEXT_FIELDS = ("title", "title_en", "description")
 # Frozen once screening opens: changing them would change who competes and for what.
 FROZEN_AFTER_SCREENING = ("submission_opens_at", "submission_closes_at", "entries_per_organisation",
@@ -41,6 +44,7 @@ LIMITS = {
     "winners": (1, 20),
     "max_file_bytes": (1024, 2 * 1024**3),
     "max_entry_bytes": (1024, 10 * 1024**3),
+    "attachment_retention_years": (1, 20),
 }
 
 
@@ -66,6 +70,8 @@ class EditionView:
     max_entry_bytes: int
     categories: list[dict[str, str]]
     published_at: datetime | None
+    #: Years after publication until the files of entries that were not shortlisted are deleted.
+    attachment_retention_years: int = 2
 
     @property
     def accepting_submissions(self) -> bool:
@@ -217,7 +223,7 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
         row = await Edition.select().where(Edition.year == year).first()
         if row is None:
             raise NotFound("No such edition.")
-        if row["published_at"] is not None and values:
+        if row["published_at"] is not None and set(values) - set(RETENTION_FIELDS):
             raise Conflict("Results are published: this edition can no longer change.", code="edition_published")
         if row["state"] not in (EditionState.draft, EditionState.open):
             frozen = [f for f in FROZEN_AFTER_SCREENING if f in values and values[f] != row[f]]
