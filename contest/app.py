@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 
 from contest import db, ratelimit
 from contest.domain import outbox
+from contest.domain.notices import NoticeAcceptanceRequired
 from contest.errors import DomainError, NotAuthenticated, RateLimited, TwoFactorRequired, ValidationFailed
 from contest.i18n import t
 from contest.openapi import components as openapi_components
@@ -80,6 +81,8 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
         return Redirect(f"/login?next={quote(same_site_path(request.url.path))}", status_code=303)
     if isinstance(exc, TwoFactorRequired) and not wants_json(request):
         return Redirect(f"/account/two-factor?next={quote(same_site_path(request.url.path))}", status_code=303)
+    if isinstance(exc, NoticeAcceptanceRequired) and not wants_json(request):
+        return Redirect(f"/account/privacy-notice?next={quote(same_site_path(request.url.path))}", status_code=303)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return _error_response(request, exc.status_code, exc.code, exc.message, exc.params, errors, headers)
 

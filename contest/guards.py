@@ -13,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from contest.domain import twofactor
 from contest.domain.accounts import TokenUser
 from contest.domain.audit import Actor
+from contest.domain.notices import NoticeAcceptanceRequired
 from contest.errors import NotAuthenticated, PermissionDenied, TwoFactorRequired
 from contest.rules import refuse_any_pending
 
@@ -39,18 +40,29 @@ def require_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     user = current_user(connection)
     if user is not None and not user.mfa and twofactor.required_for(actor.role) and not _before_two_factor(connection):
         raise TwoFactorRequired("Your role needs two-factor sign-in: set it up, or log in again with your code.")
+    if user is not None and user.notice_due is not None and not _route_opt(connection, "before_notice") \
+            and not _before_two_factor(connection):
+        raise NoticeAcceptanceRequired("A new version of the privacy notice was published. Read it and accept it "
+                                       "to go on.", version=user.notice_due)
     return actor
 
 
 #: Route option of the few routes an account whose role needs two-factor sign-in may use before
 #: it has signed in with it: its account page, setting two-factor up, logging out.
 BEFORE_TWO_FACTOR = {"before_two_factor": True}
+#: Route option of the routes a person may use before accepting a newer privacy notice: reading
+#: and accepting it (and the routes open before two-factor sign-in: the account page, logging out).
+BEFORE_NOTICE = {"before_notice": True}
+
+
+def _route_opt(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> bool:
+    handler = connection.scope.get("route_handler")
+    opt = getattr(handler, "opt", None) or {}
+    return bool(opt.get(name))
 
 
 def _before_two_factor(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    handler = connection.scope.get("route_handler")
-    opt = getattr(handler, "opt", None) or {}
-    return bool(opt.get("before_two_factor"))
+    return _route_opt(connection, "before_two_factor")
 
 
 def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -342,8 +342,43 @@ class ResultSnapshot(Table, tablename="result_snapshot"):
     sha256 = Varchar(length=64)
 
 
+class PrivacyNotice(Table, tablename="privacy_notice"):
+    """One version of the privacy notice (PDPA), in Thai and English. A version is never changed
+    once published: a new text is a new version, which another administrator approved."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    version = Integer(unique=True, index=True)
+    text_th = Text()
+    text_en = Text()
+    published_at = Timestamptz(default=TimestamptzNow())
+    published_by = Integer(null=True, default=None)  # the approving administrator (None: the first text)
+    proposed_by = Integer(null=True, default=None)
+
+
+class NoticeAcceptance(Table, tablename="notice_acceptance"):
+    """A person accepted a version of the privacy notice: when, and how (sign-up, log-in, API)."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    user = ForeignKey(references=User, index=True)
+    version = Integer()
+    accepted_at = Timestamptz(default=TimestamptzNow())
+    how = Varchar(length=32)
+
+
+class EntryConsent(Table, tablename="entry_consent"):
+    """Each time an entry's consent to publish was given or withdrawn: by whom, when, and how.
+    ``Entry.consent_publish`` is the consent now; these rows are its record."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    entry = ForeignKey(references=Entry, index=True)
+    granted = Boolean()
+    given_by = Integer(null=True, default=None)
+    given_at = Timestamptz(default=TimestamptzNow())
+    how = Varchar(length=32)
+
+
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
-    PendingAction, Identity, DigitalIdLogin,
+    PendingAction, Identity, DigitalIdLogin, PrivacyNotice, NoticeAcceptance, EntryConsent,
 ]

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, announcement, memberships, outcomes, proposals, submission, twofactor
+from contest.domain import accounts, announcement, memberships, notices, outcomes, proposals, submission, twofactor
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import Attachment, AuthToken, Edition, Entry, Membership, Organisation, Receipt, User
@@ -175,4 +175,8 @@ def build_world(client: Any) -> World:
     v["file_path"] = "site.css"
     v["path"] = "no-such-document"
     v["organisation_id"] = run(Organisation.select(Organisation.id).where(Organisation.code == org_a).first())["id"]
+    # The privacy notice in force, accepted by everyone in the world.
+    v["version"] = run(notices.propose_version(actor=SYSTEM, text_th="ประกาศ", text_en="Notice"))
+    for person in run(User.select(User.id)):
+        run(notices.record_acceptance(person["id"], v["version"], "operator"))
     return world

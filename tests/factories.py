@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, editions, organisations, twofactor
+from contest.domain import accounts, editions, notices, organisations, twofactor
 from contest.domain.audit import SYSTEM
 from contest.domain.registry import OrgRecord
 from contest.settings import get_settings
@@ -40,6 +40,7 @@ async def make_user(role: str = "applicant", *, email: str | None = None, org: s
         org = await make_org()
     user_id = await accounts.create_user(actor=SYSTEM, email=email, password=password, role=role,
                                          name=f"{role} {n}", organisation_code=org)
+    await notices.accept_current(user_id, "operator")  # the privacy notice in force, if any
     if twofactor.required_for(role):
         await twofactor.enrol_known_secret(actor=SYSTEM, user_id=user_id, secret=TOTP_SECRET)
     return user_id

@@ -95,6 +95,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/"): R(*PUBLIC),
     ("GET", "/accessibility"): R(*PUBLIC),
     ("GET", "/privacy"): R(*PUBLIC),
+    ("GET", "/privacy/{version:int}"): R(*PUBLIC),
     ("GET", "/login"): R(*PUBLIC),
     ("POST", "/login"): R(*(401,) * 7),  # no such account: the same answer to everyone
     ("POST", "/logout"): R(*(303,) * 7, phase=9),
@@ -104,6 +105,16 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/account"): R(LOGIN, 200, 200, 200, 200, 200, 200),
     ("POST", "/account/password"): R(LOGIN, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS,
                                      body={"current_password": "not-the-password", "new_password": "x"}),
+    # --- the privacy notice: everyone accepts it; only administrators propose a new version ------
+    ("GET", "/account/privacy-notice"): R(LOGIN, *(200,) * 7),
+    ("POST", "/account/privacy-notice"): R(LOGIN, *(ACTS,) * 7, body={"version": "1", "next": "/"}),
+    ("GET", "/admin/privacy-notice"): R(*ADMIN_PAGE, 403),
+    ("POST", "/admin/privacy-notice"): R(*ADMIN_PAGE_ACTS, 403, body={"text_th": "ประกาศ", "text_en": "Notice"}),
+    ("GET", "/api/v1/privacy-notice"): R(*PUBLIC),
+    ("GET", "/api/v1/privacy-notice/versions"): R(*PUBLIC),
+    ("GET", "/api/v1/privacy-notice/versions/{version:int}"): R(*PUBLIC),
+    ("POST", "/api/v1/privacy-notice"): R(*ADMIN_API_ACTS, 403, body={"text_th": "ประกาศ", "text_en": "Notice"}),
+    ("POST", "/api/v1/me/notice-acceptance"): R(401, *(ACTS,) * 7, body={"version": 1}),
     # --- DGA Digital ID: not configured in this world, so the routes do not exist ------------------
     ("GET", "/login/digital-id"): R(*NOT_FOUND),
     ("GET", "/login/digital-id/callback"): R(*NOT_FOUND),

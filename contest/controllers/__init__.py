@@ -6,6 +6,7 @@ from contest.controllers.digital_id import DigitalIdPages
 from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
 from contest.controllers.memberships import MembershipApi, MembershipPages
+from contest.controllers.notices import NoticeApi, NoticePages
 from contest.controllers.pages import AccountPages, PublicPages
 from contest.controllers.powers import PendingActionApi, PendingActionPages
 from contest.controllers.results_api import ResultsApi
@@ -17,5 +18,5 @@ ROUTE_HANDLERS = [
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
     TwoFactorPages, PendingActionApi, PendingActionPages,
-    DigitalIdPages,
+    DigitalIdPages, NoticePages, NoticeApi,
 ]

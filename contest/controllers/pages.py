@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from contest import ratelimit
 from contest.db import existing
-from contest.domain import accounts, editions, identities, organisations, results_views, twofactor
+from contest.domain import accounts, editions, identities, notices, organisations, results_views, twofactor
 from contest.domain.audit import Actor
 from contest.enums import AuthTokenKind
 from contest.errors import DomainError, NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
@@ -58,6 +58,8 @@ async def signed_in(request: Request, actor: Actor, next_path: str | None, *, mf
     target = safe_next(next_path)
     if target == "/":
         target = {"admin": "/admin", "applicant": "/entries", "reviewer": "/review"}.get(actor.role, "/account")
+    if await notices.due_version(actor.id) is not None:
+        target = f"/account/privacy-notice?next={quote(target)}"
     if not mfa and twofactor.required_for(actor.role):
         target = f"/account/two-factor?next={quote(target)}"
     return Redirect(target, status_code=303,
@@ -82,16 +84,6 @@ class PublicPages(Controller):
     async def home(self) -> Template:
         return Template("contest/home.html", context={"edition": await editions.current_edition(),
                                                       "has_results": await results_views.any_published()})
-
-    @get("/privacy")
-    async def privacy(self) -> Template:
-        return message_page(t("Privacy notice"),
-                        t("We collect only what the contest needs: your name, work email and organisation, and "
-                          "the entries your organisation submits. Contact details are never published."),
-                        t("Reviewers' individual scores and names are never published; applicants see the "
-                          "committee's aggregated feedback only."),
-                        t("Personal data is handled under the Personal Data Protection Act B.E. 2562 (PDPA). "
-                          "To see, correct or delete your data, write to the contest organisers at DGA."))
 
     @get("/accessibility")
     async def accessibility(self) -> Template:
@@ -121,7 +113,7 @@ class AccountPages(Controller):
                 pass
         return {"q": q, "province": province, "provinces": await organisations.list_provinces(),
                 "orgs": orgs, "total": total, "searched": searched, "selected": selected,
-                "form": form, "errors": errors}
+                "form": form, "errors": errors, "notice_version": await notices.current_version()}
 
     @get("/signup")
     async def signup_form(self, q: str | None = None, province: str | None = None) -> Template:
@@ -142,7 +134,8 @@ class AccountPages(Controller):
         try:
             await accounts.sign_up(email=data.get("email", ""), password=data.get("password", ""),
                                    name=data.get("name", ""), organisation_code=data.get("organisation_code", ""),
-                                   language=request.scope["state"]["language"], throttle=throttle)
+                                   language=request.scope["state"]["language"], throttle=throttle,
+                                   notice_version=data.get("notice_version"))
         except ValidationFailed as exc:
             ctx = await self._signup_context(None, None, form, exc.errors)
             return Template("contest/signup.html", context=ctx, status_code=422)

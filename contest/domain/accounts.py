@@ -23,7 +23,7 @@ from ua_parser import parse as ua_parse
 
 from contest import clock, db
 from contest.db import atomic
-from contest.domain import memberships, outbox, proposals, twofactor
+from contest.domain import memberships, notices, outbox, proposals, twofactor
 from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import AuthTokenKind, Role, TokenPurpose
 from contest.errors import Conflict, DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -150,11 +150,13 @@ def _already_registered_mail(name: str) -> tuple[str, str]:
 
 async def sign_up(*, email: str, password: str, name: str, organisation_code: str,
                   language: str = "th", actor: Actor = SYSTEM,
-                  throttle: Callable[[str], Awaitable[None]] | None = None) -> SignUpResult:
+                  throttle: Callable[[str], Awaitable[None]] | None = None,
+                  notice_version: Any = None) -> SignUpResult:
     """Create an unconfirmed applicant account bound to a registry organisation and mail a
     confirmation link. Several staff may belong to one organisation. ``throttle`` (a rate
     limit) is called with the address once the form is valid, before anything is stored or
-    mailed, so correcting a form does not use up the limit."""
+    mailed, so correcting a form does not use up the limit. Signing up accepts the privacy notice
+    in force; ``notice_version`` is the version the form showed (refused when a newer one came out)."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
     _validate_email(email, errors)
@@ -167,6 +169,7 @@ async def sign_up(*, email: str, password: str, name: str, organisation_code: st
         errors["organisation_code"] = t("Choose your organisation from the registry.")
     if errors or org is None:
         raise ValidationFailed(errors=errors)
+    notices.check_version_seen(notice_version, await notices.current_version())
     if throttle is not None:
         await throttle(email)
     password_hash = await hash_password_async(password)
@@ -185,6 +188,7 @@ async def sign_up(*, email: str, password: str, name: str, organisation_code: st
                                           role=Role.applicant, organisation=org["id"], locale=language)
                                      ).returning(User.id)
             user_id = rows[0]["id"]
+            await notices.accept_current(user_id, "signup")
             raw = await _issue_email_token(user_id, TokenPurpose.confirm_email, CONFIRM_HOURS)
             link = f"{get_settings().base_url}/account/confirm/{raw}"
             subject, text = _confirm_mail(name.strip(), link)
@@ -294,6 +298,8 @@ class TokenUser:
     organisation_id: int | None
     #: Signed in with a second factor (required for admins and committee members).
     mfa: bool = False
+    #: The version of the privacy notice this person must accept before going on (None: none due).
+    notice_due: int | None = None
 
 
 async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
@@ -320,7 +326,7 @@ async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
         two_factor=row["mfa_at"] is not None)
     return TokenUser(actor=actor, name=row["user.name"], token_id=row["id"], kind=row["kind"],
                      csrf_token=row["csrf_token"], organisation_id=actor.organisation_id,
-                     mfa=row["mfa_at"] is not None)
+                     mfa=row["mfa_at"] is not None, notice_due=await notices.due_version(row["user.id"]))
 
 
 CHALLENGE_MINUTES = 5

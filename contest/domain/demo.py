@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from contest import clock
-from contest.domain import accounts, editions, organisations, twofactor
+from contest.domain import accounts, editions, notices, organisations, twofactor
 from contest.domain.audit import SYSTEM
 from contest.domain.registry import generate_demo_registry
 from contest.settings import get_settings
@@ -50,6 +50,7 @@ async def load_demo(password: str) -> DemoReport:
                 .replace("panel", "ผู้ทรงคุณวุฒิ ").replace("admin", "ผู้ดูแล ")
             user_id = await accounts.create_user(actor=SYSTEM, email=email, password=password, role=role,
                                                  name=name, organisation_code=org)
+            await notices.accept_current(user_id, "demo")
             if twofactor.required_for(role):
                 # Admins and committee members sign in with two factors, from the documented key.
                 await twofactor.enrol_known_secret(actor=SYSTEM, user_id=user_id,

@@ -30,6 +30,7 @@ from joserfc.jwk import KeySet
 
 from contest import clock, db
 from contest.db import atomic
+from contest.domain import notices
 from contest.domain.accounts import hash_password_async, hash_secret, normalise_email
 from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import Role
@@ -264,6 +265,7 @@ async def sign_up(*, link_token: str, browser_token: str | None, language: str =
         await DigitalIdLogin.update({DigitalIdLogin.linked_at: clock.now()}).where(DigitalIdLogin.id == row["id"])
         await Identity.insert(Identity(key=f"{row['issuer']} {row['subject']}", issuer=row["issuer"],
                                        subject=row["subject"], user=user_id))
+        await notices.accept_current(user_id, "digital_id_signup")
         await append_event(actor=actor, action="user.sign_up", subject_type="user", subject_id=user_id,
                            after={"email": email, "role": "applicant", "via": "digital_id"})
     return actor

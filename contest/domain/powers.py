@@ -10,7 +10,7 @@ from typing import Any
 
 from contest import clock
 from contest.db import atomic, lock_row, stored_json
-from contest.domain import accounts, editions, proposals, twofactor
+from contest.domain import accounts, editions, notices, proposals, twofactor
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
@@ -91,6 +91,11 @@ async def _carry_out(approver: Actor, row: dict[str, Any]) -> dict[str, Any]:
             raise ValidationFailed(errors={"announcement_at": t("Enter a valid date and time.")})
         await editions.move_announcement_approved(actor=approver, year=payload["year"], announcement_at=when)
         return {"year": payload["year"]}
+    if row["kind"] == proposals.PUBLISH_NOTICE:
+        version = await notices.publish_approved(actor=approver, text_th=payload["text_th"],
+                                                 text_en=payload["text_en"], replaces=payload.get("replaces"),
+                                                 proposed_by=row["proposed_by"])
+        return {"version": version}
     raise Conflict("Unknown kind of action.", code="unknown_action")  # pragma: no cover
 
 

@@ -1,9 +1,10 @@
 """Four eyes on powers: what one administrator may only propose, and another must approve.
 
-Creating an administrator, resetting another account's two-factor sign-in, and moving an
-edition's announcement time after screening opened are not done when an administrator asks:
-they become a *pending action* (answered 202 ``{pending_action_id}``), carried out only when a
-different administrator approves it (``contest.domain.powers``). The operator's command line
+Creating an administrator, resetting another account's two-factor sign-in, moving an edition's
+announcement time after screening opened, and publishing a new version of the privacy notice are
+not done when an administrator asks: they become a *pending action* (answered 202
+``{pending_action_id}``), carried out only when a different administrator approves it
+(``contest.domain.powers``). The operator's command line
 acts as the system and is not asked twice.
 
 This module only records proposals; it imports no other domain module, so the modules whose
@@ -21,7 +22,8 @@ from contest.tables import PendingAction
 CREATE_ADMIN = "create_admin"
 RESET_TWO_FACTOR = "reset_two_factor"
 MOVE_ANNOUNCEMENT = "move_announcement"
-KINDS = (CREATE_ADMIN, RESET_TWO_FACTOR, MOVE_ANNOUNCEMENT)
+PUBLISH_NOTICE = "publish_notice"
+KINDS = (CREATE_ADMIN, RESET_TWO_FACTOR, MOVE_ANNOUNCEMENT, PUBLISH_NOTICE)
 
 
 class Proposed(DomainError):

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from contest import clock
 from contest.app import create_app
-from contest.domain import accounts, memberships, outcomes, proposals
+from contest.domain import accounts, memberships, notices, outcomes, proposals
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import User
@@ -77,6 +77,8 @@ def _build(client: Any) -> World:
     run(make_edition(OPEN_YEAR, entries_per_organisation=20))
     emails = {"applicant": "applicant@schema.go.th", "reviewer": "reviewer@schema.go.th",
               "admin": "admin@schema.go.th"}
+    # The privacy notice in force before anyone is made: everyone made below has accepted it.
+    version = run(notices.propose_version(actor=SYSTEM, text_th="ประกาศ", text_en="Notice"))
     org = run(make_org())
     run(make_user("applicant", email=emails["applicant"], org=org))
     reviewer_id = run(make_user("reviewer", email=emails["reviewer"]))
@@ -120,7 +122,7 @@ def _build(client: Any) -> World:
     ids = {"year": OPEN_YEAR, "entry_id": entry_id, "attachment_id": upload.json()["id"],
            "round_id": round_id, "assignment_id": assignment_id, "code": org,
            "number": submitted.json()["receipt"]["number"], "membership_id": asked["id"],
-           "user_id": reviewer_id, "pending_id": pending_id}
+           "user_id": reviewer_id, "pending_id": pending_id, "version": version}
     judged_ids = {**ids, "year": JUDGED_YEAR, "entry_id": judged[0]}
     return World(headers=headers, emails=emails, ids=ids, judged_ids=judged_ids)
 
