@@ -18,7 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
-from contest import db, ratelimit
+from contest import db, operations, ratelimit
 from contest.domain import outbox
 from contest.domain.notices import NoticeAcceptanceRequired
 from contest.errors import DomainError, NotAuthenticated, RateLimited, TwoFactorRequired, ValidationFailed
@@ -130,14 +130,61 @@ def handle_storage_error(request: Request, exc: StorageError) -> Response:
                            N_("File storage is not available right now. Please try again in a few minutes."))
 
 
+def database_trouble(exc: BaseException) -> str | None:
+    """``"busy"`` (SQLite's write lock held too long by another process), ``"down"`` (the
+    database cannot be reached, or its disk is full), or None for any other fault; the
+    exception's causes are looked at too."""
+    import sqlite3
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, db.DatabaseBusy):
+            return "busy"
+        if isinstance(current, sqlite3.OperationalError):
+            text = str(current).lower()
+            if "locked" in text or "busy" in text:
+                return "busy"
+            if "disk" in text or "unable to open" in text or "full" in text:
+                return "down"
+        if type(current).__module__.startswith("asyncpg") and (
+                "Connection" in type(current).__name__ or "CannotConnectNow" in type(current).__name__
+                or "InterfaceError" in type(current).__name__ or "TooManyConnections" in type(current).__name__):
+            return "down"
+        if isinstance(current, (ConnectionRefusedError, ConnectionResetError)) or (
+                isinstance(current, OSError) and "connect call failed" in str(current).lower()):
+            return "down"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+#: What a client is told to wait before trying again when the database is busy or away.
+RETRY_AFTER_BUSY_SECONDS = 5
+RETRY_AFTER_DOWN_SECONDS = 30
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response:
+    trouble = database_trouble(exc)
+    if trouble is not None:
+        log.error("database %s on %s %s: %s: %s", trouble, request.method, loggable_path(request.url.path),
+                  type(exc).__name__, exc)
+        if trouble == "busy":
+            return _error_response(request, 503, "database_busy",
+                                   N_("The system is very busy right now. Nothing was changed; please try again "
+                                      "in a few seconds."),
+                                   headers={"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)})
+        return _error_response(request, 503, "database_unavailable",
+                               N_("The system is not available right now. Nothing was changed; please try "
+                                  "again in a few minutes."),
+                               headers={"Retry-After": str(RETRY_AFTER_DOWN_SECONDS)})
     log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path), exc_info=exc)
     return _error_response(request, 500, "server_error",
                            N_("Something went wrong on our side. Nothing you sent was lost; please try again."))
 
 
-async def purge_uploads_periodically(every_seconds: float = 6 * 3600) -> None:
-    """In-process mode (no worker): what the worker's cron does, from start-up on."""
+async def purge_uploads_periodically(every_seconds: float = 3600) -> None:
+    """In-process mode (no worker): what the worker's hourly and daily crons do, from start-up on."""
     from contest.jobs import apply_retention, purge_stale_uploads
 
     while True:
@@ -152,6 +199,50 @@ async def purge_uploads_periodically(every_seconds: float = 6 * 3600) -> None:
         await asyncio.sleep(every_seconds)
 
 
+class RedisLink:
+    """The web process's connection to Redis, which may be away at start-up or later.
+
+    Start-up never waits for Redis: without it jobs stay in the outbox, and once a connection
+    is made (tried again with a growing pause) new jobs are handed over and the worker's sweeper
+    sends the ones that waited."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pool: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._connect())
+
+    async def _connect(self) -> None:
+        from contest.worker import MAX_RESTART_PAUSE_SECONDS, REDIS_FAULTS, connect
+
+        pause = 1.0
+        while True:
+            try:
+                self.pool = await connect(self.url)
+            except REDIS_FAULTS as exc:
+                log.warning("Redis is not answering (%s: %s); jobs wait in the outbox; trying again in %.0f s",
+                            type(exc).__name__, exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, MAX_RESTART_PAUSE_SECONDS)
+                continue
+            outbox.use_arq(self.pool)
+            log.info("connected to Redis; jobs go to the worker")
+            return
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        outbox.use_arq(None)
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            try:
+                await asyncio.wait_for(pool.aclose(close_connection_pool=True), 3)
+            except Exception:  # noqa: BLE001 - shutting down either way
+                pass
+
+
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings = get_settings()
@@ -159,24 +250,19 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     await db.prepare_database()
     runner: asyncio.Task[None] | None = None
     purger: asyncio.Task[None] | None = None
-    arq_pool = None
+    redis_link: RedisLink | None = None
     if settings.redis_url:
-        from arq import create_pool
-
-        from contest.worker import redis_settings
-
-        arq_pool = await create_pool(redis_settings(settings.redis_url))
-        outbox.use_arq(arq_pool)
+        redis_link = RedisLink(settings.redis_url)
+        redis_link.start()
         ratelimit.use_redis(settings.redis_url)
     else:
-        from contest import jobs  # noqa: F401 - registers the job handlers
-
         ratelimit.use_database()
         event = asyncio.Event()
         outbox.use_in_process(event)
         runner = asyncio.create_task(outbox.in_process_loop(event))
         event.set()  # pick up what an earlier run left pending
         purger = asyncio.create_task(purge_uploads_periodically())
+    app.state.redis_link = redis_link
     try:
         yield
     finally:
@@ -185,9 +271,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if runner is not None:
             runner.cancel()
             outbox.use_in_process(None)
-        if arq_pool is not None:
-            outbox.use_arq(None)
-            await arq_pool.aclose()
+        await outbox.settle()
+        if redis_link is not None:
+            await redis_link.close()
         await db.close_pool()
 
 
@@ -207,7 +293,7 @@ def create_app() -> Litestar:
         route_handlers=[*ROUTE_HANDLERS, *JUDGING_HANDLERS,
                         create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                    name="static", cache_control=None)],
-        middleware=REQUEST_MIDDLEWARE,
+        middleware=[operations.request_middleware, *REQUEST_MIDDLEWARE],
         before_send=[security_headers],
         request_max_body_size=MAX_FORM_BYTES,
         lifespan=[lifespan],

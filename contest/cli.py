@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
@@ -33,7 +32,9 @@ async def with_db(coro):
 def main() -> None:
     """ท้องถิ่นดิจิทัล — run and manage the contest system."""
     keep_files_private()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from contest.operations import configure_logging
+
+    configure_logging()
 
 
 async def migrate_all() -> None:
@@ -157,15 +158,74 @@ def outbox_retry(ids: tuple[int, ...], every: bool) -> None:
         raise click.UsageError("name the job ids, or give --all")
 
     async def go() -> int:
+        pool = None
         if get_redis_url():
-            from arq import create_pool
+            from contest.worker import REDIS_FAULTS, connect
 
-            from contest.worker import redis_settings
-
-            jobs.use_arq(await create_pool(redis_settings(get_redis_url())))
-        return await jobs.resend_failed(actor=SYSTEM, ids=None if every else list(ids))
+            try:
+                pool = await connect(get_redis_url())
+                jobs.use_arq(pool)
+            except REDIS_FAULTS:
+                click.echo("Redis is not answering: the worker's sweeper sends the jobs once it is back")
+        try:
+            return await jobs.resend_failed(actor=SYSTEM, ids=None if every else list(ids))
+        finally:
+            await jobs.settle()
+            jobs.use_arq(None)
+            if pool is not None:
+                await pool.aclose()
 
     click.echo(f"{_run(with_db(go()))} jobs sent again")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--verify", is_flag=True, help="Check an existing backup against its manifest instead.")
+def backup(directory: Path, verify: bool) -> None:
+    """Back up the database and every stored file into DIRECTORY (new or empty), with a manifest
+    of SHA-256 sums; or, with --verify, check a backup (exit 1 if anything differs)."""
+    from contest.backup import BackupError, describe, make_backup, read_manifest, verify_backup
+
+    try:
+        if verify:
+            report = verify_backup(directory)
+            for problem in report.problems:
+                click.echo(f"BROKEN {problem}")
+            click.echo(f"{report.checked} files checked: " + ("backup intact" if report.ok else "backup BROKEN"))
+            click.echo(describe(read_manifest(directory)))
+            if not report.ok:
+                sys.exit(1)
+            return
+        manifest = _run(with_db(make_backup(directory)))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backed up into {directory}: {describe(manifest)}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the current database without asking.")
+def restore(directory: Path, yes: bool) -> None:
+    """Restore a backup made by `contest backup`: the database (replacing the current one; stop
+    the web app and the worker first) and every stored file, each read back and compared."""
+    from contest.backup import BackupError, describe, read_manifest, restore_backup
+
+    try:
+        manifest = read_manifest(directory)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not yes:
+        click.confirm(f"Replace the current database and files with {describe(manifest)}?", abort=True)
+    try:
+        report = _run(restore_backup(directory))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in report.problems:
+        click.echo(f"BROKEN {problem}")
+    click.echo(f"restored {describe(manifest)}; {report.checked} objects read back: "
+               + ("all match" if report.ok else "SOME DIFFER"))
+    if not report.ok:
+        sys.exit(1)
 
 
 def get_redis_url() -> str | None:
@@ -238,26 +298,27 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from contest.operations import logging_config
     from contest.settings import get_settings
 
     settings = get_settings()
     Granian("contest.app:create_app", factory=True, interface=Interfaces.ASGI,
             address=host or settings.host, port=port or settings.port,
-            workers=workers or settings.workers, log_access=False).serve()
+            workers=workers or settings.workers, log_access=False,
+            log_dictconfig=logging_config()).serve()
 
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Run the jobs queued now, then stop.")
 def worker(burst: bool) -> None:
-    """Run the arq worker (needs REDIS_URL)."""
-    from arq.worker import run_worker
-
+    """Run the arq worker (needs REDIS_URL). It outlives Redis: when Redis stops or stalls, it
+    connects again with a growing pause instead of exiting."""
     from contest.settings import get_settings
-    from contest.worker import WorkerSettings
+    from contest.worker import run_resilient
 
     if not get_settings().redis_url:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside `contest serve`.")
-    run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
+    run_resilient(burst=burst)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,15 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from contest.settings import get_settings
+
+#: How long a write waits for its turn: first behind this process's other writers, then (SQLite's
+#: busy timeout) behind another process holding the database's write lock. Past either the
+#: request answers 503 with Retry-After instead of hanging.
+WRITE_WAIT_SECONDS = 10.0
+
+
+class DatabaseBusy(Exception):
+    """A write waited ``WRITE_WAIT_SECONDS`` for its turn and gave up; nothing was changed."""
 
 
 def stored_json(value: Any, default: Any) -> Any:
@@ -92,6 +102,25 @@ class ContestSQLiteEngine(SQLiteEngine):
             lock = self._locks[loop] = asyncio.Lock()
         return lock
 
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """Hold the write lock, after waiting at most ``WRITE_WAIT_SECONDS`` for it (the wait
+        is measured for ``/metrics``); raise :class:`DatabaseBusy` past that."""
+        from contest.operations import QUEUE_WAIT
+
+        lock = self.write_lock()
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(lock.acquire(), WRITE_WAIT_SECONDS)
+        except TimeoutError as exc:
+            QUEUE_WAIT.observe(time.perf_counter() - started)
+            raise DatabaseBusy(f"waited {WRITE_WAIT_SECONDS:.0f} s for the database's write lock") from exc
+        QUEUE_WAIT.observe(time.perf_counter() - started)
+        try:
+            yield
+        finally:
+            lock.release()
+
     async def get_connection(self) -> aiosqlite.Connection:
         while self._idle:
             connection = self._idle.pop()
@@ -132,7 +161,7 @@ class ContestSQLiteEngine(SQLiteEngine):
                                      query_type: str = "generic", table: Any = None) -> Any:
         if _is_read(query):
             return await self._run_pooled(query, args, query_type, table)
-        async with self.write_lock():
+        async with self.write_turn():
             return await self._run_pooled(query, args, query_type, table)
 
     async def _run_pooled(self, query: str, args: list[Any] | None, query_type: str, table: Any) -> Any:
@@ -211,8 +240,9 @@ def make_engine(url: str) -> Engine:
         return PostgresEngine(config={"dsn": url}, log_queries=False)
     if parsed.scheme == "sqlite":
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
-        # A generous busy timeout: writers queue rather than fail with "database is locked".
-        return ContestSQLiteEngine(path=path, timeout=30)
+        # Another process's write lock is waited for this long (SQLite's busy timeout), then
+        # the request answers 503 ("database is locked") instead of hanging.
+        return ContestSQLiteEngine(path=path, timeout=WRITE_WAIT_SECONDS)
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
 
 
@@ -239,7 +269,7 @@ async def write_transaction(db: Engine) -> AsyncIterator[None]:
     """:func:`atomic` on a given engine. On SQLite the transaction is IMMEDIATE and, on our
     engine, taken under the loop's write lock (nested calls join the outer transaction)."""
     if isinstance(db, ContestSQLiteEngine) and db.current_transaction.get() is None:
-        async with db.write_lock(), db.transaction(transaction_type=TransactionType.immediate):
+        async with db.write_turn(), db.transaction(transaction_type=TransactionType.immediate):
             yield
     elif isinstance(db, SQLiteEngine):
         async with db.transaction(transaction_type=TransactionType.immediate):

@@ -87,6 +87,13 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class StorageFull(DomainError):
+    """The storage volume is full (below its free-space reserve); nothing was stored."""
+
+    status_code = 507
+    code = "storage_full"
+
+
 class ServiceUnavailable(DomainError):
     """A service the request needs (file storage) failed; nothing was changed, try again later."""
 

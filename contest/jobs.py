@@ -117,26 +117,35 @@ async def check_membership_letter(args: dict[str, Any], outbox_id: int) -> None:
     await record_letter_check(membership_id=membership_id, state=result.state, message=message)
 
 
-#: Part files younger than this may belong to an upload still arriving (a slow 200 MB upload
-#: takes minutes, not a day); older ones were left by a process that crashed mid-upload.
-STALE_PART_SECONDS = 24 * 3600
+#: A stored object that no row names after this long is an orphan: its upload crashed between
+#: storing the bytes and recording them, or the record was rolled back. (A live upload records
+#: its file seconds after the last byte; the margin is for clocks and slow disks.)
+ORPHAN_AFTER_SECONDS = 6 * 3600
 
 
-async def purge_stale_uploads(ctx: dict[str, Any] | None = None) -> int:
-    """Cron (worker) and start-up (in-process runner): forget expired rate-limit counters, and
-    remove part files of uploads that a crashed process left behind. Only local storage has
-    them; S3's incomplete multipart uploads are removed by the bucket's lifecycle rule."""
+async def purge_stale_uploads(ctx: dict[str, Any] | None = None) -> dict[str, int]:
+    """Cron (the worker's, hourly and at start) and the in-process runner: forget expired
+    rate-limit counters, and remove what crashed uploads left behind:
+
+    * part files (local disk) and unfinished multipart uploads (S3) older than the longest
+      an upload may take (``UPLOAD_MAX_SECONDS``);
+    * stored objects that no row has named for ``ORPHAN_AFTER_SECONDS``.
+    """
     from contest import ratelimit
+    from contest.domain.attachments import named_keys
+    from contest.settings import get_settings
     from contest.storage import get_storage
 
     await ratelimit.purge_expired()  # rate-limit counters kept in the database
-    purge = getattr(get_storage(), "purge_incomplete", None)
-    if purge is None:
-        return 0
-    removed = await purge(older_than_seconds=STALE_PART_SECONDS)
-    if removed:
-        log.info("removed %s stale part files of interrupted uploads", removed)
-    return removed
+    storage = get_storage()
+    parts = await storage.purge_incomplete(older_than_seconds=get_settings().upload_max_seconds)
+    candidates = await storage.list_older_than(ORPHAN_AFTER_SECONDS)
+    orphans = sorted(set(candidates) - await named_keys(candidates))
+    for key in orphans:
+        await storage.delete(key)
+    if parts or orphans:
+        log.info("removed %s unfinished uploads and %s orphan objects", parts, len(orphans))
+    return {"incomplete": parts, "orphans": len(orphans)}
 
 
 async def apply_retention(ctx: dict[str, Any] | None = None) -> dict[str, int]:

@@ -70,6 +70,7 @@ ERROR_DESCRIPTIONS: Final[Mapping[int, str]] = {
     422: "Well-formed but wrong: `errors` names each field with what is wrong (`validation_failed`).",
     429: "Too many attempts; wait and try again (`rate_limited`).",
     503: "File storage is not available right now; nothing was changed (`storage_unavailable`).",
+    507: "The file storage is full; nothing was stored. Try again later (`storage_full`).",
 }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -158,26 +159,41 @@ return 0
 
 
 class RedisCounter:
-    """Counters in Redis; if Redis fails or stalls, the database counts instead."""
+    """Counters in Redis; if Redis fails or stalls, the database counts instead, and goes on
+    counting for ``rest_seconds`` before Redis is tried again (a frozen Redis costs one request
+    half a second, not every request)."""
 
-    def __init__(self, url: str, *, timeout: float = 0.5) -> None:
+    def __init__(self, url: str, *, timeout: float = 0.5, rest_seconds: float = 30.0) -> None:
         from redis.asyncio import Redis
 
         self._redis: Any = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._fallback = DatabaseCounter()
+        self._rest_seconds = rest_seconds
+        self._resting_until = 0.0
+
+    def _usable(self) -> bool:
+        return time.monotonic() >= self._resting_until
+
+    def _failed(self) -> None:
+        log.warning("rate limit: Redis unavailable, counting in the database for %.0f s", self._rest_seconds)
+        self._resting_until = time.monotonic() + self._rest_seconds
 
     def _key(self, key: str) -> str:
         return f"contest:rate:{key}"
 
     async def attempt(self, key: str, rule: Delay) -> int:
-        try:
-            wait = await self._redis.eval(_ATTEMPT_LUA, 1, self._key(key), _now(), rule.free, rule.cap, rule.window)
-            return int(wait)
-        except Exception:  # noqa: BLE001 - any Redis failure: count in the database instead
-            log.warning("rate limit: Redis unavailable, counting in the database")
-            return await self._fallback.attempt(key, rule)
+        if self._usable():
+            try:
+                wait = await self._redis.eval(_ATTEMPT_LUA, 1, self._key(key), _now(), rule.free, rule.cap,
+                                              rule.window)
+                return int(wait)
+            except Exception:  # noqa: BLE001 - any Redis failure: count in the database instead
+                self._failed()
+        return await self._fallback.attempt(key, rule)
 
     async def hit(self, key: str, rule: Window) -> int:
+        if not self._usable():
+            return await self._fallback.hit(key, rule)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(self._key(key), 0, ex=rule.seconds, nx=True)
@@ -186,14 +202,15 @@ class RedisCounter:
                 _, hits, ttl = await pipe.execute()
             return 0 if int(hits) <= rule.limit else max(1, int(ttl))
         except Exception:  # noqa: BLE001 - any Redis failure: count in the database instead
-            log.warning("rate limit: Redis unavailable, counting in the database")
+            self._failed()
             return await self._fallback.hit(key, rule)
 
     async def clear(self, key: str) -> None:
-        try:
-            await self._redis.delete(self._key(key))
-        except Exception:  # noqa: BLE001 - the database copy is cleared below either way
-            log.warning("rate limit: Redis unavailable while clearing a counter")
+        if self._usable():
+            try:
+                await self._redis.delete(self._key(key))
+            except Exception:  # noqa: BLE001 - the database copy is cleared below either way
+                self._failed()
         await self._fallback.clear(key)
 
 

@@ -45,7 +45,7 @@ def _bool(name: str, default: bool) -> bool:
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+def parse_networks(value: str, setting: str = "TRUSTED_PROXIES") -> tuple[IPNetwork, ...]:
     """Comma-separated addresses or CIDR networks ("10.0.0.0/8, 192.168.1.7"); a wrong entry is
     refused at start-up rather than silently trusting nothing (or everything)."""
     networks = []
@@ -54,7 +54,7 @@ def parse_networks(value: str) -> tuple[IPNetwork, ...]:
             try:
                 networks.append(ipaddress.ip_network(item.strip(), strict=False))
             except ValueError as exc:
-                raise ValueError(f"TRUSTED_PROXIES: {item.strip()!r} is not an address or a CIDR network") from exc
+                raise ValueError(f"{setting}: {item.strip()!r} is not an address or a CIDR network") from exc
     return tuple(networks)
 
 
@@ -92,6 +92,13 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_scopes: str = "openid email given_name family_name"
+    # Addresses allowed to read /metrics without an administrator's token (the scraper).
+    metrics_allow: tuple[IPNetwork, ...] = ()
+    # Uploads are refused (507) while the storage volume has less free space than this, so the
+    # database, its journal and the logs always have room, and deleting a file always works.
+    storage_reserve_bytes: int = 512 * 1024 * 1024
+    # The longest an upload may take; part files older than this belong to no upload.
+    upload_max_seconds: int = 3 * 3600
     timezone: str = "Asia/Bangkok"
     languages: tuple[str, ...] = field(default=("th", "en"))
 
@@ -135,6 +142,9 @@ def get_settings() -> Settings:
         oidc_client_id=os.environ.get("OIDC_CLIENT_ID", ""),
         oidc_client_secret=os.environ.get("OIDC_CLIENT_SECRET", ""),
         oidc_scopes=os.environ.get("OIDC_SCOPES") or "openid email given_name family_name",
+        metrics_allow=parse_networks(os.environ.get("METRICS_ALLOW", ""), "METRICS_ALLOW"),
+        storage_reserve_bytes=int(os.environ.get("STORAGE_RESERVE_MB", "512")) * 1024 * 1024,
+        upload_max_seconds=int(os.environ.get("UPLOAD_MAX_SECONDS", str(3 * 3600))),
     )
 
 

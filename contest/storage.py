@@ -15,4 +15,4 @@ def get_storage() -> Storage:
         return make_storage(s.storage_url, endpoint_url=s.s3_endpoint_url, region=s.s3_region,
                             access_key_id=s.s3_access_key_id, secret_access_key=s.s3_secret_access_key,
                             allow_http=bool(s.s3_endpoint_url and s.s3_endpoint_url.startswith("http://")))
-    return make_storage(s.storage_url)
+    return make_storage(s.storage_url, reserve_bytes=s.storage_reserve_bytes)

@@ -295,6 +295,10 @@ class Attachment(Table, tablename="attachment"):
     content_type = Varchar(length=100)
     sha256 = Varchar(length=64)
     storage_key = Varchar(length=200, unique=True)
+    # "<entry id>:<the client's Idempotency-Key>": a retried upload finds the file it stored.
+    # Unique through the index ``attachment_upload_key`` that its migration creates (SQLite
+    # cannot add a UNIQUE column to an existing table).
+    upload_key = Varchar(length=140, null=True, default=None)
     check_state = Varchar(length=16, default="pending")
     check_details = JSON(default={})
     check_message = Text(default="")

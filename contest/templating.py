@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -71,6 +72,8 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         lang_url=_lang_url,
         kind_label=_kind_label,
         membership_state_label=_membership_state_label,
+        # A fresh key per upload form: resending the same form (a lost answer) stores the file once.
+        new_upload_key=lambda: secrets.token_urlsafe(18),
     )
     env.filters.update(date=format_date, bytes=_bytes,
                        dateonly=lambda v: format_date(v, with_time=False))

@@ -18,6 +18,7 @@ name ever becomes a path, and no directory grows to millions of entries.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import secrets
@@ -41,6 +42,7 @@ __all__ = [
     "S3Storage",
     "Storage",
     "StorageError",
+    "StorageFull",
     "make_storage",
     "new_key",
     "validate_key",
@@ -70,6 +72,10 @@ _KEY_RE: Final = re.compile(r"^[A-Za-z0-9_-]{2}/[A-Za-z0-9_-]{2}/[A-Za-z0-9_-]{1
 
 class StorageError(Exception):
     """A back-end failed (disk full, S3 unreachable); the upload was not stored."""
+
+
+class StorageFull(StorageError):
+    """The storage volume has no room left above its reserve; nothing was stored."""
 
 
 class ObjectNotFound(StorageError, FileNotFoundError):
@@ -145,6 +151,26 @@ class Storage(Protocol):
         """
         ...
 
+    async def write_as(self, key: str) -> PendingObject:
+        """Write an object under a given key (restoring a backup), replacing any there."""
+        ...
+
+    def has_room(self, size: int) -> bool:
+        """Whether ``size`` more bytes can be stored without eating into the free-space reserve."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise unless the storage answers and can be written to."""
+        ...
+
+    async def list_older_than(self, seconds: float) -> list[str]:
+        """Keys of committed objects written more than ``seconds`` ago."""
+        ...
+
+    async def purge_incomplete(self, older_than_seconds: float = 24 * 3600) -> int:
+        """Remove what crashed uploads left (part files, multipart uploads) older than this."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------
 # Local disk
@@ -186,6 +212,12 @@ class _LocalPending:
         fd = self._fh.fileno()
         start = self._offset
         pending = [memoryview(v).cast("B") for v in views]
+        if self._storage.reserve_bytes:
+            # One fstatvfs per batch (2 MB): the upload stops before it eats into the reserve
+            # that keeps the database, its journal and the logs writable.
+            st = os.fstatvfs(fd)
+            if st.f_bavail * st.f_frsize - sum(len(v) for v in pending) < self._storage.reserve_bytes:
+                raise StorageFull("the storage volume is full (below its reserve)")
         while pending:
             written = os.writev(fd, pending[:_IOV_MAX])
             self._offset += written
@@ -207,6 +239,8 @@ class _LocalPending:
             try:
                 await in_flight
             except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise StorageFull(f"writing upload failed: {exc}") from exc
                 raise StorageError(f"writing upload failed: {exc}") from exc
 
     async def _flush(self) -> None:
@@ -256,6 +290,8 @@ class _LocalPending:
             await anyio.to_thread.run_sync(self._commit_blocking)
         except (OSError, StorageError) as exc:
             await self.abort()
+            if isinstance(exc, StorageFull) or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+                raise StorageFull(f"committing upload failed: {exc}") from exc
             raise StorageError(f"committing upload failed: {exc}") from exc
         self._done = True
 
@@ -293,11 +329,55 @@ class LocalStorage:
     promises the file arrived; turn it off only for throw-away test data.
     """
 
-    def __init__(self, root: Path | str, *, fsync: bool = True, write_behind: bool = True) -> None:
+    def __init__(self, root: Path | str, *, fsync: bool = True, write_behind: bool = True,
+                 reserve_bytes: int = 0) -> None:
         self.root = Path(root).resolve()
         self.write_behind = write_behind
         self.incoming_dir = self.root / ".incoming"
         self.fsync = fsync
+        #: Free space an upload must leave on the volume (0: none kept).
+        self.reserve_bytes = reserve_bytes
+
+    def free_bytes(self) -> int:
+        """Free space on the volume for this process (the root, or the nearest existing parent)."""
+        path = self.root
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        st = os.statvfs(path)
+        return st.f_bavail * st.f_frsize
+
+    def has_room(self, size: int) -> bool:
+        """Whether ``size`` more bytes fit above the reserve."""
+        return not self.reserve_bytes or self.free_bytes() - size >= self.reserve_bytes
+
+    async def ping(self) -> None:
+        """Raise unless the storage folder exists (or can be made) and is writable."""
+        def check() -> None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK | os.X_OK):
+                raise StorageError(f"{self.root} is not writable")
+
+        await anyio.to_thread.run_sync(check)
+
+    def _object_files(self, older_than: float) -> list[tuple[str, float]]:
+        """(key, mtime) of committed objects last changed before ``older_than`` (epoch)."""
+        found = []
+        for path in self.root.glob("*/*/*"):
+            key = path.relative_to(self.root).as_posix()
+            if not _KEY_RE.match(key):
+                continue
+            try:
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if mtime < older_than:
+                found.append((key, mtime))
+        return found
+
+    async def list_older_than(self, seconds: float) -> list[str]:
+        """Keys of committed objects written more than ``seconds`` ago."""
+        cutoff = time.time() - seconds
+        return [key for key, _ in await anyio.to_thread.run_sync(self._object_files, cutoff)]
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
@@ -308,6 +388,10 @@ class LocalStorage:
 
     async def begin_write(self) -> PendingObject:
         return _LocalPending(self, new_key())
+
+    async def write_as(self, key: str) -> PendingObject:
+        """Write an object under a given key (restoring a backup), replacing any there."""
+        return _LocalPending(self, validate_key(key))
 
     async def open_range(
         self, key: str, start: int = 0, end: int | None = None
@@ -528,6 +612,8 @@ class S3Storage:
             config["secret_access_key"] = secret_access_key
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self._endpoint_url, self._region = endpoint_url, region
+        self._access_key_id, self._secret_access_key = access_key_id, secret_access_key
         # part_size * max_concurrency bounds the memory one upload can hold in flight.
         self.part_size = max(part_size, 5 * 1024 * 1024)
         self.max_concurrency = max_concurrency
@@ -535,7 +621,10 @@ class S3Storage:
             bucket,
             prefix=self.prefix or None,
             config=config,  # type: ignore[arg-type]
-            client_options={"allow_http": allow_http},
+            # A stalled endpoint fails the call (5 s to connect, 30 s without a byte) instead of
+            # hanging it; the overall bound is long enough to stream a large file to a slow client.
+            client_options={"allow_http": allow_http, "connect_timeout": "5s", "read_timeout": "30s",
+                            "timeout": "2h"},
         )
 
     def __repr__(self) -> str:
@@ -543,6 +632,10 @@ class S3Storage:
 
     async def begin_write(self) -> PendingObject:
         return _S3Pending(self, new_key())
+
+    async def write_as(self, key: str) -> PendingObject:
+        """Write an object under a given key (restoring a backup), replacing any there."""
+        return _S3Pending(self, validate_key(key))
 
     async def open_range(
         self, key: str, start: int = 0, end: int | None = None
@@ -587,6 +680,56 @@ class S3Storage:
         except (NotFoundError, FileNotFoundError):
             pass
 
+    def has_room(self, size: int) -> bool:
+        return True  # a bucket has no volume to fill
+
+    async def ping(self) -> None:
+        """Raise unless the bucket answers (a missing probe object is an answer)."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        try:
+            await obstore.head_async(self.store, "readyz-probe")
+        except (NotFoundError, FileNotFoundError):
+            pass
+
+    async def list_older_than(self, seconds: float) -> list[str]:
+        """Keys of committed objects written more than ``seconds`` ago."""
+        import obstore
+
+        cutoff = time.time() - seconds
+        keys = []
+        async for batch in obstore.list(self.store, chunk_size=1000):
+            for meta in batch:
+                key = str(meta["path"])
+                if _KEY_RE.match(key) and meta["last_modified"].timestamp() < cutoff:
+                    keys.append(key)
+        return keys
+
+    async def purge_incomplete(self, older_than_seconds: float = 24 * 3600) -> int:
+        """Abort multipart uploads started more than ``older_than_seconds`` ago (a crashed
+        process's; abort handles every other case). The bucket's lifecycle rule
+        (AbortIncompleteMultipartUpload, see docs/operations.md) is the second line."""
+        return await anyio.to_thread.run_sync(self._abort_stale_multipart, older_than_seconds)
+
+    def _abort_stale_multipart(self, older_than_seconds: float) -> int:
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.client("s3", endpoint_url=self._endpoint_url, region_name=self._region,
+                              aws_access_key_id=self._access_key_id, aws_secret_access_key=self._secret_access_key,
+                              config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2},
+                                            s3={"addressing_style": "path"}))
+        cutoff = time.time() - older_than_seconds
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        aborted = 0
+        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"].timestamp() < cutoff:
+                    client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                    aborted += 1
+        return aborted
+
     @asynccontextmanager
     async def local_path(self, key: str) -> AsyncIterator[Path]:
         fd, name = tempfile.mkstemp(prefix="upload-check-")
@@ -603,12 +746,13 @@ class S3Storage:
 # --------------------------------------------------------------------------------------------
 
 
-def make_storage(url: str, **s3_options: Any) -> Storage:
+def make_storage(url: str, *, reserve_bytes: int = 0, **s3_options: Any) -> Storage:
     """Build a back-end from a URL: ``file:///abs/path``, a plain path, or ``s3://bucket/prefix``.
 
     ``s3_options`` go to :class:`S3Storage` (``endpoint_url``, ``region``, ``access_key_id``,
     ``secret_access_key``, ``allow_http``, …) and are ignored for local storage, so the caller
-    can pass its settings unconditionally.
+    can pass its settings unconditionally; ``reserve_bytes`` is the free space local storage
+    keeps (a bucket has no such limit).
     """
     parts = urlsplit(url)
     if parts.scheme == "s3":
@@ -618,8 +762,8 @@ def make_storage(url: str, **s3_options: Any) -> Storage:
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise ValueError(f"file URL must be local: {url!r}")
-        return LocalStorage(Path(unquote(parts.path)))
+        return LocalStorage(Path(unquote(parts.path)), reserve_bytes=reserve_bytes)
     if parts.scheme and len(parts.scheme) > 1:  # "C:" on Windows is a drive, not a scheme
         raise ValueError(f"unsupported storage URL scheme: {parts.scheme!r}")
-    return LocalStorage(Path(url))
+    return LocalStorage(Path(url), reserve_bytes=reserve_bytes)
 

@@ -7,6 +7,7 @@ from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
 from contest.controllers.memberships import MembershipApi, MembershipPages
 from contest.controllers.notices import NoticeApi, NoticePages
+from contest.controllers.operations import OperationsApi
 from contest.controllers.pages import AccountPages, PublicPages
 from contest.controllers.powers import PendingActionApi, PendingActionPages
 from contest.controllers.results_api import ResultsApi
@@ -18,5 +19,5 @@ ROUTE_HANDLERS = [
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
     TwoFactorPages, PendingActionApi, PendingActionPages,
-    DigitalIdPages, NoticePages, NoticeApi,
+    DigitalIdPages, NoticePages, NoticeApi, OperationsApi,
 ]

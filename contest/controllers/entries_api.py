@@ -17,11 +17,19 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from contest import clock
 from contest.domain import attachments, entries, extensions, submission
-from contest.errors import DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
+from contest.errors import (
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    StorageFull,
+    ValidationFailed,
+)
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
 from contest.numbers import query_number, query_value, whole_number
 from contest.openapi import BEARER, UNSAFE, api, binary, header, link
+from contest.operations import UPLOAD_BYTES
 from contest.schemas import DeletedRead, EntryFields, EntryUpdate, ExtensionIn, StateRead
 from contest.storage import get_storage
 from contest.web import MULTIPART, check_deferred_csrf
@@ -29,6 +37,7 @@ from uploads.errors import UploadError, UploadTooLarge
 from uploads.serving import file_response
 from uploads.sniff import FILE_TYPES
 from uploads.storage import ObjectNotFound, StorageError
+from uploads.storage import StorageFull as StorageVolumeFull
 from uploads.streaming import MULTIPART_OVERHEAD, receive_upload
 
 log = logging.getLogger("contest.uploads")
@@ -175,6 +184,11 @@ def upload_error_response(exc: UploadError) -> Response:
                      "detail_en": exc.message_en}, status_code=exc.status_code)
 
 
+def storage_full() -> StorageFull:
+    return StorageFull("The file was not stored: the file storage is full. Please try again later, "
+                       "or tell the organisers if it goes on.", code="storage_full")
+
+
 def storage_unavailable() -> ServiceUnavailable:
     return ServiceUnavailable("The file was not stored: file storage is not available right now. "
                               "Please try again in a few minutes.", code="storage_unavailable")
@@ -200,12 +214,23 @@ async def discard_unrecorded(storage: Any, key: str, is_recorded: Callable[[str]
 
 
 async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
-    """Shared by the API and the entry page: check first, then stream the body to storage."""
+    """Shared by the API and the entry page: check first, then stream the body to storage.
+
+    With an ``Idempotency-Key`` header (or an ``idempotency_key`` form field before the file),
+    a retry of an upload whose answer was lost returns the file already stored instead of
+    storing a second copy."""
     actor = require_actor(request)
+    header_key = request.headers.get("idempotency-key")
+    if (earlier := await attachments.uploaded_before(actor=actor, entry_id=entry_id,
+                                                     idempotency_key=header_key)) is not None:
+        return earlier
     allowance = await attachments.prepare_upload(actor=actor, entry_id=entry_id)
     length = request.headers.get("content-length")
     content_length = whole_number(length) if length else None
     storage = get_storage()
+    if not storage.has_room(content_length or 0):
+        log.error("refused an upload for entry %s: the storage volume is below its free-space reserve", entry_id)
+        raise storage_full()
     try:
         received = await receive_upload(
             request.stream(), content_type=request.headers.get("content-type", ""),
@@ -218,18 +243,27 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
         if allowance.entry_remaining < allowance.max_file_bytes and not over_file_limit:
             raise attachments.entry_too_large(allowance.max_entry_bytes, allowance.entry_remaining) from exc
         raise
-    except StorageError as exc:  # disk full, S3 down: nothing was stored (the intake aborted)
+    except StorageVolumeFull as exc:
+        log.error("storing an upload for entry %s failed: %s", entry_id, exc)
+        raise storage_full() from exc
+    except StorageError as exc:  # S3 down, disk failing: nothing was stored (the intake aborted)
         log.error("storing an upload for entry %s failed: %s", entry_id, exc)
         raise storage_unavailable() from exc
     try:
         require_form_token(request, received.fields)
-        return await attachments.add_attachment(actor=actor, entry_id=entry_id, name=received.filename,
-                                            size=received.size, content_type=received.content_type,
-                                            sha256=received.sha256, storage_key=received.key,
-                                            kind=received.fields.get("kind"))
+        attachment = await attachments.add_attachment(
+            actor=actor, entry_id=entry_id, name=received.filename, size=received.size,
+            content_type=received.content_type, sha256=received.sha256, storage_key=received.key,
+            kind=received.fields.get("kind"),
+            idempotency_key=header_key or received.fields.get("idempotency_key"))
     except BaseException:
         await discard_unrecorded(storage, received.key, attachments.is_recorded)
         raise
+    if attachment["storage_key"] != received.key:  # an earlier try had stored this file
+        await discard_unrecorded(storage, received.key, attachments.is_recorded)
+    else:
+        UPLOAD_BYTES.inc(received.size)
+    return attachment
 
 
 async def delete_stored(key: str | None) -> None:
@@ -263,11 +297,19 @@ UPLOAD_BODY = {
                                 "read from its bytes, not from its name)."},
         "kind": {"type": "string", "enum": list(entries.ATTACHMENT_KINDS),
                  "description": "What the file is; left out: from its type."},
+        "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,100}$",
+                            "description": "As the `Idempotency-Key` header, for forms (before the file)."},
     }},
     "encoding": {"file": {"contentType": ", ".join(sorted({t.content_type for t in FILE_TYPES}
                                                           | {"application/octet-stream"}))}},
 }
 FILE_MEDIA_TYPES = tuple(sorted({t.content_type for t in FILE_TYPES}))
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "A key the client chooses per file (8-100 of `A-Z a-z 0-9 . _ : -`). Sending the same "
+                   "upload again with the same key (after a lost answer) returns the file stored the first "
+                   "time instead of storing a second copy.",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,100}$"}}
 RANGE_HEADER = {"name": "Range", "in": "header", "required": False,
                 "description": "One byte range, `bytes=first-last`, `bytes=first-` or `bytes=-suffix` "
                                "(others are ignored: the whole file is sent).",
@@ -343,8 +385,8 @@ class EntryApi(Controller):
 
     @post("/api/v1/entries/{entry_id:int}/attachments", operation_id="uploadAttachment",
           guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None, opt=MULTIPART,
-          **api(*UNSAFE, 401, 403, 404, 409, 413, 415, 422, 503, auth=BEARER, multipart=UPLOAD_BODY,
-                reply=AttachmentRead, links=ATTACHMENT_LINKS))
+          **api(*UNSAFE, 401, 403, 404, 409, 413, 415, 422, 503, 507, auth=BEARER, multipart=UPLOAD_BODY,
+                reply=AttachmentRead, links=ATTACHMENT_LINKS, request_headers=[IDEMPOTENCY_HEADER]))
     async def upload(self, request: Request, entry_id: int) -> AttachmentRead | Response:
         """multipart/form-data with field ``file`` (and optional ``kind``), streamed to storage."""
         try:

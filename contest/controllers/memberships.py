@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from contest.controllers.entries_api import (
     discard_unrecorded,
     require_form_token,
+    storage_full,
     storage_unavailable,
     upload_error_response,
 )
@@ -31,6 +32,7 @@ from contest.web import MULTIPART
 from uploads.errors import UploadError
 from uploads.serving import file_response
 from uploads.storage import ObjectNotFound, StorageError
+from uploads.storage import StorageFull as StorageVolumeFull
 from uploads.streaming import receive_upload
 
 log = logging.getLogger("contest.uploads")
@@ -80,11 +82,16 @@ async def receive_letter(request: Request, organisation_code: str) -> dict[str, 
                                code="applicant_only")
     length = request.headers.get("content-length")
     storage = get_storage()
+    if not storage.has_room((whole_number(length) or 0) if length else 0):
+        raise storage_full()
     try:
         received = await receive_upload(
             request.stream(), content_type=request.headers.get("content-type", ""),
             content_length=whole_number(length) if length else None, storage=storage,
             max_bytes=memberships.LETTER_MAX_BYTES, file_field="letter")
+    except StorageVolumeFull as exc:
+        log.error("storing an authorisation letter failed: %s", exc)
+        raise storage_full() from exc
     except StorageError as exc:
         log.error("storing an authorisation letter failed: %s", exc)
         raise storage_unavailable() from exc
@@ -120,7 +127,7 @@ class MembershipApi(Controller):
     @post("/api/v1/organisations/{code:str}/membership-requests", operation_id="requestMembership",
           guards=[login_required], status_code=HTTP_201_CREATED, opt=MULTIPART,
           request_max_body_size=memberships.LETTER_MAX_BYTES + 64 * 1024,
-          **api(*UNSAFE, 401, 403, 404, 409, 413, 415, 422, 503, auth=BEARER, multipart=LETTER_BODY,
+          **api(*UNSAFE, 401, 403, 404, 409, 413, 415, 422, 503, 507, auth=BEARER, multipart=LETTER_BODY,
                 reply=MembershipRead))
     async def request_membership(self, request: Request, code: str) -> MembershipRead | Response:
         """Ask to act for an organisation: multipart with field ``letter`` (the authorisation letter,

@@ -3,6 +3,7 @@ deadline, reading it (owner, admin, assigned reviewer) and the result of its che
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,18 +84,54 @@ def kind_errors(kind: str | None) -> dict[str, str]:
     return {"kind": t("Unknown kind of file. Choose one of: {kinds}.", kinds=", ".join(ATTACHMENT_KINDS))}
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+
+
+def upload_key(entry_id: int, idempotency_key: str | None) -> str | None:
+    """The stored form of a client's idempotency key for an upload to ``entry_id`` (None without
+    one). A key of the wrong shape is refused: it could never find its file again."""
+    if idempotency_key is None or idempotency_key == "":
+        return None
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise ValidationFailed(errors={"idempotency_key": t(
+            "Use 8 to 100 letters, digits or . _ : - for the idempotency key.")},
+            code="invalid_idempotency_key")
+    return f"{entry_id}:{idempotency_key}"
+
+
+async def uploaded_before(*, actor: Actor, entry_id: int, idempotency_key: str | None) -> dict[str, Any] | None:
+    """The file an earlier try of this upload stored (same entry, same key), if any: a client
+    that lost the answer and sends the upload again gets that file, not a second copy."""
+    key = upload_key(entry_id, idempotency_key)
+    if key is None:
+        return None
+    await owned_entry(actor, entry_id)
+    found: dict[str, Any] | None = await Attachment.select(*Attachment.all_columns()).where(
+        (Attachment.upload_key == key) & Attachment.deleted_at.is_null()).first()
+    return found
+
+
 async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, content_type: str, sha256: str,
-                         storage_key: str, kind: str | None = None) -> dict[str, Any]:
+                         storage_key: str, kind: str | None = None,
+                         idempotency_key: str | None = None) -> dict[str, Any]:
     """Record a file that has been stored completely. Re-checks the deadline and the entry's
     total size inside the transaction (two uploads may race); the caller deletes the stored
-    object if this raises."""
+    object if this raises. With an ``idempotency_key`` that an earlier try already recorded,
+    that file is returned and nothing is added (the caller then deletes the new bytes)."""
     row = await owned_entry(actor, entry_id)
+    key = upload_key(entry_id, idempotency_key)
     edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     if errors := kind_errors(kind):
         raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
     kind = kind or _kind_for(content_type)
     async with atomic():
         await lock_row("entry", entry_id)
+        if key is not None:
+            earlier = await Attachment.select(*Attachment.all_columns()).where(Attachment.upload_key == key).first()
+            if earlier is not None and earlier["deleted_at"] is None:
+                return dict(earlier)
+            if earlier is not None:  # removed since: the key names a new file now
+                await Attachment.update({Attachment.upload_key: None}).where(Attachment.id == earlier["id"])
         await require_open(edition, row["organisation"])
         current = await existing(Entry.select().where(Entry.id == entry_id))
         if current["state"] not in EDITABLE_STATES:
@@ -109,7 +146,8 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
             raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
         rows = await Attachment.insert(Attachment(
             entry=entry_id, kind=kind, name=name[:255], size=size, content_type=content_type, sha256=sha256,
-            storage_key=storage_key, uploaded_by=actor.id, check_state="pending")).returning(*Attachment.all_columns())
+            storage_key=storage_key, upload_key=key, uploaded_by=actor.id,
+            check_state="pending")).returning(*Attachment.all_columns())
         attachment = rows[0]
         await Entry.update({Entry.revision: Entry.revision + 1, Entry.updated_at: clock.now()}).where(
             Entry.id == entry_id)
@@ -120,6 +158,21 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
                                    dedupe_key=f"check:{attachment['id']}")
     await outbox.dispatch([job])
     return attachment
+
+
+async def named_keys(keys: list[str]) -> set[str]:
+    """Which of these storage keys a row names (an attachment's file, live or removed, or a
+    membership's letter): their bytes are kept. The rest are orphans."""
+    from contest.tables import Membership
+
+    named: set[str] = set()
+    for start in range(0, len(keys), 500):
+        batch = keys[start:start + 500]
+        named |= {r["storage_key"] for r in await Attachment.select(Attachment.storage_key).where(
+            Attachment.storage_key.is_in(batch))}
+        named |= {r["letter_key"] for r in await Membership.select(Membership.letter_key).where(
+            Membership.letter_key.is_in(batch))}
+    return named
 
 
 async def is_recorded(storage_key: str) -> bool:

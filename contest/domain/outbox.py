@@ -95,6 +95,10 @@ async def progress(dedupe_prefix: str) -> dict[str, int]:
 
 _arq_pool: Any = None
 _kick: asyncio.Event | None = None
+#: Hand-overs to Redis still under way (kept so they are not garbage-collected mid-flight).
+_handing_over: set[asyncio.Task[None]] = set()
+#: A hand-over to Redis gives up after this long; the sweeper sends the job later.
+DISPATCH_TIMEOUT_SECONDS = 3.0
 
 
 def use_arq(pool: Any) -> None:
@@ -108,21 +112,36 @@ def use_in_process(event: asyncio.Event | None) -> None:
 
 
 async def dispatch(ids: Sequence[int | None] | None = None) -> None:
-    """After commit: hand new jobs to a runner. Failing here loses nothing (the sweeper retries)."""
+    """After commit: hand new jobs to a runner. The caller never waits on Redis: the hand-over
+    runs beside it, bounded in time, and failing loses nothing (the row is safe in the database
+    and the sweeper sends it later)."""
     queued = [i for i in (ids or []) if i is not None]
+    if _arq_pool is not None and queued:
+        task = asyncio.get_running_loop().create_task(_hand_over(_arq_pool, queued))
+        _handing_over.add(task)
+        task.add_done_callback(_handing_over.discard)
+    elif _kick is not None:
+        _kick.set()
+
+
+async def _hand_over(pool: Any, ids: list[int]) -> None:
     try:
-        if _arq_pool is not None:
-            for outbox_id in queued:
-                await enqueue_arq(outbox_id)
-        elif _kick is not None:
-            _kick.set()
-    except Exception:  # noqa: BLE001 - the row is safe in the database; the sweeper re-sends
-        log.exception("dispatch failed; the sweeper will retry")
+        for outbox_id in ids:
+            await asyncio.wait_for(enqueue_arq(outbox_id, pool=pool), DISPATCH_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the row is safe in the database; the sweeper re-sends
+        log.warning("outbox: handing jobs %s to Redis failed (%s: %s); the sweeper will send them",
+                    ids, type(exc).__name__, exc)
 
 
-async def enqueue_arq(outbox_id: int, suffix: str = "0") -> None:
+async def settle(timeout: float = DISPATCH_TIMEOUT_SECONDS * 2) -> None:
+    """Wait (bounded) for hand-overs under way: at shutdown, and where a test looks at the queue."""
+    if _handing_over:
+        await asyncio.wait(set(_handing_over), timeout=timeout)
+
+
+async def enqueue_arq(outbox_id: int, suffix: str = "0", *, pool: Any = None) -> None:
     # arq ignores a job id it has seen (queued or result kept), so a re-send needs a new suffix.
-    await _arq_pool.enqueue_job("run_outbox_item", outbox_id, _job_id=f"outbox:{outbox_id}:{suffix}")
+    await (pool or _arq_pool).enqueue_job("run_outbox_item", outbox_id, _job_id=f"outbox:{outbox_id}:{suffix}")
 
 
 # --- running --------------------------------------------------------------------------------
@@ -199,6 +218,10 @@ async def failed_jobs(*, limit: int = 200) -> list[dict[str, Any]]:
 
 async def failed_count() -> int:
     return await Outbox.count().where(Outbox.state == OutboxState.failed)
+
+
+async def pending_count() -> int:
+    return await Outbox.count().where(Outbox.state == OutboxState.pending)
 
 
 async def resend(ids: Sequence[int] | None = None) -> list[int]:

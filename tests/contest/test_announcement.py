@@ -195,6 +195,7 @@ def test_result_mails_survive_a_worker_outage_and_restart(db: str, redis_url: st
             await announcement.publish_results(actor=Actor(id=admin_id, email="publisher@dga.or.th", role="admin"),
                                                year=YEAR)
             assert mails() == []  # the worker is down
+            await outbox.settle()
             await _worker_burst(redis_url)  # back: queues the result mails, then sends them
             await _worker_burst(redis_url)
             await _worker_burst(redis_url)  # a restart finds nothing left to do
