@@ -197,8 +197,7 @@ async def restore_backup(directory: Path) -> VerifyReport:
     if kind == "sqlite":
         target = _sqlite_path(settings.database_url)
         target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
-            stale.unlink(missing_ok=True)
+        # Through SQLite's backup API into the target (its journal and WAL stay consistent).
         await anyio.to_thread.run_sync(_copy_sqlite, db_file, target)
     else:
         await anyio.to_thread.run_sync(lambda: subprocess.run(

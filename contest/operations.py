@@ -176,8 +176,9 @@ async def readiness(redis: Any) -> tuple[bool, dict[str, str]]:
         try:
             await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
             report[name] = "ok"
-        except Exception:  # noqa: BLE001 - any failure means "down"; the log says why
-            logging.getLogger("contest.readyz").warning("readiness: %s is down", name, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - any failure means "down"; the log says why
+            logging.getLogger("contest.readyz").warning("readiness: %s is down (%s: %s)", name,
+                                                        type(exc).__name__, exc)
             report[name] = "down"
     if redis is None:
         report["redis"] = "absent"

@@ -15,6 +15,17 @@ from contest.domain.registry import OrgRecord
 from contest.settings import get_settings
 
 PASSWORD = "correct-horse-battery"
+
+#: Every field an entry needs to be submitted (its files aside).
+COMPLETE = {
+    "title": "ระบบแจ้งเหตุเดือดร้อนออนไลน์", "category": "service", "summary": "ประชาชนแจ้งเหตุผ่าน LINE",
+    "problem": "แจ้งเหตุล่าช้า", "solution": "แชตบอตและแดชบอร์ด", "citizens_served": 12000,
+    "results": "ตอบสนองเร็วขึ้น 3 เท่า", "in_service_since": "2024-06-01", "technology": "LINE OA, PostgreSQL",
+    "links": ["https://example.go.th/service"], "video_url": "https://video.example/x",
+    "contact_name": "สมหญิง ใจดี", "contact_email": "it@example.go.th", "contact_phone": "053 123 456",
+    "consent_publish": True,
+}
+
 #: Every admin and committee member the factories make signs in with two factors, from this key.
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _seq = count(1)

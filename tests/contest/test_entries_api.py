@@ -15,19 +15,11 @@ from contest.domain import attachments, entries, extensions, submission
 from contest.domain.audit import SYSTEM
 from contest.tables import Attachment, Entry, Receipt
 from tests.conftest import run
-from tests.factories import login_token, make_edition, make_org, make_user, wait_for_mails
+from tests.factories import COMPLETE, login_token, make_edition, make_org, make_user, wait_for_mails
 from uploads.testing import make_pdf, make_png
 
 pytestmark = pytest.mark.integration
 
-COMPLETE = {
-    "title": "ระบบแจ้งเหตุเดือดร้อนออนไลน์", "category": "service", "summary": "ประชาชนแจ้งเหตุผ่าน LINE",
-    "problem": "แจ้งเหตุล่าช้า", "solution": "แชตบอตและแดชบอร์ด", "citizens_served": 12000,
-    "results": "ตอบสนองเร็วขึ้น 3 เท่า", "in_service_since": "2024-06-01", "technology": "LINE OA, PostgreSQL",
-    "links": ["https://example.go.th/service"], "video_url": "https://video.example/x",
-    "contact_name": "สมหญิง ใจดี", "contact_email": "it@example.go.th", "contact_phone": "053 123 456",
-    "consent_publish": True,
-}
 
 
 def _setup(client):  # type: ignore[no-untyped-def]

@@ -121,3 +121,38 @@ def test_upload_check_download_and_delete_through_the_api_on_s3(
     assert s3_leftovers(s3_client, s3_bucket) == ([], [])
     assert s3_api.get(f"/api/v1/entries/{entry['id']}", headers=headers).json()["attachments"] == []
     assert s3_api.get(url, headers=headers).status_code == 404
+
+
+def test_housekeeping_on_s3_aborts_crashed_uploads_and_removes_orphans(
+        s3_app: Any, s3_client: Any, s3_bucket: str) -> None:  # noqa: F811
+    """What a crashed process leaves in a bucket: a multipart upload never completed, and an
+    object stored but never recorded. The hourly job removes both (the bucket's lifecycle rule
+    is the second line for the first), and keeps every object a row names."""
+    from contest import jobs
+
+    run(make_edition(2569))
+    org = run(make_org())
+    run(make_user("applicant", email="staff@example.go.th", org=org))
+    from litestar.testing import TestClient
+
+    with TestClient(app=s3_app, base_url="http://testserver.local") as api:
+        headers = login_token(api, "staff@example.go.th")
+        entry = api.post("/api/v1/editions/2569/entries", headers=headers, json={"title": "บริการ"}).json()
+        kept = api.post(f"/api/v1/entries/{entry['id']}/attachments", headers=headers,
+                        files={"file": ("a.pdf", make_pdf(), "application/pdf")})
+        assert kept.status_code == 201
+    kept_key = run(Attachment.select(Attachment.storage_key).first())["storage_key"]
+    s3_client.create_multipart_upload(Bucket=s3_bucket, Key=f"{PREFIX}/ab/cd/crashedcrashedcrashed")
+    s3_client.put_object(Bucket=s3_bucket, Key=f"{PREFIX}/zz/yy/orphanorphanorphan1", Body=b"never recorded")
+
+    with pytest.MonkeyPatch.context() as patch:  # everything counts as old enough
+        patch.setattr(jobs, "ORPHAN_AFTER_SECONDS", -3600)
+        patch.setenv("UPLOAD_MAX_SECONDS", "-3600")
+        get_settings.cache_clear()
+        try:
+            assert run(jobs.purge_stale_uploads({})) == {"incomplete": 1, "orphans": 1}
+        finally:
+            get_settings.cache_clear()
+    assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
+    assert keys == [f"{PREFIX}/{kept_key}"]

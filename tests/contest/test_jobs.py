@@ -310,3 +310,39 @@ def test_a_written_mail_leaves_its_body_and_links_out_of_the_log(db: str, caplog
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "staff@example.go.th" in logged and "SECRET-TOKEN-123" not in logged and "Open" not in logged
     assert any("SECRET-TOKEN-123" in m for m in mails("staff@example.go.th"))
+
+
+def test_orphan_objects_are_removed_after_hours_and_named_ones_kept(db: str) -> None:
+    """An object no row names (an upload that crashed between storing and recording) goes once it
+    is ORPHAN_AFTER_SECONDS old; a young one may be an upload about to be recorded; a file a
+    row names is never touched, however old."""
+    import os
+    import time
+
+    from contest.storage import get_storage
+    from contest.tables import Attachment, Edition, Entry, Organisation
+    from tests.factories import make_edition
+
+    storage: Any = get_storage()
+
+    def put(key: str, hours: float) -> Any:
+        path = storage.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"bytes")
+        then = time.time() - hours * 3600
+        os.utime(path, (then, then))
+        return path
+
+    old_orphan = put("aa/bb/oldorphanoldorphan01", 7)
+    young_orphan = put("aa/bb/youngorphanyoung01", 1)
+    named = put("aa/cc/namedfilenamedfile01", 500)
+    run(make_edition(2569))
+    org_code = run(make_org())
+    org_id = run(Organisation.select(Organisation.id).where(Organisation.code == org_code).first())["id"]
+    edition_id = run(Edition.select(Edition.id).first())["id"]
+    entry_id = run(Entry.insert(Entry(edition=edition_id, organisation=org_id, title="x")).returning(Entry.id))[0]["id"]
+    run(Attachment.insert(Attachment(entry=entry_id, name="a.pdf", size=5, content_type="application/pdf",
+                                     sha256="0" * 64, storage_key="aa/cc/namedfilenamedfile01")))
+
+    assert run(jobs.purge_stale_uploads({})) == {"incomplete": 0, "orphans": 1}
+    assert not old_orphan.exists() and young_orphan.exists() and named.exists()
