@@ -168,6 +168,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/account/reset/{token:str}"): R(*NOT_FOUND, body={"password": "a-new-password-1"}),
     ("GET", "/static/{file_path:path}"): R(*PUBLIC),
     ("HEAD", "/static/{file_path:path}"): R(*PUBLIC),
+    ("GET", "/healthz"): R(*PUBLIC),
+    ("GET", "/readyz"): R(*PUBLIC),
+    # Metrics: an administrator, or a scraper address in METRICS_ALLOW (none in the tests).
+    ("GET", "/metrics"): R(403, 403, 403, 403, 403, 403, 200, 403),
     ("GET", "/schema"): R(*PUBLIC),
     ("GET", "/schema/elements"): R(*PUBLIC),
     ("GET", "/schema/oauth2-redirect.html"): R(*PUBLIC),
