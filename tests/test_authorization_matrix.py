@@ -298,6 +298,9 @@ MATRIX: dict[tuple[str, str], Route] = {
     # --- the organisers' pages ---------------------------------------------------------------------
     ("GET", "/admin"): R(*ADMIN_PAGE),
     ("GET", "/admin/audit"): R(*ADMIN_PAGE),
+    ("GET", "/admin/privacy"): R(*ADMIN_PAGE),
+    ("GET", "/admin/privacy/records.json"): R(401, 403, 403, 403, 403, 403, 200),
+    ("GET", "/admin/privacy/records.csv"): R(401, 403, 403, 403, 403, 403, 200),
     ("POST", "/admin/audit/verify"): R(*ADMIN_PAGE_ACTS),
     ("GET", "/admin/users"): R(*ADMIN_PAGE),
     ("POST", "/admin/users"): R(*ADMIN_PAGE_ACTS, body={"email": "new@dga.or.th", "role": "reviewer"}),

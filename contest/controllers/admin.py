@@ -5,18 +5,18 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from contest.domain import accounts, audit, editions, organisations, outbox
+from contest.domain import accounts, audit, editions, organisations, outbox, privacy
 from contest.domain.editions import DEFAULT_CATEGORIES
 from contest.domain.proposals import Proposed
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, require_actor
-from contest.i18n import t
+from contest.i18n import current_language, t
 from contest.numbers import typed_decimal, whole_number
 from contest.tables import AuditEvent, Organisation, User
 from contest.web import MULTIPART, check_deferred_csrf
@@ -211,3 +211,27 @@ class AdminPages(Controller):
         report = await audit.verify_chain()
         rows = await AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(100)
         return Template("contest/admin/audit.html", context={"events": rows, "page": 1, "report": report})
+
+    @get("/privacy")
+    async def records_of_processing(self) -> Template:
+        """Records of processing (PDPA section 39), and each edition's retention of files."""
+        from contest.domain.retention import files_due_at
+
+        rows = []
+        for view in await editions.list_editions(include_draft=True):
+            due = files_due_at(view.published_at, view.attachment_retention_years) if view.published_at else None
+            rows.append({"edition": view, "files_due_at": due})
+        language = current_language.get()
+        return Template("contest/admin/privacy.html", context={
+            "records": privacy.record_rows(language), "editions": rows,
+            "controller": privacy.CONTROLLER_EN if language == "en" else privacy.CONTROLLER_TH})
+
+    @get("/privacy/records.json")
+    async def records_json(self) -> Response[dict[str, Any]]:
+        return Response(privacy.export_json(), headers={
+            "Content-Disposition": 'attachment; filename="records-of-processing.json"'})
+
+    @get("/privacy/records.csv")
+    async def records_csv(self) -> Response[str]:
+        return Response(privacy.export_csv(), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="records-of-processing.csv"'})
