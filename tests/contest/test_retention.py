@@ -170,7 +170,15 @@ def test_an_edition_keeps_files_as_long_as_its_setting_says(db: str, client: Any
     clock.freeze(add_years(published, 5) - timedelta(days=1))
     assert run(run_retention()).files == []
     clock.freeze(add_years(published, 5) + timedelta(days=1))
-    assert {f.entry_id for f in run(run_retention()).files} == {e for e, s in states.items() if s not in KEPT}
+    purged = run(run_retention()).files
+    assert {f.entry_id for f in purged} == {e for e, s in states.items() if s not in KEPT}
+
+    from tests.factories import browser_login
+
+    browser_login(client, admin)
+    page = client.get(f"/admin/entries/{purged[0].entry_id}")
+    assert page.status_code == 200 and "ลบแล้วเมื่อครบระยะเวลาการเก็บรักษา" in page.text
+    assert f"/api/v1/attachments/{purged[0].attachment_id}/content" not in page.text
 
 
 def test_the_edition_form_edits_the_retention_years(db: str, client: Any) -> None:
