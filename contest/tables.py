@@ -128,6 +128,22 @@ class Membership(Table, tablename="membership"):
     letter_check_message = Text(default="")
 
 
+class ErasureRequest(Table, tablename="erasure_request"):
+    """A person asks for their data to be erased; an administrator approves (the data becomes a
+    pseudonym everywhere) or rejects it with a reason the law allows."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    user = ForeignKey(references=User, index=True)
+    state = Varchar(length=16, default="pending", index=True)  # pending | approved | rejected
+    reason = Text(default="")  # the person's own words, optional
+    refusal_code = Varchar(length=32, default="")
+    decision_reason = Text(default="")  # what the person reads
+    decided_by = Integer(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    pseudonym = Varchar(length=40, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class PendingAction(Table, tablename="pending_action"):
     """A power one administrator proposed and another must approve (four eyes)."""
 
@@ -227,6 +243,8 @@ class AuditEvent(Table, tablename="audit_event"):
     after = Text(default="null")
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64)
+    # {"salt", "commitments"}: how personal values enter the hash (see contest.domain.audit).
+    pii = Text(default="{}")
 
 
 class Outbox(Table, tablename="outbox"):
@@ -384,5 +402,5 @@ class EntryConsent(Table, tablename="entry_consent"):
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
-    PendingAction, Identity, DigitalIdLogin, PrivacyNotice, NoticeAcceptance, EntryConsent,
+    PendingAction, Identity, DigitalIdLogin, PrivacyNotice, NoticeAcceptance, EntryConsent, ErasureRequest,
 ]

@@ -17,7 +17,17 @@ from datetime import timedelta
 from typing import Any
 
 from contest import clock
-from contest.domain import accounts, announcement, memberships, notices, outcomes, proposals, submission, twofactor
+from contest.domain import (
+    accounts,
+    announcement,
+    erasure,
+    memberships,
+    notices,
+    outcomes,
+    proposals,
+    submission,
+    twofactor,
+)
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import Attachment, AuthToken, Edition, Entry, Membership, Organisation, Receipt, User
@@ -165,6 +175,9 @@ def build_world(client: Any) -> World:
     [second_admin] = admin_actors([past_admins[1]])
     v["pending_id"] = run(proposals.propose(second_admin, proposals.RESET_TWO_FACTOR, {
         "user_id": _actor(emails["reviewer"]).id, "email": emails["reviewer"]}))
+    # Someone who asked for their data to be erased (never one of the roles: approving erases).
+    run(make_user("applicant", email="leaving@example.go.th", org=org_b))
+    v["request_id"] = run(erasure.request_erasure(actor=_actor("leaving@example.go.th")))["id"]
     v["year"] = YEAR
     v["past_year"] = PAST_YEAR
     v["org_b"] = org_b

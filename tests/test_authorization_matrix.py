@@ -147,6 +147,19 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/account/membership/{membership_id:int}/letter"): R(LOGIN, 404, 404, 404, 404, 404, 404, 404),
     ("GET", "/organisation/members"): R(LOGIN, 200, 200, 403, 403, 403, 200, 403),
     ("GET", "/admin/memberships"): R(*ADMIN_PAGE, 403),
+    # A person's own data: everyone signed in, their own only (no route names another person).
+    ("GET", "/api/v1/me/data"): R(401, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/account/data"): R(LOGIN, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/account/data/download"): R(LOGIN, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/me/erasure-requests"): R(401, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS, body={}),
+    ("POST", "/account/data/erasure"): R(LOGIN, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS, ACTS, body={"reason": "x"}),
+    ("GET", "/api/v1/erasure-requests"): R(*ADMIN_API, 403),
+    ("GET", "/admin/erasure-requests"): R(*ADMIN_PAGE, 403),
+    ("POST", "/api/v1/erasure-requests/{request_id:int}/reject"): R(
+        *ADMIN_API_ACTS, 403, body={"refusal_code": "running_contest", "reason": "ยังไม่ประกาศผล"}),
+    ("POST", "/admin/erasure-requests/{request_id:int}"): R(
+        *ADMIN_PAGE_ACTS, 403, body={"decision": "reject", "refusal_code": "legal_retention", "reason": "x"}),
+    ("POST", "/api/v1/erasure-requests/{request_id:int}/approve"): R(*ADMIN_API_ACTS, 403, phase=8),
     ("GET", "/admin/memberships/{membership_id:int}/letter"): R(LOGIN, 403, 403, 403, 403, 403, 404, 403),
     # Deciding: A's verified member or an admin; the request's own author is told it is pending,
     # then (approved) that it cannot decide its own membership. Late phases: they change who is who.

@@ -9,6 +9,7 @@ from contest.controllers.memberships import MembershipApi, MembershipPages
 from contest.controllers.notices import NoticeApi, NoticePages
 from contest.controllers.operations import OperationsApi
 from contest.controllers.pages import AccountPages, PublicPages
+from contest.controllers.personal_data import ErasureAdminPages, PersonalDataApi, PersonalDataPages
 from contest.controllers.powers import PendingActionApi, PendingActionPages
 from contest.controllers.results_api import ResultsApi
 from contest.controllers.results_pages import ApplicantResultPages, PublishPages, ResultsPages
@@ -19,5 +20,6 @@ ROUTE_HANDLERS = [
     AuthController, OrganisationController, EditionController, UserController, EntryApi, ResultsApi,
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
     TwoFactorPages, PendingActionApi, PendingActionPages,
-    DigitalIdPages, NoticePages, NoticeApi, OperationsApi,
+    DigitalIdPages, NoticePages, NoticeApi, OperationsApi, PersonalDataApi, PersonalDataPages,
+    ErasureAdminPages,
 ]

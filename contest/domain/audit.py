@@ -3,12 +3,22 @@
 ``append_event`` must be called inside the transaction of the change it records, so the event
 and the change commit or roll back together. On PostgreSQL an advisory transaction lock
 serialises appenders; on SQLite the IMMEDIATE write transaction already does.
+
+Personal data is sealed, not hashed. The actor's email and every value under a personal key
+(``email``, ``name``, ``contact_phone``, …) anywhere in ``before``/``after`` enter the hash only
+as a commitment, SHA-256(event salt + value), kept in the event's ``pii`` column. Verifying
+recomputes each commitment from the stored value, so changing an email breaks the chain as
+changing anything else does. Erasing a person replaces their values with ``erased:<pseudonym>``;
+for those the stored commitment is used, so the chain still verifies and no longer holds who
+they were.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +36,63 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def event_hash(prev_hash: str, *, seq: int, at: str, actor_id: int | None, actor_email: str,
-               action: str, subject_type: str, subject_id: str, before: str, after: str) -> str:
+#: Keys whose string values are personal data wherever they appear in an event's payload.
+PERSONAL_KEYS = frozenset({"email", "name", "user_email", "user_name", "contact_name", "contact_email",
+                           "contact_phone", "to", "proposed_by", "decided_by", "phone"})
+#: How an erased value reads: ``erased:<pseudonym>``.
+ERASED = "erased:"
+
+
+def commitment(salt: str, value: str) -> str:
+    return hashlib.sha256(f"{salt}\x00{value}".encode()).hexdigest()
+
+
+def _seal(value: Any, path: str, seal: Callable[[str, str], str]) -> Any:
+    """``value`` with every personal string replaced by ``seal(path, value)``."""
+    if isinstance(value, dict):
+        return {k: (seal(f"{path}.{k}", v) if k in PERSONAL_KEYS and isinstance(v, str)
+                    else _seal(v, f"{path}.{k}", seal)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_seal(v, f"{path}[{i}]", seal) for i, v in enumerate(value)]
+    return value
+
+
+def sealed_hash(prev_hash: str, row: dict[str, Any], salt: str, kept: dict[str, str],
+                made: dict[str, str] | None = None) -> str:
+    """The hash of an event whose personal values enter only as commitments. ``kept`` holds the
+    commitments recorded when it was appended (used for erased values); commitments computed
+    now are written to ``made`` when given."""
+    def seal(path: str, value: str) -> str:
+        if value.startswith(ERASED) and path in kept:
+            digest = kept[path]
+        else:
+            digest = commitment(salt, value)
+        if made is not None:
+            made[path] = digest
+        return "sealed:" + digest
+
     body = canonical_json({
-        "seq": seq, "at": at, "actor_id": actor_id, "actor_email": actor_email,
-        "action": action, "subject_type": subject_type, "subject_id": subject_id,
-        "before": before, "after": after,
+        "seq": row["seq"], "at": row["at"], "actor_id": row["actor_id"],
+        "actor": seal("actor_email", row["actor_email"]),
+        "action": row["action"], "subject_type": row["subject_type"], "subject_id": row["subject_id"],
+        "before": canonical_json(_seal(json.loads(row["before"]), "before", seal)),
+        "after": canonical_json(_seal(json.loads(row["after"]), "after", seal)),
     })
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """The hash an event row must carry after ``prev_hash`` (its ``pii`` column as stored)."""
+    pii = json.loads(row["pii"] or "{}")
+    return sealed_hash(prev_hash, row, pii.get("salt", ""), pii.get("commitments", {}))
+
+
+def seal_event(prev_hash: str, row: dict[str, Any]) -> tuple[str, str]:
+    """A fresh salt and commitments for an event: (its hash, its ``pii`` column)."""
+    salt = secrets.token_hex(16)
+    made: dict[str, str] = {}
+    digest = sealed_hash(prev_hash, row, salt, {}, made)
+    return digest, canonical_json({"salt": salt, "commitments": made})
 
 
 @dataclass(frozen=True)
@@ -69,16 +128,11 @@ async def append_event(*, actor: Actor, action: str, subject_type: str, subject_
         AuditEvent.seq, ascending=False).limit(1).first()
     seq = (last["seq"] + 1) if last else 1
     prev_hash = last["hash"] if last else GENESIS
-    at = clock.utc_iso(clock.now())
-    before_text, after_text = canonical_json(before), canonical_json(after)
-    digest = event_hash(prev_hash, seq=seq, at=at, actor_id=actor.id, actor_email=actor.email,
-                        action=action, subject_type=subject_type, subject_id=str(subject_id),
-                        before=before_text, after=after_text)
-    await AuditEvent.insert(AuditEvent(
-        seq=seq, at=at, actor_id=actor.id, actor_email=actor.email, action=action,
-        subject_type=subject_type, subject_id=str(subject_id), before=before_text,
-        after=after_text, prev_hash=prev_hash, hash=digest,
-    ))
+    row = {"seq": seq, "at": clock.utc_iso(clock.now()), "actor_id": actor.id, "actor_email": actor.email,
+           "action": action, "subject_type": subject_type, "subject_id": str(subject_id),
+           "before": canonical_json(before), "after": canonical_json(after)}
+    digest, pii = seal_event(prev_hash, row)
+    await AuditEvent.insert(AuditEvent(**row, prev_hash=prev_hash, hash=digest, pii=pii))  # type: ignore[arg-type]
     return digest
 
 
@@ -105,11 +159,86 @@ async def verify_chain(batch_size: int = 5000) -> ChainReport:
             if row["prev_hash"] != prev_hash:
                 return ChainReport(False, count, row["seq"],
                                    "prev_hash does not match the previous event's hash")
-            digest = event_hash(prev_hash, seq=row["seq"], at=row["at"], actor_id=row["actor_id"],
-                                actor_email=row["actor_email"], action=row["action"],
-                                subject_type=row["subject_type"], subject_id=row["subject_id"],
-                                before=row["before"], after=row["after"])
-            if digest != row["hash"]:
+            try:
+                intact = row_hash(prev_hash, row) == row["hash"]
+            except (ValueError, TypeError, AttributeError):  # a payload that is no longer JSON
+                intact = False
+            if not intact:
                 return ChainReport(False, count, row["seq"],
                                    "content does not match its hash (the event was altered)")
             prev_hash, expected_seq, count = row["hash"], expected_seq + 1, count + 1
+
+
+def _erase_values(value: Any, wanted: Callable[[str], bool], pseudonym: str) -> Any:
+    if isinstance(value, dict):
+        return {k: (f"{ERASED}{pseudonym}" if k in PERSONAL_KEYS and isinstance(v, str) and wanted(v)
+                    else _erase_values(v, wanted, pseudonym)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_erase_values(v, wanted, pseudonym) for v in value]
+    return value
+
+
+async def erase_person(*, user_id: int | None, values: list[str], pseudonym: str) -> int:
+    """Replace a person's email, name and the like in every audit event by ``erased:<pseudonym>``
+    (inside the caller's transaction). The sealed commitments stay, so the chain still verifies.
+    Returns how many events changed."""
+    targets = {v.strip().lower() for v in values if v and v.strip()}
+
+    def wanted(text: str) -> bool:
+        return text.strip().lower() in targets
+
+    changed = 0
+    last_seq = 0
+    while True:
+        rows = await AuditEvent.select(AuditEvent.id, AuditEvent.seq, AuditEvent.actor_id, AuditEvent.actor_email,
+                                       AuditEvent.before, AuditEvent.after).where(
+            AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(2000)
+        if not rows:
+            return changed
+        for row in rows:
+            last_seq = row["seq"]
+            update: dict[Any, Any] = {}
+            if (user_id is not None and row["actor_id"] == user_id) or wanted(row["actor_email"]):
+                if not row["actor_email"].startswith(ERASED):
+                    update[AuditEvent.actor_email] = f"{ERASED}{pseudonym}"
+            for column in (AuditEvent.before, AuditEvent.after):
+                text = row[column._meta.name]
+                if not any(t in text.lower() for t in targets):
+                    continue
+                erased = canonical_json(_erase_values(json.loads(text), wanted, pseudonym))
+                if erased != text:
+                    update[column] = erased
+            if update:
+                await AuditEvent.update(update).where(AuditEvent.id == row["id"])
+                changed += 1
+
+
+async def seal_existing_chain() -> dict[str, Any]:
+    """Re-chain events written before personal data was sealed: give each a salt and
+    commitments and recompute every hash in order. Returns the old chain's head and whether it
+    verified under the old rule (hashing the values themselves), for the record."""
+    def old_hash(prev: str, row: dict[str, Any]) -> str:
+        body = canonical_json({
+            "seq": row["seq"], "at": row["at"], "actor_id": row["actor_id"], "actor_email": row["actor_email"],
+            "action": row["action"], "subject_type": row["subject_type"], "subject_id": row["subject_id"],
+            "before": row["before"], "after": row["after"]})
+        return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+
+    old_prev, new_prev, verified, events, old_head = GENESIS, GENESIS, True, 0, GENESIS
+    last_seq = 0
+    while True:
+        rows = await AuditEvent.select().where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(2000)
+        if not rows:
+            break
+        for row in rows:
+            last_seq = row["seq"]
+            if row["pii"] not in ("", "{}", None):  # already sealed
+                new_prev = row["hash"]
+                continue
+            verified = verified and row["prev_hash"] == old_prev and old_hash(old_prev, row) == row["hash"]
+            old_prev = old_head = row["hash"]
+            digest, pii = seal_event(new_prev, row)
+            await AuditEvent.update({AuditEvent.prev_hash: new_prev, AuditEvent.hash: digest,
+                                     AuditEvent.pii: pii}).where(AuditEvent.id == row["id"])
+            new_prev, events = digest, events + 1
+    return {"events": events, "previous_head": old_head, "previous_chain_verified": verified}

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from contest import clock
 from contest.app import create_app
-from contest.domain import accounts, memberships, notices, outcomes, proposals
+from contest.domain import accounts, erasure, memberships, notices, outcomes, proposals
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import User
@@ -119,10 +119,16 @@ def _build(client: Any) -> World:
     newcomer = run(User.select(User.id).where(User.email == "newcomer@schema.go.th").first())["id"]
     asked = run(memberships.request_membership(actor=Actor(id=newcomer, email="newcomer@schema.go.th",
                                                            role="applicant"), organisation_code=org))
+    # Someone who asked for their data to be erased (approving it erases them, nobody else).
+    run(accounts.create_user(actor=SYSTEM, email="leaving@schema.go.th", password=PASSWORD, role="applicant"))
+    leaving = run(User.select(User.id).where(User.email == "leaving@schema.go.th").first())["id"]
+    erasure_request = run(erasure.request_erasure(actor=Actor(id=leaving, email="leaving@schema.go.th",
+                                                              role="applicant")))
     ids = {"year": OPEN_YEAR, "entry_id": entry_id, "attachment_id": upload.json()["id"],
            "round_id": round_id, "assignment_id": assignment_id, "code": org,
            "number": submitted.json()["receipt"]["number"], "membership_id": asked["id"],
-           "user_id": reviewer_id, "pending_id": pending_id, "version": version}
+           "user_id": reviewer_id, "pending_id": pending_id, "version": version,
+           "request_id": erasure_request["id"]}
     judged_ids = {**ids, "year": JUDGED_YEAR, "entry_id": judged[0]}
     return World(headers=headers, emails=emails, ids=ids, judged_ids=judged_ids)
 

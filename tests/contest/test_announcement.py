@@ -375,7 +375,7 @@ def test_audit_verify_fails_on_a_changed_snapshot(client) -> None:  # type: igno
 
 
 def test_audit_verify_fails_on_a_changed_publish_event_hash(client) -> None:  # type: ignore[no-untyped-def]
-    from contest.domain.audit import event_hash
+    from contest.domain.audit import row_hash
     from contest.tables import AuditEvent
 
     _judged_directly(awarded=3, others=1)
@@ -389,9 +389,7 @@ def test_audit_verify_fails_on_a_changed_publish_event_hash(client) -> None:  # 
         AuditEvent.seq == event["seq"]))
     prev = event["prev_hash"]
     for e in run(AuditEvent.select().where(AuditEvent.seq >= event["seq"]).order_by(AuditEvent.seq)):
-        digest = event_hash(prev, seq=e["seq"], at=e["at"], actor_id=e["actor_id"], actor_email=e["actor_email"],
-                            action=e["action"], subject_type=e["subject_type"], subject_id=e["subject_id"],
-                            before=e["before"], after=e["after"])
+        digest = row_hash(prev, e)
         run(AuditEvent.update({AuditEvent.prev_hash: prev, AuditEvent.hash: digest}).where(AuditEvent.seq == e["seq"]))
         prev = digest
     code, output = _verify()
