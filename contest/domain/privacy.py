@@ -245,8 +245,11 @@ RECORDS: tuple[ProcessingRecord, ...] = (
         key="audit",
         activity=Bilingual("บันทึกการตรวจสอบ (audit trail)", "Audit trail"),
         subjects=Bilingual("ผู้ใช้ทุกคนที่เปลี่ยนแปลงข้อมูล", "Every user who changes something"),
-        data=Bilingual("ผู้กระทำ (รหัสและอีเมล) การกระทำ เวลา ค่าก่อนและหลังการเปลี่ยนแปลง",
-                       "The actor (id and e-mail), the action, its time, the values before and after"),
+        data=Bilingual("ผู้กระทำ (รหัสและอีเมล) การกระทำ เวลา ค่าก่อนและหลังการเปลี่ยนแปลง "
+                       "ข้อมูลส่วนบุคคลเข้าสู่ค่าแฮชเป็นค่าผูกมัด (salted SHA-256) เท่านั้น จึงลบได้โดยห่วงโซ่ยังตรวจสอบได้",
+                       "The actor (id and e-mail), the action, its time, the values before and after; "
+                       "personal values enter the hash only as salted SHA-256 commitments, so they can be "
+                       "erased and the chain still verifies"),
         purpose=Bilingual("พิสูจน์ได้ว่าบันทึกของการประกวดไม่ถูกแก้ไข (ห่วงโซ่ค่าแฮช)",
                           "Prove the contest's record was not altered (a hash chain)"),
         bases=(LegalBasis.public_task, LegalBasis.legitimate_interest),
@@ -254,6 +257,22 @@ RECORDS: tuple[ProcessingRecord, ...] = (
         retention=Bilingual("เพิ่มได้อย่างเดียว เก็บตลอดระยะเวลาที่เก็บบันทึกของการประกวด",
                             "Append-only; kept as long as the contest's records"),
         columns={"audit_event": ("actor_id", "actor_email", "before", "after")},
+    ),
+    ProcessingRecord(
+        key="erasure_requests",
+        activity=Bilingual("คำขอลบข้อมูลส่วนบุคคล", "Requests to erase personal data"),
+        subjects=Bilingual("ผู้ใช้ที่ขอให้ลบข้อมูลของตน", "Users who ask for their data to be erased"),
+        data=Bilingual("ผู้ขอ เหตุผลที่ให้ไว้ ผลการพิจารณา เหตุผลตามกฎหมายและข้อความถึงผู้ขอ ผู้พิจารณา นามแฝงที่ใช้แทน",
+                       "Who asked, the reason they gave, the decision, the lawful reason and the note to "
+                       "them, who decided, the pseudonym that replaced them"),
+        purpose=Bilingual("ปฏิบัติตามสิทธิของเจ้าของข้อมูล (มาตรา 33) และแสดงได้ว่าได้ปฏิบัติแล้ว",
+                          "Honour the data subject's right to erasure (section 33) and show it was honoured"),
+        bases=(LegalBasis.legal_obligation,),
+        recipients=Bilingual("ผู้ดูแลระบบของ สพร. และผู้ขอ", "DGA administrators and the person who asked"),
+        retention=Bilingual("เก็บเป็นหลักฐานการปฏิบัติตามคำขอ หลังการลบ ผู้ขอปรากฏเป็นนามแฝงเท่านั้น",
+                            "Kept as evidence the request was handled; after erasure the person appears only "
+                            "as a pseudonym"),
+        columns={"erasure_request": ("user", "reason", "decision_reason", "decided_by")},
     ),
     ProcessingRecord(
         key="mail",
