@@ -115,6 +115,9 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/privacy-notice/versions/{version:int}"): R(*PUBLIC),
     ("POST", "/api/v1/privacy-notice"): R(*ADMIN_API_ACTS, 403, body={"text_th": "ประกาศ", "text_en": "Notice"}),
     ("POST", "/api/v1/me/notice-acceptance"): R(401, *(ACTS,) * 7, body={"version": 1}),
+    # --- consent to publish: entry A's staff withdraw it (an admin on their request) --------------
+    ("POST", "/api/v1/entries/{entry_id:int}/consent-withdrawal"): R(401, ACTS, 404, 404, 404, 404, ACTS, phase=4),
+    ("POST", "/entries/{entry_id:int}/consent-withdrawal"): R(LOGIN, ACTS, 404, 404, 404, 404, ACTS, phase=4),
     # --- DGA Digital ID: not configured in this world, so the routes do not exist ------------------
     ("GET", "/login/digital-id"): R(*NOT_FOUND),
     ("GET", "/login/digital-id/callback"): R(*NOT_FOUND),

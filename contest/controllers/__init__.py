@@ -2,6 +2,7 @@
 
 from contest.controllers.admin import AdminPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
+from contest.controllers.consent import ConsentApi, ConsentPages
 from contest.controllers.digital_id import DigitalIdPages
 from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
@@ -21,5 +22,5 @@ ROUTE_HANDLERS = [
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
     TwoFactorPages, PendingActionApi, PendingActionPages,
     DigitalIdPages, NoticePages, NoticeApi, OperationsApi, PersonalDataApi, PersonalDataPages,
-    ErasureAdminPages,
+    ErasureAdminPages, ConsentApi, ConsentPages,
 ]

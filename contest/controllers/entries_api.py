@@ -16,7 +16,8 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from contest import clock
-from contest.domain import attachments, entries, extensions, submission
+from contest.domain import attachments, consent, entries, extensions, submission
+from contest.domain.audit import Actor
 from contest.errors import (
     DomainError,
     NotFound,
@@ -110,6 +111,11 @@ class EntryRead:
     unsubmitted_changes: bool
     attachments: list[AttachmentRead]
     receipts: list[ReceiptRead]
+    #: Who gave the consent to publish and when (the giver for the organisation's staff and the
+    #: administrators only), and when it was withdrawn.
+    consent_given_by: str | None = None
+    consent_given_at: datetime | None = None
+    consent_withdrawn_at: datetime | None = None
 
 
 @dataclass
@@ -175,6 +181,16 @@ def entry_read(d: entries.EntryDetail) -> EntryRead:
         deadline=d.closes_at, editable=d.editable, unsubmitted_changes=d.unsubmitted_changes,
         attachments=[attachment_read(a) for a in d.attachments],
         receipts=[receipt_read(submission.receipt_view(r)) for r in d.receipts])
+
+
+async def entry_read_for(actor: Actor, d: entries.EntryDetail) -> EntryRead:
+    """``entry_read`` with the record of the consent to publish."""
+    read = entry_read(d)
+    record = await consent.consent_record(read.id)
+    read.consent_given_at, read.consent_withdrawn_at = record["consent_given_at"], record["consent_withdrawn_at"]
+    if actor.role == "admin" or (actor.role == "applicant" and actor.organisation_id == d.organisation["id"]):
+        read.consent_given_by = record["consent_given_by"]
+    return read
 
 
 def upload_error_response(exc: UploadError) -> Response:
@@ -339,7 +355,7 @@ class EntryApi(Controller):
         """Create a draft for the caller's organisation."""
         actor = require_actor(request)
         entry_id = await submission.create_entry(actor=actor, year=year, data=data or {})
-        return entry_read(await entries.get_entry(actor, entry_id))
+        return await entry_read_for(actor, await entries.get_entry(actor, entry_id))
 
     @get("/api/v1/entries", operation_id="listEntries", guards=[login_required],
          **api(401, 403, 422, auth=BEARER, headers=PAGE_HEADERS))
@@ -372,7 +388,8 @@ class EntryApi(Controller):
     @get("/api/v1/entries/{entry_id:int}", operation_id="getEntry", guards=[login_required],
          **api(401, 404, auth=BEARER))
     async def get_one(self, request: Request, entry_id: int) -> EntryRead:
-        return entry_read(await entries.get_entry(require_actor(request), entry_id))
+        actor = require_actor(request)
+        return await entry_read_for(actor, await entries.get_entry(actor, entry_id))
 
     @patch("/api/v1/entries/{entry_id:int}", operation_id="updateEntry", guards=[applicant_required],
            **api(*UNSAFE, 401, 403, 404, 409, 422, auth=BEARER, body=EntryUpdate))
@@ -381,7 +398,7 @@ class EntryApi(Controller):
         actor = require_actor(request)
         version = data.pop("version", None)
         await submission.update_entry(actor=actor, entry_id=entry_id, data=data, version=version)
-        return entry_read(await entries.get_entry(actor, entry_id))
+        return await entry_read_for(actor, await entries.get_entry(actor, entry_id))
 
     @post("/api/v1/entries/{entry_id:int}/attachments", operation_id="uploadAttachment",
           guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None, opt=MULTIPART,

@@ -238,6 +238,40 @@ async def publish_results(*, actor: Actor, year: int) -> dict[str, Any]:
             "winners": len(document["winners"]), "awarded": len(document["awarded"])}
 
 
+async def withdraw_consent_from_snapshot(*, actor: Actor, edition_id: int, entry_id: int) -> str | None:
+    """Inside the caller's transaction (the entry's consent just withdrawn): the next snapshot of
+    the edition's published results no longer holds what the consent let the showcase and open
+    data publish about the entry; it replaces the published one and its SHA-256 goes into the
+    audit chain (``edition.republish``), which ``verify_snapshots`` then checks it against. The
+    outcomes are unchanged. Returns the new SHA-256, or None when nothing published held it."""
+    await lock_row("edition", edition_id)
+    row = await ResultSnapshot.select(ResultSnapshot.payload, ResultSnapshot.sha256,
+                                      ResultSnapshot.edition.year).where(ResultSnapshot.edition == edition_id).first()
+    if row is None:
+        return None
+    document = json.loads(row["payload"])
+    changed = False
+    for item in [*document.get("awarded", []), *document.get("winners", [])]:
+        if item.get("entry_id") == entry_id and item.get("consent_publish"):
+            item["consent_publish"] = False
+            for f in SHOWCASE_FIELDS:
+                item.pop(f, None)
+            changed = True
+    if not changed:
+        return None
+    document["revised_at"] = clock.utc_iso(clock.now())
+    text = canonical_json(document)
+    sha = digest(text)
+    await ResultSnapshot.update({ResultSnapshot.payload: text, ResultSnapshot.sha256: sha}).where(
+        ResultSnapshot.edition == edition_id)
+    await append_event(actor=actor, action="edition.republish", subject_type="edition", subject_id=row["edition.year"],
+                       before={"snapshot_sha256": row["sha256"]},
+                       after={"snapshot_sha256": sha, "consent_withdrawn": entry_id,
+                              "winners": [w["entry_id"] for w in document["winners"]],
+                              "awarded": [a["entry_id"] for a in document["awarded"]]})
+    return sha
+
+
 @dataclass(frozen=True)
 class PublishedResults:
     year: int
@@ -410,8 +444,10 @@ def _snapshot_outcomes(document: dict[str, Any]) -> tuple[dict[int, dict[str, An
 
 
 async def _publish_events() -> dict[str, list[dict[str, Any]]]:
+    # The publication, then each snapshot that replaced it (an organisation withdrew its consent).
     rows = await AuditEvent.select(AuditEvent.seq, AuditEvent.subject_id, AuditEvent.after).where(
-        (AuditEvent.action == "edition.publish") & (AuditEvent.subject_type == "edition")).order_by(AuditEvent.seq)
+        AuditEvent.action.is_in(["edition.publish", "edition.republish"]) & (AuditEvent.subject_type == "edition")
+    ).order_by(AuditEvent.seq)
     events: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         events.setdefault(r["subject_id"], []).append({"seq": r["seq"], "after": stored_json(r["after"], {}) or {}})
@@ -423,8 +459,9 @@ async def verify_snapshots() -> list[SnapshotProblem]:
 
     1. its bytes hash to the SHA-256 stored beside it;
     2. that SHA-256 (and the winners and awardees) is what the audit chain's ``edition.publish``
-       event recorded, so a snapshot replaced together with its hash is caught (``verify_chain``
-       vouches for the event);
+       event recorded (or the latest ``edition.republish``, when consent was withdrawn since), so
+       a snapshot replaced together with its hash is caught (``verify_chain`` vouches for the
+       event);
     3. its outcomes are the entries' stored outcome columns: the same entries in an awarded state,
        each with the same state, award, rank and score.
 

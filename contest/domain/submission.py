@@ -10,7 +10,7 @@ from typing import Any
 
 from contest import clock
 from contest.db import atomic, existing, lock_row, stored_json
-from contest.domain import outbox
+from contest.domain import consent, outbox
 from contest.domain.audit import Actor, append_event
 from contest.domain.entries import (
     EDITABLE_STATES,
@@ -64,6 +64,8 @@ async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None =
         entry_id = rows[0]["id"]
         await append_event(actor=actor, action="entry.create", subject_type="entry", subject_id=entry_id,
                            after={"edition": year, **audit_values(values)})
+        if values.get("consent_publish"):
+            await consent.record(actor=actor, entry_id=entry_id, granted=True, how="entry_form")
     return entry_id
 
 
@@ -108,6 +110,9 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
         await append_event(actor=actor, action="entry.update", subject_type="entry", subject_id=entry_id,
                            before=audit_values({k: current.get(k) for k in changed}),
                            after=audit_values(changed))
+        if "consent_publish" in changed:
+            await consent.record(actor=actor, entry_id=entry_id, granted=bool(changed["consent_publish"]),
+                                 how="entry_form")
     return updated[0]["version"]
 
 

@@ -1,0 +1,53 @@
+"""Withdrawing an entry's consent to publish its details (its staff, or an administrator)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_200_OK
+
+from contest.controllers.pages import message_page
+from contest.domain import consent
+from contest.errors import Conflict
+from contest.guards import login_required, require_actor
+from contest.i18n import t
+from contest.openapi import BEARER, UNSAFE, api
+
+
+class ConsentRead(msgspec.Struct, kw_only=True):
+    consent_publish: bool
+    consent_given_by: str | None
+    consent_given_at: datetime | None
+    consent_withdrawn_at: datetime | None
+    snapshot_sha256: str | None = msgspec.field(default=None)
+
+
+class ConsentApi(Controller):
+    tags = ["entries"]
+
+    @post("/api/v1/entries/{entry_id:int}/consent-withdrawal", operation_id="withdrawConsent",
+          status_code=HTTP_200_OK, guards=[login_required], **api(*UNSAFE, 401, 404, 409, auth=BEARER))
+    async def withdraw(self, request: Request, entry_id: int) -> ConsentRead:
+        """Withdraw the entry's consent to publish its details (409 ``consent_not_given`` when it
+        has none). After the results are published, the next snapshot replaces them without the
+        entry's details (its SHA-256 in ``snapshot_sha256``): the showcase and the open data stop
+        showing them at once."""
+        return ConsentRead(**await consent.withdraw(actor=require_actor(request), entry_id=entry_id))
+
+
+class ConsentPages(Controller):
+    include_in_schema = False
+
+    @post("/entries/{entry_id:int}/consent-withdrawal", guards=[login_required])
+    async def withdraw(self, request: Request, entry_id: int) -> Template | Redirect:
+        actor = require_actor(request)
+        try:
+            await consent.withdraw(actor=actor, entry_id=entry_id)
+        except Conflict as exc:
+            return message_page(t("Consent to publish"), t(exc.message, **exc.params),
+                                link=(f"/entries/{entry_id}", t("Back to the entry")), status=exc.status_code)
+        target = f"/admin/entries/{entry_id}" if actor.role == "admin" else f"/entries/{entry_id}"
+        return Redirect(target, status_code=303)
