@@ -1,8 +1,8 @@
 """Judging's HTTP layer: the JSON API and the committee and organiser pages."""
 
-from judging.controllers.admin_pages import JudgingAdminPages
+from judging.controllers.admin import ADMIN_PAGES
 from judging.controllers.api import AssignmentApi, PresentationApi, RoundApi
 from judging.controllers.final_pages import FinalistPages
 from judging.controllers.review_pages import ReviewPages
 
-ROUTE_HANDLERS = [RoundApi, AssignmentApi, PresentationApi, ReviewPages, JudgingAdminPages, FinalistPages]
+ROUTE_HANDLERS = [RoundApi, AssignmentApi, PresentationApi, ReviewPages, *ADMIN_PAGES, FinalistPages]

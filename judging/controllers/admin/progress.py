@@ -1,0 +1,90 @@
+"""A round's progress tab: how far each member has scored (grouped in SQL by
+``scoring.progress``), reminders, one member's sheets, and reopening a submitted sheet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from contest.errors import Conflict, NotFound, ValidationFailed
+from contest.guards import require_actor
+from contest.i18n import t
+from judging import forms
+from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, error_text, reads, redirect
+from judging.domain import admin_views, scoring
+
+MEMBER_PER_PAGE = 100
+
+
+class ProgressPages(AdminPages):
+    """Scoring progress, reminders, one member's sheets and reopening one."""
+
+    @reads
+    async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
+        view = await admin_views.round_head(round_id)
+        progress = await scoring.progress(round_id) if view.state != "draft" else None
+        return Template("judging/admin/progress.html", status_code=status, context={
+            "round": view, "tab": "progress", "progress": progress, **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}/progress")
+    async def progress(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
+        return await self._progress_page(round_id, flash=done_message(done, n))
+
+    @post("/rounds/{round_id:int}/reminders")
+    async def reminders(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        try:
+            queued = await scoring.send_reminders(actor=require_actor(request), round_id=round_id)
+        except Conflict as exc:
+            return await self._progress_page(round_id, exc.status_code, error=error_text(exc))
+        return redirect(f"/admin/judging/rounds/{round_id}/progress", "reminders", queued)
+
+    @reads
+    async def _member_page(self, round_id: int, user_id: int, *, assignment_state: str | None = None,
+                           page: int = 1, status: int = 200, **extra: Any) -> Template:
+        view = await admin_views.round_head(round_id)
+        member = await admin_views.member_of(round_id, user_id)
+        rows = await admin_views.member_assignments(round_id, user_id, state=assignment_state, page=page,
+                                                    per_page=MEMBER_PER_PAGE)
+        return Template("judging/admin/member.html", status_code=status, context={
+            "round": view, "tab": "progress", "member": member, "rows": rows,
+            "filters": {"state": assignment_state or ""}, **HELPERS, **extra})
+
+    @get("/rounds/{round_id:int}/members/{user_id:int}")
+    async def member(self, round_id: int, user_id: int,
+                     assignment_state: str | None = Parameter(query="state", default=None, required=False),
+                     page: int = 1, done: str | None = None, n: int | None = None) -> Template:
+        return await self._member_page(round_id, user_id, assignment_state=assignment_state or None, page=page,
+                                       flash=done_message(done, n))
+
+    @post("/rounds/{round_id:int}/assignments/{assignment_id:int}/reopen")
+    async def reopen(self, request: Request, round_id: int, assignment_id: int, data: Form) -> Template | Redirect:
+        """Reopen a submitted sheet, with the reason (audited). With htmx only the row is swapped."""
+        row = await admin_views.assignment_row(assignment_id)
+        if row["round"] != round_id:
+            raise NotFound("No such assignment.", code="assignment_not_found")
+        reason = forms.field_text(data, "reason")
+        page = forms.page_number(forms.field_text(data, "page"))
+        status, message = 303, None
+        try:
+            if not reason:
+                raise ValidationFailed(errors={"reason": t("Say why the sheet is reopened (it is recorded).")})
+            await scoring.reopen(actor=require_actor(request), assignment_id=assignment_id, reason=reason)
+        except (ValidationFailed, Conflict) as exc:
+            status = exc.status_code
+            message = next(iter(exc.errors.values())) if isinstance(exc, ValidationFailed) and exc.errors \
+                else error_text(exc)
+        if request.headers.get("hx-request") == "true":
+            async with admin_views.reading():
+                head = await admin_views.round_head(round_id)
+                current = await admin_views.assignment_row(assignment_id)
+            return Template("judging/admin/_member_row.html", status_code=200 if message is None else status, context={
+                "a": current, "round": head, "page": page, "row_errors": {assignment_id: message} if message else {},
+                "reasons": {assignment_id: reason} if message else {}, "reopened": message is None, **HELPERS})
+        if message is not None:
+            return await self._member_page(round_id, row["reviewer"], page=page, status=status,
+                                           row_errors={assignment_id: message}, reasons={assignment_id: reason})
+        return redirect(f"/admin/judging/rounds/{round_id}/members/{row['reviewer']}", "reopened",
+                        page=page if page > 1 else None)
