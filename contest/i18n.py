@@ -7,7 +7,7 @@ templates). The current language lives in a context variable set per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
@@ -64,6 +64,14 @@ def both(message: str, **params: Any) -> str:
     """Thai first, then English: for API messages read by people of either language."""
     th, en = t(message, "th", **params), t(message, "en", **params)
     return th if th == en else f"{th} / {en}"
+
+
+def localised(row: Mapping[str, Any], field: str = "name", language: str | None = None) -> str:
+    """A row's ``<field>_th`` or ``<field>_en`` (a criterion's, a category's name or
+    description), in the caller's language; the other language's when that one is empty."""
+    lang = language or current_language.get()
+    other = "th" if lang == "en" else "en"
+    return str(row.get(f"{field}_{lang}") or row.get(f"{field}_{other}") or "")
 
 
 def pick_language(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:

@@ -24,9 +24,10 @@ from litestar.response import Redirect, Template
 from contest import clock
 from contest.controllers.entry_pages import attachment_kind_label, check_label, field_labels
 from contest.domain.audit import Actor
-from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
+from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor, reviewer_required
-from contest.i18n import current_language, t
+from contest.i18n import current_language, localised, t
+from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import assignments, review_views, scoring
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -39,10 +40,6 @@ PLAYABLE_TYPES = ("video/mp4",)
 
 
 # --- labels and small helpers (msgids are English; translated at render time) ---------------------
-
-def kind_name(kind: str) -> str:
-    return {"screening": t("Screening round"), "final": t("Final round")}.get(kind, kind)
-
 
 def round_state_label(state: str) -> str:
     return {"draft": t("Not open yet"), "open": t("Open for scoring"), "closed": t("Scoring closed"),
@@ -71,10 +68,6 @@ def num(value: Any) -> str:
     return str(value)
 
 
-def criterion_name(c: dict[str, Any]) -> str:
-    return c["name_en"] if current_language.get() == "en" and c.get("name_en") else c["name_th"]
-
-
 def criterion_other_name(c: dict[str, Any]) -> tuple[str, str]:
     """The name in the other language, with its language code, when there is one."""
     if current_language.get() == "en":
@@ -83,23 +76,20 @@ def criterion_other_name(c: dict[str, Any]) -> tuple[str, str]:
 
 
 def criterion_description(c: dict[str, Any]) -> str:
-    if current_language.get() == "en" and c.get("description_en"):
-        return c["description_en"]
-    return c.get("description_th") or c.get("description_en") or ""
+    """What the criterion asks for, in the caller's language."""
+    return localised(c, "description")
 
 
 def category_name(info: dict[str, Any] | None, code: str) -> str:
-    if not info:
-        return code or ""
-    return info["name_en"] if current_language.get() == "en" and info.get("name_en") else info["name_th"]
+    return localised(info) if info else code or ""
 
 
 def percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-HELPERS = {"kind_name": kind_name, "round_state_label": round_state_label, "sheet_state": sheet_state, "num": num,
-           "criterion_name": criterion_name, "criterion_other_name": criterion_other_name,
+HELPERS = {"round_kind_label": round_kind_label, "round_state_label": round_state_label, "sheet_state": sheet_state,
+           "num": num, "criterion_name": localised, "criterion_other_name": criterion_other_name,
            "criterion_description": criterion_description, "category_name": category_name, "percent": percent,
            "check_label": check_label, "attachment_kind_label": attachment_kind_label,
            "inline_types": INLINE_TYPES, "playable_types": PLAYABLE_TYPES, "step": num(SCORE_STEP)}
@@ -111,10 +101,6 @@ def _also(n: int) -> str:
         return ""
     return " " + t("Your conflict with this organisation also took {n} of its other entries out of your queue "
                    "(scores you had submitted for them no longer count).", n=n)
-
-
-def _error_text(exc: DomainError) -> str:
-    return t(exc.message, **exc.params)
 
 
 def _is_htmx(request: Request) -> bool:
@@ -284,7 +270,7 @@ class ReviewPages(Controller):
             return await self._sheet(request, assignment_id, 422, raw=_raw_scores(data, row["criteria"]),
                                      comment=comment, errors=exc.errors)
         except Conflict as exc:
-            return await self._sheet(request, assignment_id, exc.status_code, notice=_error_text(exc))
+            return await self._sheet(request, assignment_id, exc.status_code, notice=error_text(exc))
         return Redirect(f"/review/assignments/{assignment_id}?saved=1", status_code=303)
 
     @post("/assignments/{assignment_id:int}/autosave")
@@ -303,7 +289,7 @@ class ReviewPages(Controller):
         except Conflict as exc:
             result = "stale" if exc.code == "stale_version" else "locked"
             return Template("judging/review/_status.html", status_code=409,
-                            context={**ctx, "result": result, "message": _error_text(exc)})
+                            context={**ctx, "result": result, "message": error_text(exc)})
         return Template("judging/review/_status.html", context={
             **ctx, "result": "saved", "version": saved["version"], "scored": len(saved["scores"])})
 
@@ -323,7 +309,7 @@ class ReviewPages(Controller):
             return await self._sheet(request, assignment_id, 422, raw=raw, comment=comment, errors=errors,
                                      missing=exc.code == "incomplete")
         except Conflict as exc:
-            return await self._sheet(request, assignment_id, exc.status_code, notice=_error_text(exc))
+            return await self._sheet(request, assignment_id, exc.status_code, notice=error_text(exc))
         target = await review_views.next_to_score(actor, row["round"], after=assignment_id)
         if target is None:
             return Redirect(f"/review/rounds/{row['round']}?done=all", status_code=303)
@@ -341,7 +327,7 @@ class ReviewPages(Controller):
             return await self._sheet(request, assignment_id, 422, recuse_reason=reason,
                                      recuse_errors=exc.errors)
         except Conflict as exc:
-            return await self._sheet(request, assignment_id, exc.status_code, notice=_error_text(exc))
+            return await self._sheet(request, assignment_id, exc.status_code, notice=error_text(exc))
         # The conflict also took the member off the organisation's other entries: say how many.
         others = sum(1 for a in result["recused"] if a["assignment_id"] != assignment_id)
         also = f"&also={others}" if others else ""

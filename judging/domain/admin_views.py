@@ -134,13 +134,6 @@ def _eligibility_filter(edition_id: int, state: str | None, province: str | None
     return where
 
 
-async def edition_row(year: int) -> dict[str, Any]:
-    row = await Edition.select().where(Edition.year == year).first()
-    if row is None:
-        raise NotFound("No such edition.")
-    return row
-
-
 async def eligibility_entries(edition_id: int, *, state: str | None = None, province: str | None = None,
                               category: str | None = None, page: int = 1, per_page: int = 100) -> Page:
     """Submitted, eligible and ineligible entries of an edition with the filters, one page, and

@@ -1,5 +1,5 @@
 """A round as stored, read: its row (with its edition's year and cut sizes, the JSON columns
-decoded) and its rubric.
+decoded) and its rubric; and the edition a year names.
 
 Every other judging domain module reads rounds through here. It imports no other judging domain
 module, so ``rounds`` (which changes rounds and their committee) can use ``assignments`` and
@@ -12,6 +12,7 @@ from typing import Any
 
 from contest.db import stored_json
 from contest.errors import NotFound
+from contest.tables import Edition
 from judging.tables import Criterion, Round
 
 __all__ = ["stored_json"]  # re-exported: judging reads its JSON columns through it
@@ -40,3 +41,12 @@ async def criteria_of(round_id: int) -> list[dict[str, Any]]:
 def cut_of(row: dict[str, Any]) -> int:
     """How many places the round decides: the shortlist for screening, the winners for the final."""
     return row["edition.shortlist_size"] if row["kind"] == "screening" else row["edition.winners"]
+
+
+async def edition_row(year: int) -> dict[str, Any]:
+    """The edition of ``year`` as stored, drafts included. An unknown year is ``NotFound``."""
+    row = await Edition.select().where(Edition.year == year).first()
+    if row is None:
+        raise NotFound("No such edition.")
+    found: dict[str, Any] = row
+    return found

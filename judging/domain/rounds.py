@@ -21,14 +21,14 @@ from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState
-from contest.errors import Conflict, NotFound, ValidationFailed
+from contest.errors import Conflict, ValidationFailed
 from contest.i18n import both, current_language, t, thai_sorted
 from contest.rules import require_organiser
 from contest.tables import DeadlineExtension, Edition, Organisation, User
 from judging.domain.assignments import fill_gaps
 from judging.domain.conflicts import conflicts_by_member, declare_conflict, recuse_live
 from judging.domain.ranking import NORMALISATIONS, rules_hash
-from judging.domain.round_rows import criteria_of, cut_of, get_round_row
+from judging.domain.round_rows import criteria_of, cut_of, edition_row, get_round_row
 from judging.enums import RoundStates
 from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature
 
@@ -125,9 +125,7 @@ async def get_round(round_id: int) -> RoundView:
 
 
 async def list_rounds(year: int) -> list[RoundView]:
-    edition = await Edition.select(Edition.id).where(Edition.year == year).first()
-    if edition is None:
-        raise NotFound("No such edition.")
+    edition = await edition_row(year)
     ids = await Round.select(Round.id).where(Round.edition == edition["id"]).order_by(Round.id)
     return [await get_round(r["id"]) for r in ids]
 
@@ -247,9 +245,7 @@ async def create_round(*, actor: Actor, year: int, data: dict[str, Any]) -> int:
     """Create a draft round with its rubric (DGA's default when none is given). One round of
     each kind per edition."""
     require_organiser(actor)
-    edition = await Edition.select().where(Edition.year == year).first()
-    if edition is None:
-        raise NotFound("No such edition.")
+    edition = await edition_row(year)
     kind = data.get("kind")
     values, errors = clean_rules(data, kind="" if kind is None else kind)  # a new round must say its kind
     if errors:

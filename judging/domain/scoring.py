@@ -18,7 +18,7 @@ from contest.db import atomic, existing, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
-from contest.i18n import current_language, t
+from contest.i18n import localised, t
 from contest.numbers import whole_number
 from contest.rules import require_organiser
 from contest.settings import get_settings
@@ -48,11 +48,7 @@ def _require_scoring(row: dict[str, Any]) -> None:
 
 def _name(criterion: dict[str, Any] | None, code: str) -> str:
     """A criterion as people know it: its name in the caller's language (Thai by default)."""
-    if criterion is None:
-        return code
-    if current_language.get() == "en":
-        return criterion.get("name_en") or criterion.get("name_th") or code
-    return criterion.get("name_th") or code
+    return (localised(criterion) if criterion is not None else "") or code
 
 
 def _score_error(p: Any, by_code: dict[str, dict[str, Any]]) -> str:

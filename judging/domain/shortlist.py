@@ -21,7 +21,7 @@ from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
-from contest.i18n import t
+from contest.i18n import localised, t
 from contest.numbers import whole_number
 from contest.rules import require_organiser
 from contest.spreadsheets import neutralise_formula as neutralise
@@ -416,8 +416,8 @@ def _export_dictionary(criteria: list[dict[str, Any]]) -> list[dict[str, str]]:
     for c in criteria:
         about = "The criterion's mean score over the entry's reviewers (after normalisation), from {low} to {high}."
         low, high = f"{c['min']:g}", f"{c['max']:g}"
-        rows.append({"code": f"mean_{c['code']}", "label_th": t("Mean: {name}", "th", name=c["name_th"]),
-                     "label_en": t("Mean: {name}", "en", name=c.get("name_en") or c["name_th"]),
+        rows.append({"code": f"mean_{c['code']}", "label_th": t("Mean: {name}", "th", name=localised(c, language="th")),
+                     "label_en": t("Mean: {name}", "en", name=localised(c, language="en")),
                      "description_th": t(about, "th", low=low, high=high),
                      "description_en": t(about, "en", low=low, high=high)})
     return rows

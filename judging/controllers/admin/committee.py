@@ -12,7 +12,8 @@ from contest.errors import Conflict, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import t
 from judging import forms
-from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, error_text, reads, redirect
+from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
+from judging.controllers.labels import error_text
 from judging.domain import admin_views, rounds
 
 

@@ -16,8 +16,9 @@ from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import t
 from judging import forms
-from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, error_text, reads, redirect
-from judging.domain import admin_views
+from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
+from judging.controllers.labels import error_text
+from judging.domain import admin_views, round_rows
 
 ELIGIBILITY_PER_PAGE = 100
 
@@ -28,7 +29,7 @@ class EligibilityPages(AdminPages):
     @reads
     async def _eligibility_page(self, year: int, *, filters: dict[str, str], page: int = 1, status: int = 200,
                                 **extra: Any) -> Template:
-        edition = await admin_views.edition_row(year)
+        edition = await round_rows.edition_row(year)
         rows = await admin_views.eligibility_entries(edition["id"], state=filters["state"] or None,
                                                      province=filters["province"] or None,
                                                      category=filters["category"] or None, page=page,
@@ -53,7 +54,7 @@ class EligibilityPages(AdminPages):
 
     @post("/{year:int}/eligibility")
     async def set_eligibility(self, request: Request, year: int, data: Form) -> Template | Redirect:
-        edition = await admin_views.edition_row(year)
+        edition = await round_rows.edition_row(year)
         filters = {k: forms.field_text(data, f"filter_{k}") for k in ("state", "province", "category")}
         page = forms.page_number(forms.field_text(data, "page"))
         action = forms.field_text(data, "action")

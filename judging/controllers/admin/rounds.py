@@ -11,7 +11,8 @@ from litestar.response import Redirect, Template
 from contest.domain import outcomes
 from contest.errors import Conflict, DomainError, ValidationFailed
 from contest.guards import require_actor
-from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, error_text, reads, redirect
+from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
+from judging.controllers.labels import error_text
 from judging.domain import admin_views, assignments, rounds
 
 

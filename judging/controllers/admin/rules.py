@@ -13,8 +13,9 @@ from contest.errors import Conflict, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import t
 from judging import forms
-from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, error_text, number, redirect
-from judging.domain import admin_views, rounds
+from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, number, redirect
+from judging.controllers.labels import error_text
+from judging.domain import admin_views, round_rows, rounds
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
 
@@ -72,12 +73,12 @@ class RulesPages(AdminPages):
 
     @get("/{year:int}/rounds/new")
     async def new_round(self, year: int, kind: str = "screening") -> Template:
-        edition = await admin_views.edition_row(year)
+        edition = await round_rows.edition_row(year)
         return self._rules_page(edition, None, _rules_form(None, kind if kind in rounds.KINDS else "screening"))
 
     @post("/{year:int}/rounds")
     async def create_round(self, request: Request, year: int, data: Form) -> Template | Redirect:
-        edition = await admin_views.edition_row(year)
+        edition = await round_rows.edition_row(year)
         form, payload, row_of = forms.parse_rules(data)
         if forms.field_text(data, "action") == "add_row":
             form["criteria"].append(dict.fromkeys(forms.CRITERION_FIELDS, ""))

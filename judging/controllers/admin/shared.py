@@ -15,9 +15,9 @@ from litestar.params import Body
 from litestar.response import Redirect
 
 from contest.controllers.entry_pages import state_label as entry_state_label
-from contest.errors import DomainError
 from contest.guards import admin_required
-from contest.i18n import current_language, t
+from contest.i18n import localised, t
+from judging.controllers.labels import round_kind_label
 from judging.domain import admin_views
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -39,10 +39,6 @@ def round_state_label(state: str) -> str:
             "signed": t("Signed (final)")}.get(state, state)
 
 
-def round_kind_label(kind: str) -> str:
-    return {"screening": t("Screening round"), "final": t("Final round")}.get(kind, kind)
-
-
 def normalisation_label(value: str) -> str:
     return {"none": t("None (raw weighted scores)"),
             "zscore": t("Z-score per reviewer, rescaled to the rubric's range")}.get(value, value)
@@ -50,12 +46,6 @@ def normalisation_label(value: str) -> str:
 
 def assignment_state_label(state: str) -> str:
     return {"assigned": t("Not submitted"), "submitted": t("Submitted"), "recused": t("Recused")}.get(state, state)
-
-
-def criterion_name(c: dict[str, Any]) -> str:
-    if current_language.get() == "en":
-        return c.get("name_en") or c.get("name_th", "")
-    return c.get("name_th", "")
 
 
 def edition_state_label(state: str) -> str:
@@ -79,7 +69,7 @@ def grouped(n: Any) -> str:
 
 HELPERS = {"round_state_label": round_state_label, "round_kind_label": round_kind_label,
            "normalisation_label": normalisation_label, "assignment_state_label": assignment_state_label,
-           "entry_state_label": entry_state_label, "criterion_name": criterion_name, "number": number,
+           "entry_state_label": entry_state_label, "criterion_name": localised, "number": number,
            "edition_state_label": edition_state_label, "grouped": grouped}
 
 
@@ -107,17 +97,6 @@ def done_message(done: str | None, n: int | None) -> str | None:
         "eligible": t("{n} entries marked eligible.", n=count),
         "ineligible": t("{n} entries marked not eligible.", n=count),
     }.get(done)
-
-
-# State and kind codes that domain messages carry as parameters ("the round is {state}").
-CODE_PARAMS = ("kind", "state", "to")
-
-
-def error_text(exc: DomainError) -> str:
-    """A refusal as the page shows it, in the caller's language, with state and kind codes
-    translated inside the sentence."""
-    params = {k: t(v) if k in CODE_PARAMS and isinstance(v, str) else v for k, v in exc.params.items()}
-    return t(exc.message, **params)
 
 
 def redirect(path: str, done: str, n: int | None = None, **params: Any) -> Redirect:
