@@ -184,6 +184,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/account/reset/{token:str}"): R(*NOT_FOUND, body={"password": "a-new-password-1"}),
     ("GET", "/static/{file_path:path}"): R(*PUBLIC),
     ("HEAD", "/static/{file_path:path}"): R(*PUBLIC),
+    ("GET", "/api/v1/editions/{year:int}/stats"): R(*ADMIN_API, 403),
     ("GET", "/healthz"): R(*PUBLIC),
     ("GET", "/readyz"): R(*PUBLIC),
     # Metrics: an administrator, or a scraper address in METRICS_ALLOW (none in the tests).

@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from contest import ratelimit
-from contest.domain import accounts, editions, organisations, twofactor
+from contest.domain import accounts, cockpit, editions, organisations, twofactor
 from contest.enums import AuthTokenKind
 from contest.errors import NotAuthenticated
 from contest.guards import BEFORE_TWO_FACTOR, admin_required, require_actor
@@ -114,6 +114,14 @@ class EditionController(Controller):
         actor = request.scope["state"].get("user")
         is_admin = bool(actor and actor.actor.role == "admin")
         return EditionRead.of(await editions.get_edition(year, include_draft=is_admin))
+
+    @get("/{year:int}/stats", operation_id="getEditionStats", guards=[admin_required],
+         **api(401, 403, 404, auth=BEARER))
+    async def stats(self, request: Request, year: int) -> dict[str, Any]:
+        """The organiser's figures while submissions arrive: entries by state; cumulative drafts
+        and submitted per Bangkok day (``by_day``, and the previous edition's first days as
+        ``previous_by_day``); by province, kind of organisation and category; days left."""
+        return await cockpit.edition_stats(actor=require_actor(request), year=year)
 
     @post("/", operation_id="createEdition", guards=[admin_required],
           **api(*UNSAFE, 401, 403, 409, 422, auth=BEARER, links=EDITION_LINKS))
