@@ -256,14 +256,24 @@ def validate_scores(criteria: Iterable[Criterion], scores: Mapping[str, Any]) ->
 
 
 def weighted_total(criteria: Iterable[Criterion], scores: Mapping[str, float]) -> float:
-    """One review's weighted total ``sum(weight * value) / sum(weight)``, exact then rounded once."""
-    numerator = Fraction(0)
-    denominator = Fraction(0)
+    """One review's weighted total ``sum(weight * value) / sum(weight)``, exact then rounded once.
+
+    Every weight and value is an exact rational with a power-of-two denominator (a binary float or
+    an integer), so both sums are integers over the largest of those denominators and the one
+    division ``int / int`` rounds correctly.
+    """
+    terms: list[tuple[int, int]] = []
+    weights: list[tuple[int, int]] = []
     for criterion in criteria:
-        weight = Fraction(criterion.weight)
-        numerator += weight * Fraction(scores[criterion.code])
-        denominator += weight
-    return float(numerator / denominator)
+        wn, wd = criterion.weight.as_integer_ratio()
+        vn, vd = scores[criterion.code].as_integer_ratio()
+        terms.append((wn * vn, wd * vd))
+        weights.append((wn, wd))
+    term_scale = max(d for _, d in terms)
+    weight_scale = max(d for _, d in weights)
+    numerator = sum(n * (term_scale // d) for n, d in terms)
+    denominator = sum(n * (weight_scale // d) for n, d in weights)
+    return numerator * weight_scale / (denominator * term_scale)
 
 
 def rules_hash(rules_dict: Mapping[str, Any]) -> str:
