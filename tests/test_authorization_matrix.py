@@ -253,6 +253,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/rounds/{round_id:int}/assign"): R(*ADMIN_API_ACTS),
     ("GET", "/api/v1/rounds/{round_id:int}/assignments"): R(401, 403, 403, 200, 200, 404, 200),
     ("GET", "/api/v1/rounds/{round_id:int}/progress"): R(*ADMIN_API),
+    ("GET", "/api/v1/rounds/{round_id:int}/quality"): R(*ADMIN_API),
     ("POST", "/api/v1/rounds/{round_id:int}/reminders"): R(*ADMIN_API_ACTS),
     ("GET", "/api/v1/rounds/{round_id:int}/ranking"): R(*ADMIN_API),
     ("GET", "/api/v1/rounds/{round_id:int}/ranking.csv"): R(*ADMIN_API),

@@ -31,6 +31,7 @@ from judging.controllers.bodies import (
     PresentationIn,
     PresentationItem,
     PresentationRead,
+    QualityRead,
     QueuedRead,
     ReasonIn,
     RecuseRead,
@@ -44,7 +45,7 @@ from judging.controllers.bodies import (
     TiesIn,
     TiesRead,
 )
-from judging.domain import assignments, final, round_rows, rounds, scoring, shortlist
+from judging.domain import assignments, final, quality, round_rows, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -163,7 +164,7 @@ ADMIN = (401, 403)
 #: What a new round's id opens up.
 ROUND_LINKS = {op: link(op, round_id="$response.body#/id") for op in (
     "getRound", "updateRound", "addMembers", "listMembers", "openRound", "assignReviewers", "listAssignments",
-    "roundProgress", "getRanking", "closeRound", "decideRound", "getDecision", "signDecision")}
+    "roundProgress", "roundQuality", "getRanking", "closeRound", "decideRound", "getDecision", "signDecision")}
 ASSIGNMENT_LINKS = {op: link(op, assignment_id="$response.body#/assignments/0/id") for op in (
     "getAssignment", "saveScores", "submitScores", "recuse")}
 SHEET_LINKS = {op: link(op, assignment_id="$response.body#/id") for op in ("saveScores", "submitScores")}
@@ -296,6 +297,13 @@ class RoundApi(Controller):
          **api(*ADMIN, 404, auth=BEARER, reply=RoundProgressRead))
     async def progress(self, round_id: int) -> dict[str, Any]:
         return await scoring.progress(round_id)
+
+    @get("/api/v1/rounds/{round_id:int}/quality", operation_id="roundQuality", guards=[admin_required],
+         **api(*ADMIN, 404, auth=BEARER, reply=QualityRead))
+    async def quality_figures(self, round_id: int) -> dict[str, Any]:
+        """How well the committee agrees (Krippendorff's alpha, interval metric, on the submitted
+        sheets), each reviewer's offset from the others, and the widest disagreements."""
+        return (await quality.round_quality(round_id)).as_dict()
 
     @post("/api/v1/rounds/{round_id:int}/reminders", operation_id="sendReminders", guards=[admin_required],
           status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER, reply=QueuedRead))

@@ -221,6 +221,32 @@ class RoundProgressRead(msgspec.Struct, kw_only=True):
     incomplete_total: int
 
 
+class Agreement(msgspec.Struct, kw_only=True):
+    overall: Annotated[float | None, _d("Krippendorff's alpha on the weighted totals; null when undefined.")]
+    by_criterion: Annotated[dict[str, float | None], _d("Alpha on each criterion's raw scores, by criterion code.")]
+
+
+class ReviewerQuality(msgspec.Struct, kw_only=True):
+    user_id: int
+    sheets: Annotated[int, _d("Submitted score sheets.")]
+    mean_offset: Annotated[float | None, _d(
+        "Mean of (own total - mean of the other reviewers' totals on the same entry); null with no shared entry.")]
+    sd: Annotated[float | None, _d("Population standard deviation of those offsets.")]
+    flagged: Annotated[bool, _d("The mean offset lies far outside the committee's (see docs/api.md).")]
+
+
+class Disagreement(msgspec.Struct, kw_only=True):
+    entry_id: int
+    spread: Annotated[float, _d("Highest minus lowest weighted total of the entry's submitted sheets.")]
+
+
+class QualityRead(msgspec.Struct, kw_only=True):
+    agreement: Agreement
+    method: Literal["krippendorff_interval"]
+    reviewers: list[ReviewerQuality]
+    disagreements: Annotated[list[Disagreement], _d("The widest disagreements first, at most 10.")]
+
+
 class QueuedRead(msgspec.Struct, kw_only=True):
     queued: Annotated[int, _d("Reminder mails queued.")]
 
