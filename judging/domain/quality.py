@@ -37,6 +37,7 @@ from typing import Any
 from judging.domain.agreement import interval_alpha
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
+from judging.domain.shortlist import _fingerprint as sheets_fingerprint  # what a ranking is computed from
 from judging.domain.shortlist import ranking_rules, submitted_reviews
 
 METHOD = "krippendorff_interval"
@@ -139,8 +140,22 @@ def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Q
                    disagreements=spreads[:TOP_DISAGREEMENTS])
 
 
+# Figures already computed, per round: reused while the ranking's fingerprint of the submitted
+# sheets and rules is unchanged (derived data only, checked against the database on every read).
+_COMPUTED: dict[int, tuple[tuple[Any, ...], Quality]] = {}
+_COMPUTED_MAX = 16
+
+
 async def round_quality(round_id: int) -> Quality:
     """The quality figures of a round's submitted sheets. An unknown round is ``NotFound``."""
     row = await get_round_row(round_id)
+    fingerprint = await sheets_fingerprint(round_id, row)
+    cached = _COMPUTED.get(round_id)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
     rules = ranking_rules(row, await criteria_of(round_id))
-    return judge_quality(await submitted_reviews(round_id), rules.criteria)
+    figures = judge_quality(await submitted_reviews(round_id), rules.criteria)
+    if len(_COMPUTED) >= _COMPUTED_MAX:
+        _COMPUTED.pop(next(iter(_COMPUTED)))
+    _COMPUTED[round_id] = (fingerprint, figures)
+    return figures

@@ -1,6 +1,6 @@
 """Judging quality of a round: agreement (Krippendorff's alpha on the submitted sheets), each
-reviewer's offset from the others with the flag, and the widest disagreements — computed, and
-over the API (admin only)."""
+reviewer's offset from the others with the flag, and the widest disagreements — computed, over
+the API (admin only) and on the progress page."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 
 from contest.db import stored_json
+from judging.domain import scoring
 from judging.domain.quality import judge_quality
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.rounds import DEFAULT_RUBRIC
 from judging.tables import Assignment, Round
 from tests.conftest import run
-from tests.factories import login_token, make_user
-from tests.judging.support import score_all, screening
+from tests.factories import browser_login, login_token, make_user
+from tests.judging.support import admin_actors, score_all, screening
 
 ONE = (Criterion("q", 1, 0, 10),)
 RUBRIC = tuple(Criterion(c["code"], c["weight"], c["min"], c["max"]) for c in DEFAULT_RUBRIC)
@@ -155,6 +156,21 @@ def test_round_quality_over_the_api_matches_the_reference_and_flags_the_harsh_re
     assert 0 < len(spreads) <= 10 and spreads == sorted(spreads, reverse=True)
     widest = max(max(v.values()) - min(v.values()) for v in units["total"].values())
     assert spreads[0] == pytest.approx(widest, abs=1e-6)
+
+    # A reopened sheet no longer counts: the figures follow at once.
+    reopened = run(Assignment.select(Assignment.id).where(
+        (Assignment.round == s.round_id) & (Assignment.reviewer == harsh)).first())["id"]
+    run(scoring.reopen(actor=admin_actors(s.admins)[0], assignment_id=reopened, reason="แก้คะแนน"))
+    again = client.get(f"/api/v1/rounds/{s.round_id}/quality", headers=headers).json()
+    assert {r["user_id"]: r["sheets"] for r in again["reviewers"]}[harsh] == by_user[harsh]["sheets"] - 1
+
+    # The same figures on the progress page, in Thai.
+    browser_login(client, email)
+    page = client.get(f"/admin/judging/rounds/{s.round_id}/progress")
+    assert page.status_code == 200
+    assert "คุณภาพการให้คะแนน" in page.text and "ควรตรวจสอบ" in page.text
+    assert f"{again['agreement']['overall']:.3f}".rstrip("0").rstrip(".") in page.text
+    assert f"/admin/entries/{again['disagreements'][0]['entry_id']}" in page.text
 
 
 @pytest.mark.integration

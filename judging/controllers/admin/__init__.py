@@ -9,8 +9,10 @@ next page turns into its flash message; a refused one re-renders the page with t
 message next to the field it concerns, or plainly at the top for a 409. The forms are read by
 ``judging.forms``.
 
-Speed: the progress page only reads ``scoring.progress`` (grouped in SQL); only the ranking and
-decision pages compute the ranking, and the ranking table is paginated.
+Speed: the progress page reads ``scoring.progress`` (grouped in SQL) and, for its judging-quality
+section, the submitted sheets once (``judging.domain.quality``: linear in the sheets, kept while
+they are unchanged, no ranking); only the ranking and decision pages compute the ranking, and the
+ranking table is paginated.
 """
 
 from judging.controllers.admin.committee import CommitteePages

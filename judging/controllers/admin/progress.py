@@ -1,5 +1,6 @@
 """A round's progress tab: how far each member has scored (grouped in SQL by
-``scoring.progress``), reminders, one member's sheets, and reopening a submitted sheet."""
+``scoring.progress``), the judging quality (``judging.domain.quality``), reminders, one member's
+sheets, and reopening a submitted sheet."""
 
 from __future__ import annotations
 
@@ -15,9 +16,21 @@ from contest.i18n import t
 from judging import forms
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
 from judging.controllers.labels import error_text
-from judging.domain import admin_views, scoring
+from judging.domain import admin_views, quality, round_rows, scoring
 
 MEMBER_PER_PAGE = 100
+
+
+def alpha_label(alpha: float | None) -> str:
+    """How far an agreement figure can be relied on, by Krippendorff's own thresholds: at least
+    0.800 reliable, at least 0.667 for tentative conclusions only, below that not reliable."""
+    if alpha is None:
+        return t("Not enough data")
+    if alpha >= 0.8:
+        return t("Reliable")
+    if alpha >= 0.667:
+        return t("Tentative")
+    return t("Low agreement")
 
 
 class ProgressPages(AdminPages):
@@ -27,8 +40,11 @@ class ProgressPages(AdminPages):
     async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await admin_views.round_head(round_id)
         progress = await scoring.progress(round_id) if view.state != "draft" else None
+        figures = (await quality.round_quality(round_id)).as_dict() if progress else None
+        criteria = await round_rows.criteria_of(round_id) if progress else []
         return Template("judging/admin/progress.html", status_code=status, context={
-            "round": view, "tab": "progress", "progress": progress, **HELPERS, **extra})
+            "round": view, "tab": "progress", "progress": progress, "quality": figures, "criteria": criteria,
+            "alpha_label": alpha_label, **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}/progress")
     async def progress(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
