@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{d['borderline']} borderline")
         print(f"  domain: progress {d['progress_ms']} ms, reviewer queue {d['reviewer_queue_ms']} ms "
               f"({d['queue_items']} items)")
+        print(f"  domain: judging quality {d['quality_cold_ms']} ms cold, {d['quality_ms']} ms unchanged sheets")
         for name, v in h.items():
             print(f"  http {name:14s} median {v['median_ms']:7.1f} ms, best {v['best_ms']:7.1f} ms "
                   f"(status {v['status']})")

@@ -93,7 +93,7 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
 
 async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
     from contest.domain.audit import Actor
-    from judging.domain import assignments, scoring, shortlist
+    from judging.domain import assignments, quality, scoring, shortlist
     from judging.domain.ranking import compute_ranking
     from judging.domain.round_rows import criteria_of, get_round_row
     from judging.domain.shortlist import ranking_rules, tie_positions
@@ -126,6 +126,13 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
     await best("ranking_total_ms", lambda: shortlist.compute_round_ranking(round_id))
     await best("ranking_view_ms", lambda: shortlist.ranking_view(round_id))
     await best("progress_ms", lambda: scoring.progress(round_id))
+
+    async def quality_cold() -> Any:
+        quality.forget_figures()  # the first read after a change: fetch the sheets, compute
+        return await quality.round_quality(round_id)
+
+    await best("quality_cold_ms", quality_cold)
+    await best("quality_ms", lambda: quality.round_quality(round_id))
     queue = await best("reviewer_queue_ms", lambda: assignments.reviewer_queue(reviewer, round_id))
     out.update(reviews=len(reviews), ranked=len(ranked), borderline=sum(r.borderline for r in ranked),
                queue_items=len(queue))

@@ -146,6 +146,11 @@ _COMPUTED: dict[int, tuple[tuple[Any, ...], Quality]] = {}
 _COMPUTED_MAX = 16
 
 
+def forget_figures() -> None:
+    """Drop this process's computed figures (the next read computes afresh)."""
+    _COMPUTED.clear()
+
+
 async def round_quality(round_id: int) -> Quality:
     """The quality figures of a round's submitted sheets. An unknown round is ``NotFound``."""
     row = await get_round_row(round_id)
