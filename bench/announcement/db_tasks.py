@@ -39,7 +39,7 @@ def _feedback(i: int) -> str:
 
 
 async def seed(n: int, password: str) -> dict[str, Any]:
-    from bench.signin import BENCH_TOTP_SECRET
+    from bench.signin import BENCH_TOTP_SECRET, accept_privacy_notice
     from contest import clock
     from contest.domain import accounts, editions
     from contest.domain.audit import SYSTEM
@@ -71,6 +71,7 @@ async def seed(n: int, password: str) -> dict[str, Any]:
                       email_confirmed_at=now, is_active=True, totp_secret=BENCH_TOTP_SECRET, totp_enabled_at=now))
     for start in range(0, len(users), BATCH):
         await User.insert(*users[start:start + BATCH])
+    await accept_privacy_notice()
     # Each organisation's account is its verified member (as an operator's vouching makes it).
     members = await User.select(User.id, User.organisation).where(User.role == "applicant")
     rows = [Membership(user=m["id"], organisation=m["organisation"], state="verified", decided_at=now)

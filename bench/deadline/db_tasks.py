@@ -29,6 +29,7 @@ def applicant_email(i: int) -> str:
 
 
 async def seed(n: int, password: str) -> None:
+    from bench.signin import accept_privacy_notice
     from contest import clock
     from contest.domain import accounts, editions, organisations
     from contest.domain.audit import SYSTEM
@@ -49,6 +50,7 @@ async def seed(n: int, password: str) -> None:
              for i in range(1, n + 1)]
     for start in range(0, len(users), BATCH):
         await User.insert(*users[start:start + BATCH])
+    await accept_privacy_notice()
     # Each organisation's account is its verified member (as an operator's vouching makes it).
     members = await User.select(User.id, User.organisation).where(User.role == "applicant")
     rows = [Membership(user=m["id"], organisation=m["organisation"], state="verified", decided_at=now)

@@ -24,7 +24,7 @@ BATCH = 1000
 
 
 async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
-    from bench.signin import BENCH_TOTP_SECRET
+    from bench.signin import BENCH_TOTP_SECRET, accept_privacy_notice
     from contest import clock
     from contest.db import atomic
     from contest.domain import accounts, editions
@@ -60,6 +60,7 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
     users.append(User(email="admin@bench.dga.or.th", name="ผู้ดูแล", password_hash=password_hash, role="admin",
                       email_confirmed_at=now, is_active=True, totp_secret=BENCH_TOTP_SECRET, totp_enabled_at=now))
     await User.insert(*users)
+    await accept_privacy_notice()
     reviewer_ids = [u["id"] for u in await User.select(User.id).where(User.role == "reviewer").order_by(User.id)]
 
     round_id = await rounds.create_round(actor=SYSTEM, year=YEAR, data={
