@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,7 +83,6 @@ class Settings:
     session_days: int
     api_token_hours: int
     debug: bool
-    run_jobs_in_process: bool
     db_pool: bool
     # Reverse proxies whose X-Forwarded-For is believed; every other peer is the client itself.
     trusted_proxies: tuple[IPNetwork, ...] = ()
@@ -97,10 +96,8 @@ class Settings:
     # Uploads are refused (507) while the storage volume has less free space than this, so the
     # database, its journal and the logs always have room, and deleting a file always works.
     storage_reserve_bytes: int = 512 * 1024 * 1024
-    # The longest an upload may take; part files older than this belong to no upload.
+    # Part files not written to for this long belong to no upload still arriving.
     upload_max_seconds: int = 3 * 3600
-    timezone: str = "Asia/Bangkok"
-    languages: tuple[str, ...] = field(default=("th", "en"))
 
 
 @lru_cache(maxsize=1)
@@ -134,8 +131,6 @@ def get_settings() -> Settings:
         session_days=int(os.environ.get("SESSION_DAYS", "14")),
         api_token_hours=int(os.environ.get("API_TOKEN_HOURS", "12")),
         debug=_bool("DEBUG", False),
-        # Without Redis the same job functions run in this process.
-        run_jobs_in_process=redis_url is None,
         db_pool=_bool("DB_POOL", True),
         trusted_proxies=parse_networks(os.environ.get("TRUSTED_PROXIES", "")),
         oidc_issuer=(os.environ.get("OIDC_ISSUER") or "").rstrip("/") or None,
