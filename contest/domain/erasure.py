@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from contest import clock
-from contest.db import atomic, existing, lock_row, stored_json
+from contest.db import atomic, contains, existing, lock_row, stored_json
 from contest.domain import audit
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
@@ -170,7 +170,8 @@ async def erase_user(user_id: int) -> str:
                         Entry.contact_phone: ""}).where(Entry.contact_email == user["email"])
     for table in (AuthToken, RecoveryCode, EmailToken, Identity):
         await table.delete().where(table.user == user_id)
-    await RateCounter.delete().where(RateCounter.key.like(f"%{user['email']}%"))
+    # LIKE through db.contains: "_" in an address must not match other people's counters.
+    await RateCounter.delete().where(contains('"rate_counter"."key"', user["email"]))
     await _forget_mail(user["email"], erased_email)
     await audit.erase_person(user_id=user_id, values=[v for v in values if v], pseudonym=pseudonym)
     return pseudonym

@@ -92,7 +92,7 @@ def test_logs_are_json_with_the_request_id_and_without_secrets() -> None:
     config["handlers"]["contest"]["stream"] = stream
     logger = logging.getLogger("contest.test-redaction")
     root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
+    saved_handlers, saved_level = root.handlers[:], root.level
     try:
         logging.config.dictConfig(config)
         token = operations.request_id.set("req-123")
@@ -103,7 +103,8 @@ def test_logs_are_json_with_the_request_id_and_without_secrets() -> None:
         finally:
             operations.request_id.reset(token)
     finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["request_id"] for line in lines] == ["req-123", "req-123"]
     assert lines[0]["level"] == "WARNING" and lines[0]["logger"] == "contest.test-redaction"
