@@ -83,3 +83,15 @@ class OutboxState(StrEnum):
     pending = "pending"
     done = "done"
     failed = "failed"
+
+
+class AdoptionState(StrEnum):
+    """An adoption of an awarded innovation: asked for, then accepted or declined by the owning
+    organisation (or withdrawn by the adopter before an answer); accepted ones go ``in_service``
+    once the adopter's own service is live."""
+
+    requested = "requested"
+    accepted = "accepted"
+    declined = "declined"
+    withdrawn = "withdrawn"
+    in_service = "in_service"

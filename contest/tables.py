@@ -399,8 +399,32 @@ class EntryConsent(Table, tablename="entry_consent"):
     how = Varchar(length=32)
 
 
+class Adoption(Table, tablename="adoption"):
+    """Another organisation asks to adopt an awarded innovation (การขยายผลนวัตกรรม); the owning
+    organisation accepts or declines, and the adopter later says when its own service went live.
+    On acceptance both sides see each other's contact person, which each agreed to share when
+    asking and when accepting."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    entry = ForeignKey(references=Entry, index=True)  # the awarded innovation
+    owner_organisation = ForeignKey(references=Organisation, index=True)
+    adopter_organisation = ForeignKey(references=Organisation, index=True)
+    state = Varchar(length=16, default="requested", index=True)  # AdoptionState
+    message = Text(default="")
+    requested_by = ForeignKey(references=User, null=True, default=None)
+    requested_at = Timestamptz(default=TimestamptzNow())
+    answer_message = Text(default="")
+    answered_by = ForeignKey(references=User, null=True, default=None)
+    answered_at = Timestamptz(null=True, default=None)
+    in_service_since = Date(null=True, default=None)
+    service_url = Varchar(length=500, default="")
+    in_service_at = Timestamptz(null=True, default=None)  # when the adopter reported it
+    closed_at = Timestamptz(null=True, default=None)  # withdrawn by the adopter
+
+
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
     PendingAction, Identity, DigitalIdLogin, PrivacyNotice, NoticeAcceptance, EntryConsent, ErasureRequest,
+    Adoption,
 ]

@@ -19,6 +19,7 @@ from typing import Any
 from contest import clock
 from contest.domain import (
     accounts,
+    adoptions,
     announcement,
     erasure,
     memberships,
@@ -168,6 +169,9 @@ def build_world(client: Any) -> World:
     bystander_session = run(accounts.issue_token(bystander, AuthTokenKind.session)).token
     v["other_session_id"] = run(AuthToken.select(AuthToken.id).where(
         AuthToken.token_hash == accounts.hash_secret(bystander_session)).first())["id"]
+    # Organisation B asked to adopt A's awarded innovation (A answers it; B withdraws or reports it live).
+    v["adoption_id"] = run(adoptions.request_adoption(actor=bystander, entry_id=winner, message="ขอนำไปใช้"))["id"]
+    v["adoption_action"] = "withdraw"
     v["membership_id"] = run(Membership.select(Membership.id).where(
         Membership.user == _actor(emails["pending"]).id).first())["id"]
     v["approve_action"] = "approve"

@@ -129,6 +129,26 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/account/two-factor/recovery-codes"): R(LOGIN, *(ACTS,) * 6, body={"code": "000000"}),
     # The roles that need two factors may not turn them off.
     ("POST", "/account/two-factor/off"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403, ACTS, body={"off_code": "000000"}),
+    # --- the adoption network: B asked to adopt A's awarded innovation (adoption_id) ---------------
+    ("POST", "/api/v1/showcase/{entry_id:int}/adoptions"): R(401, ACTS, ACTS, 403, 403, 403, 403, 403,
+                                                            values=PAST_ENTRY, body={"message": "ขอใช้"}),
+    ("GET", "/api/v1/adoptions"): R(401, 200, 200, 403, 403, 403, 200, 403),
+    ("GET", "/api/v1/adoptions/{adoption_id:int}"): R(401, 200, 200, 404, 404, 404, 200, 404),
+    ("POST", "/api/v1/adoptions/{adoption_id:int}/answer"): R(401, ACTS, 403, 403, 403, 403, 403, 403,
+                                                              body={"accept": False, "message": "ยังไม่พร้อม"}),
+    ("POST", "/api/v1/adoptions/{adoption_id:int}/withdraw"): R(401, 403, ACTS, 403, 403, 403, 403, 403),
+    ("POST", "/api/v1/adoptions/{adoption_id:int}/in-service"): R(
+        401, 403, ACTS, 403, 403, 403, 403, 403, body={"in_service_since": "2026-01-01", "url": "x.go.th"}),
+    ("GET", "/open-data/adoptions.csv"): R(*PUBLIC),
+    ("GET", "/open-data/adoptions.json"): R(*PUBLIC),
+    ("GET", "/showcase/{year:int}/{entry_id:int}/adopt"): R(LOGIN, 200, 200, 403, 403, 403, 403, 403,
+                                                           values={**PAST, **PAST_ENTRY}),
+    ("POST", "/showcase/{year:int}/{entry_id:int}/adopt"): R(LOGIN, ACTS, ACTS, 403, 403, 403, 403, 403,
+                                                            values={**PAST, **PAST_ENTRY}, body={"message": "x"}),
+    ("GET", "/organisation/adoptions"): R(LOGIN, 200, 200, 403, 403, 403, 403, 403),
+    ("POST", "/organisation/adoptions/{adoption_id:int}/{action:str}"): R(
+        LOGIN, 403, ACTS, 403, 403, 403, 403, 403, values={"action": "adoption_action"}),
+    ("GET", "/admin/adoptions"): R(*ADMIN_PAGE, 403),
     # --- jobs that gave up ----------------------------------------------------------------------
     ("GET", "/admin/outbox"): R(*ADMIN_PAGE, 403),
     ("POST", "/admin/outbox/resend"): R(*ADMIN_PAGE_ACTS, 403, body={"id": "all"}),

@@ -1,6 +1,7 @@
 """HTTP layer: parse, guard, call one domain function, render."""
 
 from contest.controllers.admin import AdminPages
+from contest.controllers.adoptions import AdoptionApi, AdoptionPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
 from contest.controllers.consent import ConsentApi, ConsentPages
 from contest.controllers.digital_id import DigitalIdPages
@@ -22,5 +23,5 @@ ROUTE_HANDLERS = [
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
     TwoFactorPages, PendingActionApi, PendingActionPages,
     DigitalIdPages, NoticePages, NoticeApi, OperationsApi, PersonalDataApi, PersonalDataPages,
-    ErasureAdminPages, ConsentApi, ConsentPages,
+    ErasureAdminPages, ConsentApi, ConsentPages, AdoptionApi, AdoptionPages,
 ]

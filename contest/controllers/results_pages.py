@@ -20,7 +20,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from contest.controllers.results_api import certificate_pdf
-from contest.domain import announcement, editions, results_views
+from contest.domain import adoptions, announcement, editions, results_views
 from contest.domain.registry import REGION_LABELS, REGIONS
 from contest.errors import Conflict
 from contest.guards import admin_required, current_user, login_required, require_actor
@@ -92,9 +92,10 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 def _cacheable(request: Request, results: announcement.PublishedResults,
-               render: Callable[[dict[str, str]], Template]) -> Response[Any] | Template:
-    """A page that depends only on the snapshot, the language and the query: 304 when the caller
-    holds it already, else ``render()`` with the caching headers.
+               render: Callable[[dict[str, str]], Template], *, also: str = "") -> Response[Any] | Template:
+    """A page that depends only on the snapshot, the language and the query (and ``also``, what
+    else it shows that can change, such as the adoption figures): 304 when the caller holds it
+    already, else ``render()`` with the caching headers.
 
     Signed-in visitors see their own menu and a log-out form carrying their CSRF token, so their
     copy is ``private``. An anonymous copy may be kept by shared caches, so it must hold no
@@ -104,7 +105,7 @@ def _cacheable(request: Request, results: announcement.PublishedResults,
     user = current_user(request)
     query = sorted((k, v) for k, v in request.query_params.multi_items() if k != "lang")
     variant = f"user:{user.actor.role}:{state.get('csrf_token', '')}" if user else "public"
-    key = "\n".join([results.sha256, state["language"], urlencode(query), variant])
+    key = "\n".join([results.sha256, state["language"], urlencode(query), variant, also])
     etag = f'W/"{hashlib.sha256(key.encode()).hexdigest()[:40]}"'
     headers = {"ETag": etag, "Cache-Control": f"{'private' if user else 'public'}, max-age={CACHE_MAX_AGE}",
                "Vary": "Accept-Language, Cookie"}
@@ -162,6 +163,8 @@ class ResultsPages(Controller):
                   "category": (category or "").strip()}
         items = announcement.search_showcase(results, **params)
         categories = await _categories(results)
+        awarded_ids = [i["entry_id"] for i in doc["awarded"]]
+        taken, stamp = await adoptions.taken_up(awarded_ids), await adoptions.stamp(awarded_ids)
 
         def render(headers: dict[str, str]) -> Template:
             return Template("contest/results/showcase.html", headers=headers, context={
@@ -171,9 +174,9 @@ class ResultsPages(Controller):
                 "kinds": results_views.kind_choices(doc, consented_only=True),
                 "categories": [(c, category_label(categories, c)) for c in results_views.category_codes(doc)],
                 "category_label": lambda code: category_label(categories, code),
-                "winner_ids": {w["entry_id"] for w in doc["winners"]}, **HELPERS})
+                "winner_ids": {w["entry_id"] for w in doc["winners"]}, "taken": taken, **HELPERS})
 
-        return _cacheable(request, results, render)
+        return _cacheable(request, results, render, also=stamp)
 
     @get("/showcase/{year:int}/{entry_id:int}")
     async def showcase_item(self, request: Request, year: int, entry_id: int) -> Response[Any] | Template:
@@ -183,6 +186,7 @@ class ResultsPages(Controller):
         item = announcement.showcase_item(results, entry_id)
         categories = await _categories(results)
         winner = any(w["entry_id"] == entry_id for w in results.document["winners"])
+        taken, stamp = (await adoptions.taken_up([entry_id])).get(entry_id), await adoptions.stamp([entry_id])
 
         def render(headers: dict[str, str]) -> Template:
             return Template("contest/results/showcase_item.html", headers=headers, context={
@@ -190,9 +194,9 @@ class ResultsPages(Controller):
                 "consented": bool(item.get("consent_publish")),
                 "category_name": category_label(categories, item.get("category")),
                 "links": [u for u in (safe_url(x) for x in item.get("links") or []) if u],
-                "video": safe_url(item.get("video_url")), **HELPERS})
+                "video": safe_url(item.get("video_url")), "taken": taken, **HELPERS})
 
-        return _cacheable(request, results, render)
+        return _cacheable(request, results, render, also=stamp)
 
     @get("/open-data")
     async def open_data(self) -> Template:

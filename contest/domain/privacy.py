@@ -145,6 +145,25 @@ RECORDS: tuple[ProcessingRecord, ...] = (
         elsewhere=Bilingual("ที่จัดเก็บไฟล์ (หนังสือมอบหมาย)", "File storage (the letters)"),
     ),
     ProcessingRecord(
+        key="adoptions",
+        activity=Bilingual("การขยายผลนวัตกรรม", "Adoption of awarded innovations"),
+        subjects=Bilingual("เจ้าหน้าที่ อปท. ที่ขอนำนวัตกรรมไปใช้ และที่ตอบคำขอ",
+                           "LAO staff who ask to adopt an innovation, and those who answer"),
+        data=Bilingual("ผู้ขอและผู้ตอบ (ชื่อและอีเมลซึ่งแสดงต่ออีกฝ่ายเมื่อตกลง) ข้อความของทั้งสองฝ่าย",
+                       "Who asked and who answered (their name and e-mail, shown to the other side once "
+                       "accepted), and both sides' messages"),
+        purpose=Bilingual("ให้หน่วยงานที่ต้องการนำนวัตกรรมไปใช้ติดต่อหน่วยงานเจ้าของได้",
+                          "Let an organisation that wants to adopt an innovation reach the one that built it"),
+        bases=(LegalBasis.consent, LegalBasis.public_task),
+        recipients=Bilingual("สมาชิกที่ได้รับการยืนยันของทั้งสองหน่วยงาน และผู้ดูแลระบบของ สพร. "
+                             "ข้อมูลเปิดเผยเฉพาะชื่อหน่วยงาน ไม่มีข้อมูลบุคคล",
+                             "The verified members of both organisations and DGA administrators; the open "
+                             "data names organisations only, never a person"),
+        retention=Bilingual("เก็บไว้เป็นบันทึกการขยายผลของหน่วยงาน", "Kept as the organisations' record of the "
+                            "adoption"),
+        columns={"adoption": ("requested_by", "answered_by", "message", "answer_message")},
+    ),
+    ProcessingRecord(
         key="entry_contacts",
         activity=Bilingual("ผู้ประสานงานของผลงาน", "Entry contact persons"),
         subjects=Bilingual("ผู้ประสานงานที่ อปท. ระบุ", "The contact person the LAO names"),

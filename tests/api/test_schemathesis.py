@@ -124,13 +124,28 @@ def _build(client: Any) -> World:
     leaving = run(User.select(User.id).where(User.email == "leaving@schema.go.th").first())["id"]
     erasure_request = run(erasure.request_erasure(actor=Actor(id=leaving, email="leaving@schema.go.th",
                                                               role="applicant")))
+    # The applicant's organisation asked to adopt a judged entry (recorded as the domain records it
+    # once the entry is awarded; this world publishes nothing).
+    adoption_id = run(_adoption(judged[0], org, emails["applicant"]))
     ids = {"year": OPEN_YEAR, "entry_id": entry_id, "attachment_id": upload.json()["id"],
            "round_id": round_id, "assignment_id": assignment_id, "code": org,
            "number": submitted.json()["receipt"]["number"], "membership_id": asked["id"],
            "user_id": reviewer_id, "pending_id": pending_id, "version": version,
-           "request_id": erasure_request["id"]}
+           "request_id": erasure_request["id"], "adoption_id": adoption_id}
     judged_ids = {**ids, "year": JUDGED_YEAR, "entry_id": judged[0]}
     return World(headers=headers, emails=emails, ids=ids, judged_ids=judged_ids)
+
+
+async def _adoption(entry_id: int, adopter_code: str, email: str) -> int:
+    from contest.tables import Adoption, Entry, Organisation
+
+    owner = await Entry.select(Entry.organisation).where(Entry.id == entry_id).first()
+    adopter = await Organisation.select(Organisation.id).where(Organisation.code == adopter_code).first()
+    person = await User.select(User.id).where(User.email == email).first()
+    rows = await Adoption.insert(Adoption(entry=entry_id, owner_organisation=owner["organisation"],
+                                          adopter_organisation=adopter["id"], message="ขอนำไปใช้",
+                                          requested_by=person["id"])).returning(Adoption.id)
+    return int(rows[0]["id"])
 
 
 async def _propose(admin: Actor, user_id: int) -> int:
