@@ -17,6 +17,7 @@ from contest.domain import erasure
 from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.tables import (
+    Adoption,
     AuditEvent,
     AuthToken,
     Entry,
@@ -73,6 +74,11 @@ async def my_data(actor: Actor) -> dict[str, Any]:
     consents = await EntryConsent.select(EntryConsent.entry, EntryConsent.granted, EntryConsent.given_at,
                                          EntryConsent.how).where(EntryConsent.given_by == actor.id
                                                                  ).order_by(EntryConsent.id)
+    adoptions = await Adoption.select(
+        Adoption.id, Adoption.entry, Adoption.state, Adoption.message, Adoption.requested_at,
+        Adoption.answer_message, Adoption.answered_at,
+        Adoption.requested_by.as_alias("requested_by_me"), Adoption.answered_by.as_alias("answered_by_me"),
+    ).where((Adoption.requested_by == actor.id) | (Adoption.answered_by == actor.id)).order_by(Adoption.id)
     data: dict[str, Any] = {
         "account": {**dict(user), "two_factor": user["totp_enabled_at"] is not None},
         "memberships": [dict(m) for m in memberships],
@@ -83,6 +89,9 @@ async def my_data(actor: Actor) -> dict[str, Any]:
         "privacy_notices_accepted": [dict(n) for n in notices],
         "consents_given": [dict(c) for c in consents],
         "erasure_requests": await erasure.my_requests(actor),
+        "adoption_requests": [{**{k: v for k, v in a.items() if not k.endswith("_me")},
+                               "asked_by_me": a["requested_by_me"] == actor.id,
+                               "answered_by_me": a["answered_by_me"] == actor.id} for a in adoptions],
         "audit_events": [{**{k: v for k, v in e.items() if k != "after"}, "details": stored_json(e["after"], None)}
                          for e in events],
     }

@@ -128,6 +128,12 @@ def test_the_whole_journey_with_contacts_shared_only_on_acceptance(client: Any, 
     rows = list(csv.DictReader(io.StringIO(raw.content.decode("utf-8-sig"))))
     assert rows[0]["adopter_province_name_th"] == "สงขลา" and rows[0]["in_service_since"] == "2026-06-01"
 
+    # Each person finds what they wrote in their own data (the right of access).
+    asked = client.get("/api/v1/me/data", headers=world["adopter"]).json()["adoption_requests"]
+    assert [(a["id"], a["asked_by_me"], a["answered_by_me"]) for a in asked] == [(aid, True, False)]
+    answered = client.get("/api/v1/me/data", headers=world["owner"]).json()["adoption_requests"]
+    assert [(a["answer_message"], a["answered_by_me"]) for a in answered] == [("ยินดีครับ ส่งคู่มือให้ได้", True)]
+
 
 def test_refusals_are_clear_and_change_nothing(client: Any, world: dict[str, Any]) -> None:
     # Not awarded, or no such entry.
