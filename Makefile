@@ -58,6 +58,7 @@ bench: install-test
 	$(BIN)/python -m bench.deadline.run --db both
 	$(BIN)/python -m bench.ranking.pure
 	$(BIN)/python -m bench.ranking.db --db both
+	$(BIN)/python -m bench.showcase.run
 	$(BIN)/python -m bench.announcement.run
 	$(BIN)/python -m bench.search.run
 

@@ -315,6 +315,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     # --- public results (the published 2569) -------------------------------------------------------
     ("GET", "/results"): R(*PUBLIC),
     ("GET", "/results/{year:int}"): R(*PUBLIC, values=PAST),
+    ("GET", "/showcase"): R(*PUBLIC),
     ("GET", "/showcase/{year:int}"): R(*PUBLIC, values=PAST),
     ("GET", "/showcase/{year:int}/{entry_id:int}"): R(*PUBLIC, values={**PAST, **PAST_ENTRY}),
     ("GET", "/open-data"): R(*PUBLIC),

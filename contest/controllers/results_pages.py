@@ -20,13 +20,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from contest.controllers.results_api import certificate_pdf
-from contest.domain import adoptions, announcement, editions, results_views
+from contest.domain import adoptions, announcement, editions, results_views, showcase_search
 from contest.domain.registry import REGION_LABELS, REGIONS
 from contest.errors import Conflict
 from contest.guards import admin_required, current_user, login_required, require_actor
 from contest.i18n import current_language, format_date, t
+from contest.numbers import whole_number
 
 CACHE_MAX_AGE = 60
+SHOWCASE_PAGE = 40  # innovations per page of the search across every edition
 SAFE_URL_SCHEMES = ("https://", "http://")
 
 
@@ -153,6 +155,35 @@ class ResultsPages(Controller):
 
         return _cacheable(request, results, render)
 
+    @get("/showcase")
+    async def showcase_search(self, request: Request, q: str | None = None, year: str | None = None,
+                              province: str | None = None, kind: str | None = None,
+                              category: str | None = None, page: str | None = None) -> Template:
+        """Every edition's awarded innovations, searched in Thai and ranked, filtered by year,
+        province, kind of organisation and category."""
+        index = await showcase_search.current_index()
+        chosen_year = whole_number(year) if year else None
+        params = {"q": (q or "").strip()[:200], "province": (province or "").strip(),
+                  "kind": (kind or "").strip(), "category": (category or "").strip()}
+        found = index.search(params["q"], year=chosen_year, **{k: v for k, v in params.items() if k != "q"})
+        pages = max(1, -(-len(found) // SHOWCASE_PAGE))
+        number = min(max(whole_number(page) or 1, 1), pages)
+        shown = found[(number - 1) * SHOWCASE_PAGE:number * SHOWCASE_PAGE]
+        ids = [d.entry_id for d in shown]
+        query = {k: v for k, v in {**params, "year": chosen_year or ""}.items() if v}
+        english = current_language.get() == "en"
+
+        def category_name(code: str) -> str:
+            c = index.categories.get(code) or {}
+            return str((c.get("name_en") if english else None) or c.get("name_th") or code)
+
+        return Template("contest/results/showcase_all.html", context={
+            "found": shown, "matched": len(found), "total": len(index.documents), **params, "year": chosen_year,
+            "page": number, "pages": pages,
+            "page_url": lambda n: "/showcase?" + urlencode({**query, "page": n}),
+            "searched": any(params.values()) or chosen_year is not None, "choices": showcase_search.choices(index),
+            "category_name": category_name, "taken": await adoptions.taken_up(ids), **HELPERS})
+
     @get("/showcase/{year:int}")
     async def showcase(self, request: Request, year: int, q: str | None = None, province: str | None = None,
                        kind: str | None = None, category: str | None = None) -> Response[Any] | Template:
@@ -161,7 +192,8 @@ class ResultsPages(Controller):
         doc = results.document
         params = {"q": (q or "").strip()[:200], "province": (province or "").strip(), "kind": (kind or "").strip(),
                   "category": (category or "").strip()}
-        items = announcement.search_showcase(results, **params)
+        items = [d.item for d in await showcase_search.search(params["q"], year=year, province=params["province"],
+                                                               kind=params["kind"], category=params["category"])]
         categories = await _categories(results)
         awarded_ids = [i["entry_id"] for i in doc["awarded"]]
         taken, stamp = await adoptions.taken_up(awarded_ids), await adoptions.stamp(awarded_ids)

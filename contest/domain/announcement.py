@@ -340,38 +340,6 @@ def showcase_item(results: PublishedResults, entry_id: int) -> dict[str, Any]:
     raise NotFound("No such awarded innovation.", code="not_found")
 
 
-def search_showcase(results: PublishedResults, *, q: str = "", province: str = "", region: str = "",
-                    kind: str = "", category: str = "") -> list[dict[str, Any]]:
-    """Filter the awarded innovations; ``q`` matches title, organisation and the consented text.
-
-    The showcase shows an entry whose organisation did not consent only by organisation, title
-    and award, so it is not found by what it does not show either: its province, region, kind
-    and category neither filter nor match it."""
-    needle = q.strip().lower()
-    out = []
-    for item in results.document["awarded"]:
-        consented = bool(item.get("consent_publish"))
-        if (province or region or kind or category) and not consented:
-            continue
-        if province and item["province_code"] != province:
-            continue
-        if region and item["region"] != region:
-            continue
-        if kind and item["organisation_kind"] != kind:
-            continue
-        if category and item.get("category") != category:
-            continue
-        if needle:
-            fields = ("title", "organisation_name_th", "organisation_name_en", "province_name_th", "summary",
-                      "problem", "solution", "results", "technology") if consented else (
-                "title", "organisation_name_th", "organisation_name_en")
-            text = " ".join(str(item.get(f) or "") for f in fields).lower()
-            if needle not in text:
-                continue
-        out.append(item)
-    return out
-
-
 # --- open data ----------------------------------------------------------------------------------
 
 def _award_rows(results: PublishedResults) -> list[dict[str, Any]]:
