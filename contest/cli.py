@@ -290,6 +290,23 @@ def retention_run(dry_run: bool) -> None:
 
 
 @main.command()
+def previews() -> None:
+    """Make the missing previews of images that passed their check (the showcase shows
+    previews only; the check job makes them for new uploads)."""
+    from contest import jobs
+    from contest.tables import Attachment
+
+    async def make_all() -> int:
+        rows = await Attachment.select(Attachment.id, Attachment.storage_key).where(
+            (Attachment.check_state == "passed") & Attachment.thumbnail_key.is_null()
+            & Attachment.deleted_at.is_null() & Attachment.purged_at.is_null()
+            & Attachment.content_type.like("image/%")).order_by(Attachment.id)
+        return sum([await jobs.make_preview(r["id"], r["storage_key"]) is not None for r in rows])
+
+    click.echo(f"{_run(with_db(make_all()))} previews made")
+
+
+@main.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--workers", type=int, default=None)

@@ -85,6 +85,36 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
     message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
     await record_check(attachment_id=attachment_id, state=result.state, details=result.details,
                        message=message)
+    if result.state == "passed" and att["content_type"].startswith("image/"):
+        await make_preview(attachment_id, att["storage_key"])
+
+
+async def make_preview(attachment_id: int, storage_key: str) -> str | None:
+    """Store an image's preview for public pages and name it on the attachment; returns its key.
+    A preview that cannot be made is logged and left out: the file itself passed its check."""
+    import anyio
+
+    from contest.storage import get_storage
+    from contest.tables import Attachment
+    from uploads.storage import StorageError
+    from uploads.thumbnails import make_thumbnail
+
+    storage = get_storage()
+    try:
+        async with storage.local_path(storage_key) as path:
+            data = await anyio.to_thread.run_sync(make_thumbnail, path)
+        pending = await storage.begin_write()
+        try:
+            await pending.write(data)
+            await pending.commit()
+        except BaseException:
+            await pending.abort()
+            raise
+    except (OSError, ValueError, StorageError) as exc:
+        log.warning("attachment %s: no preview made (%s)", attachment_id, type(exc).__name__)
+        return None
+    await Attachment.update({Attachment.thumbnail_key: pending.key}).where(Attachment.id == attachment_id)
+    return pending.key
 
 
 @outbox.handler("check_membership_letter")

@@ -320,6 +320,8 @@ class Attachment(Table, tablename="attachment"):
     check_state = Varchar(length=16, default="pending")
     check_details = JSON(default={})
     check_message = Text(default="")
+    # An image's preview for public pages (``uploads.thumbnails``), made by the check job.
+    thumbnail_key = Varchar(length=200, null=True, default=None)
     uploaded_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)

@@ -316,6 +316,9 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/results"): R(*PUBLIC),
     ("GET", "/results/{year:int}"): R(*PUBLIC, values=PAST),
     ("GET", "/showcase"): R(*PUBLIC),
+    # No image of the past edition's winner: entry A's file of this year is no innovation's picture.
+    ("GET", "/showcase/{year:int}/{entry_id:int}/images/{attachment_id:int}"): R(
+        *NOT_FOUND, values={**PAST, **PAST_ENTRY}),
     ("GET", "/showcase/{year:int}"): R(*PUBLIC, values=PAST),
     ("GET", "/showcase/{year:int}/{entry_id:int}"): R(*PUBLIC, values={**PAST, **PAST_ENTRY}),
     ("GET", "/open-data"): R(*PUBLIC),

@@ -20,12 +20,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from contest.controllers.results_api import certificate_pdf
-from contest.domain import adoptions, announcement, editions, results_views, showcase_search
+from contest.domain import adoptions, announcement, editions, results_views, showcase_media, showcase_search
 from contest.domain.registry import REGION_LABELS, REGIONS
-from contest.errors import Conflict
+from contest.errors import Conflict, NotFound
 from contest.guards import admin_required, current_user, login_required, require_actor
 from contest.i18n import current_language, format_date, t
 from contest.numbers import whole_number
+from contest.storage import get_storage
+from uploads.serving import file_response
+from uploads.storage import ObjectNotFound
+from uploads.thumbnails import CONTENT_TYPE as THUMBNAIL_TYPE
 
 CACHE_MAX_AGE = 60
 SHOWCASE_PAGE = 40  # innovations per page of the search across every edition
@@ -219,6 +223,7 @@ class ResultsPages(Controller):
         categories = await _categories(results)
         winner = any(w["entry_id"] == entry_id for w in results.document["winners"])
         taken, stamp = (await adoptions.taken_up([entry_id])).get(entry_id), await adoptions.stamp([entry_id])
+        pictures = await showcase_media.images(item)
 
         def render(headers: dict[str, str]) -> Template:
             return Template("contest/results/showcase_item.html", headers=headers, context={
@@ -226,9 +231,21 @@ class ResultsPages(Controller):
                 "consented": bool(item.get("consent_publish")),
                 "category_name": category_label(categories, item.get("category")),
                 "links": [u for u in (safe_url(x) for x in item.get("links") or []) if u],
-                "video": safe_url(item.get("video_url")), "taken": taken, **HELPERS})
+                "video": safe_url(item.get("video_url")), "taken": taken, "pictures": pictures, **HELPERS})
 
-        return _cacheable(request, results, render, also=stamp)
+        return _cacheable(request, results, render, also=f"{stamp}|{showcase_media.stamp(pictures)}")
+
+    @get("/showcase/{year:int}/{entry_id:int}/images/{attachment_id:int}")
+    async def showcase_image(self, request: Request, year: int, entry_id: int, attachment_id: int) -> Response[Any]:
+        """A preview of one of the innovation's images, while its organisation consents."""
+        key = await showcase_media.image_key(year, entry_id, attachment_id)
+        try:
+            response = await file_response(get_storage(), key, filename=f"innovation-{entry_id}-{attachment_id}.jpg",
+                                           content_type=THUMBNAIL_TYPE, range_header=None, inline=True)
+        except ObjectNotFound as exc:
+            raise NotFound("No such image.", code="not_found") from exc
+        response.headers["Cache-Control"] = f"public, max-age={CACHE_MAX_AGE}"
+        return response
 
     @get("/open-data")
     async def open_data(self) -> Template:

@@ -161,8 +161,9 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
 
 
 async def named_keys(keys: list[str]) -> set[str]:
-    """Which of these storage keys a row names (an attachment's file, live or removed, or a
-    membership's letter): their bytes are kept. The rest are orphans."""
+    """Which of these storage keys a row names (an attachment's file, live or removed, the
+    preview of a live one, or a membership's letter): their bytes are kept. The rest are
+    orphans, such as the preview of a file removed from its entry or past its retention."""
     from contest.tables import Membership
 
     named: set[str] = set()
@@ -170,6 +171,9 @@ async def named_keys(keys: list[str]) -> set[str]:
         batch = keys[start:start + 500]
         named |= {r["storage_key"] for r in await Attachment.select(Attachment.storage_key).where(
             Attachment.storage_key.is_in(batch))}
+        named |= {r["thumbnail_key"] for r in await Attachment.select(Attachment.thumbnail_key).where(
+            Attachment.thumbnail_key.is_in(batch) & Attachment.deleted_at.is_null()
+            & Attachment.purged_at.is_null())}
         named |= {r["letter_key"] for r in await Membership.select(Membership.letter_key).where(
             Membership.letter_key.is_in(batch))}
     return named
