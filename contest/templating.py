@@ -40,7 +40,8 @@ def _lang_url(request: Any, lang: str) -> str:
     return f"{same_site_path(request.url.path)}?{urlencode(params)}"
 
 
-def _bytes(n: int | None) -> str:
+def file_size(n: int | None) -> str:
+    """A size in bytes for people: 512 B, 1.5 MB."""
     if n is None:
         return ""
     size = float(n)
@@ -75,7 +76,7 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         # A fresh key per upload form: resending the same form (a lost answer) stores the file once.
         new_upload_key=lambda: secrets.token_urlsafe(18),
     )
-    env.filters.update(date=format_date, bytes=_bytes,
+    env.filters.update(date=format_date, bytes=file_size,
                        dateonly=lambda v: format_date(v, with_time=False))
     return env
 

@@ -303,6 +303,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/entries/{entry_id:int}/autosave"): R(*OWNER_PAGE_ACTS, body={"title": "ชื่อใหม่", "version": "1"}),
     ("GET", "/entries/{entry_id:int}/attachments"): R(*OWNER_PAGE, htmx=True),
     ("POST", "/entries/{entry_id:int}/attachments"): R(*OWNER_PAGE_ACTS, body=FILE),
+    ("GET", "/entries/{entry_id:int}/attachments/{attachment_id:int}/delete"): R(*OWNER_PAGE),
     ("POST", "/entries/{entry_id:int}/attachments/{attachment_id:int}/delete"): R(*OWNER_PAGE_ACTS),
     ("POST", "/entries/{entry_id:int}/submit"): R(*OWNER_PAGE_ACTS),
     ("GET", "/entries/{entry_id:int}/withdraw"): R(*OWNER_PAGE),
@@ -358,6 +359,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/admin/entries/{entry_id:int}/extend"): R(*ADMIN_PAGE_ACTS, body={"reason": "น้ำท่วม"}),
     ("GET", "/admin/editions/{year:int}/publish"): R(*ADMIN_PAGE),
     ("POST", "/admin/editions/{year:int}/publish"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/editions/{year:int}/publish/confirm"): R(*ADMIN_PAGE),
     ("GET", "/admin/editions/{year:int}/publish/progress"): R(*ADMIN_PAGE, values=PAST),
     ("GET", "/admin/judging"): R(*ADMIN_PAGE),
     ("GET", "/admin/judging/{year:int}/eligibility"): R(*ADMIN_PAGE),
@@ -371,6 +373,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/admin/judging/rounds/{round_id:int}/committee"): R(*ADMIN_PAGE_ACTS, body={"emails": "new@dga.or.th"}),
     ("GET", "/admin/judging/rounds/{round_id:int}/members/{user_id:int}"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/open"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/judging/rounds/{round_id:int}/open"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/assign"): R(*ADMIN_PAGE_ACTS),
     ("GET", "/admin/judging/rounds/{round_id:int}/progress"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/reminders"): R(*ADMIN_PAGE_ACTS),
@@ -378,14 +381,17 @@ MATRIX: dict[tuple[str, str], Route] = {
         *ADMIN_PAGE_ACTS, body={"reason": "แก้คะแนน"}),
     ("GET", "/admin/judging/rounds/{round_id:int}/ranking"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/close"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/judging/rounds/{round_id:int}/close"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/ties"): R(*ADMIN_PAGE_ACTS, body={"order": "1,2"}),
     ("POST", "/admin/judging/rounds/{round_id:int}/decide"): R(*ADMIN_PAGE_ACTS),
     ("GET", "/admin/judging/rounds/{round_id:int}/decision"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/sign"): R(*ADMIN_PAGE_ACTS),
+    ("GET", "/admin/judging/rounds/{round_id:int}/sign"): R(*ADMIN_PAGE),
     ("GET", "/admin/judging/rounds/{round_id:int}/presentations"): R(*ADMIN_PAGE, values=FINAL),
     ("POST", "/admin/judging/rounds/{round_id:int}/presentations/{entry_id:int}"): R(
         *ADMIN_PAGE_ACTS, values=FINAL, body={"date": "2027-06-01", "time": "10:00", "minutes": "20"}),
     ("POST", "/admin/judging/rounds/{round_id:int}/presentations/invitations"): R(*ADMIN_PAGE_ACTS, values=FINAL),
+    ("GET", "/admin/judging/rounds/{round_id:int}/presentations/invitations"): R(*ADMIN_PAGE, values=FINAL),
 }
 
 

@@ -18,6 +18,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from contest import clock
+from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
 from contest.db import stored_json
 from contest.domain import attachments, editions, entries, extensions, organisations, submission
@@ -25,6 +26,7 @@ from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, Va
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t, thai_sorted
 from contest.tables import Edition, Organisation, Receipt
+from contest.templating import file_size
 from contest.web import MULTIPART
 from uploads.errors import UploadError
 
@@ -369,6 +371,26 @@ class EntryPages(Controller):
             return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
         return Template("contest/entries/_attachment_list.html",
                         context=await self._entry_context(request, entry_id))
+
+    @get("/entries/{entry_id:int}/attachments/{attachment_id:int}/delete", guards=[applicant_required])
+    async def confirm_remove_attachment(self, request: Request, entry_id: int, attachment_id: int) -> Template:
+        """Before a file is removed: its name and size, and that it must be uploaded again."""
+        detail = await entries.get_entry(require_actor(request), entry_id)
+        found = [a for a in detail.attachments if a["id"] == attachment_id]
+        if not found:
+            raise NotFound("No such file.", code="attachment_not_found")
+        a, size = found[0], file_size(found[0]["size"])
+        return confirmation_page(Confirmation(
+            title=t("Remove this file?"),
+            facts=[(t("File"), a["name"]), (t("Kind"), attachment_kind_label(a["kind"])), (t("Size"), size),
+                   (t("Entry"), detail.entry["title"] or t("(untitled entry)"))],
+            happens=[t("The file {name} ({size}) is removed from the entry: the committees will not see it.",
+                       name=a["name"], size=size)],
+            cannot_undo=t("A removed file cannot be brought back: to use it again, it must be uploaded again "
+                          "({size}).", size=size),
+            action=f"/entries/{entry_id}/attachments/{attachment_id}/delete", confirm=t("Yes, remove the file"),
+            cancel=f"/entries/{entry_id}#attachments", danger=True,
+            blocked=None if detail.editable else t("This entry can no longer be changed.")))
 
     @post("/entries/{entry_id:int}/attachments/{attachment_id:int}/delete", guards=[applicant_required])
     async def remove_attachment(self, request: Request, entry_id: int, attachment_id: int) -> Template | Redirect:

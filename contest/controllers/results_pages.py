@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.results_api import certificate_pdf
 from contest.domain import adoptions, announcement, editions, results_views, showcase_media, showcase_search
 from contest.domain.registry import REGION_LABELS, REGIONS
@@ -340,6 +341,32 @@ class PublishPages(Controller):
         if published and ctx["status"].published_at:
             ctx["flash"] = t("The results are published.")
         return Template("contest/results/publish.html", context=ctx)
+
+    @get("/{year:int}/publish/confirm")
+    async def confirm_publish(self, year: int) -> Template:
+        """Before publishing: what goes public and who is mailed, and that it cannot be undone."""
+        ctx = await self._context(year)
+        status = ctx["status"]
+        blocked = None
+        if status.published_at:
+            blocked = t("The results are published.")
+        elif ctx["blockers"]:
+            blocked = t("The results cannot be published yet:") + " " + " ".join(ctx["blockers"])
+        happens = [t("The public results page, the innovation showcase and the open data open to everyone, from an "
+                     "unchangeable snapshot of the signed results."),
+                   t("Every applicant of the edition is mailed its result.")]
+        if not status.winners:
+            happens.append(t("The signed final decision names no DG Awards winner: the results will say that no "
+                             "winner was named in this edition."))
+        return confirmation_page(Confirmation(
+            title=t("Publish the results of {year}?", year=year),
+            facts=[(t("Edition"), f"{year} · {status.title}"), (t("Announcement time"),
+                                                               format_date(status.announcement_at)),
+                   (t("DG Awards winners"), str(status.winners)), (t("Awardees"), str(status.awarded))],
+            happens=happens,
+            cannot_undo=t("Published results cannot be withdrawn or changed, and the mails cannot be called back."),
+            action=f"/admin/editions/{year}/publish", confirm=t("Yes, publish the results now"),
+            cancel=f"/admin/editions/{year}/publish", blocked=blocked))
 
     @post("/{year:int}/publish")
     async def publish(self, request: Request, year: int) -> Template | Redirect:

@@ -250,15 +250,20 @@ def test_presentation_slots_are_set_on_the_final_rounds_admin_page(client) -> No
 
     # The invitations: refused (with the reason on the page) until every finalist has a slot.
     invite = f"/admin/judging/rounds/{final_id}/presentations/invitations"
-    assert f'action="{invite}"' in page
+    assert f'href="{invite}"' in page  # to the page that asks first
+    confirm = client.get(invite).text
+    assert "ยังมีผลงาน 1 รายการที่ยังไม่มีกำหนดการนำเสนอ" in confirm and f'action="{invite}"' not in confirm
     refused = client.post(invite, data={"_csrf": token})
     assert refused.status_code == 409 and "ยังมีผลงาน 1 รายการที่ยังไม่มีกำหนดการนำเสนอ" in refused.text
     assert client.post(f"/admin/judging/rounds/{final_id}/presentations/{second}", follow_redirects=False, data={
         "_csrf": token, "date": "2026-12-01", "time": "11:00", "minutes": "20"}).status_code == 303
+    confirm = client.get(invite).text
+    assert f'action="{invite}"' in confirm and "อีเมลที่ส่งแล้วเรียกคืนไม่ได้" in confirm
+    assert f'href="/admin/judging/rounds/{final_id}/presentations"' in confirm  # Cancel
     sent = client.post(invite, data={"_csrf": token}, follow_redirects=False)
     assert sent.status_code == 303
     page = client.get(sent.headers["location"]).text
-    assert "ส่งคำเชิญนำเสนอผลงานแล้ว 2 รายการ" in page and f'action="{invite}"' not in page
+    assert "ส่งคำเชิญนำเสนอผลงานแล้ว 2 รายการ" in page and f'href="{invite}"' not in page
     assert "เลื่อนกำหนดการและแจ้งหน่วยงานทางอีเมล" in page
     mail = decoded_body(wait_for_mails("slot@example.go.th")[0])
     assert "https://meet.example.go.th/final-1" in mail and "1 ธันวาคม 2569 เวลา 10:30 น." in mail

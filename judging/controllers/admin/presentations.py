@@ -8,12 +8,13 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
+from contest.confirmation import Confirmation, confirmation_page
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import t
 from judging import forms
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
-from judging.controllers.labels import error_text
+from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import admin_views, final, rounds
 
 
@@ -71,6 +72,34 @@ class PresentationPages(AdminPages):
         done = "presentation_mailed" if await final.invitations_sent_at(round_id) else "presentation"
         return Redirect(f"/admin/judging/rounds/{round_id}/presentations?done={done}#p-{entry_id}",
                         status_code=303)
+
+    @get("/rounds/{round_id:int}/presentations/invitations")
+    async def confirm_invitations(self, round_id: int) -> Template:
+        """Before the finalists are mailed: how many, and that mail cannot be called back."""
+        async with admin_views.reading():
+            view = await rounds.get_round(round_id)
+            rows = await admin_views.finalists(round_id) if view.kind == "final" else []
+            scheduled = len(await final.list_presentations(round_id))
+            sent = await final.invitations_sent_at(round_id)
+        blocked = None
+        if view.kind != "final" or view.state not in ("open", "closed"):
+            blocked = t("Invitations belong to an open or closed final round.")
+        elif sent:
+            blocked = t("The finalists were already invited to present.")
+        elif scheduled < len(rows):
+            blocked = t("{n} finalists have no presentation slot yet: give every finalist a slot first.",
+                        n=len(rows) - scheduled)
+        return confirmation_page(Confirmation(
+            title=t("Invite every finalist to present?"),
+            facts=[(t("Round"), f"{round_kind_label(view.kind)} · {t('Edition {year}', year=view.year)}"),
+                   (t("Finalists"), str(len(rows))), (t("Slots set"), str(scheduled))],
+            happens=[t("Each finalist organisation's staff are mailed their own presentation slot, and the "
+                       "organisation sees it on its entries page."),
+                     t("A slot moved afterwards is mailed to its organisation again.")],
+            cannot_undo=t("Mail that has been sent cannot be called back, and the invitations cannot be sent twice."),
+            action=f"/admin/judging/rounds/{round_id}/presentations/invitations",
+            confirm=t("Yes, invite every finalist"), cancel=f"/admin/judging/rounds/{round_id}/presentations",
+            blocked=blocked))
 
     @post("/rounds/{round_id:int}/presentations/invitations")
     async def send_invitations(self, request: Request, round_id: int) -> Template | Redirect:

@@ -9,12 +9,23 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
+from contest.confirmation import Confirmation, confirmation_page
 from contest.domain import outcomes
 from contest.errors import Conflict, ValidationFailed
 from contest.guards import require_actor
+from contest.i18n import t
 from judging import forms
-from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
-from judging.controllers.labels import error_text
+from judging.controllers.admin.shared import (
+    HELPERS,
+    AdminPages,
+    Form,
+    done_message,
+    entry_state_label,
+    grouped,
+    reads,
+    redirect,
+)
+from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import admin_views, rounds, shortlist
 
 RANKING_PER_PAGE = 100
@@ -123,6 +134,46 @@ class RankingPages(AdminPages):
                                              error=error_text(exc), error_code=exc.code,
                                              tied_ids=exc.params.get("entry_ids") or [])
         return redirect(f"/admin/judging/rounds/{round_id}/decision", "decided")
+
+    @get("/rounds/{round_id:int}/sign")
+    async def confirm_sign(self, request: Request, round_id: int, decision_hash: str | None = None) -> Template:
+        """Before signing: the proposal signed (its hash and counts), and whether this signature
+        makes the decision final. ``decision_hash`` is the proposal the person read."""
+        actor = require_actor(request)
+        async with admin_views.reading():
+            view = await rounds.get_round(round_id)
+            decision = await shortlist.decision_view(round_id) if view.decision_hash else None
+        cancel = f"/admin/judging/rounds/{round_id}/decision"
+        inside_label, outside_label = outcomes.OUTCOMES[view.kind]
+        facts = [(t("Round"), f"{round_kind_label(view.kind)} · {t('Edition {year}', year=view.year)}")]
+        blocked, happens, final = None, [], False
+        if decision is None or view.state != "closed":
+            blocked = t("There is no proposal to sign: the round must be closed and a decision proposed first.")
+        else:
+            outside = len(decision["outcomes"]) - decision["inside"]
+            facts += [(t("Decision hash"), decision["decision_hash"]),
+                      (entry_state_label(inside_label), grouped(decision["inside"])),
+                      (entry_state_label(outside_label), grouped(outside)),
+                      (t("Signatures so far"), ", ".join(s["name"] or s["email"] for s in decision["signatures"])
+                       or t("none"))]
+            final = bool(decision["signatures"])
+            if any(s["user_id"] == actor.id for s in decision["signatures"]):
+                blocked = t("You have signed this proposal. A different administrator must sign it to make it final.")
+            elif decision_hash and decision_hash != decision["decision_hash"]:
+                blocked = t("The proposal changed after you opened it. Read the new proposal, then sign it.")
+            elif final:
+                happens = [t("Yours is the second signature: the decision becomes final. Every entry's outcome "
+                             "is recorded and the round is locked.")]
+            else:
+                happens = [t("Your signature is recorded on this proposal. A second, different administrator must "
+                             "sign it too before it is final.")]
+            happens += [w["message"] for w in decision["warnings"]]
+        return confirmation_page(Confirmation(
+            title=t("Sign the decision?"), facts=facts, happens=happens,
+            cannot_undo=t("A final decision cannot be changed: the outcomes stand as signed.") if final else
+            t("A signature cannot be withdrawn; only a new proposal, which voids every signature, replaces it."),
+            action=f"/admin/judging/rounds/{round_id}/sign", confirm=t("Yes, sign the decision"), cancel=cancel,
+            hidden={"decision_hash": decision["decision_hash"]} if decision else {}, blocked=blocked))
 
     @post("/rounds/{round_id:int}/sign")
     async def sign(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
