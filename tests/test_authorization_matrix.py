@@ -377,6 +377,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/admin/judging/rounds/{round_id:int}/assign"): R(*ADMIN_PAGE_ACTS),
     ("GET", "/admin/judging/rounds/{round_id:int}/progress"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/reminders"): R(*ADMIN_PAGE_ACTS),
+    ("POST", "/admin/judging/rounds/{round_id:int}/extra-readers"): R(*ADMIN_PAGE_ACTS, body={"entry_ids": "1"}),
     ("POST", "/admin/judging/rounds/{round_id:int}/assignments/{assignment_id:int}/reopen"): R(
         *ADMIN_PAGE_ACTS, body={"reason": "แก้คะแนน"}),
     ("GET", "/admin/judging/rounds/{round_id:int}/ranking"): R(*ADMIN_PAGE),

@@ -224,6 +224,9 @@ class RoundProgressRead(msgspec.Struct, kw_only=True):
 class Agreement(msgspec.Struct, kw_only=True):
     overall: Annotated[float | None, _d("Krippendorff's alpha on the weighted totals; null when undefined.")]
     by_criterion: Annotated[dict[str, float | None], _d("Alpha on each criterion's raw scores, by criterion code.")]
+    entries: Annotated[int, _d("Entries with two or more submitted sheets (the units of agreement).")]
+    sufficient: Annotated[bool, _d("False when too few entries have two or more submitted sheets for agreement "
+                                   "(every alpha is then null).")]
 
 
 class ReviewerQuality(msgspec.Struct, kw_only=True):

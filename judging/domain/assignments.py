@@ -46,10 +46,10 @@ class _Plan:
     problems: list[Any]
 
 
-async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False) -> _Plan:
-    """What to add. Screening: ``reviewers_per_entry`` each, balanced (judging.domain.planner);
-    with ``best_effort`` the entries that cannot be filled get what can be had. Final: every
-    member on every finalist they have no conflict of interest with (whatever their province)."""
+async def planning_inputs(round_id: int) -> tuple[list[EntryRef], list[ReviewerRef], list[Existing]]:
+    """What the planner needs of a round: its entries with their organisation and province, its
+    members with their declared conflicts (their own organisation included), and every assignment
+    already made (recused ones too: a recused pair is never assigned again)."""
     entries = await RoundEntry.select(RoundEntry.entry, RoundEntry.entry._.organisation._.code,
                                       RoundEntry.entry._.organisation._.province_code).where(
         RoundEntry.round == round_id)
@@ -67,6 +67,14 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
                   for e in entries]
     reviewer_refs = [ReviewerRef(m["user"], m["province_code"] or None, frozenset(conflicts.get(m["user"], ())))
                      for m in members]
+    return entry_refs, reviewer_refs, existing
+
+
+async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False) -> _Plan:
+    """What to add. Screening: ``reviewers_per_entry`` each, balanced (judging.domain.planner);
+    with ``best_effort`` the entries that cannot be filled get what can be had. Final: every
+    member on every finalist they have no conflict of interest with (whatever their province)."""
+    entry_refs, reviewer_refs, existing = await planning_inputs(round_id)
     if row["kind"] == "final":
         return _plan_final(entry_refs, reviewer_refs, existing)
     seed, same_province, per_entry = row["seed"], row["exclude_same_province"], row["reviewers_per_entry"]

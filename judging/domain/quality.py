@@ -7,7 +7,10 @@ own scale; no normalisation is applied, whatever the round's: the point is to se
 
 *Agreement* is Krippendorff's alpha with the interval metric (:mod:`judging.domain.agreement`),
 one unit per entry: per criterion on the raw criterion scores, ``overall`` on the totals. An entry
-with fewer than two submitted sheets is left out; alpha is ``None`` when it is undefined.
+with fewer than two submitted sheets is left out. With fewer than ``MIN_PAIRED_ENTRIES`` entries
+that have two or more submitted sheets there are too few sheets for agreement: every alpha is
+``None`` and ``sufficient`` is false (a number from three or four entries would only mislead).
+Alpha is ``None`` as well when it is undefined (no variation at all).
 
 *Reviewers.* For each of a reviewer's submitted sheets on an entry that has at least one other
 submitted sheet, the *offset* is the reviewer's total minus the mean of the other reviewers'
@@ -15,14 +18,18 @@ totals on that entry. ``mean_offset`` is the mean of these offsets, ``sd`` their
 standard deviation (both ``None`` when the reviewer shares no entry with anyone); ``sheets``
 counts all the reviewer's submitted sheets.
 
-*Flag rule.* Among the reviewers with a ``mean_offset`` (at least three of them needed), take the
-median ``M`` of the mean offsets and their population standard deviation ``S``. A reviewer is
+*Flag rule.* Among the reviewers with at least ``MIN_SHEETS_TO_FLAG`` offsets (at least three such
+reviewers needed; a reviewer with a single shared sheet is never flagged, nor counted in the
+committee's figures), take the median ``M`` of the mean offsets and their population standard
+deviation ``S``. A reviewer is
 flagged when ``|mean_offset - M| > 2 * S`` *and* ``|mean_offset - M| > 5 %`` of the rubric's range
 of totals (so a committee that agrees closely does not get anyone flagged over a fraction of a
 point). A flag asks for a look at the sheets; it decides nothing.
 
 *Disagreements* are the entries with at least two submitted sheets whose totals differ, by
 ``spread`` = highest total − lowest total, the widest first (ties by entry id), at most 10.
+``spreads`` keeps the spread of every entry with two or more submitted sheets; *near the cut*
+(:mod:`judging.domain.round_cockpit`) reads it.
 """
 
 from __future__ import annotations
@@ -31,14 +38,13 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from judging.domain.agreement import interval_alpha
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
-from judging.domain.shortlist import _fingerprint as sheets_fingerprint  # what a ranking is computed from
-from judging.domain.shortlist import ranking_rules, submitted_reviews
+from judging.domain.shortlist import ranking_fingerprint, ranking_rules, submitted_reviews
 
 METHOD = "krippendorff_interval"
 #: How many of the widest disagreements are listed.
@@ -47,6 +53,10 @@ TOP_DISAGREEMENTS = 10
 FLAG_SDS = 2
 #: ...and further than this share of the rubric's range of totals.
 FLAG_MIN_SHARE = 0.05
+#: Agreement needs at least this many entries with two or more submitted sheets.
+MIN_PAIRED_ENTRIES = 5
+#: A reviewer is weighed for a flag only with at least this many sheets shared with others.
+MIN_SHEETS_TO_FLAG = 2
 #: Published numbers are rounded to this many decimals.
 DECIMALS = 6
 
@@ -66,12 +76,20 @@ class Quality:
     by_criterion: dict[str, float | None]
     reviewers: list[ReviewerQuality]
     disagreements: list[tuple[int, float]]  # (entry id, spread), widest first
+    paired_entries: int = 0  # entries with two or more submitted sheets
+    spreads: dict[int, float] = field(default_factory=dict)  # entry id -> spread, for those entries
+
+    @property
+    def sufficient(self) -> bool:
+        """Enough sheets for agreement to mean something (module docstring)."""
+        return self.paired_entries >= MIN_PAIRED_ENTRIES
 
     def as_dict(self) -> dict[str, Any]:
         """The API's shape (numbers rounded for publication)."""
         return {
             "agreement": {"overall": _rounded(self.overall),
-                          "by_criterion": {code: _rounded(a) for code, a in self.by_criterion.items()}},
+                          "by_criterion": {code: _rounded(a) for code, a in self.by_criterion.items()},
+                          "entries": self.paired_entries, "sufficient": self.sufficient},
             "method": METHOD,
             "reviewers": [{"user_id": r.user_id, "sheets": r.sheets, "mean_offset": _rounded(r.mean_offset),
                            "sd": _rounded(r.sd), "flagged": r.flagged} for r in self.reviewers],
@@ -83,8 +101,10 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
-def _flags(mean_offsets: dict[int, float], range_of_totals: float) -> set[int]:
+def _flags(offsets: dict[int, list[float]], range_of_totals: float) -> set[int]:
     """The reviewers whose mean offset is far from the committee's (module docstring)."""
+    mean_offsets = {user: math.fsum(values) / len(values) for user, values in offsets.items()
+                    if len(values) >= MIN_SHEETS_TO_FLAG}
     if len(mean_offsets) < 3:
         return set()
     values = list(mean_offsets.values())
@@ -107,12 +127,17 @@ def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Q
     for entry_id in entries:
         by_entry[entry_id].sort(key=lambda item: item[0])
 
-    overall = interval_alpha([t for _, t, _ in by_entry[e]] for e in entries)
-    by_criterion = {c.code: interval_alpha([float(r.scores[c.code]) for _, _, r in by_entry[e]] for e in entries)
-                    for c in criteria}
+    paired = sum(1 for e in entries if len(by_entry[e]) >= 2)
+    if paired >= MIN_PAIRED_ENTRIES:
+        overall = interval_alpha([t for _, t, _ in by_entry[e]] for e in entries)
+        by_criterion = {c.code: interval_alpha([float(r.scores[c.code]) for _, _, r in by_entry[e]]
+                                               for e in entries) for c in criteria}
+    else:
+        overall, by_criterion = None, {c.code: None for c in criteria}
 
     offsets: dict[int, list[float]] = defaultdict(list)
     spreads: list[tuple[int, float]] = []
+    every_spread: dict[int, float] = {}
     for entry_id in entries:
         sheet_totals = [(user, total) for user, total, _ in by_entry[entry_id]]
         if len(sheet_totals) < 2:
@@ -122,6 +147,7 @@ def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Q
             others = (everything - total) / (len(sheet_totals) - 1)
             offsets[user].append(total - others)
         spread = max(t for _, t in sheet_totals) - min(t for _, t in sheet_totals)
+        every_spread[entry_id] = spread
         if spread > 0:
             spreads.append((entry_id, spread))
     spreads.sort(key=lambda item: (-item[1], item[0]))
@@ -129,7 +155,7 @@ def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Q
     mean_offsets = {user: math.fsum(values) / len(values) for user, values in offsets.items()}
     lowest = weighted_total(criteria, {c.code: c.min for c in criteria})
     highest = weighted_total(criteria, {c.code: c.max for c in criteria})
-    flagged = _flags(mean_offsets, highest - lowest)
+    flagged = _flags(offsets, highest - lowest)
     reviewers = [
         ReviewerQuality(user_id=user, sheets=count, mean_offset=mean_offsets.get(user),
                         sd=statistics.pstdev(offsets[user]) if user in offsets else None,
@@ -137,11 +163,12 @@ def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Q
         for user, count in sorted(sheets.items())
     ]
     return Quality(overall=overall, by_criterion=by_criterion, reviewers=reviewers,
-                   disagreements=spreads[:TOP_DISAGREEMENTS])
+                   disagreements=spreads[:TOP_DISAGREEMENTS], paired_entries=paired, spreads=every_spread)
 
 
 # Figures already computed, per round: reused while the ranking's fingerprint of the submitted
-# sheets and rules is unchanged (derived data only, checked against the database on every read).
+# sheets and rules (the round's last sheet change) is unchanged (derived data only, checked
+# against the database on every read).
 _COMPUTED: dict[int, tuple[tuple[Any, ...], Quality]] = {}
 _COMPUTED_MAX = 16
 
@@ -154,7 +181,7 @@ def forget_figures() -> None:
 async def round_quality(round_id: int) -> Quality:
     """The quality figures of a round's submitted sheets. An unknown round is ``NotFound``."""
     row = await get_round_row(round_id)
-    fingerprint = await sheets_fingerprint(round_id, row)
+    fingerprint = await ranking_fingerprint(round_id, row)
     cached = _COMPUTED.get(round_id)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]

@@ -19,10 +19,12 @@ __all__ = ["stored_json"]  # re-exported: judging reads its JSON columns through
 
 
 async def get_round_row(round_id: int) -> dict[str, Any]:
-    """The round's row with ``edition.year``, ``edition.shortlist_size`` and ``edition.winners``;
+    """The round's row with ``edition.year``, ``edition.shortlist_size``, ``edition.winners`` and
+    the edition's judging deadlines (``edition.screening_closes_at``, ``edition.final_closes_at``);
     ``tie_break`` and the frozen ``rules`` decoded. An unknown round is ``NotFound``."""
     row = await Round.select(*Round.all_columns(), Round.edition._.year, Round.edition._.shortlist_size,
-                             Round.edition._.winners).where(Round.id == round_id).first()
+                             Round.edition._.winners, Round.edition._.screening_closes_at,
+                             Round.edition._.final_closes_at).where(Round.id == round_id).first()
     if row is None:
         raise NotFound("No such round.", code="round_not_found")
     row["tie_break"] = stored_json(row["tie_break"], [])
@@ -36,6 +38,12 @@ async def criteria_of(round_id: int) -> list[dict[str, Any]]:
     return [{"code": r["code"], "name_th": r["name_th"], "name_en": r["name_en"],
              "description_th": r["description_th"], "description_en": r["description_en"],
              "weight": r["weight"], "min": r["min_score"], "max": r["max_score"]} for r in rows]
+
+
+def deadline_of(row: dict[str, Any]) -> Any:
+    """When scoring in the round should be done: the edition's screening or final deadline (None
+    when the edition sets none)."""
+    return row["edition.screening_closes_at"] if row["kind"] == "screening" else row["edition.final_closes_at"]
 
 
 def cut_of(row: dict[str, Any]) -> int:

@@ -71,9 +71,9 @@ def forget_rankings() -> None:
     _RANKINGS.clear()
 
 
-async def _fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
-    """Changes whenever a submitted sheet, a tie decision or the rules change (``version`` is
-    bumped by every save, submit, reopen and recusal)."""
+async def ranking_fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
+    """What a ranking is computed from, in a few numbers: it changes whenever a submitted sheet,
+    a tie decision or the rules change (``version`` is bumped by every save, submit, reopen and recusal)."""
     sheets = (await Assignment.raw(
         "SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v, MAX(updated_at) AS at FROM judging_assignment "
         "WHERE round = {} AND state = 'submitted'", round_id))[0]
@@ -89,7 +89,7 @@ async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
     row = await get_round_row(round_id)
     if row["state"] == "draft":
         raise Conflict("The round has not opened yet.", code="round_state", state=row["state"])
-    fingerprint = await _fingerprint(round_id, row)
+    fingerprint = await ranking_fingerprint(round_id, row)
     cached = _RANKINGS.get((round_id, with_borderline))
     if cached is not None and cached[0] == fingerprint:
         return row, cached[1]

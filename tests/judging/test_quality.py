@@ -60,8 +60,26 @@ def test_offsets_are_own_total_minus_the_others_mean() -> None:
     assert by_user[20].mean_offset == pytest.approx((0 - 4) / 2) and by_user[20].sd == pytest.approx(2)
     assert by_user[30].sheets == 2 and by_user[30].mean_offset == pytest.approx(-3) and by_user[30].sd == 0
     assert q.disagreements == [(1, 4.0), (2, 4.0)]  # equal spreads by entry id; entry 3 has no spread
-    units = {1: {10: 8, 20: 6, 30: 4}, 2: {10: 9, 20: 5}, 3: {30: 7}}
-    assert q.overall == pytest.approx(reference(units, [10, 20, 30]), abs=1e-12)
+    # Two entries with two or more sheets are too few for agreement: no number, said so.
+    assert q.paired_entries == 2 and not q.sufficient and q.overall is None and q.by_criterion == {"q": None}
+    more = reviews + [Review(e, r, {"q": float((e * r) % 11)}) for e in range(4, 7) for r in (10, 20)]
+    units = {1: {10: 8, 20: 6, 30: 4}, 2: {10: 9, 20: 5}, 3: {30: 7},
+             **{e: {r: float((e * r) % 11) for r in (10, 20)} for e in range(4, 7)}}
+    enough = judge_quality(more, ONE)
+    assert enough.sufficient and enough.overall == pytest.approx(reference(units, [10, 20, 30]), abs=1e-12)
+
+
+@pytest.mark.unit
+def test_a_reviewer_with_one_sheet_is_never_flagged_however_far_off() -> None:
+    reviews = [Review(e, r, {"q": 5 + (e % 3) * 0.5 + (0.2 if r == 1 else 0)}) for e in range(12) for r in (1, 2, 3, 4)]
+    reviews.append(Review(0, 99, {"q": 10}))  # one sheet, far above everyone
+    q = judge_quality(reviews, ONE)
+    lonely = next(r for r in q.reviewers if r.user_id == 99)
+    assert lonely.sheets == 1 and lonely.mean_offset is not None and lonely.mean_offset > 4
+    assert not lonely.flagged
+    # With a second sheet as far off, the same reviewer is flagged.
+    reviews.append(Review(1, 99, {"q": 10}))
+    assert [r.user_id for r in judge_quality(reviews, ONE).reviewers if r.flagged] == [99]
 
 
 @pytest.mark.unit
@@ -180,7 +198,7 @@ def test_quality_of_a_round_without_submitted_sheets_and_of_an_unknown_round(cli
     run(make_user("admin", email=email))
     headers = login_token(client, email)
     body = client.get(f"/api/v1/rounds/{s.round_id}/quality", headers=headers).json()
-    assert body["agreement"]["overall"] is None
+    assert body["agreement"]["overall"] is None and body["agreement"]["sufficient"] is False
     assert set(body["agreement"]["by_criterion"].values()) == {None}
     assert body["reviewers"] == [] and body["disagreements"] == []
     missing = run(Round.select(Round.id).order_by(Round.id, ascending=False).first())["id"] + 1

@@ -1,6 +1,8 @@
-"""A round's progress tab: how far each member has scored (grouped in SQL by
-``scoring.progress``), the judging quality (``judging.domain.quality``), reminders, one member's
-sheets, and reopening a submitted sheet."""
+"""A round's progress tab, the round's judging cockpit: how far each member has scored (grouped
+in SQL by ``scoring.progress``), the burn-down to the deadline and the disagreements near the cut
+(``judging.domain.round_cockpit``), the judging quality (``judging.domain.quality``), an extra
+reader for chosen entries (``judging.domain.extra_readers``), reminders, one member's sheets, and
+reopening a submitted sheet."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from litestar.response import Redirect, Template
 
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
-from contest.i18n import t
+from contest.i18n import format_date, t
 from judging import forms
+from judging.controllers.admin.charts import burn_down_summary, burn_down_svg
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
 from judging.controllers.labels import error_text
-from judging.domain import admin_views, quality, round_rows, scoring
+from judging.domain import admin_views, extra_readers, quality, round_cockpit, round_rows, scoring
 
 MEMBER_PER_PAGE = 100
 
@@ -40,15 +43,45 @@ class ProgressPages(AdminPages):
     async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await admin_views.round_head(round_id)
         progress = await scoring.progress(round_id) if view.state != "draft" else None
-        figures = (await quality.round_quality(round_id)).as_dict() if progress else None
+        figures: dict[str, Any] | None = None
+        burn: round_cockpit.BurnDown | None = None
+        near: list[round_cockpit.NearCut] = []
+        chart = None
+        if progress:
+            computed = await quality.round_quality(round_id)
+            figures = computed.as_dict()
+            burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"])
+            chart = burn_down_svg(burn)
         criteria = await round_rows.criteria_of(round_id) if progress else []
         return Template("judging/admin/progress.html", status_code=status, context={
             "round": view, "tab": "progress", "progress": progress, "quality": figures, "criteria": criteria,
-            "alpha_label": alpha_label, **HELPERS, **extra})
+            "burn": burn, "burn_chart": chart, "burn_summary": burn_down_summary(burn) if burn else "",
+            "near_cut": near, "alpha_label": alpha_label, "format_date": format_date,
+            "min_paired": quality.MIN_PAIRED_ENTRIES, **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}/progress")
-    async def progress(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
-        return await self._progress_page(round_id, flash=done_message(done, n))
+    async def progress(self, round_id: int, done: str | None = None, n: int | None = None,
+                       picked: str | None = None) -> Template:
+        readers = await extra_readers.picked_readers(round_id, forms.parse_entry_ids(
+            (picked or "").split(","))) if done == "extra_readers" else []
+        flash = t("{n} extra readers assigned; each was told by mail.", n=n or 0) if done == "extra_readers" \
+            else done_message(done, n)
+        return await self._progress_page(round_id, flash=flash, picked=readers)
+
+    @post("/rounds/{round_id:int}/extra-readers")
+    async def add_extra_readers(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
+        """One more reader for each ticked entry, through the balanced assignment; the next page
+        confirms who was picked."""
+        try:
+            picked = await extra_readers.assign_extra_readers(
+                actor=require_actor(request), round_id=round_id, entry_ids=forms.field_values(data, "entry_ids"))
+        except ValidationFailed as exc:
+            return await self._progress_page(round_id, exc.status_code, error=next(iter(exc.errors.values()), None)
+                                             or error_text(exc))
+        except Conflict as exc:
+            return await self._progress_page(round_id, exc.status_code, error=error_text(exc))
+        return redirect(f"/admin/judging/rounds/{round_id}/progress", "extra_readers", len(picked),
+                        picked=",".join(str(p["assignment_id"]) for p in picked))
 
     @post("/rounds/{round_id:int}/reminders")
     async def reminders(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
