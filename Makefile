@@ -8,10 +8,11 @@ export PORT
 .PHONY: lint run install install-test migrate demo serve test test-sqlite test-postgres bench messages clean
 
 # PyICU (Thai dictionary order) builds against the system's ICU: libicu-dev, pkg-config and g++.
+# The certificate tests read the PDFs' text back with poppler's pdftotext (poppler-utils).
 $(BIN)/contest: pyproject.toml
-	@pkg-config --exists icu-i18n 2>/dev/null && command -v g++ >/dev/null || { \
-	  echo "installing libicu-dev pkg-config g++ with apt-get (PyICU builds against them)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libicu-dev pkg-config g++; }
+	@pkg-config --exists icu-i18n 2>/dev/null && command -v g++ >/dev/null && command -v pdftotext >/dev/null || { \
+	  echo "installing libicu-dev pkg-config g++ poppler-utils with apt-get (PyICU builds against them)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libicu-dev pkg-config g++ poppler-utils; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
