@@ -143,6 +143,23 @@ def _field_errors(errors: dict[str, str], criteria: list[dict[str, Any]], raw: d
     return out
 
 
+def error_summary(criteria: list[dict[str, Any]], errors: dict[str, str] | None,
+                  recuse_errors: dict[str, str] | None) -> list[dict[str, str]]:
+    """The sheet's error summary, in the order of the page: the conflict-of-interest declaration
+    (it comes first, before the entry), then each criterion's score in the rubric's order, then
+    the comment. Each item links to its field."""
+    errors, recuse_errors = errors or {}, recuse_errors or {}
+    items = [{"href": f"#f-{k}", "label": t("Conflict of interest"), "message": v}
+             for k, v in recuse_errors.items()]
+    for c in criteria:
+        message = errors.get(_field(c["code"]))
+        if message:
+            items.append({"href": f"#f-{_field(c['code'])}", "label": localised(c), "message": message})
+    if errors.get("comment"):
+        items.append({"href": "#f-comment", "label": t("Comment"), "message": errors["comment"]})
+    return items
+
+
 def _version(data: dict[str, Any]) -> int | None:
     try:
         return int(str(data.get("version")))
@@ -226,6 +243,7 @@ class ReviewPages(Controller):
         ctx["comment"] = comment if comment is not None else row["comment"]
         ctx["scored"] = sum(1 for c in criteria if c["code"] in row["scores"])
         ctx["editable"] = row["state"] == "assigned" and row["round.state"] == "open"
+        ctx["summary"] = error_summary(criteria, errors, extra.get("recuse_errors")) if ctx["editable"] else []
         return ctx
 
     async def _sheet(self, request: Request, assignment_id: int, status: int = 200, **kw: Any) -> Template:
