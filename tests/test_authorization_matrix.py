@@ -324,6 +324,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/showcase/{year:int}/{entry_id:int}"): R(*PUBLIC, values={**PAST, **PAST_ENTRY}),
     ("GET", "/open-data"): R(*PUBLIC),
     ("GET", "/open-data/{year:int}"): R(*PUBLIC, values=PAST),
+    ("GET", "/certificates"): R(*PUBLIC),
     ("GET", "/certificates/{number:str}"): R(*PUBLIC, values={"number": "certificate"}),
 
     # --- the committee's pages ---------------------------------------------------------------------

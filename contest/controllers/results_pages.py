@@ -262,11 +262,33 @@ class ResultsPages(Controller):
         return Template("contest/results/open_data.html", context={"years": [one], "one": one,
                                                                      **_open_data_context()})
 
+    @get("/certificates", name="certificate_lookup")
+    async def certificate_lookup(self, number: str | None = None) -> Template | Redirect:
+        """A form to type the number printed on a certificate; a number leads to its page, and a
+        mistyped one is said so next to the field."""
+        if number is None:
+            return _lookup_page("", None)
+        typed = announcement.typed_certificate_number(number)
+        if typed is None:
+            message = (t("Enter the number printed on the certificate.") if not number.strip()
+                       else _malformed(number))
+            return _lookup_page(number[:60], message, status=400)
+        return Redirect(f"/certificates/{typed}", status_code=303)
+
     @get("/certificates/{number:str}")
     async def certificate(self, request: Request, number: str) -> Response[Any] | Template:
         """Check a certificate by the number printed on it: its holder, award, innovation and
-        edition as the published snapshot records them; 404 for a number no edition gave."""
-        found = await announcement.verify_certificate(number)
+        edition as the published snapshot records them. A number no edition gave answers 404
+        with the look-up form and a sentence saying why."""
+        typed = announcement.typed_certificate_number(number)
+        if typed is None:
+            return _lookup_page(number[:60], _malformed(number), status=404)
+        if typed != number:
+            return Redirect(f"/certificates/{typed}", status_code=301)
+        try:
+            found = await announcement.verify_certificate(number)
+        except NotFound:
+            return _lookup_page(typed, _unknown(typed), status=404)
         results = found["results"]
 
         def render(headers: dict[str, str]) -> Template:
@@ -274,6 +296,22 @@ class ResultsPages(Controller):
                 "results": results, "doc": results.document, "c": found, "item": found["item"], **HELPERS})
 
         return _cacheable(request, results, render)
+
+
+def _malformed(number: str) -> str:
+    return t("“{number}” is not a certificate number. A certificate number has the form DLG2569-C-000042 and is "
+             "printed at the bottom left of the certificate.", number=number.strip()[:60])
+
+
+def _unknown(number: str) -> str:
+    return t("No published results have a certificate numbered {number}. Check it against the number printed at "
+             "the bottom left of the certificate; if they are the same, the certificate was not issued through "
+             "this contest.", number=number)
+
+
+def _lookup_page(number: str, error: str | None, *, status: int = 200) -> Template:
+    return Template("contest/results/certificate_lookup.html", status_code=status, context={
+        "number": number, "errors": {"number": error} if error else {}})
 
 
 def _open_data_context() -> dict[str, Any]:

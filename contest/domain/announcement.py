@@ -87,7 +87,8 @@ DATA_DICTIONARY = {
                     "Showcase page (absolute URL on the site serving this file)",
 }
 CERTIFICATE_CODES = {AWARD_AWARDEE: "C", AWARD_WINNER: "DG"}
-CERTIFICATE_NUMBER = re.compile(r"^DLG(\d{4})-(C|DG)-(\d{6,})$")
+CERTIFICATE_NUMBER = re.compile(r"^DLG(\d{4})-(C|DG)-(\d{6,})$", re.ASCII)
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
 
@@ -650,10 +651,20 @@ async def certificate_data(actor: Actor | None, entry_id: int, award: str | None
             "verify_url": absolute_url(f"/certificates/{number}")}
 
 
+_DASHES = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-"})
+
+
+def typed_certificate_number(text: str) -> str | None:
+    """A certificate number as a person types it (any case, Thai digits, spaces, a typographic
+    dash) in its printed form, e.g. ``DLG2569-C-000042``; None when it cannot be one."""
+    number = "".join(text.split()).translate(_DASHES).translate(_THAI_DIGITS).upper()
+    return number if CERTIFICATE_NUMBER.match(number) else None
+
+
 async def verify_certificate(number: str) -> dict[str, Any]:
     """A certificate as the public may check it, from the published snapshot: holder, award,
     innovation and edition. 404 for a number that no published snapshot gives."""
-    match = CERTIFICATE_NUMBER.match(number.strip().upper())
+    match = CERTIFICATE_NUMBER.match(typed_certificate_number(number) or "")
     if not match:
         raise NotFound("No certificate has this number.", code="certificate_not_found")
     year, code, entry_id = int(match.group(1)), match.group(2), int(match.group(3))

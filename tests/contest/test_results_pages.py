@@ -3,6 +3,7 @@ and certificate, and the organisers' publish page — through the real app and d
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import time
@@ -443,11 +444,76 @@ def test_certificate_verification_page_from_the_snapshot(client) -> None:  # typ
     client.cookies.clear()  # back to Thai
     for unknown in (f"DLG{YEAR}-DG-{finalist['id']:06d}",  # a finalist holds no DG Awards certificate
                     f"DLG{YEAR}-C-{_entry('not_shortlisted')['id']:06d}",  # not awarded
-                    f"DLG{YEAR}-C-{winner['id'] + 1000:06d}", f"DLG2570-C-{winner['id']:06d}",
-                    "DLG2569-X-000001", "not-a-number"):
+                    f"DLG{YEAR}-C-{winner['id'] + 1000:06d}", f"DLG2570-C-{winner['id']:06d}"):
         resp = client.get(f"/certificates/{unknown}")
         assert resp.status_code == 404, unknown
-        assert th("No certificate has this number.") in resp.text
+        assert lookup_message(resp) == th(
+            "No published results have a certificate numbered {number}. Check it against the number printed at the "
+            "bottom left of the certificate; if they are the same, the certificate was not issued through this "
+            "contest.", number=unknown)
+        assert f'value="{unknown}"' in resp.text  # the form again, with the number to correct
+    for malformed in ("DLG2569-X-000001", "not-a-number"):
+        resp = client.get(f"/certificates/{malformed}")
+        assert resp.status_code == 404, malformed
+        assert lookup_message(resp) == th(
+            "“{number}” is not a certificate number. A certificate number has the form DLG2569-C-000042 and is "
+            "printed at the bottom left of the certificate.", number=malformed)
+    # The API keeps answering a plain 404 with its error code.
+    assert client.get("/api/v1/certificates/not-a-number").json()["code"] == "certificate_not_found"
+
+
+def lookup_message(resp: Any) -> str:
+    """The look-up form's error next to the number field (also in the error summary)."""
+    found = re.search(r'<p class="error" id="e-number">(.*?)</p>', resp.text, re.S)
+    assert found, resp.text
+    return html.unescape(found.group(1))
+
+
+def test_certificate_lookup_form_leads_to_the_certificate(client) -> None:  # type: ignore[no-untyped-def]
+    s = signed_final(entries=6, shortlist_size=3)
+    after_announcement()
+    run(announcement.publish_results(actor=_admin_actor(s.admins[0]), year=YEAR))
+    winner = _entry("winner")
+    number = f"DLG{YEAR}-DG-{winner['id']:06d}"
+
+    page = client.get("/certificates")
+    assert page.status_code == 200 and page.text.count("<h1") == 1
+    assert th("Check a certificate") in page.text
+    assert '<form method="get" action="/certificates"' in page.text and 'name="number"' in page.text
+    assert 'class="error-summary"' not in page.text
+
+    # As people type it: small letters, Thai digits, spaces and a typographic dash.
+    thai_digits = number.translate(str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙"))
+    for typed in (number, number.lower(), f"  {thai_digits} ", number.replace("-", " – ", 1)):
+        resp = client.get("/certificates", params={"number": typed}, follow_redirects=False)
+        assert resp.status_code == 303, typed
+        assert resp.headers["location"] == f"/certificates/{number}"
+    assert th("This certificate is genuine: it was issued for an award in the published results of {title}.",
+              title=f"รางวัลท้องถิ่นดิจิทัล {YEAR}") in client.get("/certificates", params={"number": number}).text
+    # A number in the address as typed leads to the printed form.
+    resp = client.get(f"/certificates/{number.lower()}", follow_redirects=False)
+    assert resp.status_code == 301 and resp.headers["location"] == f"/certificates/{number}"
+
+    # Mistyped: said next to the field and in the summary, the form kept, nothing else.
+    resp = client.get("/certificates", params={"number": "DLG2569-Z-12"})
+    assert resp.status_code == 400
+    assert lookup_message(resp) == th(
+        "“{number}” is not a certificate number. A certificate number has the form DLG2569-C-000042 and is "
+        "printed at the bottom left of the certificate.", number="DLG2569-Z-12")
+    assert 'class="error-summary"' in resp.text and 'aria-invalid="true"' in resp.text
+    assert 'value="DLG2569-Z-12"' in resp.text
+    empty = client.get("/certificates", params={"number": "  "})
+    assert empty.status_code == 400 and lookup_message(empty) == th("Enter the number printed on the certificate.")
+    # In English too.
+    english = client.get("/certificates", params={"number": "12345", "lang": "en"})
+    assert lookup_message(english) == ("“12345” is not a certificate number. A certificate number has the form "
+                                       "DLG2569-C-000042 and is printed at the bottom left of the certificate.")
+    assert "Check a certificate" in english.text
+    client.cookies.clear()
+    unknown = f"DLG{YEAR}-C-{winner['id'] + 1000:06d}"
+    resp = client.get("/certificates", params={"number": unknown, "lang": "en"})
+    assert resp.status_code == 404
+    assert lookup_message(resp).startswith(f"No published results have a certificate numbered {unknown}.")
 
 
 def test_result_page_shows_each_committees_feedback(client) -> None:  # type: ignore[no-untyped-def]
