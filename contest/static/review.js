@@ -51,8 +51,58 @@
     }
   });
 
+  // The sticky Save/Submit bar must never cover the field with the focus (WCAG 2.4.11). The
+  // rubric's scroll padding (review.css) is the bar's height, measured here as it changes; after
+  // the focus moves, and after an autosave changed a note above the field, the field is brought
+  // back into view (the padding counted) if it is not fully shown.
+  function bar() { return document.querySelector("form.score-form .form-actions"); }
+  function measureBar() {
+    var b = bar();
+    var rubric = b && b.closest(".rubric");
+    if (!rubric) { return; }
+    // The bar sticks inside the rubric's padding: what it hides runs to the rubric's bottom edge.
+    var style = getComputedStyle(rubric);
+    var hidden = b.getBoundingClientRect().height + parseFloat(style.paddingBottom || "0") +
+                 parseFloat(style.borderBottomWidth || "0");
+    rubric.style.setProperty("--bar-h", Math.ceil(hidden) + "px");
+  }
+  function sticky(b) { return !!b && getComputedStyle(b).position === "sticky"; }
+  // Not fully shown: cut off by the window or a scrolling box around it, or under a sticky bar.
+  function hidden(el) {
+    var r = el.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) { return true; }
+    for (var p = el.parentElement; p && p !== document.documentElement; p = p.parentElement) {
+      if (/(auto|scroll)/.test(getComputedStyle(p).overflowY) && p.scrollHeight > p.clientHeight) {
+        var pr = p.getBoundingClientRect();
+        if (r.top < pr.top || r.bottom > pr.bottom) { return true; }
+      }
+    }
+    var b = bar();
+    if (!sticky(b)) { return false; }
+    var br = b.getBoundingClientRect();
+    return br.top < r.bottom && br.bottom > r.top;
+  }
+  function inForm(el) {
+    return !!(el && el.closest && el.closest("form.score-form") && !el.closest(".form-actions"));
+  }
+  function bringIntoView(el) {
+    measureBar();
+    if (hidden(el)) { el.scrollIntoView({block: "nearest", inline: "nearest"}); }
+  }
+  // Where the bar is sticky, a field that gets the focus is brought clear of it. On a narrow
+  // screen the bar is in the flow of the page and the browser's own scrolling is left alone (the
+  // entry stays first when the page opens) until the member types in a field not fully shown.
+  document.addEventListener("focusin", function (evt) {
+    if (inForm(evt.target) && sticky(bar())) { bringIntoView(evt.target); }
+  });
+  document.addEventListener("input", function (evt) {
+    if (inForm(evt.target)) { bringIntoView(evt.target); }
+  });
+  window.addEventListener("resize", measureBar);
+
   document.addEventListener("htmx:afterSettle", function (evt) {
     syncInvalid();
+    if (inForm(document.activeElement)) { bringIntoView(document.activeElement); }
     if (evt.detail.target && evt.detail.target.id === "file-viewer") {
       var heading = document.getElementById("viewer-h");
       if (heading) { heading.focus(); }
@@ -81,6 +131,7 @@
   // screen the entry comes first: the page is not scrolled past it (it scrolls to the field as
   // soon as the member types).
   document.addEventListener("DOMContentLoaded", function () {
+    measureBar();
     var form = document.querySelector("form.score-form[data-autofocus]");
     if (!form || document.querySelector(".error-summary")) { return; }
     var wide = window.matchMedia && window.matchMedia("(min-width: 60rem)").matches;
