@@ -147,6 +147,37 @@ async def check_membership_letter(args: dict[str, Any], outbox_id: int) -> None:
     await record_letter_check(membership_id=membership_id, state=result.state, message=message)
 
 
+@outbox.handler("check_appeal_attachment")
+async def check_appeal_attachment(args: dict[str, Any], outbox_id: int) -> None:
+    """An appeal's supporting document is checked as an attachment is (opened and, with
+    CLAMD_URL, scanned). Only clamd being unreachable is retried."""
+    from contest.domain.appeals import record_document_check
+    from contest.settings import get_settings
+    from contest.storage import get_storage
+    from contest.tables import Appeal
+    from uploads.checks import ScanUnavailable, check_file
+    from uploads.storage import ObjectNotFound
+
+    appeal_id = args["appeal_id"]
+    row = await Appeal.select(Appeal.attachment_key, Appeal.attachment_content_type).where(
+        Appeal.id == appeal_id).first()
+    if row is None or not row["attachment_key"]:
+        return
+    try:
+        result = await check_file(get_storage(), row["attachment_key"], row["attachment_content_type"],
+                                  clamd_url=get_settings().clamd_url)
+    except ScanUnavailable as exc:
+        raise outbox.TransientError(str(exc)) from exc
+    except MemoryError as exc:
+        raise outbox.TransientError("out of memory while checking") from exc
+    except ObjectNotFound:
+        await record_document_check(appeal_id=appeal_id, state="failed",
+                                    message="ไม่พบไฟล์ในที่จัดเก็บ / The file is missing from storage.")
+        return
+    message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
+    await record_document_check(appeal_id=appeal_id, state=result.state, message=message)
+
+
 #: A stored object that no row names after this long is an orphan: its upload crashed between
 #: storing the bytes and recording them, or the record was rolled back. (A live upload records
 #: its file seconds after the last byte; the margin is for clocks and slow disks.)

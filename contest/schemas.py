@@ -52,6 +52,7 @@ class EditionRead:
     accepting_submissions: bool
     published_at: datetime | None
     attachment_retention_years: int = 2
+    appeal_days: int = 15
 
     @classmethod
     def of(cls, view: EditionView) -> EditionRead:
@@ -64,7 +65,7 @@ class EditionRead:
             max_entry_bytes=view.max_entry_bytes,
             categories=[Category(**c) for c in view.categories],
             accepting_submissions=view.accepting_submissions, published_at=view.published_at,
-            attachment_retention_years=view.attachment_retention_years,
+            attachment_retention_years=view.attachment_retention_years, appeal_days=view.appeal_days,
         )
 
 
@@ -87,6 +88,7 @@ class EditionCreate:
     categories: list[Category] | None = None
     state: str = "open"
     attachment_retention_years: int = 2
+    appeal_days: int = 15
 
 
 @dataclass
@@ -173,6 +175,9 @@ class EditionUpdate(msgspec.Struct, kw_only=True):
     attachment_retention_years: Annotated[int | None, _d(
         "1 to 20: the files of entries that were not shortlisted are deleted this many years after "
         "publication. May change after publication.")] = None
+    appeal_days: Annotated[int | None, _d(
+        "1 to 90 (default 15): the days after publication during which an organisation may appeal an "
+        "ineligible or not-shortlisted entry. Fixed once the results are published.")] = None
 
 
 class CategoryIn(msgspec.Struct, kw_only=True):
@@ -249,6 +254,18 @@ class ResultItem(msgspec.Struct, kw_only=True):
     showcase_url: str
 
 
+class Correction(msgspec.Struct, kw_only=True):
+    """A correction of published results, recorded in the snapshot that made it."""
+
+    at: str
+    appeal_id: int
+    entry_id: int
+    award: str
+    previous_sha256: Annotated[str, _d("The SHA-256 of the snapshot this one replaced.")]
+    note_th: str
+    note_en: str
+
+
 class ResultsRead(msgspec.Struct, kw_only=True):
     year: int
     published_at: datetime
@@ -257,6 +274,9 @@ class ResultsRead(msgspec.Struct, kw_only=True):
     licence: dict[str, Any]
     winners: list[ResultItem]
     awarded: list[ResultItem]
+    corrections: Annotated[list[Correction], _d(
+        "Corrections since publication (an upheld appeal), oldest first; each names the snapshot it "
+        "replaced.")] = []
 
 
 class OpenDataRead(msgspec.Struct, kw_only=True):
@@ -267,6 +287,7 @@ class OpenDataRead(msgspec.Struct, kw_only=True):
     licence: dict[str, Any]
     data_dictionary: dict[str, str]
     records: list[dict[str, Any]]
+    corrections: list[Correction] = []
 
 
 class CertificateLink(msgspec.Struct, kw_only=True):

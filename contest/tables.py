@@ -226,6 +226,8 @@ class Edition(Table, tablename="edition"):
     # Personal data retention: the files of entries that were not shortlisted are deleted this many
     # years after the results are published (contest.domain.retention).
     attachment_retention_years = Integer(default=2)
+    # Appeals (อุทธรณ์): an organisation may appeal this many days after the results are published.
+    appeal_days = Integer(default=15)
 
 
 class AuditEvent(Table, tablename="audit_event"):
@@ -424,9 +426,56 @@ class Adoption(Table, tablename="adoption"):
     closed_at = Timestamptz(null=True, default=None)  # withdrawn by the adopter
 
 
+class Appeal(Table, tablename="appeal"):
+    """An organisation contests the outcome of its entry (ineligible or not shortlisted), once,
+    within the edition's appeal window. Two administrators sign the decision: the first signs a
+    proposal (outcome and reason), a different one countersigns it and it is final."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    entry = ForeignKey(references=Entry, unique=True, index=True)  # once per entry
+    state = Varchar(length=16, default="open", index=True)  # open | upheld | dismissed
+    reason = Text()  # the organisation's own words
+    lodged_by = Integer(null=True, default=None)
+    lodged_at = Timestamptz(default=TimestamptzNow())
+    due_at = Timestamptz()  # when the organisation can expect the decision
+    # The supporting document (optional), stored and checked like an attachment.
+    attachment_name = Varchar(length=255, default="")
+    attachment_key = Varchar(length=200, null=True, default=None, unique=True)
+    attachment_size = BigInt(default=0)
+    attachment_sha256 = Varchar(length=64, default="")
+    attachment_content_type = Varchar(length=100, default="")
+    attachment_check_state = Varchar(length=16, default="")
+    attachment_check_message = Text(default="")
+    # The proposed decision and its first signature; a different proposal voids it.
+    proposed_outcome = Varchar(length=16, default="")
+    proposed_reason = Text(default="")
+    decision_hash = Varchar(length=64, default="")
+    first_signed_by = Integer(null=True, default=None)
+    first_signed_at = Timestamptz(null=True, default=None)
+    # The countersignature that made it final.
+    second_signed_by = Integer(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    # Upheld: the SHA-256 of the results snapshot that records the correction.
+    correction_sha256 = Varchar(length=64, default="")
+
+
+class ResultCorrection(Table, tablename="result_correction"):
+    """A published snapshot replaced by a correction (an upheld appeal): the old snapshot kept
+    exactly as hashed, linked to the new one that corrects it."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    edition = ForeignKey(references=Edition, index=True)
+    appeal = ForeignKey(references=Appeal, null=True, index=True)
+    previous_sha256 = Varchar(length=64, index=True)
+    previous_payload = Text()
+    sha256 = Varchar(length=64, index=True)
+    corrected_at = Timestamptz()
+    corrected_by = Integer(null=True, default=None)
+
+
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
     PendingAction, Identity, DigitalIdLogin, PrivacyNotice, NoticeAcceptance, EntryConsent, ErasureRequest,
-    Adoption,
+    Adoption, Appeal, ResultCorrection,
 ]

@@ -9,7 +9,9 @@ What judging adds:
 * "My entries" links a finalist to its presentation slot once the finalists are invited
   (``judging.domain.final.presentation_links``);
 * a person's own data includes their score sheets, and their erasure waits while a round they
-  sit on is being judged (``judging.domain.personal``).
+  sit on is being judged (``judging.domain.personal``);
+* an appeal and an entry's evidence pack show what judging decided about the entry, the score
+  sheets anonymised (``judging.domain.evidence``).
 
 Registering is explicit, not a side effect of importing a module, and calling it again changes
 nothing. Code that uses the domains without the app (the ``contest`` command, the worker, tests
@@ -19,9 +21,10 @@ that does calls :func:`register` itself.
 
 from __future__ import annotations
 
+from contest.domain import appeals, erasure, my_data
 from contest.domain import entries as contest_entries
-from contest.domain import erasure, my_data
 from judging.domain.assignments import is_assigned_reviewer
+from judging.domain.evidence import entry_rounds
 from judging.domain.final import presentation_links
 from judging.domain.personal import my_judging, rounds_holding
 
@@ -32,3 +35,4 @@ def register() -> None:
     contest_entries.register_entry_links(presentation_links)
     my_data.register_source(my_judging)
     erasure.register_blocker(rounds_holding)
+    appeals.register_judging_record(entry_rounds)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -78,6 +79,20 @@ def _org_code(entry_id: int) -> str:
     return str(row["organisation.code"])
 
 
+async def _appeal_with_document(actor: Actor, entry_id: int) -> int:
+    from contest.domain import appeals
+    from contest.storage import get_storage
+
+    pending = await get_storage().begin_write()
+    content = make_pdf()
+    await pending.write(content)
+    await pending.commit()
+    document = appeals.SupportingDocument(name="evidence.pdf", key=pending.key, size=len(content),
+                                          sha256=hashlib.sha256(content).hexdigest(), content_type="application/pdf")
+    view = await appeals.lodge_appeal(actor=actor, entry_id=entry_id, reason="ขอให้ทบทวน", document=document)
+    return int(view["id"])
+
+
 def build_world(client: Any) -> World:
     """Everything the matrix needs, on empty tables; leaves the clock frozen after 2570's deadline."""
     world = World()
@@ -105,6 +120,9 @@ def build_world(client: Any) -> World:
         run(make_user("reviewer", email=emails[role]))
     world.emails = emails
     owner, other = _actor(emails["owner"]), _actor(emails["other_applicant"])
+    # B appeals its not-shortlisted entry while the window is open, with a supporting document.
+    v["appealed_entry"] = loser
+    v["appeal_id"] = run(_appeal_with_document(other, loser))
 
     # 2570: entries A and B submitted through the domain (A with a real uploaded PDF).
     run(make_edition(YEAR, shortlist_size=2, winners=1))

@@ -258,6 +258,11 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/receipts/{number:str}"): R(401, 200, 404, 404, 404, 404, 200),
     ("GET", "/open-data/{year:int}/results.csv"): R(*PUBLIC, values=PAST),
     ("GET", "/open-data/{year:int}/results.json"): R(*PUBLIC, values=PAST),
+    # --- appeals (A's winner cannot be appealed; B appealed its entry) ----------
+    ("POST", "/api/v1/entries/{entry_id:int}/appeals"): R(401, ACTS, 404, 403, 403, 403, 403, values=PAST_ENTRY,
+                                                          body={"reason": "ขอให้ทบทวน"}),
+    ("POST", "/api/v1/appeals/{appeal_id:int}/decide"): R(*ADMIN_API_ACTS, body={"outcome": "dismissed",
+                                                                                 "reason": "ไม่มีเหตุ"}),
 
     # --- API: judging (the signed screening round unless said) --------------------------------------
     ("GET", "/api/v1/rubrics/default"): R(*ADMIN_API),
@@ -312,6 +317,16 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/entries/{entry_id:int}/presentation"): R(LOGIN, 404, 404, 404, 404, 404, 200, 403),
     ("GET", "/entries/{entry_id:int}/result"): R(LOGIN, 200, 404, 404, 404, 404, 200, values=PAST_ENTRY),
     ("GET", "/entries/{entry_id:int}/certificate.pdf"): R(LOGIN, 200, 404, 404, 404, 404, 404, values=PAST_ENTRY),
+    ("GET", "/entries/{entry_id:int}/appeal"): R(LOGIN, 200, 404, 404, 404, 404, 200, values=PAST_ENTRY),
+    ("POST", "/entries/{entry_id:int}/appeal"): R(LOGIN, ACTS, 404, 403, 403, 403, 403, values=PAST_ENTRY,
+                                                  body={"reason": "ขอให้ทบทวน"}),
+    ("GET", "/entries/{entry_id:int}/appeal/document"): R(LOGIN, 404, 200, 404, 404, 404, 200, 404,
+                                                          values={"entry_id": "appealed_entry"}),
+    ("GET", "/admin/appeals"): R(*ADMIN_PAGE),
+    ("GET", "/admin/appeals/{appeal_id:int}"): R(*ADMIN_PAGE),
+    ("POST", "/admin/appeals/{appeal_id:int}/decide"): R(*ADMIN_PAGE_ACTS, body={"outcome": "dismissed",
+                                                                                 "reason": "ไม่มีเหตุ"}),
+    ("GET", "/admin/appeals/{appeal_id:int}/document"): R(*ADMIN_PAGE),
 
     # --- public results (the published 2569) -------------------------------------------------------
     ("GET", "/results"): R(*PUBLIC),

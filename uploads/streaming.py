@@ -249,10 +249,13 @@ class _Intake:
     So memory holds a few batches and a network chunk, whatever the file's size.
     """
 
-    def __init__(self, storage: Storage, max_bytes: int, file_field: str) -> None:
+    def __init__(self, storage: Storage, max_bytes: int, file_field: str, *, file_optional: bool = False,
+                 field_bytes: int = MAX_FIELD_BYTES) -> None:
         self.storage = storage
         self.max_bytes = max_bytes
         self.file_field = file_field
+        self.file_optional = file_optional
+        self.field_bytes = field_bytes
         self.fields: dict[str, str] = {}
         self.ended = False
         # Per-part state
@@ -347,7 +350,7 @@ class _Intake:
             self._queued.append(memoryview(data)[start:end])
         elif self._part_kind == "field":
             self._field_value += data[start:end]
-            if len(self._field_value) > MAX_FIELD_BYTES:
+            if len(self._field_value) > self.field_bytes:
                 raise MalformedUpload(
                     f"ช่อง '{self._field_name}' ยาวเกินไป", f"field {self._field_name!r} too long"
                 )
@@ -413,6 +416,9 @@ class _Intake:
 
     async def finish(self) -> ReceivedUpload:
         """Final checks once the body ended; commit and describe the stored object."""
+        if self.file_optional and self.size == 0 and self.filename in ("", DEFAULT_FILENAME):
+            # A form whose file input was left empty: its fields, and no file (``key`` empty).
+            return ReceivedUpload(key="", filename="", size=0, sha256="", content_type="", fields=dict(self.fields))
         if not self.file_seen:
             raise MalformedUpload(
                 f"ไม่พบช่องไฟล์ '{self.file_field}'", f"no file field {self.file_field!r}"
@@ -447,6 +453,8 @@ async def receive_upload(  # noqa: C901 - the streaming loop handles each way a 
     storage: Storage,
     max_bytes: int,
     file_field: str = "file",
+    file_optional: bool = False,
+    field_bytes: int = MAX_FIELD_BYTES,
 ) -> ReceivedUpload:
     """Stream one uploaded file from a multipart body into ``storage`` and return what arrived.
 
@@ -460,13 +468,17 @@ async def receive_upload(  # noqa: C901 - the streaming loop handles each way a 
     allowed or contradicts the name; ``EmptyFile``; ``MalformedUpload``; ``IncompleteUpload``
     when the body stops early or the iterator fails. Storage faults raise ``StorageError``.
     Whatever is raised, nothing stays in storage.
+
+    ``file_optional``: a form whose file input was left empty (no file part, or an empty one
+    without a name) is not an error; the answer then has an empty ``key`` and only ``fields``.
+    ``field_bytes``: the longest text field accepted (a reason typed in a form).
     """
     boundary = _boundary_of(content_type)
     body_limit = max_bytes + MULTIPART_OVERHEAD
     if content_length is not None and content_length > body_limit:
         raise UploadTooLarge(max_bytes)
 
-    intake = _Intake(storage, max_bytes, file_field)
+    intake = _Intake(storage, max_bytes, file_field, file_optional=file_optional, field_bytes=field_bytes)
     parser = MultipartParser(boundary, intake.callbacks())  # type: ignore[arg-type]
     received = 0
     iterator = aiter(chunks)

@@ -3,6 +3,7 @@
 from contest.controllers.admin import AdminPages
 from contest.controllers.adoptions import AdoptionApi, AdoptionPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
+from contest.controllers.appeals import AppealApi, AppealPages
 from contest.controllers.consent import ConsentApi, ConsentPages
 from contest.controllers.digital_id import DigitalIdPages
 from contest.controllers.entries_api import EntryApi
@@ -23,5 +24,5 @@ ROUTE_HANDLERS = [
     ResultsPages, ApplicantResultPages, PublishPages, MembershipApi, MembershipPages,
     TwoFactorPages, PendingActionApi, PendingActionPages,
     DigitalIdPages, NoticePages, NoticeApi, OperationsApi, PersonalDataApi, PersonalDataPages,
-    ErasureAdminPages, ConsentApi, ConsentPages, AdoptionApi, AdoptionPages,
+    ErasureAdminPages, ConsentApi, ConsentPages, AdoptionApi, AdoptionPages, AppealApi, AppealPages,
 ]

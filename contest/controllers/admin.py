@@ -27,7 +27,7 @@ Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_
 EDITION_FORM_FIELDS = ("year", "title", "title_en", "description", "submission_opens_at", "submission_closes_at",
                        "screening_closes_at", "final_closes_at", "announcement_at", "entries_per_organisation",
                        "shortlist_size", "winners", "max_file_mb", "max_entry_mb", "state",
-                       "attachment_retention_years")
+                       "attachment_retention_years", "appeal_days")
 
 
 def _local_input(value: Any) -> str:
@@ -41,9 +41,11 @@ def _edition_form(view: editions.EditionView | None) -> dict[str, Any]:
     if view is None:
         return {"entries_per_organisation": 1, "shortlist_size": 40, "winners": 1, "max_file_mb": 100,
                 "max_entry_mb": 300, "state": "open", "attachment_retention_years": 2,
+                "appeal_days": 15,
                 "categories": "\n".join(f"{c['code']} | {c['name_th']} | {c['name_en']}" for c in DEFAULT_CATEGORIES)}
     form = {k: getattr(view, k) for k in ("year", "title", "title_en", "description", "entries_per_organisation",
-                                          "shortlist_size", "winners", "state", "attachment_retention_years")}
+                                          "shortlist_size", "winners", "state", "attachment_retention_years",
+                                          "appeal_days")}
     for k in editions.TIME_FIELDS:
         form[k] = _local_input(getattr(view, k))
     form["max_file_mb"] = view.max_file_bytes // (1024 * 1024)

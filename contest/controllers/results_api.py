@@ -86,7 +86,8 @@ class ResultsApi(Controller):
         body = {"year": year, "published_at": results.published_at, "snapshot_sha256": results.sha256,
                 "title": results.document["title"], "licence": results.document["licence"],
                 "winners": [announcement.public_item(results, i) for i in results.document["winners"]],
-                "awarded": [announcement.public_item(results, i) for i in results.document["awarded"]]}
+                "awarded": [announcement.public_item(results, i) for i in results.document["awarded"]],
+                "corrections": list(results.document.get("corrections", []))}
         return _cached(request, results, body, "application/json")
 
     @get("/api/v1/editions/{year:int}/notifications", operation_id="notificationProgress", guards=[admin_required],

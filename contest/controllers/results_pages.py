@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 
 from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.results_api import certificate_pdf
-from contest.domain import adoptions, announcement, editions, results_views, showcase_media, showcase_search
+from contest.domain import adoptions, announcement, appeals, editions, results_views, showcase_media, showcase_search
 from contest.domain.registry import REGION_LABELS, REGIONS
 from contest.errors import Conflict, NotFound
 from contest.guards import admin_required, current_user, login_required, require_actor
@@ -344,7 +344,7 @@ class ApplicantResultPages(Controller):
                                    else c.get("name_th") or c.get("code")} for c in section["criteria"]]}
                     for committee, section in result["feedback_sections"].items()]
         return Template("contest/results/entry_result.html", context={
-            "r": result, "sections": sections,
+            "r": result, "sections": sections, "appeal_state": await appeals.appeal_status(actor, entry_id),
             "can_download": result["awarded"] and actor.role == "applicant", **HELPERS})
 
     @get("/entries/{entry_id:int}/certificate.pdf", guards=[login_required])

@@ -136,8 +136,7 @@ async def build_results(edition: dict[str, Any], published_at: datetime) -> dict
                 value = r[f]
                 item[f] = stored_json(value, []) if f == "links" else _iso(value)
         items.append(item)
-    items.sort(key=lambda i: (thai_sort_key(i["province_name_th"]), thai_sort_key(i["organisation_name_th"]),
-                              i["entry_id"]))
+    items.sort(key=awarded_order)
     winners = sorted((dict(i, award=AWARD_WINNER) for i in items if i["winner"]),
                      key=lambda i: (i["final_rank"] or 0, i["entry_id"]))
     outcomes = [{"entry_id": r["id"], "state": r["state"],
@@ -148,6 +147,11 @@ async def build_results(edition: dict[str, Any], published_at: datetime) -> dict
     return {"schema": SCHEMA, "year": edition["year"], "title": edition["title"],
             "published_at": clock.utc_iso(published_at), "licence": LICENCE, "categories": categories,
             "winners": winners, "awarded": items, "outcomes": outcomes}
+
+
+def awarded_order(item: dict[str, Any]) -> tuple[bytes, bytes, int]:
+    """How the awardees are listed: by province, then organisation, in Thai order."""
+    return thai_sort_key(item["province_name_th"]), thai_sort_key(item["organisation_name_th"]), item["entry_id"]
 
 
 def digest(payload_text: str) -> str:
@@ -380,12 +384,13 @@ def open_data_csv(results: PublishedResults) -> bytes:
 
 
 def open_data_json(results: PublishedResults) -> dict[str, Any]:
-    """results.json: the same rows (text as entered), with the licence, the data dictionary and
-    the snapshot hash."""
+    """results.json: the same rows (text as entered), with the licence, the data dictionary, the
+    snapshot hash and the corrections made since publication (each with the hash it replaced)."""
     return {"year": results.year, "title": results.document["title"],
             "published_at": results.document["published_at"], "snapshot_sha256": results.sha256,
             "licence": LICENCE, "data_dictionary": DATA_DICTIONARY,
-            "records": [{c: r[c] for c in CSV_COLUMNS} for r in _award_rows(results)]}
+            "records": [{c: r[c] for c in CSV_COLUMNS} for r in _award_rows(results)],
+            "corrections": list(results.document.get("corrections", []))}
 
 
 # --- integrity ----------------------------------------------------------------------------------
@@ -413,9 +418,11 @@ def _snapshot_outcomes(document: dict[str, Any]) -> tuple[dict[int, dict[str, An
 
 
 async def _publish_events() -> dict[str, list[dict[str, Any]]]:
-    # The publication, then each snapshot that replaced it (an organisation withdrew its consent).
+    # The publication, then each snapshot that replaced it (an organisation withdrew its consent,
+    # or an upheld appeal corrected the results).
     rows = await AuditEvent.select(AuditEvent.seq, AuditEvent.subject_id, AuditEvent.after).where(
-        AuditEvent.action.is_in(["edition.publish", "edition.republish"]) & (AuditEvent.subject_type == "edition")
+        AuditEvent.action.is_in(["edition.publish", "edition.republish", "edition.correct"])
+        & (AuditEvent.subject_type == "edition")
     ).order_by(AuditEvent.seq)
     events: dict[str, list[dict[str, Any]]] = {}
     for r in rows:

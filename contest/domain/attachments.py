@@ -162,9 +162,10 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
 
 async def named_keys(keys: list[str]) -> set[str]:
     """Which of these storage keys a row names (an attachment's file, live or removed, the
-    preview of a live one, or a membership's letter): their bytes are kept. The rest are
-    orphans, such as the preview of a file removed from its entry or past its retention."""
-    from contest.tables import Membership
+    preview of a live one, a membership's letter, or an appeal's supporting document): their
+    bytes are kept. The rest are orphans, such as the preview of a file removed from its entry
+    or past its retention."""
+    from contest.tables import Appeal, Membership
 
     named: set[str] = set()
     for start in range(0, len(keys), 500):
@@ -176,6 +177,8 @@ async def named_keys(keys: list[str]) -> set[str]:
             & Attachment.purged_at.is_null())}
         named |= {r["letter_key"] for r in await Membership.select(Membership.letter_key).where(
             Membership.letter_key.is_in(batch))}
+        named |= {r["attachment_key"] for r in await Appeal.select(Appeal.attachment_key).where(
+            Appeal.attachment_key.is_in(batch))}
     return named
 
 

@@ -30,7 +30,7 @@ TIME_FIELDS = ("submission_opens_at", "submission_closes_at", "screening_closes_
                "final_closes_at", "announcement_at")
 REQUIRED_TIMES = ("submission_opens_at", "submission_closes_at", "announcement_at")
 INT_FIELDS = ("entries_per_organisation", "shortlist_size", "winners", "max_file_bytes", "max_entry_bytes",
-              "attachment_retention_years")
+              "attachment_retention_years", "appeal_days")
 #: Personal data retention, not a rule of the contest: it may change after publication too.
 RETENTION_FIELDS = ("attachment_retention_years",)
 TEXT_FIELDS = ("title", "title_en", "description")
@@ -45,6 +45,7 @@ LIMITS = {
     "max_file_bytes": (1024, 2 * 1024**3),
     "max_entry_bytes": (1024, 10 * 1024**3),
     "attachment_retention_years": (1, 20),
+    "appeal_days": (1, 90),
 }
 
 
@@ -72,6 +73,8 @@ class EditionView:
     published_at: datetime | None
     #: Years after publication until the files of entries that were not shortlisted are deleted.
     attachment_retention_years: int = 2
+    #: Days after publication during which an organisation may appeal its entry's outcome.
+    appeal_days: int = 15
 
     @property
     def accepting_submissions(self) -> bool:

@@ -278,6 +278,26 @@ RECORDS: tuple[ProcessingRecord, ...] = (
         columns={"audit_event": ("actor_id", "actor_email", "before", "after")},
     ),
     ProcessingRecord(
+        key="appeals",
+        activity=Bilingual("การอุทธรณ์ผลการพิจารณาและการแก้ไขผลการประกาศ", "Appeals and corrections of published results"),
+        subjects=Bilingual("เจ้าหน้าที่ อปท. ที่ยื่นอุทธรณ์ และผู้ดูแลระบบที่ลงนามในคำวินิจฉัย",
+                           "LAO staff who appeal and the administrators who sign the decision"),
+        data=Bilingual("ผู้ยื่น เหตุผลของการอุทธรณ์และเอกสารประกอบ (เป็นบันทึกขององค์กร) คำวินิจฉัยและเหตุผล "
+                       "ผู้ลงนามทั้งสองคน ผู้แก้ไขผลการประกาศ",
+                       "Who appealed, the appeal's reasons and supporting document (the organisation's record), "
+                       "the decision and its reason, both signers, who corrected the published results"),
+        purpose=Bilingual("พิจารณาอุทธรณ์อย่างเป็นธรรม แจ้งคำวินิจฉัยแก่องค์กร และแสดงได้ว่าผลการประกาศแก้ไขอย่างไร",
+                          "Decide appeals fairly, tell the organisation the decision, show how published results "
+                          "were corrected"),
+        bases=(LegalBasis.public_task,),
+        recipients=Bilingual("เจ้าหน้าที่ขององค์กรเจ้าของผลงาน และผู้ดูแลระบบของ สพร.",
+                             "The entry's organisation's staff and DGA administrators"),
+        retention=Bilingual("เก็บตลอดระยะเวลาที่เก็บบันทึกของการประกวด", "Kept as long as the contest's records"),
+        columns={"appeal": ("reason", "lodged_by", "attachment_name", "attachment_key", "proposed_reason",
+                            "first_signed_by", "second_signed_by"),
+                 "result_correction": ("corrected_by",)},
+    ),
+    ProcessingRecord(
         key="erasure_requests",
         activity=Bilingual("คำขอลบข้อมูลส่วนบุคคล", "Requests to erase personal data"),
         subjects=Bilingual("ผู้ใช้ที่ขอให้ลบข้อมูลของตน", "Users who ask for their data to be erased"),
