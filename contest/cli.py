@@ -269,6 +269,32 @@ def audit_verify() -> None:
 
 
 @main.group()
+def evidence() -> None:
+    """Evidence packs of entries."""
+
+
+@evidence.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--snapshot", "snapshot_sha256", default=None,
+              help="The SHA-256 of the published results (the results page and open data show it).")
+def evidence_verify(file: Path, snapshot_sha256: str | None) -> None:
+    """Check an entry's evidence pack offline: every file against manifest.json, the results
+    snapshot against the published SHA-256, each round's rules against its hash and each audit
+    event against its hash. Exit 1 and say what is wrong if anything is."""
+    from contest.evidence_verify import verify_pack
+    from contest.i18n import both
+
+    report = verify_pack(file, snapshot_sha256)
+    for problem in report.problems:
+        click.echo(problem.text())
+    if not report.ok:
+        click.echo(both("The evidence pack FAILED the check: {n} problems.", n=len(report.problems)))
+        sys.exit(1)
+    click.echo(both("The evidence pack is intact: {n} files match the manifest; the results snapshot is {sha}.",
+                    n=report.files, sha=report.snapshot_sha256 or "-"))
+
+
+@main.group()
 def retention() -> None:
     """Personal data retention (PDPA)."""
 

@@ -258,11 +258,12 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/receipts/{number:str}"): R(401, 200, 404, 404, 404, 404, 200),
     ("GET", "/open-data/{year:int}/results.csv"): R(*PUBLIC, values=PAST),
     ("GET", "/open-data/{year:int}/results.json"): R(*PUBLIC, values=PAST),
-    # --- appeals (A's winner cannot be appealed; B appealed its entry) ----------
+    # --- appeals and evidence packs (A's winner cannot be appealed; B appealed its entry) ----------
     ("POST", "/api/v1/entries/{entry_id:int}/appeals"): R(401, ACTS, 404, 403, 403, 403, 403, values=PAST_ENTRY,
                                                           body={"reason": "ขอให้ทบทวน"}),
     ("POST", "/api/v1/appeals/{appeal_id:int}/decide"): R(*ADMIN_API_ACTS, body={"outcome": "dismissed",
                                                                                  "reason": "ไม่มีเหตุ"}),
+    ("GET", "/api/v1/entries/{entry_id:int}/evidence.zip"): R(401, 200, 404, 404, 404, 404, 200, values=PAST_ENTRY),
 
     # --- API: judging (the signed screening round unless said) --------------------------------------
     ("GET", "/api/v1/rubrics/default"): R(*ADMIN_API),

@@ -1,17 +1,18 @@
-"""Appeals: the JSON API (shared/API.md v1.1), the organisation's appeal page and the
-administrators' appeal pages."""
+"""Appeals and evidence packs: the JSON API (shared/API.md v1.1), the organisation's appeal page
+and the administrators' appeal pages."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from contest.controllers.entries_api import (
@@ -20,12 +21,12 @@ from contest.controllers.entries_api import (
     storage_full,
     storage_unavailable,
 )
-from contest.domain import appeals
+from contest.domain import appeals, evidence
 from contest.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
 from contest.numbers import whole_number
-from contest.openapi import BEARER, UNSAFE, api
+from contest.openapi import BEARER, UNSAFE, api, binary, header
 from contest.storage import get_storage
 from contest.tables import Entry
 from contest.web import MULTIPART
@@ -77,6 +78,13 @@ def appeal_read(view: dict[str, Any]) -> AppealRead:
                       signatures=view["signatures"], correction_sha256=view["correction_sha256"] or "")
 
 
+async def evidence_response(request: Request, entry_id: int) -> Stream:
+    pack = await evidence.prepare_pack(require_actor(request), entry_id)
+    return Stream(evidence.stream_pack(pack, get_storage()), media_type="application/zip", headers={
+        "Content-Disposition": f"attachment; filename=\"{pack.filename}\"; filename*=UTF-8''{quote(pack.filename)}",
+        "Cache-Control": "private, no-store"})
+
+
 class AppealApi(Controller):
     tags = ["appeals"]
 
@@ -102,6 +110,15 @@ class AppealApi(Controller):
         view = await appeals.decide_appeal(actor=require_actor(request), appeal_id=appeal_id,
                                            outcome=data.get("outcome"), reason=data.get("reason", ""))
         return msgspec.to_builtins(appeal_read(view))
+
+    @get("/api/v1/entries/{entry_id:int}/evidence.zip", operation_id="downloadEvidencePack",
+         guards=[login_required], **api(401, 403, 404, auth=BEARER, media=binary("application/zip"), headers={
+             "Content-Disposition": header("`attachment` with the pack's file name.")}))
+    async def evidence_pack(self, request: Request, entry_id: int) -> Stream:
+        """Everything that decided the entry, as a ZIP with `manifest.json` (the SHA-256 of every
+        file and of the published results snapshot), to be checked offline with `contest evidence
+        verify`: the entry's staff after publication (404 before), administrators at any time."""
+        return await evidence_response(request, entry_id)
 
 
 # --- pages ----------------------------------------------------------------------------------------

@@ -81,6 +81,35 @@ def sealed_hash(prev_hash: str, row: dict[str, Any], salt: str, kept: dict[str, 
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def sealed_event(row: dict[str, Any]) -> dict[str, Any]:
+    """An event as its hash sees it: every personal value replaced by its sealed commitment, with
+    ``prev_hash`` and ``hash``. Anyone can recompute the hash from this alone
+    (``sealed_event_hash``) and learns no personal value from it."""
+    pii = json.loads(row["pii"] or "{}")
+    salt, kept = pii.get("salt", ""), pii.get("commitments", {})
+
+    def seal(path: str, value: str) -> str:
+        digest = kept[path] if value.startswith(ERASED) and path in kept else commitment(salt, value)
+        return "sealed:" + digest
+
+    return {"seq": row["seq"], "at": row["at"], "actor_id": row["actor_id"],
+            "actor": seal("actor_email", row["actor_email"]),
+            "action": row["action"], "subject_type": row["subject_type"], "subject_id": row["subject_id"],
+            "before": _seal(json.loads(row["before"]), "before", seal),
+            "after": _seal(json.loads(row["after"]), "after", seal),
+            "prev_hash": row["prev_hash"], "hash": row["hash"]}
+
+
+def sealed_event_hash(event: dict[str, Any]) -> str:
+    """The hash a sealed event (``sealed_event``) must carry: the chain's own rule."""
+    body = canonical_json({
+        "seq": event["seq"], "at": event["at"], "actor_id": event["actor_id"], "actor": event["actor"],
+        "action": event["action"], "subject_type": event["subject_type"], "subject_id": event["subject_id"],
+        "before": canonical_json(event["before"]), "after": canonical_json(event["after"]),
+    })
+    return hashlib.sha256((event["prev_hash"] + body).encode("utf-8")).hexdigest()
+
+
 def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
     """The hash an event row must carry after ``prev_hash`` (its ``pii`` column as stored)."""
     pii = json.loads(row["pii"] or "{}")

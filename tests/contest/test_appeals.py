@@ -230,6 +230,7 @@ def test_owner_pages_appeal_with_a_document(client) -> None:  # type: ignore[no-
     browser_login(client, OWNER)
     result = client.get(f"/entries/{w.entry_id}/result")
     assert result.status_code == 200 and f"/entries/{w.entry_id}/appeal" in result.text
+    assert f"/api/v1/entries/{w.entry_id}/evidence.zip" in result.text
     form = client.get(f"/entries/{w.entry_id}/appeal")
     assert form.status_code == 200 and 'name="reason"' in form.text and 'name="attachment"' in form.text
     token = csrf(client)
