@@ -13,8 +13,9 @@ from uploads.errors import (
     UploadError,
     UploadTooLarge,
 )
+from uploads.s3 import S3Storage
 from uploads.serving import file_response
-from uploads.storage import LocalStorage, S3Storage, Storage, StorageError, make_storage
+from uploads.storage import LocalStorage, Storage, StorageError, make_storage
 from uploads.streaming import ReceivedUpload, receive_upload
 
 __all__ = [

@@ -28,7 +28,7 @@ async def main(runs: int) -> None:
     from contest.cli import migrate_all
     from contest.domain import cockpit, editions, organisations
     from contest.domain.audit import SYSTEM
-    from contest.domain.registry import generate_demo_registry
+    from contest.domain.demo_registry import generate_demo_registry
     from contest.tables import Edition, Entry, Organisation
 
     await migrate_all()

@@ -29,7 +29,7 @@ async def main(runs: int) -> None:
     from contest.cli import migrate_all
     from contest.domain import organisations
     from contest.domain.audit import SYSTEM
-    from contest.domain.registry import generate_demo_registry
+    from contest.domain.demo_registry import generate_demo_registry
     from contest.tables import Organisation
 
     await migrate_all()

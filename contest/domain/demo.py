@@ -8,7 +8,7 @@ from datetime import timedelta
 from contest import clock
 from contest.domain import accounts, editions, notices, organisations, twofactor
 from contest.domain.audit import SYSTEM
-from contest.domain.registry import generate_demo_registry
+from contest.domain.demo_registry import generate_demo_registry
 from contest.settings import get_settings
 from contest.tables import Edition, Organisation, User
 

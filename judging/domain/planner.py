@@ -133,7 +133,7 @@ def _problem(
     return Problem(entry_id, need, available, th, en)
 
 
-def plan_assignments(  # noqa: C901 - the balanced planner: one loop, its steps documented inline
+def plan_assignments(
     entries: Iterable[EntryRef],
     reviewers: Iterable[ReviewerRef],
     per_entry: int,
@@ -155,12 +155,32 @@ def plan_assignments(  # noqa: C901 - the balanced planner: one loop, its steps 
         raise ValueError("duplicate entry id")
     if len({r.reviewer_id for r in reviewer_list}) != len(reviewer_list):
         raise ValueError("duplicate reviewer id")
-
-    index = {r.reviewer_id: i for i, r in enumerate(reviewer_list)}
     reviewer_ids = [r.reviewer_id for r in reviewer_list]
     count = len(reviewer_list)
 
-    live_on: dict[int, set[int]] = {}  # entry -> reviewer ids live on it (committee or not)
+    live_on, recused_on, loads = _existing_state(existing, reviewer_ids)
+    banned, on, needs, problems = _constraints(entry_list, reviewer_list, per_entry, live_on, recused_on,
+                                               exclude_same_province)
+    if problems:
+        return Plan(new=[], loads=dict(sorted(loads.items())), problems=problems)
+
+    rng = random.Random(seed)
+    load = [loads[r] for r in reviewer_ids]
+    new_of: list[dict[int, None]] = [{} for _ in range(count)]  # reviewer -> entries (ordered set)
+    _greedy(rng, banned, on, needs, load, new_of, count)
+    _repair(banned, on, load, new_of, count)
+
+    new = sorted((entry_list[e].entry_id, reviewer_ids[r]) for r in range(count) for e in new_of[r])
+    for r in range(count):
+        loads[reviewer_ids[r]] = load[r]
+    return Plan(new=new, loads=dict(sorted(loads.items())), problems=[])
+
+
+def _existing_state(existing: Iterable[Existing], reviewer_ids: list[int]
+                    ) -> tuple[dict[int, set[int]], dict[int, set[int]], dict[int, int]]:
+    """(entry -> reviewers live on it, committee or not; entry -> reviewers recused from it;
+    reviewer -> live load) from the existing assignments."""
+    live_on: dict[int, set[int]] = {}
     recused_on: dict[int, set[int]] = {}
     loads: dict[int, int] = dict.fromkeys(reviewer_ids, 0)
     pairs: set[tuple[int, int]] = set()
@@ -176,7 +196,17 @@ def plan_assignments(  # noqa: C901 - the balanced planner: one loop, its steps 
             loads[row.reviewer_id] = loads.get(row.reviewer_id, 0) + 1
         else:
             recused_on.setdefault(row.entry_id, set()).add(row.reviewer_id)
+    return live_on, recused_on, loads
 
+
+def _constraints(entry_list: list[EntryRef], reviewer_list: list[ReviewerRef], per_entry: int,
+                 live_on: dict[int, set[int]], recused_on: dict[int, set[int]], exclude_same_province: bool,
+                 ) -> tuple[list[frozenset[int] | set[int]], list[set[int]], list[int], list[Problem]]:
+    """Per entry (in ``entry_list`` order): the committee indices that may not take it (recused,
+    conflicted by organisation or province, already on it), those on it now, how many more it
+    needs; and a problem for each entry that cannot get them."""
+    index = {r.reviewer_id: i for i, r in enumerate(reviewer_list)}
+    count = len(reviewer_list)
     by_organisation: dict[str, set[int]] = {}
     by_province: dict[str, set[int]] = {}
     for i, reviewer in enumerate(reviewer_list):
@@ -186,8 +216,8 @@ def plan_assignments(  # noqa: C901 - the balanced planner: one loop, its steps 
             by_province.setdefault(reviewer.province_code, set()).add(i)
 
     empty: frozenset[int] = frozenset()
-    banned: list[frozenset[int] | set[int]] = []  # per entry: committee indices that may not take it
-    on: list[set[int]] = []  # per entry: committee indices currently on it
+    banned: list[frozenset[int] | set[int]] = []
+    on: list[set[int]] = []
     needs: list[int] = []
     problems: list[Problem] = []
     for entry in entry_list:
@@ -216,19 +246,7 @@ def plan_assignments(  # noqa: C901 - the balanced planner: one loop, its steps 
         banned.append(excluded)
         on.append(set(current))
         needs.append(need)
-    if problems:
-        return Plan(new=[], loads=dict(sorted(loads.items())), problems=problems)
-
-    rng = random.Random(seed)
-    load = [loads[r] for r in reviewer_ids]
-    new_of: list[dict[int, None]] = [{} for _ in range(count)]  # reviewer -> entries (ordered set)
-    _greedy(rng, banned, on, needs, load, new_of, count)
-    _repair(banned, on, load, new_of, count)
-
-    new = sorted((entry_list[e].entry_id, reviewer_ids[r]) for r in range(count) for e in new_of[r])
-    for r in range(count):
-        loads[reviewer_ids[r]] = load[r]
-    return Plan(new=new, loads=dict(sorted(loads.items())), problems=[])
+    return banned, on, needs, problems
 
 
 def _greedy(

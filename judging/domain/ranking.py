@@ -335,52 +335,63 @@ def _z_table(reviewer_ids: list[int], values: list[int]) -> list[float]:
     return list(map(table.__getitem__, zip(reviewer_ids, values, strict=False)))
 
 
+def _criterion_columns(rows: list[Review], codes: tuple[str, ...]) -> list[tuple[float, ...]]:
+    """The reviews' scores as one column per criterion; a review with a missing or unknown
+    criterion is a ValueError naming it."""
+    width = len(codes)
+    getter = itemgetter(*codes)
+    try:
+        sheets = [getter(r.scores) for r in rows]
+        bad = next((r for r in rows if len(r.scores) != width), None)
+    except KeyError:
+        bad = next(r for r in rows if not all(code in r.scores for code in codes))
+    if bad is not None:
+        missing = sorted(set(codes) - set(bad.scores))
+        unknown = sorted(str(c) for c in set(bad.scores) - set(codes))
+        raise ValueError(
+            f"review of entry {bad.entry_id} by reviewer {bad.reviewer_id}:"
+            f" missing criteria {missing}, unknown criteria {unknown}"
+        )
+    if not rows:
+        return [() for _ in codes]
+    return list(zip(*sheets, strict=False)) if width > 1 else [tuple(sheets)]
+
+
+def _exact_integers(columns: list[tuple[float, ...]], criteria: tuple[Criterion, ...]
+                    ) -> tuple[list[int], list[list[int]], int]:
+    """(weights, columns, value scale): one power-of-two scale turns every score and weight into
+    an exact integer, so sums and means are exact rationals."""
+    distinct = [set(column) for column in columns]
+    value_scale = 1
+    for values in distinct:
+        for value in values:
+            if not _is_number(value):
+                raise ValueError(f"score {value!r} is not a finite number")
+            value_scale = max(value_scale, _denominator(float(value)))
+    weight_scale = max(_denominator(float(c.weight)) for c in criteria)
+    int_weights = [_scaled(float(c.weight), weight_scale) for c in criteria]
+    converters = [{v: _scaled(float(v), value_scale) for v in values} for values in distinct]
+    int_columns = [list(map(conv.__getitem__, column)) for conv, column in zip(converters, columns, strict=False)]
+    return int_weights, int_columns, value_scale
+
+
 class _Model:
     """Per-review numbers every leave-one-out scenario shares, and an entry's key from its reviews."""
 
-    def __init__(self, reviews: Iterable[Review], rules: Rules) -> None:  # noqa: C901 - builds the model in one pass over the reviews; each branch is one normalisation rule
+    def __init__(self, reviews: Iterable[Review], rules: Rules) -> None:
         criteria = rules.criteria
         codes = tuple(c.code for c in criteria)
         self.codes = codes
         self.zscore = rules.normalisation == "zscore"
-        width = len(codes)
 
         rows: list[Review] = sorted(reviews, key=lambda r: (r.entry_id, r.reviewer_id))
-        getter = itemgetter(*codes)
-        try:
-            sheets = [getter(r.scores) for r in rows]
-            bad = next((r for r in rows if len(r.scores) != width), None)
-        except KeyError:
-            bad = next(r for r in rows if not all(code in r.scores for code in codes))
-        if bad is not None:
-            missing = sorted(set(codes) - set(bad.scores))
-            unknown = sorted(str(c) for c in set(bad.scores) - set(codes))
-            raise ValueError(
-                f"review of entry {bad.entry_id} by reviewer {bad.reviewer_id}:"
-                f" missing criteria {missing}, unknown criteria {unknown}"
-            )
-        columns: list[tuple[float, ...]] = list(zip(*sheets, strict=False)) if width > 1 else [tuple(sheets)]
-        if not rows:
-            columns = [() for _ in codes]
-
+        columns = _criterion_columns(rows, codes)
         entry_ids = [r.entry_id for r in rows]
         reviewer_ids = [r.reviewer_id for r in rows]
         for i in range(1, len(rows)):
             if entry_ids[i] == entry_ids[i - 1] and reviewer_ids[i] == reviewer_ids[i - 1]:
                 raise ValueError(f"reviewer {reviewer_ids[i]} reviewed entry {entry_ids[i]} twice")
-
-        # One power-of-two scale turns every score into an exact integer.
-        distinct = [set(column) for column in columns]
-        value_scale = 1
-        for values in distinct:
-            for value in values:
-                if not _is_number(value):
-                    raise ValueError(f"score {value!r} is not a finite number")
-                value_scale = max(value_scale, _denominator(float(value)))
-        weight_scale = max(_denominator(float(c.weight)) for c in criteria)
-        int_weights = [_scaled(float(c.weight), weight_scale) for c in criteria]
-        converters = [{v: _scaled(float(v), value_scale) for v in values} for values in distinct]
-        int_columns = [list(map(conv.__getitem__, column)) for conv, column in zip(converters, columns, strict=False)]
+        int_weights, int_columns, value_scale = _exact_integers(columns, criteria)
         totals = [0] * len(rows)
         for weight, column in zip(int_weights, int_columns, strict=False):
             totals = list(map(add, totals, map(weight.__mul__, column)))
@@ -547,18 +558,7 @@ def compute_ranking(
 
     # Listing order: best first; equal keys by entry id (their ranks are equal regardless).
     order = sorted(final, key=lambda e: (final[e], e))
-    ranks: dict[int, int] = {}
-    tied: set[int] = set()
-    previous: Key | None = None
-    rank = 0
-    for place, entry_id in enumerate(order, start=1):
-        key = final[entry_id]
-        if key != previous:
-            rank, previous = place, key
-        else:
-            tied.add(entry_id)
-            tied.add(order[place - 2])
-        ranks[entry_id] = rank
+    ranks, tied = _competition_ranks(order, final)
 
     borderline = (
         _borderline(model, order, final, groups, base, positions, rules.cut) if with_borderline else set()
@@ -589,6 +589,23 @@ def compute_ranking(
     return result
 
 
+def _competition_ranks(order: list[int], final: dict[int, Key]) -> tuple[dict[int, int], set[int]]:
+    """Ranks "1, 2, 2, 4" over the listing order, and the entries sharing their rank."""
+    ranks: dict[int, int] = {}
+    tied: set[int] = set()
+    previous: Key | None = None
+    rank = 0
+    for place, entry_id in enumerate(order, start=1):
+        key = final[entry_id]
+        if key != previous:
+            rank, previous = place, key
+        else:
+            tied.add(entry_id)
+            tied.add(order[place - 2])
+        ranks[entry_id] = rank
+    return ranks, tied
+
+
 def _head(order: list[int], keys: list[Key], excluded: Container[int], cut: int) -> list[Key]:
     """The first ``cut`` keys (ascending) of entries not in ``excluded``."""
     head: list[Key] = []
@@ -600,7 +617,7 @@ def _head(order: list[int], keys: list[Key], excluded: Container[int], cut: int)
     return head
 
 
-def _borderline(  # noqa: C901 - the borderline test walks the cut once; splitting it would hide the order of its rules
+def _borderline(
     model: _Model,
     order: list[int],
     final: dict[int, Key],
@@ -633,9 +650,6 @@ def _borderline(  # noqa: C901 - the borderline test walks the cut once; splitti
     span_entries = model.entry_of_span
     decided_groups = {key for key, members in groups.items() if any(m in positions for m in members)}
     measures = model.key_measures()
-    score_measure, tie_measures = measures[0], measures[1:]
-    key_without = model.key_without
-    component_without = model.component_without
     for reviewer_indices in model.by_reviewer.values():
         # (entry, span start, span end, index of the review left out); an entry left with no
         # review cannot be ranked and counts as outside in this scenario (key None).
@@ -644,39 +658,11 @@ def _borderline(  # noqa: C901 - the borderline test walks the cut once; splitti
             s = span_of_review[i]
             a, b = spans[s]
             scenario.append((span_entries[s], a, b, i))
-
-        changed: dict[int, Key | None]
         if positions:
-            affected = {e: key_without(measures, a, b, i) if b - a > 1 else None for e, a, b, i in scenario}
-            changed = {e: None if k is None else (*k, 0) for e, k in affected.items()}
-            arriving: dict[Key, list[int]] = defaultdict(list)
-            for e, k in affected.items():
-                if k is not None:
-                    arriving[k].append(e)
-            touched = {base[e] for e in affected} | arriving.keys()
-            for key in touched:
-                # Only a group with a decided member can have its decision switched on or off.
-                if key in decided_groups or any(e in positions for e in arriving.get(key, ())):
-                    members = [e for e in groups.get(key, ()) if e not in affected]
-                    members += arriving.get(key, [])
-                    changed.update(_final_keys({key: members}, positions))
-            head = _head(order, keys, changed, cut)
+            changed, head = _decided_scenario(model, measures, scenario, order, keys, cut, groups, base, positions,
+                                              decided_groups)
         else:
-            head = _head(order, keys, {e for e, _, _, _ in scenario}, cut)
-            # The scenario's threshold is no worse than the cut-th unchanged key, so an entry whose
-            # new score alone is already worse is outside and cannot move the threshold: its
-            # tie-break means are not needed.
-            bound = head[-1][0] if len(head) == cut else None
-            changed = {}
-            for e, a, b, i in scenario:
-                if b - a == 1:
-                    changed[e] = None
-                    continue
-                first = component_without(score_measure, a, b, i)
-                if bound is not None and first > bound:
-                    changed[e] = None
-                else:
-                    changed[e] = (first, *(component_without(m, a, b, i) for m in tie_measures), 0)
+            changed, head = _plain_scenario(model, measures, scenario, order, keys, cut)
 
         head.extend(k for k in changed.values() if k is not None)
         if len(head) < cut:
@@ -697,3 +683,51 @@ def _borderline(  # noqa: C901 - the borderline test walks the cut once; splitti
             if e not in changed:
                 result.add(e)
     return result
+
+
+_Scenario = list[tuple[int, int, int, int]]  # (entry, span start, span end, review left out)
+
+
+def _decided_scenario(model: _Model, measures: list[tuple[bool, list, float, float]], scenario: _Scenario,
+                      order: list[int], keys: list[Key], cut: int, groups: dict[Key, list[int]],
+                      base: dict[int, Key], positions: Mapping[int, int], decided_groups: set[Key],
+                      ) -> tuple[dict[int, Key | None], list[Key]]:
+    """One reviewer left out, with recorded tie decisions: the changed keys (of the reviewer's
+    entries and of the decided groups they leave or join) and the unchanged head of the order."""
+    affected = {e: model.key_without(measures, a, b, i) if b - a > 1 else None for e, a, b, i in scenario}
+    changed: dict[int, Key | None] = {e: None if k is None else (*k, 0) for e, k in affected.items()}
+    arriving: dict[Key, list[int]] = defaultdict(list)
+    for e, k in affected.items():
+        if k is not None:
+            arriving[k].append(e)
+    touched = {base[e] for e in affected} | arriving.keys()
+    for key in touched:
+        # Only a group with a decided member can have its decision switched on or off.
+        if key in decided_groups or any(e in positions for e in arriving.get(key, ())):
+            members = [e for e in groups.get(key, ()) if e not in affected]
+            members += arriving.get(key, [])
+            changed.update(_final_keys({key: members}, positions))
+    return changed, _head(order, keys, changed, cut)
+
+
+def _plain_scenario(model: _Model, measures: list[tuple[bool, list, float, float]], scenario: _Scenario,
+                    order: list[int], keys: list[Key], cut: int) -> tuple[dict[int, Key | None], list[Key]]:
+    """One reviewer left out, without tie decisions: the changed keys and the unchanged head."""
+    score_measure, tie_measures = measures[0], measures[1:]
+    component_without = model.component_without
+    head = _head(order, keys, {e for e, _, _, _ in scenario}, cut)
+    # The scenario's threshold is no worse than the cut-th unchanged key, so an entry whose new
+    # score alone is already worse is outside and cannot move the threshold: its tie-break means
+    # are not needed.
+    bound = head[-1][0] if len(head) == cut else None
+    changed: dict[int, Key | None] = {}
+    for e, a, b, i in scenario:
+        if b - a == 1:
+            changed[e] = None
+            continue
+        first = component_without(score_measure, a, b, i)
+        if bound is not None and first > bound:
+            changed[e] = None
+        else:
+            changed[e] = (first, *(component_without(m, a, b, i) for m in tie_measures), 0)
+    return changed, head

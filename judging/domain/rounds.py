@@ -145,7 +145,7 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def clean_rules(data: dict[str, Any], *, kind: str | None) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: C901 - one short branch per rule of a round (rubric, weights, tie-break); together they are its rules
+def clean_rules(data: dict[str, Any], *, kind: str | None) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate a round's rules; returns (values, errors by field). Missing criteria mean DGA's
     default rubric."""
     errors: dict[str, str] = {}
@@ -158,52 +158,11 @@ def clean_rules(data: dict[str, Any], *, kind: str | None) -> tuple[dict[str, An
     if raw_criteria is None:
         raw_criteria = DEFAULT_RUBRIC
         values.setdefault("tie_break", list(DEFAULT_TIE_BREAK))
-    criteria: list[dict[str, Any]] = []
-    if not isinstance(raw_criteria, list) or not raw_criteria:
-        errors["criteria"] = t("Give at least one criterion.")
-    elif len(raw_criteria) > MAX_CRITERIA:
-        errors["criteria"] = t("At most {n} criteria.", n=MAX_CRITERIA)
-    else:
-        seen: set[str] = set()
-        for i, c in enumerate(raw_criteria):
-            field = f"criteria[{i}]"
-            if not isinstance(c, dict):
-                errors[field] = t("Each criterion needs a code, names, a weight and a score range.")
-                continue
-            code = str(c.get("code") or "").strip()
-            name_th = str(c.get("name_th") or "").strip()
-            name_en = str(c.get("name_en") or "").strip()
-            weight, low, high = _number(c.get("weight", 1)), _number(c.get("min", 0)), _number(c.get("max", 10))
-            if not CODE_RE.match(code):
-                errors[f"{field}.code"] = t("A code is lower-case letters, digits or _ and starts with a letter.")
-            elif code in seen:
-                errors[f"{field}.code"] = t("The code {code} is used twice.", code=code)
-            seen.add(code)
-            if not name_th or len(name_th) > 255:
-                errors[f"{field}.name_th"] = t("Give the Thai name (at most 255 characters).")
-            if len(name_en) > 255:
-                errors[f"{field}.name_en"] = t("At most {n} characters.", n=255)
-            if weight is None or not 0 < weight <= 1000:
-                errors[f"{field}.weight"] = t("The weight is a number above 0 and at most 1000.")
-            if low is None or high is None or not low < high or abs(low) > 1000 or abs(high) > 1000:
-                errors[f"{field}.range"] = t("The score range needs a minimum below its maximum.")
-            criteria.append({"code": code, "name_th": name_th, "name_en": name_en,
-                             "description_th": str(c.get("description_th") or c.get("description") or "").strip(),
-                             "description_en": str(c.get("description_en") or "").strip(),
-                             "weight": weight, "min": low, "max": high})
+    criteria = _clean_criteria(raw_criteria, errors)
     values["criteria"] = criteria
     if "tie_break" in data and data["tie_break"] is not None:
         values["tie_break"] = data["tie_break"]
-    tie_break = values.get("tie_break", [])
-    codes = [c["code"] for c in criteria]
-    if not isinstance(tie_break, list) or not all(isinstance(c, str) for c in tie_break):
-        errors["tie_break"] = t("The tie-break chain is a list of criterion codes.")
-    else:
-        unknown = [c for c in tie_break if c not in codes]
-        if unknown:
-            errors["tie_break"] = t("Not criteria of this rubric: {codes}.", codes=", ".join(unknown))
-        elif len(set(tie_break)) != len(tie_break):
-            errors["tie_break"] = t("A criterion appears twice in the tie-break chain.")
+    _check_tie_break(values.get("tie_break", []), [c["code"] for c in criteria], errors)
     per_entry = data.get("reviewers_per_entry", 3)
     if isinstance(per_entry, bool) or not isinstance(per_entry, int) or not 1 <= per_entry <= 15:
         errors["reviewers_per_entry"] = t("Between 1 and 15 reviewers per entry.")
@@ -222,6 +181,57 @@ def clean_rules(data: dict[str, Any], *, kind: str | None) -> tuple[dict[str, An
             errors["seed"] = t("The seed is a whole number from 0.")
         values["seed"] = seed
     return values, errors
+
+
+def _clean_criteria(raw_criteria: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The rubric's criteria, each with its code, names, weight and score range; each problem
+    is left in ``errors`` under the criterion's field."""
+    criteria: list[dict[str, Any]] = []
+    if not isinstance(raw_criteria, list) or not raw_criteria:
+        errors["criteria"] = t("Give at least one criterion.")
+        return criteria
+    if len(raw_criteria) > MAX_CRITERIA:
+        errors["criteria"] = t("At most {n} criteria.", n=MAX_CRITERIA)
+        return criteria
+    seen: set[str] = set()
+    for i, c in enumerate(raw_criteria):
+        field = f"criteria[{i}]"
+        if not isinstance(c, dict):
+            errors[field] = t("Each criterion needs a code, names, a weight and a score range.")
+            continue
+        code = str(c.get("code") or "").strip()
+        name_th = str(c.get("name_th") or "").strip()
+        name_en = str(c.get("name_en") or "").strip()
+        weight, low, high = _number(c.get("weight", 1)), _number(c.get("min", 0)), _number(c.get("max", 10))
+        if not CODE_RE.match(code):
+            errors[f"{field}.code"] = t("A code is lower-case letters, digits or _ and starts with a letter.")
+        elif code in seen:
+            errors[f"{field}.code"] = t("The code {code} is used twice.", code=code)
+        seen.add(code)
+        if not name_th or len(name_th) > 255:
+            errors[f"{field}.name_th"] = t("Give the Thai name (at most 255 characters).")
+        if len(name_en) > 255:
+            errors[f"{field}.name_en"] = t("At most {n} characters.", n=255)
+        if weight is None or not 0 < weight <= 1000:
+            errors[f"{field}.weight"] = t("The weight is a number above 0 and at most 1000.")
+        if low is None or high is None or not low < high or abs(low) > 1000 or abs(high) > 1000:
+            errors[f"{field}.range"] = t("The score range needs a minimum below its maximum.")
+        criteria.append({"code": code, "name_th": name_th, "name_en": name_en,
+                         "description_th": str(c.get("description_th") or c.get("description") or "").strip(),
+                         "description_en": str(c.get("description_en") or "").strip(),
+                         "weight": weight, "min": low, "max": high})
+    return criteria
+
+
+def _check_tie_break(tie_break: Any, codes: list[str], errors: dict[str, str]) -> None:
+    if not isinstance(tie_break, list) or not all(isinstance(c, str) for c in tie_break):
+        errors["tie_break"] = t("The tie-break chain is a list of criterion codes.")
+        return
+    unknown = [c for c in tie_break if c not in codes]
+    if unknown:
+        errors["tie_break"] = t("Not criteria of this rubric: {codes}.", codes=", ".join(unknown))
+    elif len(set(tie_break)) != len(tie_break):
+        errors["tie_break"] = t("A criterion appears twice in the tie-break chain.")
 
 
 def _rules_document(row: dict[str, Any], criteria: list[dict[str, Any]]) -> dict[str, Any]:
@@ -360,7 +370,38 @@ def _clean_provinces(provinces: Any, emails: set[str], errors: dict[str, str]) -
     return out
 
 
-async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None = None,  # noqa: C901 - members, their conflicts and their provinces change in one transaction
+async def _declared_conflicts(conflicts: list[Any], errors: dict[str, str]) -> list[tuple[dict[str, Any], str, str]]:
+    """The conflicts a request declares, as (member's account, organisation code, reason); each
+    unusable line leaves its message in ``errors``."""
+    declared: list[tuple[str, str, str]] = []  # (email, org code, reason)
+    for i, c in enumerate(conflicts):
+        if not isinstance(c, dict):
+            errors[f"conflicts[{i}]"] = t("Each conflict needs an email and an organisation code.")
+            continue
+        declared.append((str(c.get("email") or "").strip().lower(), str(c.get("organisation_code") or "").strip(),
+                         str(c.get("reason") or "").strip()))
+    codes = {code for _, code, _ in declared}
+    known_codes = {r["code"] for r in await Organisation.select(Organisation.code).where(
+        Organisation.code.is_in(list(codes) or [""]))}
+    declaring, _ = await _users_by([], [email for email, _, _ in declared])
+    by_email = {u["email"].lower(): u for u in declaring}
+    resolved: list[tuple[dict[str, Any], str, str]] = []
+    for i, (email, code, reason) in enumerate(declared):
+        if email not in by_email:
+            errors[f"conflicts[{i}].email"] = t("No such account: {who}.", who=email or "-")
+        if code not in known_codes:
+            errors[f"conflicts[{i}].organisation_code"] = t("No organisation with code {code}.", code=code or "-")
+        if email in by_email and code in known_codes:
+            resolved.append((by_email[email], code, reason))
+    return resolved
+
+
+def _require_committee_changeable(state: str) -> None:
+    if state not in RoundStates.COMMITTEE_CHANGEABLE:
+        raise Conflict("The round is {state}: its committee can no longer change.", code="round_state", state=state)
+
+
+async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None = None,
                       emails: list[str] | None = None, provinces: dict[str, str] | None = None,
                       conflicts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Add committee members (reviewer accounts), set their provinces and record their declared
@@ -370,12 +411,11 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     changed) after assignment in a round with the same-province rule recuses the member from
     their province's entries, submitted reviews included; every assignment so
     recused is listed in the answer (``recused``) and in the audit trail, and the gaps are
-    filled. ``warnings`` names members the same-province rule cannot apply to (no province)."""
+    filled. ``warnings`` names members the same-province rule cannot apply to (no province).
+    Members, their conflicts and their provinces change in one transaction."""
     require_organiser(actor)
     row = await get_round_row(round_id)
-    if row["state"] not in RoundStates.COMMITTEE_CHANGEABLE:
-        raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
-                       state=row["state"])
+    _require_committee_changeable(row["state"])
     users, unknown = await _users_by([int(u) for u in (user_ids or [])], list(emails or []))
     errors: dict[str, str] = {}
     if unknown:
@@ -383,82 +423,75 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     not_reviewers = [u["email"] for u in users if u["role"] != "reviewer" or not u["is_active"]]
     if not_reviewers:
         errors["members"] = t("Not an active committee account: {who}.", who=", ".join(not_reviewers))
-    declared: list[tuple[dict[str, Any] | None, str, str, str]] = []  # (user, email, org code, reason)
-    for i, c in enumerate(conflicts or []):
-        if not isinstance(c, dict):
-            errors[f"conflicts[{i}]"] = t("Each conflict needs an email and an organisation code.")
-            continue
-        declared.append((None, str(c.get("email") or "").strip().lower(),
-                         str(c.get("organisation_code") or "").strip(), str(c.get("reason") or "").strip()))
-    codes = {code for _, _, code, _ in declared}
-    known_codes = {r["code"] for r in await Organisation.select(Organisation.code).where(
-        Organisation.code.is_in(list(codes) or [""]))}
-    declaring, _ = await _users_by([], [email for _, email, _, _ in declared])
-    by_email = {u["email"].lower(): u for u in declaring}
-    resolved: list[tuple[dict[str, Any], str, str]] = []
-    for i, (_, email, code, reason) in enumerate(declared):
-        if email not in by_email:
-            errors[f"conflicts[{i}].email"] = t("No such account: {who}.", who=email or "-")
-        if code not in known_codes:
-            errors[f"conflicts[{i}].organisation_code"] = t("No organisation with code {code}.", code=code or "-")
-        if email in by_email and code in known_codes:
-            resolved.append((by_email[email], code, reason))
+    resolved = await _declared_conflicts(list(conflicts or []), errors)
     provinces = _clean_provinces(provinces, {u["email"].lower() for u in users}, errors)
     if errors:
         raise ValidationFailed(errors=errors)
-    member_ids = {u["id"] for u in users}
     current_province = {r["user"]: r["province_code"] for r in await Member.select(
         Member.user, Member.province_code).where(Member.round == round_id)}
-    member_set = set(current_province)
-    added: list[int] = []
-    moved: list[tuple[dict[str, Any], str, str]] = []  # (user, old province, new province)
     recused: list[dict[str, Any]] = []
     async with atomic():
         await lock_row("judging_round", round_id)
-        current = await existing(Round.select(Round.state).where(Round.id == round_id))
-        if current["state"] not in RoundStates.COMMITTEE_CHANGEABLE:
-            raise Conflict("The round is {state}: its committee can no longer change.", code="round_state",
-                           state=current["state"])
-        for u in users:
-            given = provinces.get(u["email"].lower())
-            province = given or u["organisation.province_code"] or ""
-            if u["id"] in member_set:
-                if given and given != current_province.get(u["id"]):
-                    await Member.update({Member.province_code: given}).where(Member.key == f"{round_id}:{u['id']}")
-                    moved.append((u, current_province.get(u["id"]) or "", given))
-                    current_province[u["id"]] = given
-                continue
-            await Member.insert(Member(key=f"{round_id}:{u['id']}", round=round_id, user=u["id"],
-                                       province_code=province, added_by=actor.id))
-            member_set.add(u["id"])
-            current_province[u["id"]] = province
-            added.append(u["id"])
-            if u["organisation.code"]:
-                resolved.append((u, u["organisation.code"], both("Works for this organisation.")))
+        _require_committee_changeable((await existing(Round.select(Round.state).where(Round.id == round_id)))["state"])
+        added, moved = await _enrol(actor, round_id, users, provinces, current_province, resolved)
+        member_ids = {u["id"] for u in users}
         for u, _, _ in resolved:
-            if u["id"] not in member_set and u["id"] not in member_ids:
+            if u["id"] not in current_province and u["id"] not in member_ids:
                 raise ValidationFailed(errors={"conflicts": t("{who} is not a member of this round.", who=u["email"])})
         for u, code, reason in resolved:
             recused += await declare_conflict(actor=actor, round_id=round_id, user_id=u["id"],
                                               organisation_code=code, reason=reason)
         for u, old, new in moved:
-            taken_off: list[dict[str, Any]] = []
-            if same_province_applies(row):
-                taken_off = await recuse_live(
-                    actor=actor, round_id=round_id, user_id=u["id"],
-                    where=Assignment.entry._.organisation._.province_code == new,
-                    reason=both("From the member's own province ({province}).", province=new))
-                recused += taken_off
-            await append_event(actor=actor, action="round.member_province", subject_type="round",
-                               subject_id=round_id, before={"user": u["id"], "province": old},
-                               after={"user": u["id"], "province": new, "recused": taken_off})
+            recused += await _moved_province(actor, row, u["id"], old, new)
         if added:
             await append_event(actor=actor, action="round.members", subject_type="round", subject_id=round_id,
                                after={"added": added})
     if recused:
         await fill_gaps(actor=actor, round_id=round_id)
-    return {"added": added, "members": len(member_set), "recused": recused,
+    return {"added": added, "members": len(current_province), "recused": recused,
             "warnings": await committee_warnings(round_id, row)}
+
+
+async def _enrol(actor: Actor, round_id: int, users: list[dict[str, Any]], provinces: dict[str, str],
+                 current_province: dict[int, str], resolved: list[tuple[dict[str, Any], str, str]],
+                 ) -> tuple[list[int], list[tuple[dict[str, Any], str, str]]]:
+    """Inside the caller's transaction: insert the new members and set given provinces. Returns
+    (added member ids, (member, old province, new province) for each province changed);
+    ``current_province`` is updated, and each new member's own organisation joins ``resolved``
+    as a conflict."""
+    added: list[int] = []
+    moved: list[tuple[dict[str, Any], str, str]] = []
+    for u in users:
+        given = provinces.get(u["email"].lower())
+        if u["id"] in current_province:
+            if given and given != current_province[u["id"]]:
+                await Member.update({Member.province_code: given}).where(Member.key == f"{round_id}:{u['id']}")
+                moved.append((u, current_province[u["id"]] or "", given))
+                current_province[u["id"]] = given
+            continue
+        province = given or u["organisation.province_code"] or ""
+        await Member.insert(Member(key=f"{round_id}:{u['id']}", round=round_id, user=u["id"],
+                                   province_code=province, added_by=actor.id))
+        current_province[u["id"]] = province
+        added.append(u["id"])
+        if u["organisation.code"]:
+            resolved.append((u, u["organisation.code"], both("Works for this organisation.")))
+    return added, moved
+
+
+async def _moved_province(actor: Actor, row: dict[str, Any], user_id: int, old: str, new: str) -> list[dict[str, Any]]:
+    """Inside the caller's transaction: a member's province changed; with the same-province rule
+    they are recused from their new province's entries. Audited; returns what was recused."""
+    taken_off: list[dict[str, Any]] = []
+    if same_province_applies(row):
+        taken_off = await recuse_live(
+            actor=actor, round_id=row["id"], user_id=user_id,
+            where=Assignment.entry._.organisation._.province_code == new,
+            reason=both("From the member's own province ({province}).", province=new))
+    await append_event(actor=actor, action="round.member_province", subject_type="round", subject_id=row["id"],
+                       before={"user": user_id, "province": old},
+                       after={"user": user_id, "province": new, "recused": taken_off})
+    return taken_off
 
 
 async def committee_warnings(round_id: int, row: dict[str, Any] | None = None) -> list[dict[str, Any]]:

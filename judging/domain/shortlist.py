@@ -185,7 +185,7 @@ def decision_digest(rules_hash: str, outcomes: list[dict[str, Any]]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # noqa: C901 - the decision is one transaction: top N, overrides, ties, each a short documented step
+async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Propose the outcome of a closed round: the top N (the edition's shortlist size, or its
     number of winners in the final) inside, everyone else outside, then the admins' overrides,
     each with its reason. A tie straddling the cut must first be settled by a recorded committee
@@ -217,9 +217,26 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
         label = inside_label if entry_id in inside_ids else outside_label
         proposal[entry_id] = {"entry_id": entry_id, "rank": r.rank if r else None, "score": r.score if r else None,
                               "proposed": label, "outcome": label, "reason": ""}
+    _apply_overrides(proposal, list(overrides or []), (inside_label, outside_label))
+    items = sorted(proposal.values(), key=lambda o: (o["rank"] is None, o["rank"] or 0, o["entry_id"]))
+    digest = decision_digest(row["rules_hash"], items)
+    async with atomic():
+        await lock_row("judging_round", round_id)
+        current = await existing(Round.select(Round.state, Round.decision_hash).where(Round.id == round_id))
+        if current["state"] != "closed":
+            raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+        if current["decision_hash"] != digest:
+            await _replace_decision(actor, round_id, items, digest, inside_label)
+    return await decision_view(round_id)
+
+
+def _apply_overrides(proposal: dict[int, dict[str, Any]], overrides: list[Any], labels: tuple[str, str]) -> None:
+    """The admins' overrides, each with its reason, applied to the proposal; any unusable one
+    refuses them all (ValidationFailed naming each problem) and changes nothing."""
     errors: dict[str, str] = {}
     seen: set[int] = set()
-    for i, o in enumerate(overrides or []):
+    changes: list[tuple[int, str, str]] = []
+    for i, o in enumerate(overrides):
         field = f"overrides[{i}]"
         if not isinstance(o, dict):
             errors[field] = t("Each override needs an entry, an outcome and a reason.")
@@ -234,40 +251,38 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
             errors[f"{field}.entry_id"] = t("Entry {id} is not in this round.", id=o.get("entry_id"))
         if entry_id is not None:
             seen.add(entry_id)
-        if outcome not in (inside_label, outside_label):
-            errors[f"{field}.outcome"] = t("The outcome is {a} or {b}.", a=inside_label, b=outside_label)
+        if outcome not in labels:
+            errors[f"{field}.outcome"] = t("The outcome is {a} or {b}.", a=labels[0], b=labels[1])
         if not reason:
             errors[f"{field}.reason"] = t("Give the reason for this change.")
-        if (entry_id is not None and not errors.get(f"{field}.entry_id")
-                and outcome in (inside_label, outside_label) and reason):
-            proposal[entry_id]["outcome"] = outcome
-            proposal[entry_id]["reason"] = reason
+        if entry_id is not None and not errors.get(f"{field}.entry_id") and outcome in labels and reason:
+            changes.append((entry_id, str(outcome), reason))
     if errors:
         raise ValidationFailed(errors=errors)
-    items = sorted(proposal.values(), key=lambda o: (o["rank"] is None, o["rank"] or 0, o["entry_id"]))
-    digest = decision_digest(row["rules_hash"], items)
-    async with atomic():
-        await lock_row("judging_round", round_id)
-        current = await existing(Round.select(Round.state, Round.decision_hash).where(Round.id == round_id))
-        if current["state"] != "closed":
-            raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
-        voided = await Signature.select(Signature.user).where(Signature.round == round_id)
-        if current["decision_hash"] != digest:
-            await Signature.delete().where(Signature.round == round_id)
-            await Decision.delete().where(Decision.round == round_id)
-            for start in range(0, len(items), 1000):
-                await Decision.insert(*[Decision(key=f"{round_id}:{o['entry_id']}", round=round_id, entry=o["entry_id"],
-                                                 rank=o["rank"], score=o["score"], proposed=o["proposed"],
-                                                 outcome=o["outcome"], override_reason=o["reason"], decided_by=actor.id)
-                                        for o in items[start:start + 1000]])
-            await Round.update({Round.decision_hash: digest, Round.updated_at: clock.now()}).where(Round.id == round_id)
-            await append_event(actor=actor, action="round.decide", subject_type="round", subject_id=round_id,
-                               after={"decision_hash": digest,
-                                      "inside": [o["entry_id"] for o in items if o["outcome"] == inside_label],
-                                      "overrides": [{"entry_id": o["entry_id"], "outcome": o["outcome"],
-                                                     "reason": o["reason"]} for o in items if o["reason"]],
-                                      "voided_signatures": [v["user"] for v in voided]})
-    return await decision_view(round_id)
+    for entry_id, outcome, reason in changes:
+        proposal[entry_id]["outcome"] = outcome
+        proposal[entry_id]["reason"] = reason
+
+
+async def _replace_decision(actor: Actor, round_id: int, items: list[dict[str, Any]], digest: str,
+                            inside_label: str) -> None:
+    """Inside the caller's transaction: the new proposal replaces the old one and voids its
+    signatures. Audited with what changed."""
+    voided = await Signature.select(Signature.user).where(Signature.round == round_id)
+    await Signature.delete().where(Signature.round == round_id)
+    await Decision.delete().where(Decision.round == round_id)
+    for start in range(0, len(items), 1000):
+        await Decision.insert(*[Decision(key=f"{round_id}:{o['entry_id']}", round=round_id, entry=o["entry_id"],
+                                         rank=o["rank"], score=o["score"], proposed=o["proposed"],
+                                         outcome=o["outcome"], override_reason=o["reason"], decided_by=actor.id)
+                                for o in items[start:start + 1000]])
+    await Round.update({Round.decision_hash: digest, Round.updated_at: clock.now()}).where(Round.id == round_id)
+    await append_event(actor=actor, action="round.decide", subject_type="round", subject_id=round_id,
+                       after={"decision_hash": digest,
+                              "inside": [o["entry_id"] for o in items if o["outcome"] == inside_label],
+                              "overrides": [{"entry_id": o["entry_id"], "outcome": o["outcome"],
+                                             "reason": o["reason"]} for o in items if o["reason"]],
+                              "voided_signatures": [v["user"] for v in voided]})
 
 
 async def decision_view(round_id: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from contest.tables import Attachment
 from tests.conftest import run
 from tests.factories import login_token, make_edition, make_org, make_user
 from tests.uploads.conftest import s3_bucket, s3_client, s3_leftovers, s3_server  # noqa: F401 - fixtures
-from uploads.storage import S3Storage
+from uploads.s3 import S3Storage
 from uploads.testing import make_pdf
 
 pytestmark = pytest.mark.integration

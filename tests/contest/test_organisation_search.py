@@ -7,11 +7,11 @@ import pytest
 
 from contest.domain import organisations
 from contest.domain.audit import SYSTEM
+from contest.domain.demo_registry import generate_demo_registry
 from contest.domain.registry import (
     KIND_LABELS,
     OrgRecord,
     SearchReading,
-    generate_demo_registry,
     match_key,
     name_key,
     read_search,

@@ -6,6 +6,7 @@ from collections import Counter
 import geothai
 import pytest
 
+from contest.domain.demo_registry import demo_kind_counts, generate_demo_registry
 from contest.domain.registry import (
     COLUMNS,
     KIND_LABELS,
@@ -15,8 +16,6 @@ from contest.domain.registry import (
     OrgRecord,
     ParseResult,
     Rejected,
-    demo_kind_counts,
-    generate_demo_registry,
     kind_from_text,
     parse_organisations_csv,
     region_of,

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from uploads.storage import LocalStorage, S3Storage, Storage
+from uploads.s3 import S3Storage
+from uploads.storage import LocalStorage, Storage
 
 
 @pytest.fixture

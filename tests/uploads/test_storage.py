@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from uploads.s3 import S3Storage
 from uploads.storage import (
     LocalStorage,
     ObjectNotFound,
-    S3Storage,
     Storage,
     make_storage,
     new_key,
