@@ -142,23 +142,26 @@ def generate_demo_registry(seed: int = 2569) -> list[OrgRecord]:
 
     See the module docstring for the proportions, the names and the code scheme.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # drawn from in this order: the towns, then the subdistrict kinds
     counts = demo_kind_counts()
+    cities, city_districts = _city_municipalities()
+    records = [*_provincial(), *cities, *_town_municipalities(rng, counts, city_districts),
+               *_subdistrict_level(rng, counts), *_special_forms()]
+    records = _disambiguate(records)
+    records.sort(key=lambda r: r.code)
+    return records
+
+
+def _provincial() -> list[OrgRecord]:
+    """Provincial administrative organisations: one per province but Bangkok."""
+    return [make_record(f"1{p.code}0000", KIND_LABELS["pao"][0] + p.name_th, f"{p.name_en} {KIND_LABELS['pao'][1]}",
+                        "pao", p.code)
+            for p in geothai.provinces() if p.code != BANGKOK]
+
+
+def _city_municipalities() -> tuple[list[OrgRecord], set[str]]:
+    """The real list of city municipalities, and the districts that host one."""
     records: list[OrgRecord] = []
-
-    # Provincial administrative organisations.
-    for p in geothai.provinces():
-        if p.code == BANGKOK:
-            continue
-        records.append(make_record(
-            f"1{p.code}0000",
-            KIND_LABELS["pao"][0] + p.name_th,
-            f"{p.name_en} {KIND_LABELS['pao'][1]}",
-            "pao",
-            p.code,
-        ))
-
-    # City municipalities (real list).
     running: Counter[str] = Counter()
     city_districts: set[str] = set()
     for name_th, name_en, province_code, district_th in _CITY_MUNICIPALITIES:
@@ -173,8 +176,11 @@ def generate_demo_registry(seed: int = 2569) -> list[OrgRecord]:
             province_code,
             d.code,
         ))
+    return records, city_districts
 
-    # Town municipalities: provincial capitals without a city municipality, then a random draw.
+
+def _town_municipalities(rng: random.Random, counts: dict[str, int], city_districts: set[str]) -> list[OrgRecord]:
+    """Provincial capitals without a city municipality, then a random draw of other districts."""
     candidates = [
         d for p in geothai.provinces() if p.code != BANGKOK for d in geothai.districts(p.code)
         if d.code not in city_districts and d.code != CHON_BURI_BANG_LAMUNG
@@ -182,6 +188,7 @@ def generate_demo_registry(seed: int = 2569) -> list[OrgRecord]:
     capitals = [d for d in candidates if d.code.endswith("01")]
     others = [d for d in candidates if not d.code.endswith("01")]
     towns = capitals + rng.sample(others, counts["town_municipality"] - len(capitals))
+    records = []
     for d in sorted(towns, key=lambda d: d.code):
         th, en = _town_name(d)
         records.append(make_record(
@@ -192,12 +199,16 @@ def generate_demo_registry(seed: int = 2569) -> list[OrgRecord]:
             d.province_code,
             d.code,
         ))
+    return records
 
-    # Subdistrict level: one LAO per tambon; the district seat's tambon is likelier a municipality.
+
+def _subdistrict_level(rng: random.Random, counts: dict[str, int]) -> list[OrgRecord]:
+    """One LAO per tambon; the district seat's tambon is likelier a municipality."""
     tambons = _tambons()
     weight = {s.code: rng.random() * (0.5 if s.code.endswith("01") else 1.0) for s in tambons}
     by_weight = sorted(tambons, key=lambda s: (weight[s.code], s.code))
     municipal = {s.code for s in by_weight[: counts["subdistrict_municipality"]]}
+    records = []
     for s in tambons:
         if s.code in municipal:
             kind, code = "subdistrict_municipality", f"4{s.code}"
@@ -208,23 +219,16 @@ def generate_demo_registry(seed: int = 2569) -> list[OrgRecord]:
             name_th = KIND_LABELS[kind][0] + s.name_th
             name_en = f"{KIND_LABELS[kind][1]} {s.name_en}"
         records.append(make_record(code, name_th, name_en, kind, s.province_code, s.district_code))
-
-    # The two special forms.
-    records.append(make_record(
-        "6100000", KIND_LABELS["bangkok"][0], KIND_LABELS["bangkok"][1], "bangkok", BANGKOK
-    ))
-    records.append(make_record(
-        f"7{CHON_BURI_BANG_LAMUNG}01",
-        KIND_LABELS["pattaya"][0],
-        KIND_LABELS["pattaya"][1],
-        "pattaya",
-        CHON_BURI_BANG_LAMUNG[:2],
-        CHON_BURI_BANG_LAMUNG,
-    ))
-
-    records = _disambiguate(records)
-    records.sort(key=lambda r: r.code)
     return records
+
+
+def _special_forms() -> list[OrgRecord]:
+    """Bangkok and Pattaya."""
+    return [
+        make_record("6100000", KIND_LABELS["bangkok"][0], KIND_LABELS["bangkok"][1], "bangkok", BANGKOK),
+        make_record(f"7{CHON_BURI_BANG_LAMUNG}01", KIND_LABELS["pattaya"][0], KIND_LABELS["pattaya"][1], "pattaya",
+                    CHON_BURI_BANG_LAMUNG[:2], CHON_BURI_BANG_LAMUNG),
+    ]
 
 
 def _disambiguate(records: list[OrgRecord]) -> list[OrgRecord]:
