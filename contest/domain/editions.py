@@ -223,9 +223,7 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
         else:
             values["state"] = data["state"]
     async with atomic():
-        row = await Edition.select().where(Edition.year == year).first()
-        if row is None:
-            raise NotFound("No such edition.")
+        row = await edition_row(year)
         if row["published_at"] is not None and set(values) - set(RETENTION_FIELDS):
             raise Conflict("Results are published: this edition can no longer change.", code="edition_published")
         if row["state"] not in (EditionState.draft, EditionState.open):
@@ -281,7 +279,7 @@ async def _four_eyes_on_announcement(actor: Actor, year: int, values: dict[str, 
 
 async def move_announcement_approved(*, actor: Actor, year: int, announcement_at: datetime) -> None:
     """Inside the approver's transaction: set the announcement time another admin proposed."""
-    row = await existing(Edition.select().where(Edition.year == year))
+    row = await edition_row(year)
     if row["published_at"] is not None:
         raise Conflict("Results are published: this edition can no longer change.", code="edition_published")
     errors: dict[str, str] = {}
@@ -295,9 +293,18 @@ async def move_announcement_approved(*, actor: Actor, year: int, announcement_at
                        after={"announcement_at": clock.utc_iso(announcement_at), "four_eyes": True})
 
 
-async def get_edition(year: int, *, include_draft: bool = False) -> EditionView:
+async def edition_row(year: int) -> dict[str, Any]:
+    """The edition of ``year`` as stored, drafts included. An unknown year is ``NotFound``."""
     row = await Edition.select().where(Edition.year == year).first()
-    if row is None or (row["state"] == EditionState.draft and not include_draft):
+    if row is None:
+        raise NotFound("No such edition.")
+    found: dict[str, Any] = row
+    return found
+
+
+async def get_edition(year: int, *, include_draft: bool = False) -> EditionView:
+    row = await edition_row(year)
+    if row["state"] == EditionState.draft and not include_draft:
         raise NotFound("No such edition.")
     return _view(row)
 

@@ -9,10 +9,11 @@ from typing import Any
 from contest import clock
 from contest.db import atomic
 from contest.domain.audit import Actor, append_event
-from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.domain.editions import edition_row
+from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.rules import is_organiser
-from contest.tables import DeadlineExtension, Edition, Entry, Organisation
+from contest.tables import DeadlineExtension, Entry, Organisation
 
 
 async def deadline_for(edition: dict[str, Any], organisation_id: int) -> datetime:
@@ -31,9 +32,7 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
     """Give one organisation a later deadline, with a reason (audited). Returns the extension."""
     if not is_organiser(actor):
         raise PermissionDenied("Only administrators can extend a deadline.")
-    edition = await Edition.select().where(Edition.year == year).first()
-    if edition is None:
-        raise NotFound("No such edition.")
+    edition = await edition_row(year)
     errors: dict[str, str] = {}
     if not (reason or "").strip():
         errors["reason"] = t("Give the reason for the extension.")
@@ -80,9 +79,7 @@ async def list_extensions(actor: Actor, year: int) -> list[dict[str, Any]]:
     """Every extension granted in an edition, newest first (admins)."""
     if not is_organiser(actor):
         raise PermissionDenied("Only administrators can see deadline extensions.")
-    edition = await Edition.select(Edition.id).where(Edition.year == year).first()
-    if edition is None:
-        raise NotFound("No such edition.")
+    edition = await edition_row(year)
     rows = await DeadlineExtension.select(
         DeadlineExtension.organisation.code, DeadlineExtension.closes_at, DeadlineExtension.reason,
         DeadlineExtension.created_at).where(DeadlineExtension.edition == edition["id"]).order_by(

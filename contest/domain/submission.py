@@ -12,6 +12,7 @@ from contest import clock
 from contest.db import atomic, existing, lock_row, stored_json
 from contest.domain import consent, outbox
 from contest.domain.audit import Actor, append_event
+from contest.domain.editions import edition_row
 from contest.domain.entries import (
     EDITABLE_STATES,
     FIELDS,
@@ -40,8 +41,8 @@ async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None =
     refuse_any_pending(actor)
     if actor.role != "applicant" or actor.organisation_id is None:
         raise PermissionDenied("Only staff of a registered organisation can create entries.", code="applicant_only")
-    edition = await Edition.select().where(Edition.year == year).first()
-    if edition is None or edition["state"] == "draft":
+    edition = await edition_row(year)
+    if edition["state"] == "draft":
         raise NotFound("No such edition.")
     # The deadline first: after it, every change is refused the same way, valid or not.
     await require_open(edition, actor.organisation_id)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from contest.db import stored_json
+from contest.domain import editions
 from contest.errors import NotFound
-from contest.tables import Edition
 from judging.tables import Criterion, Round
 
 __all__ = ["stored_json"]  # re-exported: judging reads its JSON columns through it
@@ -53,8 +53,4 @@ def cut_of(row: dict[str, Any]) -> int:
 
 async def edition_row(year: int) -> dict[str, Any]:
     """The edition of ``year`` as stored, drafts included. An unknown year is ``NotFound``."""
-    row = await Edition.select().where(Edition.year == year).first()
-    if row is None:
-        raise NotFound("No such edition.")
-    found: dict[str, Any] = row
-    return found
+    return await editions.edition_row(year)
