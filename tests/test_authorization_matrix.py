@@ -311,6 +311,9 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/entries/{entry_id:int}/attachments"): R(*OWNER_PAGE_ACTS, body=FILE),
     ("GET", "/entries/{entry_id:int}/attachments/{attachment_id:int}/delete"): R(*OWNER_PAGE),
     ("POST", "/entries/{entry_id:int}/attachments/{attachment_id:int}/delete"): R(*OWNER_PAGE_ACTS),
+    # entry A is past its deadline here: the owner is sent back to the (read-only) entry
+    ("GET", "/entries/{entry_id:int}/check"): R(LOGIN, 303, 404, 403, 403, 403, 403),
+    ("POST", "/entries/{entry_id:int}/check"): R(*OWNER_PAGE_ACTS),
     ("POST", "/entries/{entry_id:int}/submit"): R(*OWNER_PAGE_ACTS),
     ("GET", "/entries/{entry_id:int}/withdraw"): R(*OWNER_PAGE),
     ("POST", "/entries/{entry_id:int}/withdraw"): R(*OWNER_PAGE_ACTS),

@@ -18,6 +18,7 @@ from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import current_language, t
 from contest.numbers import typed_decimal, whole_number
+from contest.summary import in_page_order
 from contest.tables import AuditEvent, Organisation, User
 from contest.web import MULTIPART, check_deferred_csrf
 
@@ -170,6 +171,7 @@ class AdminPages(Controller):
                            "Pending actions.")})
         except (ValidationFailed, Conflict) as exc:
             errors = getattr(exc, "errors", None) or {exc.field or "email": t(exc.message)}
+            errors = in_page_order(errors, ("email", "name", "role", "organisation_code", "password"))
             rows = await accounts.list_users(actor=actor)
             return Template("contest/admin/users.html", status_code=exc.status_code, context={
                 "users": rows, "form": {k: v for k, v in data.items() if k != "password"}, "errors": errors})

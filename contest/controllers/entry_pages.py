@@ -25,6 +25,7 @@ from contest.domain import attachments, editions, entries, extensions, organisat
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t, thai_sorted
+from contest.summary import in_page_order
 from contest.tables import Edition, Organisation, Receipt
 from contest.templating import file_size
 from contest.web import MULTIPART
@@ -155,6 +156,54 @@ def differences(current: dict[str, Any], form: dict[str, Any], edition: dict[str
     return out
 
 
+#: The entry form's sections and their fields, in the order of the form.
+ANSWER_SECTIONS = (
+    ("About the service", ("title", "category", "summary", "problem", "solution", "citizens_served", "results",
+                           "in_service_since", "technology", "links", "video_url")),
+    ("Contact (never published)", ("contact_name", "contact_email", "contact_phone")),
+    ("Publication", ("consent_publish",)),
+)
+
+
+#: The fields of the entry page from top to bottom: the form, then the attachments.
+PAGE_ORDER = (*(f for _, fields in ANSWER_SECTIONS for f in fields), "attachments", "file")
+
+
+def answer_text(field: str, entry: dict[str, Any], categories: list[dict[str, Any]]) -> str:
+    """One saved answer as the person reads it on the "check your answers" page."""
+    value = entry.get(field)
+    if field == "consent_publish":
+        return t("Yes, the information may be published if the entry receives an award.") if value else \
+            t("No, do not publish the information.")
+    if value is None or value == "" or value == []:
+        return t("Not given")
+    if field == "category":
+        for c in categories:
+            if c.get("code") == value:
+                english = current_language.get() == "en" and c.get("name_en")
+                return str(c["name_en"] if english else c.get("name_th") or value)
+        return str(value)
+    if field == "citizens_served" and isinstance(value, int):
+        return f"{value:,}"
+    if field == "in_service_since":
+        try:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        except ValueError:
+            return str(value)
+        return format_date(day, with_time=False)
+    return _show(value)
+
+
+def answer_sections(entry: dict[str, Any], categories: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every field of the entry, by section, with its label, the saved answer and where to change it."""
+    labels = field_labels()
+    required = set(entries.REQUIRED_TO_SUBMIT)
+    return [{"heading": t(heading), "rows": [
+        {"field": f, "label": labels[f], "value": answer_text(f, entry, categories), "required": f in required,
+         "empty": f != "consent_publish" and entry.get(f) in (None, "", [])} for f in fields]}
+        for heading, fields in ANSWER_SECTIONS]
+
+
 def _wants_partial(request: Request) -> bool:
     return (request.headers.get("x-requested-with", "").lower() == "xmlhttprequest"
             or request.headers.get("hx-request") == "true")
@@ -266,7 +315,9 @@ class EntryPages(Controller):
         edition = detail.edition
         categories = stored_json(edition["categories"], [])
         upload_errors: dict[str, str] = {}
-        errors = dict(errors or {})
+        errors = in_page_order(errors or {}, PAGE_ORDER)
+        if extra.get("missing"):
+            extra["missing"] = in_page_order(extra["missing"], PAGE_ORDER)
         if "attachments" in errors:
             upload_errors["file"] = errors["attachments"]
         if extra.get("upload_error"):
@@ -407,6 +458,44 @@ class EntryPages(Controller):
         return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
 
     # submit and withdraw
+
+    async def _missing_page(self, request: Request, entry_id: int, status: int) -> Template | None:
+        """The entry form with what is still missing to submit, or None when nothing is."""
+        detail = await entries.get_entry(require_actor(request), entry_id)
+        missing = entries.missing_for_submission(detail.entry, detail.attachments)
+        if not missing:
+            return None
+        return await self._entry_page(request, entry_id, status, errors=missing, missing=missing)
+
+    @post("/entries/{entry_id:int}/check", guards=[applicant_required])
+    async def check_answers_continue(self, request: Request, entry_id: int, data: Form) -> Template | Redirect:
+        """"Continue" on the entry form: what is typed is saved, then, if the entry is complete,
+        the answers are shown to check before submitting (else the form says what is missing)."""
+        form = form_from_post(data) if "version" in data else None
+        try:
+            if form is not None:
+                await self._save(request, entry_id, form)
+        except (ValidationFailed, Conflict) as exc:
+            return await self._save_failed(request, entry_id, form, exc)  # type: ignore[arg-type]
+        missing = await self._missing_page(request, entry_id, 422)
+        if missing is not None:
+            return missing
+        return Redirect(f"/entries/{entry_id}/check", status_code=303)
+
+    @get("/entries/{entry_id:int}/check", guards=[applicant_required])
+    async def check_answers(self, request: Request, entry_id: int) -> Template | Redirect:
+        """Check your answers: every field and file as saved, each with a link to change it, then
+        the button that submits. Submitting is ``POST /entries/{id}/submit``, with its own rules."""
+        detail = await entries.get_entry(require_actor(request), entry_id)
+        if not detail.editable:
+            return Redirect(f"/entries/{entry_id}", status_code=303)
+        missing = await self._missing_page(request, entry_id, 200)
+        if missing is not None:
+            return missing
+        categories = stored_json(detail.edition["categories"], [])
+        return Template("contest/entries/check.html", context={
+            "detail": detail, "entry": detail.entry, "sections": answer_sections(detail.entry, categories),
+            "deadline_passed": clock.now() >= detail.closes_at, **HELPERS})
 
     @post("/entries/{entry_id:int}/submit", guards=[applicant_required])
     async def submit(self, request: Request, entry_id: int, data: Form) -> Template | Redirect:

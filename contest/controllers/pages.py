@@ -20,8 +20,12 @@ from contest.errors import DomainError, NotAuthenticated, PermissionDenied, Rate
 from contest.guards import BEFORE_TWO_FACTOR, current_user, login_required, require_actor
 from contest.i18n import t
 from contest.settings import get_settings
+from contest.summary import in_page_order
 from contest.tables import Organisation, User
 from contest.web import SESSION_COOKIE, client_address
+
+#: The sign-up page's fields, top to bottom (its error summary follows them).
+SIGNUP_ORDER = ("organisation_code", "name", "email", "password", "notice_version")
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -137,7 +141,7 @@ class AccountPages(Controller):
                                    language=request.scope["state"]["language"], throttle=throttle,
                                    notice_version=data.get("notice_version"))
         except ValidationFailed as exc:
-            ctx = await self._signup_context(None, None, form, exc.errors)
+            ctx = await self._signup_context(None, None, form, in_page_order(exc.errors, SIGNUP_ORDER))
             return Template("contest/signup.html", context=ctx, status_code=422)
         return message_page(t("Check your email"),
                         t("We sent a confirmation link to {email}. Open it to activate your account.",

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from contest.errors import Conflict, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import t
+from contest.summary import in_page_order
 from judging import forms
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, number, redirect
 from judging.controllers.labels import error_text
@@ -61,6 +62,15 @@ def _rules_anchors(form: dict[str, Any]) -> dict[str, str]:
     return anchors
 
 
+def _rules_order(form: dict[str, Any]) -> list[str]:
+    """The rules form's fields from top to bottom: the error summary follows them."""
+    order = ["kind", "criteria"]
+    for i in range(len(form.get("criteria", []))):
+        order += [f"criteria-{i}-{part}" for part in ("range", "code", "weight", "min", "max", "name_th", "name_en",
+                                                      "description_th", "description_en")]
+    return order + ["reviewers_per_entry", "normalisation", "tie_break", "exclude_same_province", "seed"]
+
+
 class RulesPages(AdminPages):
     """Creating a round and editing its rules."""
 
@@ -68,7 +78,8 @@ class RulesPages(AdminPages):
     def _rules_page(edition: dict[str, Any], view: rounds.RoundView | None, form: dict[str, Any],
                     status: int = 200, errors: dict[str, str] | None = None, **extra: Any) -> Template:
         return Template("judging/admin/rules.html", status_code=status, context={
-            "edition": edition, "round": view, "form": form, "errors": errors or {}, "tab": "rules",
+            "edition": edition, "round": view, "form": form, "errors": in_page_order(errors or {}, _rules_order(form)),
+            "tab": "rules",
             "anchors": _rules_anchors(form), "labels": _rules_labels(form), **HELPERS, **extra})
 
     @get("/{year:int}/rounds/new")
