@@ -11,6 +11,8 @@
 ``contest restore DIR`` verifies, then puts the database and the objects back and reads each
 object back from the storage to compare it byte for byte (by SHA-256).
 
+What lives in the database is in its copy, the signature images of the certificates among it.
+
 The database is copied first, then the objects: every object the copied database names existed
 when it was copied. Files a receipt lists are never deleted, so only a file removed from a
 draft in between can be missing; it is listed in the manifest as ``missing``.

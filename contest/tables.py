@@ -6,6 +6,7 @@ from piccolo.columns import (
     JSON,
     BigInt,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -473,9 +474,31 @@ class ResultCorrection(Table, tablename="result_correction"):
     corrected_by = Integer(null=True, default=None)
 
 
+class CertificateSignatory(Table, tablename="certificate_signatory"):
+    """Who signs an edition's certificates: the name and position printed under the signature,
+    and the signature image (PNG or JPEG, checked and size-limited on upload; kept here so the
+    database backup holds it). One administrator proposes a version, another approves it; the
+    certificates carry the newest approved version, and earlier ones stay as the record."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    edition = ForeignKey(references=Edition, index=True)
+    state = Varchar(length=16, default="proposed", index=True)  # proposed, approved, replaced
+    signatory_name = Varchar(length=120)
+    position_th = Varchar(length=120)
+    position_en = Varchar(length=120, default="")
+    signature = Bytea()
+    signature_type = Varchar(length=16)  # image/png or image/jpeg
+    signature_sha256 = Varchar(length=64)
+    proposed_by = Integer()
+    proposed_at = Timestamptz(default=TimestamptzNow())
+    pending_action = Integer(null=True, default=None)
+    approved_by = Integer(null=True, default=None)
+    approved_at = Timestamptz(null=True, default=None)
+
+
 ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
     PendingAction, Identity, DigitalIdLogin, PrivacyNotice, NoticeAcceptance, EntryConsent, ErasureRequest,
-    Adoption, Appeal, ResultCorrection,
+    Adoption, Appeal, ResultCorrection, CertificateSignatory,
 ]

@@ -27,6 +27,7 @@ from contest.domain import (
     notices,
     outcomes,
     proposals,
+    signatories,
     submission,
     twofactor,
 )
@@ -39,6 +40,17 @@ from tests.conftest import run
 from tests.factories import PASSWORD, make_edition, make_submitted_entries, make_user
 from tests.judging.support import admin_actors, after_announcement, score_all, sign_round, signed_final
 from uploads.testing import make_pdf
+
+
+def signature_png() -> bytes:
+    """A small transparent PNG, as a prepared signature is."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGBA", (120, 40), (0, 0, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
 
 PAST_YEAR = 2569
 YEAR = 2570
@@ -108,6 +120,8 @@ def build_world(client: Any) -> World:
     run(announcement.publish_results(actor=SYSTEM, year=PAST_YEAR))
     v["past_entry"] = winner
     v["certificate"] = announcement.certificate_number(PAST_YEAR, announcement.AWARD_WINNER, winner)
+    v["signatory_version"] = run(signatories.propose(actor=SYSTEM, year=PAST_YEAR, signature=signature_png(), data={
+        "signatory_name": "นายสุพจน์ เธียรวุฒิ", "position_th": "ผู้อำนวยการ", "position_en": ""}))
 
     emails = {"owner": "owner@a.example.go.th", "other_applicant": "staff@b.example.go.th",
               "reviewer": "reviewer@dga.or.th", "assigned_reviewer": "assigned@dga.or.th",

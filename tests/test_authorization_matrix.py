@@ -378,6 +378,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/admin/entries/{entry_id:int}"): R(*ADMIN_PAGE),
     ("POST", "/admin/entries/{entry_id:int}/extend"): R(*ADMIN_PAGE_ACTS, body={"reason": "น้ำท่วม"}),
     ("GET", "/admin/editions/{year:int}/publish"): R(*ADMIN_PAGE),
+    ("GET", "/admin/editions/{year:int}/certificate"): R(*ADMIN_PAGE),
+    ("POST", "/admin/editions/{year:int}/certificate"): R(*ADMIN_PAGE_ACTS, body={"signatory_name": "นายสมชาย"}),
+    ("GET", "/admin/editions/{year:int}/certificate/signatures/{version:int}"): R(
+        *ADMIN_PAGE, values={**PAST, "version": "signatory_version"}),
     ("POST", "/admin/editions/{year:int}/publish"): R(*ADMIN_PAGE_ACTS),
     ("GET", "/admin/editions/{year:int}/publish/confirm"): R(*ADMIN_PAGE),
     ("GET", "/admin/editions/{year:int}/publish/progress"): R(*ADMIN_PAGE, values=PAST),

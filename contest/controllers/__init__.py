@@ -16,6 +16,7 @@ from contest.controllers.personal_data import ErasureAdminPages, PersonalDataApi
 from contest.controllers.powers import PendingActionApi, PendingActionPages
 from contest.controllers.results_api import ResultsApi
 from contest.controllers.results_pages import ApplicantResultPages, PublishPages, ResultsPages
+from contest.controllers.signatories import SignatoryPages
 from contest.controllers.two_factor import TwoFactorPages
 
 ROUTE_HANDLERS = [
@@ -25,4 +26,5 @@ ROUTE_HANDLERS = [
     TwoFactorPages, PendingActionApi, PendingActionPages,
     DigitalIdPages, NoticePages, NoticeApi, OperationsApi, PersonalDataApi, PersonalDataPages,
     ErasureAdminPages, ConsentApi, ConsentPages, AdoptionApi, AdoptionPages, AppealApi, AppealPages,
+    SignatoryPages,
 ]

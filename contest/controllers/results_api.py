@@ -16,7 +16,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.status_codes import HTTP_200_OK
 
 from contest.certificates import CertificateData, render_certificate
-from contest.domain import announcement
+from contest.domain import announcement, signatories
 from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.guards import admin_required, login_required, require_actor
@@ -60,7 +60,8 @@ async def certificate_pdf(actor: Actor, entry_id: int, award: str | None) -> Res
     certificate = CertificateData(
         award=data["award"], edition_year=data["year"], organisation_name=data["organisation_name_th"],
         province_name=data["province_name_th"], innovation_title=data["title"],
-        issued_at=data["published_at"], number=data["number"], verification_url=data["verify_url"])
+        issued_at=data["published_at"], number=data["number"], verification_url=data["verify_url"],
+        signatory=await signatories.signatory_for(data["year"]))
     # Shaping and subsetting Thai fonts is CPU work: keep it off the event loop.
     pdf = await asyncio.to_thread(render_certificate, certificate)
     name = f"certificate-{data['year']}-{entry_id}-{data['award']}.pdf"

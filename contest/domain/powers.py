@@ -10,7 +10,7 @@ from typing import Any
 
 from contest import clock
 from contest.db import atomic, lock_row, stored_json
-from contest.domain import accounts, editions, notices, proposals, twofactor
+from contest.domain import accounts, editions, notices, proposals, signatories, twofactor
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
@@ -96,6 +96,8 @@ async def _carry_out(approver: Actor, row: dict[str, Any]) -> dict[str, Any]:
                                                  text_en=payload["text_en"], replaces=payload.get("replaces"),
                                                  proposed_by=row["proposed_by"])
         return {"version": version}
+    if row["kind"] == proposals.CERTIFICATE_SIGNATORY:
+        return await signatories.approve_proposed(actor=approver, payload=payload)
     raise Conflict("Unknown kind of action.", code="unknown_action")  # pragma: no cover
 
 

@@ -344,6 +344,22 @@ RECORDS: tuple[ProcessingRecord, ...] = (
         columns={"rate_counter": ("key",)},
         elsewhere=Bilingual("Redis (เมื่อกำหนด REDIS_URL)", "Redis (with REDIS_URL)"),
     ),
+    ProcessingRecord(
+        key="certificate_signatory",
+        activity=Bilingual("ผู้ลงนามในเกียรติบัตร", "The signatory of the award certificates"),
+        subjects=Bilingual("ผู้บริหารของ สพร. ที่ลงนามในเกียรติบัตร", "The DGA executive who signs the certificates"),
+        data=Bilingual("ชื่อ ตำแหน่ง และภาพลายมือชื่อ ผู้เสนอและผู้อนุมัติ",
+                       "Name, position and the signature image; who proposed and who approved them"),
+        purpose=Bilingual("พิมพ์บนเกียรติบัตรที่มอบให้แก่หน่วยงานที่ได้รับรางวัล",
+                          "Print them on the certificates given to the awarded organisations"),
+        bases=(LegalBasis.public_task,),
+        recipients=Bilingual("ผู้ดูแลระบบ และหน่วยงานที่ได้รับเกียรติบัตร (พิมพ์อยู่บนเกียรติบัตร)",
+                             "Administrators, and the awarded organisations (printed on their certificates)"),
+        retention=Bilingual("เก็บไว้กับรุ่นการประกวดเป็นหลักฐานของเกียรติบัตรที่ออกแล้ว",
+                            "Kept with the edition as the record of the certificates issued"),
+        columns={"certificate_signatory": ("signatory_name", "position_th", "position_en", "signature",
+                                           "proposed_by", "approved_by")},
+    ),
 )
 
 #: Tables that hold no personal data, and why.

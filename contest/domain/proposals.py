@@ -1,7 +1,8 @@
 """Four eyes on powers: what one administrator may only propose, and another must approve.
 
 Creating an administrator, resetting another account's two-factor sign-in, moving an edition's
-announcement time after screening opened, and publishing a new version of the privacy notice are
+announcement time after screening opened, publishing a new version of the privacy notice and
+setting who signs an edition's certificates are
 not done when an administrator asks: they become a *pending action* (answered 202
 ``{pending_action_id}``), carried out only when a different administrator approves it
 (``contest.domain.powers``). The operator's command line
@@ -23,7 +24,8 @@ CREATE_ADMIN = "create_admin"
 RESET_TWO_FACTOR = "reset_two_factor"
 MOVE_ANNOUNCEMENT = "move_announcement"
 PUBLISH_NOTICE = "publish_notice"
-KINDS = (CREATE_ADMIN, RESET_TWO_FACTOR, MOVE_ANNOUNCEMENT, PUBLISH_NOTICE)
+CERTIFICATE_SIGNATORY = "certificate_signatory"
+KINDS = (CREATE_ADMIN, RESET_TWO_FACTOR, MOVE_ANNOUNCEMENT, PUBLISH_NOTICE, CERTIFICATE_SIGNATORY)
 
 
 class Proposed(DomainError):
