@@ -117,6 +117,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/me/notice-acceptance"): R(401, *(ACTS,) * 7, body={"version": 1}),
     # --- consent to publish: entry A's staff withdraw it (an admin on their request) --------------
     ("POST", "/api/v1/entries/{entry_id:int}/consent-withdrawal"): R(401, ACTS, 404, 404, 404, 404, ACTS, phase=4),
+    ("GET", "/entries/{entry_id:int}/consent-withdrawal"): R(LOGIN, 200, 404, 404, 404, 404, 200),
     ("POST", "/entries/{entry_id:int}/consent-withdrawal"): R(LOGIN, ACTS, 404, 404, 404, 404, ACTS, phase=4),
     # --- DGA Digital ID: not configured in this world, so the routes do not exist ------------------
     ("GET", "/login/digital-id"): R(*NOT_FOUND),

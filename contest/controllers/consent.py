@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
+from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.pages import message_page
-from contest.domain import consent
+from contest.domain import consent, entries
 from contest.errors import Conflict
 from contest.guards import login_required, require_actor
 from contest.i18n import t
@@ -40,6 +41,25 @@ class ConsentApi(Controller):
 
 class ConsentPages(Controller):
     include_in_schema = False
+
+    @get("/entries/{entry_id:int}/consent-withdrawal", guards=[login_required])
+    async def confirm_withdraw(self, request: Request, entry_id: int) -> Template:
+        """Before the consent goes: what stops being shown, and that it cannot be given again."""
+        actor = require_actor(request)
+        detail = await entries.get_entry(actor, entry_id)
+        back = f"/admin/entries/{entry_id}" if actor.role == "admin" else f"/entries/{entry_id}"
+        return confirmation_page(Confirmation(
+            title=t("Withdraw the consent to publish?"),
+            facts=[(t("Entry"), detail.entry["title"] or t("(untitled entry)")),
+                   (t("Organisation"), detail.organisation["name_th"])],
+            happens=[t("The details of this entry are no longer published: if the results are already published, "
+                       "the showcase and the open data stop showing them at once. Its organisation, title and "
+                       "award stay.")],
+            cannot_undo=t("Once the submissions have closed, a withdrawn consent cannot be given again."),
+            action=f"/entries/{entry_id}/consent-withdrawal", confirm=t("Yes, withdraw the consent"), cancel=back,
+            danger=True,
+            blocked=None if detail.entry.get("consent_publish") else
+            t("This entry has no consent to publish to withdraw.")))
 
     @post("/entries/{entry_id:int}/consent-withdrawal", guards=[login_required])
     async def withdraw(self, request: Request, entry_id: int) -> Template | Redirect:

@@ -152,7 +152,10 @@ def test_the_entry_page_and_an_admin_withdraw_it(client: Any) -> None:
     _staff_of(winner, "staff@example.go.th")
     browser_login(client, "staff@example.go.th")
     page = client.get(f"/entries/{winner}")
-    assert page.status_code == 200 and f'action="/entries/{winner}/consent-withdrawal"' in page.text
+    assert page.status_code == 200 and f'href="/entries/{winner}/consent-withdrawal"' in page.text
+    ask = client.get(f"/entries/{winner}/consent-withdrawal").text  # a page asks first
+    assert f'action="/entries/{winner}/consent-withdrawal"' in ask
+    assert "ความยินยอมที่ถอนไปแล้วจะให้ใหม่อีกไม่ได้" in ask
     done = client.post(f"/entries/{winner}/consent-withdrawal", data={"_csrf": csrf(client)}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"/entries/{winner}"
     assert 'consent-withdrawal"' not in client.get(f"/entries/{winner}").text
