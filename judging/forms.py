@@ -117,6 +117,42 @@ def parse_tie_break(text: str) -> list[str]:
     return split_list(text)
 
 
+def tie_break_codes(data: dict[str, Any]) -> list[str]:
+    """The tie-break chain as posted: one ``tie_break`` value a step, in order (the ordered
+    list), or codes typed on one line; a code given twice counts once, where it first stands."""
+    codes: list[str] = []
+    for value in field_values(data, "tie_break"):
+        codes += [c for c in parse_tie_break(value) if c not in codes]
+    return codes
+
+
+def tie_break_action(codes: list[str], action: str, added: str) -> tuple[list[str], str] | None:
+    """A move in the ordered tie-break list (``tie-up-<n>``, ``tie-down-<n>``,
+    ``tie-remove-<n>``, ``tie-add`` with the criterion ``added``): the chain after it and the
+    button to give the focus to (the moved step's own, so moving again is one key away), or
+    ``None`` when ``action`` is not such a move. Nothing is saved by a move."""
+    if action == "tie-add":
+        code = added.strip()
+        chain = codes + [code] if code and code not in codes else list(codes)
+        return chain, "tie-add"
+    match = re.fullmatch(r"tie-(up|down|remove)-(\d+)", action)
+    if not match or int(match.group(2)) >= len(codes):
+        return None
+    move, n = match.group(1), int(match.group(2))
+    chain = list(codes)
+    if move == "remove":
+        del chain[n]
+        return chain, "tie-add"
+    to = n - 1 if move == "up" else n + 1
+    if not 0 <= to < len(chain):
+        return chain, f"tie-{move}-{n}"
+    chain[n], chain[to] = chain[to], chain[n]
+    # At either end the same button is gone: the other one takes the focus.
+    if (move == "up" and to == 0) or (move == "down" and to == len(chain) - 1):
+        move = "down" if move == "up" else "up"
+    return chain, f"tie-{move}-{to}"
+
+
 def parse_rules(data: dict[str, Any]) -> PostedRules:
     """The rules form: the criterion rows (``criteria-<n>-<field>``), reviewers per entry,
     normalisation, tie-break chain, same-province rule and seed. Rows left wholly empty are
@@ -133,7 +169,7 @@ def parse_rules(data: dict[str, Any]) -> PostedRules:
     form: dict[str, Any] = {
         "kind": field_text(data, "kind"), "criteria": rows,
         "reviewers_per_entry": field_text(data, "reviewers_per_entry"),
-        "normalisation": field_text(data, "normalisation") or "none", "tie_break": field_text(data, "tie_break"),
+        "normalisation": field_text(data, "normalisation") or "none", "tie_break": tie_break_codes(data),
         "exclude_same_province": field_text(data, "exclude_same_province") in TRUE_WORDS,
         "seed": field_text(data, "seed")}
     payload: dict[str, Any] = {
@@ -141,7 +177,7 @@ def parse_rules(data: dict[str, Any]) -> PostedRules:
         "reviewers_per_entry": int_or_raw(form["reviewers_per_entry"]) if form["reviewers_per_entry"]
         else DEFAULT_REVIEWERS,
         "normalisation": form["normalisation"],
-        "tie_break": parse_tie_break(form["tie_break"]),
+        "tie_break": list(form["tie_break"]),
         "exclude_same_province": form["exclude_same_province"],
     }
     seed = int_or_raw(form["seed"])
@@ -260,6 +296,65 @@ def parse_committee(members: str, conflicts: str) -> tuple[MemberLines, Conflict
     if errors:
         raise ValidationFailed(errors=errors)
     return member_lines, conflict_lines
+
+
+#: How many result rows a posted committee search may have (more are ignored).
+MAX_PICKED_ROWS = 100
+
+
+def picked_members(data: dict[str, Any]) -> MemberLines:
+    """The people ticked in the committee search: rows ``people-<n>-email`` with ``-add`` ticked
+    and, optionally, ``-province``, a two-digit province code (left empty: the member's
+    organisation's province, or the one already recorded). At least one is needed."""
+    emails: list[str] = []
+    provinces: dict[str, str] = {}
+    for i in row_indices(data, "people")[:MAX_PICKED_ROWS]:
+        email = field_text(data, f"people-{i}-email").lower()
+        if not email or field_text(data, f"people-{i}-add") not in TRUE_WORDS:
+            continue
+        province = field_text(data, f"people-{i}-province")
+        if province and not re.fullmatch(r"\d{2}", province):
+            raise ValidationFailed(errors={"people": t("Choose the province from the list.")})
+        if email not in emails:
+            emails.append(email)
+        if province:
+            provinces[email] = province
+    if not emails:
+        raise ValidationFailed(errors={"people": t("Tick at least one person to add.")})
+    return MemberLines(emails, provinces)
+
+
+def picked_conflicts(data: dict[str, Any]) -> ConflictLines:
+    """A conflict of interest picked from the lists: the member (``conflict_member``, an e-mail
+    address), the organisations ticked in the search (``organisation``, codes) and one reason
+    for them all. Each organisation becomes one declared conflict."""
+    email = field_text(data, "conflict_member").lower()
+    codes: list[str] = []
+    for code in field_values(data, "organisation"):
+        if code.strip() and code.strip() not in codes:
+            codes.append(code.strip())
+    errors: dict[str, str] = {}
+    if not email:
+        errors["conflict_member"] = t("Choose the committee member.")
+    if not codes:
+        errors["organisation"] = t("Search for the organisation and tick it.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    reason = field_text(data, "reason")
+    return ConflictLines([{"email": email, "organisation_code": code, "reason": reason} for code in codes],
+                         list(range(1, len(codes) + 1)))
+
+
+def picker_errors(errors: dict[str, str], field_of: dict[str, str], default: str) -> dict[str, str]:
+    """The domain's errors on what was picked as the picker's fields: the last part of each key
+    (``conflicts[0].email``: ``email``) looked up in ``field_of``; the rest go to ``default``."""
+    out: dict[str, list[str]] = {}
+    for key, message in errors.items():
+        part = key.rsplit(".", 1)[-1] if "." in key else key
+        name = field_of.get(part, default)
+        if message not in out.get(name, []):
+            out.setdefault(name, []).append(message)
+    return {k: " ".join(v) for k, v in out.items()}
 
 
 def committee_errors(errors: dict[str, str], line_of: list[int]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
+from contest import category_rows
 from contest.domain import accounts, audit, editions, organisations, outbox, privacy
 from contest.domain.editions import DEFAULT_CATEGORIES
 from contest.domain.proposals import Proposed
@@ -43,7 +44,7 @@ def _edition_form(view: editions.EditionView | None) -> dict[str, Any]:
         return {"entries_per_organisation": 1, "shortlist_size": 40, "winners": 1, "max_file_mb": 100,
                 "max_entry_mb": 300, "state": "open", "attachment_retention_years": 2,
                 "appeal_days": 15,
-                "categories": "\n".join(f"{c['code']} | {c['name_th']} | {c['name_en']}" for c in DEFAULT_CATEGORIES)}
+                "category_rows": category_rows.rows_of(DEFAULT_CATEGORIES), "categories": ""}
     form = {k: getattr(view, k) for k in ("year", "title", "title_en", "description", "entries_per_organisation",
                                           "shortlist_size", "winners", "state", "attachment_retention_years",
                                           "appeal_days")}
@@ -51,7 +52,7 @@ def _edition_form(view: editions.EditionView | None) -> dict[str, Any]:
         form[k] = _local_input(getattr(view, k))
     form["max_file_mb"] = view.max_file_bytes // (1024 * 1024)
     form["max_entry_mb"] = view.max_entry_bytes // (1024 * 1024)
-    form["categories"] = "\n".join(f"{c['code']} | {c['name_th']} | {c.get('name_en', '')}" for c in view.categories)
+    form["category_rows"], form["categories"] = category_rows.rows_of(view.categories) or [category_rows.blank()], ""
     return form
 
 
@@ -65,14 +66,15 @@ def _edition_data(form: dict[str, Any]) -> dict[str, Any]:
         if value not in (None, ""):
             megabytes = typed_decimal(str(value))
             data[byte_field] = int(megabytes * 1024 * 1024) if megabytes is not None else value
-    cats = []
-    for line in str(form.get("categories", "")).splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if parts and parts[0]:
-            cats.append({"code": parts[0], "name_th": parts[1] if len(parts) > 1 else "",
-                         "name_en": parts[2] if len(parts) > 2 else ""})
-    data["categories"] = cats
+    data["categories"] = category_rows.categories(form)
     return data
+
+
+def _posted_form(data: dict[str, Any], rows: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """A posted edition form to show again: the category rows with the pasted lines merged in
+    (or ``rows`` after adding or removing one)."""
+    rows = category_rows.categories(data) if rows is None else rows
+    return {**data, "category_rows": rows or [category_rows.blank()], "categories": ""}
 
 
 REGISTRY_CSV_MAX_BYTES = 20 * 1024 * 1024
@@ -114,12 +116,16 @@ class AdminPages(Controller):
 
     @post("/editions/new")
     async def create_edition(self, request: Request, data: Form) -> Template | Redirect:
+        rows = category_rows.action(data)
+        if rows is not None:
+            return Template("contest/admin/edition_form.html", context={
+                "form": _posted_form(data, rows), "errors": {}, "creating": True})
         try:
             view = await editions.create_edition(actor=require_actor(request), data=_edition_data(data))
         except (ValidationFailed, Conflict) as exc:
             errors = getattr(exc, "errors", None) or {exc.field or "year": t(exc.message)}
             return Template("contest/admin/edition_form.html", status_code=422,
-                            context={"form": data, "errors": errors, "creating": True})
+                            context={"form": _posted_form(data), "errors": errors, "creating": True})
         return Redirect(f"/admin/editions/{view.year}", status_code=303)
 
     @get("/editions/{year:int}")
@@ -130,6 +136,11 @@ class AdminPages(Controller):
 
     @post("/editions/{year:int}")
     async def update_edition(self, request: Request, year: int, data: Form) -> Template:
+        rows = category_rows.action(data)
+        if rows is not None:
+            return Template("contest/admin/edition_form.html", context={
+                "form": {**_posted_form(data, rows), "year": year}, "errors": {}, "creating": False,
+                "edition": await editions.get_edition(year, include_draft=True)})
         payload = _edition_data(data)
         payload.pop("year", None)
         try:
@@ -144,7 +155,7 @@ class AdminPages(Controller):
             errors = getattr(exc, "errors", None) or {"form": t(exc.message, **exc.params)}
             current = await editions.get_edition(year, include_draft=True)
             return Template("contest/admin/edition_form.html", status_code=exc.status_code,
-                            context={"form": {**data, "year": year}, "errors": errors, "creating": False,
+                            context={"form": {**_posted_form(data), "year": year}, "errors": errors, "creating": False,
                                      "edition": current})
         return Template("contest/admin/edition_form.html", context={
             "form": _edition_form(view), "errors": {}, "creating": False, "edition": view,

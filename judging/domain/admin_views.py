@@ -12,8 +12,10 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
+from contest import db
 from contest.db import engine
 from contest.errors import NotFound
+from contest.i18n import thai_sorted
 from contest.tables import Edition, Entry, Organisation, User
 from judging.tables import Assignment, Member, Round, RoundEntry, TieDecision
 
@@ -175,6 +177,33 @@ async def organisation_names(codes: list[str]) -> dict[str, str]:
     rows = await Organisation.select(Organisation.code, Organisation.name_th).where(
         Organisation.code.is_in(sorted(set(codes))))
     return {r["code"]: r["name_th"] for r in rows}
+
+
+#: How many people a committee search lists at most.
+CANDIDATES_SHOWN = 30
+
+
+async def committee_candidates(round_id: int, q: str, *,
+                               limit: int = CANDIDATES_SHOWN) -> tuple[list[dict[str, Any]], int]:
+    """Active committee accounts whose name or e-mail address contains ``q`` (case folded), in
+    Thai dictionary order of their names, at most ``limit`` of them, and how many match in all.
+    Each says whether it already sits on the round's committee, and its organisation's province
+    (the province the same-province rule uses when none is given)."""
+    q = q.strip()
+    if not q:
+        return [], 0
+    where = ((User.role == "reviewer") & (User.is_active == True)  # noqa: E712 - a SQL comparison
+             & (db.contains('"app_user"."email"', q) | db.contains('"app_user"."name"', q)))
+    total = await User.count().where(where)
+    rows = await User.select(User.id, User.email, User.name, User.organisation._.name_th,
+                             User.organisation._.province_code).where(where).order_by(User.email).limit(500)
+    rows = thai_sorted(rows, key=lambda r: r["name"] or r["email"])[:limit]
+    members = {r["user"]: r["province_code"] for r in await Member.select(Member.user, Member.province_code).where(
+        (Member.round == round_id) & Member.user.is_in([r["id"] for r in rows] or [0]))}
+    return [{"user_id": r["id"], "email": r["email"], "name": r["name"],
+             "organisation": r["organisation.name_th"] or "",
+             "organisation_province": r["organisation.province_code"] or "",
+             "member": r["id"] in members, "province_code": members.get(r["id"], "")} for r in rows], total
 
 
 async def member_of(round_id: int, user_id: int) -> dict[str, Any]:

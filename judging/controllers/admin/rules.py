@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from contest.errors import Conflict, ValidationFailed
 from contest.guards import require_actor
-from contest.i18n import t
+from contest.i18n import localised, t
 from contest.summary import in_page_order
 from judging import forms
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, number, redirect
@@ -33,11 +33,11 @@ def _rules_form(view: rounds.RoundView | None, kind: str = "screening") -> dict[
     if view is None:
         return {"kind": kind, "criteria": _criteria_rows(DEFAULT_RUBRIC, 1),
                 "reviewers_per_entry": str(forms.DEFAULT_REVIEWERS), "normalisation": "none",
-                "tie_break": ", ".join(DEFAULT_TIE_BREAK),
+                "tie_break": list(DEFAULT_TIE_BREAK),
                 "exclude_same_province": False, "seed": ""}
     return {"kind": view.kind, "criteria": _criteria_rows(view.criteria, 0 if view.frozen else 1),
             "reviewers_per_entry": str(view.reviewers_per_entry), "normalisation": view.normalisation,
-            "tie_break": ", ".join(view.tie_break), "exclude_same_province": view.exclude_same_province,
+            "tie_break": list(view.tie_break), "exclude_same_province": view.exclude_same_province,
             "seed": str(view.seed)}
 
 
@@ -52,6 +52,13 @@ def _rules_labels(form: dict[str, Any]) -> dict[str, str]:
         for part, label in parts.items():
             labels[f"criteria-{i}-{part}"] = t("Criterion {n}, {part}", n=i + 1, part=label)
     return labels
+
+
+def _tie_choices(form: dict[str, Any]) -> dict[str, str]:
+    """The criteria the tie-break list offers, code to name in the caller's language, in the
+    rubric's order (the rows as typed, so a criterion added on the form can be chosen at once)."""
+    return {row["code"].strip(): localised(row) or row["code"].strip()
+            for row in form.get("criteria", []) if row.get("code", "").strip()}
 
 
 def _rules_anchors(form: dict[str, Any]) -> dict[str, str]:
@@ -71,6 +78,17 @@ def _rules_order(form: dict[str, Any]) -> list[str]:
     return order + ["reviewers_per_entry", "normalisation", "tie_break", "exclude_same_province", "seed"]
 
 
+def _tie_break_moved(data: dict[str, Any], form: dict[str, Any]) -> bool:
+    """A move in the ordered tie-break list (up, down, remove, add) applied to ``form``, which
+    is shown again with the focus on the moved step; ``False`` when the form was sent to save."""
+    moved = forms.tie_break_action(form["tie_break"], forms.field_text(data, "action"),
+                                   forms.field_text(data, "tie_add"))
+    if moved is None:
+        return False
+    form["tie_break"], form["focus"] = moved
+    return True
+
+
 class RulesPages(AdminPages):
     """Creating a round and editing its rules."""
 
@@ -79,8 +97,8 @@ class RulesPages(AdminPages):
                     status: int = 200, errors: dict[str, str] | None = None, **extra: Any) -> Template:
         return Template("judging/admin/rules.html", status_code=status, context={
             "edition": edition, "round": view, "form": form, "errors": in_page_order(errors or {}, _rules_order(form)),
-            "tab": "rules",
-            "anchors": _rules_anchors(form), "labels": _rules_labels(form), **HELPERS, **extra})
+            "tab": "rules", "anchors": _rules_anchors(form), "labels": _rules_labels(form),
+            "tie_choices": _tie_choices(form), **HELPERS, **extra})
 
     @get("/{year:int}/rounds/new")
     async def new_round(self, year: int, kind: str = "screening") -> Template:
@@ -93,6 +111,8 @@ class RulesPages(AdminPages):
         form, payload, row_of = forms.parse_rules(data)
         if forms.field_text(data, "action") == "add_row":
             form["criteria"].append(dict.fromkeys(forms.CRITERION_FIELDS, ""))
+            return self._rules_page(edition, None, form)
+        if _tie_break_moved(data, form):
             return self._rules_page(edition, None, form)
         try:
             round_id = await rounds.create_round(actor=require_actor(request), year=year,
@@ -116,6 +136,8 @@ class RulesPages(AdminPages):
         form["kind"] = view.kind
         if forms.field_text(data, "action") == "add_row" and not view.frozen:
             form["criteria"].append(dict.fromkeys(forms.CRITERION_FIELDS, ""))
+            return self._rules_page({"year": view.year}, view, form)
+        if not view.frozen and _tie_break_moved(data, form):
             return self._rules_page({"year": view.year}, view, form)
         try:
             await rounds.update_round(actor=require_actor(request), round_id=round_id, data=payload)

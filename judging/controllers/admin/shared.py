@@ -85,6 +85,7 @@ def done_message(done: str | None, n: int | None) -> str | None:
         "assigned": t("Assignment done: {n} new reviews assigned.", n=count),
         "closed": t("The round is closed: scoring has stopped."),
         "members": t("The committee was updated: {n} members added.", n=count),
+        "conflicts": t("{n} conflicts of interest were recorded.", n=count),
         "reminders": t("{n} reminders were queued.", n=count),
         "reopened": t("The score sheet was reopened; the member can correct and submit it again."),
         "tie": t("The committee's order for the tied entries was recorded."),
