@@ -104,7 +104,7 @@ class PersonalDataPages(Controller):
 
     @get("/account/data", guards=[login_required])
     async def page(self, request: Request, sent: int | None = None) -> Template:
-        """ข้อมูลของฉัน: what is held, readable, with a JSON download and the erasure request."""
+        """ข้อมูลของท่าน: what is held, readable, with a JSON download and the erasure request."""
         return Template("contest/my_data.html", context={
             "data": await my_data.my_data(require_actor(request)), "errors": {}, "sent": bool(sent)})
 

@@ -96,6 +96,6 @@ def test_not_found_is_thai_by_default_and_english_on_request(client) -> None:  #
     resp = client.get("/api/v1/editions/2400")
     assert resp.status_code == 404 and resp.json()["code"] == "not_found"
     page = client.get("/no-such-page")
-    assert page.status_code == 404 and "ไม่พบหน้าหรือรายการที่คุณต้องการ" in page.text
+    assert page.status_code == 404 and "ไม่พบหน้าหรือรายการที่ท่านต้องการ" in page.text
     english = client.get("/api/v1/no-such-route", headers={"Accept-Language": "en"})
     assert english.status_code == 404

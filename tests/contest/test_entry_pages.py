@@ -503,7 +503,7 @@ def test_upload_form_says_how_much_room_is_left_and_that_storage_failed(client, 
     failed = _upload(client, entry_id, "third.pdf", make_pdf())
     assert failed.status_code == 503 and 'id="e-file"' in failed.text
     assert "ระบบไม่ได้บันทึกไฟล์นี้ เพราะที่จัดเก็บไฟล์ไม่พร้อมใช้งานในขณะนี้" in failed.text
-    assert "ข้อมูลที่คุณส่งมาไม่สูญหาย" not in failed.text
+    assert "ข้อมูลที่ท่านส่งมาไม่สูญหาย" not in failed.text
     assert run(Attachment.count()) == 1 and len(_stored_files()) == 1
 
 

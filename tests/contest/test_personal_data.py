@@ -83,7 +83,7 @@ def test_the_my_data_page_and_its_download(client: Any) -> None:
     _applicant_with_entry(client)
     browser_login(client, EMAIL)
     page = client.get("/account/data")
-    assert page.status_code == 200 and "ข้อมูลของฉัน" in page.text and "081 234 5678" in page.text
+    assert page.status_code == 200 and "ข้อมูลของท่าน" in page.text and "081 234 5678" in page.text
     download = client.get("/account/data/download")
     assert download.status_code == 200 and download.json()["account"]["email"] == EMAIL
     assert "attachment" in download.headers["content-disposition"]
