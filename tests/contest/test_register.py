@@ -1,7 +1,7 @@
 """One polite register in Thai: the pages, mails and messages address people as ท่าน. The Thai
-catalogues, every template and the Thai written in the code are read for คุณ used as a pronoun and for ฉัน ("my account" is
-บัญชีผู้ใช้ของท่าน, not ของฉัน). Words that merely contain คุณ (คุณสมบัติ, คุณวุฒิ, คุณภาพ,
-ขอบคุณ, …) are not pronouns and pass."""
+catalogues, every template and the Thai written in the code are read for คุณ used as a pronoun
+and for ฉัน ("my account" is บัญชีผู้ใช้ของท่าน, not ของฉัน). Words that merely contain คุณ
+(คุณสมบัติ, คุณวุฒิ, คุณภาพ, ขอบคุณ, …) are not pronouns and pass."""
 
 from __future__ import annotations
 
