@@ -169,6 +169,9 @@
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(target.id);
         if (!fresh) { return; }
         target.innerHTML = fresh.innerHTML;
+        // Say how many were found (the list's legend), or that nothing was.
+        var said = target.querySelector("legend, [data-found]");
+        announce(form, said ? said.textContent.trim() : "");
         // The other searches on the page carry this one along.
         document.querySelectorAll("form").forEach(function (other) {
           if (other === form) { return; }

@@ -94,6 +94,9 @@ def test_pickers_work_in_the_page(server: dict[str, Any]) -> None:
             page.evaluate("window.stayed = true")
             page.locator("#f-people_q").press_sequentially("panel")
             expect(page.locator("#people-results input[type=checkbox]")).to_have_count(2)
+            # What was found is said once, from the list's legend.
+            expect(page.locator('form[data-picker-search="people-results"] [data-live]')).to_have_text(
+                t("Accounts matching “{q}”: {n} of {total}", "th", q="panel", n=2, total=2))
             assert page.evaluate("window.stayed") is True
             expect(page.locator("#people-results label").first).to_have_text("สมศรี มีสุข")
             page.locator("#people-results input[type=checkbox]").first.check()
