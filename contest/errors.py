@@ -99,3 +99,20 @@ class ServiceUnavailable(DomainError):
 
     status_code = 503
     code = "service_unavailable"
+
+
+#: Parameters of domain messages that carry a state or kind code ("the round is {state}"):
+#: translated inside the sentence when it is shown.
+CODE_PARAMS = ("kind", "state", "to")
+
+
+def error_text(exc: DomainError) -> str:
+    """A refusal as a page shows it, in the reader's language: a validation failure with only
+    the general message gives its specific reasons instead; state and kind codes are translated
+    inside the sentence."""
+    from contest.i18n import t
+
+    if isinstance(exc, ValidationFailed) and exc.errors and exc.message == ValidationFailed.DEFAULT_MESSAGE:
+        return " ".join(exc.errors.values())
+    params = {k: t(v) if k in CODE_PARAMS and isinstance(v, str) else v for k, v in exc.params.items()}
+    return t(exc.message, **params)

@@ -22,7 +22,7 @@ from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
 from contest.db import stored_json
 from contest.domain import attachments, editions, entries, extensions, organisations, submission
-from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed, error_text
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t, thai_sorted
 from contest.summary import in_page_order
@@ -209,12 +209,6 @@ def _wants_partial(request: Request) -> bool:
             or request.headers.get("hx-request") == "true")
 
 
-def _error_text(exc: DomainError) -> str:
-    if isinstance(exc, ValidationFailed) and exc.errors and exc.message == ValidationFailed.DEFAULT_MESSAGE:
-        return " ".join(exc.errors.values())  # the specific reason, not the general request
-    return t(exc.message, **exc.params)
-
-
 def _parse_local(value: str | None) -> datetime | None:
     """An <input type=datetime-local> value, read as Bangkok time."""
     return clock.parse_time(value)
@@ -303,7 +297,7 @@ class EntryPages(Controller):
             entry_id = await submission.create_entry(actor=actor, year=edition.year)
         except (Conflict, ValidationFailed, NotFound) as exc:
             ctx = await self._list_context(request)
-            ctx["error"] = _error_text(exc)
+            ctx["error"] = error_text(exc)
             return Template("contest/entries/index.html", context=ctx, status_code=exc.status_code)
         return Redirect(f"/entries/{entry_id}", status_code=303)
 
@@ -360,7 +354,7 @@ class EntryPages(Controller):
             # the hidden version becomes the current one: saving again overwrites, deliberately
             return await self._entry_page(request, entry_id, 409, form={**form, "version": detail.entry["version"]},
                                           changes=changes, stale=True)
-        return await self._entry_page(request, entry_id, exc.status_code, form=form, notice=_error_text(exc),
+        return await self._entry_page(request, entry_id, exc.status_code, form=form, notice=error_text(exc),
                                       notice_code=exc.code)
 
     @post("/entries/{entry_id:int}", guards=[applicant_required])
@@ -387,7 +381,7 @@ class EntryPages(Controller):
         except Conflict as exc:
             result = "stale" if exc.code == "stale_version" else "conflict"
             return Template("contest/entries/_save_status.html", status_code=409,
-                            context={**ctx, "result": result, "message": _error_text(exc)})
+                            context={**ctx, "result": result, "message": error_text(exc)})
         return Template("contest/entries/_save_status.html", context={**ctx, "result": "saved", "version": version})
 
     # attachments
@@ -405,7 +399,7 @@ class EntryPages(Controller):
         except (PermissionDenied, NotFound):
             raise
         except DomainError as exc:
-            status, message = exc.status_code, _error_text(exc)
+            status, message = exc.status_code, error_text(exc)
         if _wants_partial(request):
             ctx = await self._entry_context(request, entry_id, upload_error=message)
             if message is None:
@@ -452,7 +446,7 @@ class EntryPages(Controller):
         try:
             key = await attachments.delete_attachment(actor=actor, attachment_id=attachment_id)
         except Conflict as exc:
-            return await self._entry_page(request, entry_id, exc.status_code, upload_error=_error_text(exc),
+            return await self._entry_page(request, entry_id, exc.status_code, upload_error=error_text(exc),
                                           notice_code=exc.code)
         await delete_stored(key)
         return Redirect(f"/entries/{entry_id}#attachments", status_code=303)
@@ -511,7 +505,7 @@ class EntryPages(Controller):
         except ValidationFailed as exc:
             return await self._entry_page(request, entry_id, 422, errors=exc.errors, missing=exc.errors)
         except Conflict as exc:
-            return await self._entry_page(request, entry_id, exc.status_code, notice=_error_text(exc),
+            return await self._entry_page(request, entry_id, exc.status_code, notice=error_text(exc),
                                           notice_code=exc.code)
         return Redirect(f"/receipts/{result.receipt['number']}", status_code=303)
 
@@ -529,7 +523,7 @@ class EntryPages(Controller):
         except Conflict as exc:
             detail = await entries.get_entry(actor, entry_id)
             return Template("contest/entries/withdraw.html", status_code=exc.status_code,
-                            context={"detail": detail, "entry": detail.entry, "error": _error_text(exc), **HELPERS})
+                            context={"detail": detail, "entry": detail.entry, "error": error_text(exc), **HELPERS})
         return Redirect("/entries?withdrawn=1", status_code=303)
 
     # receipt

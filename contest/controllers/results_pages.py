@@ -25,7 +25,7 @@ from contest.domain import adoptions, announcement, appeals, editions, results_v
 from contest.domain.registry import REGION_LABELS, REGIONS
 from contest.errors import Conflict, NotFound
 from contest.guards import admin_required, current_user, login_required, require_actor
-from contest.i18n import current_language, format_date, t
+from contest.i18n import current_language, format_date, localised, t
 from contest.numbers import whole_number
 from contest.storage import get_storage
 from uploads.serving import file_response
@@ -55,9 +55,7 @@ def region_label(region: str) -> str:
 
 def org_name(item: dict[str, Any]) -> str:
     """The organisation's name in the reader's language (Thai when there is no English one)."""
-    if current_language.get() == "en" and item.get("organisation_name_en"):
-        return str(item["organisation_name_en"])
-    return str(item["organisation_name_th"])
+    return localised(item, "organisation_name")
 
 
 def safe_url(value: Any) -> str:
