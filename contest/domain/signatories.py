@@ -45,25 +45,29 @@ def check_signature(raw: bytes) -> str:
     if len(raw) > MAX_SIGNATURE_BYTES:
         raise ValidationFailed(errors={"signature": t(
             "The signature image is too large: at most {kb} KB.", kb=MAX_SIGNATURE_BYTES // 1024)})
+    damaged = ValidationFailed(errors={"signature": t(
+        "The signature must be a PNG or JPEG image; this file is not one, or it is damaged.")})
     try:
         with Image.open(BytesIO(raw)) as image:
-            kind = image.format or ""
-            size = image.size
-            image.verify()  # the whole file decodes, not only its header
-        with Image.open(BytesIO(raw)) as image:
-            image.load()
+            kind, size = image.format or "", image.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationFailed(errors={"signature": t(
-            "The signature must be a PNG or JPEG image; this file is not one, or it is damaged.")}) from None
+        raise damaged from None
     if kind not in FORMATS:
-        raise ValidationFailed(errors={"signature": t(
-            "The signature must be a PNG or JPEG image; this file is not one, or it is damaged.")})
+        raise damaged
+    # The size from the header, before any pixel is decoded: a small file may claim a huge image.
     if not (MIN_SIGNATURE_PIXELS[0] <= size[0] <= MAX_SIGNATURE_PIXELS[0]
             and MIN_SIGNATURE_PIXELS[1] <= size[1] <= MAX_SIGNATURE_PIXELS[1]):
         raise ValidationFailed(errors={"signature": t(
             "The signature image must be between {min_w}×{min_h} and {max_w}×{max_h} pixels; this one is "
             "{w}×{h}.", min_w=MIN_SIGNATURE_PIXELS[0], min_h=MIN_SIGNATURE_PIXELS[1],
             max_w=MAX_SIGNATURE_PIXELS[0], max_h=MAX_SIGNATURE_PIXELS[1], w=size[0], h=size[1])})
+    try:
+        with Image.open(BytesIO(raw)) as image:
+            image.verify()  # the file's structure and checksums
+        with Image.open(BytesIO(raw)) as image:
+            image.load()  # every pixel decodes
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise damaged from None
     return FORMATS[kind]
 
 

@@ -8,6 +8,7 @@ import html
 import re
 import shutil
 import subprocess
+import zlib
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,17 @@ def test_too_large_or_odd_sized_images_are_refused() -> None:
     with pytest.raises(ValidationFailed) as refused:
         signatories.check_signature(b"\x89PNG" + bytes(signatories.MAX_SIGNATURE_BYTES))
     assert refused.value.errors == {"signature": t("The signature image is too large: at most {kb} KB.", kb=512)}
-    for size in ((30, 10), (4100, 300)):
+    # A small file whose header claims a huge image is refused before any pixel is decoded.
+    damaged = t("The signature must be a PNG or JPEG image; this file is not one, or it is damaged.")
+    for side in (9_000, 100_000):  # the latter is more than Pillow opens at all (a decompression bomb)
+        png = bytearray(image())
+        png[16:24] = side.to_bytes(4, "big") * 2  # IHDR width and height
+        png[29:33] = zlib.crc32(bytes(png[12:29])).to_bytes(4, "big")
+        with pytest.raises(ValidationFailed) as refused:
+            signatories.check_signature(bytes(png))
+        said = refused.value.errors["signature"]
+        assert f"{side}×{side}" in said if side == 9_000 else said == damaged
+    for size in ((30, 10), (2100, 300)):
         with pytest.raises(ValidationFailed) as refused:
             signatories.check_signature(image(size=size))
         assert f"{size[0]}×{size[1]}" in refused.value.errors["signature"]
