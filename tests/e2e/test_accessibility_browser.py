@@ -78,10 +78,12 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("anonymous", f"/certificates/{v['certificate']}"), ("anonymous", "/open-data"),
         ("anonymous", "/login"), ("anonymous", "/signup"), ("anonymous", "/account/forgot"),
         ("anonymous", "/privacy"), ("anonymous", "/accessibility"),
+        ("anonymous", "/showcase"), ("anonymous", "/showcase?q=ระบบ"),
         # Applicants.
         ("owner", "/entries"), ("owner", f"/entries/{v['draft']}"), ("owner", f"/entries/{v['entry_id']}"),
         ("owner", f"/receipts/{v['receipt']}"), ("owner", f"/entries/{v['past_entry']}/result"),
         ("owner", "/account"), ("owner", "/account/data"), ("owner", "/organisation/members"),
+        ("owner", "/organisation/adoptions"), ("other_applicant", f"/showcase/{PAST_YEAR}/{v['past_entry']}/adopt"),
         # The committee.
         ("assigned_reviewer", "/review"), ("assigned_reviewer", f"/review/rounds/{v['round_id']}"),
         ("assigned_reviewer", f"/review/assignments/{v['assignment_id']}"),
@@ -93,7 +95,7 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         *[("admin", p) for p in final], ("admin", f"/admin/judging/rounds/{v['round_id']}/members/{v['member_id']}"),
         ("admin", "/admin/audit"), ("admin", "/admin/privacy"), ("admin", "/admin/privacy-notice"),
         ("admin", "/admin/erasure-requests"), ("admin", "/admin/pending-actions"), ("admin", "/admin/memberships"),
-        ("admin", "/admin/outbox"), ("admin", "/admin/editions/new"),
+        ("admin", "/admin/outbox"), ("admin", "/admin/editions/new"), ("admin", "/admin/adoptions"),
         ("admin", f"/admin/judging/{OPEN_YEAR}/rounds/new"),
         ("admin", f"/admin/judging/rounds/{v['final_round_id']}/committee?people=dga&orgs=ทดสอบ"),
         # Error pages: not found, and a page not for this person.
