@@ -89,11 +89,13 @@
     measureBar();
     if (hidden(el)) { el.scrollIntoView({block: "nearest", inline: "nearest"}); }
   }
-  // Where the bar is sticky, a field that gets the focus is brought clear of it. On a narrow
-  // screen the bar is in the flow of the page and the browser's own scrolling is left alone (the
-  // entry stays first when the page opens) until the member types in a field not fully shown.
+  // A field that gets the focus (Enter, Tab, a link) is brought fully into view, clear of a
+  // sticky bar; the browser's own scrolling may leave a tall field half shown. Only the cursor
+  // put in the first score when the page opens on a narrow screen leaves the page where it is
+  // (the entry comes first there) until the member types.
+  var opening = false;
   document.addEventListener("focusin", function (evt) {
-    if (inForm(evt.target) && sticky(bar())) { bringIntoView(evt.target); }
+    if (inForm(evt.target) && !opening) { bringIntoView(evt.target); }
   });
   document.addEventListener("input", function (evt) {
     if (inForm(evt.target)) { bringIntoView(evt.target); }
@@ -141,6 +143,10 @@
       if (!inputs[i].value) { target = inputs[i]; break; }
     }
     target = target || inputs[0];
-    if (target) { target.focus({preventScroll: !wide}); }
+    if (target) {
+      opening = !wide;
+      target.focus({preventScroll: !wide});
+      opening = false;
+    }
   });
 })();
