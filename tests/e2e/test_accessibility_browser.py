@@ -75,7 +75,7 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         # The public.
         ("anonymous", "/"), ("anonymous", "/results"), ("anonymous", f"/results/{PAST_YEAR}"),
         ("anonymous", f"/showcase/{PAST_YEAR}"), ("anonymous", f"/showcase/{PAST_YEAR}/{v['past_entry']}"),
-        ("anonymous", f"/certificates/{v['certificate']}"), ("anonymous", "/open-data"),
+        ("anonymous", f"/certificates/{v['certificate']}"), ("anonymous", "/certificates"), ("anonymous", "/open-data"),
         ("anonymous", "/login"), ("anonymous", "/signup"), ("anonymous", "/account/forgot"),
         ("anonymous", "/privacy"), ("anonymous", "/accessibility"),
         ("anonymous", "/showcase"), ("anonymous", "/showcase?q=ระบบ"),
@@ -96,6 +96,7 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin", "/admin/audit"), ("admin", "/admin/privacy"), ("admin", "/admin/privacy-notice"),
         ("admin", "/admin/erasure-requests"), ("admin", "/admin/pending-actions"), ("admin", "/admin/memberships"),
         ("admin", "/admin/outbox"), ("admin", "/admin/editions/new"), ("admin", "/admin/adoptions"),
+        ("admin", f"/admin/editions/{PAST_YEAR}/certificate"),
         ("admin", f"/admin/judging/{OPEN_YEAR}/rounds/new"),
         ("admin", f"/admin/judging/rounds/{v['final_round_id']}/committee?people=dga&orgs=ทดสอบ"),
         # Error pages: not found, and a page not for this person.
