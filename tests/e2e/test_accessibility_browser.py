@@ -21,7 +21,7 @@ from contest import clock
 from contest.domain import accounts, submission, twofactor
 from contest.domain.audit import Actor
 from contest.enums import AuthTokenKind
-from contest.tables import User
+from contest.tables import Attachment, User
 from tests.authorization_world import COMPLETE, PAST_YEAR, YEAR, World, build_world
 from tests.conftest import run
 from tests.e2e.axe import describe, violations
@@ -61,6 +61,9 @@ def world(db: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     draft = run(submission.create_entry(actor=Actor(id=owner["id"], email=owner["email"], role=owner["role"],
                                                     organisation_id=owner["organisation"]),
                                         year=OPEN_YEAR, data={**COMPLETE, "title": "แอปจองคิวรับบริการ"}))
+    # A checked file, so the draft is complete and "check your answers" shows it.
+    run(Attachment.insert(Attachment(entry=draft, name="แผนงาน.pdf", size=48_213, content_type="application/pdf",
+                                     sha256="0" * 64, storage_key=f"axe-{draft}", check_state="passed")))
     sessions = {role: _session(email) for role, email in built.emails.items() if role != "pending"}
     with contest_server(tmp_path) as (base_url, log):
         yield {"url": base_url, "log": log, "values": {**built.values, "draft": draft}, "sessions": sessions}
@@ -83,7 +86,8 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("owner", "/entries"), ("owner", f"/entries/{v['draft']}"), ("owner", f"/entries/{v['entry_id']}"),
         ("owner", f"/receipts/{v['receipt']}"), ("owner", f"/entries/{v['past_entry']}/result"),
         ("owner", "/account"), ("owner", "/account/data"), ("owner", "/organisation/members"),
-        ("owner", "/organisation/adoptions"), ("other_applicant", f"/showcase/{PAST_YEAR}/{v['past_entry']}/adopt"),
+        ("owner", "/organisation/adoptions"), ("owner", f"/entries/{v['draft']}/check"),
+        ("other_applicant", f"/showcase/{PAST_YEAR}/{v['past_entry']}/adopt"),
         # The committee.
         ("assigned_reviewer", "/review"), ("assigned_reviewer", f"/review/rounds/{v['round_id']}"),
         ("assigned_reviewer", f"/review/assignments/{v['assignment_id']}"),
@@ -98,6 +102,7 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin", "/admin/outbox"), ("admin", "/admin/editions/new"), ("admin", "/admin/adoptions"),
         ("admin", f"/admin/editions/{PAST_YEAR}/certificate"),
         ("admin", f"/admin/judging/{OPEN_YEAR}/rounds/new"),
+        ("admin", f"/admin/judging/rounds/{v['final_round_id']}/sign"),  # a confirmation page
         ("admin", f"/admin/judging/rounds/{v['final_round_id']}/committee?people=dga&orgs=ทดสอบ"),
         # Error pages: not found, and a page not for this person.
         ("anonymous", "/no-such-page"), ("owner", "/admin/audit"),
