@@ -160,5 +160,46 @@ class Presentation(Table, tablename="judging_presentation"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class CalibrationEntry(Table, tablename="judging_calibration_entry"):
+    """An entry every committee member scores first, before their own queue opens (a screening
+    round's calibration, ``judging.domain.calibration``). Its scores never count anywhere else."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    key = Varchar(length=40, unique=True)  # "round:entry"
+    round = ForeignKey(references=Round, index=True)
+    entry = ForeignKey(references=Entry, index=True)
+    marked_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CalibrationSheet(Table, tablename="judging_calibration_sheet"):
+    """One member's calibration score sheet for one calibration entry: kept apart from
+    ``Assignment`` so that no ranking, agreement figure or shortlist can read it."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    key = Varchar(length=48, unique=True)  # "round:entry:reviewer"
+    round = ForeignKey(references=Round, index=True)
+    entry = ForeignKey(references=Entry, index=True)
+    reviewer = ForeignKey(references=User, index=True)
+    state = Varchar(length=16, default="assigned")  # assigned | submitted
+    scores = JSON(default={})
+    comment = Text(default="")
+    version = Integer(default=1)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    submitted_at = Timestamptz(null=True, default=None)
+
+
+class CalibrationNotes(Table, tablename="judging_calibration_notes"):
+    """The rubric notes a committee agreed on after calibrating, shown to every member on their
+    score sheets."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    key = Varchar(length=16, unique=True)  # "round"
+    round = ForeignKey(references=Round, index=True)
+    note = Text(default="")
+    updated_by = Integer(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES = [Round, Criterion, Member, ConflictOfInterest, RoundEntry, Assignment, TieDecision, Decision, Signature,
-              Presentation]
+              Presentation, CalibrationEntry, CalibrationSheet, CalibrationNotes]

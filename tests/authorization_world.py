@@ -34,7 +34,7 @@ from contest.domain import (
 from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import Attachment, AuthToken, Edition, Entry, Membership, Organisation, Receipt, User
-from judging.domain import assignments, final, rounds
+from judging.domain import assignments, calibration, final, round_rows, rounds
 from judging.tables import Assignment
 from tests.conftest import run
 from tests.factories import PASSWORD, make_edition, make_submitted_entries, make_user
@@ -161,8 +161,18 @@ def build_world(client: Any) -> World:
     screening = run(rounds.create_round(actor=SYSTEM, year=YEAR, data={"kind": "screening", "reviewers_per_entry": 1}))
     committee = [_actor(emails["reviewer"]).id, _actor(emails["assigned_reviewer"]).id]
     run(rounds.add_members(actor=SYSTEM, round_id=screening, user_ids=committee))
+    # Calibration on three other entries, done by both members: their queues are open.
+    run(calibration.set_entries(actor=SYSTEM, round_id=screening, entry_ids=extra[:3]))
+    v["calibration_entry"] = extra[0]
     run(rounds.open_round(actor=SYSTEM, round_id=screening))
     run(assignments.assign_reviewers(actor=SYSTEM, round_id=screening))
+    rubric = run(round_rows.criteria_of(screening))
+    for member in committee:
+        as_member = Actor(id=member, email="member", role="reviewer")
+        for entry in extra[:3]:
+            run(calibration.save_sheet(actor=as_member, round_id=screening, entry_id=entry,
+                                       scores={c["code"]: 5 for c in rubric}))
+            run(calibration.submit_sheet(actor=as_member, round_id=screening, entry_id=entry))
     on_a = run(Assignment.select(Assignment.id, Assignment.reviewer).where(
         (Assignment.round == screening) & (Assignment.entry == entry_a)).first())
     if on_a["reviewer"] != committee[1]:  # the seeded assignment gave A to the other member: swap names

@@ -89,6 +89,9 @@ SCORES = {"scores": {}, "comment": "ดี"}
 PAST = {"year": "past_year"}  # the published edition
 PAST_ENTRY = {"entry_id": "past_entry"}  # organisation A's award-winning entry of the published edition
 FINAL = {"round_id": "final_round_id"}
+CALIBRATION = {"entry_id": "calibration_entry"}  # a calibration entry of the screening round
+#: A calibration sheet: the round's members act (the signed round then answers 409), nobody else.
+CALIBRATION_API_ACTS = (401, 403, 403, ACTS, ACTS, 404, 404)
 
 MATRIX: dict[tuple[str, str], Route] = {
     # --- public pages, sign-up and log-in ---------------------------------------------------------
@@ -290,6 +293,13 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/rounds/{round_id:int}/decide"): R(*ADMIN_API_ACTS, body={"overrides": []}),
     ("GET", "/api/v1/rounds/{round_id:int}/decision"): R(*ADMIN_API),
     ("POST", "/api/v1/rounds/{round_id:int}/sign"): R(*ADMIN_API_ACTS),
+    ("GET", "/api/v1/rounds/{round_id:int}/calibration"): R(401, 403, 403, 200, 200, 404, 200),
+    ("PUT", "/api/v1/rounds/{round_id:int}/calibration"): R(*ADMIN_API_ACTS, body={"rubric_notes": "มติ"}),
+    ("PUT", "/api/v1/rounds/{round_id:int}/calibration/{entry_id:int}/scores"): R(
+        *CALIBRATION_API_ACTS, values=CALIBRATION, body=SCORES),
+    ("POST", "/api/v1/rounds/{round_id:int}/calibration/{entry_id:int}/submit"): R(
+        *CALIBRATION_API_ACTS, values=CALIBRATION),
+    ("POST", "/api/v1/rounds/{round_id:int}/extra-readers"): R(*ADMIN_API_ACTS, body={"entry_ids": [1]}),
     ("GET", "/api/v1/assignments/{assignment_id:int}"): R(401, 403, 403, 404, 200, 404, 200),
     ("PUT", "/api/v1/assignments/{assignment_id:int}/scores"): R(*REVIEWER_API_ACTS, body=SCORES),
     ("POST", "/api/v1/assignments/{assignment_id:int}/submit"): R(*REVIEWER_API_ACTS),
@@ -351,6 +361,11 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/review"): R(LOGIN, 403, 403, 200, 200, 200, 200),
     ("GET", "/review/rounds/{round_id:int}"): R(LOGIN, 403, 403, 200, 200, 404, 404),
     ("GET", "/review/rounds/{round_id:int}/next"): R(LOGIN, 403, 403, 303, 303, 404, 404),
+    ("GET", "/review/rounds/{round_id:int}/calibration"): R(LOGIN, 403, 403, 200, 200, 404, 404),
+    ("GET", "/review/rounds/{round_id:int}/calibration/{entry_id:int}"): R(
+        LOGIN, 403, 403, 200, 200, 404, 404, values=CALIBRATION),
+    ("POST", "/review/rounds/{round_id:int}/calibration/{entry_id:int}"): R(
+        LOGIN, 403, 403, ACTS, ACTS, 404, 404, values=CALIBRATION, body={"action": "save"}),
     ("GET", "/review/assignments/{assignment_id:int}"): R(LOGIN, 403, 403, 404, 200, 404, 404),
     ("POST", "/review/assignments/{assignment_id:int}"): R(*REVIEWER_PAGE_ACTS, body={"comment": "ดี"}),
     ("POST", "/review/assignments/{assignment_id:int}/autosave"): R(*REVIEWER_PAGE_ACTS, body={"comment": "ดี"}),
@@ -401,6 +416,8 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/admin/judging/rounds/{round_id:int}/open"): R(*ADMIN_PAGE),
     ("POST", "/admin/judging/rounds/{round_id:int}/assign"): R(*ADMIN_PAGE_ACTS),
     ("GET", "/admin/judging/rounds/{round_id:int}/progress"): R(*ADMIN_PAGE),
+    ("GET", "/admin/judging/rounds/{round_id:int}/calibration"): R(*ADMIN_PAGE),
+    ("POST", "/admin/judging/rounds/{round_id:int}/calibration"): R(*ADMIN_PAGE_ACTS, body={"action": "notes"}),
     ("POST", "/admin/judging/rounds/{round_id:int}/reminders"): R(*ADMIN_PAGE_ACTS),
     ("POST", "/admin/judging/rounds/{round_id:int}/extra-readers"): R(*ADMIN_PAGE_ACTS, body={"entry_ids": "1"}),
     ("POST", "/admin/judging/rounds/{round_id:int}/assignments/{assignment_id:int}/reopen"): R(

@@ -7,9 +7,11 @@ Run by hand (not a test)::
 
 Per database: a fresh throw-away database (SQLite in a temp VAR_DIR, or a PostgreSQL cluster from
 ``scripts/services.sh``), ``contest migrate``, a seeded round (see ``bench/ranking/db_tasks.py``),
-then (1) in-process timings of the domain functions (best of N) and (2) request timings through
-the real server (``contest serve``, granian): the ranking API, the progress API and page, and a
-reviewer's queue API and page, each the median and best of N after a warm-up.
+then (1) in-process timings of the domain functions (best of N), the alpha for a whole round among
+them, and (2) request timings through the real server (``contest serve``, granian): the ranking
+API, the progress API, the round's quality page (its progress page, the judging cockpit: target
+median under 50 ms) and quality API, and a reviewer's queue API and page, each the median and
+best of N after a warm-up.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def bench_one(db: str, entries: int, reviewers: int, runs: int) -> dict[str, obj
             for name, client, path in (
                 ("ranking_api", admin, f"/api/v1/rounds/{rid}/ranking"),
                 ("progress_api", admin, f"/api/v1/rounds/{rid}/progress"),
-                ("progress_page", admin, f"/admin/judging/rounds/{rid}/progress"),
+                ("progress_page", admin, f"/admin/judging/rounds/{rid}/progress"),  # the round's cockpit
+                ("quality_api", admin, f"/api/v1/rounds/{rid}/quality"),
                 ("queue_api", reviewer, f"/api/v1/rounds/{rid}/assignments"),
                 ("queue_page", reviewer, f"/review/rounds/{rid}"),
             ):
@@ -111,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{d['borderline']} borderline")
         print(f"  domain: progress {d['progress_ms']} ms, reviewer queue {d['reviewer_queue_ms']} ms "
               f"({d['queue_items']} items)")
-        print(f"  domain: judging quality {d['quality_cold_ms']} ms cold, {d['quality_ms']} ms unchanged sheets")
+        print(f"  domain: judging quality {d['quality_cold_ms']} ms cold, {d['quality_ms']} ms unchanged sheets; "
+              f"alpha for the whole round (overall and per criterion, in memory) {d['alpha_whole_round_ms']} ms "
+              f"(target < 200)")
+        print(f"  domain: cockpit (burn-down, near the cut) {d['cockpit_cold_ms']} ms cold, {d['cockpit_ms']} ms "
+              f"unchanged sheets")
         for name, v in h.items():
             print(f"  http {name:14s} median {v['median_ms']:7.1f} ms, best {v['best_ms']:7.1f} ms "
                   f"(status {v['status']})")

@@ -94,7 +94,7 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
 
 async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
     from contest.domain.audit import Actor
-    from judging.domain import assignments, quality, scoring, shortlist
+    from judging.domain import assignments, quality, round_cockpit, scoring, shortlist
     from judging.domain.ranking import compute_ranking
     from judging.domain.round_rows import criteria_of, get_round_row
     from judging.domain.shortlist import ranking_rules, tie_positions
@@ -134,6 +134,22 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
 
     await best("quality_cold_ms", quality_cold)
     await best("quality_ms", lambda: quality.round_quality(round_id))
+
+    async def alpha_whole_round() -> Any:
+        # Krippendorff's alpha for the whole round: overall and per criterion, from the sheets in memory.
+        from judging.domain.quality import judge_quality
+
+        return judge_quality(reviews, rules.criteria)
+
+    figures = await best("alpha_whole_round_ms", alpha_whole_round)
+    progress = await scoring.progress(round_id)
+
+    async def cockpit_cold() -> Any:
+        round_cockpit.forget_figures()  # burn-down days and the ranking's disagreements near the cut
+        return await round_cockpit.cockpit_figures(round_id, figures, total=progress["reviews"])
+
+    await best("cockpit_cold_ms", cockpit_cold)
+    await best("cockpit_ms", lambda: round_cockpit.cockpit_figures(round_id, figures, total=progress["reviews"]))
     queue = await best("reviewer_queue_ms", lambda: assignments.reviewer_queue(reviewer, round_id))
     out.update(reviews=len(reviews), ranked=len(ranked), borderline=sum(r.borderline for r in ranked),
                queue_items=len(queue))

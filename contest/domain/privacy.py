@@ -218,6 +218,7 @@ RECORDS: tuple[ProcessingRecord, ...] = (
         columns={"judging_member": ("user", "province_code", "added_by"),
                  "judging_conflict": ("user", "reason", "declared_by"),
                  "judging_assignment": ("reviewer", "scores", "comment", "recuse_reason"),
+                 "judging_calibration_sheet": ("reviewer", "scores", "comment"),
                  "judging_signature": ("user",)},
     ),
     ProcessingRecord(
@@ -240,6 +241,8 @@ RECORDS: tuple[ProcessingRecord, ...] = (
                  "judging_tie_decision": ("decided_by", "reason"),
                  "judging_decision": ("decided_by", "override_reason"),
                  "judging_presentation": ("updated_by", "note"),
+                 "judging_calibration_entry": ("marked_by",),
+                 "judging_calibration_notes": ("updated_by", "note"),
                  "privacy_notice": ("proposed_by", "published_by")},
     ),
     ProcessingRecord(

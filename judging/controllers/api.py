@@ -285,7 +285,7 @@ class RoundApi(Controller):
                             per_reviewer={str(k): v for k, v in sorted(result.per_reviewer.items())})
 
     @get("/api/v1/rounds/{round_id:int}/assignments", operation_id="listAssignments", guards=[reviewer_required],
-         **api(*ADMIN, 404, auth=BEARER))
+         **api(*ADMIN, 404, 409, auth=BEARER))
     async def list_assignments(self, request: Request, round_id: int,
                                state_filter: str | None = Parameter(query="state", default=None)
                                ) -> list[AssignmentRead]:
@@ -415,7 +415,7 @@ class AssignmentApi(Controller):
     guards = [login_required]
 
     @get("/{assignment_id:int}", operation_id="getAssignment", guards=[reviewer_required],
-         **api(*ADMIN, 404, auth=BEARER, links=SHEET_LINKS))
+         **api(*ADMIN, 404, 409, auth=BEARER, links=SHEET_LINKS))
     async def get_assignment(self, request: Request, assignment_id: int) -> ScoreSheet:
         return _sheet(await assignments.get_assignment(require_actor(request), assignment_id))
 

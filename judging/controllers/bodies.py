@@ -322,3 +322,65 @@ class InvitedRead(msgspec.Struct, kw_only=True):
 class ReopenRead(msgspec.Struct, kw_only=True):
     id: int
     state: Literal["assigned"]
+
+
+# --- calibration and extra readers ------------------------------------------------------------------
+
+class CalibrationIn(msgspec.Struct, kw_only=True):
+    entry_ids: Annotated[list[Id] | None, _d(
+        "3 to 5 calibration entries (eligible entries of the edition), or [] for none; only before the round "
+        "opens (409 round_state). Left out: unchanged.")] = None
+    rubric_notes: Annotated[Annotated[str, msgspec.Meta(max_length=10000)] | None, _d(
+        "The rubric notes the committee agreed on, shown to members on their sheets. Left out: unchanged.")] = None
+
+
+class CalibrationEntryRead(msgspec.Struct, kw_only=True):
+    entry_id: int
+    title: str
+    organisation_name_th: str
+    median: Annotated[float | None, _d("Median weighted total of the submitted calibration sheets.")] = None
+    sheets: Annotated[int, _d("Submitted calibration sheets on this entry.")] = 0
+
+
+class CalibrationMemberRead(msgspec.Struct, kw_only=True):
+    user_id: int
+    name: str
+    email: str
+    submitted: Annotated[int, _d("Calibration sheets the member submitted.")]
+    done: Annotated[bool, _d("Every calibration sheet submitted: the member's own queue is open.")]
+    offset: Annotated[float | None, _d(
+        "Mean of (own total - the committee's median total) over the calibration entries the member submitted.")]
+
+
+class CalibrationRead(msgspec.Struct, kw_only=True):
+    round_id: int
+    entries: list[CalibrationEntryRead]
+    rubric_notes: str
+    members: list[CalibrationMemberRead]
+
+
+class CalibrationSheetRead(msgspec.Struct, kw_only=True):
+    entry_id: int
+    state: Literal["assigned", "submitted"]
+    scores: dict[str, float]
+    comment: str = ""
+    version: int = 1
+    submitted_at: datetime | None = None
+    left: Annotated[int | None, _d("Calibration sheets the member still has to submit.")] = None
+    queue_open: Annotated[bool | None, _d("The member's own queue is open.")] = None
+
+
+class ExtraReadersIn(msgspec.Struct, kw_only=True):
+    entry_ids: Annotated[list[Id], _d("The entries that each get one more reader (at most 20).")]
+
+
+class ExtraReader(msgspec.Struct, kw_only=True):
+    entry_id: int
+    assignment_id: int
+    reviewer_id: int
+    name: str
+    email: str
+
+
+class ExtraReadersRead(msgspec.Struct, kw_only=True):
+    items: Annotated[list[ExtraReader], _d("Who was picked for each entry, by entry id.")]

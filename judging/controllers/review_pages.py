@@ -28,7 +28,7 @@ from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor, reviewer_required
 from contest.i18n import current_language, localised, t
 from judging.controllers.labels import error_text, round_kind_label
-from judging.domain import assignments, review_views, scoring
+from judging.domain import assignments, calibration, review_views, scoring
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -111,12 +111,12 @@ def _field(code: str) -> str:
     return f"score_{code}"
 
 
-def _raw_scores(data: dict[str, Any], criteria: list[dict[str, Any]]) -> dict[str, str]:
+def raw_scores(data: dict[str, Any], criteria: list[dict[str, Any]]) -> dict[str, str]:
     """What the member typed, by criterion code (only the rubric's criteria are read)."""
     return {c["code"]: str(data.get(_field(c["code"])) or "").strip() for c in criteria}
 
 
-def _field_errors(errors: dict[str, str], criteria: list[dict[str, Any]], raw: dict[str, str]) -> dict[str, str]:
+def field_errors(errors: dict[str, str], criteria: list[dict[str, Any]], raw: dict[str, str]) -> dict[str, str]:
     """The domain's errors (``scores.<code>``, ``comment``) as messages next to the form's fields,
     worded for the member from what they typed and the criterion's range."""
     by_code = {c["code"]: c for c in criteria}
@@ -187,11 +187,16 @@ class ReviewPages(Controller):
 
     @get("/rounds/{round_id:int}")
     async def queue(self, request: Request, round_id: int, show: str = "todo", page: int = 1,
-                    done: str | None = None, also: int = 0) -> Template:
+                    done: str | None = None, also: int = 0) -> Template | Redirect:
         actor = require_actor(request)
         async with review_views.reading():
             info = await review_views.my_round(actor, round_id)
-            rows = await assignments.reviewer_queue(actor, round_id)  # one query, each sheet's count from its row
+            try:
+                rows = await assignments.reviewer_queue(actor, round_id)  # one query, each sheet's count from its row
+            except Conflict as exc:
+                if exc.code != "calibration_pending":
+                    raise
+                return Redirect(f"/review/rounds/{round_id}/calibration", status_code=303)
         show = show if show in SHOWS else "todo"
         counts = {"all": len(rows), "submitted": sum(1 for r in rows if r["state"] == "submitted")}
         counts["todo"] = counts["all"] - counts["submitted"]
@@ -244,6 +249,7 @@ class ReviewPages(Controller):
         ctx["scored"] = sum(1 for c in criteria if c["code"] in row["scores"])
         ctx["editable"] = row["state"] == "assigned" and row["round.state"] == "open"
         ctx["summary"] = error_summary(criteria, errors, extra.get("recuse_errors")) if ctx["editable"] else []
+        ctx["rubric_notes"] = await calibration.notes_of(row["round"])
         return ctx
 
     async def _sheet(self, request: Request, assignment_id: int, status: int = 200, **kw: Any) -> Template:
@@ -252,7 +258,7 @@ class ReviewPages(Controller):
 
     @get("/assignments/{assignment_id:int}")
     async def sheet(self, request: Request, assignment_id: int, done: str | None = None, saved: bool = False,
-                    go: bool = False, also: int = 0) -> Template:
+                    go: bool = False, also: int = 0) -> Template | Redirect:
         flash = None
         if done == "submitted":
             flash = t("Your scores were submitted. This is the next entry to score.")
@@ -260,20 +266,25 @@ class ReviewPages(Controller):
             flash = t("Your conflict of interest was recorded. This is the next entry to score.") + _also(also)
         elif saved:
             flash = t("Saved.")
-        async with review_views.reading():
-            return await self._sheet(request, assignment_id, flash=flash)
+        try:
+            async with review_views.reading():
+                return await self._sheet(request, assignment_id, flash=flash)
+        except Conflict as exc:
+            if exc.code != "calibration_pending":
+                raise
+            return Redirect(f"/review/rounds/{exc.params['round_id']}/calibration", status_code=303)
 
     async def _save(self, request: Request, assignment_id: int, data: dict[str, Any], *,
                     version: int | None) -> tuple[dict[str, Any], dict[str, str]]:
         """Save the sheet as typed. Returns (the saved sheet, what was typed)."""
         actor = require_actor(request)
         row = await self._assignment(actor, assignment_id)
-        raw = _raw_scores(data, row["criteria"])
+        raw = raw_scores(data, row["criteria"])
         try:
             saved = await scoring.save_scores(actor=actor, assignment_id=assignment_id, scores=raw,
                                               comment=str(data.get("comment") or ""), version=version)
         except ValidationFailed as exc:
-            exc.errors = _field_errors(exc.errors, row["criteria"], raw)
+            exc.errors = field_errors(exc.errors, row["criteria"], raw)
             raise
         return saved, raw
 
@@ -285,7 +296,7 @@ class ReviewPages(Controller):
             await self._save(request, assignment_id, data, version=None)
         except ValidationFailed as exc:
             row = await self._assignment(require_actor(request), assignment_id)
-            return await self._sheet(request, assignment_id, 422, raw=_raw_scores(data, row["criteria"]),
+            return await self._sheet(request, assignment_id, 422, raw=raw_scores(data, row["criteria"]),
                                      comment=comment, errors=exc.errors)
         except Conflict as exc:
             return await self._sheet(request, assignment_id, exc.status_code, notice=error_text(exc))
@@ -316,14 +327,14 @@ class ReviewPages(Controller):
         """Save what is typed, lock it, and go straight to the next entry still to score."""
         actor = require_actor(request)
         row = await self._assignment(actor, assignment_id)
-        raw = _raw_scores(data, row["criteria"])
+        raw = raw_scores(data, row["criteria"])
         comment = str(data.get("comment") or "")
         try:
             if row["state"] == "assigned" and row["round.state"] == "open":
                 await self._save(request, assignment_id, data, version=None)
             await scoring.submit_scores(actor=actor, assignment_id=assignment_id)
         except ValidationFailed as exc:
-            errors = _field_errors(exc.errors, row["criteria"], raw) if exc.code == "incomplete" else exc.errors
+            errors = field_errors(exc.errors, row["criteria"], raw) if exc.code == "incomplete" else exc.errors
             return await self._sheet(request, assignment_id, 422, raw=raw, comment=comment, errors=errors,
                                      missing=exc.code == "incomplete")
         except Conflict as exc:

@@ -6,7 +6,10 @@ new pairs make a balanced, conflict-free plan); this module reads the round, its
 its declared conflicts, asks the planner, and stores the plan. Score sheets themselves (saving,
 submitting, recusal, reopening, progress, reminders) are ``judging.domain.scoring``.
 
-A reviewer only ever reaches their own assignments: someone else's id is 404, never 403.
+A reviewer only ever reaches their own assignments: someone else's id is 404, never 403. In a
+round with calibration entries a member's own queue opens once their calibration sheets are all
+submitted (``judging.domain.calibration_gate``): until then their queue, their assignments and the
+entries assigned to them answer 409 ``calibration_pending`` (admins are never held).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from contest.db import atomic, lock_row
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound
 from contest.rules import is_admin, is_organiser, require_organiser
+from judging.domain.calibration_gate import calibration_left, require_calibrated
 from judging.domain.conflicts import conflicts_by_member
 from judging.domain.planner import EntryRef, Existing, ReviewerRef, plan_assignments
 from judging.domain.round_rows import criteria_of, get_round_row
-from judging.tables import Assignment, Member, Round, RoundEntry
+from judging.tables import Assignment, CalibrationSheet, Member, Round, RoundEntry
 
 LIVE = ("assigned", "submitted")
 BATCH = 1000
@@ -215,6 +219,7 @@ async def list_assignments(actor: Actor, round_id: int, *, state: str | None = N
         if not member and not await Assignment.exists().where(
                 (Assignment.round == round_id) & (Assignment.reviewer == actor.id)):
             raise NotFound("No such round.", code="round_not_found")
+        await require_calibrated(round_id, actor.id or 0)
         query = query.where(Assignment.reviewer == actor.id)
     if state:
         query = query.where(Assignment.state == state)
@@ -241,7 +246,10 @@ async def reviewer_rounds(actor: Actor) -> list[dict[str, Any]]:
 
 async def reviewer_queue(actor: Actor, round_id: int, *, state: str | None = None) -> list[dict[str, Any]]:
     """One member's live assignments in a round, in a stable order, with what they need to choose
-    the next one: title, organisation, province, and how many criteria they have scored."""
+    the next one: title, organisation, province, and how many criteria they have scored. Held
+    (``calibration_pending``) until the member's calibration sheets are submitted."""
+    if actor.id is not None:
+        await require_calibrated(round_id, actor.id)
     rows = await Assignment.select(
         Assignment.id, Assignment.state, Assignment.entry, Assignment.entry._.title, Assignment.entry._.category,
         Assignment.entry._.organisation._.name_th, Assignment.entry._.organisation._.province_name_th,
@@ -263,6 +271,8 @@ async def own_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
         Assignment.id == assignment_id).first()
     if row is None or (row["reviewer"] != actor.id and not is_admin(actor)):
         raise NotFound("No such assignment.", code="assignment_not_found")
+    if row["reviewer"] == actor.id and not is_organiser(actor):
+        await require_calibrated(row["round"], row["reviewer"])
     return row
 
 
@@ -284,9 +294,17 @@ def stored_sheet(value: Any) -> dict[str, float]:
 # --- who may read an entry ----------------------------------------------------------------------
 
 async def is_assigned_reviewer(actor: Actor, entry_id: int) -> bool:
-    """A member reads the entries assigned to them (never one they recused from). Contest asks
+    """A member reads the entries assigned to them (never one they recused from), once their
+    calibration in that round is done, and the calibration entries they are to score. Contest asks
     this through the hook ``judging.hooks.register`` plugs in."""
     if actor.role != "reviewer" or actor.id is None:
         return False
-    return await Assignment.exists().where((Assignment.entry == entry_id) & (Assignment.reviewer == actor.id)
-                                           & Assignment.state.is_in(list(LIVE)))
+    if await CalibrationSheet.exists().where((CalibrationSheet.entry == entry_id)
+                                             & (CalibrationSheet.reviewer == actor.id)):
+        return True
+    rounds = await Assignment.select(Assignment.round).where(
+        (Assignment.entry == entry_id) & (Assignment.reviewer == actor.id) & Assignment.state.is_in(list(LIVE)))
+    for r in rounds:
+        if not await calibration_left(r["round"], actor.id):
+            return True
+    return False

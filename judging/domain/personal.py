@@ -13,11 +13,11 @@ from typing import Any
 from contest.db import stored_json
 from contest.domain.audit import Actor
 from judging.enums import RoundState
-from judging.tables import Assignment, ConflictOfInterest, Member
+from judging.tables import Assignment, CalibrationSheet, ConflictOfInterest, Member
 
 
 async def my_judging(actor: Actor) -> dict[str, Any]:
-    """The person's round memberships, score sheets and declared conflicts."""
+    """The person's round memberships, score sheets (calibration sheets too) and declared conflicts."""
     memberships = await Member.select(Member.round, Member.round._.kind.as_alias("kind"),
                                       Member.round._.edition._.year.as_alias("year"), Member.province_code,
                                       Member.created_at).where(Member.user == actor.id).order_by(Member.id)
@@ -28,11 +28,16 @@ async def my_judging(actor: Actor) -> dict[str, Any]:
     conflicts = await ConflictOfInterest.select(*ConflictOfInterest.all_columns(exclude=[
         ConflictOfInterest.id, ConflictOfInterest.key, ConflictOfInterest.user])).where(
         ConflictOfInterest.user == actor.id)
-    if not (memberships or sheets or conflicts):
+    calibration = await CalibrationSheet.select(
+        CalibrationSheet.round, CalibrationSheet.entry, CalibrationSheet.state, CalibrationSheet.scores,
+        CalibrationSheet.comment, CalibrationSheet.submitted_at).where(
+        CalibrationSheet.reviewer == actor.id).order_by(CalibrationSheet.id)
+    if not (memberships or sheets or conflicts or calibration):
         return {}
     return {
         "round_memberships": [dict(m) for m in memberships],
         "score_sheets": [{**s, "scores": stored_json(s["scores"], {})} for s in sheets],
+        "calibration_sheets": [{**s, "scores": stored_json(s["scores"], {})} for s in calibration],
         "declared_conflicts": [dict(c) for c in conflicts],
     }
 

@@ -4,7 +4,7 @@
   the round opened to its deadline (the edition's screening or final deadline; with none, to
   today), against the even pace that would reach zero on the deadline. ``total`` is the round's
   live sheets (assigned or submitted, as in ``scoring.progress``); a sheet counts as done on the
-  day it was last submitted. Days after today have no actual value.
+  day it was last submitted. Days after today (and after the last submission) have no actual value.
 * *Near the cut.* The entries ranked within ``window`` places of the cut (the shortlist size in
   screening, the number of winners in the final; ``window`` = the larger of 5 and a quarter of the
   cut) whose submitted totals differ, by ``spread`` (highest − lowest raw weighted total, as in
@@ -102,13 +102,15 @@ def burn_down(*, total: int, submitted_on: Counter[date], start: date | None, de
     if (last - first).days >= MAX_DAYS:
         first = last - timedelta(days=MAX_DAYS - 1)
     span = max(1, ((deadline or last) - first).days)
+    # A day with a submission on record has happened, whatever this server's clock says.
+    known = max([today, *submitted_on])
     before = sum(n for d, n in submitted_on.items() if d < first)
     remaining = total - before
     days: list[BurnDay] = []
     day = first
     while day <= last:
         ideal = max(0.0, total * (span - (day - first).days) / span) if deadline is not None else None
-        if day <= today:
+        if day <= known:
             remaining -= submitted_on.get(day, 0)
             days.append(BurnDay(day, remaining, submitted_on.get(day, 0), ideal))
         else:

@@ -33,7 +33,7 @@ from judging.tables import Assignment, Member, RoundEntry
 MAX_COMMENT = 5000
 
 
-def _rubric(criteria: list[dict[str, Any]]) -> list[RubricCriterion]:
+def rubric_of(criteria: list[dict[str, Any]]) -> list[RubricCriterion]:
     return [RubricCriterion(c["code"], c["weight"], c["min"], c["max"]) for c in criteria]
 
 
@@ -51,7 +51,7 @@ def _name(criterion: dict[str, Any] | None, code: str) -> str:
     return (localised(criterion) if criterion is not None else "") or code
 
 
-def _score_error(p: Any, by_code: dict[str, dict[str, Any]]) -> str:
+def score_error(p: Any, by_code: dict[str, dict[str, Any]]) -> str:
     """A score problem (judging.domain.ranking.ScoreProblem) named by the criterion's name, in the
     caller's language; the error's key keeps the code."""
     c = by_code.get(p.code)
@@ -66,7 +66,8 @@ def _score_error(p: Any, by_code: dict[str, dict[str, Any]]) -> str:
              high=f"{c['max']:g}")
 
 
-def _coerce(scores: Any, by_code: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+def coerce_scores(scores: Any, by_code: dict[str, dict[str, Any]] | None = None
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
     if not isinstance(scores, dict):
         return {}, {"scores": t("Scores are given as criterion code: value.")}
     out: dict[str, Any] = {}
@@ -85,7 +86,7 @@ def _coerce(scores: Any, by_code: dict[str, dict[str, Any]] | None = None) -> tu
     return out, errors
 
 
-def _version_of(value: Any) -> tuple[int | None, str | None]:
+def version_of(value: Any) -> tuple[int | None, str | None]:
     """The sheet version a client sent (a whole number, or its digits as text): (value, error)."""
     if value is None:
         return None, None
@@ -106,17 +107,17 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     _require_scoring(row)
     criteria = await criteria_of(row["round"])
     by_code = {c["code"]: c for c in criteria}
-    values, errors = _coerce(scores, by_code)
-    for p in validate_scores(_rubric(criteria), values):
+    values, errors = coerce_scores(scores, by_code)
+    for p in validate_scores(rubric_of(criteria), values):
         if p.kind != "missing":
-            errors[f"scores.{p.code}"] = _score_error(p, by_code)
+            errors[f"scores.{p.code}"] = score_error(p, by_code)
     if comment is not None and not isinstance(comment, str):
         errors["comment"] = t("The comment is text.")
         comment = None
     comment = comment.strip() if comment is not None else None
     if comment is not None and len(comment) > MAX_COMMENT:
         errors["comment"] = t("At most {n} characters.", n=MAX_COMMENT)
-    version, version_error = _version_of(version)
+    version, version_error = version_of(version)
     if version_error:
         errors["version"] = version_error
     if errors:
@@ -150,11 +151,11 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
         _require_scoring(current)
         scores = stored_sheet(current["scores"])
         criteria = await criteria_of(row["round"])
-        problems = validate_scores(_rubric(criteria), scores)
+        problems = validate_scores(rubric_of(criteria), scores)
         if problems:
             by_code = {c["code"]: c for c in criteria}
             raise ValidationFailed("Score every criterion before submitting.", code="incomplete",
-                                   errors={f"scores.{p.code}": _score_error(p, by_code) for p in problems})
+                                   errors={f"scores.{p.code}": score_error(p, by_code) for p in problems})
         now = clock.now()
         updated = await Assignment.update({Assignment.state: "submitted", Assignment.submitted_at: now,
                                            Assignment.updated_at: now, Assignment.version: Assignment.version + 1}

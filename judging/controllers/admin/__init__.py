@@ -1,7 +1,8 @@
 """Organisers' judging pages, one module a tab: ``rounds`` (the overview and a round's state:
-open, assign, close), ``rules``, ``committee``, ``progress`` (with reminders and reopening a
-sheet), ``ranking`` (the ranking, tie orders, the decision and its signatures), ``eligibility``
-and ``presentations``; ``shared`` holds what they all use.
+open, assign, close), ``rules``, ``committee``, ``calibration`` (a screening round's calibration
+entries, offsets and rubric notes), ``progress`` (the round's judging cockpit, with reminders, an
+extra reader and reopening a sheet), ``ranking`` (the ranking, tie orders, the decision and its
+signatures), ``eligibility`` and ``presentations``; ``shared`` holds what they all use.
 
 Server-rendered; every form posts (url-encoded, with the ``_csrf`` field) and works without
 JavaScript. A successful action redirects (post/redirect/get) with ``?done=<what>`` which the
@@ -15,6 +16,7 @@ they are unchanged, no ranking); only the ranking and decision pages compute the
 ranking table is paginated.
 """
 
+from judging.controllers.admin.calibration import CalibrationPages
 from judging.controllers.admin.committee import CommitteePages
 from judging.controllers.admin.eligibility import EligibilityPages
 from judging.controllers.admin.presentations import PresentationPages
@@ -24,6 +26,6 @@ from judging.controllers.admin.rounds import RoundPages
 from judging.controllers.admin.rules import RulesPages
 
 ADMIN_PAGES = [RoundPages, RulesPages, CommitteePages, ProgressPages, RankingPages, EligibilityPages,
-               PresentationPages]
+               PresentationPages, CalibrationPages]
 
 __all__ = ["ADMIN_PAGES"]

@@ -10,8 +10,8 @@ from markupsafe import Markup, escape
 from contest.i18n import format_date, t
 from judging.domain.round_cockpit import BurnDown
 
-WIDTH, HEIGHT = 640, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 44
+WIDTH, HEIGHT = 480, 270
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 16, 50
 
 
 def burn_down_summary(burn: BurnDown) -> str:
@@ -65,13 +65,13 @@ def burn_down_svg(burn: BurnDown, *, chart_id: str = "burn") -> Markup:
         if burn.deadline is not None and d.day == burn.deadline:
             marks[i] = "deadline"
             parts.append(f'<line class="deadline" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>'
-                         f'<text class="tick" x="{x(i) - 4:.1f}" y="{TOP + 12}" text-anchor="end">'
+                         f'<text class="tick" x="{x(i) - 4:.1f}" y="{TOP + 14}" text-anchor="end">'
                          f'{escape(t("Deadline"))}</text>')
         if d.day == burn.today and i not in (0, len(days) - 1):
             parts.append(f'<line class="today" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
     for i in sorted(marks):
         anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
-        parts.append(f'<text class="tick" x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{anchor}">'
+        parts.append(f'<text class="tick" x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 20}" text-anchor="{anchor}">'
                      f'{escape(format_date(days[i].day, with_time=False, short=True))}</text>')
     if ideal:
         parts.append(f'<polyline class="ideal" points="{ideal}"/>')

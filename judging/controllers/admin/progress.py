@@ -19,7 +19,7 @@ from judging import forms
 from judging.controllers.admin.charts import burn_down_summary, burn_down_svg
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
 from judging.controllers.labels import error_text
-from judging.domain import admin_views, extra_readers, quality, round_cockpit, round_rows, scoring
+from judging.domain import admin_views, calibration, extra_readers, quality, round_cockpit, round_rows, scoring
 
 MEMBER_PER_PAGE = 100
 
@@ -53,7 +53,9 @@ class ProgressPages(AdminPages):
             burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"])
             chart = burn_down_svg(burn)
         criteria = await round_rows.criteria_of(round_id) if progress else []
+        calibrated = await calibration.committee_view(round_id) if progress and view.kind == "screening" else None
         return Template("judging/admin/progress.html", status_code=status, context={
+            "calibration": calibrated if calibrated and calibrated["entries"] else None,
             "round": view, "tab": "progress", "progress": progress, "quality": figures, "criteria": criteria,
             "burn": burn, "burn_chart": chart, "burn_summary": burn_down_summary(burn) if burn else "",
             "near_cut": near, "alpha_label": alpha_label, "format_date": format_date,
