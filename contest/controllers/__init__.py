@@ -6,6 +6,7 @@ from contest.controllers.api import AuthController, EditionController, Organisat
 from contest.controllers.appeals import AppealApi, AppealPages
 from contest.controllers.consent import ConsentApi, ConsentPages
 from contest.controllers.digital_id import DigitalIdPages
+from contest.controllers.edition_cockpit import EditionCockpitPages
 from contest.controllers.entries_api import EntryApi
 from contest.controllers.entry_pages import EntryPages
 from contest.controllers.memberships import MembershipApi, MembershipPages
@@ -26,5 +27,5 @@ ROUTE_HANDLERS = [
     TwoFactorPages, PendingActionApi, PendingActionPages,
     DigitalIdPages, NoticePages, NoticeApi, OperationsApi, PersonalDataApi, PersonalDataPages,
     ErasureAdminPages, ConsentApi, ConsentPages, AdoptionApi, AdoptionPages, AppealApi, AppealPages,
-    SignatoryPages,
+    SignatoryPages, EditionCockpitPages,
 ]

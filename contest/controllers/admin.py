@@ -126,15 +126,16 @@ class AdminPages(Controller):
             errors = getattr(exc, "errors", None) or {exc.field or "year": t(exc.message)}
             return Template("contest/admin/edition_form.html", status_code=422,
                             context={"form": _posted_form(data), "errors": errors, "creating": True})
-        return Redirect(f"/admin/editions/{view.year}", status_code=303)
+        return Redirect(f"/admin/editions/{view.year}/edit", status_code=303)
 
-    @get("/editions/{year:int}")
+    # The edition's cockpit is at /admin/editions/{year} (``edition_cockpit``).
+    @get("/editions/{year:int}/edit")
     async def edit_edition(self, year: int) -> Template:
         view = await editions.get_edition(year, include_draft=True)
         return Template("contest/admin/edition_form.html", context={"form": _edition_form(view), "errors": {},
                                                                       "creating": False, "edition": view})
 
-    @post("/editions/{year:int}")
+    @post("/editions/{year:int}/edit")
     async def update_edition(self, request: Request, year: int, data: Form) -> Template:
         rows = category_rows.action(data)
         if rows is not None:

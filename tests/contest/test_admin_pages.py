@@ -29,14 +29,14 @@ EDITION_FORM = {
 def test_admin_creates_and_edits_an_edition_in_the_web_ui(client) -> None:  # type: ignore[no-untyped-def]
     token = _admin(client)
     resp = client.post("/admin/editions/new", data={**EDITION_FORM, "_csrf": token}, follow_redirects=False)
-    assert resp.status_code == 303 and resp.headers["location"] == "/admin/editions/2570"
+    assert resp.status_code == 303 and resp.headers["location"] == "/admin/editions/2570/edit"
     row = run(Edition.select().where(Edition.year == 2570).first())
     assert row["entries_per_organisation"] == 2
     # Times typed in the form are Bangkok time: 16:30 +07:00 is 09:30 UTC.
     assert row["submission_closes_at"].isoformat().startswith("2027-03-31T09:30:00")
-    page = client.get("/admin/editions/2570")
+    page = client.get("/admin/editions/2570/edit")
     assert page.status_code == 200 and "สาธารณสุข" in page.text
-    resp = client.post("/admin/editions/2570", data={**EDITION_FORM, "shortlist_size": "35", "_csrf": token})
+    resp = client.post("/admin/editions/2570/edit", data={**EDITION_FORM, "shortlist_size": "35", "_csrf": token})
     assert resp.status_code == 200
     assert run(Edition.select(Edition.shortlist_size).where(Edition.year == 2570).first())["shortlist_size"] == 35
     home = client.get("/")

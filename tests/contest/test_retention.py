@@ -188,13 +188,13 @@ def test_the_edition_form_edits_the_retention_years(db: str, client: Any) -> Non
     email = "chief@dga.or.th"
     run(make_user("admin", email=email))
     browser_login(client, email)
-    page = client.get("/admin/editions/2569")
+    page = client.get("/admin/editions/2569/edit")
     assert page.status_code == 200 and 'name="attachment_retention_years"' in page.text and 'value="2"' in page.text
-    bad = client.post("/admin/editions/2569", data={"_csrf": csrf(client), "attachment_retention_years": "abc",
+    bad = client.post("/admin/editions/2569/edit", data={"_csrf": csrf(client), "attachment_retention_years": "abc",
                                                     "title": "รางวัล"})
     assert bad.status_code == 422 and 'id="f-attachment_retention_years"' in bad.text
     assert run(Edition.select(Edition.attachment_retention_years).first())["attachment_retention_years"] == 2
-    saved = client.post("/admin/editions/2569", data={"_csrf": csrf(client), "attachment_retention_years": "3",
+    saved = client.post("/admin/editions/2569/edit", data={"_csrf": csrf(client), "attachment_retention_years": "3",
                                                       "title": "รางวัล"})
     assert saved.status_code == 200
     assert run(Edition.select(Edition.attachment_retention_years).first())["attachment_retention_years"] == 3

@@ -125,7 +125,7 @@ def test_edition_form_takes_thai_digits_and_separators(client) -> None:  # type:
     assert refused.status_code == 422 and 'id="e-winners"' in refused.text
     assert "กรุณากรอกจำนวนเต็ม" in refused.text and run(Edition.count()) == 0
     resp = client.post("/admin/editions/new", data={**typed, "_csrf": csrf(client)}, follow_redirects=False)
-    assert resp.status_code == 303 and resp.headers["location"] == "/admin/editions/2570"
+    assert resp.status_code == 303 and resp.headers["location"] == "/admin/editions/2570/edit"
     row = run(Edition.select().where(Edition.year == 2570).first())
     assert row["shortlist_size"] == 40 and row["max_file_bytes"] == 1024 * 1024 * 1024
     assert row["max_entry_bytes"] == int(1200.5 * 1024 * 1024)
