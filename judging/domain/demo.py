@@ -17,11 +17,14 @@ from typing import Any
 from contest import clock
 from contest.domain import announcement, editions, outcomes
 from contest.domain.audit import SYSTEM, Actor
+from contest.domain.demo import APPLICANTS
 from contest.errors import DomainError
 from contest.tables import Edition, Entry, Organisation, User
 from judging.domain import assignments, round_rows, rounds, scoring, shortlist
 
 ENTRIES = 80
+#: Where the first demo applicant's entry stands among the entries (past the four ineligible ones).
+OWN_ENTRY = 10
 
 INNOVATIONS = [
     ("ระบบรับแจ้งเหตุเดือดร้อนผ่าน LINE", "ประชาชนแจ้งไฟฟ้าดับ ถนนชำรุด น้ำท่วม ผ่าน LINE พร้อมพิกัดและรูปถ่าย",
@@ -85,16 +88,27 @@ async def load_past_edition(year: int) -> int | None:
         Organisation.kind.is_in(["pao", "city_municipality", "town_municipality", "subdistrict_municipality", "sao"])
     ).order_by(Organisation.code)
     chosen = rng.sample([o["id"] for o in orgs], ENTRIES)
+    # The first demo applicant's organisation took part, so applicant01 finds a judged entry.
+    first_applicant = await User.select(User.organisation).where(User.email == APPLICANTS[0]).first()
+    if first_applicant is not None and first_applicant["organisation"] is not None:
+        own = first_applicant["organisation"]
+        chosen = [o for o in chosen if o != own]
+        chosen.insert(OWN_ENTRY, own)
+        chosen = chosen[:ENTRIES]
+    opens = closes - timedelta(days=60)
     rows = []
     for i, org_id in enumerate(chosen):
         title, summary, problem, solution, results = INNOVATIONS[i % len(INNOVATIONS)]
+        # Spread over the submission window, most of them in the last weeks, as entries arrive.
+        submitted = closes - timedelta(minutes=int(60 * 24 * 59 * rng.random() ** 1.8) + 30)
+        created = opens + (submitted - opens) * rng.random()
         rows.append(Entry(edition=edition_id, organisation=org_id, state="submitted", title=title,
                           category=rng.choice(["service", "management", "participation", "data"]), summary=summary,
                           problem=problem, solution=solution, results=results, technology="LINE OA, PostgreSQL, GIS",
                           citizens_served=rng.randrange(500, 60000), contact_name="ผู้ประสานงาน",
                           contact_email="it@demo.test", consent_publish=rng.random() < 0.85,
-                          links=["https://www.dga.or.th/"], submitted_at=closes - timedelta(days=rng.randrange(1, 30)),
-                          submitted_revision=1, submission_count=1))
+                          links=["https://www.dga.or.th/"], created_at=created, updated_at=submitted,
+                          submitted_at=submitted, submitted_revision=1, submission_count=1))
     inserted = await Entry.insert(*rows).returning(Entry.id)
     entry_ids = [r["id"] for r in inserted]
     ineligible = entry_ids[:4]

@@ -101,4 +101,17 @@ def test_demo_loads_registry_accounts_and_open_edition(db: str) -> None:
     past = run(get_results(edition.year - 1))
     assert len(past.document["winners"]) == 1 and len(past.document["awarded"]) == 40
     assert run(Entry.count().where(Entry.state == "ineligible")) == 4
+    # Entries arrive over the days in both editions, so the cockpit has two curves to compare.
+    from contest.clock import to_bangkok
+    from contest.tables import Edition, User
+    past_id = run(Edition.select(Edition.id).where(Edition.year == edition.year - 1).first())["id"]
+    for edition_id, days in ((edition.id, 8), (past_id, 20)):
+        rows = run(Entry.select(Entry.created_at, Entry.submitted_at).where(Entry.edition == edition_id))
+        assert len({to_bangkok(r["submitted_at"] or r["created_at"]).date() for r in rows}) >= days
+        assert all(r["submitted_at"] is None or r["created_at"] < r["submitted_at"] for r in rows)
+    # The first demo applicant's organisation has a judged entry in the published edition.
+    own = run(User.select(User.organisation).where(User.email == "applicant01@demo.test").first())["organisation"]
+    judged = run(Entry.select(Entry.state).where((Entry.edition == past_id) & (Entry.organisation == own)))
+    assert [r["state"] for r in judged] in (["shortlisted"], ["not_shortlisted"], ["finalist"], ["winner"])
+    assert not run(Entry.exists().where((Entry.edition == edition.id) & (Entry.organisation == own)))
     assert runner.invoke(main, ["audit", "verify"]).exit_code == 0
