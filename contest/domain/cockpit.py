@@ -26,7 +26,7 @@ from contest.db import is_sqlite
 from contest.domain.audit import Actor
 from contest.domain.editions import EditionView, get_edition
 from contest.domain.registry import KIND_LABELS, PROVINCE_REGION, REGION_LABELS, REGIONS
-from contest.i18n import current_language, localised, t, thai_sort_key
+from contest.i18n import current_language, format_date, localised, t, thai_sort_key
 from contest.rules import require_organiser
 from contest.tables import Edition, Entry
 
@@ -229,7 +229,8 @@ def _trend(edition: EditionView, figures: Figures, previous: dict[str, Any] | No
     rows = []
     for before in range(span, -1, -1):
         now_row, then_row = current.get(before), earlier.get(before)
-        rows.append({"before": before, "date": closes - timedelta(days=before),
+        day = closes - timedelta(days=before)
+        rows.append({"before": before, "date": day, "label": format_date(day, with_time=False, short=True),
                      "drafts": now_row["drafts"] if now_row else None,
                      "submitted": now_row["submitted"] if now_row else None,
                      "previous_drafts": then_row["drafts"] if then_row else None,
