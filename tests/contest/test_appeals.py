@@ -85,7 +85,7 @@ def test_the_window_is_an_edition_setting_fixed_at_publication(client) -> None: 
     assert frozen.status_code == 409 and frozen.json()["code"] == "edition_published"
     # The edition form has the field.
     browser_login(client, "editor@dga.or.th")
-    page = client.get(f"/admin/editions/{YEAR}")
+    page = client.get(f"/admin/editions/{YEAR}/edit")
     assert 'name="appeal_days"' in page.text and 'value="30"' in page.text
 
 

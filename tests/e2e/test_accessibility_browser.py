@@ -94,7 +94,8 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("panel", f"/review/assignments/{v['panel_assignment_id']}"),
         # The organisers.
         ("admin", "/admin"), ("admin", f"/admin/editions/{YEAR}/entries"), ("admin", f"/admin/entries/{v['entry_id']}"),
-        ("admin", f"/admin/editions/{YEAR}"), ("admin", "/admin/users"), ("admin", "/admin/registry"),
+        ("admin", f"/admin/editions/{YEAR}"), ("admin", f"/admin/editions/{YEAR}/edit"), ("admin", "/admin/users"),
+        ("admin", "/admin/registry"),
         ("admin", "/admin/judging"), ("admin", f"/admin/judging/{YEAR}/eligibility"), *[("admin", p) for p in judging],
         *[("admin", p) for p in final], ("admin", f"/admin/judging/rounds/{v['round_id']}/members/{v['member_id']}"),
         ("admin", "/admin/audit"), ("admin", "/admin/privacy"), ("admin", "/admin/privacy-notice"),

@@ -109,7 +109,7 @@ def test_pickers_work_in_the_page(server: dict[str, Any]) -> None:
             assert not problems, problems
 
             # Category rows: added and removed in the page; the new row takes the focus.
-            page.goto(f"{base}/admin/editions/{YEAR}")
+            page.goto(f"{base}/admin/editions/{YEAR}/edit")
             page.evaluate("window.stayed = true")
             rows = page.locator("[data-rows] [data-row]")
             before = rows.count()

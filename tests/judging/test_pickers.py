@@ -195,7 +195,7 @@ def category_form(token: str, **extra: Any) -> dict[str, Any]:
 def test_categories_are_rows_added_and_removed_without_saving(client) -> None:  # type: ignore[no-untyped-def]
     run(make_edition(YEAR))
     token = admin_client(client)
-    url = f"/admin/editions/{YEAR}"
+    url = f"/admin/editions/{YEAR}/edit"
     page = client.get(url)
     assert 'name="categories-0-code"' in page.text and 'value="category-add"' in page.text
 
