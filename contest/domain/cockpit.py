@@ -66,14 +66,16 @@ class Figures:
     drafts: list[dict[str, Any]]  # every organisation with drafts, the longest untouched first
 
 
-async def _fingerprint(edition_id: int) -> tuple[Any, ...]:
-    """Changes whenever an entry of the edition is added, removed, submitted, withdrawn, edited,
-    moved to another category or organisation."""
+async def _fingerprints(edition_ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Per edition, in one query: changes whenever an entry of it is added, removed, submitted,
+    withdrawn, edited, moved to another category or organisation."""
+    marks = ", ".join("{}" for _ in edition_ids)
     rows = await _rows(
-        "SELECT COUNT(*) AS n, MAX(updated_at) AS changed, MAX(created_at) AS made, MAX(submitted_at) AS sent, "
-        "SUM(id) AS ids, SUM(organisation) AS orgs, SUM(id * LENGTH(state)) AS states, "
-        "SUM(id * LENGTH(category)) AS cats FROM entry WHERE edition = {}", edition_id)
-    return tuple(str(v) for v in rows[0].values())
+        "SELECT edition, COUNT(*) AS n, MAX(updated_at) AS changed, MAX(created_at) AS made, "
+        "MAX(submitted_at) AS sent, SUM(id) AS ids, SUM(organisation) AS orgs, SUM(id * LENGTH(state)) AS states, "
+        f"SUM(id * LENGTH(category)) AS cats FROM entry WHERE edition IN ({marks}) GROUP BY edition", *edition_ids)
+    found = {int(r["edition"]): tuple(str(v) for k, v in r.items() if k != "edition") for r in rows}
+    return {i: found.get(i, ("0",)) for i in edition_ids}
 
 
 async def _count(edition_id: int) -> Figures:
@@ -126,17 +128,26 @@ def forget_figures() -> None:
     _COUNTED.clear()
 
 
+async def editions_figures(*edition_ids: int) -> list[Figures]:
+    """The editions' figures (in the order asked), each counted again only when its entries changed."""
+    fingerprints = await _fingerprints(list(edition_ids))
+    out = []
+    for edition_id in edition_ids:
+        kept = _COUNTED.get(edition_id)
+        if kept is not None and kept[0] == fingerprints[edition_id]:
+            out.append(kept[1])
+            continue
+        figures = await _count(edition_id)
+        if len(_COUNTED) >= _COUNTED_MAX and edition_id not in _COUNTED:
+            _COUNTED.pop(next(iter(_COUNTED)))
+        _COUNTED[edition_id] = (fingerprints[edition_id], figures)
+        out.append(figures)
+    return out
+
+
 async def edition_figures(edition_id: int) -> Figures:
-    """The edition's figures, counted again only when its entries changed."""
-    fingerprint = await _fingerprint(edition_id)
-    kept = _COUNTED.get(edition_id)
-    if kept is not None and kept[0] == fingerprint:
-        return kept[1]
-    figures = await _count(edition_id)
-    if len(_COUNTED) >= _COUNTED_MAX and edition_id not in _COUNTED:
-        _COUNTED.pop(next(iter(_COUNTED)))
-    _COUNTED[edition_id] = (fingerprint, figures)
-    return figures
+    """One edition's figures, counted again only when its entries changed."""
+    return (await editions_figures(edition_id))[0]
 
 
 def by_day(created: dict[str, int], submitted: dict[str, int], first: date, last: date) -> list[dict[str, Any]]:
@@ -155,12 +166,6 @@ def by_day(created: dict[str, int], submitted: dict[str, int], first: date, last
     return out
 
 
-async def _edition_id(year: int) -> int:
-    row = await Edition.select(Edition.id).where(Edition.year == year).first()
-    assert row is not None  # get_edition found it
-    return int(row["id"])
-
-
 async def _previous(year: int) -> dict[str, Any] | None:
     row: dict[str, Any] | None = await Edition.select(
         Edition.id, Edition.year, Edition.submission_opens_at, Edition.submission_closes_at).where(
@@ -176,15 +181,15 @@ def _days_left(edition: EditionView, today: date) -> int:
 async def edition_stats(*, actor: Actor, year: int) -> dict[str, Any]:
     require_organiser(actor)
     edition = await get_edition(year, include_draft=True)
-    figures = await edition_figures(await _edition_id(year))
+    previous = await _previous(year)
+    figures, *earlier = await editions_figures(edition.id, *([previous["id"]] if previous else []))
     today = _day(clock.now())
     first, closes = _day(edition.submission_opens_at), _day(edition.submission_closes_at)
     last = min(today, closes)
-    previous = await _previous(year)
     previous_by_day: list[dict[str, Any]] = []
     if previous is not None:
         # Aligned on days since submission opened, so the two years read as one chart.
-        past = await edition_figures(previous["id"])
+        past = earlier[0]
         prev_first = _day(previous["submission_opens_at"])
         previous_by_day = [{**d, "day": i} for i, d in enumerate(
             by_day(past.created, past.submitted, prev_first, prev_first + timedelta(days=(last - first).days)))]
@@ -242,9 +247,9 @@ async def cockpit_view(*, actor: Actor, year: int) -> dict[str, Any]:
     """Everything the edition cockpit shows, labelled in the reader's language."""
     require_organiser(actor)
     edition = await get_edition(year, include_draft=True)
-    figures = await edition_figures(edition.id)
     previous = await _previous(year)
-    past = await edition_figures(previous["id"]) if previous is not None else None
+    figures, *earlier = await editions_figures(edition.id, *([previous["id"]] if previous else []))
+    past = earlier[0] if earlier else None
     today = _day(clock.now())
     english = current_language.get() == "en"
     regions = {r: {"region": r, "label": _label(REGION_LABELS[r], r), "entries": 0, "organisations": 0}
