@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from operator import mul
 
-__all__ = ["interval_alpha", "units_from_matrix"]
+__all__ = ["interval_alpha", "interval_alphas", "units_from_matrix"]
 
 
 def _squared_deviations(values: Sequence[float]) -> float:
@@ -68,3 +69,38 @@ def units_from_matrix(matrix: Sequence[Sequence[float | None]]) -> list[list[flo
         raise ValueError("every coder's row needs one cell per unit")
     return [[float(v) for row in matrix if (v := row[u]) is not None and not math.isnan(v)]
             for u in range(width)]
+
+
+def interval_alphas(units: Iterable[Sequence[Sequence[float]]], width: int) -> list[float | None]:
+    """:func:`interval_alpha` of each of ``width`` columns at once, in one pass: each unit is a
+    sequence of rows (one per coder), each row ``width`` finite numbers. For a whole round's sheets
+    (a few thousand units, a total and six criteria) this is several times faster than one call per
+    column. Plain sums in the given order (the caller fixes the order): the same as
+    :func:`interval_alpha` up to rounding in the last digits."""
+    within = [0.0] * width
+    sums = [0.0] * width
+    squares = [0.0] * width
+    n = 0
+    for rows in units:
+        m = len(rows)
+        if m < 2:
+            continue
+        n += m
+        factor = m / (m - 1)
+        for k, column in enumerate(zip(*rows, strict=True)):
+            s = sum(column)
+            q = sum(map(mul, column, column))
+            within[k] += factor * (q - s * s / m)
+            sums[k] += s
+            squares[k] += q
+    out: list[float | None] = []
+    for k in range(width):
+        if n == 0:
+            out.append(None)
+            continue
+        total = squares[k] - sums[k] * sums[k] / n
+        if total <= 1e-12 * max(1.0, squares[k]):
+            out.append(None)
+            continue
+        out.append(1.0 - (n - 1) * within[k] / (n * total))
+    return out

@@ -135,11 +135,15 @@ async def _submitted_on(round_id: int) -> Counter[date]:
     return Counter(bangkok_day(r["submitted_at"]) for r in rows if r["submitted_at"] is not None)
 
 
-async def cockpit_figures(round_id: int, figures: Quality, *, total: int) -> tuple[BurnDown, list[NearCut]]:
+async def cockpit_figures(round_id: int, figures: Quality, *, total: int, row: dict[str, Any] | None = None,
+                          fingerprint: tuple[Any, ...] | None = None) -> tuple[BurnDown, list[NearCut]]:
     """The round's burn-down (of ``total`` live sheets) and its disagreements near the cut, from
-    the quality ``figures`` of the same sheets. An unknown round is ``NotFound``."""
-    row = await get_round_row(round_id)
-    fingerprint = await ranking_fingerprint(round_id, row)
+    the quality ``figures`` of the same sheets (with the ``row`` and ``fingerprint`` they were read
+    with, when the caller has them). An unknown round is ``NotFound``."""
+    if row is None:
+        row = await get_round_row(round_id)
+    if fingerprint is None:
+        fingerprint = await ranking_fingerprint(round_id, row)
     cached = _COMPUTED.get(round_id)
     if cached is not None and cached[0] == fingerprint:
         submitted_on, near = cached[1], cached[2]

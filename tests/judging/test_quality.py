@@ -14,7 +14,8 @@ import pytest
 
 from contest.db import stored_json
 from judging.domain import scoring
-from judging.domain.quality import judge_quality
+from judging.domain.agreement import interval_alpha, interval_alphas
+from judging.domain.quality import judge_quality, totals_of
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.rounds import DEFAULT_RUBRIC
 from judging.tables import Assignment, Round
@@ -46,6 +47,24 @@ def test_weighted_total_is_the_correctly_rounded_exact_mean() -> None:
         exact = sum(Fraction(c.weight) * Fraction(scores[c.code]) for c in criteria) / sum(
             Fraction(c.weight) for c in criteria)
         assert weighted_total(criteria, scores) == float(exact)
+
+
+@pytest.mark.unit
+def test_the_round_wide_totals_and_alphas_equal_the_one_by_one_ones() -> None:
+    rng = random.Random(23)
+    for _ in range(300):
+        criteria = [Criterion(f"c{i}", rng.choice([rng.randint(1, 30), rng.uniform(0.01, 5), 0.1, 0.3]), 0, 10)
+                    for i in range(rng.randint(1, 6))]
+        scores = {c.code: rng.choice([rng.randint(0, 10), rng.uniform(0, 10), rng.randint(0, 20) / 2])
+                  for c in criteria}
+        assert totals_of(criteria)(scores) == weighted_total(criteria, scores)
+    units = [[[rng.uniform(0, 10) for _ in range(3)] for _ in range(rng.randint(1, 4))] for _ in range(200)]
+    together = interval_alphas(units, 3)
+    for k in range(3):
+        alone = interval_alpha([[row[k] for row in unit] for unit in units])
+        assert together[k] == pytest.approx(alone, abs=1e-12)
+    assert interval_alphas([[[1.0, 5.0], [1.0, 5.0]]], 2) == [None, None]  # no variation: undefined
+    assert interval_alphas([[[1.0]]], 1) == [None]
 
 
 @pytest.mark.unit

@@ -48,9 +48,10 @@ class ProgressPages(AdminPages):
         near: list[round_cockpit.NearCut] = []
         chart = None
         if progress:
-            computed = await quality.round_quality(round_id)
+            row, fingerprint, computed = await quality.round_quality_read(round_id)
             figures = computed.as_dict()
-            burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"])
+            burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"], row=row,
+                                                             fingerprint=fingerprint)
             chart = burn_down_svg(burn)
         criteria = await round_rows.criteria_of(round_id) if progress else []
         calibrated = await calibration.committee_view(round_id) if progress and view.kind == "screening" else None
