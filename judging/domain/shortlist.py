@@ -8,10 +8,9 @@ what comes back.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -22,9 +21,10 @@ from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.i18n import localised, t
+from contest.labels import both_labels
 from contest.numbers import whole_number
 from contest.rules import require_organiser
-from contest.spreadsheets import neutralise_formula as neutralise
+from contest.spreadsheets import Column, Sheet, write_csv, write_xlsx
 from contest.tables import User
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
@@ -401,112 +401,72 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
 
 # --- exports ------------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = ("rank", "entry_id", "organisation_code", "organisation_name_th", "province_name_th", "title",
-                  "score", "raw_score", "reviewers", "spread", "borderline", "tied", "outcome")
-
 # Each column's label and meaning (message ids, Thai in judging_admin.po): the XLSX shows the
 # labels under the codes and lists them in its data dictionary; the CSV keeps one header row of
 # stable codes so that programs can read it.
-EXPORT_LABELS: dict[str, tuple[str, str]] = {
-    "rank": ("Rank", "Competition rank (1, 2, 2, 4): entries still tied share a rank."),
-    "entry_id": ("Entry number", "The entry's stable id in this system."),
-    "organisation_code": ("Organisation code", "The local administrative organisation's registry code."),
-    "organisation_name_th": ("Organisation", "The organisation's name in Thai."),
-    "province_name_th": ("Province", "The organisation's province, in Thai."),
-    "title": ("Innovation title", "The title as the organisation typed it."),
-    "score": ("Score", "The score the ranking uses: the mean over reviewers after the round's normalisation."),
-    "raw_score": ("Raw score", "The mean of the reviewers' weighted totals, before normalisation."),
-    "reviewers": ("Reviewers", "How many submitted score sheets the entry has."),
-    "spread": ("Spread", "How far the reviewers' totals differ (standard deviation)."),
-    "borderline": ("Borderline", "TRUE when leaving out any single reviewer moves the entry across the cut."),
-    "tied": ("Tied", "TRUE when the score and the tie-break chain leave the entry tied with another."),
-    "outcome": ("Outcome", "The proposed or signed outcome; empty before a decision is proposed."),
-}
+EXPORT_COLUMNS: tuple[Column, ...] = (
+    Column("rank", "Rank", "Competition rank (1, 2, 2, 4): entries still tied share a rank.", "whole", 8),
+    Column("entry_id", "Entry number", "The entry's stable id in this system.", "id", 10),
+    Column("organisation_code", "Organisation code", "The local administrative organisation's registry code.",
+           width=12),
+    Column("organisation_name_th", "Organisation", "The organisation's name in Thai.", width=36),
+    Column("province_name_th", "Province", "The organisation's province, in Thai.", width=16),
+    Column("title", "Innovation title", "The title as the organisation typed it.", width=48),
+    Column("score", "Score", "The score the ranking uses: the mean over reviewers after the round's normalisation.",
+           "score", 10),
+    Column("raw_score", "Raw score", "The mean of the reviewers' weighted totals, before normalisation.", "score", 10),
+    Column("reviewers", "Reviewers", "How many submitted score sheets the entry has.", "whole", 10),
+    Column("spread", "Spread", "How far the reviewers' totals differ (standard deviation).", "score", 10),
+    Column("borderline", "Borderline", "TRUE when leaving out any single reviewer moves the entry across the cut.",
+           "bool", 10),
+    Column("tied", "Tied", "TRUE when the score and the tie-break chain leave the entry tied with another.",
+           "bool", 8),
+    Column("outcome", "Outcome", "The proposed or signed outcome; empty before a decision is proposed.",
+           width=26, words=partial(both_labels, "outcome")),
+)
 
 
-def _export_dictionary(criteria: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The data dictionary: every column's code, Thai and English label and meaning."""
-    rows = [{"code": code, "label_th": t(label, "th"), "label_en": label, "description_th": t(about, "th"),
-             "description_en": about} for code, (label, about) in EXPORT_LABELS.items()]
+def _criterion_columns(criteria: list[dict[str, Any]]) -> list[Column]:
+    about = "The criterion's mean score over the entry's reviewers (after normalisation), from {low} to {high}."
+    columns = []
     for c in criteria:
-        about = "The criterion's mean score over the entry's reviewers (after normalisation), from {low} to {high}."
         low, high = f"{c['min']:g}", f"{c['max']:g}"
-        rows.append({"code": f"mean_{c['code']}", "label_th": t("Mean: {name}", "th", name=localised(c, language="th")),
-                     "label_en": t("Mean: {name}", "en", name=localised(c, language="en")),
-                     "description_th": t(about, "th", low=low, high=high),
-                     "description_en": t(about, "en", low=low, high=high)})
-    return rows
+        columns.append(Column(
+            f"mean_{c['code']}", t("Mean: {name}", "en", name=localised(c, language="en")),
+            t(about, "en", low=low, high=high), "score", 14,
+            label_th=t("Mean: {name}", "th", name=localised(c, language="th")),
+            about_th=t(about, "th", low=low, high=high)))
+    return columns
 
 
 async def export_rows(round_id: int) -> tuple[list[str], list[list[Any]]]:
-    header, rows, _ = await _export(round_id)
-    return header, rows
+    columns, rows = await _export(round_id)
+    return [c.code for c in columns], rows
 
 
-async def _export(round_id: int) -> tuple[list[str], list[list[Any]], list[dict[str, str]]]:
+async def _export(round_id: int) -> tuple[list[Column], list[list[Any]]]:
     view = await ranking_view(round_id)
     decisions = {d["entry"]: d["outcome"] for d in await Decision.select(Decision.entry, Decision.outcome).where(
         Decision.round == round_id)}
     criteria = (await get_round_row(round_id))["rules"].get("criteria", [])
     codes = [c["code"] for c in criteria]
-    header = [*EXPORT_COLUMNS, *(f"mean_{c}" for c in codes)]
+    columns = [*EXPORT_COLUMNS, *_criterion_columns(criteria)]
     rows = []
     for item in view["items"]:
         values = {**item, "outcome": decisions.get(item["entry_id"], "")}
-        rows.append([values.get(c) for c in EXPORT_COLUMNS] + [item["criterion_means"].get(c) for c in codes])
-    return header, rows, _export_dictionary(criteria)
+        rows.append([values.get(c.code) for c in EXPORT_COLUMNS] + [item["criterion_means"].get(c) for c in codes])
+    return columns, rows
 
 
 async def export_csv(round_id: int) -> bytes:
     """The ranking as CSV: one header row of stable codes (the XLSX's data dictionary explains
     them), UTF-8 with a BOM, every text cell neutralised against formula injection."""
-    header, rows = await export_rows(round_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(["" if v is None else neutralise(v) for v in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads Thai correctly
-
-
-def _write_cell(sheet: Any, row: int, col: int, value: Any, style: Any = None) -> None:
-    """One cell by its type: text is always written as text, never as a formula or a link."""
-    if value is None or value == "":
-        sheet.write_blank(row, col, None, style)
-    elif isinstance(value, bool):
-        sheet.write_boolean(row, col, value, style)
-    elif isinstance(value, (int, float)):
-        sheet.write_number(row, col, value, style)
-    else:
-        sheet.write_string(row, col, str(value), style)
+    columns, rows = await _export(round_id)
+    return write_csv(columns, rows)
 
 
 async def export_xlsx(round_id: int) -> bytes:
-    """The ranking as XLSX: the codes in the first row, Thai and English labels in the second,
-    and a data-dictionary sheet. Text is written as text (no formulas, no links), so a title an
-    applicant typed as ``=...`` stays a title."""
-    import xlsxwriter
-
-    header, rows, dictionary = await _export(round_id)
-    labels = {d["code"]: f"{d['label_th']} / {d['label_en']}" for d in dictionary}
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False})
-    sheet = book.add_worksheet("ranking")
-    bold = book.add_format({"bold": True})
-    for col, code in enumerate(header):
-        _write_cell(sheet, 0, col, code, bold)
-        _write_cell(sheet, 1, col, labels.get(code, code), bold)
-    for i, row in enumerate(rows, start=2):
-        for col, value in enumerate(row):
-            _write_cell(sheet, i, col, value)
-    sheet.freeze_panes(2, 0)
-    about = book.add_worksheet("data_dictionary")
-    fields = ("code", "label_th", "label_en", "description_th", "description_en")
-    for col, name in enumerate(fields):
-        _write_cell(about, 0, col, name, bold)
-    for i, entry in enumerate(dictionary, start=1):
-        for col, name in enumerate(fields):
-            _write_cell(about, i, col, entry[name])
-    about.freeze_panes(1, 0)
-    book.close()
-    return buffer.getvalue()
+    """The ranking as XLSX (``contest.spreadsheets.write_xlsx``): codes, then Thai and English
+    labels, scores to 2 decimals, outcomes in words, and a data-dictionary sheet."""
+    columns, rows = await _export(round_id)
+    return write_xlsx([Sheet("ranking", columns, rows)])

@@ -10,8 +10,8 @@ import zipfile
 import openpyxl
 import pytest
 
+from contest.spreadsheets import neutralise_formula
 from contest.tables import Entry
-from judging.domain import shortlist
 from tests.conftest import run
 from tests.factories import login_token, make_user
 from tests.judging.support import score_all, screening
@@ -50,7 +50,7 @@ def test_csv_export_neutralises_formulas_typed_by_applicants(client) -> None:  #
     # Plain titles and numbers are left exactly as they are (a negative number stays a number).
     plain = next(r for e, r in by_entry.items() if e not in titles)
     assert plain[5].startswith("นวัตกรรมบริการดิจิทัล")
-    assert shortlist.neutralise(-1.5) == -1.5 and shortlist.neutralise("ก-1") == "ก-1"
+    assert neutralise_formula(-1.5) == -1.5 and neutralise_formula("ก-1") == "ก-1"
 
 
 def test_xlsx_export_writes_text_never_formulas_and_has_a_data_dictionary(client) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +75,10 @@ def test_xlsx_export_writes_text_never_formulas_and_has_a_data_dictionary(client
         cell = seen[entry_id]
         # (a carriage return is stored as the XML escape _x000D_, which openpyxl leaves as it is)
         assert cell.data_type == "s" and cell.value.replace("_x000D_", "\r") == title
-    assert isinstance(sheet.cell(row=3, column=header.index("score") + 1).value, (int, float))  # a number
+    score = sheet.cell(row=3, column=header.index("score") + 1)
+    assert isinstance(score.value, (int, float)) and score.number_format == "0.00"  # a number, 2 decimals shown
+    assert sheet.column_dimensions["F"].width >= 40  # the title is wide enough to read
+    assert sheet.freeze_panes == "A3"
 
     dictionary = {r[0]: r for r in book["data_dictionary"].iter_rows(min_row=2, values_only=True)}
     assert list(dictionary)[:3] == ["rank", "entry_id", "organisation_code"]
@@ -85,3 +88,20 @@ def test_xlsx_export_writes_text_never_formulas_and_has_a_data_dictionary(client
     assert fit[2] == "Mean: Fit between local problems or citizens' needs and the digital solution"
     assert fit[4].endswith("from 0 to 10.") and "ตั้งแต่ 0 ถึง 10" in fit[3]
     assert set(header) <= set(dictionary)
+
+
+def test_xlsx_export_shows_outcomes_in_thai_and_english(client) -> None:  # type: ignore[no-untyped-def]
+    round_id, _ = _hostile_round()
+    headers = _admin(client)
+    client.post(f"/api/v1/rounds/{round_id}/close", headers=headers)
+    assert client.post(f"/api/v1/rounds/{round_id}/decide", headers=headers, json={}).status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/api/v1/rounds/{round_id}/ranking.xlsx",
+                                                        headers=headers).content))
+    sheet = book["ranking"]
+    header = [c.value for c in sheet[1]]
+    outcomes = {sheet.cell(row=r, column=header.index("outcome") + 1).value for r in range(3, sheet.max_row + 1)}
+    assert outcomes == {"ผ่านการคัดเลือก / Shortlisted", "ไม่ผ่านการคัดเลือก / Not shortlisted"}
+    # The CSV keeps the codes programs read.
+    rows = list(csv.reader(io.StringIO(client.get(f"/api/v1/rounds/{round_id}/ranking.csv",
+                                                  headers=headers).content.decode("utf-8-sig"))))
+    assert {r[rows[0].index("outcome")] for r in rows[1:]} == {"shortlisted", "not_shortlisted"}
