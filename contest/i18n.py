@@ -111,6 +111,18 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
              "September", "October", "November", "December")
 
 
+def format_size(n: int | None) -> str:
+    """A file's size as people read it: 850 B, 12.4 KB, 96.0 MB, 1.2 GB (1 KB = 1,024 bytes)."""
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(n)
+
+
 def format_date(value: date | datetime | None, *, with_time: bool = True, short: bool = False,
                 language: str | None = None) -> str:
     """Thai: Buddhist-Era year, Asia/Bangkok time ("22 พฤศจิกายน 2569 เวลา 16:30 น.")."""

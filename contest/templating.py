@@ -12,7 +12,8 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from contest.domain.registry import KIND_LABELS
-from contest.i18n import current_language, format_date, gettext, ngettext, t
+from contest.i18n import current_language, format_date, format_size, gettext, ngettext, t
+from contest.labels import code_label
 from contest.web import same_site_path
 
 TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
@@ -40,16 +41,8 @@ def _lang_url(request: Any, lang: str) -> str:
     return f"{same_site_path(request.url.path)}?{urlencode(params)}"
 
 
-def file_size(n: int | None) -> str:
-    """A size in bytes for people: 512 B, 1.5 MB."""
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(n)
+#: A size in bytes for people (512 B, 1.5 MB).
+file_size = format_size
 
 
 def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
@@ -73,10 +66,11 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         lang_url=_lang_url,
         kind_label=_kind_label,
         membership_state_label=_membership_state_label,
+        code_label=code_label,
         # A fresh key per upload form: resending the same form (a lost answer) stores the file once.
         new_upload_key=lambda: secrets.token_urlsafe(18),
     )
-    env.filters.update(date=format_date, bytes=file_size,
+    env.filters.update(date=format_date, bytes=format_size,
                        dateonly=lambda v: format_date(v, with_time=False))
     return env
 

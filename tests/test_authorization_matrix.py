@@ -395,6 +395,8 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/admin/editions/{year:int}/edit"): R(*ADMIN_PAGE_ACTS, body={"title": "ใหม่"}),
     ("POST", "/admin/editions/{year:int}"): R(*ADMIN_PAGE_ACTS, body={"title": "ใหม่"}),
     ("GET", "/admin/editions/{year:int}/entries"): R(*ADMIN_PAGE),
+    ("GET", "/admin/editions/{year:int}/entries.csv"): R(401, 403, 403, 403, 403, 403, 200),
+    ("GET", "/admin/editions/{year:int}/entries.xlsx"): R(*ADMIN_PAGE),
     ("GET", "/admin/entries"): R(LOGIN, 403, 403, 403, 403, 403, 303),
     ("GET", "/admin/entries/{entry_id:int}"): R(*ADMIN_PAGE),
     ("POST", "/admin/entries/{entry_id:int}/extend"): R(*ADMIN_PAGE_ACTS, body={"reason": "น้ำท่วม"}),

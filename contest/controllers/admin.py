@@ -12,7 +12,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from contest import category_rows
-from contest.domain import accounts, audit, editions, organisations, outbox, privacy
+from contest.domain import accounts, audit, editions, entries, organisations, outbox, privacy
 from contest.domain.editions import DEFAULT_CATEGORIES
 from contest.domain.proposals import Proposed
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
@@ -86,9 +86,12 @@ class AdminPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def dashboard(self) -> Template:
+    async def dashboard(self, request: Request) -> Template:
+        all_editions = await editions.list_editions(include_draft=True)
+        current = await editions.current_edition() or (all_editions[0] if all_editions else None)
         return Template("contest/admin/dashboard.html", context={
-            "editions": await editions.list_editions(include_draft=True),
+            "editions": all_editions, "current": current,
+            "submissions": await entries.submission_figures(require_actor(request), current.year) if current else None,
             "org_count": await Organisation.count(),
             "user_counts": {r: await User.count().where(User.role == r) for r in ("admin", "reviewer", "applicant")},
             "audit_count": await AuditEvent.count(),

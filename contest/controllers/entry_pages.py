@@ -12,12 +12,13 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from contest import clock
+from contest.certificates import AGENCY_EN, AGENCY_TH
 from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
 from contest.db import stored_json
@@ -25,6 +26,8 @@ from contest.domain import attachments, editions, entries, extensions, organisat
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed, error_text
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t, thai_sorted
+from contest.labels import code_label
+from contest.spreadsheets import Sheet, write_csv, write_xlsx
 from contest.summary import in_page_order
 from contest.tables import Edition, Organisation, Receipt
 from contest.templating import file_size
@@ -39,14 +42,25 @@ ACCEPT = ".pdf,.jpg,.jpeg,.png,.webp,.mp4,.docx,.pptx,.xlsx"
 TEXT_FIELDS = tuple(f for f in entries.FIELDS if f != "consent_publish")
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _admin_filters(year: int, state: str | None, province: str | None, kind: str | None, category: str | None,
+                   q: str | None) -> entries.EntryFilters:
+    return entries.EntryFilters(year=year, state=state or None, province=province or None, kind=kind or None,
+                                category=category or None, q=(q or "").strip() or None)
+
+
+def _bar_width(n: int, counts: dict[str, int]) -> int:
+    """A count's bar, 0-100 of the largest count beside it (at least 1 for a count above 0)."""
+    top = max(counts.values(), default=0)
+    return max(1, round(100 * n / top)) if n and top else 0
+
+
 # --- labels (msgids are English; translated at render time) --------------------------------------
 
 def state_label(state: str) -> str:
-    return {
-        "draft": t("Draft"), "submitted": t("Submitted"), "withdrawn": t("Withdrawn"),
-        "eligible": t("Eligible"), "ineligible": t("Not eligible"), "shortlisted": t("Shortlisted"),
-        "not_shortlisted": t("Not shortlisted"), "finalist": t("Finalist"), "winner": t("Winner"),
-    }.get(state, state)
+    return code_label("entry_state", state)
 
 
 def check_label(state: str) -> str:
@@ -535,7 +549,8 @@ class EntryPages(Controller):
         edition = await Edition.select(Edition.year, Edition.title).where(Edition.id == entry["edition"]).first()
         title = (receipt.get("snapshot") or {}).get("title") or entry["title"]
         return Template("contest/entries/receipt.html", context={
-            "receipt": receipt, "entry": entry, "org": org, "edition": edition, "title": title, **HELPERS})
+            "receipt": receipt, "entry": entry, "org": org, "edition": edition, "title": title,
+            "agency_th": AGENCY_TH, "agency_en": AGENCY_EN, **HELPERS})
 
     # organisers
 
@@ -550,12 +565,12 @@ class EntryPages(Controller):
     @get("/admin/editions/{year:int}/entries", guards=[admin_required])
     async def admin_list(self, request: Request, year: int,
                          entry_state: str | None = Parameter(query="state", default=None, required=False),
-                         province: str | None = None, kind: str | None = None,
-                         category: str | None = None, page: int = Parameter(default=1, ge=1, le=1_000_000)) -> Template:
+                         province: str | None = None, kind: str | None = None, category: str | None = None,
+                         q: str | None = Parameter(default=None, required=False, max_length=200),
+                         page: int = Parameter(default=1, ge=1, le=1_000_000)) -> Template:
         actor = require_actor(request)
         edition = await editions.get_edition(year, include_draft=True)
-        filters = entries.EntryFilters(year=year, state=entry_state or None, province=province or None,
-                                       kind=kind or None, category=category or None)
+        filters = _admin_filters(year, entry_state, province, kind, category, q)
         total = await entries.count_matching(actor, filters)
         pages = max(1, math.ceil(total / ADMIN_PAGE_SIZE))
         page = min(page, pages)
@@ -564,8 +579,8 @@ class EntryPages(Controller):
                   for g in entries.COUNT_GROUPS}
         from contest.domain.registry import KIND_LABELS
 
-        active = {"state": filters.state or "", "province": filters.province or "", "kind": filters.kind or "",
-                  "category": filters.category or ""}
+        active = {"q": filters.q or "", "state": filters.state or "", "province": filters.province or "",
+                  "kind": filters.kind or "", "category": filters.category or ""}
         provinces = await organisations.list_provinces()
         names = {p["province_code"]: p["province_name_th"] for p in provinces}
 
@@ -582,9 +597,26 @@ class EntryPages(Controller):
             "states": ("draft", "submitted", "withdrawn", *[s for s in entries.LIVE_STATES if s not in
                                                            ("draft", "submitted")]),
             "kinds": list(KIND_LABELS), "provinces": provinces,
-            "province_names": names,
+            "province_names": names, "bar": _bar_width,
             "province_counts": thai_sorted(counts["province"].items(), key=lambda kv: names.get(kv[0], kv[0])),
             "categories": {c["code"]: c for c in edition.categories}, **HELPERS})
+
+    @get(["/admin/editions/{year:int}/entries.csv", "/admin/editions/{year:int}/entries.xlsx"],
+         guards=[admin_required])
+    async def admin_export(self, request: Request, year: int,
+                           entry_state: str | None = Parameter(query="state", default=None, required=False),
+                           province: str | None = None, kind: str | None = None, category: str | None = None,
+                           q: str | None = Parameter(default=None, required=False, max_length=200)) -> Response[bytes]:
+        """Exactly the entries the list shows with these filters (every page): CSV with codes for
+        programs, XLSX with Thai and English labels for people."""
+        await editions.get_edition(year, include_draft=True)
+        columns, rows = await entries.export_entries(require_actor(request),
+                                                     _admin_filters(year, entry_state, province, kind, category, q))
+        if request.url.path.endswith(".csv"):
+            return Response(write_csv(columns, rows), media_type="text/csv; charset=utf-8", headers={
+                "Content-Disposition": f'attachment; filename="entries-{year}.csv"'})
+        return Response(write_xlsx([Sheet("entries", columns, rows)]), media_type=XLSX_TYPE, headers={
+            "Content-Disposition": f'attachment; filename="entries-{year}.xlsx"'})
 
     async def _admin_entry_context(self, request: Request, entry_id: int, form: dict[str, Any] | None = None,
                                    errors: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:

@@ -14,21 +14,27 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
 from contest.db import existing, stored_json
 from contest.domain.audit import Actor
 from contest.domain.extensions import deadline_for
+from contest.domain.organisations import like_pattern
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
+from contest.domain.registry import KIND_LABELS, read_search
 from contest.enums import EntryStates
 from contest.errors import Conflict, NotFound, PermissionDenied
 from contest.i18n import format_date, t
+from contest.labels import both_labels
 from contest.links import web_address
 from contest.numbers import whole_number
 from contest.rules import is_organiser, refuse_any_pending, refuse_pending_member
+from contest.spreadsheets import Column
 from contest.tables import Attachment, Edition, Entry, Organisation, Receipt
 
 EDITABLE_STATES = EntryStates.EDITABLE
@@ -170,6 +176,54 @@ class EntryFilters:
     province: str | None = None
     kind: str | None = None
     category: str | None = None
+    #: words typed into the list's search: an entry number, a title or an organisation's name
+    q: str | None = None
+
+
+# An entry number as people copy it: "123", "#123", the receipt's "DLG2569-000123" or
+# "DLG2569-000123-02".
+_ENTRY_NUMBER = re.compile(r"^(?:#|DLG[0-9]{4}-)?0*([0-9]{1,9})(?:-[0-9]{1,3})?$", re.IGNORECASE)
+# The title in the form ``registry.match_key`` gives the words searched for: Latin in lower case,
+# without Thai tone marks, spaces, zero-width characters and the punctuation people leave out,
+# sara am in one form. Written in SQL so the database filters (and counts) the whole edition.
+_TITLE_KEY = 'LOWER("entry"."title")'
+for _dropped in ("\u0e48", "\u0e49", "\u0e4a", "\u0e4b", " ", "\u00a0", "\u200b", ".", "-", "/", ",", ":"):
+    _TITLE_KEY = f"REPLACE({_TITLE_KEY}, '{_dropped}', '')"
+_TITLE_KEY = f"REPLACE({_TITLE_KEY}, '\u0e4d\u0e32', '\u0e33')"
+_ORGANISATION_IN = '"entry"."organisation" IN (SELECT "id" FROM "organisation" WHERE {})'
+
+
+def text_search(q: str) -> WhereRaw | None:
+    """The condition for an entry list's search box, read as the organisation search reads it
+    (``registry.read_search``: abbreviated kinds, tone marks, spaces and dots ignored): every word
+    found in the entry's title or its organisation's names, district, province or code; with a
+    kind typed first ("อบต.สันทราย"), an organisation of that kind whose names hold the words; or
+    the entry's number. None when there is nothing to look for."""
+    readings = read_search(q)
+    number = _ENTRY_NUMBER.match(q.strip())
+    sql: list[str] = []
+    args: list[Any] = []
+    for reading in readings:
+        terms = []
+        if reading.kinds:
+            terms.append(_ORGANISATION_IN.format('"kind" IN (' + ", ".join("{}" for _ in reading.kinds) + ")"))
+            args.extend(sorted(reading.kinds))
+            for word in reading.words:
+                terms.append(_ORGANISATION_IN.format('"search_text" LIKE {} ESCAPE \'\\\''))
+                args.append(like_pattern(word))
+        else:
+            for word in reading.words:
+                terms.append(f"({_TITLE_KEY} LIKE {{}} ESCAPE '\\' OR "
+                             + _ORGANISATION_IN.format('"search_text" LIKE {} ESCAPE \'\\\'') + ")")
+                args.extend([like_pattern(word)] * 2)
+        if terms:
+            sql.append("(" + " AND ".join(terms) + ")")
+    if number:
+        sql.append('"entry"."id" = {}')
+        args.append(int(number.group(1)))
+    if not sql:
+        return None
+    return WhereRaw("(" + " OR ".join(sql) + ")", *args)
 
 
 def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | None = None) -> Any:
@@ -188,6 +242,10 @@ def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | No
         query = query.where(Entry.organisation.kind == filters.kind)
     if filters.category and skip != "category":
         query = query.where(Entry.category == filters.category)
+    if filters.q and filters.q.strip():
+        condition = text_search(filters.q)
+        # Only punctuation typed: nothing can match.
+        query = query.where(condition if condition is not None else Entry.id == -1)
     return query
 
 
@@ -213,6 +271,65 @@ async def count_matching(actor: Actor, filters: EntryFilters) -> int:
     if actor.role == "applicant" and actor.organisation_id is None:
         return 0
     return await _filtered(Entry.count(), actor, filters)
+
+
+#: The columns of the organisers' export of an entry list (CSV codes; XLSX labels and words).
+EXPORT_COLUMNS: tuple[Column, ...] = (
+    Column("entry_id", "Entry number", "The entry's stable id in this system.", "id", 10),
+    Column("title", "Innovation title", "The title as the organisation typed it.", width=48),
+    Column("organisation_code", "Organisation code", "The local administrative organisation's registry code.",
+           width=12),
+    Column("organisation_name_th", "Organisation", "The organisation's name in Thai.", width=36),
+    Column("organisation_kind", "Kind of organisation", "The kind of local administrative organisation.", width=24,
+           words=lambda kind: " / ".join(KIND_LABELS.get(kind, (kind, kind)))),
+    Column("province_name_th", "Province", "The organisation's province, in Thai.", width=16),
+    Column("category", "Category", "The category code the organisation chose (see the edition's categories).",
+           width=14),
+    Column("state", "State", "Where the entry stands: draft, submitted, withdrawn or a decision.", width=26,
+           words=partial(both_labels, "entry_state")),
+    Column("submitted_at", "Submitted at", "When the entry was last submitted (Bangkok time).", "datetime", 20),
+    Column("citizens_served", "Citizens served", "How many people the service serves, as the organisation says.",
+           "whole", 12),
+)
+EXPORT_LIMIT = 20_000  # every organisation of the registry, with room to spare
+
+
+async def export_entries(actor: Actor, filters: EntryFilters) -> tuple[tuple[Column, ...], list[list[Any]]]:
+    """Every entry ``list_entries`` lists with these filters (all pages), as export rows."""
+    if not is_organiser(actor):
+        raise PermissionDenied("Only administrators can export the entry list.")
+    query = Entry.select(Entry.id, Entry.title, Entry.organisation.code, Entry.organisation.name_th,
+                         Entry.organisation.kind, Entry.organisation.province_name_th, Entry.category, Entry.state,
+                         Entry.submitted_at, Entry.citizens_served)
+    rows = await _filtered(query, actor, filters).order_by(Entry.id).limit(EXPORT_LIMIT)
+    return EXPORT_COLUMNS, [
+        [r["id"], r["title"], r["organisation.code"], r["organisation.name_th"], r["organisation.kind"],
+         r["organisation.province_name_th"], r["category"], r["state"], r["submitted_at"], r["citizens_served"]]
+        for r in rows]
+
+
+@dataclass(frozen=True)
+class SubmissionFigures:
+    """An edition's submissions at a glance: entries submitted (whatever was decided since),
+    drafts not yet submitted, and whole days until submissions close (0 on the last day, None
+    once closed), counted in Bangkok."""
+
+    submitted: int
+    drafts: int
+    withdrawn: int
+    closes_at: datetime
+    days_left: int | None
+
+
+async def submission_figures(actor: Actor, year: int) -> SubmissionFigures:
+    by_state = await count_entries(year=year, group_by="state", actor=actor)
+    edition = await existing(Edition.select(Edition.submission_closes_at).where(Edition.year == year))
+    closes = edition["submission_closes_at"]
+    now = clock.now()
+    days = (clock.to_bangkok(closes).date() - clock.to_bangkok(now).date()).days if now < closes else None
+    return SubmissionFigures(
+        submitted=sum(n for state, n in by_state.items() if state not in ("draft", "withdrawn")),
+        drafts=by_state.get("draft", 0), withdrawn=by_state.get("withdrawn", 0), closes_at=closes, days_left=days)
 
 
 COUNT_GROUPS = ("state", "province", "kind", "category")

@@ -111,7 +111,7 @@ PUBLIC_FIELDS = (Organisation.id, Organisation.code, Organisation.name_th, Organ
 _COLUMNS_SQL = ", ".join(f'"{f._meta.db_column_name}"' for f in PUBLIC_FIELDS)
 
 
-def _like(text: str, *, prefix: bool = False) -> str:
+def like_pattern(text: str, *, prefix: bool = False) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{escaped}%" if prefix else f"%{escaped}%"
 
@@ -141,7 +141,7 @@ def _matching(sql: _Sql, readings: list[SearchReading], province: str | None, ki
     conditions = []
     if readings:
         alternatives = [
-            " AND ".join(sql.like('"search_text"', _like(word)) for word in r.words) if r.words
+            " AND ".join(sql.like('"search_text"', like_pattern(word)) for word in r.words) if r.words
             else f'"kind" IN ({sql.values(sorted(r.kinds or ()))})'
             for r in readings]
         conditions.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
@@ -165,9 +165,9 @@ def _score(sql: _Sql, reading: SearchReading) -> str:
         return f"0{kind_bonus()}"
     exact = f'"name_key" IN ({sql.values(guesses)}) OR "code" IN ({sql.values(guesses)})'
     exact_score = f"{RANK_EXACT}{kind_bonus()}"
-    prefix = " OR ".join(sql.like('"name_key"', _like(g, prefix=True)) for g in guesses)
+    prefix = " OR ".join(sql.like('"name_key"', like_pattern(g, prefix=True)) for g in guesses)
     prefix_score = f"{RANK_PREFIX}{kind_bonus()}"
-    contains = " OR ".join(sql.like('"name_key"', _like(g)) for g in guesses)
+    contains = " OR ".join(sql.like('"name_key"', like_pattern(g)) for g in guesses)
     contains_score = f"{RANK_CONTAINS}{kind_bonus()}"
     return (f"CASE WHEN {exact} THEN {exact_score} WHEN {prefix} THEN {prefix_score} "
             f"WHEN {contains} THEN {contains_score} ELSE 0 END")

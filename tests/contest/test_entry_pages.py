@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 
 from contest import clock
+from contest.i18n import format_size
 from contest.tables import Attachment, DeadlineExtension, Entry, Receipt
 from tests.conftest import run
-from tests.factories import browser_login, csrf, make_edition, make_org, make_user
+from tests.factories import browser_login, csrf, decoded_body, make_edition, make_org, make_user, wait_for_mails
 from uploads.testing import make_pdf
 
 pytestmark = pytest.mark.integration
@@ -317,6 +318,20 @@ def test_submit_then_receipt_shows_every_file_hash(client) -> None:  # type: ign
     assert number in html and hashlib.sha256(pdf).hexdigest() in html and "ผลงาน.pdf" in html
     assert FORM["title"] in html and "2569" in html and "data-print" in html
     assert html.count("<h1") == 1
+    # The agency's header, Thai and English, printed with it.
+    header = html[html.index('<header class="agency-header">'):html.index("<h1")]
+    assert "สำนักงานพัฒนารัฐบาลดิจิทัล (องค์การมหาชน) (สพร.)" in header
+    assert "Digital Government Development Agency (DGA)" in header
+    # Each fingerprint is selectable text with a copy button that site.js shows.
+    digest = hashlib.sha256(pdf).hexdigest()
+    assert f'<code class="hash">{digest}</code> <button type="button" class="copy-button no-print" ' \
+           f'data-copy="{digest}" data-copied="คัดลอกแล้ว" hidden>คัดลอก' in html
+    # The mail gives sizes as people read them.
+    [mail] = wait_for_mails("staff@example.go.th")
+    body = decoded_body(mail)
+    assert f"ผลงาน.pdf ({format_size(len(pdf))}) SHA-256 {digest}" in body and "bytes" not in body
+    assert format_size(536) == "536 B" and format_size(12_700) == "12.4 KB" and format_size(96 * 2**20) == "96.0 MB"
+    assert "ลายพิมพ์ของแต่ละไฟล์" in body
     listed = client.get("/entries").text
     assert number in listed and "ส่งแล้ว" in listed
     # another organisation cannot read the receipt
@@ -396,7 +411,7 @@ def test_admin_list_filters_and_counts(client) -> None:  # type: ignore[no-untyp
     assert page.status_code == 200 and page.text.count("<h1") == 1
     assert "อบต.เหนือ" in page.text and "เทศบาลใต้" in page.text
     by_state = page.text[page.text.index("counts-h"):]
-    assert re.search(r"ฉบับร่าง</a></td><td>2</td>", by_state)
+    assert re.search(r'<span class="n">2</span> ฉบับร่าง</a>', by_state)
     filtered = client.get("/admin/editions/2569/entries", params={"province": "90"})
     assert "เทศบาลใต้" in filtered.text and "อบต.เหนือ" not in filtered.text.split("counts-h")[1].split("<tbody>")[-1]
     by_kind = client.get("/admin/editions/2569/entries", params={"kind": "town_municipality", "state": "draft"})
@@ -507,6 +522,10 @@ def test_upload_form_says_how_much_room_is_left_and_that_storage_failed(client, 
     assert run(Attachment.count()) == 1 and len(_stored_files()) == 1
 
 
+# A count's bar and number: an SVG bar (its length out of 100), then the count as text.
+BAR = r'\s*<svg class="bar"[^>]*><rect width="\d+" height="10"/></svg>\s*<span class="n">'
+
+
 def test_admin_list_pages_keep_filters_and_counts_follow_them(client) -> None:  # type: ignore[no-untyped-def]
     from contest.controllers import entry_pages
     from tests.factories import make_submitted_entries
@@ -539,13 +558,13 @@ def test_admin_list_pages_keep_filters_and_counts_follow_them(client) -> None:  
     # Counts: each table applies the other filters; provinces are counted too.
     counts = client.get("/admin/editions/2569/entries", params={"province": "90"}).text
     counts = counts[counts.index('id="counts-h"'):counts.index("</section>", counts.index('id="counts-h"'))]
-    assert re.search(r'href="\?state=submitted&amp;province=90">ส่งแล้ว</a></td><td>2</td>', counts)
-    assert re.search(r'href="\?state=draft&amp;province=90">ฉบับร่าง</a></td><td>1</td>', counts)
-    assert re.search(r'href="\?province=50">จังหวัด50</a></td><td>5</td>', counts)  # its own dimension: all
-    assert re.search(r'aria-current="true">จังหวัด90</a></td><td>3</td>', counts)
+    assert re.search(r'href="\?state=submitted&amp;province=90"><span class="n">2</span> ส่งแล้ว</a>', counts)
+    assert re.search(r'href="\?state=draft&amp;province=90"><span class="n">1</span> ฉบับร่าง</a>', counts)
+    assert re.search(r'href="\?province=50">จังหวัด50</a>' + BAR + '5</span>', counts)  # its own dimension: all
+    assert re.search(r'aria-current="true">จังหวัด90</a>' + BAR + '3</span>', counts)
     by_state = client.get("/admin/editions/2569/entries", params={"state": "draft"}).text
     by_state = by_state[by_state.index('id="counts-h"'):]
-    assert re.search(r'href="\?state=draft&amp;province=90"[^>]*>จังหวัด90</a></td><td>1</td>', by_state)
+    assert re.search(r'href="\?state=draft&amp;province=90"[^>]*>จังหวัด90</a>' + BAR + '1</span>', by_state)
     assert "จังหวัด50</a>" not in by_state.split("</section>")[0]
 
 

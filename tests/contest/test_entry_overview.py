@@ -1,0 +1,175 @@
+"""The organisers' entry overview: compact counts, a search that reads Thai as officials type it
+(combined with the filters), exports of exactly the listed entries, and the dashboard's figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import openpyxl
+import pytest
+
+from contest import clock
+from contest.domain import entries
+from contest.domain.audit import SYSTEM
+from contest.i18n import t
+from contest.tables import Entry, Organisation
+from tests.conftest import run
+from tests.factories import browser_login, make_edition, make_submitted_entries, make_user
+
+pytestmark = pytest.mark.integration
+
+LISTED = re.compile(r'<td><a href="/admin/entries/(\d+)">')
+
+
+def _world() -> dict[str, int]:
+    """Four entries: two from สันทราย (an อบต. and a ทต.), one with a Thai title, one in another
+    province; the Thai title spelled with its tone marks as the registry has them."""
+    run(make_edition(2569))
+    ids = run(make_submitted_entries(2569, 4, provinces=("50", "50", "50", "90")))
+    sao, town, titled, south = ids
+    names = {sao: ("องค์การบริหารส่วนตำบลสันทราย", "sao"), town: ("เทศบาลตำบลสันทรายหลวง", "subdistrict_municipality"),
+             titled: ("เทศบาลตำบลหนองจ๊อม", "subdistrict_municipality")}
+    for entry_id, (name, kind) in names.items():
+        org = run(Entry.select(Entry.organisation).where(Entry.id == entry_id).first())["organisation"]
+        from contest.domain.organisations import search_columns
+
+        row = run(Organisation.select().where(Organisation.id == org).first())
+        run(Organisation.update({Organisation.name_th: name, Organisation.kind: kind, **{
+            getattr(Organisation, k): v for k, v in search_columns(
+                code=row["code"], name_th=name, name_en=row["name_en"], district_name_th=row["district_name_th"],
+                province_name_th=row["province_name_th"]).items()}}).where(Organisation.id == org))
+    run(Entry.update({Entry.title: "ระบบแจ้งซ่อมไฟฟ้าส่องสว่าง Smart-Light"}).where(Entry.id == titled))
+    run(Entry.update({Entry.state: "draft"}).where(Entry.id == south))
+    return {"sao": sao, "town": town, "titled": titled, "south": south}
+
+
+def _admin(client) -> None:  # type: ignore[no-untyped-def]
+    run(make_user("admin", email="overview@dga.or.th"))
+    browser_login(client, "overview@dga.or.th")
+
+
+def _listed(client, **params: str) -> list[int]:  # type: ignore[no-untyped-def]
+    page = client.get("/admin/editions/2569/entries", params=params)
+    assert page.status_code == 200
+    return [int(i) for i in LISTED.findall(page.text)]
+
+
+def test_search_reads_abbreviations_tone_slips_titles_and_entry_numbers(client) -> None:  # type: ignore[no-untyped-def]
+    w = _world()
+    _admin(client)
+    assert _listed(client, q="สันทราย") == [w["sao"], w["town"]]
+    assert _listed(client, q="อบต.สันทราย") == [w["sao"]]  # the kind typed first
+    assert _listed(client, q="ทต. สันทรายหลวง") == [w["town"]]
+    assert _listed(client, q="หนองจ้อม") == [w["titled"]]  # the registry has หนองจ๊อม
+    assert _listed(client, q="แจงซอม") == [w["titled"]]  # tone marks left out
+    assert _listed(client, q="smart light") == [w["titled"]]  # case, space and hyphen
+    assert _listed(client, q=str(w["south"])) == [w["south"]]
+    assert _listed(client, q=f"DLG2569-{w['south']:06d}-01") == [w["south"]]
+    assert _listed(client, q="ไม่มีผลงานนี้") == []
+    assert _listed(client, q="...") == []  # nothing to look for: nothing found, no error
+    # Combined with the filters, and the counts follow the search.
+    assert _listed(client, q="สันทราย", kind="sao") == [w["sao"]]
+    assert _listed(client, q="เทศบาล", state="draft") == [w["south"]]
+    page = client.get("/admin/editions/2569/entries", params={"q": "สันทราย"}).text
+    counts = page[page.index('id="counts-h"'):page.index("</section>", page.index('id="counts-h"'))]
+    assert re.search(r'href="\?q=%E0%B8%AA[^"]*&amp;state=submitted"><span class="n">2</span> ส่งแล้ว</a>', counts)
+    assert "ฉบับร่าง" not in counts  # the draft does not match the search
+    assert 'value="สันทราย"' in page
+
+
+def test_search_text_is_a_database_condition_on_both_engines(db) -> None:  # type: ignore[no-untyped-def]
+    w = _world()
+    filters = entries.EntryFilters(year=2569, q="สันทราย")
+    assert run(entries.count_matching(SYSTEM, filters)) == 2
+    assert run(entries.count_entries(year=2569, group_by="kind", filters=filters)) == {
+        "sao": 1, "subdistrict_municipality": 1}
+    assert [r["id"] for r in run(entries.list_entries(SYSTEM, filters))] == [w["sao"], w["town"]]
+    assert entries.text_search("   ") is None
+
+
+def test_exports_hold_exactly_the_filtered_list_on_every_page(client) -> None:  # type: ignore[no-untyped-def]
+    w = _world()
+    _admin(client)
+    from contest.controllers import entry_pages
+
+    size, entry_pages.ADMIN_PAGE_SIZE = entry_pages.ADMIN_PAGE_SIZE, 1
+    try:
+        page = client.get("/admin/editions/2569/entries", params={"q": "สันทราย"}).text
+    finally:
+        entry_pages.ADMIN_PAGE_SIZE = size
+    link = re.search(r'href="(/admin/editions/2569/entries\.csv\?[^"]+)"', page)
+    assert link and "q=" in link.group(1)
+    resp = client.get(link.group(1).replace("&amp;", "&"))
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    assert resp.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert rows[0] == [c.code for c in entries.EXPORT_COLUMNS]
+    assert [int(r[0]) for r in rows[1:]] == [w["sao"], w["town"]]  # both pages, nothing else
+    assert {r[rows[0].index("state")] for r in rows[1:]} == {"submitted"}  # codes for programs
+
+    resp = client.get("/admin/editions/2569/entries.xlsx", params={"province": "50", "q": "หนองจ้อม"})
+    assert resp.status_code == 200
+    assert "attachment" in resp.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(resp.content))
+    assert book.sheetnames == ["entries", "data_dictionary"]
+    sheet = book["entries"]
+    header = [c.value for c in sheet[1]]
+    labels = [c.value for c in sheet[2]]
+    assert labels[header.index("entry_id")] == "เลขที่ผลงาน / Entry number"
+    assert labels[header.index("organisation_kind")] == "ประเภทองค์กรปกครองส่วนท้องถิ่น / Kind of organisation"
+    assert sheet.max_row == 3 and sheet.cell(row=3, column=1).value == w["titled"]
+    assert sheet.cell(row=3, column=header.index("state") + 1).value == "ส่งแล้ว / Submitted"
+    assert sheet.cell(row=3, column=header.index("organisation_kind") + 1).value == \
+        "เทศบาลตำบล / Subdistrict Municipality"
+    assert sheet.column_dimensions["B"].width >= 40 and sheet.freeze_panes == "A3"
+    dictionary = {r[0]: r for r in book["data_dictionary"].iter_rows(min_row=2, values_only=True)}
+    assert set(header) == set(dictionary)
+    for code, label_th, label_en, about_th, about_en in dictionary.values():
+        assert label_th != label_en and about_th != about_en, code  # every column explained in Thai
+
+    # Not for anyone but administrators.
+    client.cookies.clear()
+    assert client.get("/admin/editions/2569/entries.csv", follow_redirects=False).status_code in (303, 401)
+
+
+def test_export_columns_have_thai_labels_and_meanings() -> None:
+    for column in entries.EXPORT_COLUMNS:
+        assert t(column.label, "th") != column.label and t(column.about, "th") != column.about, column.code
+
+
+def test_counts_are_compact_and_the_list_comes_first(client) -> None:  # type: ignore[no-untyped-def]
+    run(make_edition(2569))
+    run(make_submitted_entries(2569, 12, provinces=tuple(str(p) for p in range(30, 42))))
+    _admin(client)
+    page = client.get("/admin/editions/2569/entries").text
+    main = page[page.index("<main"):]
+    # No count tables: the only table on the page is the list itself.
+    assert main.count("<table") == 1
+    # The provinces fold away (12 of them here) and say how many there are.
+    assert re.search(r'<details class="by-province">\s*<summary><h3>ตามจังหวัด <span class="hint">\(12 จังหวัด\)', main)
+    assert main.index('id="counts-h"') < main.index("<table")
+
+
+def test_dashboard_shows_the_current_editions_submissions_and_days_left(client) -> None:  # type: ignore[no-untyped-def]
+    edition = run(make_edition(2569))
+    run(make_submitted_entries(2569, 3))
+    run(make_submitted_entries(2569, 2, state="draft"))
+    run(make_submitted_entries(2569, 1, state="withdrawn"))
+    clock.freeze(edition.submission_closes_at - timedelta(days=5, hours=1))
+    try:
+        _admin(client)
+        page = client.get("/admin").text
+        figures = page[page.index('id="current-h"'):page.index("</section>", page.index('id="current-h"'))]
+        assert "การประกวดปี 2569: เปิดรับผลงาน" in figures
+        assert '<span class="n">3</span> ส่งแล้ว' in figures
+        assert '<span class="n">2</span> ฉบับร่างที่ยังไม่ได้ส่ง' in figures
+        assert re.search(r'<span class="n">[56]</span> วันก่อนปิดรับผลงาน', figures)
+        clock.freeze(edition.submission_closes_at + timedelta(minutes=1))
+        assert "ปิดรับผลงานแล้ว" in client.get("/admin").text
+        english = client.get("/admin", params={"lang": "en"}).text
+        assert "Edition 2569: Open for submissions" in english and "Submissions closed" in english
+    finally:
+        clock.freeze(None)
