@@ -30,7 +30,7 @@ from contest.domain.entries import (
 )
 from contest.domain.outcomes import visible_entry
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contest.i18n import format_date, t
+from contest.i18n import format_date, format_size, t
 from contest.rules import refuse_any_pending, refuse_pending_member
 from contest.settings import get_settings
 from contest.tables import Attachment, Edition, Entry, Receipt
@@ -190,12 +190,14 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
 
 def _receipt_mail(to: str, edition: dict[str, Any], entry: dict[str, Any], receipt: dict[str, Any],
                   files: list[dict[str, Any]]) -> dict[str, str]:
-    lines = "\n".join(f"- {f['name']} ({f['size']:,} bytes) SHA-256 {f['sha256']}" for f in files)
+    lines = "\n".join(f"- {f['name']} ({format_size(f['size'])}) SHA-256 {f['sha256']}" for f in files)
     text = t("Your entry \"{title}\" was received.\n\nReceipt number: {number}\nReceived at: {at}\n"
              "Edition: {edition}\n\nFiles received:\n{files}\n\nYou can view and print the receipt at {url}\n",
              title=entry["title"], number=receipt["number"], at=format_date(receipt["submitted_at"]),
              edition=edition["title"], files=lines,
              url=f"{get_settings().base_url}/receipts/{receipt['number']}")
+    text += "\n" + t("SHA-256 is a fingerprint of each file: if even one byte of a file changes, its fingerprint "
+                     "changes.") + "\n"
     return {"to": to, "subject": t("Receipt {number}: your entry was received", number=receipt["number"]),
             "text": text}
 

@@ -164,3 +164,23 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () { window.print(); });
   });
 });
+
+// Copy buttons beside fingerprints (shown only when the browser can copy); without this file the
+// fingerprint is plain text to select.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!navigator.clipboard || !window.isSecureContext) { return; }
+  var status = document.createElement("p");
+  status.className = "sr-only";
+  status.setAttribute("role", "status");
+  document.body.appendChild(status);
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+        status.textContent = button.getAttribute("data-copied");
+        button.classList.add("copied");
+        setTimeout(function () { button.classList.remove("copied"); status.textContent = ""; }, 2500);
+      });
+    });
+  });
+});

@@ -185,6 +185,11 @@ def test_results_page_winner_awardees_filters_and_caching(client) -> None:  # ty
     assert sorted(int(r) for r in rows) == sorted([p["winner"], *p["finalists"]])
     assert "สงขลา" in html and "กรุงเทพมหานคร" in html and "เทศบาลตำบล" in html
     assert p["sha"] in html
+    # The fingerprint says what it is for, and has a copy button (shown by site.js).
+    assert f'<code class="hash">{p["sha"]}</code> <button type="button" class="copy-button no-print" ' \
+           f'data-copy="{p["sha"]}"' in html
+    assert th("A fingerprint of these results exactly as they were published: if anything in them changed later, "
+              "the fingerprint would change. Quote it to show which results you mean.") in html
     published_at = run(ResultSnapshot.select(ResultSnapshot.published_at).first())["published_at"]
     assert format_date(published_at, language="th") in html
     assert "contact_email" not in html and "it@example.go.th" not in html
@@ -307,7 +312,9 @@ def test_showcase_search_consent_and_open_data(client) -> None:  # type: ignore[
         for column in announcement.CSV_COLUMNS:
             assert f"<code>{column}</code>" in page.text
         assert "รหัสผลงาน (คงที่ ไม่ซ้ำกันในแต่ละแถว)" in page.text
-    assert p["sha"] in client.get(f"/open-data/{YEAR}").text
+    open_data = client.get(f"/open-data/{YEAR}").text
+    assert f'<code class="hash">{p["sha"]}</code> <button type="button" class="copy-button' in open_data
+    assert "ลายพิมพ์ของผลการประกวดแต่ละปี" in open_data
     assert "Stable entry identifier" in client.get("/open-data", params={"lang": "en"}).text
     assert client.get("/open-data/2570").status_code == 404
 
