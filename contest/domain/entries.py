@@ -197,13 +197,16 @@ def text_search(q: str) -> WhereRaw | None:
     """The condition for an entry list's search box, read as the organisation search reads it
     (``registry.read_search``: abbreviated kinds, tone marks, spaces and dots ignored): every word
     found in the entry's title or its organisation's names, district, province or code; with a
-    kind typed first ("อบต.สันทราย"), an organisation of that kind whose names hold the words; or
-    the entry's number. None when there is nothing to look for."""
-    readings = read_search(q)
+    kind typed first ("อบต.สันทราย"), an organisation of that kind whose names hold the words. A
+    number finds the entry of that number (or the organisation of that code). None when there is
+    nothing to look for."""
     number = _ENTRY_NUMBER.match(q.strip())
+    if number:  # a number is the entry's, or an organisation's whole registry code, never a part of one
+        return WhereRaw('("entry"."id" = {} OR ' + _ORGANISATION_IN.format('"code" = {}') + ")",
+                        int(number.group(1)), q.strip().lstrip("#"))
     sql: list[str] = []
     args: list[Any] = []
-    for reading in readings:
+    for reading in read_search(q):
         terms = []
         if reading.kinds:
             terms.append(_ORGANISATION_IN.format('"kind" IN (' + ", ".join("{}" for _ in reading.kinds) + ")"))
@@ -218,9 +221,6 @@ def text_search(q: str) -> WhereRaw | None:
                 args.extend([like_pattern(word)] * 2)
         if terms:
             sql.append("(" + " AND ".join(terms) + ")")
-    if number:
-        sql.append('"entry"."id" = {}')
-        args.append(int(number.group(1)))
     if not sql:
         return None
     return WhereRaw("(" + " OR ".join(sql) + ")", *args)

@@ -66,7 +66,9 @@ def test_search_reads_abbreviations_tone_slips_titles_and_entry_numbers(client) 
     assert _listed(client, q="หนองจ้อม") == [w["titled"]]  # the registry has หนองจ๊อม
     assert _listed(client, q="แจงซอม") == [w["titled"]]  # tone marks left out
     assert _listed(client, q="smart light") == [w["titled"]]  # case, space and hyphen
-    assert _listed(client, q=str(w["south"])) == [w["south"]]
+    assert _listed(client, q=str(w["south"])) == [w["south"]]  # not every code holding that digit
+    code = run(Entry.select(Entry.organisation.code).where(Entry.id == w["town"]).first())["organisation.code"]
+    assert _listed(client, q=code) == [w["town"]]
     assert _listed(client, q=f"DLG2569-{w['south']:06d}-01") == [w["south"]]
     assert _listed(client, q="ไม่มีผลงานนี้") == []
     assert _listed(client, q="...") == []  # nothing to look for: nothing found, no error
