@@ -14,6 +14,7 @@ entries assigned to them answer 409 ``calibration_pending`` (admins are never he
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +22,13 @@ import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from contest.db import atomic, lock_row
+from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound
+from contest.i18n import t
 from contest.rules import is_admin, is_organiser, require_organiser
+from contest.settings import get_settings
+from contest.tables import User
 from judging.domain.calibration_gate import calibration_left, require_calibrated
 from judging.domain.conflicts import conflicts_by_member
 from judging.domain.planner import EntryRef, Existing, ReviewerRef, plan_assignments
@@ -149,10 +154,50 @@ class _NoPanel:
         return f"Entry {self.entry_id}: no panel member without a conflict of interest can score it"
 
 
-async def _insert(round_id: int, pairs: list[tuple[int, int]]) -> None:
+async def _insert(round_id: int, pairs: list[tuple[int, int]]) -> list[int | None]:
+    """Store the new assignments and queue each member's mail (inside the caller's transaction);
+    returns the outbox jobs to dispatch after commit."""
     for start in range(0, len(pairs), BATCH):
         await Assignment.insert(*[Assignment(key=f"{round_id}:{e}:{r}", round=round_id, entry=e, reviewer=r)
                                   for e, r in pairs[start:start + BATCH]])
+    return await _mail_assigned(round_id, pairs)
+
+
+ASSIGNED_MAIL = ("Dear {name},\n\n{n} entries were assigned to you to score in the {kind} round of edition "
+                 "{year}.\nYour queue: {url}\n")
+
+
+async def _mail_assigned(round_id: int, pairs: list[tuple[int, int]]) -> list[int | None]:
+    """One mail to each member given new entries in this batch: how many, and a link to their
+    queue, Thai then English. The planner never pairs a member with an organisation they have a
+    conflict with, and a pair recused since is no longer live: only live pairs are counted."""
+    if not pairs:
+        return []
+    row = await get_round_row(round_id)
+    live = {(a["entry"], a["reviewer"]) for a in await Assignment.select(Assignment.entry, Assignment.reviewer).where(
+        (Assignment.round == round_id) & Assignment.state.is_in(list(LIVE)))}
+    batch: dict[int, list[int]] = {}
+    for entry_id, reviewer_id in pairs:
+        if (entry_id, reviewer_id) in live:
+            batch.setdefault(reviewer_id, []).append(entry_id)
+    if not batch:
+        return []
+    users = {u["id"]: u for u in await User.select(User.id, User.email, User.name).where(
+        User.id.is_in(list(batch)) & (User.is_active == True))}  # noqa: E712
+    url = f"{get_settings().base_url}/review/rounds/{round_id}"
+    jobs: list[int | None] = []
+    for reviewer_id, entry_ids in sorted(batch.items()):
+        user = users.get(reviewer_id)
+        if user is None:
+            continue
+        values = {"name": user["name"] or user["email"], "n": len(entry_ids), "year": row["edition.year"],
+                  "url": url}
+        text = "\n\n".join(t(ASSIGNED_MAIL, lang, kind=t(row["kind"], lang), **values) for lang in ("th", "en"))
+        subject = " / ".join(t("{n} entries assigned to you to score", lang, n=len(entry_ids)) for lang in ("th", "en"))
+        batch_id = hashlib.sha256(",".join(map(str, sorted(entry_ids))).encode()).hexdigest()[:16]
+        jobs.append(await outbox.add_job("send_mail", {"to": user["email"], "subject": subject, "text": text},
+                                         dedupe_key=f"assigned:{round_id}:{reviewer_id}:{batch_id}"))
+    return jobs
 
 
 def _problem_view(p: Any) -> dict[str, Any]:
@@ -186,10 +231,11 @@ async def assign_reviewers(*, actor: Actor, round_id: int) -> AssignResult:
                            "conflict of interest. Add members or lower the number of reviewers per entry; "
                            "nothing was assigned.", code="too_few_reviewers", count=len(problems),
                            needed=row["reviewers_per_entry"], problems=[_problem_view(p) for p in problems[:200]])
-        await _insert(round_id, plan.new)
+        jobs = await _insert(round_id, plan.new)
         if plan.new:
             await append_event(actor=actor, action="round.assign", subject_type="round", subject_id=round_id,
                                after={"created": len(plan.new), "seed": row["seed"]})
+    await outbox.dispatch(jobs)
     return AssignResult(created=len(plan.new), per_reviewer=dict(plan.loads), problems=[])
 
 
@@ -201,10 +247,11 @@ async def fill_gaps(*, actor: Actor, round_id: int) -> int:
     async with atomic():
         await lock_row("judging_round", round_id)
         plan = await _plan(round_id, row, best_effort=True)
-        await _insert(round_id, plan.new)
+        jobs = await _insert(round_id, plan.new)
         if plan.new:
             await append_event(actor=actor, action="round.reassign", subject_type="round", subject_id=round_id,
                                after={"created": len(plan.new)})
+    await outbox.dispatch(jobs)
     return len(plan.new)
 
 

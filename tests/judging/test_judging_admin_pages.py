@@ -170,7 +170,7 @@ def test_screening_from_rubric_to_signed_shortlist_through_the_pages(client, app
     assert all(e in page.text for e in emails)
     resp = post(client, f"/admin/judging/rounds/{round_id}/reminders", {"_csrf": token})
     assert "n=5" in assert_redirect(resp, f"/admin/judging/rounds/{round_id}/progress")
-    assert len(wait_for_mails(emails[1])) == 1
+    assert len(wait_for_mails(emails[1], count=2)) == 2  # the mail of the assignment, then the reminder
 
     # Everyone scores; the admin reopens one sheet (a reason is required), the member resubmits.
     score_all(round_id, lambda e, r, c: float(entries.index(e) + 1))
