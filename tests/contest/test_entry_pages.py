@@ -415,7 +415,7 @@ def test_admin_list_filters_and_counts(client) -> None:  # type: ignore[no-untyp
     filtered = client.get("/admin/editions/2569/entries", params={"province": "90"})
     assert "เทศบาลใต้" in filtered.text and "อบต.เหนือ" not in filtered.text.split("counts-h")[1].split("<tbody>")[-1]
     by_kind = client.get("/admin/editions/2569/entries", params={"kind": "town_municipality", "state": "draft"})
-    rows = by_kind.text.split('<caption class="sr-only">')[-1]
+    rows = by_kind.text.split('id="entries-caption"')[-1]
     assert "เทศบาลใต้" in rows and "อบต.เหนือ" not in rows
     assert client.get("/admin/entries", follow_redirects=False).headers["location"] == "/admin/editions/2569/entries"
 
