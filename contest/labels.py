@@ -24,8 +24,12 @@ ROLES: Final = {"admin": "Administrator", "reviewer": "Committee member", "appli
 ROUND_STATES: Final = {"draft": "Draft", "open": "Open for scoring", "closed": "Scoring closed",
                        "signed": "Signed (final)"}
 
+PENDING_ACTION_STATES: Final = {"pending": "Waiting for approval", "approved": "Approved by a second administrator",
+                                "rejected": "Not approved"}
+
 VOCABULARIES: Final = {"entry_state": ENTRY_STATES, "edition_state": EDITION_STATES, "role": ROLES,
-                       "round_state": ROUND_STATES, "outcome": ENTRY_STATES}
+                       "round_state": ROUND_STATES, "outcome": ENTRY_STATES,
+                       "pending_action_state": PENDING_ACTION_STATES}
 
 
 def code_label(vocabulary: str, code: str | None, language: str | None = None) -> str:
@@ -43,4 +47,5 @@ def both_labels(vocabulary: str, code: str | None) -> str:
     return th if th == en else f"{th} / {en}"
 
 
-__all__ = ["ENTRY_STATES", "EDITION_STATES", "ROLES", "ROUND_STATES", "VOCABULARIES", "code_label", "both_labels"]
+__all__ = ["ENTRY_STATES", "EDITION_STATES", "ROLES", "ROUND_STATES", "PENDING_ACTION_STATES", "VOCABULARIES",
+           "code_label", "both_labels"]

@@ -12,12 +12,13 @@ import pytest
 from contest.enums import EditionState, EntryState, Role
 from contest.tables import User
 from tests.conftest import run
-from tests.factories import browser_login
+from tests.factories import browser_login, csrf
 from tests.judging.support import YEAR, score_all, screening
 
 pytestmark = pytest.mark.integration
 
-CODES = sorted({*EntryState, *EditionState, *Role, "closed", "signed", "assigned", "recused", "system"})
+CODES = sorted({*EntryState, *EditionState, *Role, "closed", "signed", "assigned", "recused", "system", "pending",
+                "approved", "rejected"})
 
 
 class _Visible(HTMLParser):
@@ -57,12 +58,16 @@ def test_main_admin_pages_in_thai_show_no_raw_codes(client) -> None:  # type: ig
         run(User.update({User.name: f"สมชาย ใจดี {u['id']}"}).where(User.id == u["id"]))
     browser_login(client, s.admins[0])
     headers = {"Accept-Language": "th"}
+    # A proposal waiting for a second administrator.
+    proposed = client.post("/admin/users", data={"_csrf": csrf(client), "email": "new-admin@dga.or.th",
+                                                 "role": "admin", "password": "a-long-password-1"})
+    assert proposed.status_code == 202
     pages = ["/admin", "/admin/users", f"/admin/editions/{YEAR}", f"/admin/editions/{YEAR}/entries",
              f"/admin/editions/{YEAR}/entries?state=eligible", "/admin/judging", f"/admin/judging/{YEAR}/eligibility",
              f"/admin/judging/rounds/{s.round_id}", f"/admin/judging/rounds/{s.round_id}/rules",
              f"/admin/judging/rounds/{s.round_id}/committee", f"/admin/judging/rounds/{s.round_id}/progress",
              f"/admin/judging/rounds/{s.round_id}/ranking", f"/admin/judging/rounds/{s.round_id}/decision",
-             "/admin/registry", "/admin/privacy", "/admin/outbox"]
+             "/admin/registry", "/admin/privacy", "/admin/outbox", "/admin/pending-actions"]
     found = {}
     for path in pages:
         page = client.get(path, headers=headers)
