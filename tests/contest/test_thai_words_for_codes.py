@@ -62,7 +62,7 @@ def test_main_admin_pages_in_thai_show_no_raw_codes(client) -> None:  # type: ig
     proposed = client.post("/admin/users", data={"_csrf": csrf(client), "email": "new-admin@dga.or.th",
                                                  "role": "admin", "password": "a-long-password-1"})
     assert proposed.status_code == 202
-    pages = ["/admin", "/admin/users", f"/admin/editions/{YEAR}", f"/admin/editions/{YEAR}/entries",
+    pages = ["/admin", "/admin/users", f"/admin/editions/{YEAR}/edit", f"/admin/editions/{YEAR}/entries",
              f"/admin/editions/{YEAR}/entries?state=eligible", "/admin/judging", f"/admin/judging/{YEAR}/eligibility",
              f"/admin/judging/rounds/{s.round_id}", f"/admin/judging/rounds/{s.round_id}/rules",
              f"/admin/judging/rounds/{s.round_id}/committee", f"/admin/judging/rounds/{s.round_id}/progress",
