@@ -12,10 +12,11 @@ from litestar.status_codes import HTTP_200_OK
 from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.pages import message_page
 from contest.domain import consent, entries
-from contest.errors import Conflict
+from contest.errors import Conflict, NotFound
 from contest.guards import login_required, require_actor
 from contest.i18n import t
 from contest.openapi import BEARER, UNSAFE, api
+from contest.rules import is_organiser
 
 
 class ConsentRead(msgspec.Struct, kw_only=True):
@@ -47,6 +48,8 @@ class ConsentPages(Controller):
         """Before the consent goes: what stops being shown, and that it cannot be given again."""
         actor = require_actor(request)
         detail = await entries.get_entry(actor, entry_id)
+        if not (entries.is_owner(actor, detail.entry) or is_organiser(actor)):  # as consent.withdraw decides
+            raise NotFound("No such entry.", code="entry_not_found")
         back = f"/admin/entries/{entry_id}" if actor.role == "admin" else f"/entries/{entry_id}"
         return confirmation_page(Confirmation(
             title=t("Withdraw the consent to publish?"),
