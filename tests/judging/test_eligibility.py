@@ -88,14 +88,19 @@ def test_screening_refuses_to_open_while_entries_await_eligibility(client) -> No
     assert run(Round.select(Round.state).first())["state"] == "draft"
     assert run(Edition.select(Edition.state).first())["state"] == "open"  # nothing moved
 
-    # The admin page says so next to the open button, with the way to fix it.
+    # The admin page says so next to the open button, with the way to fix it; the confirmation
+    # page says so instead of offering to open.
     browser_login(client, "eligibility@dga.or.th")
-    page = client.get(f"/admin/judging/rounds/{round_id}")
-    form = re.search(r'<form method="post" action="/admin/judging/rounds/\d+/open">(.*?)</form>', page.text, re.S)
-    assert form is not None
-    assert "ยังมีผลงานที่ส่งแล้ว 1 รายการที่ยังไม่ได้พิจารณาคุณสมบัติ" in form.group(1)
-    assert f'href="/admin/judging/{YEAR}/eligibility?state=submitted"' in form.group(1)
-    assert 'aria-describedby="open-pending"' in form.group(1)
+    page = client.get(f"/admin/judging/rounds/{round_id}").text
+    notice = re.search(r'<p class="notice bad" id="open-pending">(.*?)</p>', page, re.S)
+    assert notice is not None
+    assert "ยังมีผลงานที่ส่งแล้ว 1 รายการที่ยังไม่ได้พิจารณาคุณสมบัติ" in notice.group(1)
+    assert f'href="/admin/judging/{YEAR}/eligibility?state=submitted"' in notice.group(1)
+    assert re.search(rf'<a class="button" href="/admin/judging/rounds/{round_id}/open" '
+                     r'aria-describedby="open-pending">', page)
+    confirm = client.get(f"/admin/judging/rounds/{round_id}/open").text
+    assert "ยังมีผลงานที่ส่งแล้ว 1 รายการที่ยังไม่ได้พิจารณาคุณสมบัติ" in confirm
+    assert f'action="/admin/judging/rounds/{round_id}/open"' not in confirm
     resp = client.post(f"/admin/judging/rounds/{round_id}/open", data={"_csrf": csrf(client)},
                        follow_redirects=False)
     assert resp.status_code == 409 and 'role="alert"' in resp.text
