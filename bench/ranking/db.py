@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  domain: progress {d['progress_ms']} ms, reviewer queue {d['reviewer_queue_ms']} ms "
               f"({d['queue_items']} items)")
         print(f"  domain: judging quality {d['quality_cold_ms']} ms cold, {d['quality_ms']} ms unchanged sheets; "
-              f"alpha for the whole round (overall and per criterion, in memory) {d['alpha_whole_round_ms']} ms "
-              f"(target < 200)")
+              f"alpha for the whole round (overall and per criterion, in memory) {d['alpha_whole_round_ms']} ms, "
+              f"CPU {d['alpha_whole_round_cpu_ms']} ms (target < 200)")
         print(f"  domain: cockpit (burn-down, near the cut) {d['cockpit_cold_ms']} ms cold, {d['cockpit_ms']} ms "
               f"unchanged sheets")
         for name, v in h.items():
