@@ -86,8 +86,9 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("owner", "/entries"), ("owner", f"/entries/{v['draft']}"), ("owner", f"/entries/{v['entry_id']}"),
         ("owner", f"/receipts/{v['receipt']}"), ("owner", f"/entries/{v['past_entry']}/result"),
         ("owner", "/account"), ("owner", "/account/data"), ("owner", "/organisation/members"),
-        ("owner", "/organisation/adoptions"), ("owner", f"/entries/{v['draft']}/check"),
-        ("other_applicant", f"/showcase/{PAST_YEAR}/{v['past_entry']}/adopt"),
+        ("owner", f"/entries/{v['draft']}/check"), ("owner", f"/entries/{v['entry_id']}/withdraw"),
+        ("owner", f"/entries/{v['entry_id']}/consent-withdrawal"), ("owner", "/account/privacy-notice"),
+        ("owner", "/organisation/adoptions"), ("other_applicant", f"/showcase/{PAST_YEAR}/{v['past_entry']}/adopt"),
         # The committee.
         ("assigned_reviewer", "/review"), ("assigned_reviewer", f"/review/rounds/{v['round_id']}"),
         ("assigned_reviewer", f"/review/assignments/{v['assignment_id']}"),
@@ -102,6 +103,9 @@ def pages(v: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin", "/admin/erasure-requests"), ("admin", "/admin/pending-actions"), ("admin", "/admin/memberships"),
         ("admin", "/admin/outbox"), ("admin", "/admin/editions/new"), ("admin", "/admin/adoptions"),
         ("admin", f"/admin/editions/{PAST_YEAR}/certificate"),
+        ("admin", "/admin/appeals"), ("admin", f"/admin/editions/{YEAR}/publish"),
+        ("admin", f"/admin/judging/rounds/{v['final_round_id']}/close"),
+        ("reviewer", "/account/two-factor"),
         ("admin", f"/admin/judging/{OPEN_YEAR}/rounds/new"),
         ("admin", f"/admin/judging/rounds/{v['final_round_id']}/sign"),  # a confirmation page
         ("admin", f"/admin/judging/rounds/{v['final_round_id']}/committee?people=dga&orgs=ทดสอบ"),
