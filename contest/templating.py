@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from contest.dates import DateEntry, ce_note, entry_from_value, month_names
 from contest.domain.registry import KIND_LABELS
 from contest.i18n import current_language, format_date, format_size, gettext, ngettext, t
 from contest.labels import code_label
@@ -45,6 +46,11 @@ def _lang_url(request: Any, lang: str) -> str:
 file_size = format_size
 
 
+def _date_entry(value: Any, with_time: bool = False) -> DateEntry:
+    """A date field's parts: as typed (a DateEntry) or from a stored date or time."""
+    return value if isinstance(value, DateEntry) else entry_from_value(value or None, with_time)
+
+
 def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
     env = Environment(
         loader=FileSystemLoader([str(p) for p in [*TEMPLATE_DIRS, *(extra_dirs or [])]]),
@@ -67,6 +73,7 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         kind_label=_kind_label,
         membership_state_label=_membership_state_label,
         code_label=code_label,
+        date_entry=_date_entry, ce_note=ce_note, month_names=month_names,
         # A fresh key per upload form: resending the same form (a lost answer) stores the file once.
         new_upload_key=lambda: secrets.token_urlsafe(18),
     )

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from contest import clock
+from contest import dates
 from contest.errors import ValidationFailed
 from contest.i18n import t
 from contest.numbers import whole_number
@@ -441,44 +441,41 @@ def parse_entry_ids(values: list[str]) -> list[int]:
 
 # --- presentation slots -------------------------------------------------------------------------
 
-def slot_form(data: dict[str, Any]) -> dict[str, str]:
-    """A posted presentation slot's fields as typed."""
-    return {f: field_text(data, f) for f in SLOT_FIELDS}
+def slot_form(data: dict[str, Any]) -> dict[str, Any]:
+    """A posted presentation slot's fields as typed; its start is one date and time field
+    (``date-day``, ``date-month``, ``date-year``, ``date-time``)."""
+    form: dict[str, Any] = {f: field_text(data, f) for f in SLOT_FIELDS if f not in ("date", "time")}
+    form["date"] = _slot_entry(data)
+    return form
 
 
-def _slot_day(text: str) -> date | None:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-    if not match:
-        return None
-    year, month, day = (int(g) for g in match.groups())
-    try:
-        return date(year - 543 if year >= 2400 else year, month, day)
-    except ValueError:
-        return None
+def _slot_entry(data: dict[str, Any]) -> dates.DateEntry:
+    if any(f"date-{p}" in data for p in dates.PARTS):
+        return dates.entry_from_form(data, "date", with_time=True)
+    # a script's single day (``2026-12-01``, its year may be B.E.) and ``time``
+    day, at = dates.digits(field_text(data, "date")), field_text(data, "time")
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", day)
+    if match:
+        return dates.DateEntry(match.group(3), match.group(2), match.group(1), at)
+    return dates.DateEntry(time=at, raw=day)
 
 
-def _slot_time(text: str) -> time | None:
-    match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", text)
-    if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
-        return time(int(match.group(1)), int(match.group(2)))
-    return None
+#: The label of a slot's start (a message id).
+SLOT_START_LABEL = "Date and time (Bangkok)"
 
 
-def parse_slot_start(form: dict[str, str]) -> tuple[datetime | None, dict[str, str]]:
-    """A slot's start from its date (``2026-12-01``; a Buddhist-Era year such as 2569 is taken as
-    such) and time (``10:00`` or ``10.00``) fields, Bangkok time. Returned with the errors of
-    those two fields rather than raised: the page shows them beside the domain's errors on the
-    slot's other fields."""
-    errors: dict[str, str] = {}
-    day = _slot_day(form["date"])
-    if day is None:
-        errors["date"] = t("Give the date, e.g. 2026-12-01.")
-    at = _slot_time(form["time"])
-    if at is None:
-        errors["time"] = t("Give the time, e.g. 10:00.")
-    if day is None or at is None:
-        return None, errors
-    return datetime.combine(day, at, tzinfo=clock.BANGKOK), errors
+def slot_start_label() -> str:
+    return t(SLOT_START_LABEL)
+
+
+def parse_slot_start(form: dict[str, Any]) -> tuple[datetime | None, dict[str, str]]:
+    """A slot's start from its date and time field (day, month, B.E. year, ``10:00``), Bangkok
+    time. Returned with that field's error rather than raised: the page shows it beside the
+    domain's errors on the slot's other fields."""
+    reading = dates.read_date(form["date"], SLOT_START_LABEL, required=True, with_time=True)
+    if reading.error or not isinstance(reading.value, datetime):
+        return None, {"date": reading.error or ""}
+    return reading.value, {}
 
 
 def slot_minutes(form: dict[str, str]) -> Any:
@@ -486,10 +483,9 @@ def slot_minutes(form: dict[str, str]) -> Any:
     return int_or_raw(form["minutes"]) if form["minutes"] else DEFAULT_SLOT_MINUTES
 
 
-def slot_values(slot: dict[str, Any] | None) -> dict[str, str]:
-    """A stored slot as its form shows it (Bangkok time); an empty form for no slot."""
+def slot_values(slot: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored slot as its form shows it (Bangkok time, B.E. year); an empty form for no slot."""
     if not slot:
-        return {"date": "", "time": "", "minutes": str(DEFAULT_SLOT_MINUTES), "link": "", "note": ""}
-    when = clock.to_bangkok(slot["starts_at"])
-    return {"date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M"), "minutes": str(slot["minutes"]),
+        return {"date": dates.DateEntry(), "minutes": str(DEFAULT_SLOT_MINUTES), "link": "", "note": ""}
+    return {"date": dates.entry_from_value(slot["starts_at"], with_time=True), "minutes": str(slot["minutes"]),
             "link": slot["link"], "note": slot["note"]}

@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from contest import category_rows
+from contest import category_rows, dates
 from contest.domain import accounts, audit, editions, entries, organisations, outbox, privacy
 from contest.domain.editions import DEFAULT_CATEGORIES
 from contest.domain.proposals import Proposed
@@ -32,11 +32,16 @@ EDITION_FORM_FIELDS = ("year", "title", "title_en", "description", "submission_o
                        "attachment_retention_years", "appeal_days")
 
 
-def _local_input(value: Any) -> str:
-    """A datetime as the value of an <input type=datetime-local> in Bangkok time."""
-    from contest.clock import to_bangkok
+#: The edition's timeline as its form labels it (message ids), typed as day / month / B.E. year / time.
+EDITION_TIME_LABELS = {"submission_opens_at": "Submissions open", "submission_closes_at": "Submission deadline",
+                       "screening_closes_at": "Screening ends", "final_closes_at": "Final judging ends",
+                       "announcement_at": "Results announced"}
+EDITION_REQUIRED_TIMES = ("submission_opens_at", "submission_closes_at", "announcement_at")
 
-    return to_bangkok(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+def _edition_dates(form: dict[str, Any]) -> dates.FormDates:
+    return dates.form_dates(form, EDITION_TIME_LABELS,
+                            required=EDITION_REQUIRED_TIMES, with_time=True)
 
 
 def _edition_form(view: editions.EditionView | None) -> dict[str, Any]:
@@ -49,7 +54,7 @@ def _edition_form(view: editions.EditionView | None) -> dict[str, Any]:
                                           "shortlist_size", "winners", "state", "attachment_retention_years",
                                           "appeal_days")}
     for k in editions.TIME_FIELDS:
-        form[k] = _local_input(getattr(view, k))
+        form[k] = getattr(view, k)
     form["max_file_mb"] = view.max_file_bytes // (1024 * 1024)
     form["max_entry_mb"] = view.max_entry_bytes // (1024 * 1024)
     form["category_rows"], form["categories"] = category_rows.rows_of(view.categories) or [category_rows.blank()], ""
@@ -58,9 +63,7 @@ def _edition_form(view: editions.EditionView | None) -> dict[str, Any]:
 
 def _edition_data(form: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {k: form.get(k) for k in EDITION_FORM_FIELDS if k in form}
-    for k in ("screening_closes_at", "final_closes_at"):
-        if data.get(k) == "":
-            data[k] = None
+    data.update(_edition_dates(form).values())
     for mb_field, byte_field in (("max_file_mb", "max_file_bytes"), ("max_entry_mb", "max_entry_bytes")):
         value = data.pop(mb_field, None)
         if value not in (None, ""):
@@ -72,9 +75,10 @@ def _edition_data(form: dict[str, Any]) -> dict[str, Any]:
 
 def _posted_form(data: dict[str, Any], rows: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """A posted edition form to show again: the category rows with the pasted lines merged in
-    (or ``rows`` after adding or removing one)."""
+    (or ``rows`` after adding or removing one), and each date as typed."""
     rows = category_rows.categories(data) if rows is None else rows
-    return {**data, "category_rows": rows or [category_rows.blank()], "categories": ""}
+    return {**data, **_edition_dates(data).entries, "category_rows": rows or [category_rows.blank()],
+            "categories": ""}
 
 
 REGISTRY_CSV_MAX_BYTES = 20 * 1024 * 1024
@@ -126,7 +130,8 @@ class AdminPages(Controller):
         try:
             view = await editions.create_edition(actor=require_actor(request), data=_edition_data(data))
         except (ValidationFailed, Conflict) as exc:
-            errors = getattr(exc, "errors", None) or {exc.field or "year": t(exc.message)}
+            typed = _edition_dates(data)
+            errors = typed.merged(getattr(exc, "errors", None) or {exc.field or "year": t(exc.message)})
             return Template("contest/admin/edition_form.html", status_code=422,
                             context={"form": _posted_form(data), "errors": errors, "creating": True})
         return Redirect(f"/admin/editions/{view.year}/edit", status_code=303)
@@ -156,14 +161,15 @@ class AdminPages(Controller):
                 "flash": t("Proposed: another administrator must approve the new announcement time under "
                            "Pending actions.")})
         except (ValidationFailed, Conflict) as exc:
-            errors = getattr(exc, "errors", None) or {"form": t(exc.message, **exc.params)}
+            typed = _edition_dates(data)
+            errors = typed.merged(getattr(exc, "errors", None) or {"form": t(exc.message, **exc.params)})
             current = await editions.get_edition(year, include_draft=True)
             return Template("contest/admin/edition_form.html", status_code=exc.status_code,
                             context={"form": {**_posted_form(data), "year": year}, "errors": errors, "creating": False,
                                      "edition": current})
         return Template("contest/admin/edition_form.html", context={
             "form": _edition_form(view), "errors": {}, "creating": False, "edition": view,
-            "flash": t("Saved.")})
+            "flash": " ".join([t("Saved."), *_edition_dates(data).ce_notes()])})
 
     @get("/users")
     async def users(self, request: Request, role: str | None = None, q: str | None = None) -> Template:

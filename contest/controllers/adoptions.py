@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from contest import dates
 from contest.domain import adoptions
 from contest.domain.announcement import get_results
 from contest.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -257,12 +258,13 @@ class AdoptionPages(Controller):
         return Redirect("/organisation/adoptions?done=requested", status_code=303)
 
     async def _mine(self, request: Request, *, errors: dict[str, str] | None = None, error_id: int | None = None,
-                    done: str | None = None, status: int = 200) -> Template:
+                    done: str | None = None, status: int = 200, typed: dict[str, Any] | None = None) -> Template:
         actor = require_actor(request)
         rows = await adoptions.list_adoptions(actor)
         return Template("contest/adoptions/mine.html", status_code=status, context={
             "received": [r for r in rows if r["side"] == "owner"], "sent": [r for r in rows if r["side"] == "adopter"],
             "errors": errors or {}, "error_id": error_id, "flash": t(FLASH[done]) if done in FLASH else None,
+            "typed": typed or {},
             **LABELS})
 
     @get("/organisation/adoptions", guards=[login_required])
@@ -285,14 +287,21 @@ class AdoptionPages(Controller):
                 await adoptions.withdraw(actor=actor, adoption_id=adoption_id)
                 done = "withdrawn"
             elif action == "in-service":
-                await adoptions.report_in_service(actor=actor, adoption_id=adoption_id,
-                                                  since=str(form.get("in_service_since", "")),
-                                                  url=str(form.get("url", "")))
+                typed = dates.form_dates(form, {"in_service_since": "Live since"})
+                try:
+                    await adoptions.report_in_service(actor=actor, adoption_id=adoption_id,
+                                                      since=typed.values()["in_service_since"] or "",
+                                                      url=str(form.get("url", "")))
+                except ValidationFailed as exc:
+                    exc.errors = typed.merged(exc.errors)
+                    raise
                 done = "in_service"
             else:
                 raise NotFound("No such action.", code="not_found")
         except (ValidationFailed, Conflict) as exc:
-            return await self._mine(request, errors=_errors(exc), error_id=adoption_id, status=exc.status_code)
+            typed_entries = dates.form_dates(form, {"in_service_since": ""}).entries if action == "in-service" else {}
+            return await self._mine(request, errors=_errors(exc), error_id=adoption_id, status=exc.status_code,
+                                    typed=typed_entries)
         return Redirect(f"/organisation/adoptions?done={done}", status_code=303)
 
     @get("/admin/adoptions", guards=[admin_required])

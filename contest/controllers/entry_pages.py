@@ -17,7 +17,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
-from contest import clock
+from contest import clock, dates
 from contest.certificates import AGENCY_EN, AGENCY_TH
 from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
@@ -118,13 +118,18 @@ def _show(value: Any) -> str:
         return t("Yes") if value else t("No")
     if isinstance(value, (list, tuple)):
         return "\n".join(str(v) for v in value)
+    if isinstance(value, dates.DateEntry):
+        reading = dates.read_date(value, "")
+        return format_date(reading.value, with_time=False) if reading.value else " ".join(
+            p for p in (value.day, value.month, value.year, value.raw) if p)
     if isinstance(value, (date, datetime)):
-        return value.isoformat()
+        return format_date(value, with_time=False) if not isinstance(value, datetime) else format_date(value)
     return str(value)
 
 
 def form_from_entry(entry: dict[str, Any]) -> dict[str, Any]:
     form: dict[str, Any] = {f: _show(entry.get(f)) for f in TEXT_FIELDS}
+    form["in_service_since"] = entry.get("in_service_since")
     form["consent_publish"] = bool(entry.get("consent_publish"))
     form["version"] = entry["version"]
     return form
@@ -133,13 +138,34 @@ def form_from_entry(entry: dict[str, Any]) -> dict[str, Any]:
 def form_from_post(data: dict[str, Any]) -> dict[str, Any]:
     """What the person typed. An unchecked checkbox sends nothing, so absence means "no"."""
     form: dict[str, Any] = {f: str(data.get(f) or "") for f in TEXT_FIELDS}
+    form["in_service_since"] = dates.entry_from_form(data, "in_service_since")
     form["consent_publish"] = str(data.get("consent_publish", "")).lower() in ("1", "on", "true", "yes")
     form["version"] = data.get("version")
     return form
 
 
+def _service_start(form: dict[str, Any]) -> dates.DateReading:
+    """The "in service since" day as typed: day, month and Buddhist-Era year."""
+    entry = form.get("in_service_since")
+    if not isinstance(entry, dates.DateEntry):
+        entry = dates.entry_from_form(form, "in_service_since")
+    return dates.read_date(entry, "In service since", earliest=entries.EARLIEST_SERVICE_YEAR)
+
+
 def _payload(form: dict[str, Any]) -> dict[str, Any]:
-    return {f: form[f] for f in entries.FIELDS}
+    payload = {f: form[f] for f in entries.FIELDS}
+    reading = _service_start(form)
+    # a day that cannot be read goes to the domain as text it refuses, so nothing is saved and
+    # the other fields' errors come back too; the message is then the reading's own
+    payload["in_service_since"] = dates.iso(reading) if reading.ok else "?"
+    return payload
+
+
+def _with_date_errors(form: dict[str, Any], exc: ValidationFailed) -> ValidationFailed:
+    reading = _service_start(form)
+    if not reading.ok and reading.error:
+        exc.errors = {**exc.errors, "in_service_since": reading.error}
+    return exc
 
 
 def _version(form: dict[str, Any]) -> int | None:
@@ -164,6 +190,8 @@ def differences(current: dict[str, Any], form: dict[str, Any], edition: dict[str
     out = []
     for f in entries.FIELDS:
         mine = cleaned.get(f, form.get(f))
+        if f == "in_service_since":
+            mine = _service_start(form).value
         if _normal(current.get(f)) != _normal(mine):
             out.append({"field": f, "label": labels[f], "theirs": _show(current.get(f)),
                         "mine": _show(form.get(f)) if f != "consent_publish" else _show(bool(form.get(f)))})
@@ -221,15 +249,6 @@ def answer_sections(entry: dict[str, Any], categories: list[dict[str, Any]]) -> 
 def _wants_partial(request: Request) -> bool:
     return (request.headers.get("x-requested-with", "").lower() == "xmlhttprequest"
             or request.headers.get("hx-request") == "true")
-
-
-def _parse_local(value: str | None) -> datetime | None:
-    """An <input type=datetime-local> value, read as Bangkok time."""
-    return clock.parse_time(value)
-
-
-def _local_input(value: datetime | None) -> str:
-    return clock.to_bangkok(value).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 def _event_time(at: str) -> datetime | None:
@@ -350,12 +369,19 @@ class EntryPages(Controller):
                         status_code=status)
 
     @get("/entries/{entry_id:int}", guards=[applicant_required])
-    async def show(self, request: Request, entry_id: int, saved: bool = False) -> Template:
-        return await self._entry_page(request, entry_id, flash=t("Saved.") if saved else None)
+    async def show(self, request: Request, entry_id: int, saved: bool = False,
+                   ce: Annotated[str | None, Parameter(max_length=4)] = None) -> Template:
+        flash = t("Saved.") if saved else None
+        if flash and ce:  # the service's start was typed with a Christian-Era year
+            flash += " " + dates.ce_note(dates.DateEntry(year=ce), "In service since")
+        return await self._entry_page(request, entry_id, flash=flash)
 
     async def _save(self, request: Request, entry_id: int, form: dict[str, Any]) -> int:
-        return await submission.update_entry(actor=require_actor(request), entry_id=entry_id, data=_payload(form),
-                                          version=_version(form))
+        try:
+            return await submission.update_entry(actor=require_actor(request), entry_id=entry_id,
+                                                 data=_payload(form), version=_version(form))
+        except ValidationFailed as exc:
+            raise _with_date_errors(form, exc) from None
 
     async def _save_failed(self, request: Request, entry_id: int, form: dict[str, Any],
                            exc: DomainError) -> Template:
@@ -379,7 +405,10 @@ class EntryPages(Controller):
         except (ValidationFailed, Conflict) as exc:
             return await self._save_failed(request, entry_id, form, exc)
         # post/redirect/get: reloading the page must not post the old version again
-        return Redirect(f"/entries/{entry_id}?saved=1", status_code=303)
+        typed = form["in_service_since"]
+        read_as_ce = isinstance(typed, dates.DateEntry) and _service_start(form).read_as_ce
+        return Redirect(f"/entries/{entry_id}?saved=1" + (f"&ce={dates.digits(typed.year)}" if read_as_ce else ""),
+                        status_code=303)
 
     @post("/entries/{entry_id:int}/autosave", guards=[applicant_required])
     async def autosave(self, request: Request, entry_id: int, data: Form) -> Template:
@@ -626,7 +655,7 @@ class EntryPages(Controller):
                    "after_text": _json_text(e["after"])} for e in history["events"]]
         categories = {c["code"]: c for c in stored_json(detail.edition["categories"], [])}
         return {"detail": detail, "entry": detail.entry, "events": events, "labels": field_labels(),
-                "categories": categories, "form": form or {"closes_at": _local_input(detail.closes_at)},
+                "categories": categories, "form": form or {"closes_at": detail.closes_at},
                 "errors": errors or {}, **HELPERS, **extra}
 
     @get("/admin/entries/{entry_id:int}", guards=[admin_required])
@@ -638,14 +667,18 @@ class EntryPages(Controller):
     async def admin_extend(self, request: Request, entry_id: int, data: Form) -> Template:
         actor = require_actor(request)
         detail = await entries.get_entry(actor, entry_id)
-        form = {"closes_at": str(data.get("closes_at") or ""), "reason": str(data.get("reason") or "")}
-        closes_at = _parse_local(form["closes_at"])
+        typed, reading = dates.field_date(data, "closes_at", "New deadline (Bangkok time)", required=True,
+                                          with_time=True)
+        reason = str(data.get("reason") or "")
+        form: dict[str, Any] = {"closes_at": typed, "reason": reason}
+        closes_at = reading.value if isinstance(reading.value, datetime) else None
         try:
             if closes_at is None:
-                raise ValidationFailed(errors={"closes_at": t("Enter the new deadline as a date and time.")})
+                raise ValidationFailed(errors={"closes_at": reading.error or t(
+                    "Enter the new deadline as a date and time.")})
             granted = await extensions.extend_deadline(actor=actor, year=detail.edition["year"],
                                                     organisation_code=detail.organisation["code"],
-                                                    closes_at=closes_at, reason=form["reason"])
+                                                    closes_at=closes_at, reason=reason)
         except ValidationFailed as exc:
             ctx = await self._admin_entry_context(request, entry_id, form=form, errors=exc.errors)
             return Template("contest/admin/entries_detail.html", context=ctx, status_code=422)

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from contest import clock
+from contest import clock, dates
 from contest.db import atomic, lock_row
 from contest.domain import outbox
 from contest.domain.announcement import LICENCE, PublishedResults, get_results
@@ -323,9 +323,9 @@ def _service_date(value: Any) -> date:
     if not isinstance(value, date):
         raise ValidationFailed(errors={"in_service_since": t("Give the date the service went live.")},
                                code="invalid_date")
-    if value > clock.to_bangkok(clock.now()).date():
-        raise ValidationFailed(errors={"in_service_since": t("The date cannot be in the future.")},
-                               code="invalid_date")
+    future = dates.not_after(value, clock.to_bangkok(clock.now()).date(), "Live since")
+    if future:
+        raise ValidationFailed(errors={"in_service_since": future}, code="invalid_date")
     return value
 
 

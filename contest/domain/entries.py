@@ -20,7 +20,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
 
-from contest import clock
+from contest import clock, dates
 from contest.db import existing, stored_json
 from contest.domain.audit import Actor
 from contest.domain.extensions import deadline_for
@@ -44,6 +44,9 @@ MAX_FILES_PER_ENTRY = 20
 TEXT_LIMITS = {"title": 200, "summary": 1500, "problem": 5000, "solution": 5000, "results": 5000,
                "technology": 3000, "contact_name": 200, "contact_phone": 32, "video_url": 500,
                "contact_email": 254}
+#: A service started before this year is a typing mistake.
+EARLIEST_SERVICE_YEAR = 1990
+
 FIELDS = ("title", "category", "summary", "problem", "solution", "citizens_served", "results",
           "in_service_since", "technology", "links", "video_url", "contact_name", "contact_email",
           "contact_phone", "consent_publish")
@@ -396,10 +399,10 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
         else:
             try:
                 started: date = raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())
-                if started > clock.to_bangkok(clock.now()).date():
-                    errors["in_service_since"] = t(
-                        "The service must already be running: the date cannot be in the future.")
-                elif started.year < 1990:
+                future = dates.not_after(started, clock.to_bangkok(clock.now()).date(), "In service since")
+                if future:
+                    errors["in_service_since"] = future
+                elif started.year < EARLIEST_SERVICE_YEAR:
                     errors["in_service_since"] = t("Enter the date the service started, e.g. 2024-06-01.")
                 out["in_service_since"] = started
             except (TypeError, ValueError):

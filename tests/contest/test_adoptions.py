@@ -236,7 +236,11 @@ def test_pages_ask_answer_and_report_live_in_thai(client: Any, world: dict[str, 
     browser_login(client, "adopter@example.go.th")
     bad = client.post(f"/organisation/adoptions/{aid}/in-service",
                       data={"in_service_since": "not a date", "url": "www.x.go.th", "_csrf": csrf(client)})
-    assert bad.status_code == 422 and th("Give the date the service went live.") in bad.text
+    assert bad.status_code == 422 and "กรุณากรอกวันที่ เลือกเดือน และกรอกปี" in bad.text
+    future = client.post(f"/organisation/adoptions/{aid}/in-service", data={
+        "in_service_since-day": "1", "in_service_since-month": "1", "in_service_since-year": "2999",
+        "url": "www.x.go.th", "_csrf": csrf(client)})
+    assert future.status_code == 422 and "ปี 2999 อยู่นอกช่วง" in future.text and 'value="2999"' in future.text
     ok = client.post(f"/organisation/adoptions/{aid}/in-service",
                      data={"in_service_since": "2026-05-01", "url": "www.x.go.th", "_csrf": csrf(client)},
                      follow_redirects=False)

@@ -105,7 +105,7 @@ def test_entry_form_renders_sections_and_autosave_attributes(client) -> None:  #
                  "in_service_since", "technology", "links", "video_url", "contact_name", "contact_email",
                  "contact_phone", "consent_publish", "kind", "file"):
         assert f'for="f-{name}"' in html and f'id="f-{name}"' in html, name
-    assert 'type="date"' in html and 'value="service"' in html
+    assert 'name="in_service_since-year"' in html and 'type="date"' not in html and 'value="service"' in html
     # the upload form: multipart, _csrf before the file input, accepted types, limits in MB
     form = html[html.index('enctype="multipart/form-data"'):]
     assert form.index('name="_csrf"') < form.index('type="file"')

@@ -23,7 +23,7 @@ class PresentationPages(AdminPages):
 
     @reads
     async def _presentations_page(self, round_id: int, status: int = 200, *, entry_id: int | None = None,
-                                  form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                                  form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                                   **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
         rows = await admin_views.finalists(round_id) if view.kind == "final" else []
@@ -37,7 +37,8 @@ class PresentationPages(AdminPages):
         return Template("judging/admin/presentations.html", status_code=status, context={
             "round": view, "tab": "presentations", "items": items, "scheduled": len(slots),
             "invitations_sent_at": await final.invitations_sent_at(round_id),
-            "editable": view.kind == "final" and view.state in ("open", "closed"), **HELPERS, **extra})
+            "editable": view.kind == "final" and view.state in ("open", "closed"),
+            "slot_start_label": forms.slot_start_label, **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}/presentations")
     async def presentations(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
