@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import icu
 from babel.messages.pofile import read_po
 
-from contest.clock import to_bangkok
+from contest.clock import BANGKOK, to_bangkok
 
 LANGUAGES = ("th", "en")
 DEFAULT_LANGUAGE = "th"
@@ -123,9 +123,26 @@ def format_size(n: int | None) -> str:
     return str(n)
 
 
-def format_date(value: date | datetime | None, *, with_time: bool = True, short: bool = False,
+def _iso_text(text: str) -> date | datetime | None:
+    text = text.strip()
+    try:
+        if "T" in text or " " in text:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=BANGKOK)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def format_date(value: date | datetime | str | None, *, with_time: bool = True, short: bool = False,
                 language: str | None = None) -> str:
-    """Thai: Buddhist-Era year, Asia/Bangkok time ("22 พฤศจิกายน 2569 เวลา 16:30 น.")."""
+    """Thai: Buddhist-Era year, Asia/Bangkok time ("22 พฤศจิกายน 2569 เวลา 16:30 น."). ISO 8601
+    text (a time as the audit trail keeps it, ``2026-12-03T09:40:48Z``) is read first."""
+    if isinstance(value, str):
+        parsed = _iso_text(value)
+        if parsed is None:
+            return value
+        value = parsed
     if value is None:
         return ""
     lang = language or current_language.get()

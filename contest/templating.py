@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from contest.audit_labels import action_label, changes
 from contest.dates import DateEntry, ce_note, entry_from_value, month_names
 from contest.domain.registry import KIND_LABELS
 from contest.i18n import current_language, format_date, format_size, gettext, ngettext, t
@@ -73,7 +74,8 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         kind_label=_kind_label,
         membership_state_label=_membership_state_label,
         code_label=code_label,
-        date_entry=_date_entry, ce_note=ce_note, month_names=month_names,
+        date_entry=_date_entry, ce_note=ce_note, month_names=month_names, audit_action_label=action_label,
+        audit_changes=changes,
         # A fresh key per upload form: resending the same form (a lost answer) stores the file once.
         new_upload_key=lambda: secrets.token_urlsafe(18),
     )

@@ -12,6 +12,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from contest import category_rows, dates
+from contest.controllers.audit_page import audit_context
 from contest.domain import accounts, audit, editions, entries, organisations, outbox, privacy
 from contest.domain.editions import DEFAULT_CATEGORIES
 from contest.domain.proposals import Proposed
@@ -226,16 +227,16 @@ class AdminPages(Controller):
             "result": result, "provinces": await organisations.list_provinces(), "report": report})
 
     @get("/audit")
-    async def audit_log(self, page: int = 1) -> Template:
-        rows = await AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(100).offset(
-            (max(page, 1) - 1) * 100)
-        return Template("contest/admin/audit.html", context={"events": rows, "page": page, "report": None})
+    async def audit_log(self, request: Request) -> Template:
+        """The audit trail as a timeline, filtered by who, the kind of action, what and when."""
+        context, status = await audit_context(require_actor(request), request.query_params)
+        return Template("contest/admin/audit.html", context=context, status_code=status)
 
     @post("/audit/verify")
-    async def verify(self) -> Template:
+    async def verify(self, request: Request) -> Template:
         report = await audit.verify_chain()
-        rows = await AuditEvent.select().order_by(AuditEvent.seq, ascending=False).limit(100)
-        return Template("contest/admin/audit.html", context={"events": rows, "page": 1, "report": report})
+        context, _ = await audit_context(require_actor(request), {}, report)
+        return Template("contest/admin/audit.html", context=context)
 
     @get("/privacy")
     async def records_of_processing(self) -> Template:

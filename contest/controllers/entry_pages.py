@@ -6,7 +6,6 @@ Everything works without JavaScript; htmx adds autosave and site.js adds upload 
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -256,17 +255,6 @@ def _event_time(at: str) -> datetime | None:
         return datetime.fromisoformat(at.replace("Z", "+00:00"))
     except (TypeError, ValueError):
         return None
-
-
-def _json_text(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)
 
 
 # --- controller ---------------------------------------------------------------------------------
@@ -651,8 +639,7 @@ class EntryPages(Controller):
                                    errors: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
         history = await entries.entry_history(require_actor(request), entry_id)
         detail = history["detail"]
-        events = [{**e, "time": _event_time(e["at"]), "before_text": _json_text(e["before"]),
-                   "after_text": _json_text(e["after"])} for e in history["events"]]
+        events = [{**e, "time": _event_time(e["at"])} for e in history["events"]]
         categories = {c["code"]: c for c in stored_json(detail.edition["categories"], [])}
         return {"detail": detail, "entry": detail.entry, "events": events, "labels": field_labels(),
                 "categories": categories, "form": form or {"closes_at": detail.closes_at},

@@ -429,7 +429,7 @@ def test_admin_entry_page_and_deadline_extension(client) -> None:  # type: ignor
     browser_login(client, "admin@example.go.th")
     page = client.get(f"/admin/entries/{entry_id}")
     assert page.status_code == 200
-    assert FORM["title"] in page.text and "entry.create" in page.text and "entry.update" in page.text
+    assert FORM["title"] in page.text and "สร้างผลงาน" in page.text and "แก้ไขผลงาน" in page.text
     # errors next to the fields, nothing granted
     bad = client.post(f"/admin/entries/{entry_id}/extend", data={"_csrf": csrf(client), "closes_at": "",
                                                                   "reason": ""})
