@@ -58,6 +58,11 @@ ACTION_LABELS: dict[str, str] = {
     "entry.eligibility_cleared": "Set aside an eligibility decision",
     "entry.screening_outcome": "Recorded an entry's screening result",
     "entry.final_outcome": "Recorded an entry's final result",
+    "entry.appeal_outcome": "Gave an entry the award its appeal decided",
+    "appeal.lodge": "Lodged an appeal",
+    "appeal.sign": "Signed an appeal decision first",
+    "appeal.decide": "Decided an appeal",
+    "edition.correct": "Corrected the published results after an appeal",
     "attachment.add": "Added a file to an entry",
     "attachment.delete": "Deleted a file of an entry",
     "attachment.purge": "Deleted a file at the end of its retention",
@@ -79,6 +84,7 @@ ACTION_LABELS: dict[str, str] = {
     "assignment.submit": "Submitted a score sheet",
     "assignment.reopen": "Reopened a score sheet",
     "assignment.recuse": "Declared a conflict of interest on an entry",
+    "assignment.extra_reader": "Added an extra reader for an entry",
     "final.presentation": "Set a finalist's presentation slot",
     "final.invitations": "Invited the finalists to present",
     # adoption of innovations
@@ -103,7 +109,8 @@ ACTION_LABELS: dict[str, str] = {
 #: The kinds of action, for the filter: an action code's first part.
 ACTION_KINDS: dict[str, str] = {
     "user": "Accounts and sign-in", "membership": "Memberships", "edition": "Editions and results",
-    "deadline": "Editions and results", "entry": "Entries", "attachment": "Entries", "round": "Judging",
+    "deadline": "Editions and results", "entry": "Entries", "attachment": "Entries", "appeal": "Entries",
+    "round": "Judging",
     "assignment": "Judging", "final": "Judging", "adoption": "Adoption of innovations",
     "pending_action": "Administration", "privacy_notice": "Privacy", "erasure": "Privacy",
     "registry": "Administration", "outbox": "Administration", "audit": "Administration",
@@ -134,7 +141,7 @@ FIELD_LABELS: dict[str, str] = {
     "screening_closes_at": "Screening ends", "final_closes_at": "Final judging ends",
     "announcement_at": "Results announced", "closes_at": "New deadline", "starts_at": "Starts",
     "minutes": "Length in minutes", "link": "Link", "size": "Size", "sha256": "SHA-256 fingerprint",
-    "receipt": "Receipt", "files": "Files", "attachment_id": "File", "kind": "Kind", "how": "How",
+    "receipt": "Receipt", "files": "Files", "attachment_id": "File number", "kind": "Kind", "how": "How",
     "version": "Version", "four_eyes": "Approved by a second administrator", "rank": "Rank", "score": "Score",
     "email_confirmed": "Email confirmed", "token_id": "Token", "sessions_ended": "Sessions ended",
     "request_id": "Request", "refusal_code": "Refusal", "pseudonym": "Pseudonym", "issuer": "Provider",
@@ -149,6 +156,10 @@ FIELD_LABELS: dict[str, str] = {
     "by": "By", "entries_per_organisation": "Entries per organisation", "shortlist_size": "Shortlist size",
     "max_file_bytes": "Largest file", "max_entry_bytes": "All files of an entry",
     "attachment_retention_years": "Years to keep files", "categories": "Categories",
+    "appeal_id": "Appeal", "award": "Award", "signers": "Signatures", "outcome": "Outcome",
+    "previous_sha256": "Earlier results fingerprint", "voided_signature": "Signature set aside",
+    "attachment": "File", "reviewer": "Committee member", "round": "Judging round",
+    "appeal_days": "Days to appeal after the announcement",
 }
 
 #: Stored code values as words ("submitted" → Submitted).
@@ -260,6 +271,22 @@ def changes(before: Any, after: Any) -> list[Change]:
     keys = list(new) + [k for k in old if k not in new]
     out = []
     for key in keys:
-        out.append(Change(field_label(key), value_text(old[key]) if key in old else None,
-                          value_text(new[key]) if key in new else None))
+        show = _size_text if key in SIZE_KEYS else value_text
+        out.append(Change(field_label(key), show(old[key]) if key in old else None,
+                          show(new[key]) if key in new else None))
     return out
+
+
+#: Payload keys that hold a number of bytes.
+SIZE_KEYS = frozenset({"size", "max_file_bytes", "max_entry_bytes"})
+
+
+def _size_text(value: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value_text(value)
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{value:,} B" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(value)

@@ -13,7 +13,7 @@ from contest.domain.audit import Actor, ChainReport
 from contest.i18n import format_date
 
 #: The date filters (message ids as labels).
-DATE_FILTERS = {"since": "From", "until": "To"}
+DATE_FILTERS = {"since": "Events from", "until": "Events until"}
 #: Query parameters the page keeps from one page of results to the next.
 KEPT = ("actor", "kind", "type", "subject")
 

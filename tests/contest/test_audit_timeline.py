@@ -102,6 +102,7 @@ def test_payloads_read_as_field_changes() -> None:
     erased = audit_labels.changes("null", '{"email":"erased:p-123","files":[{"name":"a"},{"name":"b"}]}')
     assert erased[0].after == "(ลบแล้ว)" and erased[1].after == "2 รายการ"
     assert audit_labels.changes("null", '{"scores":{"impact":8}}')[0].after.endswith(": 8")
+    assert audit_labels.changes("null", '{"size":104857600}')[0].after == "100.0 MB"
 
 
 @pytest.fixture()
@@ -148,7 +149,7 @@ def test_audit_page_is_a_readable_timeline(client, trail) -> None:  # type: igno
     assert "1 สิงหาคม 2570 เวลา 10:00 น." in older and "8 สิงหาคม 2570 เวลา 10:00 น." in older
     timeline = older.split('<ol class="timeline"')[1]
     assert "alice@example.go.th" in timeline and '{"' not in timeline and '&quot;' not in timeline  # no raw JSON
-    assert '<a href="/admin/entries/12">#12</a>' in older and "ฉบับร่าง" in older and "DLG-2569-000012" in older
+    assert 'ผลงาน <a href="/admin/entries/12">#12</a>' in older and "ฉบับร่าง" in older and "DLG-2569-000012" in older
 
 
 @pytest.mark.integration
@@ -156,7 +157,7 @@ def test_audit_filters_by_actor_kind_subject_and_be_dates(client, trail) -> None
     _admin(client)
     by_actor = client.get("/admin/audit", params={"actor": "ALICE"}).text
     assert "พบ 1 รายการ" in by_actor and "แก้ไขข้อมูลรุ่นการประกวด" in by_actor
-    by_kind = client.get("/admin/audit", params={"kind": "entry,attachment"}).text
+    by_kind = client.get("/admin/audit", params={"kind": "entry,attachment,appeal"}).text
     assert "พบ 1 รายการ" in by_kind and "ส่งผลงาน" in by_kind
     by_subject = client.get("/admin/audit", params={"type": "entry", "subject": "#12"}).text
     assert "พบ 1 รายการ" in by_subject and "DLG-2569-000012" in by_subject

@@ -583,7 +583,7 @@ def test_entry_history_shows_the_organisations_deadline_extensions(client) -> No
     _admin_login(client)
     page = client.get(f"/admin/entries/{entry_id}").text
     history = page[page.index('id="history-h"'):]
-    assert "<code>entry.create</code>" in history and "<code>deadline.extend</code>" in history
+    assert "<td>สร้างผลงาน</td>" in history and "<td>ขยายเวลาส่งผลงานให้หน่วยงาน</td>" in history
     assert "น้ำท่วมสำนักงาน" in history and "ไฟดับทั้งตำบล" not in history
 
 

@@ -126,7 +126,7 @@ def test_be_date_entry_and_the_audit_timeline_on_a_phone(server: dict[str, Any])
             assert "attachment.add" not in page.content()
             # Filter by today's Bangkok date, typed in B.E.
             today = clock.to_bangkok(datetime.now(clock.BANGKOK))
-            since = page.get_by_role("group", name=th("From"))
+            since = page.get_by_role("group", name=th("Events from"))
             since.get_by_label(th("Day")).fill(str(today.day))
             since.get_by_label(th("Month")).select_option(str(today.month))
             since.get_by_label(th("Year (B.E.)")).fill(str(today.year + 543))
