@@ -63,6 +63,7 @@ ACTION_LABELS: dict[str, str] = {
     "appeal.sign": "Signed an appeal decision first",
     "appeal.decide": "Decided an appeal",
     "edition.correct": "Corrected the published results after an appeal",
+    "edition.certificate_signatory": "Set who signs the edition's certificates",
     "attachment.add": "Added a file to an entry",
     "attachment.delete": "Deleted a file of an entry",
     "attachment.purge": "Deleted a file at the end of its retention",
@@ -160,6 +161,8 @@ FIELD_LABELS: dict[str, str] = {
     "previous_sha256": "Earlier results fingerprint", "voided_signature": "Signature set aside",
     "attachment": "File", "reviewer": "Committee member", "round": "Judging round",
     "appeal_days": "Days to appeal after the announcement",
+    "signatory_name": "Signatory", "position_th": "Position (Thai)", "position_en": "Position (English)",
+    "signature_sha256": "Signature image fingerprint",
 }
 
 #: Stored code values as words ("submitted" → Submitted).
