@@ -64,6 +64,7 @@ ACTION_LABELS: dict[str, str] = {
     "appeal.decide": "Decided an appeal",
     "edition.correct": "Corrected the published results after an appeal",
     "edition.certificate_signatory": "Set who signs the edition's certificates",
+    "edition.remind_drafts": "Reminded organisations with unsubmitted drafts",
     "attachment.add": "Added a file to an entry",
     "attachment.delete": "Deleted a file of an entry",
     "attachment.purge": "Deleted a file at the end of its retention",
@@ -82,6 +83,9 @@ ACTION_LABELS: dict[str, str] = {
     "round.decide": "Recorded the round's decision",
     "round.sign": "Signed the round's decision",
     "round.final": "Made the round's decision final",
+    "round.calibration_entries": "Chose the calibration entries of a round",
+    "round.rubric_notes": "Changed the scoring notes of a round",
+    "calibration.submit": "Scored a calibration entry",
     "assignment.submit": "Submitted a score sheet",
     "assignment.reopen": "Reopened a score sheet",
     "assignment.recuse": "Declared a conflict of interest on an entry",
@@ -112,7 +116,7 @@ ACTION_KINDS: dict[str, str] = {
     "user": "Accounts and sign-in", "membership": "Memberships", "edition": "Editions and results",
     "deadline": "Editions and results", "entry": "Entries", "attachment": "Entries", "appeal": "Entries",
     "round": "Judging",
-    "assignment": "Judging", "final": "Judging", "adoption": "Adoption of innovations",
+    "assignment": "Judging", "final": "Judging", "calibration": "Judging", "adoption": "Adoption of innovations",
     "pending_action": "Administration", "privacy_notice": "Privacy", "erasure": "Privacy",
     "registry": "Administration", "outbox": "Administration", "audit": "Administration",
 }
@@ -163,6 +167,8 @@ FIELD_LABELS: dict[str, str] = {
     "appeal_days": "Days to appeal after the announcement",
     "signatory_name": "Signatory", "position_th": "Position (Thai)", "position_en": "Position (English)",
     "signature_sha256": "Signature image fingerprint",
+    "reminded": "Reminded", "recently_reminded": "Reminded recently", "unreachable": "No one to mail",
+    "notes": "Notes",
 }
 
 #: Stored code values as words ("submitted" → Submitted).

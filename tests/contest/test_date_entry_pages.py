@@ -108,9 +108,9 @@ def test_edition_timeline_is_typed_in_be_and_bangkok_time(client) -> None:  # ty
     assert row["submission_closes_at"] == datetime(2027, 3, 31, 16, 30, tzinfo=clock.BANGKOK)
     assert row["announcement_at"] == datetime(2027, 8, 1, 10, 0, tzinfo=clock.BANGKOK)
     assert row["screening_closes_at"] is None
-    shown = client.get("/admin/editions/2570").text
+    shown = client.get("/admin/editions/2570/edit").text
     assert 'value="2570"' in shown and 'value="16:30"' in shown
-    again = client.post("/admin/editions/2570", data={**EDITION, "_csrf": token})
+    again = client.post("/admin/editions/2570/edit", data={**EDITION, "_csrf": token})
     assert again.status_code == 200 and "วันประกาศผล: ระบบอ่านปี 2027 เป็นปี ค.ศ. คือ พ.ศ. 2570" in again.text
     api = client.get("/api/v1/editions/2570").json()
     assert api["submission_closes_at"].startswith("2027-03-31T09:30:00")

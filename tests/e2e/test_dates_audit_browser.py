@@ -111,7 +111,7 @@ def test_be_date_entry_and_the_audit_timeline_on_a_phone(server: dict[str, Any])
             page.fill("#f-submission_closes_at", "28")
             with page.expect_navigation():
                 page.get_by_role("button", name=th("Save")).click()
-            assert page.url.endswith("/admin/editions/2570"), page.url
+            assert page.url.endswith("/admin/editions/2570/edit"), page.url
             row = read(Edition.select().where(Edition.year == 2570).first())
             assert clock.to_bangkok(row["submission_closes_at"]) == datetime(2027, 2, 28, 16, 30,
                                                                             tzinfo=clock.BANGKOK)
