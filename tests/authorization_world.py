@@ -122,6 +122,7 @@ def build_world(client: Any) -> World:
     v["certificate"] = announcement.certificate_number(PAST_YEAR, announcement.AWARD_WINNER, winner)
     v["signatory_version"] = run(signatories.propose(actor=SYSTEM, year=PAST_YEAR, signature=signature_png(), data={
         "signatory_name": "นายสุพจน์ เธียรวุฒิ", "position_th": "ผู้อำนวยการ", "position_en": ""}))
+    v["past_snapshot"] = run(announcement.get_results(PAST_YEAR)).sha256
 
     emails = {"owner": "owner@a.example.go.th", "other_applicant": "staff@b.example.go.th",
               "reviewer": "reviewer@dga.or.th", "assigned_reviewer": "assigned@dga.or.th",

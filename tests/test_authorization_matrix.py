@@ -262,6 +262,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/receipts/{number:str}"): R(401, 200, 404, 404, 404, 404, 200),
     ("GET", "/open-data/{year:int}/results.csv"): R(*PUBLIC, values=PAST),
     ("GET", "/open-data/{year:int}/results.json"): R(*PUBLIC, values=PAST),
+    ("GET", "/open-data/{year:int}/snapshots/{sha256:str}"): R(*PUBLIC, values={**PAST, "sha256": "past_snapshot"}),
     # --- appeals and evidence packs (A's winner cannot be appealed; B appealed its entry) ----------
     ("POST", "/api/v1/entries/{entry_id:int}/appeals"): R(401, ACTS, 404, 403, 403, 403, 403, values=PAST_ENTRY,
                                                           body={"reason": "ขอให้ทบทวน"}),

@@ -3,7 +3,7 @@
 from contest.controllers.admin import AdminPages
 from contest.controllers.adoptions import AdoptionApi, AdoptionPages
 from contest.controllers.api import AuthController, EditionController, OrganisationController, UserController
-from contest.controllers.appeals import AppealApi, AppealPages
+from contest.controllers.appeals import AppealApi, AppealPages, SnapshotApi
 from contest.controllers.consent import ConsentApi, ConsentPages
 from contest.controllers.digital_id import DigitalIdPages
 from contest.controllers.edition_cockpit import EditionCockpitPages
@@ -28,4 +28,5 @@ ROUTE_HANDLERS = [
     DigitalIdPages, NoticePages, NoticeApi, OperationsApi, PersonalDataApi, PersonalDataPages,
     ErasureAdminPages, ConsentApi, ConsentPages, AdoptionApi, AdoptionPages, AppealApi, AppealPages,
     SignatoryPages, EditionCockpitPages,
+    SnapshotApi,
 ]

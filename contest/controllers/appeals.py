@@ -21,7 +21,7 @@ from contest.controllers.entries_api import (
     storage_full,
     storage_unavailable,
 )
-from contest.domain import appeals, evidence
+from contest.domain import appeals, corrections, evidence
 from contest.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
@@ -119,6 +119,39 @@ class AppealApi(Controller):
         file and of the published results snapshot), to be checked offline with `contest evidence
         verify`: the entry's staff after publication (404 before), administrators at any time."""
         return await evidence_response(request, entry_id)
+
+
+def snapshot_path(year: int, sha256: str) -> str:
+    return f"/open-data/{year}/snapshots/{sha256}"
+
+
+class SnapshotApi(Controller):
+    tags = ["announcement"]
+
+    @get("/open-data/{year:int}/snapshots/{sha256:str}", operation_id="getResultSnapshot",
+         **api(404, media=binary("application/json"), headers={
+             "Link": header("The snapshot that replaced this one (`rel=\"successor-version\"`) and the one it "
+                            "replaced (`rel=\"predecessor-version\"`), when there are.")}))
+    async def snapshot(self, year: int, sha256: str) -> Response[Any]:
+        """A published results snapshot by its SHA-256, byte for byte as hashed: the one in force,
+        or one that a correction (an upheld appeal) replaced, linked to its successor. Anyone can
+        hash the bytes and compare."""
+        from contest.app import error_body
+
+        try:
+            found = await corrections.snapshot_by_hash(year, sha256)
+        except NotFound as exc:  # open data is read by programs: its errors are JSON
+            return Response(error_body(404, exc.code, exc.message, exc.params), status_code=404,
+                            media_type="application/json")
+        links = []
+        if found["successor"]:
+            links.append(f'<{snapshot_path(year, found["successor"])}>; rel="successor-version"')
+        if found["predecessor"]:
+            links.append(f'<{snapshot_path(year, found["predecessor"])}>; rel="predecessor-version"')
+        headers = {"Cache-Control": "public, max-age=60"}
+        if links:
+            headers["Link"] = ", ".join(links)
+        return Response(found["payload"].encode("utf-8"), media_type="application/json", headers=headers)
 
 
 # --- pages ----------------------------------------------------------------------------------------

@@ -85,3 +85,32 @@ async def superseded(year: int) -> list[dict[str, Any]]:
         ResultCorrection.edition.year == year).order_by(ResultCorrection.id)
     return [{"sha256": r["previous_sha256"], "replaced_by": r["sha256"], "replaced_at": r["corrected_at"],
              "appeal_id": r["appeal"]} for r in rows]
+
+
+async def snapshot_by_hash(year: int, sha256: str) -> dict[str, Any]:
+    """A published snapshot of the edition by its SHA-256, exactly as hashed: the one in force or
+    one a correction replaced, with the SHA-256 of the snapshot before it and of the one that
+    replaced it (None at either end). 404 for a hash the edition never published."""
+    from contest.errors import NotFound
+
+    sha = sha256.strip().lower()
+    current = await ResultSnapshot.select(ResultSnapshot.payload, ResultSnapshot.sha256).where(
+        ResultSnapshot.edition.year == year).first()
+    if current is None:
+        raise NotFound("No results have been published for this edition.", code="not_published")
+    chain = await superseded(year)
+    older = {c["sha256"]: c for c in chain}
+    newer = {c["replaced_by"]: c for c in chain}
+    if sha == current["sha256"]:
+        payload = current["payload"]
+    elif sha in older:
+        row = await ResultCorrection.select(ResultCorrection.previous_payload).where(
+            (ResultCorrection.edition.year == year) & (ResultCorrection.previous_sha256 == sha)).first()
+        payload = row["previous_payload"] if row else None
+    else:
+        payload = None
+    if payload is None:
+        raise NotFound("No published results of this edition have this SHA-256.", code="snapshot_not_found")
+    return {"payload": payload, "sha256": sha,
+            "predecessor": newer[sha]["sha256"] if sha in newer else None,
+            "successor": older[sha]["replaced_by"] if sha in older else None}

@@ -133,7 +133,7 @@ def _build(client: Any) -> World:
            "user_id": reviewer_id, "pending_id": pending_id, "version": version,
            "request_id": erasure_request["id"], "adoption_id": adoption_id,
            # No edition is published here: an appeal id that names none (404, documented).
-           "appeal_id": 1}
+           "appeal_id": 1, "sha256": "0" * 64}
     judged_ids = {**ids, "year": JUDGED_YEAR, "entry_id": judged[0]}
     return World(headers=headers, emails=emails, ids=ids, judged_ids=judged_ids)
 

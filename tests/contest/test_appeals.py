@@ -10,8 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from contest import clock
-from contest.domain import announcement
+from contest import (
+    clock,
+    jobs,  # noqa: F401 - registers the job handlers
+)
+from contest.domain import announcement, outbox
 from contest.domain.audit import SYSTEM, verify_chain
 from contest.tables import Appeal, AuditEvent, Edition, Entry, ResultCorrection, ResultSnapshot
 from tests.conftest import run
@@ -214,6 +217,17 @@ def test_an_upheld_appeal_corrects_the_results_with_a_new_snapshot(client) -> No
     page = client.get(f"/results/{YEAR}")
     assert "Corrections to these results" in page.text or "การแก้ไขผลการประกาศ" in page.text
     assert old["snapshot_sha256"] in page.text
+    # Both snapshots stay public, byte for byte, linked to each other.
+    replaced = client.get(f"/open-data/{YEAR}/snapshots/{old['snapshot_sha256']}")
+    assert replaced.status_code == 200 and hashlib.sha256(replaced.content).hexdigest() == old["snapshot_sha256"]
+    successor = f'/open-data/{YEAR}/snapshots/{new["snapshot_sha256"]}>; rel="successor-version"'
+    assert successor in replaced.headers["link"]
+    current = client.get(f"/open-data/{YEAR}/snapshots/{new['snapshot_sha256']}")
+    assert hashlib.sha256(current.content).hexdigest() == new["snapshot_sha256"]
+    assert 'rel="predecessor-version"' in current.headers["link"]
+    unknown = client.get(f"/open-data/{YEAR}/snapshots/{'0' * 64}", headers={"Accept": "application/json"})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "snapshot_not_found"
+    assert f'/open-data/{YEAR}/snapshots/{old["snapshot_sha256"]}' in page.text
     # The integrity checks follow the correction.
     assert run(announcement.verify_snapshots()) == []
     assert run(verify_chain()).ok
@@ -243,6 +257,8 @@ def test_owner_pages_appeal_with_a_document(client) -> None:  # type: ignore[no-
     assert sent.status_code == 303, sent.text
     row = run(Appeal.select().first())
     assert row["attachment_name"] == "หลักฐาน.pdf" and len(row["attachment_sha256"]) == 64
+    run(outbox.run_due())  # the document is checked as attachments are
+    assert run(Appeal.select(Appeal.attachment_check_state).first())["attachment_check_state"] == "passed"
     status = client.get(f"/entries/{w.entry_id}/appeal?sent=1")
     assert REASON in status.text and "หลักฐาน.pdf" in status.text
     document = client.get(f"/entries/{w.entry_id}/appeal/document")

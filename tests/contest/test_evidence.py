@@ -168,3 +168,30 @@ def test_verify_passes_a_clean_pack_and_fails_a_tampered_one(client, tmp_path: P
     # Not a ZIP at all.
     junk = _save(tmp_path, b"not a zip", "junk.zip")
     assert not verify_pack(junk).ok
+
+
+def test_the_pack_of_an_upheld_appeal_holds_the_appeal_and_the_corrected_results(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = build(client)
+    first_sha = run(ResultSnapshot.select(ResultSnapshot.sha256).first())["sha256"]
+    owner = login_token(client, OWNER)
+    appeal_id = client.post(f"/api/v1/entries/{w.entry_id}/appeals", json={"reason": "ขอให้ทบทวน"},
+                            headers=owner).json()["id"]
+    for email in w.admins:
+        resp = client.post(f"/api/v1/appeals/{appeal_id}/decide", headers=login_token(client, email),
+                           json={"outcome": "upheld", "reason": "กรรมการให้คะแนนผิดเกณฑ์"})
+        assert resp.status_code == 200, resp.text
+    corrected_sha = run(ResultSnapshot.select(ResultSnapshot.sha256).first())["sha256"]
+    assert corrected_sha != first_sha
+    content = client.get(f"/api/v1/entries/{w.entry_id}/evidence.zip", headers=owner).content
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    appeal = json.loads(archive.read("appeal.json"))
+    assert appeal["state"] == "upheld" and appeal["decision_reason"] == "กรรมการให้คะแนนผิดเกณฑ์"
+    assert [s["signatory"] for s in appeal["signatures"]] == ["signatory 1", "signatory 2"]
+    assert appeal["correction_sha256"] == corrected_sha
+    [replaced] = json.loads(archive.read("results/corrections.json"))
+    assert replaced["sha256"] == first_sha and replaced["replaced_by"] == corrected_sha
+    actions = [e["action"] for e in json.loads(archive.read("audit/events.json"))]
+    assert actions[-5:] == ["appeal.lodge", "appeal.sign", "appeal.sign", "entry.appeal_outcome", "appeal.decide"]
+    path = _save(tmp_path, content)
+    assert verify_pack(path, corrected_sha).ok
+    assert not verify_pack(path, first_sha).ok  # the pack is of the corrected results
