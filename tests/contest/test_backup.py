@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from contest.backup import BackupError, make_backup, restore_backup, verify_backup
 from contest.cli import main
+from contest.domain import outbox
 from contest.domain.audit import verify_chain
 from contest.settings import get_settings
 from contest.tables import Attachment, Entry
@@ -43,7 +45,23 @@ def _entry_with_files(client: Any) -> tuple[dict[str, str], int]:
         assert client.post(f"/api/v1/entries/{entry['id']}/attachments", headers=headers,
                            files={"file": (name, data, kind)}).status_code == 201
     assert client.post(f"/api/v1/entries/{entry['id']}/submit", headers=headers).status_code in (200, 201)
+    _checked(entry["id"])
     return headers, entry["id"]
+
+
+def _checked(entry_id: int, timeout: float = 30.0) -> None:
+    """Every file checked and the image's preview stored (the app's own job runner may be doing
+    it right now), so that what is stored no longer changes under the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run(outbox.run_due())
+        rows = run(Attachment.select(Attachment.check_state, Attachment.thumbnail_key, Attachment.content_type)
+                   .where(Attachment.entry == entry_id))
+        done = all(r["check_state"] != "pending" for r in rows) and all(
+            r["thumbnail_key"] for r in rows if r["content_type"].startswith("image/"))
+        if done or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def test_backup_verify_and_restore_byte_for_byte(client: Any, tmp_path: Path) -> None:
@@ -53,7 +71,7 @@ def test_backup_verify_and_restore_byte_for_byte(client: Any, tmp_path: Path) ->
     target = tmp_path / "backup"
 
     manifest = run(make_backup(target))
-    assert manifest["object_count"] == 2 == len(before_files)
+    assert manifest["object_count"] == 3 == len(before_files)  # the PDF, the image and its preview
     assert {o["key"]: o["sha256"] for o in manifest["objects"]} == before_files
     assert json.loads((target / "manifest.json").read_text())["database"]["engine"] in ("sqlite", "postgres")
     assert verify_backup(target).ok
