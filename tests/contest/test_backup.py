@@ -81,7 +81,7 @@ def test_backup_verify_and_restore_byte_for_byte(client: Any, tmp_path: Path) ->
     shutil.rmtree(get_settings().var_dir / "uploads")
 
     report = run(restore_backup(target))
-    assert report.ok and report.checked == 2
+    assert report.ok and report.checked == 3
     assert _stored_files() == before_files
     assert run(Entry.select(Entry.id, Entry.title)) == before_titles
     assert run(Attachment.count()) == 2
