@@ -14,8 +14,9 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from contest.confirmation import Confirmation, confirmation_page
 from contest.domain import erasure, my_data
-from contest.errors import DomainError, ValidationFailed
+from contest.errors import DomainError, NotFound, ValidationFailed
 from contest.guards import admin_required, login_required, require_actor
 from contest.i18n import t
 from contest.openapi import BEARER, UNSAFE, api
@@ -141,6 +142,8 @@ class ErasureAdminPages(Controller):
     @post("/{request_id:int}")
     async def decide(self, request: Request, request_id: int, data: Form) -> Template | Redirect:
         actor = require_actor(request)
+        if _text(data, "decision") == "approve" and _text(data, "confirmed") != "yes":
+            return await self._confirm_erasure(actor, request_id, _text(data, "reason"))
         try:
             if _text(data, "decision") == "approve":
                 await erasure.approve(actor=actor, request_id=request_id, reason=_text(data, "reason"))
@@ -153,3 +156,20 @@ class ErasureAdminPages(Controller):
                 "requests": await erasure.list_requests(actor=actor), "errors": errors,
                 "reasons": erasure.REFUSAL_REASONS, "done": None})
         return Redirect(f"/admin/erasure-requests?done={request_id}", status_code=303)
+
+    async def _confirm_erasure(self, actor: Any, request_id: int, reason: str) -> Template:
+        """Erasing cannot be undone: say whose data goes, and how, before it happens."""
+        found = next((r for r in await erasure.list_requests(actor=actor) if r["id"] == request_id), None)
+        if found is None:
+            raise NotFound("No such request.", code="erasure_request_not_found")
+        return confirmation_page(Confirmation(
+            title=t("Erase this person's data?"),
+            facts=[(t("Person"), f"{found['name']} <{found['email']}>")],
+            happens=[t("Their name, email and phone are replaced by a pseudonym everywhere, their sign-in ends, "
+                       "and they are told by email. Receipts and the audit trail keep their proof without the "
+                       "person's details.")],
+            cannot_undo=t("Erased data cannot be brought back."), danger=True,
+            action=f"/admin/erasure-requests/{request_id}", confirm=t("Yes, erase the data"),
+            cancel="/admin/erasure-requests", hidden={"decision": "approve", "reason": reason, "confirmed": "yes"},
+            blocked=None if found["state"] == "pending" else t("This request was already decided: there is nothing "
+                                                                "to confirm.")))

@@ -13,11 +13,12 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from contest.confirmation import Confirmation, confirmation_page
 from contest.domain import accounts, powers
 from contest.domain.proposals import Proposed
 from contest.errors import DomainError, NotFound, PermissionDenied
 from contest.guards import admin_required, require_actor
-from contest.i18n import t
+from contest.i18n import format_date, t
 from contest.openapi import BEARER, UNSAFE, api
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -83,6 +84,24 @@ class PendingActionApi(Controller):
         raise NotFound("No such account.")  # pragma: no cover - an admin always proposes
 
 
+def describe(action: dict[str, Any]) -> str:
+    """A pending action in a sentence, as the pages show it."""
+    payload, kind = action["payload"], action["kind"]
+    if kind == "create_admin":
+        return t("Create the administrator {email}", email=payload.get("email"))
+    if kind == "reset_two_factor":
+        return t("Reset the two-factor sign-in of {email}", email=payload.get("email"))
+    if kind == "move_announcement":
+        return t("Move the announcement of {year} to {when}", year=payload.get("year"),
+                 when=format_date(payload.get("announcement_at")))
+    if kind == "publish_notice":
+        return t("Publish a new version of the privacy notice")
+    if kind == "certificate_signatory":
+        return t("Set who signs the certificates of {year}: {name}, {position}", year=payload.get("year"),
+                 name=payload.get("signatory_name"), position=payload.get("position_th"))
+    return str(kind)
+
+
 class PendingActionPages(Controller):
     path = "/admin/pending-actions"
     include_in_schema = False
@@ -93,7 +112,7 @@ class PendingActionPages(Controller):
         actor = require_actor(request)
         rows = await powers.list_pending(actor, state=None)
         return Template("contest/admin/pending_actions.html", status_code=status, context={
-            "rows": rows, "me": actor.email, "flash": flash, "error": error})
+            "rows": rows, "me": actor.email, "flash": flash, "error": error, "describe": describe})
 
     @get("/")
     async def index(self, request: Request, done: str | None = None) -> Template:
@@ -104,6 +123,8 @@ class PendingActionPages(Controller):
     async def decide(self, request: Request, pending_id: int, decision: str, data: Form) -> Template | Redirect:
         actor = require_actor(request)
         try:
+            if decision == "approve" and data.get("confirmed") != "yes":
+                return await self._confirm_approval(actor, pending_id)
             if decision == "approve":
                 await powers.approve(actor=actor, pending_id=pending_id)
             elif decision == "reject":
@@ -116,3 +137,22 @@ class PendingActionPages(Controller):
             return await self._page(request, error=t(exc.message, **exc.params), status=exc.status_code)
         done = {"approve": "approved", "reject": "rejected"}[decision]
         return Redirect(f"/admin/pending-actions?done={done}", status_code=303)
+
+    async def _confirm_approval(self, actor: Any, pending_id: int) -> Template:
+        """Approving carries the action out at once: say what it is first."""
+        action = next((a for a in await powers.list_pending(actor, state=None) if a["id"] == pending_id), None)
+        if action is None:
+            raise NotFound("The page or item you asked for does not exist.")
+        blocked = None
+        if action["state"] != "pending":
+            blocked = t("This action was already decided: there is nothing to confirm.")
+        elif action["proposed_by"] == actor.email:
+            blocked = t("You proposed this action: another administrator approves it.")
+        return confirmation_page(Confirmation(
+            title=t("Approve this action?"),
+            facts=[(t("Action"), describe(action)), (t("Proposed by"), str(action["proposed_by"]))],
+            happens=[t("It is carried out as soon as you approve, and the audit trail records you as its second "
+                       "administrator.")],
+            cannot_undo=t("An approved action cannot be taken back from this page."),
+            action=f"/admin/pending-actions/{pending_id}/approve", confirm=t("Yes, approve and carry it out"),
+            cancel="/admin/pending-actions", hidden={"confirmed": "yes"}, blocked=blocked))

@@ -139,5 +139,10 @@ def test_pending_actions_page_lets_the_second_admin_approve(client, admins) -> N
     browser_login(client, "admin2@dga.or.th")
     page = client.get("/admin/pending-actions")
     assert "page-admin@dga.or.th" in page.text and f"/admin/pending-actions/{pending_id}/approve" in page.text
-    resp = client.post(f"/admin/pending-actions/{pending_id}/approve", data={"_csrf": csrf(client)})
+    # Approving carries the action out: the page says what it is first, and nothing happens yet.
+    asked = client.post(f"/admin/pending-actions/{pending_id}/approve", data={"_csrf": csrf(client)})
+    assert asked.status_code == 200 and "page-admin@dga.or.th" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text
+    assert not run(User.exists().where(User.email == "page-admin@dga.or.th"))
+    resp = client.post(f"/admin/pending-actions/{pending_id}/approve", data={"_csrf": csrf(client), "confirmed": "yes"})
     assert resp.status_code == 200 and run(User.exists().where(User.email == "page-admin@dga.or.th"))

@@ -199,3 +199,24 @@ def test_events_written_before_sealing_are_sealed_and_rechained(db: str) -> None
     assert "old2@example.go.th" not in json.dumps(run(AuditEvent.select()), default=str)
     assert run(verify_chain()).ok
     assert run(audit.seal_existing_chain())["events"] == 0  # sealing twice changes nothing
+
+
+def test_erasing_from_the_admin_page_asks_first(client: Any) -> None:
+    from tests.factories import browser_login, csrf
+
+    headers, _entry_id = _applicant_with_entry(client)
+    request_id = client.post("/api/v1/me/erasure-requests", headers=headers, json={}).json()["id"]
+    _admin(client)
+    browser_login(client, "dpo@dga.or.th")
+    form = {"decision": "approve", "reason": "ตามคำขอ", "_csrf": csrf(client)}
+    asked = client.post(f"/admin/erasure-requests/{request_id}", data=form)
+    assert asked.status_code == 200 and EMAIL in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text and "ตามคำขอ" in asked.text
+    assert run(ErasureRequest.select(ErasureRequest.state).first())["state"] == "pending"  # nothing yet
+    done = client.post(f"/admin/erasure-requests/{request_id}", data={**form, "confirmed": "yes"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    assert run(ErasureRequest.select(ErasureRequest.state).first())["state"] == "approved"
+    # A decided request is no longer in the queue: nothing to confirm.
+    again = client.post(f"/admin/erasure-requests/{request_id}", data=form)
+    assert again.status_code == 404 and 'name="confirmed"' not in again.text
