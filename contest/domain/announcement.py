@@ -30,6 +30,7 @@ from contest import clock
 from contest.db import atomic, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event, canonical_json
+from contest.domain.editions import edition_row
 from contest.domain.outcomes import MIN_REVIEWERS_FOR_MEANS
 from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, PermissionDenied
@@ -158,12 +159,6 @@ def digest(payload_text: str) -> str:
     return hashlib.sha256(payload_text.encode("utf-8")).hexdigest()
 
 
-async def _edition(year: int) -> dict[str, Any]:
-    row = await Edition.select().where(Edition.year == year).first()
-    if row is None:
-        raise NotFound("No such edition.")
-    return row
-
 
 # --- publishing ---------------------------------------------------------------------------------
 
@@ -215,7 +210,7 @@ async def publish_results(*, actor: Actor, year: int) -> dict[str, Any]:
     applicant through the outbox (batched, each applicant exactly once)."""
     if not can_manage_editions(actor):
         raise PermissionDenied("This is for contest administrators only.", code="admin_only")
-    edition = await _edition(year)
+    edition = await edition_row(year)
     async with atomic():
         await lock_row("edition", edition["id"])
         if await ResultSnapshot.exists().where(ResultSnapshot.edition == edition["id"]):
@@ -506,7 +501,7 @@ BATCH = 500
 async def notify_applicants(year: int) -> int:
     """Queue one result mail per applicant account of the edition, in batches; re-running (a
     restarted worker) adds nothing twice. Returns how many new mails were queued."""
-    edition = await _edition(year)
+    edition = await edition_row(year)
     results = await get_results(year)
     entries = await Entry.select(Entry.id, Entry.state, Entry.title, Entry.organisation).where(
         (Entry.edition == edition["id"]) & Entry.state.is_in(list(APPLIED_STATES))).order_by(Entry.id)

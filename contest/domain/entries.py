@@ -23,6 +23,7 @@ from piccolo.query.functions.aggregate import Count
 from contest import clock, dates
 from contest.db import existing, stored_json
 from contest.domain.audit import Actor
+from contest.domain.editions import edition_row
 from contest.domain.extensions import deadline_for
 from contest.domain.organisations import like_pattern
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
@@ -326,7 +327,7 @@ class SubmissionFigures:
 
 async def submission_figures(actor: Actor, year: int) -> SubmissionFigures:
     by_state = await count_entries(year=year, group_by="state", actor=actor)
-    edition = await existing(Edition.select(Edition.submission_closes_at).where(Edition.year == year))
+    edition = await edition_row(year)
     closes = edition["submission_closes_at"]
     now = clock.now()
     days = (clock.to_bangkok(closes).date() - clock.to_bangkok(now).date()).days if now < closes else None

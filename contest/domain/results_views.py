@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from contest.domain import announcement
+from contest.domain.editions import edition_row
 from contest.domain.registry import KINDS, REGIONS
-from contest.errors import NotFound
 from contest.i18n import thai_sort_key
-from contest.tables import Edition, Outbox, ResultSnapshot
+from contest.tables import Outbox, ResultSnapshot
 
 ANNOUNCE_JOB_KEY = "announce:{year}"
 
@@ -72,9 +72,7 @@ class PublishStatus:
 
 async def publish_status(year: int) -> PublishStatus:
     """What the admin's publish page shows: the blockers before, the snapshot after."""
-    edition = await Edition.select().where(Edition.year == year).first()
-    if edition is None:
-        raise NotFound("No such edition.")
+    edition = await edition_row(year)
     snapshot = await ResultSnapshot.select(ResultSnapshot.published_at, ResultSnapshot.sha256).where(
         ResultSnapshot.edition == edition["id"]).first()
     if snapshot is None:

@@ -20,6 +20,7 @@ from contest.certificates import MAX_SIGNATORY, Signatory
 from contest.db import atomic, lock_row
 from contest.domain import proposals
 from contest.domain.audit import Actor, append_event
+from contest.domain.editions import edition_row
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.rules import is_organiser
@@ -88,10 +89,7 @@ def _clean_text(data: dict[str, Any]) -> dict[str, str]:
 
 
 async def _edition_id(year: int) -> int:
-    row = await Edition.select(Edition.id).where(Edition.year == year).first()
-    if row is None:
-        raise NotFound("No such edition.")
-    return int(row["id"])
+    return int((await edition_row(year))["id"])
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
