@@ -60,6 +60,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return gettext(singular if n == 1 else plural)
 
 
+def mail_text(msgid: str, /, **params: Any) -> str:
+    """A mail's text for people of either language: Thai first, then English below a rule."""
+    th, en = t(msgid, "th", **params), t(msgid, "en", **params)
+    return th if th == en else f"{th}\n\n----\n\n{en}"
+
+
 def both(message: str, **params: Any) -> str:
     """Thai first, then English: for API messages read by people of either language."""
     th, en = t(message, "th", **params), t(message, "en", **params)

@@ -185,7 +185,7 @@ class ResultsPages(Controller):
             "page": number, "pages": pages,
             "page_url": lambda n: "/showcase?" + urlencode({**query, "page": n}),
             "searched": any(params.values()) or chosen_year is not None, "choices": showcase_search.choices(index),
-            "category_name": category_name, "taken": await adoptions.taken_up(ids), **HELPERS})
+            "category_name": category_name, "taken": (await adoptions.taken_up(ids))[0], **HELPERS})
 
     @get("/showcase/{year:int}")
     async def showcase(self, request: Request, year: int, q: str | None = None, province: str | None = None,
@@ -199,7 +199,7 @@ class ResultsPages(Controller):
                                                                kind=params["kind"], category=params["category"])]
         categories = await _categories(results)
         awarded_ids = [i["entry_id"] for i in doc["awarded"]]
-        taken, stamp = await adoptions.taken_up(awarded_ids), await adoptions.stamp(awarded_ids)
+        taken, stamp = await adoptions.taken_up(awarded_ids)
 
         def render(headers: dict[str, str]) -> Template:
             return Template("contest/results/showcase.html", headers=headers, context={
@@ -221,7 +221,8 @@ class ResultsPages(Controller):
         item = announcement.showcase_item(results, entry_id)
         categories = await _categories(results)
         winner = any(w["entry_id"] == entry_id for w in results.document["winners"])
-        taken, stamp = (await adoptions.taken_up([entry_id])).get(entry_id), await adoptions.stamp([entry_id])
+        figures, stamp = await adoptions.taken_up([entry_id])
+        taken = figures.get(entry_id)
         pictures = await showcase_media.images(item)
 
         def render(headers: dict[str, str]) -> Template:

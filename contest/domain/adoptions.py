@@ -24,14 +24,15 @@ from contest.db import atomic, lock_row
 from contest.domain import outbox
 from contest.domain.announcement import LICENCE, PublishedResults, get_results
 from contest.domain.audit import Actor, append_event
-from contest.enums import AdoptionState, MembershipState, Role
+from contest.domain.memberships import verified_member_emails
+from contest.enums import AdoptionState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contest.i18n import t
+from contest.i18n import mail_text, t
 from contest.links import web_address
 from contest.rules import is_admin, raise_membership_pending
 from contest.settings import get_settings
 from contest.spreadsheets import neutralise_formula
-from contest.tables import Adoption, Entry, Membership
+from contest.tables import Adoption, Entry
 
 MESSAGE_MAX = 2000
 #: An organisation may have one of these per innovation at a time.
@@ -191,17 +192,6 @@ def _require_consent(share_contact: bool) -> None:
 
 # --- mails -----------------------------------------------------------------------------------------
 
-def _bilingual(msgid: str, /, **params: Any) -> str:
-    th, en = t(msgid, "th", **params), t(msgid, "en", **params)
-    return th if th == en else f"{th}\n\n----\n\n{en}"
-
-
-async def _member_emails(organisation_id: int) -> list[str]:
-    rows = await Membership.select(Membership.user.email).where(
-        (Membership.organisation == organisation_id) & (Membership.state == MembershipState.verified))
-    return sorted({r["user.email"] for r in rows if r["user.email"]})
-
-
 async def _mail(to: list[str], subject: str, text: str, key: str) -> list[int | None]:
     return list(await outbox.add_jobs("send_mail", [({"to": address, "subject": subject, "text": text},
                                                      f"{key}:{address}") for address in to]))
@@ -238,10 +228,10 @@ async def request_adoption(*, actor: Actor, entry_id: int, message: Any, share_c
                            after={"entry_id": entry_id, "adopter_organisation_id": adopter,
                                   "owner_organisation_id": owner, "state": AdoptionState.requested.value})
         row = await _select().where(Adoption.id == adoption_id).first()
-        jobs = await _mail(await _member_emails(owner) if owner else [],
+        jobs = await _mail(await verified_member_emails(owner) if owner else [],
                            t("{organisation} asks to adopt your innovation", "th",
                              organisation=row["adopter_name_th"]),
-                           _bilingual("{organisation} ({province}) asks to adopt your innovation \"{title}\".\n\n"
+                           mail_text("{organisation} ({province}) asks to adopt your innovation \"{title}\".\n\n"
                                       "Their message:\n{note}\n\nAccept or decline it here:\n{link}\n",
                                       organisation=row["adopter_name_th"],
                                       province=row["adopter_province_name_th"], title=item["title"],
@@ -283,18 +273,18 @@ async def answer(*, actor: Actor, adoption_id: int, accept: Any, message: Any, s
         await append_event(actor=actor, action="adoption.answer", subject_type="adoption", subject_id=adoption_id,
                            before={"state": row["state"]}, after={"state": state.value})
         row = await _select().where(Adoption.id == adoption_id).first()
-        to = sorted(set(await _member_emails(row["adopter_organisation"])) | (
+        to = sorted(set(await verified_member_emails(row["adopter_organisation"])) | (
             {row["requester_email"]} if row["requester_email"] else set()))
         if accept:
             subject = t("{organisation} agreed to share its innovation", "th", organisation=row["owner_name_th"])
-            text_mail = _bilingual(
+            text_mail = mail_text(
                 "{organisation} accepted your request to adopt \"{title}\".\n\nTheir message:\n{note}\n\n"
                 "Their contact person: {name} <{email}>\n\nWhen your own service is live, say so here:\n{link}\n",
                 organisation=row["owner_name_th"], title=row["innovation_title"], note=text or "-",
                 name=row["answerer_name"] or "-", email=row["answerer_email"] or "-", link=_link())
         else:
             subject = t("{organisation} declined your adoption request", "th", organisation=row["owner_name_th"])
-            text_mail = _bilingual("{organisation} declined your request to adopt \"{title}\".\nReason: {note}\n",
+            text_mail = mail_text("{organisation} declined your request to adopt \"{title}\".\nReason: {note}\n",
                                    organisation=row["owner_name_th"], title=row["innovation_title"], note=text)
         jobs = await _mail(to, subject, text_mail, f"adoption-answered:{adoption_id}")
     await outbox.dispatch(jobs)
@@ -345,9 +335,9 @@ async def report_in_service(*, actor: Actor, adoption_id: int, since: Any, url: 
                            subject_id=adoption_id, before={"state": row["state"]},
                            after={"state": AdoptionState.in_service.value, "in_service_since": day.isoformat(),
                                   "service_url": address})
-        jobs = await _mail(await _member_emails(row["owner_organisation"]),
+        jobs = await _mail(await verified_member_emails(row["owner_organisation"]),
                            t("{organisation} now runs your innovation", "th", organisation=row["adopter_name_th"]),
-                           _bilingual("{organisation} reports that its service based on \"{title}\" is live since "
+                           mail_text("{organisation} reports that its service based on \"{title}\" is live since "
                                       "{day}: {url}\n", organisation=row["adopter_name_th"],
                                       title=row["innovation_title"], day=day.isoformat(), url=address),
                            f"adoption-in-service:{adoption_id}:{day.isoformat()}")
@@ -357,13 +347,14 @@ async def report_in_service(*, actor: Actor, adoption_id: int, since: Any, url: 
 
 # --- public figures ----------------------------------------------------------------------------------
 
-async def taken_up(entry_ids: list[int]) -> dict[int, dict[str, Any]]:
+async def taken_up(entry_ids: list[int]) -> tuple[dict[int, dict[str, Any]], str]:
     """For each innovation: how many organisations run it (``in_service``), how many agreed to
-    (``accepted``), and the adopters by name and province, live ones first."""
+    (``accepted``), and the adopters by name and province, live ones first; and a stamp that
+    changes whenever these figures do (for cache validators)."""
     if not entry_ids:
-        return {}
+        return {}, ""
     rows = await Adoption.select(
-        Adoption.entry, Adoption.state, Adoption.in_service_since,
+        Adoption.id, Adoption.entry, Adoption.state, Adoption.in_service_since,
         Adoption.adopter_organisation.name_th.as_alias("name_th"),
         Adoption.adopter_organisation.name_en.as_alias("name_en"),
         Adoption.adopter_organisation.province_name_th.as_alias("province_name_th"),
@@ -380,16 +371,8 @@ async def taken_up(entry_ids: list[int]) -> dict[int, dict[str, Any]]:
                                 "since": r["in_service_since"]})
     for one in out.values():
         one["adopters"].sort(key=lambda a: (not a["live"], a["province_name_th"], a["name_th"]))
-    return out
-
-
-async def stamp(entry_ids: list[int]) -> str:
-    """Changes whenever the public figures of these innovations change (for cache validators)."""
-    if not entry_ids:
-        return ""
-    rows = await Adoption.select(Adoption.id, Adoption.state, Adoption.in_service_since).where(
-        Adoption.entry.is_in(entry_ids) & Adoption.state.is_in(list(TAKEN_UP)))
-    return ",".join(f"{r['id']}:{r['state']}:{r['in_service_since']}" for r in sorted(rows, key=lambda r: r["id"]))
+    stamp = ",".join(f"{r['id']}:{r['state']}:{r['in_service_since']}" for r in rows)
+    return out, stamp
 
 
 async def _public_rows() -> list[dict[str, Any]]:

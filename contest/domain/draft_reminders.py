@@ -22,7 +22,7 @@ from contest.domain.audit import Actor, append_event
 from contest.domain.editions import get_edition
 from contest.enums import MembershipState
 from contest.errors import Conflict, ValidationFailed
-from contest.i18n import format_date, t
+from contest.i18n import format_date, mail_text, t
 from contest.rules import require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, Membership, Organisation, Outbox
@@ -57,11 +57,6 @@ async def recent_reminders(edition_id: int) -> dict[int, datetime]:
         if at > since and at > out.get(organisation_id, since):
             out[organisation_id] = at
     return out
-
-
-def _bilingual(message: str, **params: object) -> str:
-    th, en = t(message, "th", **params), t(message, "en", **params)
-    return th if th == en else f"{th}\n\n----\n\n{en}"
 
 
 async def remind_drafts(*, actor: Actor, year: int, organisation_ids: Sequence[int] | None = None) -> ReminderReport:
@@ -114,7 +109,7 @@ async def remind_drafts(*, actor: Actor, year: int, organisation_ids: Sequence[i
                     + t("Dear {organisation},\n\nThese entries of yours are still drafts: they take part only once "
                         "submitted.\n{titles}\n\nSubmissions close on {deadline}. Submit them here: {url}\n", "en",
                         organisation=org["name_th"], titles=titles, deadline=deadline_en, url=url))
-            subject = _bilingual("Reminder: submit your entry to {title} before the deadline", title=edition.title)
+            subject = mail_text("Reminder: submit your entry to {title} before the deadline", title=edition.title)
             items = []
             for address in sorted(to):
                 recipient = hashlib.sha256(address.lower().encode()).hexdigest()[:16]

@@ -24,7 +24,7 @@ from contest.domain import outbox
 from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import MembershipState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contest.i18n import t
+from contest.i18n import mail_text, t
 from contest.rules import is_admin
 from contest.settings import get_settings
 from contest.tables import Membership, Organisation, User
@@ -62,13 +62,7 @@ def acting_actor(*, user_id: int, email: str, role: str, organisation_id: int | 
     return Actor(id=user_id, email=email, role=role, organisation_id=organisation_id)
 
 
-def _bilingual(message: str, **params: Any) -> str:
-    """Mails to other people: Thai first, then English."""
-    th, en = t(message, "th", **params), t(message, "en", **params)
-    return th if th == en else f"{th}\n\n----\n\n{en}"
-
-
-async def _verified_member_emails(organisation_id: int) -> list[str]:
+async def verified_member_emails(organisation_id: int) -> list[str]:
     rows = await Membership.select(Membership.user.email).where(
         (Membership.organisation == organisation_id) & (Membership.state == MembershipState.verified))
     return [r["user.email"] for r in rows]
@@ -131,12 +125,12 @@ async def open_request(user_id: int, organisation_id: int, *,
 async def _tell_members_of_request(membership_id: int, user_id: int, organisation_id: int) -> list[int | None]:
     user = await db.existing(User.select(User.name, User.email).where(User.id == user_id))
     org = await db.existing(Organisation.select(Organisation.name_th).where(Organisation.id == organisation_id))
-    members = await _verified_member_emails(organisation_id)
+    members = await verified_member_emails(organisation_id)
     if not members:
         return []
     link = f"{get_settings().base_url}/organisation/members"
     subject = t("Someone asks to act for {organisation}", "th", organisation=org["name_th"])
-    text = _bilingual("{name} ({email}) asks to act for {organisation} in the Digital Local Government "
+    text = mail_text("{name} ({email}) asks to act for {organisation} in the Digital Local Government "
                       "contest. If they work there, approve them; if not, reject the request:\n{link}\n",
                       name=user["name"], email=user["email"], organisation=org["name_th"], link=link)
     return await _mail(members, subject, text, f"membership-request:{membership_id}")
@@ -317,13 +311,13 @@ async def approve(*, actor: Actor, membership_id: int, reason: str = "") -> dict
         org = row["organisation.name_th"]
         link = f"{get_settings().base_url}/entries"
         jobs = await _mail([row["user.email"]], t("You can now act for {organisation}", "th", organisation=org),
-                           _bilingual("Your request to act for {organisation} in the Digital Local Government "
+                           mail_text("Your request to act for {organisation} in the Digital Local Government "
                                       "contest was approved. You can now see and prepare its entries:\n{link}\n",
                                       organisation=org, link=link), f"membership-approved:{membership_id}")
-        members = await _verified_member_emails(row["organisation"])
+        members = await verified_member_emails(row["organisation"])
         jobs += await _mail([m for m in members if m != row["user.email"]],
                             t("{name} now acts for {organisation}", "th", name=row["user.name"], organisation=org),
-                            _bilingual("{name} ({email}) was approved to act for {organisation}.\n",
+                            mail_text("{name} ({email}) was approved to act for {organisation}.\n",
                                        name=row["user.name"], email=row["user.email"], organisation=org),
                             f"membership-approved-members:{membership_id}")
     await outbox.dispatch(jobs)
@@ -350,11 +344,11 @@ async def _close(actor: Actor, membership_id: int, *, to: MembershipState, reaso
         org = row["organisation.name_th"]
         if to == MembershipState.rejected:
             subject = t("Your request to act for {organisation} was not approved", "th", organisation=org)
-            text = _bilingual("Your request to act for {organisation} was not approved.\nReason: {reason}\n",
+            text = mail_text("Your request to act for {organisation} was not approved.\nReason: {reason}\n",
                               organisation=org, reason=reason)
         else:
             subject = t("You no longer act for {organisation}", "th", organisation=org)
-            text = _bilingual("You were removed from {organisation} in the Digital Local Government contest "
+            text = mail_text("You were removed from {organisation} in the Digital Local Government contest "
                               "and can no longer see its entries.\n", organisation=org)
         jobs = await _mail([row["user.email"]], subject, text, f"membership-{to.value}:{membership_id}")
     await outbox.dispatch(jobs)

@@ -28,7 +28,7 @@ async def images(item: dict[str, Any]) -> list[dict[str, Any]]:
     entry = await Entry.select(Entry.consent_publish).where(Entry.id == item["entry_id"]).first()
     if entry is None or not entry["consent_publish"]:
         return []
-    rows = await Attachment.select(Attachment.id, Attachment.name).where(
+    rows = await Attachment.select(Attachment.id, Attachment.name, Attachment.thumbnail_key).where(
         (Attachment.entry == item["entry_id"]) & _shown()).order_by(Attachment.id)
     return [dict(r) for r in rows]
 
@@ -37,12 +37,10 @@ async def image_key(year: int, entry_id: int, attachment_id: int) -> str:
     """The storage key of a preview the public may see; NotFound for anything else."""
     results = await get_results(year)
     item = showcase_item(results, entry_id)
-    if not any(i["id"] == attachment_id for i in await images(item)):
+    shown = next((i for i in await images(item) if i["id"] == attachment_id), None)
+    if shown is None:
         raise NotFound("No such image.", code="not_found")
-    row = await Attachment.select(Attachment.thumbnail_key).where(Attachment.id == attachment_id).first()
-    if row is None or not row["thumbnail_key"]:
-        raise NotFound("No such image.", code="not_found")
-    return str(row["thumbnail_key"])
+    return str(shown["thumbnail_key"])
 
 
 def stamp(shown: list[dict[str, Any]]) -> str:
