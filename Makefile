@@ -62,6 +62,8 @@ bench: install-test
 	$(BIN)/python -m bench.showcase.run
 	$(BIN)/python -m bench.announcement.run
 	$(BIN)/python -m bench.search.run
+	$(BIN)/python -m bench.reviewing.run --db both
+	$(BIN)/python -m bench.pages.run --db both
 
 KEYWORDS := -k t -k N_ -k both -k NotFound -k Conflict -k PermissionDenied -k NotAuthenticated -k ValidationFailed -k RateLimited -k DomainError -k _message
 
