@@ -27,7 +27,9 @@ import math
 from collections.abc import Iterable, Sequence
 from operator import mul
 
-__all__ = ["interval_alpha", "interval_alphas", "units_from_matrix"]
+import numpy as np
+
+__all__ = ["grouped_interval_alphas", "interval_alpha", "interval_alphas", "units_from_matrix"]
 
 
 def _squared_deviations(values: Sequence[float]) -> float:
@@ -103,4 +105,36 @@ def interval_alphas(units: Iterable[Sequence[Sequence[float]]], width: int) -> l
             out.append(None)
             continue
         out.append(1.0 - (n - 1) * within[k] / (n * total))
+    return out
+
+
+def grouped_interval_alphas(values: np.ndarray, sizes: np.ndarray) -> list[float | None]:
+    """:func:`interval_alpha` of each column of ``values`` (one row per coder's values, the rows
+    of a unit next to each other, ``sizes`` the number of rows of each unit in order), computed
+    with numpy: a whole round's sheets (thousands of units, a total and six criteria) in a few
+    milliseconds. Units of fewer than two rows are left out. The squared deviations are taken
+    from each unit's mean and from the grand mean (not from sums of squares), so the result agrees
+    with :func:`interval_alpha` up to rounding in the last digits."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64).reshape(int(sizes.sum()), -1)
+    width = values.shape[1]
+    pairable = sizes >= 2
+    if not pairable.any():
+        return [None] * width
+    rows = values[np.repeat(pairable, sizes)]
+    m = sizes[pairable]
+    starts = np.concatenate(([0], np.cumsum(m)[:-1]))
+    means = np.add.reduceat(rows, starts, axis=0) / m[:, None]
+    deviations = rows - np.repeat(means, m, axis=0)
+    within = ((m / (m - 1))[:, None] * np.add.reduceat(deviations * deviations, starts, axis=0)).sum(axis=0)
+    n = rows.shape[0]
+    spread = rows - rows.mean(axis=0)
+    total = (spread * spread).sum(axis=0)
+    squares = (rows * rows).sum(axis=0)
+    out: list[float | None] = []
+    for k in range(width):
+        if total[k] <= 1e-12 * max(1.0, float(squares[k])):
+            out.append(None)  # no variation at all: undefined
+        else:
+            out.append(float(1.0 - (n - 1) * within[k] / (n * total[k])))
     return out

@@ -121,6 +121,11 @@ async def notes_of(round_id: int) -> str:
     return row["note"] if row else ""
 
 
+async def has_entries(round_id: int) -> bool:
+    """Whether the round has calibration entries."""
+    return bool(await CalibrationEntry.exists().where(CalibrationEntry.round == round_id))
+
+
 async def entries_of(round_id: int) -> list[dict[str, Any]]:
     """The round's calibration entries with their title and organisation, by entry id."""
     rows = await CalibrationEntry.select(CalibrationEntry.entry, CalibrationEntry.entry._.title,

@@ -34,14 +34,15 @@ point). A flag asks for a look at the sheets; it decides nothing.
 
 from __future__ import annotations
 
-import math
 import statistics
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
-from judging.domain.agreement import interval_alphas
+import numpy as np
+
+from judging.domain.agreement import grouped_interval_alphas
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
 from judging.domain.shortlist import ranking_fingerprint, ranking_rules, submitted_reviews
@@ -101,17 +102,16 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
-def _flags(offsets: dict[int, list[float]], range_of_totals: float) -> set[int]:
+def _flags(mean_offsets: dict[int, float], counts: dict[int, int], range_of_totals: float) -> set[int]:
     """The reviewers whose mean offset is far from the committee's (module docstring)."""
-    mean_offsets = {user: math.fsum(values) / len(values) for user, values in offsets.items()
-                    if len(values) >= MIN_SHEETS_TO_FLAG}
-    if len(mean_offsets) < 3:
+    weighed = {user: m for user, m in mean_offsets.items() if counts[user] >= MIN_SHEETS_TO_FLAG}
+    if len(weighed) < 3:
         return set()
-    values = list(mean_offsets.values())
+    values = list(weighed.values())
     median = statistics.median(values)
     sd = statistics.pstdev(values)
     floor = FLAG_MIN_SHARE * range_of_totals
-    return {user for user, m in mean_offsets.items()
+    return {user for user, m in weighed.items()
             if abs(m - median) > FLAG_SDS * sd and abs(m - median) > floor}
 
 
@@ -133,58 +133,108 @@ def totals_of(criteria: Sequence[Criterion]) -> Callable[[Mapping[str, float]], 
     return total
 
 
+#: A scaled score is split into a high and a low part at this many bits, each summed in int64.
+_LIMB = 31
+#: Sums of the parts stay below this (exact in int64).
+_EXACT_INT = 2 ** 62
+
+
+def _totals(matrix: np.ndarray, criteria: Sequence[Criterion], reviews: Sequence[Review]) -> np.ndarray:
+    """Every sheet's :func:`weighted_total` (one row of ``matrix`` per sheet, one column per
+    criterion), the same correctly rounded values, for a whole round at once.
+
+    Every score is a binary float, so scaled by ``2**power`` (the largest its smallest value
+    needs) every score is an exact integer. Split into a high and a low part of at most 31 bits
+    each, the weighted sums of the parts are exact in int64; the exact numerator of each total is
+    then put together as a Python integer and divided once by the integer denominator (``int / int``
+    rounds correctly, as :func:`weighted_total` does). Weights or scores too large for that take
+    :func:`totals_of` sheet by sheet."""
+    ratios = [float(c.weight).as_integer_ratio() for c in criteria]
+    scale = max(d for _, d in ratios)  # powers of two: each divides the largest
+    weights = [n * (scale // d) for n, d in ratios]
+    weight_sum = sum(weights)
+    nonzero = matrix[matrix != 0]
+    if np.isfinite(matrix).all():
+        power = max(0, int((53 - np.frexp(nonzero)[1]).max())) if nonzero.size else 0
+        scaled = np.ldexp(matrix, power)  # exact integers
+        high = np.floor(scaled / 2 ** _LIMB)
+        low = scaled - high * 2 ** _LIMB  # exact, 0 <= low < 2**_LIMB
+        if float(np.abs(high).max(initial=0)) * weight_sum < _EXACT_INT and 2 ** _LIMB * weight_sum < _EXACT_INT:
+            column = np.array(weights, dtype=np.int64)
+            highs = (high.astype(np.int64) @ column).tolist()
+            lows = (low.astype(np.int64) @ column).tolist()
+            denominator = weight_sum << power
+            return np.array([((h << _LIMB) + lo) / denominator for h, lo in zip(highs, lows, strict=True)],
+                            dtype=np.float64)
+    total_of = totals_of(criteria)
+    return np.array([total_of(r.scores) for r in reviews], dtype=np.float64)
+
+
 def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Quality:
     """Agreement, reviewer offsets and disagreements of submitted ``reviews`` under ``criteria``
-    (definitions: module docstring). Pure; the same reviews in any order give the same result."""
-    by_entry: dict[int, list[tuple[int, float, Review]]] = defaultdict(list)
-    sheets: dict[int, int] = defaultdict(int)
-    total_of = totals_of(criteria)
-    for review in reviews:
-        by_entry[review.entry_id].append((review.reviewer_id, total_of(review.scores), review))
-        sheets[review.reviewer_id] += 1
-    entries = sorted(by_entry)
-    for entry_id in entries:
-        by_entry[entry_id].sort(key=lambda item: item[0])
+    (definitions: module docstring). Pure; the same reviews in any order give the same result.
+    Computed with numpy over the whole round at once (sheets sorted by entry, then reviewer)."""
+    reviews = list(reviews)
+    codes = [c.code for c in criteria]
+    count = len(reviews)
+    if not count:
+        return Quality(overall=None, by_criterion={c: None for c in codes}, reviewers=[], disagreements=[])
+    pick = itemgetter(*codes)
+    matrix = np.array([pick(r.scores) for r in reviews], dtype=np.float64).reshape(count, len(codes))
+    entry = np.fromiter((r.entry_id for r in reviews), dtype=np.int64, count=count)
+    user = np.fromiter((r.reviewer_id for r in reviews), dtype=np.int64, count=count)
+    totals = _totals(matrix, criteria, reviews)
+    order = np.lexsort((user, entry))
+    entry, user, totals, matrix = entry[order], user[order], totals[order], matrix[order]
+    starts = np.flatnonzero(np.concatenate(([True], entry[1:] != entry[:-1])))
+    sizes = np.diff(np.append(starts, count))
 
-    paired = sum(1 for e in entries if len(by_entry[e]) >= 2)
+    pairable = sizes >= 2
+    paired = int(pairable.sum())
     if paired >= MIN_PAIRED_ENTRIES:
-        codes = [c.code for c in criteria]
-        alphas = interval_alphas(([(t, *(float(r.scores[code]) for code in codes)) for _, t, r in by_entry[e]]
-                                  for e in entries), len(codes) + 1)
+        alphas = grouped_interval_alphas(np.column_stack((totals, matrix)), sizes)
         overall = alphas[0]
         by_criterion = dict(zip(codes, alphas[1:], strict=True))
     else:
-        overall, by_criterion = None, {c.code: None for c in criteria}
+        overall, by_criterion = None, {code: None for code in codes}
 
-    offsets: dict[int, list[float]] = defaultdict(list)
-    spreads: list[tuple[int, float]] = []
-    every_spread: dict[int, float] = {}
-    for entry_id in entries:
-        sheet_totals = [(user, total) for user, total, _ in by_entry[entry_id]]
-        if len(sheet_totals) < 2:
-            continue
-        everything = math.fsum(t for _, t in sheet_totals)
-        for user, total in sheet_totals:
-            others = (everything - total) / (len(sheet_totals) - 1)
-            offsets[user].append(total - others)
-        spread = max(t for _, t in sheet_totals) - min(t for _, t in sheet_totals)
-        every_spread[entry_id] = spread
-        if spread > 0:
-            spreads.append((entry_id, spread))
-    spreads.sort(key=lambda item: (-item[1], item[0]))
+    # Offsets and spreads: the sheets of entries with two or more.
+    rows = np.repeat(pairable, sizes)
+    m = sizes[pairable]
+    unit_starts = np.concatenate(([0], np.cumsum(m)[:-1])) if paired else np.zeros(0, dtype=np.int64)
+    shared_totals, shared_users = totals[rows], user[rows]
+    if paired:
+        everything = np.repeat(np.add.reduceat(shared_totals, unit_starts), m)
+        offsets = shared_totals - (everything - shared_totals) / np.repeat(m - 1, m)
+        spread = np.maximum.reduceat(shared_totals, unit_starts) - np.minimum.reduceat(shared_totals, unit_starts)
+    else:
+        offsets = spread = np.zeros(0, dtype=np.float64)
+    paired_entries = entry[starts[pairable]]
+    every_spread = dict(zip(paired_entries.tolist(), spread.tolist(), strict=True))
+    differing = np.flatnonzero(spread > 0)
+    widest = differing[np.lexsort((paired_entries[differing], -spread[differing]))][:TOP_DISAGREEMENTS]
+    disagreements = [(int(paired_entries[i]), float(spread[i])) for i in widest]
 
-    mean_offsets = {user: math.fsum(values) / len(values) for user, values in offsets.items()}
+    users, sheets = np.unique(user, return_counts=True)
+    mean_offsets: dict[int, float] = {}
+    sds: dict[int, float] = {}
+    shared: dict[int, int] = {}
+    if offsets.size:
+        ids, where, counts = np.unique(shared_users, return_inverse=True, return_counts=True)
+        means = np.bincount(where, weights=offsets) / counts
+        deviations = offsets - means[where]
+        spreads_sd = np.sqrt(np.bincount(where, weights=deviations * deviations) / counts)
+        for i, u in enumerate(ids.tolist()):
+            mean_offsets[u], sds[u], shared[u] = float(means[i]), float(spreads_sd[i]), int(counts[i])
     lowest = weighted_total(criteria, {c.code: c.min for c in criteria})
     highest = weighted_total(criteria, {c.code: c.max for c in criteria})
-    flagged = _flags(offsets, highest - lowest)
+    flagged = _flags(mean_offsets, shared, highest - lowest)
     reviewers = [
-        ReviewerQuality(user_id=user, sheets=count, mean_offset=mean_offsets.get(user),
-                        sd=statistics.pstdev(offsets[user]) if user in offsets else None,
-                        flagged=user in flagged)
-        for user, count in sorted(sheets.items())
+        ReviewerQuality(user_id=u, sheets=n, mean_offset=mean_offsets.get(u), sd=sds.get(u), flagged=u in flagged)
+        for u, n in zip(users.tolist(), sheets.tolist(), strict=True)
     ]
     return Quality(overall=overall, by_criterion=by_criterion, reviewers=reviewers,
-                   disagreements=spreads[:TOP_DISAGREEMENTS], paired_entries=paired, spreads=every_spread)
+                   disagreements=disagreements, paired_entries=paired, spreads=every_spread)
 
 
 # Figures already computed, per round: reused while the ranking's fingerprint of the submitted

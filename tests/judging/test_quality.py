@@ -14,8 +14,8 @@ import pytest
 
 from contest.db import stored_json
 from judging.domain import scoring
-from judging.domain.agreement import interval_alpha, interval_alphas
-from judging.domain.quality import judge_quality, totals_of
+from judging.domain.agreement import grouped_interval_alphas, interval_alpha, interval_alphas
+from judging.domain.quality import _totals, judge_quality, totals_of
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.rounds import DEFAULT_RUBRIC
 from judging.tables import Assignment, Round
@@ -65,6 +65,40 @@ def test_the_round_wide_totals_and_alphas_equal_the_one_by_one_ones() -> None:
         assert together[k] == pytest.approx(alone, abs=1e-12)
     assert interval_alphas([[[1.0, 5.0], [1.0, 5.0]]], 2) == [None, None]  # no variation: undefined
     assert interval_alphas([[[1.0]]], 1) == [None]
+
+
+@pytest.mark.unit
+def test_the_whole_round_at_once_gives_the_sheet_by_sheet_figures() -> None:
+    """The round-wide computation (numpy) keeps every total exactly the ranking's weighted total,
+    whatever the scores (whole, half, one or two decimals, arbitrary floats) and weights, and the
+    alphas those of one column at a time."""
+    rng = random.Random(41)
+    for case in range(60):
+        criteria = tuple(Criterion(f"c{i}", rng.choice([rng.randint(1, 30), 0.15, 0.1, rng.uniform(0.5, 5)]), 0, 100)
+                         for i in range(rng.randint(1, 6)))
+        kind = case % 4
+        reviews = [Review(e, r, {c.code: [float(rng.randint(0, 10)), rng.randint(0, 200) / 2,
+                                          round(rng.uniform(0, 100), rng.choice([1, 2])), rng.uniform(0, 100)][kind]
+                                 for c in criteria})
+                   for e in range(1, 40) for r in rng.sample(range(1, 9), rng.randint(1, 4))]
+        codes = [c.code for c in criteria]
+        matrix = np.array([[r.scores[c] for c in codes] for r in reviews])
+        assert _totals(matrix, criteria, reviews).tolist() == [weighted_total(criteria, r.scores) for r in reviews]
+        q = judge_quality(reviews, criteria)
+        by_entry: dict[int, list[Review]] = {}
+        for r in reviews:
+            by_entry.setdefault(r.entry_id, []).append(r)
+        units = [[weighted_total(criteria, r.scores) for r in sheets] for sheets in by_entry.values()]
+        assert q.overall == pytest.approx(interval_alpha(units), abs=1e-12)
+        for code in codes:
+            assert q.by_criterion[code] == pytest.approx(
+                interval_alpha([[r.scores[code] for r in sheets] for sheets in by_entry.values()]), abs=1e-12)
+        assert q.spreads == {e: max(u) - min(u) for e, u in zip(by_entry, units, strict=True) if len(u) >= 2}
+    values = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0], [7.0, 2.0], [9.0, 2.0]])
+    assert grouped_interval_alphas(values, np.array([2, 1, 2]))[0] == pytest.approx(
+        interval_alpha([[1.0, 3.0], [5.0], [7.0, 9.0]]), abs=1e-12)
+    assert grouped_interval_alphas(values, np.array([2, 1, 2]))[1] is None  # no variation: undefined
+    assert grouped_interval_alphas(values, np.array([1, 1, 1, 1, 1])) == [None, None]
 
 
 @pytest.mark.unit

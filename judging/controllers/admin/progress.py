@@ -54,11 +54,13 @@ class ProgressPages(AdminPages):
                                                              fingerprint=fingerprint)
             chart = burn_down_svg(burn)
         criteria = await round_rows.criteria_of(round_id) if progress else []
-        calibrated = await calibration.committee_view(round_id) if progress and view.kind == "screening" else None
+        calibrated = await calibration.committee_view(round_id) \
+            if progress and view.kind == "screening" and await calibration.has_entries(round_id) else None
         return Template("judging/admin/progress.html", status_code=status, context={
             "calibration": calibrated if calibrated and calibrated["entries"] else None,
             "round": view, "tab": "progress", "progress": progress, "quality": figures, "criteria": criteria,
             "burn": burn, "burn_chart": chart, "burn_summary": burn_down_summary(burn) if burn else "",
+            "member_names": {m["user_id"]: m["name"] or m["email"] for m in progress["members"]} if progress else {},
             "near_cut": near, "alpha_label": alpha_label, "format_date": format_date,
             "min_paired": quality.MIN_PAIRED_ENTRIES, **HELPERS, **extra})
 
