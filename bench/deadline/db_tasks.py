@@ -3,6 +3,7 @@ the throw-away database (``VAR_DIR``, ``DATABASE_URL``)::
 
     python -m bench.deadline.db_tasks seed N PASSWORD    # N organisations, N applicants, edition 2569
     python -m bench.deadline.db_tasks dump               # JSON facts for the verification
+    python -m bench.deadline.db_tasks hashes             # every live file read back from the storage
 
 Seeding goes through the domain functions except for the users: argon2-hashing N passwords
 would dominate the set-up, so ONE password is hashed and the rows are bulk-inserted.
@@ -64,13 +65,15 @@ async def seed(n: int, password: str) -> None:
 
 
 async def dump() -> None:
+    """The deadline edition's entries, their files and receipts (a database may hold other editions)."""
     from contest.tables import Attachment, Entry, Receipt
 
-    entries = await Entry.select(Entry.state, Entry.id)
+    entries = await Entry.select(Entry.state, Entry.id).where(Entry.edition._.year == YEAR)
     attachments = await Attachment.select(Attachment.id, Attachment.entry, Attachment.name, Attachment.size,
                                           Attachment.sha256, Attachment.storage_key, Attachment.check_state,
-                                          Attachment.deleted_at)
-    receipts = await Receipt.select(Receipt.entry, Receipt.number, Receipt.files)
+                                          Attachment.deleted_at).where(Attachment.entry._.edition._.year == YEAR)
+    receipts = await Receipt.select(Receipt.entry, Receipt.number, Receipt.files).where(
+        Receipt.entry._.edition._.year == YEAR)
 
     def files(value: Any) -> list[dict[str, Any]]:
         return json.loads(value) if isinstance(value, str) else list(value or [])
@@ -83,6 +86,32 @@ async def dump() -> None:
     }))
 
 
+async def hashes() -> None:
+    """SHA-256 and size of every live attachment's object, read back from the storage the
+    settings name (local folder or S3): {key: [sha256, size]}."""
+    import hashlib
+
+    from contest.storage import get_storage
+    from contest.tables import Attachment
+
+    storage = get_storage()
+    keys = [a["storage_key"] for a in await Attachment.select(Attachment.storage_key).where(
+        Attachment.deleted_at.is_null())]
+    out: dict[str, list[Any]] = {}
+    gate = asyncio.Semaphore(4)
+
+    async def one(key: str) -> None:
+        h, size = hashlib.sha256(), 0
+        async with gate:
+            async for chunk in storage.open_range(key):
+                h.update(chunk)
+                size += len(chunk)
+        out[key] = [h.hexdigest(), size]
+
+    await asyncio.gather(*(one(k) for k in keys))
+    print(json.dumps(out))
+
+
 def main(argv: list[str]) -> None:
     from contest.cli import with_db
 
@@ -90,6 +119,8 @@ def main(argv: list[str]) -> None:
         asyncio.run(with_db(seed(int(argv[1]), argv[2])))
     elif argv[0] == "dump":
         asyncio.run(with_db(dump()))
+    elif argv[0] == "hashes":
+        asyncio.run(with_db(hashes()))
     else:
         raise SystemExit(f"unknown task {argv[0]!r}")
 

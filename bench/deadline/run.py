@@ -5,13 +5,24 @@ Run by hand (not a test)::
 
     .venv/bin/python -m bench.deadline.run                          # SQLite and PostgreSQL, 2,000 orgs
     .venv/bin/python -m bench.deadline.run --db sqlite --orgs 500 --workers 2
+    # against servers already running (the database and storage are the ones this environment names):
+    .venv/bin/python -m bench.deadline.run --seed-only --orgs 300
+    .venv/bin/python -m bench.deadline.run --no-seed --orgs 300 --base-url http://a:8000 --base-url http://b:8000
 
 Per database and per worker count: a fresh throw-away database (SQLite in a temp VAR_DIR, or a
 PostgreSQL cluster from ``scripts/services.sh``), ``contest migrate``, a seed (N organisations,
 N confirmed applicants sharing one argon2 hash, an open edition 2569), then the load. Afterwards
 every receipt is checked against the stored files (SHA-256 recomputed from disk, and from the
 bytes the client sent) and the database must hold exactly N submitted entries and 2N attachments.
-Only 127.0.0.1 is contacted.
+Each organisation's requests carry its own office's address in ``X-Forwarded-For`` (the servers
+trust 127.0.0.1 as their load balancer, ``TRUSTED_PROXIES``): the log-in limit per address
+then counts per organisation, as on the day, not for all of them at once.
+With ``--base-url`` (repeatable) no server is started (start them with
+``TRUSTED_PROXIES=127.0.0.1``): the requests go round-robin over the
+given servers, a request that reached none (connection refused) goes to the next one, and one
+whose answer was lost is checked before it is sent again (see ``one_organisation``); the files
+are read back from the storage the environment names (a folder or S3) to recompute their SHA-256.
+Only 127.0.0.1 (or the given servers) is contacted.
 """
 
 from __future__ import annotations
@@ -135,23 +146,64 @@ class StepFailed(Exception):
     pass
 
 
+class AnswerLost(Exception):
+    """The request may have reached a server but its answer never came (the process died)."""
+
+
 @dataclass
 class Load:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[tuple[str, int, str, str]] = field(default_factory=list)
     receipts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    retries: Counter[str] = field(default_factory=Counter)
     done: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
-async def call(client: httpx.AsyncClient, load: Load, i: int, step: str, method: str, url: str,
-               expect: int, **kwargs: Any) -> dict[str, Any]:
-    started = time.perf_counter()
-    try:
-        resp = await client.request(method, url, **kwargs)
-    except httpx.HTTPError as exc:
-        load.errors.append((step, i, type(exc).__name__, str(exc)[:300]))
-        raise StepFailed from exc
+#: How long a client keeps trying servers that refuse connections (a process being restarted).
+RETRY_SECONDS = 60.0
+
+
+@dataclass
+class Servers:
+    """The servers' base URLs; each request goes to the next one (round-robin)."""
+    bases: list[str]
+    turn: int = 0
+
+    def url(self, path: str) -> str:
+        self.turn += 1
+        return self.bases[self.turn % len(self.bases)] + path
+
+
+def org_address(i: int) -> str:
+    """Organisation i's own address. Every organisation logs in from its own office, not from one
+    address: the requests carry it in ``X-Forwarded-For`` as the load balancer does, and the
+    servers trust 127.0.0.1 as that load balancer (``TRUSTED_PROXIES``), so the log-in limits per
+    address count per organisation as they would on the day."""
+    return f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+
+
+async def call(client: httpx.AsyncClient, servers: Servers, load: Load, i: int, step: str, method: str,
+               path: str, expect: int, *, safe: bool = False, **kwargs: Any) -> dict[str, Any]:
+    """The answer's JSON. A request that reached no server (connection refused) goes to the next
+    one; one whose answer was lost is sent again when ``safe``, else ``AnswerLost`` (the caller
+    looks whether it landed)."""
+    give_up = time.monotonic() + RETRY_SECONDS
+    while True:
+        started = time.perf_counter()
+        try:
+            resp = await client.request(method, servers.url(path), **kwargs)
+            break
+        except httpx.HTTPError as exc:
+            if time.monotonic() > give_up:
+                load.errors.append((step, i, type(exc).__name__, str(exc)[:300]))
+                raise StepFailed from exc
+            load.retries[step] += 1
+            sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            if sent and not safe:
+                raise AnswerLost from exc
+            await asyncio.sleep(0.2)
     load.latencies[step].append(time.perf_counter() - started)
     if resp.status_code != expect:
         load.errors.append((step, i, str(resp.status_code), resp.text[:300]))
@@ -159,49 +211,89 @@ async def call(client: httpx.AsyncClient, load: Load, i: int, step: str, method:
     return resp.json()
 
 
-async def one_organisation(client: httpx.AsyncClient, load: Load, i: int) -> None:
-    token = (await call(client, load, i, "login", "POST", "/api/v1/auth/token", 200,
-                        json={"email": applicant_email(i), "password": PASSWORD}))["token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    entry = await call(client, load, i, "create", "POST", f"/api/v1/editions/{YEAR}/entries", 201,
-                       json={}, headers=auth)
+async def one_organisation(client: httpx.AsyncClient, servers: Servers, load: Load, i: int) -> None:
+    """Log in, create, fill, upload two files, submit. Each step that may have landed without
+    its answer is checked by reading the entry again before it is sent again; uploads carry an
+    ``Idempotency-Key``, so sending one again stores it once."""
+    office = {"X-Forwarded-For": org_address(i)}
+    token = (await call(client, servers, load, i, "login", "POST", "/api/v1/auth/token", 200, safe=True,
+                        json={"email": applicant_email(i), "password": PASSWORD}, headers=office))["token"]
+    auth = {"Authorization": f"Bearer {token}", **office}
+
+    async def read(entry_id: int) -> dict[str, Any]:
+        return await call(client, servers, load, i, "reread", "GET", f"/api/v1/entries/{entry_id}", 200,
+                          safe=True, headers=auth)
+
+    while True:
+        try:
+            entry = await call(client, servers, load, i, "create", "POST", f"/api/v1/editions/{YEAR}/entries",
+                               201, json={}, headers=auth)
+            break
+        except AnswerLost:
+            mine = await call(client, servers, load, i, "reread", "GET", f"/api/v1/entries?year={YEAR}", 200,
+                              safe=True, headers=auth)
+            if mine:
+                entry = await read(mine[0]["id"])
+                load.retries["create landed"] += 1
+                break
     entry_id = entry["id"]
-    await call(client, load, i, "patch", "PATCH", f"/api/v1/entries/{entry_id}", 200,
-               json={**FIELDS, "title": f"{FIELDS['title']} {org_code(i)}", "version": entry["version"]},
-               headers=auth)
+    title = f"{FIELDS['title']} {org_code(i)}"
+    version = entry["version"]
+    while True:
+        try:
+            await call(client, servers, load, i, "patch", "PATCH", f"/api/v1/entries/{entry_id}", 200,
+                       json={**FIELDS, "title": title, "version": version}, headers=auth)
+            break
+        except AnswerLost:
+            now = await read(entry_id)
+            if now["version"] == version + 1 and now["title"] == title:
+                load.retries["patch landed"] += 1
+                break
+            version = now["version"]
     for n in (1, 2):
         name = file_name(i, n)
-        await call(client, load, i, f"upload{n}", "POST", f"/api/v1/entries/{entry_id}/attachments", 201,
-                   files={"file": (name, pdf_bytes(name), "application/pdf")}, data={"kind": "presentation"},
-                   headers=auth)
-    result = await call(client, load, i, "submit", "POST", f"/api/v1/entries/{entry_id}/submit", 200,
-                        headers=auth)
-    load.receipts[i] = result["receipt"]
+        await call(client, servers, load, i, f"upload{n}", "POST", f"/api/v1/entries/{entry_id}/attachments", 201,
+                   safe=True, files={"file": (name, pdf_bytes(name), "application/pdf")},
+                   data={"kind": "presentation"}, headers={**auth, "Idempotency-Key": f"bench-{name}"})
+    while True:
+        try:
+            result = await call(client, servers, load, i, "submit", "POST", f"/api/v1/entries/{entry_id}/submit",
+                                200, headers=auth)
+            load.receipts[i] = result["receipt"]
+            break
+        except AnswerLost:
+            now = await read(entry_id)
+            if now["state"] == "submitted" and now["receipts"]:
+                load.receipts[i] = now["receipts"][-1]
+                load.retries["submit landed"] += 1
+                break
     load.done += 1
 
 
-async def run_load(base: str, orgs: int, clients: int) -> Load:
+async def run_load(bases: str | list[str], orgs: int, clients: int) -> Load:
     load = Load()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(1, orgs + 1):
         queue.put_nowait(i)
+    bases = [bases] if isinstance(bases, str) else bases
 
-    async def client_task(client: httpx.AsyncClient) -> None:
+    async def client_task(client: httpx.AsyncClient, servers: Servers) -> None:
         while True:  # bounded: the queue holds exactly `orgs` items and is never refilled
             try:
                 i = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
             try:
-                await one_organisation(client, load, i)
+                await one_organisation(client, servers, load, i)
             except StepFailed:
                 pass
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(client_task(client) for _ in range(clients)))
+    limits = httpx.Limits(max_connections=clients * len(bases), max_keepalive_connections=clients * len(bases))
+    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+        started, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(client_task(client, Servers(bases, turn=k)) for k in range(clients)))
         load.seconds = time.perf_counter() - started
+        load.cpu_seconds = time.process_time() - cpu
     return load
 
 
@@ -215,8 +307,9 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify(facts: dict[str, Any], uploads: Path, orgs: int, load: Load) -> list[str]:  # noqa: C901 - one check per fact of the run, each two lines; the list is the specification
-    """Problems found; empty when every check holds."""
+def verify(facts: dict[str, Any], stored: Path | dict[str, tuple[str, int]], orgs: int, load: Load) -> list[str]:  # noqa: C901 - one check per fact of the run, each two lines; the list is the specification
+    """Problems found; empty when every check holds. ``stored``: the local uploads folder, or each
+    stored object's SHA-256 and size by key as read back from the storage (see ``stored_hashes``)."""
     problems: list[str] = []
     states = Counter(e["state"] for e in facts["entries"])
     live = [a for a in facts["attachments"] if a["deleted_at"] is None]
@@ -240,12 +333,17 @@ def verify(facts: dict[str, Any], uploads: Path, orgs: int, load: Load) -> list[
 
     def check(item: tuple[str, dict[str, Any], dict[str, Any]]) -> str | None:
         number, f, att = item
-        path = uploads / att["storage_key"]
-        if not path.is_file():
-            return f"{number}: {f['name']} not on disk at {att['storage_key']}"
-        on_disk = file_sha256(path)
+        if isinstance(stored, dict):
+            if att["storage_key"] not in stored:
+                return f"{number}: {f['name']} not in the storage at {att['storage_key']}"
+            on_disk, size = stored[att["storage_key"]]
+        else:
+            path = stored / att["storage_key"]
+            if not path.is_file():
+                return f"{number}: {f['name']} not on disk at {att['storage_key']}"
+            on_disk, size = file_sha256(path), path.stat().st_size
         sent = expected_sha256(f["name"])
-        if not (f["sha256"] == att["sha256"] == on_disk == sent) or f["size"] != path.stat().st_size:
+        if not (f["sha256"] == att["sha256"] == on_disk == sent) or f["size"] != size:
             return (f"{number}: {f['name']} receipt {f['sha256'][:12]} row {att['sha256'][:12]} "
                     f"disk {on_disk[:12]} sent {sent[:12]}")
         return None
@@ -321,7 +419,7 @@ def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | N
         database_url = None
         if db == "postgres":
             database_url, pg_env = start_postgres(work / "services")
-        env = contest_env(var_dir, database_url)
+        env = {**contest_env(var_dir, database_url), "TRUSTED_PROXIES": "127.0.0.1"}  # see org_address
         run_python(env, ["-m", "contest.cli", "migrate"])
         run_python(env, ["-m", "bench.deadline.db_tasks", "seed", str(orgs), PASSWORD])
         setup_seconds = time.perf_counter() - setup_started
@@ -378,7 +476,8 @@ def pct(values: list[float], q: float) -> float:
 
 def report(r: RunResult) -> None:
     load = r.load
-    print(f"\n{r.db}, granian {r.workers} worker(s), {r.orgs} orgs, {r.clients} clients: "
+    where = f"{r.db}, granian {r.workers} worker(s)" if r.workers else r.db
+    print(f"\n{where}, {r.orgs} orgs, {r.clients} clients: "
           f"{load.done} submitted in {load.seconds:.1f} s = {load.done / load.seconds:.1f} entries/s "
           f"({2 * load.done * 2 / load.seconds:.0f} MB/s of PDFs); set-up {r.setup_seconds:.1f} s; "
           f"server RSS peak {r.rss_peak_mb:.0f} MB")
@@ -389,7 +488,7 @@ def report(r: RunResult) -> None:
             continue
         print(f"  {step:<8} {len(v):>5} {statistics.fmean(v) * 1e3:>8.0f} {pct(v, .5) * 1e3:>8.0f} "
               f"{pct(v, .95) * 1e3:>8.0f} {pct(v, .99) * 1e3:>8.0f} {max(v) * 1e3:>8.0f}")
-    print(f"  errors: {len(load.errors)}")
+    print(f"  errors: {len(load.errors)}; retries: {dict(load.retries) or 0}; client CPU {load.cpu_seconds:.1f} s")
     for step, i, what, text in load.errors[:10]:
         print(f"    {step} org {i}: {what} {text}")
     by_kind = Counter((step, what) for step, _, what, _ in load.errors)
@@ -397,7 +496,7 @@ def report(r: RunResult) -> None:
         print(f"    … by step and status: {dict(by_kind)}")
     print(f"  attachment checks: {dict(r.checks)}")
     print(f"  verification: {'ok' if not r.problems else f'{len(r.problems)} PROBLEMS'} "
-          f"(receipts vs files on disk vs bytes sent; {r.orgs} submitted, {2 * r.orgs} attachments)")
+          f"(receipts vs stored files vs bytes sent; {r.orgs} submitted, {2 * r.orgs} attachments)")
     for p in r.problems[:10]:
         print(f"    {p}")
     causes = Counter(line[5:].split(":", 1)[0] + ": " + line.split(":", 1)[-1].strip()[:80]
@@ -409,7 +508,27 @@ def report(r: RunResult) -> None:
         print(f"    {count} x {cause}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_against(bases: list[str], orgs: int, clients: int, seed: bool) -> RunResult:
+    """The load against running servers; the database and storage are the ones this
+    environment names (``DATABASE_URL``, ``STORAGE_URL``, the S3 settings)."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    started = time.perf_counter()
+    if seed:
+        run_python(env, ["-m", "bench.deadline.db_tasks", "seed", str(orgs), PASSWORD])
+    setup_seconds = time.perf_counter() - started
+    label = f"{len(bases)} server(s)"
+    print(f"  [{label}] set-up {setup_seconds:.1f} s; load: {orgs} orgs, {clients} clients …", flush=True)
+    load = asyncio.run(run_load(bases, orgs, clients))
+    print(f"  [{label}] load done in {load.seconds:.1f} s", flush=True)
+    facts = wait_for_checks(env, limit=120)
+    checks = Counter(a["check_state"] for a in facts["attachments"])
+    stored = {k: (v[0], v[1]) for k, v in json.loads(
+        run_python(env, ["-m", "bench.deadline.db_tasks", "hashes"]).strip().splitlines()[-1]).items()}
+    return RunResult(label, 0, orgs, clients, load, setup_seconds, 0.0, checks,
+                     verify(facts, stored, orgs, load), [])
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the options, then one loop per mode
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--orgs", type=int, default=2000)
@@ -417,12 +536,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="granian worker counts to try, e.g. 1,2")
     parser.add_argument("--keep-logs", type=Path, default=None, metavar="DIR",
                         help="copy each run's server log into DIR (the run's temp dir is removed)")
+    parser.add_argument("--base-url", action="append", default=[], metavar="URL",
+                        help="run against this running server (repeatable: round-robin); the database and "
+                             "storage are the ones this environment names")
+    seeding = parser.add_mutually_exclusive_group()
+    seeding.add_argument("--seed-only", action="store_true",
+                         help="seed the database DATABASE_URL names (migrated already) and stop")
+    seeding.add_argument("--no-seed", action="store_true", help="with --base-url: the database is seeded already")
     args = parser.parse_args(argv)
     check_template()
+    results: list[RunResult] = []
+    if args.seed_only:
+        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        run_python(env, ["-m", "bench.deadline.db_tasks", "seed", str(args.orgs), PASSWORD])
+        return 0
+    if args.base_url:
+        r = run_against([u.rstrip("/") for u in args.base_url], args.orgs, args.clients, not args.no_seed)
+        report(r)
+        results.append(r)
     dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
-    results: list[RunResult] = []
-    for db in dbs:
+    for db in dbs if not args.base_url else ():
         for workers in worker_counts:
             r = run_once(db, args.orgs, args.clients, workers, args.keep_logs)
             report(r)
@@ -439,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         if r.db not in best or r.load.done / r.load.seconds > best[r.db].load.done / best[r.db].load.seconds:
             best[r.db] = r
     for db, r in best.items():
-        print(f"best on {db}: {r.workers} worker(s), {r.load.done / r.load.seconds:.1f} entries/s")
+        if r.workers:
+            print(f"best on {db}: {r.workers} worker(s), {r.load.done / r.load.seconds:.1f} entries/s")
     return 0 if all(not r.load.errors and not r.problems for r in results) else 1
 
 

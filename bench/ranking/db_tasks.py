@@ -24,7 +24,7 @@ YEAR = 2569
 BATCH = 1000
 
 
-async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
+async def seed(entries: int, reviewers: int, password: str, year: int = YEAR) -> dict[str, Any]:
     from bench.signin import BENCH_TOTP_SECRET, accept_privacy_notice
     from contest import clock
     from contest.db import atomic
@@ -37,9 +37,9 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
     rng = random.Random(2569)
     now = clock.now()
     await editions.create_edition(actor=SYSTEM, data={
-        "year": YEAR, "title": f"bench {YEAR}", "submission_opens_at": now - timedelta(days=30),
+        "year": year, "title": f"bench {year}", "submission_opens_at": now - timedelta(days=30),
         "submission_closes_at": now - timedelta(days=1), "announcement_at": now + timedelta(days=60)})
-    edition_id = (await editions.get_edition(YEAR)).id
+    edition_id = (await editions.get_edition(year)).id
     provinces = [f"{p:02d}" for p in range(10, 97)][:77]
     orgs = [Organisation(code=f"8{i:06d}", name_th=f"เทศบาลตำบลทดสอบ{i}", name_en=f"Bench town {i}",
                          kind="subdistrict_municipality", province_code=provinces[i % 77],
@@ -64,7 +64,7 @@ async def seed(entries: int, reviewers: int, password: str) -> dict[str, Any]:
     await accept_privacy_notice()
     reviewer_ids = [u["id"] for u in await User.select(User.id).where(User.role == "reviewer").order_by(User.id)]
 
-    round_id = await rounds.create_round(actor=SYSTEM, year=YEAR, data={
+    round_id = await rounds.create_round(actor=SYSTEM, year=year, data={
         "kind": "screening", "reviewers_per_entry": 3, "normalisation": "zscore", "seed": 7})
     await rounds.add_members(actor=SYSTEM, round_id=round_id, user_ids=reviewer_ids)
     await rounds.open_round(actor=SYSTEM, round_id=round_id)

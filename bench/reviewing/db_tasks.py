@@ -5,7 +5,8 @@ database (``DATABASE_URL``; ``VAR_DIR`` for SQLite)::
     python -m bench.reviewing.db_tasks facts                                    # the seeded round
     python -m bench.reviewing.db_tasks snapshot ROUND_ID                        # the open sheets
 
-The seed is the ranking benchmark's round (ENTRIES entries, three reviewers each, every sheet
+The seed is the ranking benchmark's round, in the edition before the deadline benchmark's (so
+both can share one database) (ENTRIES entries, three reviewers each, every sheet
 scored and submitted but one member's), then the sheets of the first ACTIVE reviewers are
 handed back to them (assigned, scores kept), as in a round whose members are still scoring.
 """
@@ -22,10 +23,11 @@ ADMIN_EMAIL = "admin@bench.dga.or.th"
 
 
 async def seed(entries: int, reviewers: int, password: str, active: int) -> dict[str, Any]:
+    from bench.ranking.db_tasks import YEAR
     from bench.ranking.db_tasks import seed as seed_round
     from judging.tables import Assignment
 
-    facts = await seed_round(entries, reviewers, password)
+    facts = await seed_round(entries, reviewers, password, year=YEAR - 1)
     from contest.tables import User
 
     ids = [u["id"] for u in await User.select(User.id).where(User.role == "reviewer").order_by(User.id)][:active]

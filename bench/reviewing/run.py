@@ -215,11 +215,18 @@ async def run_load(clients: list[Client], pairs: int, how: str) -> Load:
     return load
 
 
+def office(email: str) -> dict[str, str]:
+    """Each reviewer works from their own address, carried in ``X-Forwarded-For`` as the load
+    balancer does (the servers trust 127.0.0.1 as it, ``TRUSTED_PROXIES``)."""
+    n = sum(email.encode()) % 250 + 1
+    return {"X-Forwarded-For": f"10.250.{n}.{len(email) % 250 + 1}"}
+
+
 def sign_in_reviewers(base: str, emails: list[str]) -> dict[str, httpx.Cookies]:
     """One browser session per reviewer (a two-factor code works once, so once each)."""
     jars = {}
     for email in emails:
-        with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as c:
+        with httpx.Client(base_url=base, timeout=60, follow_redirects=False, headers=office(email)) as c:
             resp = sign_in(c, email, PASSWORD)
             if resp.status_code != 303:
                 raise RuntimeError(f"log-in failed for {email}: {resp.status_code} {resp.text[:300]}")
@@ -243,7 +250,8 @@ def make_clients(bases: list[str], before: dict[str, Any], count: int) -> tuple[
     for k in range(count):
         email = emails[k % len(emails)]
         sheets = sorted(by_reviewer[email])[k // len(emails)::share]
-        http = httpx.AsyncClient(timeout=120, limits=limits, cookies=jars[email], follow_redirects=False)
+        http = httpx.AsyncClient(timeout=120, limits=limits, cookies=jars[email], follow_redirects=False,
+                                 headers=office(email))
         clients.append(Client(k, http, bases, sheets, turn=k))
     return clients, emails
 
@@ -340,7 +348,7 @@ def run_local(db: str, args: argparse.Namespace, worker_counts: list[int]) -> li
         url = None
         if db == "postgres":
             url, pg_env = start_postgres(work / "services")
-        env = contest_env(work / "var", url)
+        env = {**contest_env(work / "var", url), "TRUSTED_PROXIES": "127.0.0.1"}  # see office
         run_python(env, ["-m", "contest.cli", "migrate"])
         seed(env, args.entries, args.reviewers, min(args.clients, args.reviewers))
         for workers in worker_counts:
