@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: lint run install install-test migrate demo serve test test-sqlite test-postgres bench messages clean
+.PHONY: lint run install install-test migrate demo serve test test-sqlite test-postgres test-topology bench messages clean
 
 # PyICU (Thai dictionary order) builds against the system's ICU: libicu-dev, pkg-config and g++.
 # The certificate tests read the PDFs' text back with poppler's pdftotext (poppler-utils).
@@ -53,6 +53,11 @@ test-sqlite: install-test
 
 test-postgres: install-test
 	TEST_DATABASES=postgres scripts/run-tests.sh
+
+# The production topology on one machine (deploy/Procfile's processes: two web, one worker,
+# PostgreSQL, Redis, S3, SMTP), one web process killed mid-load; fails on any loss.
+test-topology: install-test
+	$(BIN)/python -m bench.topology.run
 
 bench: install-test
 	$(BIN)/python -m bench.upload.run --real-app

@@ -2,7 +2,8 @@
 # Start throw-away PostgreSQL and Redis servers for the test suite, on loopback only.
 #   scripts/services.sh start DIR   -> prints export lines (DATABASE_URL_PG, REDIS_URL_TEST, OIDC_ISSUER_TEST)
 #   scripts/services.sh stop DIR
-# A DATABASE_URL (postgres) or REDIS_URL already given is used as it is.
+# A DATABASE_URL (postgres) or REDIS_URL already given is used as it is; WITHOUT_OIDC=1 skips the
+# OpenID provider.
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?work dir}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -38,6 +39,7 @@ start)
   fi
   # A certified OpenID provider (panva's oidc-provider) for the DGA Digital ID tests.
   oidc="$(cd "$(dirname "$0")" && pwd)/oidc-provider"
+  [ -n "${WITHOUT_OIDC:-}" ] && exit 0
   if ! command -v node >/dev/null && command -v apt-get >/dev/null; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } \
       >"$dir/node-install.log" 2>&1 || true
