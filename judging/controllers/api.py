@@ -45,7 +45,7 @@ from judging.controllers.bodies import (
     TiesIn,
     TiesRead,
 )
-from judging.domain import assignments, final, quality, round_rows, rounds, scoring, shortlist
+from judging.domain import assignments, final, round_cockpit, round_rows, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -302,8 +302,9 @@ class RoundApi(Controller):
          **api(*ADMIN, 404, auth=BEARER, reply=QualityRead))
     async def quality_figures(self, round_id: int) -> dict[str, Any]:
         """How well the committee agrees (Krippendorff's alpha, interval metric, on the submitted
-        sheets), each reviewer's offset from the others, and the widest disagreements."""
-        return (await quality.round_quality(round_id)).as_dict()
+        sheets), each reviewer's offset from the others, the widest disagreements, and those near
+        the cut (as on the round's progress page)."""
+        return await round_cockpit.quality_view(round_id)
 
     @post("/api/v1/rounds/{round_id:int}/reminders", operation_id="sendReminders", guards=[admin_required],
           status_code=HTTP_200_OK, **api(*UNSAFE, *ADMIN, 404, 409, auth=BEARER, reply=QueuedRead))

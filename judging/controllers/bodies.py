@@ -243,11 +243,21 @@ class Disagreement(msgspec.Struct, kw_only=True):
     spread: Annotated[float, _d("Highest minus lowest weighted total of the entry's submitted sheets.")]
 
 
+class NearCut(msgspec.Struct, kw_only=True):
+    entry_id: int
+    rank: Annotated[int, _d("The entry's place in the round's ranking.")]
+    spread: Annotated[float, _d("Highest minus lowest weighted total of the entry's submitted sheets.")]
+    inside: Annotated[bool, _d("Ranked within the cut (the shortlist, or the winners in a final).")]
+
+
 class QualityRead(msgspec.Struct, kw_only=True):
     agreement: Agreement
     method: Literal["krippendorff_interval"]
     reviewers: list[ReviewerQuality]
     disagreements: Annotated[list[Disagreement], _d("The widest disagreements first, at most 10.")]
+    near_cut: Annotated[list[NearCut], _d(
+        "Entries ranked within max(5, cut/4) places of the cut whose totals differ, the widest first, at most 10 "
+        "(none before the round opens).")]
 
 
 class QueuedRead(msgspec.Struct, kw_only=True):

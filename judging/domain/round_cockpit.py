@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from contest import clock
-from judging.domain.quality import Quality
+from judging.domain.quality import Quality, round_quality_read
 from judging.domain.ranking import RankedEntry
 from judging.domain.round_rows import cut_of, deadline_of, get_round_row
 from judging.domain.shortlist import compute_round_ranking, ranking_fingerprint
@@ -119,20 +119,54 @@ def burn_down(*, total: int, submitted_on: Counter[date], start: date | None, de
     return BurnDown(total, submitted, first, deadline, today, days)
 
 
-# Per round: (fingerprint, submitted per day, near the cut), reused while the fingerprint holds.
-_COMPUTED: dict[int, tuple[tuple[Any, ...], Counter[date], list[NearCut]]] = {}
+# Per round: (fingerprint, submitted per day) and (fingerprint, near the cut), each reused while
+# the fingerprint holds.
+_SUBMITTED_ON: dict[int, tuple[tuple[Any, ...], Counter[date]]] = {}
+_NEAR: dict[int, tuple[tuple[Any, ...], list[NearCut]]] = {}
 _COMPUTED_MAX = 16
 
 
 def forget_figures() -> None:
     """Drop this process's computed cockpit figures (the next read computes afresh)."""
-    _COMPUTED.clear()
+    _SUBMITTED_ON.clear()
+    _NEAR.clear()
+
+
+def _keep(store: dict[int, tuple[tuple[Any, ...], Any]], round_id: int, fingerprint: tuple[Any, ...],
+          value: Any) -> None:
+    if len(store) >= _COMPUTED_MAX and round_id not in store:
+        store.pop(next(iter(store)))
+    store[round_id] = (fingerprint, value)
 
 
 async def _submitted_on(round_id: int) -> Counter[date]:
     rows = await Assignment.select(Assignment.submitted_at).where(
         (Assignment.round == round_id) & (Assignment.state == "submitted"))
     return Counter(bangkok_day(r["submitted_at"]) for r in rows if r["submitted_at"] is not None)
+
+
+async def near_cut_of(round_id: int, figures: Quality, row: dict[str, Any], fingerprint: tuple[Any, ...]
+                      ) -> list[NearCut]:
+    """The round's disagreements near the cut (module docstring), from the quality ``figures`` of
+    its submitted sheets and the ``row`` and ``fingerprint`` they were read with: none before the
+    round opens."""
+    cached = _NEAR.get(round_id)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    near: list[NearCut] = []
+    if row["state"] != "draft" and figures.spreads:
+        _, ranking = await compute_round_ranking(round_id, with_borderline=False)
+        near = near_cut(ranking, figures.spreads, cut_of(row))
+    _keep(_NEAR, round_id, fingerprint, near)
+    return near
+
+
+async def quality_view(round_id: int) -> dict[str, Any]:
+    """The quality figures as the API gives them (``Quality.as_dict``), with the disagreements
+    near the cut the progress page lists. An unknown round is ``NotFound``."""
+    row, fingerprint, figures = await round_quality_read(round_id)
+    near = await near_cut_of(round_id, figures, row, fingerprint)
+    return {**figures.as_dict(), "near_cut": [n.as_dict() for n in near]}
 
 
 async def cockpit_figures(round_id: int, figures: Quality, *, total: int, row: dict[str, Any] | None = None,
@@ -144,18 +178,13 @@ async def cockpit_figures(round_id: int, figures: Quality, *, total: int, row: d
         row = await get_round_row(round_id)
     if fingerprint is None:
         fingerprint = await ranking_fingerprint(round_id, row)
-    cached = _COMPUTED.get(round_id)
+    cached = _SUBMITTED_ON.get(round_id)
     if cached is not None and cached[0] == fingerprint:
-        submitted_on, near = cached[1], cached[2]
+        submitted_on = cached[1]
     else:
         submitted_on = await _submitted_on(round_id)
-        near = []
-        if row["state"] != "draft" and figures.spreads:
-            _, ranking = await compute_round_ranking(round_id, with_borderline=False)
-            near = near_cut(ranking, figures.spreads, cut_of(row))
-        if len(_COMPUTED) >= _COMPUTED_MAX:
-            _COMPUTED.pop(next(iter(_COMPUTED)))
-        _COMPUTED[round_id] = (fingerprint, submitted_on, near)
+        _keep(_SUBMITTED_ON, round_id, fingerprint, submitted_on)
+    near = await near_cut_of(round_id, figures, row, fingerprint)
     deadline = deadline_of(row)
     burn = burn_down(total=total, submitted_on=submitted_on,
                      start=bangkok_day(row["opened_at"]) if row["opened_at"] else None,

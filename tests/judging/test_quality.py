@@ -253,7 +253,7 @@ def test_quality_of_a_round_without_submitted_sheets_and_of_an_unknown_round(cli
     body = client.get(f"/api/v1/rounds/{s.round_id}/quality", headers=headers).json()
     assert body["agreement"]["overall"] is None and body["agreement"]["sufficient"] is False
     assert set(body["agreement"]["by_criterion"].values()) == {None}
-    assert body["reviewers"] == [] and body["disagreements"] == []
+    assert body["reviewers"] == [] and body["disagreements"] == [] and body["near_cut"] == []
     missing = run(Round.select(Round.id).order_by(Round.id, ascending=False).first())["id"] + 1
     resp = client.get(f"/api/v1/rounds/{missing}/quality", headers=headers)
     assert resp.status_code == 404 and resp.json()["code"] == "round_not_found"

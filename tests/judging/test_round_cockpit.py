@@ -5,6 +5,7 @@ read, the least loaded), and the page with its chart, summary and tables."""
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from judging.domain.ranking import RankedEntry
 from judging.domain.round_cockpit import burn_down, near_cut
 from judging.tables import Assignment
 from tests.conftest import run
-from tests.factories import browser_login, csrf, decoded_body, mails, make_user
+from tests.factories import browser_login, csrf, decoded_body, login_token, mails, make_user
 from tests.judging.support import YEAR, actor_for, admin_actors, score_all, screening
 from tests.judging.test_judging_admin_pages import text_of
 
@@ -160,10 +161,21 @@ def test_the_cockpit_page_draws_the_burn_down_and_adds_a_reader_through_its_form
     score_all(s.round_id, value_for)
     email = f"cockpit{id(object())}@dga.or.th"
     run(make_user("admin", email=email))
+    headers = login_token(client, email)
+    near = client.get(f"/api/v1/rounds/{s.round_id}/quality", headers=headers).json()["near_cut"]
     browser_login(client, email)
     page = client.get(f"/admin/judging/rounds/{s.round_id}/progress")
     assert page.status_code == 200
     html = page.text
+    # The API lists the same disagreements near the cut as the page, by the same rule: ranked
+    # within max(5, 6/4) places of the cut of 6, totals that differ, the widest first.
+    ranks = {r["entry_id"]: r["rank"] for r in client.get(f"/api/v1/rounds/{s.round_id}/ranking",
+                                                          headers=headers).json()}
+    listed = [int(v) for v in re.findall(r'name="entry_ids" value="(\d+)"', html)]
+    assert near and [n["entry_id"] for n in near] == listed
+    assert all(n["rank"] == ranks[n["entry_id"]] and 1 <= n["rank"] <= 11 and n["spread"] > 0
+               and n["inside"] == (n["rank"] <= 6) for n in near)
+    assert [n["spread"] for n in near] == sorted((n["spread"] for n in near), reverse=True) and len(near) <= 10
     assert 'role="img"' in html and "<svg" in html and "<desc" in html
     words = text_of(html)
     assert "ใบให้คะแนนที่ยังไม่ส่ง" in words and "กำหนดส่ง" in words
