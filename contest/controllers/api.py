@@ -119,8 +119,9 @@ class EditionController(Controller):
          **api(401, 403, 404, auth=BEARER))
     async def stats(self, request: Request, year: int) -> dict[str, Any]:
         """The organiser's figures while submissions arrive: entries by state; cumulative drafts
-        and submitted per Bangkok day (``by_day``, and the previous edition's first days as
-        ``previous_by_day``); by province, kind of organisation and category; days left."""
+        and submitted per Bangkok day (``by_day``, and the previous edition's on the same days
+        before its own deadline as ``previous_by_day``); by province, kind of organisation and
+        category; days left."""
         return await cockpit.edition_stats(actor=require_actor(request), year=year)
 
     @post("/", operation_id="createEdition", guards=[admin_required],

@@ -173,6 +173,24 @@ async def _previous(year: int) -> dict[str, Any] | None:
     return row
 
 
+def previous_aligned(edition: EditionView, previous: dict[str, Any] | None, past: Figures | None,
+                     today: date) -> list[dict[str, Any]]:
+    """The previous edition's cumulative counts on the same days *before its own deadline* as each
+    day of this edition's curve (``by_day``, from its opening to today or its deadline): "ten days
+    before the deadline last year, this many had submitted". One item per item of ``by_day``, with
+    the previous edition's ``date``, ``days_before_deadline`` (0 on the deadline's day) and ``day``
+    (the position in ``by_day``: days since this edition opened)."""
+    if previous is None or past is None:
+        return []
+    first, closes = _day(edition.submission_opens_at), _day(edition.submission_closes_at)
+    last = min(today, closes)
+    if last < first:
+        return []
+    prev_closes = _day(previous["submission_closes_at"])
+    rows = by_day(past.created, past.submitted, prev_closes - (closes - first), prev_closes - (closes - last))
+    return [{**d, "days_before_deadline": (closes - first).days - i, "day": i} for i, d in enumerate(rows)]
+
+
 def _days_left(edition: EditionView, today: date) -> int:
     closes = _day(edition.submission_closes_at)
     return max(0, (closes - today).days) if clock.now() < edition.submission_closes_at else 0
@@ -186,13 +204,7 @@ async def edition_stats(*, actor: Actor, year: int) -> dict[str, Any]:
     today = _day(clock.now())
     first, closes = _day(edition.submission_opens_at), _day(edition.submission_closes_at)
     last = min(today, closes)
-    previous_by_day: list[dict[str, Any]] = []
-    if previous is not None:
-        # Aligned on days since submission opened, so the two years read as one chart.
-        past = earlier[0]
-        prev_first = _day(previous["submission_opens_at"])
-        previous_by_day = [{**d, "day": i} for i, d in enumerate(
-            by_day(past.created, past.submitted, prev_first, prev_first + timedelta(days=(last - first).days)))]
+    previous_by_day = previous_aligned(edition, previous, earlier[0] if earlier else None, today)
     return {
         "year": year,
         "entries_by_state": figures.states,

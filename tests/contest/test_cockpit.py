@@ -74,3 +74,33 @@ def test_stats_are_for_organisers_only_and_an_unknown_year_is_404(client: Any) -
     assert client.get("/api/v1/editions/2400/stats", headers=admin).status_code == 404
     empty = client.get("/api/v1/editions/2569/stats", headers=admin).json()
     assert empty["entries_by_state"] == {} and empty["by_province"] == [] and empty["previous_year"] is None
+
+
+def test_the_previous_edition_is_compared_on_the_same_days_before_its_own_deadline(client: Any) -> None:
+    # Last year: a month of submission; this year: ten days. The comparison pairs each day of this
+    # year's curve with the day as many days before last year's deadline, not after its opening.
+    then = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)
+    run(make_edition(2568, submission_opens_at=then, submission_closes_at=then + timedelta(days=30)))
+    opens = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+    run(make_edition(2569, submission_opens_at=opens, submission_closes_at=opens + timedelta(days=10)))
+    earlier, current = (run(Edition.select(Edition.id).where(Edition.year == y).first())["id"] for y in (2568, 2569))
+    org = run(make_org(province_code="50", province_name_th="เชียงใหม่"))
+    day = timedelta(days=1)
+    _entry(earlier, org, created=then + day)  # a draft from the second day on
+    _entry(earlier, org, created=then + 2 * day, submitted=then + 21 * day, state="submitted")  # 9 days before
+    _entry(earlier, org, created=then + 3 * day, submitted=then + 29 * day, state="submitted")  # the last day
+    _entry(current, org, created=opens, submitted=opens + day, state="submitted")
+    clock.freeze(opens + 3 * day + timedelta(hours=5))
+    try:
+        run(make_user("admin", email="organiser@dga.or.th"))
+        stats = client.get("/api/v1/editions/2569/stats", headers=login_token(client, "organiser@dga.or.th")).json()
+    finally:
+        clock.freeze(None)
+    assert stats["previous_year"] == 2568
+    assert [d["date"] for d in stats["by_day"]] == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
+    assert stats["previous_by_day"] == [
+        {"date": "2025-10-21", "drafts": 3, "submitted": 0, "days_before_deadline": 10, "day": 0},
+        {"date": "2025-10-22", "drafts": 2, "submitted": 1, "days_before_deadline": 9, "day": 1},
+        {"date": "2025-10-23", "drafts": 2, "submitted": 1, "days_before_deadline": 8, "day": 2},
+        {"date": "2025-10-24", "drafts": 2, "submitted": 1, "days_before_deadline": 7, "day": 3},
+    ]
