@@ -72,25 +72,33 @@ def borderline_entries(
         else:
             changed, head = _plain_scenario(model, measures, scenario, order, keys, cut)
 
-        head.extend(k for k in changed.values() if k is not None)
-        if len(head) < cut:
-            threshold = None
-            new_inside_count = n
-        else:
-            head.sort()
-            threshold = head[cut - 1]
-            new_inside_count = bisect_right(keys, threshold)
-
-        for e, k in changed.items():
-            now_inside = k is not None and (threshold is None or k <= threshold)
-            if now_inside != (e in inside):
-                result.add(e)
-        # An unchanged entry switches side iff it lies between the old and the new threshold.
-        low, high = sorted((inside_count, new_inside_count))
-        for e in order[low:high]:
-            if e not in changed:
-                result.add(e)
+        result.update(_switched(changed, head, order, keys, inside, inside_count, cut))
     return result
+
+
+def _switched(changed: dict[int, Key | None], head: list[Key], order: list[int], keys: list[Key],
+              inside: set[int], inside_count: int, cut: int) -> list[int]:
+    """The entries on the other side of the cut in one scenario: its threshold is the cut-th key of
+    the unchanged head merged with the changed keys (``head`` is extended and sorted in place)."""
+    n = len(order)
+    head.extend(k for k in changed.values() if k is not None)
+    if len(head) < cut:
+        threshold = None
+        new_inside_count = n
+    else:
+        head.sort()
+        threshold = head[cut - 1]
+        new_inside_count = bisect_right(keys, threshold)
+
+    switched = []
+    for e, k in changed.items():
+        now_inside = k is not None and (threshold is None or k <= threshold)
+        if now_inside != (e in inside):
+            switched.append(e)
+    # An unchanged entry switches side iff it lies between the old and the new threshold.
+    low, high = sorted((inside_count, new_inside_count))
+    switched.extend(e for e in order[low:high] if e not in changed)
+    return switched
 
 
 _Scenario = list[tuple[int, int, int, int]]  # (entry, span start, span end, review left out)

@@ -158,31 +158,39 @@ def compute_ranking(
         positions = Decision(decisions or {}).positions
 
     model = ScoreModel(reviews, rules)
-    span_entries = model.entry_of_span
-    codes = model.codes
-    criterion_q = [model.quantised(c) for c in range(len(codes))]
+    criterion_q = [model.quantised(c) for c in range(len(model.codes))]
     score_q = model.quantised(None)
-    key_columns = [score_q, *(criterion_q[c] for c in model.tie_break_index)]
+    base, groups = _base_keys(model.entry_of_span, [score_q, *(criterion_q[c] for c in model.tie_break_index)])
+    final = final_keys(groups, positions)
 
+    # Listing order: best first; equal keys by entry id (their ranks are equal regardless).
+    order = sorted(final, key=lambda e: (final[e], e))
+    ranks, tied = _competition_ranks(order, final)
+    borderline = (
+        borderline_entries(model, order, final, groups, base, positions, rules.cut) if with_borderline else set()
+    )
+    return _ranked_entries(model, order, ranks, tied, borderline, score_q, criterion_q)
+
+
+def _base_keys(span_entries: list[int], key_columns: list[list[int]]) -> tuple[dict[int, Key], dict[Key, list[int]]]:
+    """Each entry's key before tie decisions (negated score, then tie-break means), and the entries
+    sharing each key."""
     base: dict[int, Key] = {}
     groups: dict[Key, list[int]] = defaultdict(list)
     for entry_id, *values in zip(span_entries, *key_columns, strict=False):
         key = tuple(-v for v in values)
         base[entry_id] = key
         groups[key].append(entry_id)
-    final = final_keys(groups, positions)
+    return base, groups
 
-    # Listing order: best first; equal keys by entry id (their ranks are equal regardless).
-    order = sorted(final, key=lambda e: (final[e], e))
-    ranks, tied = _competition_ranks(order, final)
 
-    borderline = (
-        borderline_entries(model, order, final, groups, base, positions, rules.cut) if with_borderline else set()
-    )
-
+def _ranked_entries(model: ScoreModel, order: list[int], ranks: dict[int, int], tied: set[int], borderline: set[int],
+                    score_q: list[int], criterion_q: list[list[int]]) -> list[RankedEntry]:
+    """The published rows, in listing order: quantised numbers back to floats, and each flag."""
+    codes = model.codes
     raw_q = model.raw_quantised()
     spreads = model.spreads()
-    span_index = {entry_id: s for s, entry_id in enumerate(span_entries)}
+    span_index = {entry_id: s for s, entry_id in enumerate(model.entry_of_span)}
     spans = model.spans
     quantum = QUANTUM
     result = []
