@@ -43,6 +43,7 @@ from typing import Any
 import httpx
 
 from bench.deadline.run import pct, server_log_errors, start_postgres, stop_postgres
+from bench.rawhttp import RawClient
 from bench.signin import sign_in
 from bench.upload.run import ROOT, contest_env, free_port, process_tree, run_python, start_contest, stop_server
 
@@ -76,7 +77,7 @@ class Load:
 @dataclass
 class Client:
     number: int
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient | RawClient
     bases: list[str]
     sheets: list[int]
     turn: int = 0
@@ -234,7 +235,8 @@ def sign_in_reviewers(base: str, emails: list[str]) -> dict[str, httpx.Cookies]:
     return jars
 
 
-def make_clients(bases: list[str], before: dict[str, Any], count: int) -> tuple[list[Client], list[str]]:
+def make_clients(bases: list[str], before: dict[str, Any], count: int,
+                 kind: str = "raw") -> tuple[list[Client], list[str]]:
     """``count`` clients over the reviewers with open sheets: client k is reviewer k mod R, and
     clients sharing a reviewer take disjoint slices of the sheets (no two tabs on one sheet)."""
     by_reviewer: dict[str, list[int]] = defaultdict(list)
@@ -250,8 +252,12 @@ def make_clients(bases: list[str], before: dict[str, Any], count: int) -> tuple[
     for k in range(count):
         email = emails[k % len(emails)]
         sheets = sorted(by_reviewer[email])[k // len(emails)::share]
-        http = httpx.AsyncClient(timeout=120, limits=limits, cookies=jars[email], follow_redirects=False,
-                                 headers=office(email))
+        http: httpx.AsyncClient | RawClient
+        if kind == "raw":
+            http = RawClient(cookies=dict(jars[email]), headers=office(email))
+        else:
+            http = httpx.AsyncClient(timeout=120, limits=limits, cookies=jars[email], follow_redirects=False,
+                                     headers=office(email))
         clients.append(Client(k, http, bases, sheets, turn=k))
     return clients, emails
 
@@ -305,14 +311,14 @@ class RunResult:
 
 
 def measure(env: dict[str, str], bases: list[str], clients: int, pairs: int, how: str, label: str,
-            server_pids: list[int] | None = None) -> RunResult:
+            server_pids: list[int] | None = None, kind: str = "raw") -> RunResult:
     facts = json.loads(run_python(env, ["-m", "bench.reviewing.db_tasks", "facts"]).strip().splitlines()[-1])
     round_id = facts["round_id"]
     before = json.loads(run_python(env, ["-m", "bench.reviewing.db_tasks", "snapshot", str(round_id)])
                         .strip().splitlines()[-1])
 
     async def go() -> tuple[Load, float | None]:
-        made, emails = make_clients(bases, before, clients)
+        made, emails = make_clients(bases, before, clients, kind)
         try:
             cpu0 = tree_cpu_seconds(server_pids) if server_pids else None
             load = await run_load(made, pairs, how)
@@ -322,8 +328,8 @@ def measure(env: dict[str, str], bases: list[str], clients: int, pairs: int, how
             for c in made:
                 await c.http.aclose()
 
-    print(f"  [{label}] {len(before):,} sheets being scored; {clients} clients, {pairs} pairs, save via {how} …",
-          flush=True)
+    print(f"  [{label}] {len(before):,} sheets being scored; {clients} clients ({kind} HTTP client), {pairs} pairs, "
+          f"save via {how} …", flush=True)
     load, server_cpu = asyncio.run(go())
     after = json.loads(run_python(env, ["-m", "bench.reviewing.db_tasks", "snapshot", str(round_id)])
                        .strip().splitlines()[-1])
@@ -358,7 +364,7 @@ def run_local(db: str, args: argparse.Namespace, worker_counts: list[int]) -> li
                 proc = start_contest(env, port, workers, log=log_fh)
                 try:
                     r = measure(env, [f"http://127.0.0.1:{port}"], args.clients, args.pairs, args.save,
-                                f"{db}, {workers} worker(s)", process_tree(proc.pid))
+                                f"{db}, {workers} worker(s)", process_tree(proc.pid), args.client)
                 finally:
                     stop_server(proc)
             r.server_errors = server_log_errors(log)
@@ -409,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="granian worker counts to try, e.g. 1,2")
     parser.add_argument("--save", choices=("autosave", "api"), default="autosave",
                         help="the page's htmx autosave (default) or PUT /api/v1/assignments/{id}/scores")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="the clients' HTTP: bench/rawhttp.py (default, about a tenth of httpx's CPU) or httpx")
     parser.add_argument("--entries", type=int, default=7000)
     parser.add_argument("--reviewers", type=int, default=20)
     parser.add_argument("--base-url", action="append", default=[], metavar="URL",
@@ -427,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_seed:
             seed(env, args.entries, args.reviewers, min(args.clients, args.reviewers))
         bases = [u.rstrip("/") for u in args.base_url]
-        r = measure(env, bases, args.clients, args.pairs, args.save, f"{len(bases)} server(s)")
+        r = measure(env, bases, args.clients, args.pairs, args.save, f"{len(bases)} server(s)", kind=args.client)
         report(r)
         results = [r]
     else:
