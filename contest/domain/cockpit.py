@@ -24,8 +24,9 @@ from typing import Any
 from contest import clock
 from contest.db import is_sqlite
 from contest.domain.audit import Actor
-from contest.domain.editions import EditionView, get_edition
+from contest.domain.editions import EditionView, edition_view
 from contest.domain.registry import KIND_LABELS, PROVINCE_REGION, REGION_LABELS, REGIONS
+from contest.errors import NotFound
 from contest.i18n import current_language, format_date, localised, t, thai_sort_key
 from contest.rules import require_organiser
 from contest.tables import Edition, Entry
@@ -166,11 +167,13 @@ def by_day(created: dict[str, int], submitted: dict[str, int], first: date, last
     return out
 
 
-async def _previous(year: int) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = await Edition.select(
-        Edition.id, Edition.year, Edition.submission_opens_at, Edition.submission_closes_at).where(
-        Edition.year < year).order_by(Edition.year, ascending=False).first()
-    return row
+async def _edition_and_previous(year: int) -> tuple[EditionView, dict[str, Any] | None]:
+    """The edition of ``year`` (drafts included) and the stored row of the one before it, if any,
+    in one query. An unknown year is ``NotFound``."""
+    rows = await Edition.select().where(Edition.year <= year).order_by(Edition.year, ascending=False).limit(2)
+    if not rows or rows[0]["year"] != year:
+        raise NotFound("No such edition.")
+    return edition_view(rows[0]), (rows[1] if len(rows) > 1 else None)
 
 
 def previous_aligned(edition: EditionView, previous: dict[str, Any] | None, past: Figures | None,
@@ -198,8 +201,7 @@ def _days_left(edition: EditionView, today: date) -> int:
 
 async def edition_stats(*, actor: Actor, year: int) -> dict[str, Any]:
     require_organiser(actor)
-    edition = await get_edition(year, include_draft=True)
-    previous = await _previous(year)
+    edition, previous = await _edition_and_previous(year)
     figures, *earlier = await editions_figures(edition.id, *([previous["id"]] if previous else []))
     today = _day(clock.now())
     first, closes = _day(edition.submission_opens_at), _day(edition.submission_closes_at)
@@ -258,8 +260,7 @@ def _trend(edition: EditionView, figures: Figures, previous: dict[str, Any] | No
 async def cockpit_view(*, actor: Actor, year: int) -> dict[str, Any]:
     """Everything the edition cockpit shows, labelled in the reader's language."""
     require_organiser(actor)
-    edition = await get_edition(year, include_draft=True)
-    previous = await _previous(year)
+    edition, previous = await _edition_and_previous(year)
     figures, *earlier = await editions_figures(edition.id, *([previous["id"]] if previous else []))
     past = earlier[0] if earlier else None
     today = _day(clock.now())

@@ -302,6 +302,11 @@ async def edition_row(year: int) -> dict[str, Any]:
     return found
 
 
+def edition_view(row: dict[str, Any]) -> EditionView:
+    """The view of a stored edition row (``Edition.select()``)."""
+    return _view(row)
+
+
 async def get_edition(year: int, *, include_draft: bool = False) -> EditionView:
     row = await edition_row(year)
     if row["state"] == EditionState.draft and not include_draft:
