@@ -226,8 +226,22 @@ async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:
 
 # --- progress -----------------------------------------------------------------------------------
 
+# The entries not fully reviewed, per (round, how many listed): (stamp, rows), reused while the
+# stamp of the round's assignments and entries is unchanged (derived data only: the stamp is read
+# from the database on every call).
+_INCOMPLETE: dict[tuple[int, int], tuple[tuple[Any, ...], list[dict[str, Any]], int]] = {}
+_INCOMPLETE_MAX = 16
+
+
+def forget_progress() -> None:
+    """Drop this process's kept per-entry progress (the next read counts afresh)."""
+    _INCOMPLETE.clear()
+
+
 async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
-    """Completion per member and per entry, grouped in SQL (fast at 7,000 x 3)."""
+    """Completion per member and per entry, grouped in SQL (fast at 7,000 x 3). The per-entry
+    counts, the costly part, are kept while the round's entries and the states of its assignments
+    are unchanged (a stamp of a few sums, read on every call)."""
     row = await get_round_row(round_id)
     per_member_rows = await Assignment.select(Assignment.reviewer, Assignment.state,
                                               Count(Assignment.id).as_alias("n")).where(
@@ -248,21 +262,39 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
     # An entry is short of reviewers below ``gap`` (final: nobody at all), incomplete while some
     # live review is unsubmitted. Counted and listed in SQL; only the shown rows reach Python.
     gap = 1 if row["kind"] == "final" else needed
-    per_entry = (
-        "SELECT re.entry AS entry, COUNT(a.id) AS live, "
-        "COALESCE(SUM(CASE WHEN a.state = 'submitted' THEN 1 ELSE 0 END), 0) AS done "
-        "FROM judging_round_entry re LEFT JOIN judging_assignment a ON a.round = re.round "
-        "AND a.entry = re.entry AND a.state IN ('assigned', 'submitted') "
-        "WHERE re.round = {} GROUP BY re.entry")
-    # One pass over the per-entry counts: the window sums count every incomplete entry and every
-    # gap before LIMIT keeps the first rows to show.
-    shown = await Assignment.raw(
-        "SELECT entry, live, done, COUNT(*) OVER () AS incomplete, "
-        f"SUM(CASE WHEN live < {{}} THEN 1 ELSE 0 END) OVER () AS gaps FROM ({per_entry}) x "
-        "WHERE live < {} OR done < live ORDER BY done - live, entry LIMIT {}", gap, round_id, gap, entry_limit)
-    entries_total = await RoundEntry.count().where(RoundEntry.round == round_id)
-    totals = {"entries": entries_total, "incomplete": shown[0]["incomplete"] if shown else 0,
-              "gaps": (shown[0]["gaps"] or 0) if shown else 0}
+    round_entries = (await RoundEntry.raw(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(entry), 0) AS entries FROM judging_round_entry WHERE round = {}",
+        round_id))[0]
+    entries_total = int(round_entries["n"])
+    # The per-entry counts follow from which assignment (id) is on which entry in which state; an
+    # assignment's entry never changes, so these sums change with every assignment added, removed
+    # or moved to another state (read from the (round, entry, state) index alone, in one row).
+    assigned = (await Assignment.raw(
+        "SELECT COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries, "
+        "SUM(CASE state WHEN 'submitted' THEN id WHEN 'assigned' THEN 2 * id ELSE 0 END) AS states "
+        "FROM judging_assignment WHERE round = {}", round_id))[0]
+    stamp = (gap, entries_total, str(round_entries["entries"]), *(str(v) for v in assigned.values()))
+    kept = _INCOMPLETE.get((round_id, entry_limit))
+    if kept is not None and kept[0] == stamp:
+        shown, gaps = kept[1], kept[2]
+    else:
+        per_entry = (
+            "SELECT re.entry AS entry, COUNT(a.id) AS live, "
+            "COALESCE(SUM(CASE WHEN a.state = 'submitted' THEN 1 ELSE 0 END), 0) AS done "
+            "FROM judging_round_entry re LEFT JOIN judging_assignment a ON a.round = re.round "
+            "AND a.entry = re.entry AND a.state IN ('assigned', 'submitted') "
+            "WHERE re.round = {} GROUP BY re.entry")
+        # One pass over the per-entry counts: the window sums count every incomplete entry and every
+        # gap before LIMIT keeps the first rows to show.
+        shown = await Assignment.raw(
+            "SELECT entry, live, done, COUNT(*) OVER () AS incomplete, "
+            f"SUM(CASE WHEN live < {{}} THEN 1 ELSE 0 END) OVER () AS gaps FROM ({per_entry}) x "
+            "WHERE live < {} OR done < live ORDER BY done - live, entry LIMIT {}", gap, round_id, gap, entry_limit)
+        gaps = int(shown[0]["gaps"] or 0) if shown else 0
+        if len(_INCOMPLETE) >= _INCOMPLETE_MAX and (round_id, entry_limit) not in _INCOMPLETE:
+            _INCOMPLETE.pop(next(iter(_INCOMPLETE)))
+        _INCOMPLETE[(round_id, entry_limit)] = (stamp, shown, gaps)
+    totals = {"entries": entries_total, "incomplete": shown[0]["incomplete"] if shown else 0, "gaps": gaps}
     titles: dict[int, dict[str, Any]] = {}
     if shown:
         for e in await Entry.select(Entry.id, Entry.title, Entry.organisation._.name_th).where(
