@@ -378,6 +378,27 @@ def _refused_part(key: str, name: str, content_type: str) -> CheckResult | None:
     return None
 
 
+def _part_problem(info: zipfile.ZipInfo) -> CheckResult | None:
+    """What is wrong with one part's central directory record, if anything."""
+    if info.flag_bits & 0x1:
+        return _damaged("EncryptedPart")  # Office encrypts a whole file, never a part
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return _damaged("UnsupportedCompression")  # Office only stores or deflates
+    if info.file_size > OOXML_MAX_EXPANDED:
+        return _failed(
+            f"ส่วนประกอบ {_part_label(info.filename)} ในเอกสารระบุว่าจะมีขนาด"
+            f" {format_mb(info.file_size)} MB เมื่อคลายการบีบอัด ซึ่งผิดปกติ"
+            " ไฟล์อาจถูกสร้างมาเพื่อทำให้ระบบทำงานหนัก กรุณาบันทึกเอกสารใหม่หรือส่งเป็น PDF",
+            f"The part {_part_label(info.filename)} of the document claims"
+            f" {format_mb(info.file_size)} MB unpacked, far more than any real document part;"
+            " the file may be built to overload programs that open it. Please save it again or"
+            " send it as a PDF.",
+            part=info.filename, part_bytes=info.file_size, compressed_bytes=info.compress_size,
+            limit=OOXML_MAX_EXPANDED,
+        )
+    return None
+
+
 def _check_ooxml(path: Path) -> CheckResult:
     """Refuse Office packages that are damaged, would unpack to too much, hold too many parts,
     or carry programs, scripts, web pages or macros; from the central directory alone."""
@@ -400,22 +421,9 @@ def _check_ooxml(path: Path) -> CheckResult:
                 if key in seen:
                     return _damaged("DuplicatePart")  # which copy a program opens is anyone's guess
                 seen.add(key)
-                if info.flag_bits & 0x1:
-                    return _damaged("EncryptedPart")  # Office encrypts a whole file, never a part
-                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                    return _damaged("UnsupportedCompression")  # Office only stores or deflates
-                if info.file_size > OOXML_MAX_EXPANDED:
-                    return _failed(
-                        f"ส่วนประกอบ {_part_label(info.filename)} ในเอกสารระบุว่าจะมีขนาด"
-                        f" {format_mb(info.file_size)} MB เมื่อคลายการบีบอัด ซึ่งผิดปกติ"
-                        " ไฟล์อาจถูกสร้างมาเพื่อทำให้ระบบทำงานหนัก กรุณาบันทึกเอกสารใหม่หรือส่งเป็น PDF",
-                        f"The part {_part_label(info.filename)} of the document claims"
-                        f" {format_mb(info.file_size)} MB unpacked, far more than any real document part;"
-                        " the file may be built to overload programs that open it. Please save it again or"
-                        " send it as a PDF.",
-                        part=info.filename, part_bytes=info.file_size, compressed_bytes=info.compress_size,
-                        limit=OOXML_MAX_EXPANDED,
-                    )
+                problem = _part_problem(info)
+                if problem is not None:
+                    return problem
             expanded = sum(i.file_size for i in infos)
             allowed = min(OOXML_MAX_EXPANDED, max(OOXML_MAX_RATIO * size, OOXML_EXPANDED_FLOOR))
             if expanded > allowed:

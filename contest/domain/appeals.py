@@ -130,6 +130,26 @@ async def _staff_mail_jobs(organisation_id: int, key: str, subject: str, text: s
     return await outbox.add_jobs("send_mail", items)
 
 
+async def _appeal_window(entry_id: int, state: str, edition: dict[str, Any], now: datetime) -> datetime:
+    """When the entry's appeal window closes, once it may be appealed ``now``; otherwise the
+    Conflict saying why not (results unpublished, an outcome that cannot be appealed, an appeal
+    already lodged, the window over)."""
+    if edition["published_at"] is None:
+        raise Conflict("The results have not been published yet: an entry can be appealed once they are.",
+                       code="not_published")
+    if state not in APPEALABLE_STATES:
+        raise Conflict("Only an entry that was found not eligible or was not shortlisted can be appealed; this "
+                       "entry is {state}.", code="not_appealable", state=state)
+    if await Appeal.exists().where(Appeal.entry == entry_id):
+        raise Conflict("This entry has already been appealed: an entry can be appealed only once.",
+                       code="appeal_exists")
+    closes = window_closes_at(edition["published_at"], edition["appeal_days"])
+    if now >= closes:
+        raise Conflict("The time to appeal ended on {closed}.", code="appeal_window_closed",
+                       closed=format_date(closes), closed_at=closes.isoformat())
+    return closes
+
+
 async def lodge_appeal(*, actor: Actor, entry_id: int, reason: Any,
                        document: SupportingDocument | None = None) -> dict[str, Any]:
     """The organisation appeals its entry's outcome, with its reason (and a supporting document).
@@ -152,20 +172,8 @@ async def lodge_appeal(*, actor: Actor, entry_id: int, reason: Any,
         entry = await existing(Entry.select(Entry.state, Entry.title, Entry.organisation).where(Entry.id == entry_id))
         edition = await existing(Edition.select(Edition.year, Edition.title, Edition.published_at,
                                                 Edition.appeal_days).where(Edition.id == row["edition"]))
-        if edition["published_at"] is None:
-            raise Conflict("The results have not been published yet: an entry can be appealed once they are.",
-                           code="not_published")
-        if entry["state"] not in APPEALABLE_STATES:
-            raise Conflict("Only an entry that was found not eligible or was not shortlisted can be appealed; this "
-                           "entry is {state}.", code="not_appealable", state=entry["state"])
-        if await Appeal.exists().where(Appeal.entry == entry_id):
-            raise Conflict("This entry has already been appealed: an entry can be appealed only once.",
-                           code="appeal_exists")
         now = clock.now()
-        closes = window_closes_at(edition["published_at"], edition["appeal_days"])
-        if now >= closes:
-            raise Conflict("The time to appeal ended on {closed}.", code="appeal_window_closed",
-                           closed=format_date(closes), closed_at=closes.isoformat())
+        closes = await _appeal_window(entry_id, entry["state"], edition, now)
         due = now + timedelta(days=DECISION_DAYS)
         values: dict[str, Any] = {"entry": entry_id, "reason": text, "lodged_by": actor.id, "lodged_at": now,
                                   "due_at": due}

@@ -20,7 +20,7 @@ from contest.db import atomic
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import get_edition
-from contest.enums import MembershipState
+from contest.enums import EntryState, MembershipState
 from contest.errors import Conflict, ValidationFailed
 from contest.i18n import format_date, mail_text, t
 from contest.rules import require_organiser
@@ -59,17 +59,12 @@ async def recent_reminders(edition_id: int) -> dict[int, datetime]:
     return out
 
 
-async def remind_drafts(*, actor: Actor, year: int, organisation_ids: Sequence[int] | None = None) -> ReminderReport:
-    """Mail the organisations with drafts in the edition (all of them, or those in
-    ``organisation_ids``) that nobody reminded in the last day. Refused once submissions have
-    closed; an organisation without drafts in the edition is a validation error."""
-    require_organiser(actor)
-    edition = await get_edition(year, include_draft=True)
-    if clock.now() >= edition.submission_closes_at:
-        raise Conflict("Submissions for edition {year} have closed: there is nothing to remind of.",
-                       code="submissions_closed", year=year)
+async def _drafts_by_organisation(edition_id: int, organisation_ids: Sequence[int] | None
+                                  ) -> dict[int, list[dict[str, str]]]:
+    """The edition's drafts (title, contact address) per organisation, of every organisation or of
+    those in ``organisation_ids`` (each must have one: a validation error otherwise)."""
     drafts = await Entry.select(Entry.organisation, Entry.title, Entry.contact_email).where(
-        (Entry.edition == edition.id) & (Entry.state == "draft")).order_by(Entry.id)
+        (Entry.edition == edition_id) & (Entry.state == EntryState.draft)).order_by(Entry.id)
     by_org: dict[int, list[dict[str, str]]] = {}
     for d in drafts:
         by_org.setdefault(d["organisation"], []).append(d)
@@ -79,6 +74,29 @@ async def remind_drafts(*, actor: Actor, year: int, organisation_ids: Sequence[i
             raise ValidationFailed(errors={"organisation": t(
                 "This organisation has no draft in this edition (it may have just submitted).")})
         by_org = {i: by_org[i] for i in organisation_ids}
+    return by_org
+
+
+def _reminder_text(organisation: str, entries: list[dict[str, str]], closes_at: datetime, url: str) -> str:
+    """The reminder in Thai, then in English below a rule, each with the deadline in its language."""
+    titles = "\n".join(f"- {e['title'] or '-'}" for e in entries)
+    return "\n----\n\n".join(
+        t("Dear {organisation},\n\nThese entries of yours are still drafts: they take part only once "
+          "submitted.\n{titles}\n\nSubmissions close on {deadline}. Submit them here: {url}\n", lang,
+          organisation=organisation, titles=titles, deadline=format_date(closes_at, language=lang), url=url)
+        for lang in ("th", "en"))
+
+
+async def remind_drafts(*, actor: Actor, year: int, organisation_ids: Sequence[int] | None = None) -> ReminderReport:
+    """Mail the organisations with drafts in the edition (all of them, or those in
+    ``organisation_ids``) that nobody reminded in the last day. Refused once submissions have
+    closed; an organisation without drafts in the edition is a validation error."""
+    require_organiser(actor)
+    edition = await get_edition(year, include_draft=True)
+    if clock.now() >= edition.submission_closes_at:
+        raise Conflict("Submissions for edition {year} have closed: there is nothing to remind of.",
+                       code="submissions_closed", year=year)
+    by_org = await _drafts_by_organisation(edition.id, organisation_ids)
     recent = await recent_reminders(edition.id)
     wanted = [i for i in by_org if i not in recent]
     orgs = {o["id"]: o for o in await Organisation.select(Organisation.id, Organisation.code, Organisation.name_th)
@@ -88,8 +106,6 @@ async def remind_drafts(*, actor: Actor, year: int, organisation_ids: Sequence[i
             Membership.organisation.is_in(wanted or [0]) & (Membership.state == MembershipState.verified)):
         members.setdefault(m["organisation"], set()).add(m["user.email"])
     stamp = clock.now().astimezone(UTC).strftime(_STAMP)
-    deadline = format_date(edition.submission_closes_at, language="th")
-    deadline_en = format_date(edition.submission_closes_at, language="en")
     url = f"{get_settings().base_url}/entries"
     reminded, unreachable = [], []
     jobs: list[int] = []
@@ -101,14 +117,7 @@ async def remind_drafts(*, actor: Actor, year: int, organisation_ids: Sequence[i
             if not to:
                 unreachable.append(org["code"])
                 continue
-            titles = "\n".join(f"- {e['title'] or '-'}" for e in entries)
-            text = (t("Dear {organisation},\n\nThese entries of yours are still drafts: they take part only once "
-                      "submitted.\n{titles}\n\nSubmissions close on {deadline}. Submit them here: {url}\n", "th",
-                      organisation=org["name_th"], titles=titles, deadline=deadline, url=url)
-                    + "\n----\n\n"
-                    + t("Dear {organisation},\n\nThese entries of yours are still drafts: they take part only once "
-                        "submitted.\n{titles}\n\nSubmissions close on {deadline}. Submit them here: {url}\n", "en",
-                        organisation=org["name_th"], titles=titles, deadline=deadline_en, url=url))
+            text = _reminder_text(org["name_th"], entries, edition.submission_closes_at, url)
             subject = mail_text("Reminder: submit your entry to {title} before the deadline", title=edition.title)
             items = []
             for address in sorted(to):

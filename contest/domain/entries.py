@@ -356,7 +356,7 @@ async def count_entries(*, year: int, group_by: str, filters: EntryFilters | Non
 
 # --- validation ---------------------------------------------------------------------------------
 
-def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: C901 - one short branch per field of the entry form; together they are its rules
+def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Check and normalise the fields present in ``data`` (drafts may be incomplete)."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -366,6 +366,28 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
             if len(value) > limit:
                 errors[field] = t("At most {n} characters (now {m}).", n=limit, m=len(value))
             out[field] = value
+    _check_addresses(out, errors)
+    if "category" in data and data["category"] is not None:
+        value = str(data["category"]).strip()
+        codes = {c["code"] for c in stored_json(edition["categories"], [])}
+        if value and value not in codes:
+            errors["category"] = t("Choose one of the edition's categories.")
+        out["category"] = value
+    for field, clean in _PARSED_FIELDS:
+        if field in data:
+            parsed, error = clean(data[field])
+            if error is not None:
+                errors[field] = error
+            if parsed is not _UNSET:
+                out[field] = parsed
+    if "consent_publish" in data:
+        raw = data["consent_publish"]
+        out["consent_publish"] = raw is True or str(raw).lower() in ("1", "true", "on", "yes")
+    return out, errors
+
+
+def _check_addresses(out: dict[str, Any], errors: dict[str, str]) -> None:
+    """The contact's email and phone, and the video's web address (completed to a full URL)."""
     if out.get("contact_email") and not EMAIL_RE.match(out["contact_email"]):
         errors["contact_email"] = t("Enter a valid email address, e.g. name@example.go.th.")
     if out.get("contact_phone") and not PHONE_RE.match(out["contact_phone"]):
@@ -376,62 +398,62 @@ def clean_fields(data: dict[str, Any], edition: dict[str, Any]) -> tuple[dict[st
             errors["video_url"] = t("Enter a web address, e.g. www.example.go.th or https://www.example.go.th/video.")
         else:
             out["video_url"] = video
-    if "category" in data and data["category"] is not None:
-        value = str(data["category"]).strip()
-        codes = {c["code"] for c in stored_json(edition["categories"], [])}
-        if value and value not in codes:
-            errors["category"] = t("Choose one of the edition's categories.")
-        out["category"] = value
-    if "citizens_served" in data:
-        raw = data["citizens_served"]
-        if raw in (None, ""):
-            out["citizens_served"] = None
-        else:
-            number = whole_number(raw) if isinstance(raw, (int, str)) else None
-            if number is None or not 0 <= number <= 100_000_000:
-                errors["citizens_served"] = t("Enter a whole number of people from 0 to 100,000,000, e.g. 12,000 "
-                                              "or ๑๒,๐๐๐.")
-            else:
-                out["citizens_served"] = number
-    if "in_service_since" in data:
-        raw = data["in_service_since"]
-        if raw in (None, ""):
-            out["in_service_since"] = None
-        else:
-            try:
-                started: date = raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())
-                future = dates.not_after(started, clock.to_bangkok(clock.now()).date(), "In service since")
-                if future:
-                    errors["in_service_since"] = future
-                elif started.year < EARLIEST_SERVICE_YEAR:
-                    errors["in_service_since"] = t("Enter the date the service started, e.g. 2024-06-01.")
-                out["in_service_since"] = started
-            except (TypeError, ValueError):
-                errors["in_service_since"] = t("Enter the date the service started, e.g. 2024-06-01.")
-    if "links" in data:
-        raw = data["links"]
-        if raw in (None, ""):
-            links: list[str] = []
-        elif isinstance(raw, str):
-            links = [x.strip() for x in raw.splitlines() if x.strip()]
-        elif isinstance(raw, list):
-            links = [str(x).strip() for x in raw if str(x).strip()]
-        else:
-            links = []
-            errors["links"] = t("Links must be a list of web addresses.")
-        full = [web_address(x) for x in links]
-        if len(links) > 10:
-            errors["links"] = t("At most 10 links.")
-        elif bad := [x for x, f in zip(links, full, strict=True) if f is None]:
-            errors["links"] = t("Each link must be a web address, e.g. www.example.go.th or "
-                                "https://www.example.go.th/service. Not one: {links}", links=", ".join(bad))
-        else:
-            links = [f for f in full if f is not None]
-        out["links"] = links
-    if "consent_publish" in data:
-        raw = data["consent_publish"]
-        out["consent_publish"] = raw is True or str(raw).lower() in ("1", "true", "on", "yes")
-    return out, errors
+
+
+#: A cleaner's "nothing to store" (the field keeps its stored value).
+_UNSET: Any = object()
+
+
+def _clean_citizens_served(raw: Any) -> tuple[Any, str | None]:
+    if raw in (None, ""):
+        return None, None
+    number = whole_number(raw) if isinstance(raw, (int, str)) else None
+    if number is None or not 0 <= number <= 100_000_000:
+        return _UNSET, t("Enter a whole number of people from 0 to 100,000,000, e.g. 12,000 or ๑๒,๐๐๐.")
+    return number, None
+
+
+def _clean_in_service_since(raw: Any) -> tuple[Any, str | None]:
+    if raw in (None, ""):
+        return None, None
+    try:
+        started: date = raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())
+        future = dates.not_after(started, clock.to_bangkok(clock.now()).date(), "In service since")
+    except (TypeError, ValueError):
+        return _UNSET, t("Enter the date the service started, e.g. 2024-06-01.")
+    if future:
+        return started, future
+    if started.year < EARLIEST_SERVICE_YEAR:
+        return started, t("Enter the date the service started, e.g. 2024-06-01.")
+    return started, None
+
+
+def _clean_links(raw: Any) -> tuple[list[str], str | None]:
+    """One web address a line (or a list), at most ten, each completed to a full URL."""
+    error = None
+    if raw in (None, ""):
+        links: list[str] = []
+    elif isinstance(raw, str):
+        links = [x.strip() for x in raw.splitlines() if x.strip()]
+    elif isinstance(raw, list):
+        links = [str(x).strip() for x in raw if str(x).strip()]
+    else:
+        links = []
+        error = t("Links must be a list of web addresses.")
+    full = [web_address(x) for x in links]
+    if len(links) > 10:
+        return links, t("At most 10 links.")
+    if bad := [x for x, f in zip(links, full, strict=True) if f is None]:
+        return links, t("Each link must be a web address, e.g. www.example.go.th or "
+                        "https://www.example.go.th/service. Not one: {links}", links=", ".join(bad))
+    return [f for f in full if f is not None], error
+
+
+_PARSED_FIELDS: tuple[tuple[str, Callable[[Any], tuple[Any, str | None]]], ...] = (
+    ("citizens_served", _clean_citizens_served),
+    ("in_service_since", _clean_in_service_since),
+    ("links", _clean_links),
+)
 
 
 def unknown_field_errors(data: dict[str, Any]) -> dict[str, str]:

@@ -33,6 +33,7 @@ from judging.domain.calibration_gate import calibration_left, require_calibrated
 from judging.domain.conflicts import conflicts_by_member
 from judging.domain.planner import EntryRef, Existing, ReviewerRef, plan_assignments
 from judging.domain.round_rows import criteria_of, get_round_row
+from judging.enums import AssignmentState
 from judging.tables import Assignment, CalibrationSheet, Member, Round, RoundEntry
 
 LIVE = ("assigned", "submitted")
@@ -95,7 +96,7 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
     plan = plan_assignments([e for e in entry_refs if e.entry_id not in stuck], reviewer_refs, per_entry,
                             existing=existing, seed=seed, exclude_same_province=same_province)
     new = list(plan.new)
-    placed = existing + [Existing(e, r, "assigned") for e, r in new]
+    placed = existing + [Existing(e, r, AssignmentState.assigned) for e, r in new]
     for entry in entry_refs:
         problem = stuck.get(entry.entry_id)
         if problem is None or problem.available == 0:
@@ -103,7 +104,7 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
         partial = plan_assignments([entry], reviewer_refs, per_entry - problem.needed + problem.available,
                                    existing=placed, seed=seed, exclude_same_province=same_province)
         new += partial.new
-        placed += [Existing(e, r, "assigned") for e, r in partial.new]
+        placed += [Existing(e, r, AssignmentState.assigned) for e, r in partial.new]
     loads: dict[int, int] = {}
     for p in placed:
         if p.state in LIVE:

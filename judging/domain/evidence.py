@@ -18,6 +18,7 @@ import msgspec
 from judging.domain.ranking import Criterion, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
 from judging.domain.shortlist import compute_round_ranking
+from judging.enums import AssignmentState, RoundState
 from judging.tables import Assignment, Decision, RoundEntry, Signature
 
 
@@ -43,15 +44,12 @@ async def entry_rounds(entry_id: int) -> list[dict[str, Any]]:
     return [await _round_record(round_id, entry_id) for round_id in round_ids]
 
 
-async def _round_record(round_id: int, entry_id: int) -> dict[str, Any]:
-    row = await get_round_row(round_id)
-    rules = row["rules"] or {}
-    criteria = rules.get("criteria") or await criteria_of(round_id)
-    rubric = [Criterion(c["code"], float(c["weight"]), float(c["min"]), float(c["max"])) for c in criteria]
-    normalisation = rules.get("normalisation", row["normalisation"])
+async def _sheets(round_id: int, entry_id: int, rubric: list[Criterion], normalisation: str) -> list[dict[str, Any]]:
+    """The entry's submitted sheets, reviewers numbered in order, each with its weighted total (and,
+    under z-scores, its z among all that reviewer's sheets in the round)."""
     submitted = await Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer, Assignment.scores,
                                         Assignment.comment, Assignment.submitted_at).where(
-        (Assignment.round == round_id) & (Assignment.state == "submitted")).order_by(Assignment.id)
+        (Assignment.round == round_id) & (Assignment.state == AssignmentState.submitted)).order_by(Assignment.id)
     by_reviewer: dict[int, list[float]] = {}
     totals: dict[int, float] = {}
     for a in submitted:
@@ -72,8 +70,18 @@ async def _round_record(round_id: int, entry_id: int) -> dict[str, Any]:
             sheet["z"] = _reviewer_z(by_reviewer[a["reviewer"]], own)
             sheet["reviewer_sheets"] = len(by_reviewer[a["reviewer"]])
         sheets.append(sheet)
+    return sheets
+
+
+async def _round_record(round_id: int, entry_id: int) -> dict[str, Any]:
+    row = await get_round_row(round_id)
+    rules = row["rules"] or {}
+    criteria = rules.get("criteria") or await criteria_of(round_id)
+    rubric = [Criterion(c["code"], float(c["weight"]), float(c["min"]), float(c["max"])) for c in criteria]
+    normalisation = rules.get("normalisation", row["normalisation"])
+    sheets = await _sheets(round_id, entry_id, rubric, normalisation)
     ranked = None
-    if row["state"] != "draft":
+    if row["state"] != RoundState.draft:
         _, ranking = await compute_round_ranking(round_id, with_borderline=False)
         ranked = next((r for r in ranking if r.entry_id == entry_id), None)
     decision = await Decision.select(Decision.rank, Decision.score, Decision.proposed, Decision.outcome,

@@ -39,13 +39,13 @@ import random
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+
+from judging.enums import AssignmentState, AssignmentStates
 
 __all__ = ["EntryRef", "Existing", "Plan", "Problem", "ReviewerRef", "plan_assignments"]
 
-AssignmentState = Literal["assigned", "submitted", "recused"]
-LIVE_STATES = frozenset({"assigned", "submitted"})
-STATES = frozenset({"assigned", "submitted", "recused"})
+LIVE_STATES = frozenset(AssignmentStates.LIVE)
+STATES = frozenset(AssignmentState)
 
 
 @dataclass(frozen=True, slots=True)
