@@ -117,3 +117,59 @@ def bar_chart(chart_id: str, title: str, summary: str, rows: Sequence[tuple[str,
                      f'<text class="bar-value" x="{width + 6:.1f}" y="{y0 + 32}">{escape(value_text(value))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One square of a tile map: its place on the grid, the short text written in it, the full
+    name (its tooltip) and its value."""
+
+    column: int
+    row: int
+    short: str
+    name: str
+    value: int
+
+
+#: A tile map shades its tiles in this many steps above "none".
+TILE_LEVELS = 4
+
+
+def tile_level(value: int, top: int) -> int:
+    """0 for nothing, else 1 to ``TILE_LEVELS`` by the share of the largest value."""
+    if value <= 0 or top <= 0:
+        return 0
+    return max(1, min(TILE_LEVELS, math.ceil(TILE_LEVELS * value / top)))
+
+
+def tile_map(chart_id: str, title: str, summary: str, tiles: Sequence[Tile], *, none_label: str,
+             value_text: Callable[[int], str] = _number) -> Markup:
+    """Squares on a grid, each shaded by its value (darker: more) with its short name and value
+    written in it, and a legend of the shades below. The shades are also told apart in black and
+    white (a heavier border for the darker ones)."""
+    size, gap, legend_h = 44, 3, 46
+    columns = max((t.column for t in tiles), default=0) + 1
+    rows = max((t.row for t in tiles), default=0) + 1
+    width, height = columns * (size + gap), rows * (size + gap) + legend_h
+    top = max((t.value for t in tiles), default=0)
+    parts = [_open(chart_id, title, summary, height, width, "tiles")]
+    for t in tiles:
+        x, y = t.column * (size + gap), t.row * (size + gap)
+        level, value = tile_level(t.value, top), escape(value_text(t.value))
+        parts.append(f'<g class="tile tile-{level}"><title>{escape(t.name)}: {value}</title>'
+                     f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="3"/>'
+                     f'<text class="tile-short" x="{x + size / 2:g}" y="{y + 18}">{escape(t.short)}</text>'
+                     f'<text class="tile-value" x="{x + size / 2:g}" y="{y + 36}">{value}</text></g>')
+    y = rows * (size + gap) + 10
+    steps: list[tuple[int, str]] = [(0, none_label)]
+    for k in range(1, TILE_LEVELS + 1):  # level k: more than (k - 1)/4 of the largest value, up to k/4
+        low, high = top * (k - 1) // TILE_LEVELS + 1, top * k // TILE_LEVELS
+        if low <= high:
+            steps.append((k, value_text(low) if low == high else f"{value_text(low)}–{value_text(high)}"))
+    step_w = width / len(steps)
+    for i, (level, label) in enumerate(steps):
+        at = i * step_w
+        parts.append(f'<g class="tile tile-{level}"><rect x="{at:.1f}" y="{y}" width="16" height="16" rx="2"/></g>'
+                     f'<text class="axis" x="{at + 20:.1f}" y="{y + 13}">{escape(label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

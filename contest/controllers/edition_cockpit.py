@@ -13,12 +13,13 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from contest.charts import Series, bar_chart, line_chart
+from contest.charts import Series, Tile, bar_chart, line_chart, tile_map
 from contest.domain import cockpit, cockpit_export, draft_reminders
 from contest.errors import Conflict, ValidationFailed
 from contest.guards import admin_required, require_actor
 from contest.i18n import EN_MONTHS, THAI_MONTHS_SHORT, current_language, format_date, t
 from contest.numbers import whole_number
+from contest.province_tiles import PROVINCE_TILES, province_names
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -69,11 +70,29 @@ def _largest(rows: list[dict[str, Any]], total: int) -> str:
              total=f"{total:,}")
 
 
+def _province_map(view: dict[str, Any]) -> tuple[Markup, str]:
+    """The 77 provinces as a tile map, shaded by their entries, and its one-sentence summary."""
+    english = current_language.get() == "en"
+    entries = {p["province_code"]: p["entries"] for p in view["provinces"]}
+    names = province_names()
+    tiles = [Tile(column, row, short, names[code][1] if english else names[code][0], entries.get(code, 0))
+             for code, (column, row, short) in PROVINCE_TILES.items()]
+    if view["provinces"]:
+        top = view["provinces"][0]  # the most entries first
+        summary = t("Entries from {n} of 77 provinces; the most from {name} ({count}).",
+                    n=view["totals"]["provinces"], name=top["name"], count=f"{top['entries']:,}")
+    else:
+        summary = t("No entries yet.")
+    return tile_map("chart-provinces", t("Map of entries by province"), summary, tiles,
+                    none_label=t("No entries")), summary
+
+
 def _charts(view: dict[str, Any]) -> dict[str, Any]:
     """Each chart (SVG) and its one-sentence summary, which the SVG's description repeats."""
     total = view["totals"]["entries"]
     out: dict[str, Any] = {"trend_summary": _trend_summary(view)}
     out["trend"] = _trend_chart(view, out["trend_summary"])
+    out["provinces"], out["provinces_summary"] = _province_map(view)
     for key, title in (("regions", t("Entries by region")), ("kinds", t("Entries by kind of organisation")),
                        ("categories", t("Entries by category"))):
         out[f"{key}_summary"] = _largest(view[key], total)

@@ -75,7 +75,13 @@ def test_the_cockpit_shows_each_figure_as_a_chart_with_its_table_and_last_year_a
     assert 'href="/admin/editions/2569/edit"' in html and 'href="/admin/editions/2569/cockpit.xlsx"' in html
     # Four charts, each an image with a title and a description, and no script anywhere near them.
     charts = re.findall(r'<svg class="chart \w+" role="img"[^>]*aria-labelledby="([\w-]+)-title \1-desc"', html)
-    assert charts == ["chart-trend", "chart-regions", "chart-kinds", "chart-categories"]
+    assert charts == ["chart-trend", "chart-regions", "chart-provinces", "chart-kinds", "chart-categories"]
+    # The 77 provinces as tiles, each shaded by its entries and named in its tooltip.
+    assert '<title id="chart-provinces-title">แผนที่ผลงานรายจังหวัด</title>' in html
+    assert html.count('<g class="tile tile-') == 77 + 1 + 2  # the tiles, and the legend's none, 1 and 2
+    assert '<g class="tile tile-4"><title>สงขลา: 2</title>' in html
+    assert '<g class="tile tile-0"><title>กรุงเทพมหานคร: 0</title>' in html
+    assert "มีผลงานจาก 2 จาก 77 จังหวัด มากที่สุดจากสงขลา (2 ผลงาน)" in html
     assert '<title id="chart-trend-title">จำนวนผลงานรายวันจนถึงวันปิดรับ</title>' in html
     assert ("<desc id=\"chart-trend-desc\">ถึงวันที่ 4 พฤศจิกายน 2569 (7 วันก่อนปิดรับ) ส่งแล้ว 2 ผลงาน "
             "ฉบับร่าง 1 ผลงาน ในวันก่อนปิดรับเดียวกัน รุ่นปี 2568 ส่งแล้ว 0 ผลงาน</desc>") in html
