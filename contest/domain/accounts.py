@@ -105,6 +105,15 @@ def _check_new_password(password: str, errors: dict[str, str]) -> None:
         errors["password"] = t("Password is too long (at most 256 characters).")
 
 
+async def _new_password_hash(password: str) -> str:
+    """The hash to store for a new password, once it is acceptable (else ValidationFailed)."""
+    errors: dict[str, str] = {}
+    _check_new_password(password, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return await hash_password_async(password)
+
+
 def _validate_email(email: str, errors: dict[str, str]) -> None:
     if not EMAIL_RE.match(email) or len(email) > 254:
         errors["email"] = t("Enter a valid email address, e.g. name@example.go.th.")
@@ -450,11 +459,7 @@ async def request_password_reset(email: str) -> None:
 
 async def reset_password(token: str, new_password: str) -> int:
     """Set a new password with a single-use reset link; ends every session of the account."""
-    errors: dict[str, str] = {}
-    _check_new_password(new_password, errors)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    password_hash = await hash_password_async(new_password)
+    password_hash = await _new_password_hash(new_password)
     async with atomic():
         row = await _use_email_token(token, TokenPurpose.reset_password)
         user = await db.existing(User.select(User.id, User.email, User.role).where(User.id == row["user"]))
@@ -493,11 +498,7 @@ async def change_password(*, actor: Actor, current_password: str, new_password: 
     user = await User.select(User.password_hash).where(User.id == user_id).first()
     if user is None or not await verify_password_async(user["password_hash"], current_password or ""):
         raise ValidationFailed(errors={"current_password": t("The current password is not correct.")})
-    errors: dict[str, str] = {}
-    _check_new_password(new_password, errors)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    password_hash = await hash_password_async(new_password)
+    password_hash = await _new_password_hash(new_password)
     async with atomic():
         await User.update({User.password_hash: password_hash}).where(User.id == user_id)
         ended = await _end_other_access(user_id, keep_token_id=keep_token_id)

@@ -37,19 +37,25 @@ class UploadAllowance:
     max_entry_bytes: int = 0
 
 
-async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
-    """Before reading an upload's body: may this caller add a file, and how big may it be?"""
-    row = await owned_entry(actor, entry_id)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
-    await require_open(edition, row["organisation"])
-    if row["state"] not in EDITABLE_STATES:
-        raise not_editable(actor, row["state"], edition["published_at"])
+async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str, Any]) -> int:
+    """The bytes the entry's files take, once it may take one more file: still editable, and
+    fewer files than the limit (else the refusal)."""
+    if state not in EDITABLE_STATES:
+        raise not_editable(actor, state, edition["published_at"])
     live = await Attachment.select(Attachment.size).where(
         (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
     if len(live) >= MAX_FILES_PER_ENTRY:
         raise Conflict("An entry may have at most {n} files. Remove one first.", code="too_many_files",
                        n=MAX_FILES_PER_ENTRY)
-    used = sum(a["size"] for a in live)
+    return sum(a["size"] for a in live)
+
+
+async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
+    """Before reading an upload's body: may this caller add a file, and how big may it be?"""
+    row = await owned_entry(actor, entry_id)
+    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    await require_open(edition, row["organisation"])
+    used = await _room_used(actor, entry_id, row["state"], edition)
     remaining = max(0, edition["max_entry_bytes"] - used)
     if remaining == 0:
         raise entry_too_large(edition["max_entry_bytes"], 0)
@@ -134,14 +140,7 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
                 await Attachment.update({Attachment.upload_key: None}).where(Attachment.id == earlier["id"])
         await require_open(edition, row["organisation"])
         current = await existing(Entry.select().where(Entry.id == entry_id))
-        if current["state"] not in EDITABLE_STATES:
-            raise not_editable(actor, current["state"], edition["published_at"])
-        live = await Attachment.select(Attachment.size).where(
-            (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
-        if len(live) >= MAX_FILES_PER_ENTRY:
-            raise Conflict("An entry may have at most {n} files. Remove one first.", code="too_many_files",
-                           n=MAX_FILES_PER_ENTRY)
-        used = sum(a["size"] for a in live)
+        used = await _room_used(actor, entry_id, current["state"], edition)
         if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
             raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
         rows = await Attachment.insert(Attachment(

@@ -37,7 +37,7 @@ from judging.domain.assignments import stored_sheet
 from judging.domain.calibration_gate import calibration_left
 from judging.domain.ranking import validate_scores, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
-from judging.domain.scoring import MAX_COMMENT, coerce_scores, rubric_of, score_error, version_of
+from judging.domain.scoring import checked_sheet, rubric_of, score_error
 from judging.domain.shortlist import ranking_rules
 from judging.tables import CalibrationEntry, CalibrationNotes, CalibrationSheet, Member
 
@@ -261,23 +261,7 @@ async def save_sheet(*, actor: Actor, round_id: int, entry_id: int, scores: Any,
         raise NotFound("No such calibration entry.", code="calibration_entry_not_found")
     row, sheet = await _own_sheet(actor, round_id, entry_id)
     _require_scoring(row, sheet)
-    criteria = await criteria_of(round_id)
-    by_code = {c["code"]: c for c in criteria}
-    values, errors = coerce_scores(scores, by_code)
-    for p in validate_scores(rubric_of(criteria), values):
-        if p.kind != "missing":
-            errors[f"scores.{p.code}"] = score_error(p, by_code)
-    if comment is not None and not isinstance(comment, str):
-        errors["comment"] = t("The comment is text.")
-        comment = None
-    comment = comment.strip() if comment is not None else None
-    if comment is not None and len(comment) > MAX_COMMENT:
-        errors["comment"] = t("At most {n} characters.", n=MAX_COMMENT)
-    number, version_error = version_of(version)
-    if version_error:
-        errors["version"] = version_error
-    if errors:
-        raise ValidationFailed("Some scores are not valid.", errors=errors, code="invalid_scores")
+    values, comment, number = checked_sheet(await criteria_of(round_id), scores, comment, version)
     async with atomic():
         await lock_row("judging_calibration_sheet", sheet["id"])
         current = await _sheet_row(sheet["id"])

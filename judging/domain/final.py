@@ -33,6 +33,7 @@ from contest.rules import refuse_pending_member, require_organiser
 from contest.settings import get_settings
 from contest.tables import Entry, User
 from judging.domain.round_rows import get_round_row
+from judging.enums import RoundKind, RoundState
 from judging.tables import Presentation, Round, RoundEntry
 
 
@@ -53,16 +54,22 @@ def _plausible(when: datetime) -> bool:
     return 2000 <= when.year <= 2199
 
 
+async def _unsigned_final_round(round_id: int) -> dict[str, Any]:
+    """The round's row, once its presentation slots may change: a final round not yet signed."""
+    row = await get_round_row(round_id)
+    if row["kind"] != RoundKind.final:
+        raise Conflict("Presentation slots belong to the final round.", code="not_final")
+    if row["state"] == RoundState.signed:
+        raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+    return row
+
+
 async def set_presentation(*, actor: Actor, round_id: int, entry_id: int, starts_at: Any, minutes: Any = 15,
                            link: str = "", note: str = "") -> dict[str, Any]:
     """Set (or move) a finalist's presentation slot. Once the invitations are sent, the
     organisation's staff are mailed the new slot; before that nobody outside the admins sees it."""
     require_organiser(actor)
-    row = await get_round_row(round_id)
-    if row["kind"] != "final":
-        raise Conflict("Presentation slots belong to the final round.", code="not_final")
-    if row["state"] == "signed":
-        raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
+    row = await _unsigned_final_round(round_id)
     if not await RoundEntry.exists().where(RoundEntry.key == f"{round_id}:{entry_id}"):
         raise NotFound("Entry {id} is not in this round.", code="entry_not_found", id=entry_id)
     errors: dict[str, str] = {}
@@ -134,12 +141,8 @@ async def send_invitations(*, actor: Actor, round_id: int) -> int:
     the invitations have gone (409 ``invitations_sent``) and after the decision is signed.
     Returns how many finalists were invited."""
     require_organiser(actor)
-    row = await get_round_row(round_id)
-    if row["kind"] != "final":
-        raise Conflict("Presentation slots belong to the final round.", code="not_final")
-    if row["state"] == "signed":
-        raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
-    if row["state"] == "draft":
+    row = await _unsigned_final_round(round_id)
+    if row["state"] == RoundState.draft:
         raise Conflict("The finalists are taken when the round opens; their slots can be set then.",
                        code="round_state", state=row["state"])
     async with atomic():

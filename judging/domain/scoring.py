@@ -96,16 +96,11 @@ def version_of(value: Any) -> tuple[int | None, str | None]:
     return None, t("The version is the whole number you read with the sheet.")
 
 
-async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment: Any = None,
-                      version: Any = None) -> dict[str, Any]:
-    """Save (autosave) the reviewer's score sheet: any subset of the criteria, each within its
-    range. Replaces the sheet; ``version`` (when sent) guards against an older tab overwriting.
-    ``comment`` is text (None keeps the stored one)."""
-    row = await own_assignment(actor, assignment_id)
-    if row["reviewer"] != actor.id:
-        raise NotFound("No such assignment.", code="assignment_not_found")
-    _require_scoring(row)
-    criteria = await criteria_of(row["round"])
+def checked_sheet(criteria: list[dict[str, Any]], scores: Any, comment: Any, version: Any
+                  ) -> tuple[dict[str, float], str | None, int | None]:
+    """A sheet as saved (a score sheet's or a calibration sheet's): any subset of the criteria, each
+    within its range, a comment of text (None keeps the stored one) and the version the client read;
+    (scores, comment, version), or ValidationFailed ``invalid_scores`` naming every bad field."""
     by_code = {c["code"]: c for c in criteria}
     values, errors = coerce_scores(scores, by_code)
     for p in validate_scores(rubric_of(criteria), values):
@@ -117,12 +112,24 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     comment = comment.strip() if comment is not None else None
     if comment is not None and len(comment) > MAX_COMMENT:
         errors["comment"] = t("At most {n} characters.", n=MAX_COMMENT)
-    version, version_error = version_of(version)
+    number, version_error = version_of(version)
     if version_error:
         errors["version"] = version_error
     if errors:
-        raise ValidationFailed("Some scores are not valid.", errors=errors,
-                               code="invalid_scores")
+        raise ValidationFailed("Some scores are not valid.", errors=errors, code="invalid_scores")
+    return values, comment, number
+
+
+async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment: Any = None,
+                      version: Any = None) -> dict[str, Any]:
+    """Save (autosave) the reviewer's score sheet: any subset of the criteria, each within its
+    range. Replaces the sheet; ``version`` (when sent) guards against an older tab overwriting.
+    ``comment`` is text (None keeps the stored one)."""
+    row = await own_assignment(actor, assignment_id)
+    if row["reviewer"] != actor.id:
+        raise NotFound("No such assignment.", code="assignment_not_found")
+    _require_scoring(row)
+    values, comment, version = checked_sheet(await criteria_of(row["round"]), scores, comment, version)
     async with atomic():
         await lock_row("judging_assignment", assignment_id)
         current = await own_assignment(actor, assignment_id)
