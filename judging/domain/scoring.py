@@ -14,7 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
-from contest.db import atomic, existing, lock_row
+from contest.db import atomic, existing, is_sqlite, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
@@ -250,13 +250,30 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
     counts, the costly part, are kept while the round's entries and the states of its assignments
     are unchanged (a stamp of a few sums, read on every call)."""
     row = await get_round_row(round_id)
-    per_member_rows = await Assignment.select(Assignment.reviewer, Assignment.state,
-                                              Count(Assignment.id).as_alias("n")).where(
-        Assignment.round == round_id).group_by(Assignment.reviewer, Assignment.state)
+    # The stamp of the per-entry counts: which assignment (id) is on which entry in which state
+    # decides them, and an assignment's entry never changes, so sums of ids and entries per state
+    # change with every assignment added, removed or moved to another state. PostgreSQL reads them
+    # with the per-member counts in one pass; SQLite apart, each from an index alone (its own
+    # table rows are wide: reading them for the sums would cost more than it saves).
+    if is_sqlite():
+        per_member_rows = await Assignment.select(Assignment.reviewer, Assignment.state,
+                                                  Count(Assignment.id).as_alias("n")).where(
+            Assignment.round == round_id).group_by(Assignment.reviewer, Assignment.state)
+        assigned = (await Assignment.raw(
+            "SELECT COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries, "
+            "SUM(CASE state WHEN 'submitted' THEN id WHEN 'assigned' THEN 2 * id ELSE 0 END) AS states "
+            "FROM judging_assignment WHERE round = {}", round_id))[0]
+        sums: tuple[str, ...] = tuple(str(v) for v in assigned.values())
+    else:
+        per_member_rows = await Assignment.raw(
+            "SELECT reviewer, state, COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries "
+            "FROM judging_assignment WHERE round = {} GROUP BY reviewer, state", round_id)
+        sums = tuple(sorted(f"{r['reviewer']}:{r['state']}:{r['n']}:{r['ids']}:{r['last']}:{r['entries']}"
+                            for r in per_member_rows))
     members = await Member.select(Member.user, Member.user._.name, Member.user._.email).where(Member.round == round_id)
     counts: dict[int, dict[str, int]] = {m["user"]: {"assigned": 0, "submitted": 0, "recused": 0} for m in members}
     for r in per_member_rows:
-        counts.setdefault(r["reviewer"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = r["n"]
+        counts.setdefault(r["reviewer"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = int(r["n"])
     names = {m["user"]: (m["user.name"], m["user.email"]) for m in members}
     member_view = []
     for uid, c in counts.items():
@@ -273,14 +290,7 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
         "SELECT COUNT(*) AS n, COALESCE(SUM(entry), 0) AS entries FROM judging_round_entry WHERE round = {}",
         round_id))[0]
     entries_total = int(round_entries["n"])
-    # The per-entry counts follow from which assignment (id) is on which entry in which state; an
-    # assignment's entry never changes, so these sums change with every assignment added, removed
-    # or moved to another state (read from the (round, entry, state) index alone, in one row).
-    assigned = (await Assignment.raw(
-        "SELECT COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries, "
-        "SUM(CASE state WHEN 'submitted' THEN id WHEN 'assigned' THEN 2 * id ELSE 0 END) AS states "
-        "FROM judging_assignment WHERE round = {}", round_id))[0]
-    stamp = (gap, entries_total, str(round_entries["entries"]), *(str(v) for v in assigned.values()))
+    stamp = (gap, entries_total, str(round_entries["entries"]), *sums)
     kept = _INCOMPLETE.get((round_id, entry_limit))
     if kept is not None and kept[0] == stamp:
         shown, gaps = kept[1], kept[2]

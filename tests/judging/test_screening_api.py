@@ -539,3 +539,33 @@ def test_ranking_follows_a_changed_sheet(client) -> None:  # type: ignore[no-unt
     assert client.post(f"/api/v1/assignments/{aid}/submit", headers=me).status_code == 200
     again = client.get(f"/api/v1/rounds/{s.round_id}/ranking", headers=headers).json()
     assert again[0]["entry_id"] == s.entries[1] and again[1]["raw_score"] == 1.0
+
+
+@pytest.mark.integration
+def test_progress_per_entry_follows_every_submission_reopening_and_recusal(db: str) -> None:
+    """The per-entry counts are kept between reads while nothing changed, and counted again after
+    each change of an assignment's state."""
+    from judging.domain import scoring
+    from tests.judging.support import admin_actors
+
+    s = screening(entries=4, reviewers=3, per_entry=2)
+    rows = run(Assignment.select(Assignment.id, Assignment.entry, Assignment.reviewer).where(
+        Assignment.round == s.round_id).order_by(Assignment.id))
+    first = run(scoring.progress(s.round_id))
+    assert first["incomplete_total"] == 4 and first["entries_complete"] == 0
+    assert run(scoring.progress(s.round_id)) == first  # kept: the same figures
+    score_all(s.round_id, lambda entry, reviewer, code: 5.0)
+    done = run(scoring.progress(s.round_id))
+    assert done["incomplete_total"] == 0 and done["entries_complete"] == 4 and done["incomplete_entries"] == []
+    reopened = rows[0]
+    run(scoring.reopen(actor=admin_actors(s.admins)[0], assignment_id=reopened["id"], reason="แก้คะแนน"))
+    again = run(scoring.progress(s.round_id))
+    assert again["incomplete_total"] == 1
+    assert [(e["entry_id"], e["reviewers"], e["submitted"]) for e in again["incomplete_entries"]] == [
+        (reopened["entry"], 2, 1)]
+    run(scoring.recuse(actor=actor_for(reopened["reviewer"]), assignment_id=reopened["id"], reason="รู้จักผู้สมัคร"))
+    after = run(scoring.progress(s.round_id))
+    entry = next(e for e in after["incomplete_entries"] if e["entry_id"] == reopened["entry"]) \
+        if after["incomplete_entries"] else None
+    # The recused sheet no longer counts: the entry has one live sheet (or a new reader, not yet submitted).
+    assert entry is not None and entry["submitted"] == 1 and entry["reviewers"] in (1, 2)
