@@ -17,6 +17,7 @@ before the deadline last year, this many had submitted".
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -67,16 +68,26 @@ class Figures:
     drafts: list[dict[str, Any]]  # every organisation with drafts, the longest untouched first
 
 
+_FINGERPRINT = (
+    "SELECT edition, COUNT(*) AS n, MAX(updated_at) AS changed, MAX(created_at) AS made, "
+    "MAX(submitted_at) AS sent, SUM(id) AS ids, SUM(organisation) AS orgs, SUM(id * LENGTH(state)) AS states, "
+    "SUM(id * LENGTH(category)) AS cats FROM entry WHERE edition IN ({editions}) GROUP BY edition")
+
+
 async def _fingerprints(edition_ids: list[int]) -> dict[int, tuple[Any, ...]]:
     """Per edition, in one query: changes whenever an entry of it is added, removed, submitted,
     withdrawn, edited, moved to another category or organisation."""
-    marks = ", ".join("{}" for _ in edition_ids)
-    rows = await _rows(
-        "SELECT edition, COUNT(*) AS n, MAX(updated_at) AS changed, MAX(created_at) AS made, "
-        "MAX(submitted_at) AS sent, SUM(id) AS ids, SUM(organisation) AS orgs, SUM(id * LENGTH(state)) AS states, "
-        f"SUM(id * LENGTH(category)) AS cats FROM entry WHERE edition IN ({marks}) GROUP BY edition", *edition_ids)
+    rows = await _rows(_FINGERPRINT.format(editions=", ".join("{}" for _ in edition_ids)), *edition_ids)
     found = {int(r["edition"]): tuple(str(v) for k, v in r.items() if k != "edition") for r in rows}
     return {i: found.get(i, ("0",)) for i in edition_ids}
+
+
+async def _fingerprints_up_to(year: int) -> dict[int, tuple[Any, ...]]:
+    """:func:`_fingerprints` of the edition of ``year`` and the one before it, found by year (so
+    that it can be asked at the same time as the editions themselves)."""
+    rows = await _rows(_FINGERPRINT.format(
+        editions="SELECT id FROM edition WHERE year <= {} ORDER BY year DESC LIMIT 2"), year)
+    return {int(r["edition"]): tuple(str(v) for k, v in r.items() if k != "edition") for r in rows}
 
 
 async def _count(edition_id: int) -> Figures:
@@ -129,9 +140,14 @@ def forget_figures() -> None:
     _COUNTED.clear()
 
 
-async def editions_figures(*edition_ids: int) -> list[Figures]:
-    """The editions' figures (in the order asked), each counted again only when its entries changed."""
-    fingerprints = await _fingerprints(list(edition_ids))
+async def editions_figures(*edition_ids: int, fingerprints: dict[int, tuple[Any, ...]] | None = None
+                           ) -> list[Figures]:
+    """The editions' figures (in the order asked), each counted again only when its entries
+    changed (``fingerprints``: as :func:`_fingerprints` gives them, when already read)."""
+    if fingerprints is None:
+        fingerprints = await _fingerprints(list(edition_ids))
+    else:
+        fingerprints = {i: fingerprints.get(i, ("0",)) for i in edition_ids}
     out = []
     for edition_id in edition_ids:
         kept = _COUNTED.get(edition_id)
@@ -165,6 +181,20 @@ def by_day(created: dict[str, int], submitted: dict[str, int], first: date, last
         sent += submitted.get(key, 0)
         out.append({"date": key, "drafts": made - sent, "submitted": sent})
     return out
+
+
+async def _edition_figures(year: int) -> tuple[EditionView, dict[str, Any] | None, Figures, Figures | None]:
+    """The edition of ``year``, the stored row of the one before it, and both their figures. On
+    PostgreSQL the editions and the fingerprints of their entries are read at the same time (two
+    connections of the pool): a round trip less of waiting per request."""
+    if is_sqlite():
+        edition, previous = await _edition_and_previous(year)
+        prints = None
+    else:
+        (edition, previous), prints = await asyncio.gather(_edition_and_previous(year), _fingerprints_up_to(year))
+    figures, *earlier = await editions_figures(edition.id, *([previous["id"]] if previous else []),
+                                               fingerprints=prints)
+    return edition, previous, figures, (earlier[0] if earlier else None)
 
 
 async def _edition_and_previous(year: int) -> tuple[EditionView, dict[str, Any] | None]:
@@ -201,12 +231,11 @@ def _days_left(edition: EditionView, today: date) -> int:
 
 async def edition_stats(*, actor: Actor, year: int) -> dict[str, Any]:
     require_organiser(actor)
-    edition, previous = await _edition_and_previous(year)
-    figures, *earlier = await editions_figures(edition.id, *([previous["id"]] if previous else []))
+    edition, previous, figures, past = await _edition_figures(year)
     today = _day(clock.now())
     first, closes = _day(edition.submission_opens_at), _day(edition.submission_closes_at)
     last = min(today, closes)
-    previous_by_day = previous_aligned(edition, previous, earlier[0] if earlier else None, today)
+    previous_by_day = previous_aligned(edition, previous, past, today)
     return {
         "year": year,
         "entries_by_state": figures.states,
@@ -260,9 +289,7 @@ def _trend(edition: EditionView, figures: Figures, previous: dict[str, Any] | No
 async def cockpit_view(*, actor: Actor, year: int) -> dict[str, Any]:
     """Everything the edition cockpit shows, labelled in the reader's language."""
     require_organiser(actor)
-    edition, previous = await _edition_and_previous(year)
-    figures, *earlier = await editions_figures(edition.id, *([previous["id"]] if previous else []))
-    past = earlier[0] if earlier else None
+    edition, previous, figures, past = await _edition_figures(year)
     today = _day(clock.now())
     english = current_language.get() == "en"
     regions = {r: {"region": r, "label": _label(REGION_LABELS[r], r), "entries": 0, "organisations": 0}
