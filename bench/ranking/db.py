@@ -12,7 +12,9 @@ them, and (2) request timings through the real server (``contest serve``, grania
 API, the progress API, the round's quality page (its progress page, the judging cockpit: target
 median under 50 ms) and quality API, and a reviewer's queue API and page, each the median and
 best of N after a warm-up, with the server's median CPU time per request (on a busy shared
-machine the wall time is mostly waiting for a core).
+machine the wall time is mostly waiting for a core). The domain timings are medians of wall time,
+CPU time and the time spent ready to run but waiting for a core (``/proc/thread-self/schedstat``):
+wall is about CPU plus that wait.
 """
 
 from __future__ import annotations
@@ -147,14 +149,15 @@ def main(argv: list[str] | None = None) -> int:
               f"database {d['ranking_cold_ms']} ms (target <= 1000), reused while unchanged "
               f"{d['ranking_total_ms']} ms (view with titles {d['ranking_view_ms']} ms); "
               f"{d['borderline']} borderline")
-        print(f"  domain, median of {args.runs} (wall / CPU ms):")
+        print(f"  domain, median of {args.runs} (wall / CPU / waiting for a core, ms):")
         for key, label in (("progress", "progress"), ("reviewer_queue", f"reviewer queue ({d['queue_items']} items)"),
                            ("quality_cold", "judging quality, sheets changed"),
                            ("quality", "judging quality, unchanged sheets"),
                            ("alpha_whole_round", "alpha for the whole round, in memory (target < 200)"),
                            ("cockpit_cold", "cockpit (burn-down, near the cut), sheets changed"),
                            ("cockpit", "cockpit, unchanged sheets")):
-            print(f"    {label:55s} wall {d[key + '_median_ms']:7.1f}   CPU {d[key + '_cpu_ms']:7.1f}")
+            print(f"    {label:55s} wall {d[key + '_median_ms']:7.1f}   CPU {d[key + '_cpu_ms']:7.1f}   "
+                  f"waited {d[key + '_waited_ms']:7.1f}")
         for name, v in h.items():
             print(f"  http {name:14s} median {v['median_ms']:7.1f} ms, best {v['best_ms']:7.1f} ms, "
                   f"server CPU median {v['cpu_ms']:7.1f} ms (status {v['status']})")
