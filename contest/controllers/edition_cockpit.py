@@ -121,7 +121,7 @@ class EditionCockpitPages(Controller):
     include_in_schema = False
 
     async def _context(self, request: Request, year: int) -> dict[str, Any]:
-        view = await cockpit.cockpit_view(actor=require_actor(request), year=year)
+        view = await cockpit.cockpit_view(actor=require_actor(request), year=year, draft_rows=cockpit.DRAFT_ROWS)
         recent = await draft_reminders.recent_reminders(view["edition"].id)
         return {"view": view, "charts": _charts(view), "recent": recent, "poll_seconds": POLL_SECONDS,
                 "draft_rows": cockpit.DRAFT_ROWS, "year": year}

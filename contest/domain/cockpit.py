@@ -286,8 +286,10 @@ def _trend(edition: EditionView, figures: Figures, previous: dict[str, Any] | No
     return rows
 
 
-async def cockpit_view(*, actor: Actor, year: int) -> dict[str, Any]:
-    """Everything the edition cockpit shows, labelled in the reader's language."""
+async def cockpit_view(*, actor: Actor, year: int, draft_rows: int | None = None) -> dict[str, Any]:
+    """Everything the edition cockpit shows, labelled in the reader's language: the organisations
+    with drafts, the longest waiting first, all of them or the first ``draft_rows``
+    (``draft_organisations`` counts them all)."""
     require_organiser(actor)
     edition, previous, figures, past = await _edition_figures(year)
     today = _day(clock.now())
@@ -333,5 +335,5 @@ async def cockpit_view(*, actor: Actor, year: int) -> dict[str, Any]:
         "draft_organisations": figures.draft_organisations,
         "drafts": [{**d, "name": (d["name_en"] or d["name_th"]) if english else d["name_th"],
                     "province": (d["province_name_en"] or d["province_name_th"]) if english else d["province_name_th"]}
-                   for d in figures.drafts],
+                   for d in figures.drafts[:draft_rows]],
     }
