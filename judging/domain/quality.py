@@ -170,52 +170,67 @@ def _totals(matrix: np.ndarray, criteria: Sequence[Criterion], reviews: Sequence
     return np.array([total_of(r.scores) for r in reviews], dtype=np.float64)
 
 
-def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Quality:
-    """Agreement, reviewer offsets and disagreements of submitted ``reviews`` under ``criteria``
-    (definitions: module docstring). Pure; the same reviews in any order give the same result.
-    Computed with numpy over the whole round at once (sheets sorted by entry, then reviewer)."""
-    reviews = list(reviews)
-    codes = [c.code for c in criteria]
+@dataclass(frozen=True, slots=True)
+class _Sheets:
+    """A round's submitted sheets as arrays, one row per sheet, sorted by entry then reviewer."""
+
+    entry: np.ndarray
+    user: np.ndarray
+    totals: np.ndarray  # the weighted totals
+    matrix: np.ndarray  # one column per criterion
+    sizes: np.ndarray  # sheets per entry, in entry order
+    starts: np.ndarray  # each entry's first row
+
+
+def _sheets(reviews: list[Review], criteria: Sequence[Criterion]) -> _Sheets:
     count = len(reviews)
-    if not count:
-        return Quality(overall=None, by_criterion={c: None for c in codes}, reviewers=[], disagreements=[])
-    pick = itemgetter(*codes)
-    matrix = np.array([pick(r.scores) for r in reviews], dtype=np.float64).reshape(count, len(codes))
+    pick = itemgetter(*(c.code for c in criteria))
+    matrix = np.array([pick(r.scores) for r in reviews], dtype=np.float64).reshape(count, len(criteria))
     entry = np.fromiter((r.entry_id for r in reviews), dtype=np.int64, count=count)
     user = np.fromiter((r.reviewer_id for r in reviews), dtype=np.int64, count=count)
     totals = _totals(matrix, criteria, reviews)
     order = np.lexsort((user, entry))
-    entry, user, totals, matrix = entry[order], user[order], totals[order], matrix[order]
+    entry = entry[order]
     starts = np.flatnonzero(np.concatenate(([True], entry[1:] != entry[:-1])))
-    sizes = np.diff(np.append(starts, count))
+    return _Sheets(entry=entry, user=user[order], totals=totals[order], matrix=matrix[order],
+                   sizes=np.diff(np.append(starts, count)), starts=starts)
 
-    pairable = sizes >= 2
-    paired = int(pairable.sum())
-    if paired >= MIN_PAIRED_ENTRIES:
-        alphas = grouped_interval_alphas(np.column_stack((totals, matrix)), sizes)
-        overall = alphas[0]
-        by_criterion = dict(zip(codes, alphas[1:], strict=True))
-    else:
-        overall, by_criterion = None, {code: None for code in codes}
 
-    # Offsets and spreads: the sheets of entries with two or more.
-    rows = np.repeat(pairable, sizes)
-    m = sizes[pairable]
-    unit_starts = np.concatenate(([0], np.cumsum(m)[:-1])) if paired else np.zeros(0, dtype=np.int64)
-    shared_totals, shared_users = totals[rows], user[rows]
-    if paired:
-        everything = np.repeat(np.add.reduceat(shared_totals, unit_starts), m)
-        offsets = shared_totals - (everything - shared_totals) / np.repeat(m - 1, m)
-        spread = np.maximum.reduceat(shared_totals, unit_starts) - np.minimum.reduceat(shared_totals, unit_starts)
-    else:
-        offsets = spread = np.zeros(0, dtype=np.float64)
-    paired_entries = entry[starts[pairable]]
-    every_spread = dict(zip(paired_entries.tolist(), spread.tolist(), strict=True))
+def _agreement(sheets: _Sheets, codes: list[str], paired: int) -> tuple[float | None, dict[str, float | None]]:
+    """Alpha on the totals and per criterion; all ``None`` with too few entries to agree on."""
+    if paired < MIN_PAIRED_ENTRIES:
+        return None, {code: None for code in codes}
+    alphas = grouped_interval_alphas(np.column_stack((sheets.totals, sheets.matrix)), sheets.sizes)
+    return alphas[0], dict(zip(codes, alphas[1:], strict=True))
+
+
+def _offsets_and_spreads(sheets: _Sheets) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Over the sheets of entries with two or more: each sheet's offset from the mean of the
+    others on its entry and its reviewer; each such entry and its spread."""
+    pairable = sheets.sizes >= 2
+    m = sheets.sizes[pairable]
+    rows = np.repeat(pairable, sheets.sizes)
+    shared_totals, shared_users = sheets.totals[rows], sheets.user[rows]
+    paired_entries = sheets.entry[sheets.starts[pairable]]
+    if not m.size:
+        return np.zeros(0, dtype=np.float64), shared_users, paired_entries, np.zeros(0, dtype=np.float64)
+    unit_starts = np.concatenate(([0], np.cumsum(m)[:-1]))
+    everything = np.repeat(np.add.reduceat(shared_totals, unit_starts), m)
+    offsets = shared_totals - (everything - shared_totals) / np.repeat(m - 1, m)
+    spread = np.maximum.reduceat(shared_totals, unit_starts) - np.minimum.reduceat(shared_totals, unit_starts)
+    return offsets, shared_users, paired_entries, spread
+
+
+def _widest(paired_entries: np.ndarray, spread: np.ndarray) -> list[tuple[int, float]]:
+    """The widest disagreements first (equal spreads by entry id), at most ``TOP_DISAGREEMENTS``."""
     differing = np.flatnonzero(spread > 0)
     widest = differing[np.lexsort((paired_entries[differing], -spread[differing]))][:TOP_DISAGREEMENTS]
-    disagreements = [(int(paired_entries[i]), float(spread[i])) for i in widest]
+    return [(int(paired_entries[i]), float(spread[i])) for i in widest]
 
-    users, sheets = np.unique(user, return_counts=True)
+
+def _reviewers(sheets: _Sheets, offsets: np.ndarray, shared_users: np.ndarray,
+               criteria: Sequence[Criterion]) -> list[ReviewerQuality]:
+    """Each reviewer's sheets, mean offset, its spread and the flag (module docstring)."""
     mean_offsets: dict[int, float] = {}
     sds: dict[int, float] = {}
     shared: dict[int, int] = {}
@@ -223,18 +238,33 @@ def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Q
         ids, where, counts = np.unique(shared_users, return_inverse=True, return_counts=True)
         means = np.bincount(where, weights=offsets) / counts
         deviations = offsets - means[where]
-        spreads_sd = np.sqrt(np.bincount(where, weights=deviations * deviations) / counts)
+        spreads = np.sqrt(np.bincount(where, weights=deviations * deviations) / counts)
         for i, u in enumerate(ids.tolist()):
-            mean_offsets[u], sds[u], shared[u] = float(means[i]), float(spreads_sd[i]), int(counts[i])
+            mean_offsets[u], sds[u], shared[u] = float(means[i]), float(spreads[i]), int(counts[i])
     lowest = weighted_total(criteria, {c.code: c.min for c in criteria})
     highest = weighted_total(criteria, {c.code: c.max for c in criteria})
     flagged = _flags(mean_offsets, shared, highest - lowest)
-    reviewers = [
-        ReviewerQuality(user_id=u, sheets=n, mean_offset=mean_offsets.get(u), sd=sds.get(u), flagged=u in flagged)
-        for u, n in zip(users.tolist(), sheets.tolist(), strict=True)
-    ]
-    return Quality(overall=overall, by_criterion=by_criterion, reviewers=reviewers,
-                   disagreements=disagreements, paired_entries=paired, spreads=every_spread)
+    users, sheet_counts = np.unique(sheets.user, return_counts=True)
+    return [ReviewerQuality(user_id=u, sheets=n, mean_offset=mean_offsets.get(u), sd=sds.get(u), flagged=u in flagged)
+            for u, n in zip(users.tolist(), sheet_counts.tolist(), strict=True)]
+
+
+def judge_quality(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> Quality:
+    """Agreement, reviewer offsets and disagreements of submitted ``reviews`` under ``criteria``
+    (definitions: module docstring). Pure; the same reviews in any order give the same result.
+    Computed with numpy over the whole round at once (sheets sorted by entry, then reviewer)."""
+    reviews = list(reviews)
+    codes = [c.code for c in criteria]
+    if not reviews:
+        return Quality(overall=None, by_criterion={c: None for c in codes}, reviewers=[], disagreements=[])
+    sheets = _sheets(reviews, criteria)
+    paired = int((sheets.sizes >= 2).sum())
+    overall, by_criterion = _agreement(sheets, codes, paired)
+    offsets, shared_users, paired_entries, spread = _offsets_and_spreads(sheets)
+    return Quality(overall=overall, by_criterion=by_criterion,
+                   reviewers=_reviewers(sheets, offsets, shared_users, criteria),
+                   disagreements=_widest(paired_entries, spread), paired_entries=paired,
+                   spreads=dict(zip(paired_entries.tolist(), spread.tolist(), strict=True)))
 
 
 # Figures already computed, per round: reused while the ranking's fingerprint of the submitted

@@ -245,43 +245,79 @@ def forget_progress() -> None:
     _INCOMPLETE.clear()
 
 
-async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
-    """Completion per member and per entry, grouped in SQL (fast at 7,000 x 3). The per-entry
-    counts, the costly part, are kept while the round's entries and the states of its assignments
-    are unchanged (a stamp of a few sums, read on every call)."""
-    row = await get_round_row(round_id)
-    # The stamp of the per-entry counts: which assignment (id) is on which entry in which state
-    # decides them, and an assignment's entry never changes, so sums of ids and entries per state
-    # change with every assignment added, removed or moved to another state. PostgreSQL reads them
-    # with the per-member counts in one pass; SQLite apart, each from an index alone (its own
-    # table rows are wide: reading them for the sums would cost more than it saves).
+async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The round's assignments counted per member and state, and the stamp of its per-entry counts.
+
+    Which assignment (id) is on which entry in which state decides the per-entry counts, and an
+    assignment's entry never changes, so sums of ids and entries per state change with every
+    assignment added, removed or moved to another state. PostgreSQL reads them with the
+    per-member counts in one pass; SQLite apart, each from an index alone (its table rows are
+    wide: reading them for the sums would cost more than it saves)."""
     if is_sqlite():
-        per_member_rows = await Assignment.select(Assignment.reviewer, Assignment.state,
-                                                  Count(Assignment.id).as_alias("n")).where(
+        rows = await Assignment.select(Assignment.reviewer, Assignment.state, Count(Assignment.id).as_alias("n")).where(
             Assignment.round == round_id).group_by(Assignment.reviewer, Assignment.state)
         assigned = (await Assignment.raw(
             "SELECT COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries, "
             "SUM(CASE state WHEN 'submitted' THEN id WHEN 'assigned' THEN 2 * id ELSE 0 END) AS states "
             "FROM judging_assignment WHERE round = {}", round_id))[0]
-        sums: tuple[str, ...] = tuple(str(v) for v in assigned.values())
-    else:
-        per_member_rows = await Assignment.raw(
-            "SELECT reviewer, state, COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries "
-            "FROM judging_assignment WHERE round = {} GROUP BY reviewer, state", round_id)
-        sums = tuple(sorted(f"{r['reviewer']}:{r['state']}:{r['n']}:{r['ids']}:{r['last']}:{r['entries']}"
-                            for r in per_member_rows))
+        return rows, tuple(str(v) for v in assigned.values())
+    rows = await Assignment.raw(
+        "SELECT reviewer, state, COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries "
+        "FROM judging_assignment WHERE round = {} GROUP BY reviewer, state", round_id)
+    return rows, tuple(sorted(f"{r['reviewer']}:{r['state']}:{r['n']}:{r['ids']}:{r['last']}:{r['entries']}"
+                              for r in rows))
+
+
+def _member_view(counts: dict[int, dict[str, int]], members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per member, the least done first."""
+    names = {m["user"]: (m["user.name"], m["user.email"]) for m in members}
+    view = []
+    for uid, c in counts.items():
+        total = c["assigned"] + c["submitted"]
+        view.append({"user_id": uid, "name": names.get(uid, ("", ""))[0], "email": names.get(uid, ("", ""))[1],
+                     "assigned": total, "submitted": c["submitted"], "pending": c["assigned"],
+                     "recused": c["recused"], "percent": round(100 * c["submitted"] / total) if total else 100})
+    view.sort(key=lambda m: (m["percent"], m["name"]))
+    return view
+
+
+async def _incomplete(round_id: int, gap: int, entry_limit: int, stamp: tuple[Any, ...]
+                      ) -> tuple[list[dict[str, Any]], int]:
+    """The first ``entry_limit`` entries not fully reviewed, the furthest behind first (each with
+    the whole count of them), and how many entries have fewer than ``gap`` live sheets; kept
+    while ``stamp`` is unchanged."""
+    kept = _INCOMPLETE.get((round_id, entry_limit))
+    if kept is not None and kept[0] == stamp:
+        return kept[1], kept[2]
+    per_entry = (
+        "SELECT re.entry AS entry, COUNT(a.id) AS live, "
+        "COALESCE(SUM(CASE WHEN a.state = 'submitted' THEN 1 ELSE 0 END), 0) AS done "
+        "FROM judging_round_entry re LEFT JOIN judging_assignment a ON a.round = re.round "
+        "AND a.entry = re.entry AND a.state IN ('assigned', 'submitted') "
+        "WHERE re.round = {} GROUP BY re.entry")
+    # One pass over the per-entry counts: the window sums count every incomplete entry and every
+    # gap before LIMIT keeps the first rows to show.
+    shown = await Assignment.raw(
+        "SELECT entry, live, done, COUNT(*) OVER () AS incomplete, "
+        f"SUM(CASE WHEN live < {{}} THEN 1 ELSE 0 END) OVER () AS gaps FROM ({per_entry}) x "
+        "WHERE live < {} OR done < live ORDER BY done - live, entry LIMIT {}", gap, round_id, gap, entry_limit)
+    gaps = int(shown[0]["gaps"] or 0) if shown else 0
+    if len(_INCOMPLETE) >= _INCOMPLETE_MAX and (round_id, entry_limit) not in _INCOMPLETE:
+        _INCOMPLETE.pop(next(iter(_INCOMPLETE)))
+    _INCOMPLETE[(round_id, entry_limit)] = (stamp, shown, gaps)
+    return shown, gaps
+
+
+async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
+    """Completion per member and per entry, grouped in SQL (fast at 7,000 x 3). The per-entry
+    counts, the costly part, are kept while the round's entries and the states of its assignments
+    are unchanged (a stamp of a few sums, read on every call)."""
+    row = await get_round_row(round_id)
+    per_member_rows, sums = await _per_member(round_id)
     members = await Member.select(Member.user, Member.user._.name, Member.user._.email).where(Member.round == round_id)
     counts: dict[int, dict[str, int]] = {m["user"]: {"assigned": 0, "submitted": 0, "recused": 0} for m in members}
     for r in per_member_rows:
         counts.setdefault(r["reviewer"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = int(r["n"])
-    names = {m["user"]: (m["user.name"], m["user.email"]) for m in members}
-    member_view = []
-    for uid, c in counts.items():
-        total = c["assigned"] + c["submitted"]
-        member_view.append({"user_id": uid, "name": names.get(uid, ("", ""))[0], "email": names.get(uid, ("", ""))[1],
-                            "assigned": total, "submitted": c["submitted"], "pending": c["assigned"],
-                            "recused": c["recused"], "percent": round(100 * c["submitted"] / total) if total else 100})
-    member_view.sort(key=lambda m: (m["percent"], m["name"]))
     needed = len(members) if row["kind"] == "final" else row["reviewers_per_entry"]
     # An entry is short of reviewers below ``gap`` (final: nobody at all), incomplete while some
     # live review is unsubmitted. Counted and listed in SQL; only the shown rows reach Python.
@@ -290,28 +326,9 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
         "SELECT COUNT(*) AS n, COALESCE(SUM(entry), 0) AS entries FROM judging_round_entry WHERE round = {}",
         round_id))[0]
     entries_total = int(round_entries["n"])
-    stamp = (gap, entries_total, str(round_entries["entries"]), *sums)
-    kept = _INCOMPLETE.get((round_id, entry_limit))
-    if kept is not None and kept[0] == stamp:
-        shown, gaps = kept[1], kept[2]
-    else:
-        per_entry = (
-            "SELECT re.entry AS entry, COUNT(a.id) AS live, "
-            "COALESCE(SUM(CASE WHEN a.state = 'submitted' THEN 1 ELSE 0 END), 0) AS done "
-            "FROM judging_round_entry re LEFT JOIN judging_assignment a ON a.round = re.round "
-            "AND a.entry = re.entry AND a.state IN ('assigned', 'submitted') "
-            "WHERE re.round = {} GROUP BY re.entry")
-        # One pass over the per-entry counts: the window sums count every incomplete entry and every
-        # gap before LIMIT keeps the first rows to show.
-        shown = await Assignment.raw(
-            "SELECT entry, live, done, COUNT(*) OVER () AS incomplete, "
-            f"SUM(CASE WHEN live < {{}} THEN 1 ELSE 0 END) OVER () AS gaps FROM ({per_entry}) x "
-            "WHERE live < {} OR done < live ORDER BY done - live, entry LIMIT {}", gap, round_id, gap, entry_limit)
-        gaps = int(shown[0]["gaps"] or 0) if shown else 0
-        if len(_INCOMPLETE) >= _INCOMPLETE_MAX and (round_id, entry_limit) not in _INCOMPLETE:
-            _INCOMPLETE.pop(next(iter(_INCOMPLETE)))
-        _INCOMPLETE[(round_id, entry_limit)] = (stamp, shown, gaps)
-    totals = {"entries": entries_total, "incomplete": shown[0]["incomplete"] if shown else 0, "gaps": gaps}
+    shown, gaps = await _incomplete(round_id, gap, entry_limit, (gap, entries_total, str(round_entries["entries"]),
+                                                                 *sums))
+    incomplete = shown[0]["incomplete"] if shown else 0
     titles: dict[int, dict[str, Any]] = {}
     if shown:
         for e in await Entry.select(Entry.id, Entry.title, Entry.organisation._.name_th).where(
@@ -320,15 +337,15 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
     total_live = sum(c["assigned"] + c["submitted"] for c in counts.values())
     total_done = sum(c["submitted"] for c in counts.values())
     return {
-        "round_id": round_id, "state": row["state"], "entries": totals["entries"],
-        "entries_complete": totals["entries"] - totals["incomplete"],
+        "round_id": round_id, "state": row["state"], "entries": entries_total,
+        "entries_complete": entries_total - incomplete,
         "reviews": total_live, "reviews_submitted": total_done,
         "percent": round(100 * total_done / total_live) if total_live else 0,
-        "gaps": totals["gaps"], "members": member_view,
+        "gaps": gaps, "members": _member_view(counts, members),
         "incomplete_entries": [{"entry_id": r["entry"], "title": titles.get(r["entry"], {}).get("title", ""),
                                 "organisation_name_th": titles.get(r["entry"], {}).get("organisation.name_th", ""),
                                 "reviewers": r["live"], "submitted": r["done"], "needed": needed} for r in shown],
-        "incomplete_total": totals["incomplete"],
+        "incomplete_total": incomplete,
     }
 
 
