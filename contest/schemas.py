@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -129,14 +129,6 @@ class UserCreate:
     role: str
     name: str = ""
     organisation_code: str | None = None
-
-
-@dataclass
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
-    rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --- bodies the domain reads itself, and answers built as plain objects --------------------------

@@ -139,10 +139,6 @@ class Actor:
     #: Signed in with a second factor in this request (admins and committee members must be).
     two_factor: bool = False
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role in {"admin", "system"}
-
 
 SYSTEM = Actor(id=None, email="system", role="system")
 

@@ -15,6 +15,7 @@ from contest import audit_labels, clock
 from contest.db import contains
 from contest.domain.audit import Actor
 from contest.errors import PermissionDenied
+from contest.rules import is_organiser
 from contest.tables import AuditEvent
 
 PAGE_SIZE = 50
@@ -94,7 +95,7 @@ def _event(row: dict[str, Any]) -> TimelineEvent:
 
 async def timeline(*, actor: Actor, filters: TimelineFilter, page: int = 1, per_page: int = PAGE_SIZE) -> Timeline:
     """One page of the filtered trail, newest first."""
-    if not actor.is_admin:
+    if not is_organiser(actor):
         raise PermissionDenied("Only administrators can read the audit trail.")
     clauses = _where(filters)
     count = AuditEvent.count()

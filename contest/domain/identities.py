@@ -55,6 +55,11 @@ def enabled() -> bool:
     return bool(settings.oidc_issuer and settings.oidc_client_id)
 
 
+def forget_provider() -> None:
+    """Drop the kept configuration and keys of every provider (the next log-in asks afresh)."""
+    _discovered.clear()
+
+
 def callback_url() -> str:
     return f"{get_settings().base_url}/login/digital-id/callback"
 

@@ -31,7 +31,7 @@ def digital_id(db: str, oidc_issuer: str) -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")}
     os.environ.update(OIDC_ISSUER=oidc_issuer, OIDC_CLIENT_ID="contest-test", OIDC_CLIENT_SECRET="contest-test-secret")
     get_settings.cache_clear()
-    identities._discovered.clear()  # noqa: SLF001 - a fresh provider per test session
+    identities.forget_provider()  # a fresh provider per test session
     yield oidc_issuer
     for k, v in saved.items():
         if v is None:
