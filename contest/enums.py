@@ -52,6 +52,10 @@ class EntryStates:
                 EntryState.not_shortlisted, EntryState.finalist, EntryState.winner)
     #: Every state but withdrawn: an entry that counts against the organisation's limit.
     LIVE = (EntryState.draft, EntryState.submitted, *VERDICTS)
+    #: Submitted, whatever came of it since: an entry that took part in the edition.
+    APPLIED = (EntryState.submitted, *VERDICTS)
+    #: Eligibility decided, either way.
+    ELIGIBILITY_DECIDED = (EntryState.eligible, EntryState.ineligible)
     #: What an administrator may mark eligible or ineligible (and re-mark either way).
     JUDGEABLE = (EntryState.submitted, EntryState.eligible, EntryState.ineligible)
     #: What a verdict reads as before publication, to everyone but the organiser.

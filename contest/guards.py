@@ -14,6 +14,7 @@ from contest.domain import twofactor
 from contest.domain.accounts import TokenUser
 from contest.domain.audit import Actor
 from contest.domain.notices import NoticeAcceptanceRequired
+from contest.enums import Role
 from contest.errors import NotAuthenticated, PermissionDenied, TwoFactorRequired
 from contest.rules import refuse_any_pending
 
@@ -70,17 +71,17 @@ def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 
 
 def admin_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if require_actor(connection).role != "admin":
+    if require_actor(connection).role != Role.admin:
         raise PermissionDenied("This page is for contest administrators only.", code="admin_only")
 
 
 def applicant_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     actor = require_actor(connection)
     refuse_any_pending(actor)
-    if actor.role != "applicant" or actor.organisation_id is None:
+    if actor.role != Role.applicant or actor.organisation_id is None:
         raise PermissionDenied("This is for staff of a registered organisation.", code="applicant_only")
 
 
 def reviewer_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if require_actor(connection).role not in ("reviewer", "admin"):
+    if require_actor(connection).role not in (Role.reviewer, Role.admin):
         raise PermissionDenied("This is for committee members only.", code="reviewer_only")

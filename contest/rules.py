@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from contest.domain.audit import Actor
+from contest.enums import Role
 from contest.errors import PermissionDenied
 
 
 def is_admin(actor: Actor | None) -> bool:
-    return actor is not None and actor.role == "admin"
+    return actor is not None and actor.role == Role.admin
 
 
 def is_organiser(actor: Actor | None) -> bool:
@@ -25,11 +26,11 @@ def require_organiser(actor: Actor | None, message: str = "This is for contest a
 
 
 def is_reviewer(actor: Actor | None) -> bool:
-    return actor is not None and actor.role == "reviewer"
+    return actor is not None and actor.role == Role.reviewer
 
 
 def is_applicant(actor: Actor | None) -> bool:
-    return actor is not None and actor.role == "applicant" and actor.organisation_id is not None
+    return actor is not None and actor.role == Role.applicant and actor.organisation_id is not None
 
 
 def can_manage_editions(actor: Actor | None, _edition: Any = None) -> bool:
@@ -44,7 +45,7 @@ def refuse_pending_member(actor: Actor | None, organisation_id: int | None) -> N
     """An account whose membership is not yet verified is told so (403 ``membership_pending``)
     on its organisation's entries, instead of the "not found" a stranger gets. It sees none of
     them either way. ``organisation_id`` None (no such entry): nothing to refuse."""
-    if organisation_id is not None and actor is not None and actor.role == "applicant" \
+    if organisation_id is not None and actor is not None and actor.role == Role.applicant \
             and actor.pending_organisation_id == organisation_id:
         raise_membership_pending()
 
@@ -58,5 +59,5 @@ def raise_membership_pending() -> None:
 def refuse_any_pending(actor: Actor | None) -> None:
     """Acting for an organisation at all (creating an entry, listing its entries) needs a
     verified membership."""
-    if actor is not None and actor.role == "applicant" and actor.pending_organisation_id is not None:
+    if actor is not None and actor.role == Role.applicant and actor.pending_organisation_id is not None:
         raise_membership_pending()

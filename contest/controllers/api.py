@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from contest import ratelimit
 from contest.domain import accounts, cockpit, editions, organisations, twofactor
-from contest.enums import AuthTokenKind
+from contest.enums import AuthTokenKind, Role
 from contest.errors import NotAuthenticated
 from contest.guards import BEFORE_TWO_FACTOR, admin_required, require_actor
 from contest.numbers import query_number, query_value
@@ -106,13 +106,13 @@ class EditionController(Controller):
     async def list_editions(self, request: Request) -> list[EditionRead]:
         """Editions, newest first (drafts only for admins)."""
         actor = request.scope["state"].get("user")
-        is_admin = bool(actor and actor.actor.role == "admin")
+        is_admin = bool(actor and actor.actor.role == Role.admin)
         return [EditionRead.of(v) for v in await editions.list_editions(include_draft=is_admin)]
 
     @get("/{year:int}", operation_id="getEdition", **api(404, auth=OPTIONAL))
     async def get_edition(self, request: Request, year: int) -> EditionRead:
         actor = request.scope["state"].get("user")
-        is_admin = bool(actor and actor.actor.role == "admin")
+        is_admin = bool(actor and actor.actor.role == Role.admin)
         return EditionRead.of(await editions.get_edition(year, include_draft=is_admin))
 
     @get("/{year:int}/stats", operation_id="getEditionStats", guards=[admin_required],

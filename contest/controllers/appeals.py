@@ -22,6 +22,7 @@ from contest.controllers.entries_api import (
     storage_unavailable,
 )
 from contest.domain import appeals, corrections, evidence
+from contest.enums import Role
 from contest.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
@@ -231,7 +232,7 @@ class AppealPages(Controller):
           request_max_body_size=FORM_BYTES)
     async def lodge(self, request: Request, entry_id: int) -> Template | Redirect:
         actor = require_actor(request)
-        if actor.role != "applicant":
+        if actor.role != Role.applicant:
             raise PermissionDenied("Only the staff of the entry's organisation can appeal its outcome.",
                                    code="applicant_only")
         try:

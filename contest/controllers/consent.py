@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.pages import message_page
 from contest.domain import consent, entries
+from contest.enums import Role
 from contest.errors import Conflict, NotFound
 from contest.guards import login_required, require_actor
 from contest.i18n import t
@@ -50,7 +51,7 @@ class ConsentPages(Controller):
         detail = await entries.get_entry(actor, entry_id)
         if not (entries.is_owner(actor, detail.entry) or is_organiser(actor)):  # as consent.withdraw decides
             raise NotFound("No such entry.", code="entry_not_found")
-        back = f"/admin/entries/{entry_id}" if actor.role == "admin" else f"/entries/{entry_id}"
+        back = f"/admin/entries/{entry_id}" if actor.role == Role.admin else f"/entries/{entry_id}"
         return confirmation_page(Confirmation(
             title=t("Withdraw the consent to publish?"),
             facts=[(t("Entry"), detail.entry["title"] or t("(untitled entry)")),
@@ -72,5 +73,5 @@ class ConsentPages(Controller):
         except Conflict as exc:
             return message_page(t("Consent to publish"), t(exc.message, **exc.params),
                                 link=(f"/entries/{entry_id}", t("Back to the entry")), status=exc.status_code)
-        target = f"/admin/entries/{entry_id}" if actor.role == "admin" else f"/entries/{entry_id}"
+        target = f"/admin/entries/{entry_id}" if actor.role == Role.admin else f"/entries/{entry_id}"
         return Redirect(target, status_code=303)

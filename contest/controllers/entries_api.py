@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from contest import clock
 from contest.domain import attachments, consent, entries, extensions, submission
 from contest.domain.audit import Actor
+from contest.enums import Role
 from contest.errors import (
     DomainError,
     NotFound,
@@ -188,7 +189,7 @@ async def entry_read_for(actor: Actor, d: entries.EntryDetail) -> EntryRead:
     read = entry_read(d)
     record = await consent.consent_record(read.id)
     read.consent_given_at, read.consent_withdrawn_at = record["consent_given_at"], record["consent_withdrawn_at"]
-    if actor.role == "admin" or (actor.role == "applicant" and actor.organisation_id == d.organisation["id"]):
+    if actor.role == Role.admin or (actor.role == Role.applicant and actor.organisation_id == d.organisation["id"]):
         read.consent_given_by = record["consent_given_by"]
     return read
 
@@ -429,7 +430,7 @@ class EntryApi(Controller):
         try:
             return await file_response(get_storage(), att["storage_key"], filename=att["name"],
                                        content_type=att["content_type"], range_header=request.headers.get("range"),
-                                       inline=inline and actor.role in ("reviewer", "admin"))
+                                       inline=inline and actor.role in (Role.reviewer, Role.admin))
         except ObjectNotFound as exc:
             raise NotFound("No such file.", code="attachment_not_found") from exc
 

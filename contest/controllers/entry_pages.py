@@ -22,6 +22,7 @@ from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
 from contest.db import stored_json
 from contest.domain import attachments, editions, entries, extensions, organisations, submission
+from contest.enums import EditionState, EntryStates, Role
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed, error_text
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t, thai_sorted
@@ -285,21 +286,21 @@ class EntryPages(Controller):
                 latest[r["entry"]] = r["number"]
             ctx["links"] = await entries.entry_links(ids)
         for r in everything:
-            r["result_published"] = bool(r.get("edition.published_at")) and r["state"] not in ("draft", "withdrawn")
+            r["result_published"] = bool(r.get("edition.published_at")) and r["state"] in EntryStates.APPLIED
         closes = await extensions.deadline_for({"id": edition.id, "submission_closes_at": edition.submission_closes_at},
                                             actor.organisation_id)  # type: ignore[arg-type]
         now = clock.now()
         live = [r for r in rows if r["state"] in entries.LIVE_STATES]
         ctx.update(rows=rows, earlier=earlier, receipts=latest, closes_at=closes,
-                   is_open=edition.state == "open" and edition.submission_opens_at <= now < closes,
-                   can_create=(edition.state == "open" and edition.submission_opens_at <= now < closes
+                   is_open=edition.state == EditionState.open and edition.submission_opens_at <= now < closes,
+                   can_create=(edition.state == EditionState.open and edition.submission_opens_at <= now < closes
                                and len(live) < edition.entries_per_organisation))
         return ctx
 
     @get("/entries", guards=[login_required])
     async def my_entries(self, request: Request, withdrawn: bool = False) -> Template | Redirect:
         actor = require_actor(request)
-        if actor.role == "applicant" and actor.organisation_id is None:
+        if actor.role == Role.applicant and actor.organisation_id is None:
             # Not (yet) acting for an organisation: where to ask to join, or to wait.
             return Redirect("/account/membership", status_code=303)
         applicant_required(request, request.route_handler)

@@ -21,7 +21,7 @@ from contest.controllers.entries_api import (
     upload_error_response,
 )
 from contest.domain import memberships
-from contest.enums import MembershipState
+from contest.enums import MembershipState, Role
 from contest.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, login_required, require_actor
 from contest.i18n import current_language, t
@@ -77,7 +77,7 @@ async def receive_letter(request: Request, organisation_code: str) -> dict[str, 
     """Stream the letter to storage, then record it with the request; nothing stays stored
     unless the membership holds it."""
     actor = require_actor(request)
-    if actor.role != "applicant":
+    if actor.role != Role.applicant:
         raise PermissionDenied("Only organisation staff accounts can ask to join an organisation.",
                                code="applicant_only")
     length = request.headers.get("content-length")
@@ -196,7 +196,7 @@ class MembershipPages(Controller):
 
     async def _mine(self, request: Request, errors: dict[str, str], **extra: Any) -> Template:
         actor = require_actor(request)
-        if actor.role != "applicant":
+        if actor.role != Role.applicant:
             raise PermissionDenied("This is for staff of a registered organisation.", code="applicant_only")
         mine = await memberships.my_membership(actor)
         return Template("contest/membership.html", status_code=extra.pop("status", 200),
@@ -263,13 +263,13 @@ class MembershipPages(Controller):
         functions = {"approve": memberships.approve, "reject": memberships.reject, "remove": memberships.remove}
         if action not in functions:
             raise NotFound("The page or item you asked for does not exist.")
-        back = "/admin/memberships" if actor.role == "admin" else "/organisation/members"
+        back = "/admin/memberships" if actor.role == Role.admin else "/organisation/members"
         try:
             await functions[action](actor=actor, membership_id=membership_id, reason=reason)
         except (ValidationFailed, DomainError) as exc:
             if isinstance(exc, (PermissionDenied, NotFound)):
                 raise
-            ctx = (await self._queue(request, "admin" if actor.role == "admin" else "member", None)).context
+            ctx = (await self._queue(request, "admin" if actor.role == Role.admin else "member", None)).context
             errors = getattr(exc, "errors", None) or {}
             message = t(exc.message, **exc.params)
             return Template("contest/memberships.html", status_code=exc.status_code,

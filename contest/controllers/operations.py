@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 from litestar.response import Response
 
 from contest import operations
+from contest.enums import Role
 from contest.errors import DomainError, PermissionDenied
 from contest.guards import require_actor
 from contest.settings import get_settings
@@ -50,7 +51,7 @@ def metrics_allowed(request: Request) -> bool:
         actor = require_actor(request)  # signed in, and past two-factor where it is required
     except DomainError:
         actor = None
-    if actor is not None and actor.role == "admin":
+    if actor is not None and actor.role == Role.admin:
         return True
     allowed = get_settings().metrics_allow
     if not allowed:

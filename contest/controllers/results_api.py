@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK
 from contest.certificates import CertificateData, render_certificate
 from contest.domain import announcement, signatories
 from contest.domain.audit import Actor
+from contest.enums import Role
 from contest.errors import NotFound
 from contest.guards import admin_required, login_required, require_actor
 from contest.openapi import BEARER, UNSAFE, api, binary, header
@@ -54,7 +55,7 @@ def _cached_doc(*errors: int, **kwargs: Any) -> dict[str, Any]:
 async def certificate_pdf(actor: Actor, entry_id: int, award: str | None) -> Response[bytes]:
     """One of the awardee's certificates (PDF; ``award`` picks which, by default the highest):
     for the organisation's own staff only. Its text comes from the published snapshot."""
-    if actor.role != "applicant":
+    if actor.role != Role.applicant:
         raise NotFound("No such entry.", code="entry_not_found")
     data = await announcement.certificate_data(actor, entry_id, award or None)
     certificate = CertificateData(

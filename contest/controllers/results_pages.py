@@ -23,6 +23,7 @@ from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.results_api import certificate_pdf
 from contest.domain import adoptions, announcement, appeals, editions, results_views, showcase_media, showcase_search
 from contest.domain.registry import REGION_LABELS, REGIONS
+from contest.enums import Role
 from contest.errors import Conflict, NotFound
 from contest.guards import admin_required, current_user, login_required, require_actor
 from contest.i18n import current_language, format_date, localised, t
@@ -344,7 +345,7 @@ class ApplicantResultPages(Controller):
                     for committee, section in result["feedback_sections"].items()]
         return Template("contest/results/entry_result.html", context={
             "r": result, "sections": sections, "appeal_state": await appeals.appeal_status(actor, entry_id),
-            "can_download": result["awarded"] and actor.role == "applicant", **HELPERS})
+            "can_download": result["awarded"] and actor.role == Role.applicant, **HELPERS})
 
     @get("/entries/{entry_id:int}/certificate.pdf", guards=[login_required])
     async def certificate(self, request: Request, entry_id: int, award: str | None = None) -> Response[bytes]:

@@ -32,7 +32,7 @@ from contest.domain import outbox
 from contest.domain.audit import Actor, append_event, canonical_json
 from contest.domain.editions import edition_row
 from contest.domain.outcomes import MIN_REVIEWERS_FOR_MEANS
-from contest.enums import EditionState
+from contest.enums import EditionState, EntryState, EntryStates, Role
 from contest.errors import Conflict, NotFound, PermissionDenied
 from contest.i18n import format_date, t, thai_sort_key
 from contest.rules import can_manage_editions, refuse_pending_member
@@ -41,8 +41,8 @@ from contest.spreadsheets import neutralise_formula
 from contest.tables import AuditEvent, Edition, Entry, ResultSnapshot, User
 
 SCHEMA = 2
-AWARDED_STATES = ("finalist", "winner")
-APPLIED_STATES = ("submitted", "eligible", "ineligible", "shortlisted", "not_shortlisted", "finalist", "winner")
+AWARDED_STATES = (EntryState.finalist, EntryState.winner)
+APPLIED_STATES = EntryStates.APPLIED
 AWARD_WINNER = "dg_awards"
 AWARD_AWARDEE = "digital_local_government"
 AWARD_NAMES = {
@@ -129,7 +129,8 @@ async def build_results(edition: dict[str, Any], published_at: datetime) -> dict
             "organisation_name_en": r["organisation.name_en"], "organisation_kind": r["organisation.kind"],
             "province_code": r["organisation.province_code"], "province_name_th": r["organisation.province_name_th"],
             "region": r["organisation.region"], "consent_publish": bool(r["consent_publish"]),
-            "winner": r["state"] == "winner", "final_rank": r["outcome_rank"] if r["state"] == "winner" else None,
+            "winner": r["state"] == EntryState.winner,
+            "final_rank": r["outcome_rank"] if r["state"] == EntryState.winner else None,
             "showcase_path": showcase_path(edition["year"], r["id"]),
         }
         if r["consent_publish"]:
@@ -141,7 +142,7 @@ async def build_results(edition: dict[str, Any], published_at: datetime) -> dict
     winners = sorted((dict(i, award=AWARD_WINNER) for i in items if i["winner"]),
                      key=lambda i: (i["final_rank"] or 0, i["entry_id"]))
     outcomes = [{"entry_id": r["id"], "state": r["state"],
-                 "award": AWARD_WINNER if r["state"] == "winner" else AWARD_AWARDEE,
+                 "award": AWARD_WINNER if r["state"] == EntryState.winner else AWARD_AWARDEE,
                  "rank": r["outcome_rank"], "score": r["outcome_score"] or ""} for r in rows]
     categories = [{"code": c.get("code", ""), "name_th": c.get("name_th", ""), "name_en": c.get("name_en", "")}
                   for c in stored_json(edition.get("categories"), []) if isinstance(c, dict)]
@@ -472,7 +473,7 @@ async def verify_snapshots() -> list[SnapshotProblem]:
 
 async def _verify_outcomes(edition_id: int, year: int, document: dict[str, Any]) -> list[SnapshotProblem]:
     recorded, fields = _snapshot_outcomes(document)
-    live = {e["id"]: {"state": e["state"], "award": AWARD_WINNER if e["state"] == "winner" else AWARD_AWARDEE,
+    live = {e["id"]: {"state": e["state"], "award": AWARD_WINNER if e["state"] == EntryState.winner else AWARD_AWARDEE,
                       "rank": e["outcome_rank"], "score": e["outcome_score"] or ""}
             for e in await Entry.select(Entry.id, Entry.state, Entry.outcome_rank, Entry.outcome_score).where(
                 (Entry.edition == edition_id) & Entry.state.is_in(list(AWARDED_STATES)))}
@@ -509,7 +510,7 @@ async def notify_applicants(year: int) -> int:
     for e in entries:
         by_org.setdefault(e["organisation"], []).append(e)
     users = await User.select(User.id, User.email, User.name, User.locale, User.organisation).where(
-        User.organisation.is_in(list(by_org) or [-1]) & (User.role == "applicant") & (User.is_active == True)  # noqa: E712
+        User.organisation.is_in(list(by_org) or [-1]) & (User.role == Role.applicant) & (User.is_active == True)  # noqa: E712
     ).order_by(User.id)
     winners = {w["entry_id"] for w in results.document["winners"]}
     queued = 0
@@ -613,7 +614,8 @@ async def applicant_result(actor: Actor | None, entry_id: int) -> dict[str, Any]
                              Entry.feedback, Entry.edition.year, Entry.edition.title, Entry.organisation.name_th,
                              Entry.organisation.province_name_th).where(Entry.id == entry_id).first()
     if row is None or actor is None or not (
-            (actor.role == "applicant" and actor.organisation_id == row["organisation"]) or actor.role == "admin"):
+            (actor.role == Role.applicant and actor.organisation_id == row["organisation"])
+            or actor.role == Role.admin):
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
     year = row["edition.year"]
@@ -628,7 +630,7 @@ async def applicant_result(actor: Actor | None, entry_id: int) -> dict[str, Any]
             "certificates": [{"award": a, "number": certificate_number(year, a, entry_id),
                               "verify_path": f"/certificates/{certificate_number(year, a, entry_id)}"}
                              for a in awards],
-            "ineligible_reason": row["eligibility_reason"] if row["state"] == "ineligible" else "",
+            "ineligible_reason": row["eligibility_reason"] if row["state"] == EntryState.ineligible else "",
             # The screening committee's at the top (as recorded), any other committee's by name.
             "feedback": ({**sections.get("screening", {}), **({"final": sections["final"]} if "final" in sections
                                                                 else {})} or None),

@@ -39,6 +39,7 @@ from contest.db import atomic, existing, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event, canonical_json
 from contest.domain.entries import owned_entry
+from contest.enums import EntryState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, t
 from contest.rules import is_organiser
@@ -46,7 +47,7 @@ from contest.settings import get_settings
 from contest.tables import Appeal, AuditEvent, Edition, Entry, User
 
 #: The outcomes that may be appealed: what the organisation was refused.
-APPEALABLE_STATES = ("ineligible", "not_shortlisted")
+APPEALABLE_STATES = (EntryState.ineligible, EntryState.not_shortlisted)
 OUTCOMES = ("upheld", "dismissed")
 OPEN = "open"
 MAX_REASON = 5000
@@ -119,7 +120,7 @@ async def _staff_mail_jobs(organisation_id: int, key: str, subject: str, text: s
     caller's transaction). A parameter given as a function of the language (a date) is written
     in each reader's language."""
     users = await User.select(User.id, User.email, User.name, User.locale).where(
-        (User.organisation == organisation_id) & (User.role == "applicant") & (User.is_active == True)  # noqa: E712
+        (User.organisation == organisation_id) & (User.role == Role.applicant) & (User.is_active == True)  # noqa: E712
     ).order_by(User.id)
     items = []
     for u in users:
@@ -160,7 +161,7 @@ async def lodge_appeal(*, actor: Actor, entry_id: int, reason: Any,
     not eligible or not shortlisted (409 ``not_appealable``), it was not appealed before (409
     ``appeal_exists``) and the window is still open (409 ``appeal_window_closed``). The
     organisation's staff are mailed an acknowledgement; a document is checked in the background."""
-    if actor.role != "applicant":
+    if actor.role != Role.applicant:
         raise PermissionDenied("Only the staff of the entry's organisation can appeal its outcome.",
                                code="applicant_only")
     row = await owned_entry(actor, entry_id)
@@ -263,7 +264,7 @@ async def appeal_status(actor: Actor, entry_id: int) -> dict[str, Any]:
     appeal = await appeal_of_entry(actor, entry_id)
     closes = window_closes_at(edition["published_at"], edition["appeal_days"]) if edition["published_at"] else None
     open_now = (closes is not None and clock.now() < closes and entry["state"] in APPEALABLE_STATES
-                and appeal is None and actor.role == "applicant")
+                and appeal is None and actor.role == Role.applicant)
     return {"appeal": appeal, "can_appeal": open_now, "closes_at": closes,
             "appealable": entry["state"] in APPEALABLE_STATES}
 
@@ -334,12 +335,12 @@ def decision_digest(appeal_id: int, outcome: str, reason: str) -> str:
 async def _require_signer(actor: Actor, lodged_at: datetime) -> None:
     """Two real people sign, as for the judging decisions: administrators signed in with two
     factors, each an administrator since before the appeal was lodged."""
-    if actor.id is None or actor.role != "admin":
+    if actor.id is None or actor.role != Role.admin:
         raise PermissionDenied("Only administrators decide appeals.", code="admin_only")
     if not actor.two_factor:
         raise PermissionDenied("Sign in with two-factor before signing a decision.", code="two_factor_required")
     user = await existing(User.select(User.role, User.admin_since).where(User.id == actor.id))
-    if user["role"] != "admin" or user["admin_since"] is None or user["admin_since"] > lodged_at:
+    if user["role"] != Role.admin or user["admin_since"] is None or user["admin_since"] > lodged_at:
         raise PermissionDenied("Only administrators who were administrators before the appeal was lodged can sign "
                                "its decision.", code="signer_too_new")
 
@@ -351,7 +352,7 @@ async def decide_appeal(*, actor: Actor, appeal_id: int, outcome: Any, reason: A
     the proposal and voids its signature. The proposer signing again is 409 ``already_signed``; a
     decided appeal is 409 ``appeal_decided``. Final: the appeal is upheld or dismissed, an upheld
     one corrects the published results, and the organisation is mailed."""
-    if actor.id is None or actor.role != "admin":
+    if actor.id is None or actor.role != Role.admin:
         raise PermissionDenied("Only administrators decide appeals.", code="admin_only")
     if outcome not in OUTCOMES:
         raise ValidationFailed(errors={"outcome": t("The outcome is upheld or dismissed.")})

@@ -22,6 +22,7 @@ from contest.domain.entries import (
     owned_entry,
     require_open,
 )
+from contest.enums import Role
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, t
 from contest.rules import refuse_pending_member
@@ -243,7 +244,7 @@ async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -
     if entry is None or not await can_view_entry(actor, entry):
         refuse_pending_member(actor, entry["organisation"] if entry else None)
         raise NotFound("No such file.", code="attachment_not_found")
-    if att["deleted_at"] is not None and actor is not None and actor.role == "applicant":
+    if att["deleted_at"] is not None and actor is not None and actor.role == Role.applicant:
         raise NotFound("No such file.", code="attachment_not_found")
     if att["purged_at"] is not None:
         # Its retention period ended: the bytes are gone; its receipt still shows its SHA-256.

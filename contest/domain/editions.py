@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from contest import clock
-from contest.db import atomic, existing
+from contest.db import atomic, existing, stored_json
 from contest.domain import proposals
 from contest.domain.audit import Actor, append_event
-from contest.enums import EditionState
+from contest.enums import EditionState, EntryStates
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.numbers import whole_number
@@ -98,11 +97,8 @@ class EditionView:
 
 
 def _view(row: dict[str, Any]) -> EditionView:
-    cats = row["categories"]
-    if isinstance(cats, str):
-        cats = json.loads(cats)
     return EditionView(**{k: row[k] for k in EditionView.__dataclass_fields__ if k != "categories"},
-                       categories=list(cats or []))
+                       categories=list(stored_json(row["categories"], []) or []))
 
 
 def _parse_time(value: Any, field: str, errors: dict[str, str]) -> datetime | None:
@@ -234,7 +230,7 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
         closes = values.get("submission_closes_at")
         if closes is not None and closes != row["submission_closes_at"] and closes > clock.now():
             decided = await Entry.count().where((Entry.edition == row["id"])
-                                                & Entry.state.is_in(["eligible", "ineligible"]))
+                                                & Entry.state.is_in(list(EntryStates.ELIGIBILITY_DECIDED)))
             if decided:
                 # Reopening submissions would leave those organisations unable to edit (their
                 # entries are judged) while others could: extend per organisation instead.

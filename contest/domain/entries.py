@@ -28,7 +28,7 @@ from contest.domain.extensions import deadline_for
 from contest.domain.organisations import like_pattern
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
 from contest.domain.registry import KIND_LABELS, read_search
-from contest.enums import EntryStates
+from contest.enums import EditionState, EntryState, EntryStates, Role
 from contest.errors import Conflict, NotFound, PermissionDenied
 from contest.i18n import format_date, t
 from contest.labels import both_labels
@@ -106,7 +106,7 @@ async def can_view_entry(actor: Actor | None, entry: dict[str, Any]) -> bool:
         return False
     if is_organiser(actor):
         return True
-    if actor.role == "applicant" and actor.organisation_id == entry["organisation"]:
+    if actor.role == Role.applicant and actor.organisation_id == entry["organisation"]:
         return True
     for predicate in EXTRA_VIEWERS:
         if await predicate(actor, entry["id"]):
@@ -115,7 +115,7 @@ async def can_view_entry(actor: Actor | None, entry: dict[str, Any]) -> bool:
 
 
 def is_owner(actor: Actor | None, entry: dict[str, Any]) -> bool:
-    return actor is not None and actor.role == "applicant" and actor.organisation_id == entry["organisation"]
+    return actor is not None and actor.role == Role.applicant and actor.organisation_id == entry["organisation"]
 
 
 async def owned_entry(actor: Actor, entry_id: int) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class EntryDetail:
     @property
     def unsubmitted_changes(self) -> bool:
         sub = self.entry.get("submitted_revision")
-        return sub is not None and sub != self.entry["revision"] and self.entry["state"] == "submitted"
+        return sub is not None and sub != self.entry["revision"] and self.entry["state"] == EntryState.submitted
 
 
 async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
@@ -232,7 +232,7 @@ def text_search(q: str) -> WhereRaw | None:
 
 def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | None = None) -> Any:
     """Apply the caller's scope and the filters (all but ``skip``, for that dimension's counts)."""
-    if actor.role == "applicant":
+    if actor.role == Role.applicant:
         query = query.where(Entry.organisation == actor.organisation_id)
     elif not is_organiser(actor):
         raise PermissionDenied("Only organisation staff and administrators can list entries.")
@@ -258,7 +258,7 @@ async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, 
     """Applicants see their organisation's entries (with the state they may know); admins see
     all, with filters. Ordered by id; ``limit``/``offset`` page through them."""
     refuse_any_pending(actor)
-    if actor.role == "applicant" and actor.organisation_id is None:
+    if actor.role == Role.applicant and actor.organisation_id is None:
         return []
     query = Entry.select(Entry.id, Entry.state, Entry.version, Entry.revision, Entry.title, Entry.category,
                          Entry.submitted_at, Entry.updated_at, Entry.edition.year, Entry.organisation.code,
@@ -272,7 +272,7 @@ async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, 
 
 async def count_matching(actor: Actor, filters: EntryFilters) -> int:
     """How many entries ``list_entries`` would list with these filters, unpaged."""
-    if actor.role == "applicant" and actor.organisation_id is None:
+    if actor.role == Role.applicant and actor.organisation_id is None:
         return 0
     return await _filtered(Entry.count(), actor, filters)
 
@@ -332,8 +332,9 @@ async def submission_figures(actor: Actor, year: int) -> SubmissionFigures:
     now = clock.now()
     days = (clock.to_bangkok(closes).date() - clock.to_bangkok(now).date()).days if now < closes else None
     return SubmissionFigures(
-        submitted=sum(n for state, n in by_state.items() if state not in ("draft", "withdrawn")),
-        drafts=by_state.get("draft", 0), withdrawn=by_state.get("withdrawn", 0), closes_at=closes, days_left=days)
+        submitted=sum(n for state, n in by_state.items() if state in EntryStates.APPLIED),
+        drafts=by_state.get(EntryState.draft, 0), withdrawn=by_state.get(EntryState.withdrawn, 0), closes_at=closes,
+        days_left=days)
 
 
 COUNT_GROUPS = ("state", "province", "kind", "category")
@@ -493,10 +494,10 @@ def deadline_error(closes: datetime) -> Conflict:
 
 async def require_open(edition: dict[str, Any], organisation_id: int) -> datetime:
     """The organisation's deadline, if the edition takes changes from it right now."""
-    if edition["state"] == "draft":
+    if edition["state"] == EditionState.draft:
         raise NotFound("No such edition.")
     closes = await deadline_for(edition, organisation_id)
-    if edition["state"] != "open" or clock.now() >= closes:
+    if edition["state"] != EditionState.open or clock.now() >= closes:
         raise deadline_error(closes)
     if clock.now() < edition["submission_opens_at"]:
         raise Conflict("Submissions open on {opens}.", code="not_open_yet",

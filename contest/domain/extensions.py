@@ -10,6 +10,7 @@ from contest import clock
 from contest.db import atomic
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_row
+from contest.enums import EditionState, EntryState, EntryStates
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.rules import is_organiser
@@ -38,7 +39,7 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
         errors["reason"] = t("Give the reason for the extension.")
     elif len(reason.strip()) > 2000:
         errors["reason"] = t("At most {n} characters (now {m}).", n=2000, m=len(reason.strip()))
-    if edition["state"] != "open":
+    if edition["state"] != EditionState.open:
         raise Conflict("Submissions are over for this edition: screening has begun, so no deadline can be "
                        "extended.", code="screening_opened")
     organisation_code = str(organisation_code or "").strip()
@@ -60,9 +61,9 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
         # More time is only worth something if the organisation can edit again: an eligibility
         # already decided for its entries is set aside (audited), to be decided after the new
         # deadline like everyone else's.
-        decided = await Entry.update({Entry.state: "submitted", Entry.eligibility_reason: ""}).where(
+        decided = await Entry.update({Entry.state: EntryState.submitted, Entry.eligibility_reason: ""}).where(
             (Entry.edition == edition["id"]) & (Entry.organisation == org["id"])
-            & Entry.state.is_in(["eligible", "ineligible"])).returning(Entry.id)
+            & Entry.state.is_in(list(EntryStates.ELIGIBILITY_DECIDED))).returning(Entry.id)
         cleared = [r["id"] for r in decided]
         for entry_id in cleared:
             await append_event(actor=actor, action="entry.eligibility_cleared", subject_type="entry",

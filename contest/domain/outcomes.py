@@ -23,7 +23,7 @@ from typing import Any
 from contest import clock
 from contest.db import atomic
 from contest.domain.audit import Actor, append_event
-from contest.enums import EditionState, EntryStates
+from contest.enums import EditionState, EntryState, EntryStates
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, t
 from contest.rules import can_manage_editions, is_organiser
@@ -207,7 +207,7 @@ async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[s
     expert panel's is kept beside it under ``"final"`` (a finalist reads both). Called inside the
     signing transaction; one audit event per entry."""
     allowed = OUTCOMES[kind]
-    expected = "eligible" if kind == "screening" else "shortlisted"
+    expected = EntryState.eligible if kind == "screening" else EntryState.shortlisted
     current = {r["id"]: r for r in await Entry.select(Entry.id, Entry.state, Entry.feedback).where(
         Entry.id.is_in(list(outcomes) or [-1]))}
     for entry_id, outcome in outcomes.items():

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from contest.domain.audit import Actor, append_event
+from contest.enums import Role
 from contest.errors import DomainError
 from contest.tables import PendingAction
 
@@ -42,7 +43,7 @@ class Proposed(DomainError):
 
 def needs_second_admin(actor: Actor) -> bool:
     """A person (not the operator's command line or a job) asks for a power."""
-    return actor.id is not None and actor.role == "admin"
+    return actor.id is not None and actor.role == Role.admin
 
 
 async def propose(actor: Actor, kind: str, payload: dict[str, Any], *,

@@ -29,6 +29,7 @@ from contest.domain.entries import (
     unknown_field_errors,
 )
 from contest.domain.outcomes import visible_entry
+from contest.enums import EditionState, EntryState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, format_size, t
 from contest.rules import refuse_any_pending, refuse_pending_member
@@ -39,10 +40,10 @@ from contest.tables import Attachment, Edition, Entry, Receipt
 async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
     """Start a draft for the caller's organisation, within the edition's per-organisation limit."""
     refuse_any_pending(actor)
-    if actor.role != "applicant" or actor.organisation_id is None:
+    if actor.role != Role.applicant or actor.organisation_id is None:
         raise PermissionDenied("Only staff of a registered organisation can create entries.", code="applicant_only")
     edition = await edition_row(year)
-    if edition["state"] == "draft":
+    if edition["state"] == EditionState.draft:
         raise NotFound("No such edition.")
     # The deadline first: after it, every change is refused the same way, valid or not.
     await require_open(edition, actor.organisation_id)
@@ -156,7 +157,7 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
             raise ValidationFailed("The entry is not complete yet.", errors=problems, code="incomplete")
         now = clock.now()
         claimed = await Entry.update({
-            Entry.state: "submitted", Entry.submitted_revision: current["revision"], Entry.submitted_at: now,
+            Entry.state: EntryState.submitted, Entry.submitted_revision: current["revision"], Entry.submitted_at: now,
             Entry.submission_count: Entry.submission_count + 1,
         }).where((Entry.id == entry_id) & (Entry.revision == current["revision"])
                  & ((Entry.submitted_revision.is_null()) | (Entry.submitted_revision != current["revision"]))
@@ -214,7 +215,7 @@ async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any],
     if receipt is None:
         raise NotFound("No such receipt.")
     entry = await entry_row(receipt["entry"])
-    if entry is None or not (is_owner(actor, entry) or (actor and actor.role == "admin")):
+    if entry is None or not (is_owner(actor, entry) or (actor and actor.role == Role.admin)):
         refuse_pending_member(actor, entry["organisation"] if entry else None)
         raise NotFound("No such receipt.")
     view = receipt_view(receipt)
@@ -229,7 +230,7 @@ async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
     edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     async with atomic():
         await require_open(edition, row["organisation"])
-        updated = await Entry.update({Entry.state: "withdrawn", Entry.updated_at: clock.now(),
+        updated = await Entry.update({Entry.state: EntryState.withdrawn, Entry.updated_at: clock.now(),
                                       Entry.version: Entry.version + 1}).where(
             (Entry.id == entry_id) & Entry.state.is_in(list(EDITABLE_STATES))).returning(Entry.id)
         if not updated:

@@ -47,6 +47,7 @@ from judging.controllers.bodies import (
 )
 from judging.domain import assignments, final, round_cockpit, round_rows, rounds, scoring, shortlist
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
+from judging.enums import AssignmentState
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -280,7 +281,7 @@ class RoundApi(Controller):
         actor = require_actor(request)
         result = await assignments.assign_reviewers(actor=actor, round_id=round_id)
         rows = await assignments.list_assignments(actor, round_id)
-        live = [r for r in rows if r["state"] != "recused"]
+        live = [r for r in rows if r["state"] != AssignmentState.recused]
         return AssignResult(created=result.created, assignments=_assignment_reads(live),
                             per_reviewer={str(k): v for k, v in sorted(result.per_reviewer.items())})
 

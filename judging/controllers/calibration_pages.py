@@ -18,6 +18,7 @@ from judging.controllers.labels import error_text
 from judging.controllers.review_pages import HELPERS, field_errors, num, raw_scores
 from judging.domain import calibration, review_views
 from judging.domain.round_rows import criteria_of
+from judging.enums import AssignmentState, RoundState
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -53,7 +54,7 @@ class CalibrationReviewPages(Controller):
             "entry": await review_views.entry_for_review(actor, entry_id),
             "values": raw if raw is not None else {c["code"]: num(sheet["scores"].get(c["code"])) for c in criteria},
             "comment": comment if comment is not None else sheet["comment"], "errors": errors or {},
-            "editable": sheet["state"] == "assigned" and mine["state"] == "open",
+            "editable": sheet["state"] == AssignmentState.assigned and mine["state"] == RoundState.open,
             "rubric_notes": mine["rubric_notes"], **HELPERS, **extra})
 
     @get("/{entry_id:int}")

@@ -29,6 +29,7 @@ from contest.guards import require_actor, reviewer_required
 from contest.i18n import current_language, localised, t
 from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import assignments, calibration, review_views, scoring
+from judging.enums import AssignmentState, RoundState
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -48,9 +49,9 @@ def round_state_label(state: str) -> str:
 
 def sheet_state(state: str, scored: int, criteria: int) -> tuple[str, str]:
     """(css class, label) for one assignment in the queue."""
-    if state == "submitted":
+    if state == AssignmentState.submitted:
         return "submitted", t("Submitted")
-    if state == "recused":
+    if state == AssignmentState.recused:
         return "recused", t("Conflict declared")
     if scored == 0:
         return "todo", t("Not started")
@@ -198,9 +199,10 @@ class ReviewPages(Controller):
                     raise
                 return Redirect(f"/review/rounds/{round_id}/calibration", status_code=303)
         show = show if show in SHOWS else "todo"
-        counts = {"all": len(rows), "submitted": sum(1 for r in rows if r["state"] == "submitted")}
+        counts = {"all": len(rows), "submitted": sum(1 for r in rows if r["state"] == AssignmentState.submitted)}
         counts["todo"] = counts["all"] - counts["submitted"]
-        shown = rows if show == "all" else [r for r in rows if (r["state"] == "submitted") == (show == "submitted")]
+        shown = rows if show == "all" else [r for r in rows
+                                            if (r["state"] == AssignmentState.submitted) == (show == "submitted")]
         pages = max(1, -(-len(shown) // PER_PAGE))
         page = min(max(page, 1), pages)
         start = (page - 1) * PER_PAGE
@@ -240,14 +242,14 @@ class ReviewPages(Controller):
         criteria = row["criteria"]
         ctx: dict[str, Any] = {"a": row, "round": round_info, "criteria": criteria, "errors": errors or {},
                                "labels": field_labels(), **HELPERS, **extra}
-        if row["state"] == "recused":
+        if row["state"] == AssignmentState.recused:
             return ctx  # the entry is no longer shown to a member who declared a conflict with it
         ctx["entry"] = await review_views.entry_for_review(actor, row["entry"])
         ctx["place"] = await review_views.place_in_queue(actor, row["round"], assignment_id)
         ctx["values"] = raw if raw is not None else {c["code"]: num(row["scores"].get(c["code"])) for c in criteria}
         ctx["comment"] = comment if comment is not None else row["comment"]
         ctx["scored"] = sum(1 for c in criteria if c["code"] in row["scores"])
-        ctx["editable"] = row["state"] == "assigned" and row["round.state"] == "open"
+        ctx["editable"] = row["state"] == AssignmentState.assigned and row["round.state"] == RoundState.open
         ctx["summary"] = error_summary(criteria, errors, extra.get("recuse_errors")) if ctx["editable"] else []
         ctx["rubric_notes"] = await calibration.notes_of(row["round"])
         return ctx
@@ -330,7 +332,7 @@ class ReviewPages(Controller):
         raw = raw_scores(data, row["criteria"])
         comment = str(data.get("comment") or "")
         try:
-            if row["state"] == "assigned" and row["round.state"] == "open":
+            if row["state"] == AssignmentState.assigned and row["round.state"] == RoundState.open:
                 await self._save(request, assignment_id, data, version=None)
             await scoring.submit_scores(actor=actor, assignment_id=assignment_id)
         except ValidationFailed as exc:
@@ -370,7 +372,7 @@ class ReviewPages(Controller):
         """htmx: the file shown inside the page. Without htmx: the file itself, opened in the browser."""
         actor = require_actor(request)
         row = await self._assignment(actor, assignment_id)
-        if row["state"] == "recused":
+        if row["state"] == AssignmentState.recused:
             raise NotFound("No such file.", code="attachment_not_found")
         att = await review_views.attachment_for_review(actor, row["entry"], attachment_id)
         url = f"/api/v1/attachments/{attachment_id}/content"

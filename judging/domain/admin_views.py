@@ -14,13 +14,15 @@ from piccolo.query.functions.aggregate import Count
 
 from contest import db
 from contest.db import engine
+from contest.enums import EntryStates, Role
 from contest.errors import NotFound
 from contest.i18n import thai_sorted
 from contest.tables import Edition, Entry, Organisation, User
+from judging.enums import AssignmentState, RoundState
 from judging.tables import Assignment, Member, Round, RoundEntry, TieDecision
 
 # The entries eligibility is about: submitted ones and those already marked either way.
-ELIGIBILITY_STATES = ("submitted", "eligible", "ineligible")
+ELIGIBILITY_STATES = EntryStates.JUDGEABLE
 
 
 @asynccontextmanager
@@ -75,7 +77,7 @@ class RoundHead:
 
     @property
     def frozen(self) -> bool:
-        return self.state != "draft"
+        return self.state != RoundState.draft
 
 
 async def round_head(round_id: int) -> RoundHead:
@@ -192,7 +194,7 @@ async def committee_candidates(round_id: int, q: str, *,
     q = q.strip()
     if not q:
         return [], 0
-    where = ((User.role == "reviewer") & (User.is_active == True)  # noqa: E712 - a SQL comparison
+    where = ((User.role == Role.reviewer) & (User.is_active == True)  # noqa: E712 - a SQL comparison
              & (db.contains('"app_user"."email"', q) | db.contains('"app_user"."name"', q)))
     total = await User.count().where(where)
     rows = await User.select(User.id, User.email, User.name, User.organisation._.name_th,
@@ -223,7 +225,7 @@ async def member_of(round_id: int, user_id: int) -> dict[str, Any]:
 async def recusals(round_id: int, *, limit: int = 200) -> tuple[list[dict[str, Any]], int]:
     """The round's recused assignments, newest first, with who, which entry, why, and whether
     the review had been submitted when it was recused (its submission time is kept)."""
-    where = (Assignment.round == round_id) & (Assignment.state == "recused")
+    where = (Assignment.round == round_id) & (Assignment.state == AssignmentState.recused)
     total = await Assignment.count().where(where)
     rows = await Assignment.select(
         Assignment.id, Assignment.entry, Assignment.recuse_reason, Assignment.submitted_at, Assignment.updated_at,
@@ -245,7 +247,7 @@ async def member_assignments(round_id: int, user_id: int, *, state: str | None =
     where = (Assignment.round == round_id) & (Assignment.reviewer == user_id)
     counts = {r["state"]: r["n"] for r in await Assignment.select(
         Assignment.state, Count(Assignment.id).as_alias("n")).where(where).group_by(Assignment.state)}
-    if state in ("assigned", "submitted", "recused"):
+    if state in tuple(AssignmentState):
         where &= Assignment.state == state
     total = await Assignment.count().where(where)
     page = clamp_page(page, total, per_page)

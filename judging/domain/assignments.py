@@ -24,6 +24,7 @@ from piccolo.query.functions.aggregate import Count
 from contest.db import atomic, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
+from contest.enums import Role
 from contest.errors import Conflict, NotFound
 from contest.i18n import t
 from contest.rules import is_admin, is_organiser, require_organiser
@@ -33,7 +34,7 @@ from judging.domain.calibration_gate import calibration_left, require_calibrated
 from judging.domain.conflicts import conflicts_by_member
 from judging.domain.planner import EntryRef, Existing, ReviewerRef, plan_assignments
 from judging.domain.round_rows import criteria_of, get_round_row
-from judging.enums import AssignmentState
+from judging.enums import AssignmentState, RoundKind, RoundState
 from judging.tables import Assignment, CalibrationSheet, Member, Round, RoundEntry
 
 LIVE = ("assigned", "submitted")
@@ -85,7 +86,7 @@ async def _plan(round_id: int, row: dict[str, Any], *, best_effort: bool = False
     with ``best_effort`` the entries that cannot be filled get what can be had. Final: every
     member on every finalist they have no conflict of interest with (whatever their province)."""
     entry_refs, reviewer_refs, existing = await planning_inputs(round_id)
-    if row["kind"] == "final":
+    if row["kind"] == RoundKind.final:
         return _plan_final(entry_refs, reviewer_refs, existing)
     seed, same_province, per_entry = row["seed"], row["exclude_same_province"], row["reviewers_per_entry"]
     plan = plan_assignments(entry_refs, reviewer_refs, per_entry, existing=existing, seed=seed,
@@ -214,14 +215,14 @@ async def assign_reviewers(*, actor: Actor, round_id: int) -> AssignResult:
     reviewers, nothing is assigned and the answer says which entries and why."""
     require_organiser(actor)
     row = await get_round_row(round_id)
-    if row["state"] != "open":
+    if row["state"] != RoundState.open:
         raise Conflict("Reviewers are assigned while the round is open (this one is {state}).",
                        code="round_state", state=row["state"])
     async with atomic():
         await lock_row("judging_round", round_id)
         plan = await _plan(round_id, row)
         problems = plan.problems
-        if problems and row["kind"] == "final":
+        if problems and row["kind"] == RoundKind.final:
             raise Conflict("Not enough panel members: {count} finalists cannot be scored by any member without a "
                            "conflict of interest. In the final every member scores every finalist they have no "
                            "conflict with; add members or review the declared conflicts. Nothing was assigned.",
@@ -243,7 +244,7 @@ async def assign_reviewers(*, actor: Actor, round_id: int) -> AssignResult:
 async def fill_gaps(*, actor: Actor, round_id: int) -> int:
     """Best effort after a recusal: assign what can be assigned; gaps that remain show in progress."""
     row = await get_round_row(round_id)
-    if row["state"] != "open":
+    if row["state"] != RoundState.open:
         return 0
     async with atomic():
         await lock_row("judging_round", round_id)
@@ -345,7 +346,7 @@ async def is_assigned_reviewer(actor: Actor, entry_id: int) -> bool:
     """A member reads the entries assigned to them (never one they recused from), once their
     calibration in that round is done, and the calibration entries they are to score. Contest asks
     this through the hook ``judging.hooks.register`` plugs in."""
-    if actor.role != "reviewer" or actor.id is None:
+    if actor.role != Role.reviewer or actor.id is None:
         return False
     if await CalibrationSheet.exists().where((CalibrationSheet.entry == entry_id)
                                              & (CalibrationSheet.reviewer == actor.id)):

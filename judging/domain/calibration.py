@@ -28,6 +28,7 @@ from typing import Any
 from contest import clock
 from contest.db import atomic, lock_row
 from contest.domain.audit import Actor, append_event
+from contest.enums import EntryState
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import t
 from contest.numbers import whole_number
@@ -39,6 +40,7 @@ from judging.domain.ranking import validate_scores, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
 from judging.domain.scoring import checked_sheet, rubric_of, score_error
 from judging.domain.shortlist import ranking_rules
+from judging.enums import AssignmentState, RoundKind, RoundState
 from judging.tables import CalibrationEntry, CalibrationNotes, CalibrationSheet, Member
 
 MIN_ENTRIES = 3
@@ -66,14 +68,14 @@ async def set_entries(*, actor: Actor, round_id: int, entry_ids: Any) -> list[in
     require_organiser(actor)
     ids = _entry_ids(entry_ids)
     row = await get_round_row(round_id)
-    if row["kind"] != "screening":
+    if row["kind"] != RoundKind.screening:
         raise Conflict("Calibration is for the screening round.", code="not_screening")
-    if row["state"] != "draft":
+    if row["state"] != RoundState.draft:
         raise Conflict("Calibration entries are chosen before the round opens (this one is {state}).",
                        code="round_state", state=row["state"])
     if ids:
         found = {e["id"] for e in await Entry.select(Entry.id).where(
-            Entry.id.is_in(ids) & (Entry.edition == row["edition"]) & (Entry.state == "eligible"))}
+            Entry.id.is_in(ids) & (Entry.edition == row["edition"]) & (Entry.state == EntryState.eligible))}
         missing = [i for i in ids if i not in found]
         if missing:
             raise ValidationFailed(errors={"entry_ids": t(
@@ -101,7 +103,7 @@ async def set_notes(*, actor: Actor, round_id: int, notes: Any) -> str:
     if len(text) > MAX_NOTES:
         raise ValidationFailed(errors={"rubric_notes": t("At most {n} characters.", n=MAX_NOTES)})
     row = await get_round_row(round_id)
-    if row["state"] == "signed":
+    if row["state"] == RoundState.signed:
         raise Conflict("The round is {state}: its decisions can no longer change.", code="round_state",
                        state=row["state"])
     async with atomic():
@@ -155,7 +157,7 @@ async def committee_view(round_id: int) -> dict[str, Any]:
     rules = ranking_rules(row, await criteria_of(round_id))
     sheets = await CalibrationSheet.select(CalibrationSheet.entry, CalibrationSheet.reviewer,
                                            CalibrationSheet.scores).where(
-        (CalibrationSheet.round == round_id) & (CalibrationSheet.state == "submitted"))
+        (CalibrationSheet.round == round_id) & (CalibrationSheet.state == AssignmentState.submitted))
     totals: dict[int, dict[int, float]] = {}
     submitted: dict[int, int] = {}
     for s in sheets:
@@ -209,7 +211,7 @@ async def my_calibration(actor: Actor, round_id: int) -> dict[str, Any]:
     and how many are left. For anyone but a member (or an admin, who gets the committee's view)
     the round does not exist."""
     row = await _require_member(actor, round_id)
-    if row["state"] != "draft":
+    if row["state"] != RoundState.draft:
         await _ensure_sheets(round_id, actor.id or 0)
     sheets = {s["entry"]: s for s in await CalibrationSheet.select().where(
         (CalibrationSheet.round == round_id) & (CalibrationSheet.reviewer == actor.id))}
@@ -235,7 +237,7 @@ async def _sheet_row(sheet_id: int) -> dict[str, Any]:
 
 async def _own_sheet(actor: Actor, round_id: int, entry_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     row = await _require_member(actor, round_id)
-    if row["state"] == "open":
+    if row["state"] == RoundState.open:
         await _ensure_sheets(round_id, actor.id or 0)
     sheet = await CalibrationSheet.select().where(
         (CalibrationSheet.round == round_id) & (CalibrationSheet.entry == entry_id)
@@ -247,9 +249,9 @@ async def _own_sheet(actor: Actor, round_id: int, entry_id: int) -> tuple[dict[s
 
 
 def _require_scoring(row: dict[str, Any], sheet: dict[str, Any]) -> None:
-    if row["state"] != "open":
+    if row["state"] != RoundState.open:
         raise Conflict("Scoring has closed for this round.", code="round_closed")
-    if sheet["state"] == "submitted":
+    if sheet["state"] == AssignmentState.submitted:
         raise Conflict("These scores were submitted and are locked.", code="already_submitted")
 
 
@@ -297,8 +299,8 @@ async def submit_sheet(*, actor: Actor, round_id: int, entry_id: int) -> dict[st
             raise ValidationFailed("Score every criterion before submitting.", code="incomplete",
                                    errors={f"scores.{p.code}": score_error(p, by_code) for p in problems})
         now = clock.now()
-        await CalibrationSheet.update({CalibrationSheet.state: "submitted", CalibrationSheet.submitted_at: now,
-                                       CalibrationSheet.updated_at: now,
+        await CalibrationSheet.update({CalibrationSheet.state: AssignmentState.submitted,
+                                       CalibrationSheet.submitted_at: now, CalibrationSheet.updated_at: now,
                                        CalibrationSheet.version: CalibrationSheet.version + 1}).where(
             CalibrationSheet.id == sheet["id"])
         await append_event(actor=actor, action="calibration.submit", subject_type="round", subject_id=round_id,

@@ -16,7 +16,7 @@ from typing import Any
 
 from contest import clock
 from contest.domain.audit import Actor, append_event
-from judging.enums import AssignmentStates
+from judging.enums import AssignmentState, AssignmentStates
 from judging.tables import Assignment, ConflictOfInterest
 
 
@@ -27,8 +27,9 @@ async def recuse_live(*, actor: Actor, round_id: int, user_id: int, where: Any, 
         (Assignment.round == round_id) & (Assignment.reviewer == user_id)
         & Assignment.state.is_in(list(AssignmentStates.LIVE)) & where).order_by(Assignment.id)
     for a in live:
-        await Assignment.update({Assignment.state: "recused", Assignment.recuse_reason: reason or "conflict",
-                                 Assignment.updated_at: clock.now(), Assignment.version: Assignment.version + 1}
+        await Assignment.update({Assignment.state: AssignmentState.recused,
+                                 Assignment.recuse_reason: reason or "conflict", Assignment.updated_at: clock.now(),
+                                 Assignment.version: Assignment.version + 1}
                                 ).where(Assignment.id == a["id"])
         await append_event(actor=actor, action="assignment.recuse", subject_type="assignment", subject_id=a["id"],
                            before={"state": a["state"]}, after={"state": "recused", "reason": reason})

@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import msgspec
-
+from contest.db import stored_json
 from judging.domain.ranking import Criterion, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
 from judging.domain.shortlist import compute_round_ranking
@@ -22,9 +21,8 @@ from judging.enums import AssignmentState, RoundState
 from judging.tables import Assignment, Decision, RoundEntry, Signature
 
 
-def _decode(value: Any) -> dict[str, Any]:
-    decoded = msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
-    return dict(decoded or {})
+def _scores(value: Any) -> dict[str, Any]:
+    return dict(stored_json(value, {}) or {})
 
 
 def _reviewer_z(totals: list[float], own: float) -> float:
@@ -53,7 +51,7 @@ async def _sheets(round_id: int, entry_id: int, rubric: list[Criterion], normali
     by_reviewer: dict[int, list[float]] = {}
     totals: dict[int, float] = {}
     for a in submitted:
-        scores = _decode(a["scores"])
+        scores = _scores(a["scores"])
         try:
             total = weighted_total(rubric, {k: float(v) for k, v in scores.items()})
         except (KeyError, TypeError, ValueError):
@@ -63,7 +61,7 @@ async def _sheets(round_id: int, entry_id: int, rubric: list[Criterion], normali
     sheets = []
     for number, a in enumerate((a for a in submitted if a["entry"] == entry_id), start=1):
         own = totals.get(a["id"])
-        sheet: dict[str, Any] = {"reviewer": f"reviewer {number}", "scores": _decode(a["scores"]),
+        sheet: dict[str, Any] = {"reviewer": f"reviewer {number}", "scores": _scores(a["scores"]),
                                  "weighted_total": own, "comment": a["comment"],
                                  "submitted_at": a["submitted_at"].isoformat() if a["submitted_at"] else None}
         if normalisation == "zscore" and own is not None:

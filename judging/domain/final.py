@@ -26,6 +26,7 @@ from contest import clock
 from contest.db import atomic, existing
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
+from contest.enums import Role
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import format_date, t
 from contest.links import web_address
@@ -116,7 +117,7 @@ async def _mail_invitation(round_id: int, entry_id: int, title: str, organisatio
     """Queue the invitation to one finalist's staff (inside the caller's transaction). It invites
     them to present and says when; it names no outcome."""
     users = await User.select(User.id, User.email, User.locale).where(
-        (User.organisation == organisation_id) & (User.role == "applicant") & (User.is_active == True))  # noqa: E712
+        (User.organisation == organisation_id) & (User.role == Role.applicant) & (User.is_active == True))  # noqa: E712
     when = slot["starts_at"]
     stamp = clock.utc_iso(when)
     jobs: list[int | None] = []
@@ -184,9 +185,9 @@ async def get_presentation(actor: Actor | None, entry_id: int) -> dict[str, Any]
     """The finalist's own slot: for an admin, and for its organisation's staff once the
     invitations are sent (before that the same 404 as for an entry with no slot); 404 otherwise."""
     entry = await Entry.select(Entry.organisation).where(Entry.id == entry_id).first()
-    admin = actor is not None and actor.role == "admin"
+    admin = actor is not None and actor.role == Role.admin
     allowed = actor is not None and entry is not None and (
-        admin or (actor.role == "applicant" and actor.organisation_id == entry["organisation"]))
+        admin or (actor.role == Role.applicant and actor.organisation_id == entry["organisation"]))
     if not allowed:
         refuse_pending_member(actor, entry["organisation"] if entry else None)
         raise NotFound("No such entry.", code="entry_not_found")

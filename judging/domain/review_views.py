@@ -20,6 +20,7 @@ from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.tables import Attachment
 from judging.domain import assignments
+from judging.enums import AssignmentState
 from judging.tables import Assignment, Criterion, Member, Round
 
 LIVE = list(assignments.LIVE)
@@ -81,7 +82,7 @@ def _mine(actor: Actor, round_id: int) -> Any:
 async def next_to_score(actor: Actor, round_id: int, *, after: int | None = None) -> int | None:
     """The next assignment still to score (not submitted) in queue order after ``after``, wrapping
     round to the start; ``None`` when nothing is left."""
-    todo = _mine(actor, round_id) & (Assignment.state == "assigned")
+    todo = _mine(actor, round_id) & (Assignment.state == AssignmentState.assigned)
     if after is not None:
         row = await Assignment.select(Assignment.id).where(todo & (Assignment.id > after)).order_by(
             Assignment.id).first()
@@ -112,7 +113,7 @@ async def place_in_queue(actor: Actor, round_id: int, assignment_id: int) -> Pla
         Assignment.id).first()
     position = await Assignment.count().where(live & (Assignment.id <= assignment_id))
     total = await Assignment.count().where(live)
-    submitted = await Assignment.count().where(_mine(actor, round_id) & (Assignment.state == "submitted"))
+    submitted = await Assignment.count().where(_mine(actor, round_id) & (Assignment.state == AssignmentState.submitted))
     return Place(position=position, total=total, submitted=submitted,
                  previous_id=before["id"] if before else None, next_id=after["id"] if after else None,
                  next_todo_id=await next_to_score(actor, round_id, after=assignment_id))

@@ -13,6 +13,7 @@ from typing import Any
 from contest.db import stored_json
 from contest.domain import editions
 from contest.errors import NotFound
+from judging.enums import RoundKind
 from judging.tables import Criterion, Round
 
 __all__ = ["stored_json"]  # re-exported: judging reads its JSON columns through it
@@ -43,12 +44,12 @@ async def criteria_of(round_id: int) -> list[dict[str, Any]]:
 def deadline_of(row: dict[str, Any]) -> Any:
     """When scoring in the round should be done: the edition's screening or final deadline (None
     when the edition sets none)."""
-    return row["edition.screening_closes_at"] if row["kind"] == "screening" else row["edition.final_closes_at"]
+    return row["edition.screening_closes_at"] if row["kind"] == RoundKind.screening else row["edition.final_closes_at"]
 
 
 def cut_of(row: dict[str, Any]) -> int:
     """How many places the round decides: the shortlist for screening, the winners for the final."""
-    return row["edition.shortlist_size"] if row["kind"] == "screening" else row["edition.winners"]
+    return row["edition.shortlist_size"] if row["kind"] == RoundKind.screening else row["edition.winners"]
 
 
 async def edition_row(year: int) -> dict[str, Any]:

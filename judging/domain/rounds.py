@@ -20,7 +20,7 @@ from contest import clock
 from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
-from contest.enums import EditionState
+from contest.enums import EditionState, Role
 from contest.errors import Conflict, ValidationFailed
 from contest.i18n import both, current_language, t, thai_sorted
 from contest.rules import require_organiser
@@ -29,7 +29,7 @@ from judging.domain.assignments import fill_gaps
 from judging.domain.conflicts import conflicts_by_member, declare_conflict, recuse_live
 from judging.domain.ranking import NORMALISATIONS, rules_hash
 from judging.domain.round_rows import criteria_of, cut_of, edition_row, get_round_row
-from judging.enums import RoundStates
+from judging.enums import RoundKind, RoundState, RoundStates
 from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature
 
 KINDS = ("screening", "final")
@@ -102,7 +102,7 @@ class RoundView:
 
     @property
     def frozen(self) -> bool:
-        return self.state != "draft"
+        return self.state != RoundState.draft
 
 
 async def get_round(round_id: int) -> RoundView:
@@ -285,7 +285,7 @@ async def update_round(*, actor: Actor, round_id: int, data: dict[str, Any]) -> 
     """Change a draft round's rules; 409 ``frozen`` once it has opened."""
     require_organiser(actor)
     row = await get_round_row(round_id)
-    if row["state"] != "draft":
+    if row["state"] != RoundState.draft:
         raise _frozen()
     current = {"criteria": await criteria_of(round_id), "tie_break": row["tie_break"],
                "reviewers_per_entry": row["reviewers_per_entry"], "normalisation": row["normalisation"],
@@ -299,7 +299,7 @@ async def update_round(*, actor: Actor, round_id: int, data: dict[str, Any]) -> 
             Round.reviewers_per_entry: values["reviewers_per_entry"], Round.normalisation: values["normalisation"],
             Round.tie_break: values["tie_break"], Round.exclude_same_province: values["exclude_same_province"],
             Round.seed: values.get("seed", row["seed"]), Round.updated_at: clock.now(),
-        }).where((Round.id == round_id) & (Round.state == "draft")).returning(Round.id)
+        }).where((Round.id == round_id) & (Round.state == RoundState.draft)).returning(Round.id)
         if not updated:
             raise _frozen()
         await _write_criteria(round_id, values["criteria"])
@@ -345,7 +345,7 @@ def province_name(code: str) -> str:
 def same_province_applies(row: dict[str, Any]) -> bool:
     """The same-province rule binds screening rounds only: in the final every panel member
     scores every finalist unless recused for a declared conflict."""
-    return bool(row["exclude_same_province"]) and row["kind"] == "screening"
+    return bool(row["exclude_same_province"]) and row["kind"] == RoundKind.screening
 
 
 def _clean_provinces(provinces: Any, emails: set[str], errors: dict[str, str]) -> dict[str, str]:
@@ -420,7 +420,7 @@ async def add_members(*, actor: Actor, round_id: int, user_ids: list[int] | None
     errors: dict[str, str] = {}
     if unknown:
         errors["members"] = t("No such account: {who}.", who=", ".join(unknown))
-    not_reviewers = [u["email"] for u in users if u["role"] != "reviewer" or not u["is_active"]]
+    not_reviewers = [u["email"] for u in users if u["role"] != Role.reviewer or not u["is_active"]]
     if not_reviewers:
         errors["members"] = t("Not an active committee account: {who}.", who=", ".join(not_reviewers))
     resolved = await _declared_conflicts(list(conflicts or []), errors)
@@ -534,12 +534,12 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
     eligibility decision), the shortlist for the final."""
     require_organiser(actor)
     row = await get_round_row(round_id)
-    if row["state"] != "draft":
+    if row["state"] != RoundState.draft:
         raise Conflict("This round has already opened.", code="already_open")
     edition = await existing(Edition.select().where(Edition.id == row["edition"]))
     async with atomic():
         await lock_row("judging_round", round_id)
-        if row["kind"] == "screening":
+        if row["kind"] == RoundKind.screening:
             closes = await _submission_closed_at(edition)
             if clock.now() < closes:
                 from contest.i18n import format_date
@@ -555,8 +555,8 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
             taken = await outcomes.entries_in_state(edition["id"], "eligible")
         else:
             screening = await Round.select(Round.state).where(
-                (Round.edition == edition["id"]) & (Round.kind == "screening")).first()
-            if screening is None or screening["state"] != "signed":
+                (Round.edition == edition["id"]) & (Round.kind == RoundKind.screening)).first()
+            if screening is None or screening["state"] != RoundState.signed:
                 raise Conflict("The final round opens after the screening decision is signed.",
                                code="screening_not_signed")
             await outcomes.advance_edition(actor=actor, edition_id=edition["id"], to=EditionState.final)
@@ -566,9 +566,9 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
         criteria = await criteria_of(round_id)
         document = _rules_document(row, criteria)
         digest = rules_hash(document)
-        claimed = await Round.update({Round.state: "open", Round.rules: document, Round.rules_hash: digest,
+        claimed = await Round.update({Round.state: RoundState.open, Round.rules: document, Round.rules_hash: digest,
                                       Round.opened_at: clock.now(), Round.updated_at: clock.now()}).where(
-            (Round.id == round_id) & (Round.state == "draft")).returning(Round.id)
+            (Round.id == round_id) & (Round.state == RoundState.draft)).returning(Round.id)
         if not claimed:
             raise Conflict("This round has already opened.", code="already_open")
         for start in range(0, len(taken), 1000):
@@ -583,9 +583,9 @@ async def close_round(*, actor: Actor, round_id: int) -> None:
     """Stop scoring: submitted reviews count, unsubmitted ones do not."""
     require_organiser(actor)
     async with atomic():
-        updated = await Round.update({Round.state: "closed", Round.closed_at: clock.now(),
+        updated = await Round.update({Round.state: RoundState.closed, Round.closed_at: clock.now(),
                                       Round.updated_at: clock.now()}).where(
-            (Round.id == round_id) & (Round.state == "open")).returning(Round.id)
+            (Round.id == round_id) & (Round.state == RoundState.open)).returning(Round.id)
         if not updated:
             row = await get_round_row(round_id)
             raise Conflict("Only an open round can be closed (this one is {state}).", code="round_state",

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from contest.db import stored_json
 from contest.domain import outcomes
+from contest.enums import EditionState
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import t
@@ -41,7 +42,8 @@ class EligibilityPages(AdminPages):
             "edition": edition, "rows": rows, "filters": filters, "query": urlencode(
                 {k: v for k, v in filters.items() if v}),
             "categories": {c["code"]: c for c in categories}, "provinces": await admin_views.entry_provinces(
-                edition["id"]), "frozen": edition["state"] != "open", "states": admin_views.ELIGIBILITY_STATES,
+                edition["id"]), "frozen": edition["state"] != EditionState.open,
+            "states": admin_views.ELIGIBILITY_STATES,
             **HELPERS, **extra})
 
     @get("/{year:int}/eligibility")

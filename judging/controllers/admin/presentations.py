@@ -16,6 +16,7 @@ from judging import forms
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
 from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import admin_views, final, rounds
+from judging.enums import RoundKind, RoundState
 
 
 class PresentationPages(AdminPages):
@@ -26,7 +27,7 @@ class PresentationPages(AdminPages):
                                   form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                                   **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
-        rows = await admin_views.finalists(round_id) if view.kind == "final" else []
+        rows = await admin_views.finalists(round_id) if view.kind == RoundKind.final else []
         slots = {p["entry_id"]: p for p in await final.list_presentations(round_id)}
         items = []
         for r in rows:
@@ -37,7 +38,7 @@ class PresentationPages(AdminPages):
         return Template("judging/admin/presentations.html", status_code=status, context={
             "round": view, "tab": "presentations", "items": items, "scheduled": len(slots),
             "invitations_sent_at": await final.invitations_sent_at(round_id),
-            "editable": view.kind == "final" and view.state in ("open", "closed"),
+            "editable": view.kind == RoundKind.final and view.state in (RoundState.open, RoundState.closed),
             "slot_start_label": forms.slot_start_label, **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}/presentations")
@@ -79,11 +80,11 @@ class PresentationPages(AdminPages):
         """Before the finalists are mailed: how many, and that mail cannot be called back."""
         async with admin_views.reading():
             view = await rounds.get_round(round_id)
-            rows = await admin_views.finalists(round_id) if view.kind == "final" else []
+            rows = await admin_views.finalists(round_id) if view.kind == RoundKind.final else []
             scheduled = len(await final.list_presentations(round_id))
             sent = await final.invitations_sent_at(round_id)
         blocked = None
-        if view.kind != "final" or view.state not in ("open", "closed"):
+        if view.kind != RoundKind.final or view.state not in (RoundState.open, RoundState.closed):
             blocked = t("Invitations belong to an open or closed final round.")
         elif sent:
             blocked = t("The finalists were already invited to present.")

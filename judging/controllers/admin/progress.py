@@ -20,6 +20,7 @@ from judging.controllers.admin.charts import burn_down_summary, burn_down_svg
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, reads, redirect
 from judging.controllers.labels import error_text
 from judging.domain import admin_views, calibration, extra_readers, quality, round_cockpit, round_rows, scoring
+from judging.enums import RoundKind, RoundState
 
 MEMBER_PER_PAGE = 100
 
@@ -42,7 +43,7 @@ class ProgressPages(AdminPages):
     @reads
     async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await admin_views.round_head(round_id)
-        progress = await scoring.progress(round_id) if view.state != "draft" else None
+        progress = await scoring.progress(round_id) if view.state != RoundState.draft else None
         figures: dict[str, Any] | None = None
         burn: round_cockpit.BurnDown | None = None
         near: list[round_cockpit.NearCut] = []
@@ -55,7 +56,7 @@ class ProgressPages(AdminPages):
             chart = burn_down_svg(burn)
         criteria = await round_rows.criteria_of(round_id) if progress else []
         calibrated = await calibration.committee_view(round_id) \
-            if progress and view.kind == "screening" and await calibration.has_entries(round_id) else None
+            if progress and view.kind == RoundKind.screening and await calibration.has_entries(round_id) else None
         return Template("judging/admin/progress.html", status_code=status, context={
             "calibration": calibrated if calibrated and calibrated["entries"] else None,
             "round": view, "tab": "progress", "progress": progress, "quality": figures, "criteria": criteria,

@@ -27,6 +27,7 @@ from judging.controllers.admin.shared import (
 )
 from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import admin_views, rounds, shortlist
+from judging.enums import RoundState
 
 RANKING_PER_PAGE = 100
 
@@ -39,7 +40,7 @@ class RankingPages(AdminPages):
                             **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
         context: dict[str, Any] = {"round": view, "tab": "ranking", "show": show, **HELPERS}
-        if view.state == "draft":
+        if view.state == RoundState.draft:
             context["not_open"] = True
             return Template("judging/admin/ranking.html", status_code=status, context={**context, **extra})
         ranking = await shortlist.ranking_view(round_id)
@@ -147,7 +148,7 @@ class RankingPages(AdminPages):
         inside_label, outside_label = outcomes.OUTCOMES[view.kind]
         facts = [(t("Round"), f"{round_kind_label(view.kind)} · {t('Edition {year}', year=view.year)}")]
         blocked, happens, final = None, [], False
-        if decision is None or view.state != "closed":
+        if decision is None or view.state != RoundState.closed:
             blocked = t("There is no proposal to sign: the round must be closed and a decision proposed first.")
         else:
             outside = len(decision["outcomes"]) - decision["inside"]

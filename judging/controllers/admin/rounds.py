@@ -25,6 +25,7 @@ from judging.controllers.admin.shared import (
 )
 from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import admin_views, assignments, rounds
+from judging.enums import AssignmentState, RoundKind, RoundState
 from judging.tables import Assignment
 
 
@@ -48,7 +49,7 @@ class RoundPages(AdminPages):
     async def _round_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await rounds.get_round(round_id)
         pending = 0
-        if view.kind == "screening" and view.state == "draft":
+        if view.kind == RoundKind.screening and view.state == RoundState.draft:
             pending = await outcomes.count_in_state(view.edition_id, "submitted")
         return Template("judging/admin/round.html", status_code=status, context={
             "round": view, "tab": "overview", "pending_eligibility": pending, **HELPERS, **extra})
@@ -68,12 +69,12 @@ class RoundPages(AdminPages):
         async with admin_views.reading():
             view = await rounds.get_round(round_id)
             pending = 0
-            if view.kind == "screening" and view.state == "draft":
+            if view.kind == RoundKind.screening and view.state == RoundState.draft:
                 pending = await outcomes.count_in_state(view.edition_id, "submitted")
         takes = (t("It takes every entry marked eligible; from then on eligibility can no longer change.")
-                 if view.kind == "screening" else t("It takes the shortlist signed in the screening round."))
+                 if view.kind == RoundKind.screening else t("It takes the shortlist signed in the screening round."))
         blocked = None
-        if view.state != "draft":
+        if view.state != RoundState.draft:
             blocked = t("This round is already open: there is nothing to confirm.")
         elif pending:
             blocked = t("{n} submitted entries have no eligibility decision yet: the round cannot open until each "
@@ -108,9 +109,9 @@ class RoundPages(AdminPages):
         async with admin_views.reading():
             view = await rounds.get_round(round_id)
             submitted = await Assignment.count().where((Assignment.round == round_id)
-                                                       & (Assignment.state == "submitted"))
+                                                       & (Assignment.state == AssignmentState.submitted))
             waiting = await Assignment.count().where((Assignment.round == round_id)
-                                                     & (Assignment.state == "assigned"))
+                                                     & (Assignment.state == AssignmentState.assigned))
         facts = [*_round_facts(view), (t("Score sheets submitted"), grouped(submitted)),
                  (t("Score sheets not submitted"), grouped(waiting))]
         happens = [t("Scoring stops: the submitted sheets count, the sheets not submitted do not, and committee "
@@ -122,7 +123,7 @@ class RoundPages(AdminPages):
             cannot_undo=t("A closed round cannot be opened again."),
             action=f"/admin/judging/rounds/{round_id}/close", confirm=t("Yes, close the round"),
             cancel=f"/admin/judging/rounds/{round_id}", danger=True,
-            blocked=None if view.state == "open" else t("This round is not open: there is nothing to close.")))
+            blocked=None if view.state == RoundState.open else t("This round is not open: there is nothing to close.")))
 
     @post("/rounds/{round_id:int}/close")
     async def close_round(self, request: Request, round_id: int, data: Form) -> Template | Redirect:
