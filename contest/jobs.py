@@ -4,10 +4,13 @@ and is safe to run twice."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contest.domain import outbox
 from contest.mail import Mail, deliver
+
+if TYPE_CHECKING:
+    from uploads.checks import CheckResult
 
 log = logging.getLogger("contest.jobs")
 
@@ -45,6 +48,32 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     return await outbox.sweep_to_arq()
 
 
+_MISSING = "ไม่พบไฟล์ในที่จัดเก็บ / The file is missing from storage."
+
+
+async def _check_stored(key: str, content_type: str) -> CheckResult | None:
+    """A stored file's check (opened as its type and, with CLAMD_URL, scanned); None when the
+    stored object is missing. Only clamd being unreachable, or memory running out (the file may be
+    fine), is retried later."""
+    from contest.settings import get_settings
+    from contest.storage import get_storage
+    from uploads.checks import ScanUnavailable, check_file
+    from uploads.storage import ObjectNotFound
+
+    try:
+        return await check_file(get_storage(), key, content_type, clamd_url=get_settings().clamd_url)
+    except ScanUnavailable as exc:
+        raise outbox.TransientError(str(exc)) from exc
+    except MemoryError as exc:
+        raise outbox.TransientError("out of memory while checking") from exc
+    except ObjectNotFound:
+        return None
+
+
+def _result_message(result: CheckResult) -> str:
+    return f"{result.message_th} / {result.message_en}" if result.message_th else ""
+
+
 @outbox.handler("check_attachment")
 async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
     """Open the file (PDF pages, image size, video bytes) and, with CLAMD_URL, scan it.
@@ -54,25 +83,15 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
     nothing left to check: the job ends quietly instead of being retried as an I/O fault.
     """
     from contest.domain.attachments import record_check
-    from contest.settings import get_settings
-    from contest.storage import get_storage
     from contest.tables import Attachment
-    from uploads.checks import ScanUnavailable, check_file
-    from uploads.storage import ObjectNotFound
 
     attachment_id = args["attachment_id"]
     att = await Attachment.select(Attachment.storage_key, Attachment.content_type).where(
         Attachment.id == attachment_id).first()
     if att is None:
         return
-    try:
-        result = await check_file(get_storage(), att["storage_key"], att["content_type"],
-                                  clamd_url=get_settings().clamd_url)
-    except ScanUnavailable as exc:
-        raise outbox.TransientError(str(exc)) from exc
-    except MemoryError as exc:  # the file may be fine: check it again later rather than fail it
-        raise outbox.TransientError("out of memory while checking") from exc
-    except ObjectNotFound:
+    result = await _check_stored(att["storage_key"], att["content_type"])
+    if result is None:
         now = await Attachment.select(Attachment.deleted_at).where(Attachment.id == attachment_id).first()
         if now is None or now["deleted_at"] is not None:
             log.info("attachment %s was removed before its check; nothing to check", attachment_id)
@@ -82,9 +101,8 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
                                    "The file is missing from storage. Please remove it and upload it again.")
         log.error("attachment %s: stored object %s is missing", attachment_id, att["storage_key"])
         return
-    message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
     await record_check(attachment_id=attachment_id, state=result.state, details=result.details,
-                       message=message)
+                       message=_result_message(result))
     if result.state == "passed" and att["content_type"].startswith("image/"):
         await make_preview(attachment_id, att["storage_key"])
 
@@ -122,29 +140,17 @@ async def check_membership_letter(args: dict[str, Any], outbox_id: int) -> None:
     """The authorisation letter is checked as an attachment is: opened as a PDF and, with
     CLAMD_URL, scanned. Only clamd being unreachable is retried."""
     from contest.domain.memberships import record_letter_check
-    from contest.settings import get_settings
-    from contest.storage import get_storage
     from contest.tables import Membership
-    from uploads.checks import ScanUnavailable, check_file
-    from uploads.storage import ObjectNotFound
 
     membership_id = args["membership_id"]
     row = await Membership.select(Membership.letter_key).where(Membership.id == membership_id).first()
     if row is None or not row["letter_key"]:
         return
-    try:
-        result = await check_file(get_storage(), row["letter_key"], "application/pdf",
-                                  clamd_url=get_settings().clamd_url)
-    except ScanUnavailable as exc:
-        raise outbox.TransientError(str(exc)) from exc
-    except MemoryError as exc:
-        raise outbox.TransientError("out of memory while checking") from exc
-    except ObjectNotFound:
-        await record_letter_check(membership_id=membership_id, state="failed",
-                                  message="ไม่พบไฟล์ในที่จัดเก็บ / The file is missing from storage.")
+    result = await _check_stored(row["letter_key"], "application/pdf")
+    if result is None:
+        await record_letter_check(membership_id=membership_id, state="failed", message=_MISSING)
         return
-    message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
-    await record_letter_check(membership_id=membership_id, state=result.state, message=message)
+    await record_letter_check(membership_id=membership_id, state=result.state, message=_result_message(result))
 
 
 @outbox.handler("check_appeal_attachment")
@@ -152,30 +158,18 @@ async def check_appeal_attachment(args: dict[str, Any], outbox_id: int) -> None:
     """An appeal's supporting document is checked as an attachment is (opened and, with
     CLAMD_URL, scanned). Only clamd being unreachable is retried."""
     from contest.domain.appeals import record_document_check
-    from contest.settings import get_settings
-    from contest.storage import get_storage
     from contest.tables import Appeal
-    from uploads.checks import ScanUnavailable, check_file
-    from uploads.storage import ObjectNotFound
 
     appeal_id = args["appeal_id"]
     row = await Appeal.select(Appeal.attachment_key, Appeal.attachment_content_type).where(
         Appeal.id == appeal_id).first()
     if row is None or not row["attachment_key"]:
         return
-    try:
-        result = await check_file(get_storage(), row["attachment_key"], row["attachment_content_type"],
-                                  clamd_url=get_settings().clamd_url)
-    except ScanUnavailable as exc:
-        raise outbox.TransientError(str(exc)) from exc
-    except MemoryError as exc:
-        raise outbox.TransientError("out of memory while checking") from exc
-    except ObjectNotFound:
-        await record_document_check(appeal_id=appeal_id, state="failed",
-                                    message="ไม่พบไฟล์ในที่จัดเก็บ / The file is missing from storage.")
+    result = await _check_stored(row["attachment_key"], row["attachment_content_type"])
+    if result is None:
+        await record_document_check(appeal_id=appeal_id, state="failed", message=_MISSING)
         return
-    message = f"{result.message_th} / {result.message_en}" if result.message_th else ""
-    await record_document_check(appeal_id=appeal_id, state=result.state, message=message)
+    await record_document_check(appeal_id=appeal_id, state=result.state, message=_result_message(result))
 
 
 #: A stored object that no row names after this long is an orphan: its upload crashed between
