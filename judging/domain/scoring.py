@@ -28,6 +28,7 @@ from judging.domain.conflicts import declare_conflict
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import validate_scores
 from judging.domain.round_rows import criteria_of, get_round_row
+from judging.enums import AssignmentState, RoundKind, RoundState
 from judging.tables import Assignment, Member, RoundEntry
 
 MAX_COMMENT = 5000
@@ -38,11 +39,11 @@ def rubric_of(criteria: list[dict[str, Any]]) -> list[RubricCriterion]:
 
 
 def _require_scoring(row: dict[str, Any]) -> None:
-    if row["round.state"] != "open":
+    if row["round.state"] != RoundState.open:
         raise Conflict("Scoring has closed for this round.", code="round_closed")
-    if row["state"] == "submitted":
+    if row["state"] == AssignmentState.submitted:
         raise Conflict("These scores were submitted and are locked.", code="already_submitted")
-    if row["state"] == "recused":
+    if row["state"] == AssignmentState.recused:
         raise Conflict("You recused yourself from this entry.", code="recused")
 
 
@@ -164,9 +165,10 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
             raise ValidationFailed("Score every criterion before submitting.", code="incomplete",
                                    errors={f"scores.{p.code}": score_error(p, by_code) for p in problems})
         now = clock.now()
-        updated = await Assignment.update({Assignment.state: "submitted", Assignment.submitted_at: now,
+        updated = await Assignment.update({Assignment.state: AssignmentState.submitted, Assignment.submitted_at: now,
                                            Assignment.updated_at: now, Assignment.version: Assignment.version + 1}
-                                          ).where((Assignment.id == assignment_id) & (Assignment.state == "assigned")
+                                          ).where((Assignment.id == assignment_id)
+                                                  & (Assignment.state == AssignmentState.assigned)
                                                   ).returning(Assignment.id)
         if not updated:
             raise Conflict("These scores were submitted and are locked.", code="already_submitted")
@@ -189,16 +191,16 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
         raise ValidationFailed(errors={"reason": t("Say briefly what the conflict of interest is.")})
     if len(reason) > 2000:
         raise ValidationFailed(errors={"reason": t("At most {n} characters.", n=2000)})
-    if row["round.state"] != "open":
+    if row["round.state"] != RoundState.open:
         raise Conflict("Scoring has closed for this round.", code="round_closed")
-    if row["state"] != "assigned":
+    if row["state"] != AssignmentState.assigned:
         raise Conflict("Only an unsubmitted assignment can be recused (this one is {state}).",
                        code="not_recusable", state=row["state"])
     entry = await existing(Entry.select(Entry.organisation._.code).where(Entry.id == row["entry"]))
     async with atomic():
         await lock_row("judging_round", row["round"])
         current = await own_assignment(actor, assignment_id)
-        if current["state"] != "assigned":
+        if current["state"] != AssignmentState.assigned:
             raise Conflict("Only an unsubmitted assignment can be recused (this one is {state}).",
                            code="not_recusable", state=current["state"])
         recused = await declare_conflict(actor=actor, round_id=row["round"], user_id=current["reviewer"],
@@ -217,13 +219,13 @@ async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:
     if len(reason) > 2000:
         raise ValidationFailed(errors={"reason": t("At most {n} characters.", n=2000)})
     row = await own_assignment(actor, assignment_id)
-    if row["round.state"] != "open":
+    if row["round.state"] != RoundState.open:
         raise Conflict("Scoring has closed for this round.", code="round_closed")
     async with atomic():
-        updated = await Assignment.update({Assignment.state: "assigned", Assignment.submitted_at: None,
+        updated = await Assignment.update({Assignment.state: AssignmentState.assigned, Assignment.submitted_at: None,
                                            Assignment.updated_at: clock.now(),
                                            Assignment.version: Assignment.version + 1}).where(
-            (Assignment.id == assignment_id) & (Assignment.state == "submitted")).returning(Assignment.id)
+            (Assignment.id == assignment_id) & (Assignment.state == AssignmentState.submitted)).returning(Assignment.id)
         if not updated:
             raise Conflict("Only submitted scores can be reopened.", code="not_submitted")
         await append_event(actor=actor, action="assignment.reopen", subject_type="assignment",
@@ -318,10 +320,10 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
     counts: dict[int, dict[str, int]] = {m["user"]: {"assigned": 0, "submitted": 0, "recused": 0} for m in members}
     for r in per_member_rows:
         counts.setdefault(r["reviewer"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = int(r["n"])
-    needed = len(members) if row["kind"] == "final" else row["reviewers_per_entry"]
+    needed = len(members) if row["kind"] == RoundKind.final else row["reviewers_per_entry"]
     # An entry is short of reviewers below ``gap`` (final: nobody at all), incomplete while some
     # live review is unsubmitted. Counted and listed in SQL; only the shown rows reach Python.
-    gap = 1 if row["kind"] == "final" else needed
+    gap = 1 if row["kind"] == RoundKind.final else needed
     round_entries = (await RoundEntry.raw(
         "SELECT COUNT(*) AS n, COALESCE(SUM(entry), 0) AS entries FROM judging_round_entry WHERE round = {}",
         round_id))[0]
@@ -354,10 +356,10 @@ async def send_reminders(*, actor: Actor, round_id: int) -> int:
     each). Returns how many reminders were queued."""
     require_organiser(actor)
     row = await get_round_row(round_id)
-    if row["state"] != "open":
+    if row["state"] != RoundState.open:
         raise Conflict("Reminders are for an open round (this one is {state}).", code="round_state", state=row["state"])
     pending = await Assignment.select(Assignment.reviewer, Count(Assignment.id).as_alias("n")).where(
-        (Assignment.round == round_id) & (Assignment.state == "assigned")).group_by(Assignment.reviewer)
+        (Assignment.round == round_id) & (Assignment.state == AssignmentState.assigned)).group_by(Assignment.reviewer)
     if not pending:
         return 0
     users = {u["id"]: u for u in await User.select(User.id, User.email, User.name, User.locale).where(

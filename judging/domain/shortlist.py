@@ -19,6 +19,7 @@ from contest import clock
 from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
+from contest.enums import Role
 from contest.errors import Conflict, PermissionDenied, ValidationFailed
 from contest.i18n import localised, t
 from contest.labels import both_labels
@@ -29,6 +30,7 @@ from contest.tables import User
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
 from judging.domain.round_rows import criteria_of, cut_of, get_round_row
+from judging.enums import AssignmentState, RoundState
 from judging.tables import Assignment, Decision, Round, RoundEntry, Signature, TieDecision
 
 OUTCOMES = contest_outcomes.OUTCOMES  # kind -> (inside the cut, outside)
@@ -47,7 +49,7 @@ def ranking_rules(row: dict[str, Any], criteria: list[dict[str, Any]]) -> Rules:
 async def submitted_reviews(round_id: int) -> list[Review]:
     """Every submitted score sheet of a round, one row per review."""
     rows = await Assignment.select(Assignment.entry, Assignment.reviewer, Assignment.scores).where(
-        (Assignment.round == round_id) & (Assignment.state == "submitted"))
+        (Assignment.round == round_id) & (Assignment.state == AssignmentState.submitted))
     decode = msgspec.json.decode
     return [Review(r["entry"], r["reviewer"], decode(s) if isinstance(s := r["scores"], (str, bytes)) else s)
             for r in rows]
@@ -87,7 +89,7 @@ async def ranking_fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, 
 async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
                                 ) -> tuple[dict[str, Any], list[RankedEntry]]:
     row = await get_round_row(round_id)
-    if row["state"] == "draft":
+    if row["state"] == RoundState.draft:
         raise Conflict("The round has not opened yet.", code="round_state", state=row["state"])
     fingerprint = await ranking_fingerprint(round_id, row)
     cached = _RANKINGS.get((round_id, with_borderline))
@@ -145,7 +147,7 @@ async def record_tie_decision(*, actor: Actor, round_id: int, entry_ids: list[in
     if errors:
         raise ValidationFailed(errors=errors)
     row = await get_round_row(round_id)
-    if row["state"] not in ("open", "closed"):
+    if row["state"] not in (RoundState.open, RoundState.closed):
         raise Conflict("The round is {state}: its decisions can no longer change.", code="round_state",
                        state=row["state"])
     inside = {r["entry"] for r in await RoundEntry.select(RoundEntry.entry).where(
@@ -192,9 +194,9 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
     decision. A new proposal replaces the previous one and voids its signatures."""
     require_organiser(actor)
     row, ranking = await compute_round_ranking(round_id, with_borderline=False)
-    if row["state"] == "open":
+    if row["state"] == RoundState.open:
         raise Conflict("Close the round before deciding.", code="round_open")
-    if row["state"] == "signed":
+    if row["state"] == RoundState.signed:
         raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
     if not ranking:
         raise Conflict("No review has been submitted in this round, so there is nothing to decide.",
@@ -223,7 +225,7 @@ async def decide(*, actor: Actor, round_id: int, overrides: list[dict[str, Any]]
     async with atomic():
         await lock_row("judging_round", round_id)
         current = await existing(Round.select(Round.state, Round.decision_hash).where(Round.id == round_id))
-        if current["state"] != "closed":
+        if current["state"] != RoundState.closed:
             raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
         if current["decision_hash"] != digest:
             await _replace_decision(actor, round_id, items, digest, inside_label)
@@ -303,7 +305,7 @@ async def decision_view(round_id: int) -> dict[str, Any]:
             "outcomes": items,
             "signatures": [{"user_id": s["user"], "email": s["user.email"], "name": s["user.name"],
                             "signed_at": s["signed_at"]} for s in signatures],
-            "final": row["state"] == "signed"}
+            "final": row["state"] == RoundState.signed}
 
 
 # --- signatures ---------------------------------------------------------------------------------
@@ -321,7 +323,8 @@ async def _feedback(round_id: int, kind: str, criteria: list[dict[str, Any]]) ->
         counts[r.entry_id] = counts.get(r.entry_id, 0) + 1
     comments: dict[int, list[str]] = {}
     for a in await Assignment.select(Assignment.entry, Assignment.comment).where(
-            (Assignment.round == round_id) & (Assignment.state == "submitted") & (Assignment.comment != "")):
+            (Assignment.round == round_id) & (Assignment.state == AssignmentState.submitted)
+            & (Assignment.comment != "")):
         comments.setdefault(a["entry"], []).append(a["comment"])
     out = {}
     for entry_id, n in counts.items():
@@ -347,7 +350,7 @@ async def _require_trusted_signer(actor: Actor, round_id: int) -> None:
         raise PermissionDenied("Sign in with two-factor before signing a decision.", code="two_factor_required")
     opened = await existing(Round.select(Round.opened_at).where(Round.id == round_id))
     user = await existing(User.select(User.role, User.admin_since).where(User.id == actor.id))
-    if user["role"] != "admin" or user["admin_since"] is None or (
+    if user["role"] != Role.admin or user["admin_since"] is None or (
             opened["opened_at"] is not None and user["admin_since"] > opened["opened_at"]):
         raise PermissionDenied("Only administrators who were administrators before the round opened can sign "
                                "its decision.", code="signer_too_new")
@@ -360,9 +363,9 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
     round is locked. The same admin twice, or a third signature, is 409."""
     require_organiser(actor)
     row = await get_round_row(round_id)
-    if row["state"] == "signed":
+    if row["state"] == RoundState.signed:
         raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
-    if row["state"] != "closed" or not row["decision_hash"]:
+    if row["state"] != RoundState.closed or not row["decision_hash"]:
         raise Conflict("There is no proposed decision to sign yet.", code="no_decision")
     if decision_hash and decision_hash != row["decision_hash"]:
         raise Conflict("The proposal changed since you read it. Review it again before signing.",
@@ -372,7 +375,7 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
     async with atomic():
         await lock_row("judging_round", round_id)
         current = await existing(Round.select(Round.state, Round.decision_hash).where(Round.id == round_id))
-        if current["state"] == "signed":
+        if current["state"] == RoundState.signed:
             raise Conflict("This decision is final; it was signed by two administrators.", code="already_final")
         if current["decision_hash"] != row["decision_hash"]:
             raise Conflict("The proposal changed since you read it. Review it again before signing.",
@@ -392,7 +395,7 @@ async def sign_decision(*, actor: Actor, round_id: int, decision_hash: str | Non
                 d["entry"]: {"outcome": d["outcome"], "rank": d["rank"], "score": d["score"],
                              "feedback": feedback.get(d["entry"])}
                 for d in decisions})
-            await Round.update({Round.state: "signed", Round.signed_at: clock.now(),
+            await Round.update({Round.state: RoundState.signed, Round.signed_at: clock.now(),
                                 Round.updated_at: clock.now()}).where(Round.id == round_id)
             await append_event(actor=actor, action="round.final", subject_type="round", subject_id=round_id,
                                after={"decision_hash": current["decision_hash"], "entries": len(decisions)})
