@@ -17,25 +17,23 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from contest.controllers.entries_api import (
     discard_unrecorded,
+    is_multipart,
+    receive_into_storage,
     require_form_token,
-    storage_full,
-    storage_unavailable,
 )
 from contest.domain import appeals, corrections, evidence
 from contest.enums import Role
 from contest.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, t
-from contest.numbers import whole_number
 from contest.openapi import BEARER, UNSAFE, api, binary, header
 from contest.storage import get_storage
 from contest.tables import Entry
 from contest.web import MULTIPART
 from uploads.errors import UploadError
 from uploads.serving import file_response
-from uploads.storage import ObjectNotFound, StorageError
-from uploads.storage import StorageFull as StorageVolumeFull
-from uploads.streaming import MULTIPART_OVERHEAD, receive_upload
+from uploads.storage import ObjectNotFound
+from uploads.streaming import MULTIPART_OVERHEAD
 
 log = logging.getLogger("contest.uploads")
 
@@ -157,32 +155,15 @@ class SnapshotApi(Controller):
 
 # --- pages ----------------------------------------------------------------------------------------
 
-def _is_multipart(request: Request) -> bool:
-    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
-
-
 async def _receive_form(request: Request) -> tuple[dict[str, str], appeals.SupportingDocument | None]:
     """The appeal form's fields and its document, streamed to storage (nothing kept on failure
     unless the appeal records it: the caller discards it otherwise)."""
-    if not _is_multipart(request):
+    if not is_multipart(request):
         form = await request.form()
         return {k: str(v) for k, v in form.items()}, None
-    length = request.headers.get("content-length")
-    storage = get_storage()
-    if not storage.has_room((whole_number(length) or 0) if length else 0):
-        raise storage_full()
-    try:
-        received = await receive_upload(
-            request.stream(), content_type=request.headers.get("content-type", ""),
-            content_length=whole_number(length) if length else None, storage=storage,
-            max_bytes=appeals.ATTACHMENT_MAX_BYTES, file_field="attachment", file_optional=True,
-            field_bytes=REASON_BYTES)
-    except StorageVolumeFull as exc:
-        log.error("storing an appeal's document failed: %s", exc)
-        raise storage_full() from exc
-    except StorageError as exc:
-        log.error("storing an appeal's document failed: %s", exc)
-        raise storage_unavailable() from exc
+    storage, received = await receive_into_storage(
+        request, "an appeal's document", max_bytes=appeals.ATTACHMENT_MAX_BYTES, file_field="attachment",
+        file_optional=True, field_bytes=REASON_BYTES)
     document = None
     if received.key:
         document = appeals.SupportingDocument(name=received.filename, key=received.key, size=received.size,

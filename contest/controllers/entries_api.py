@@ -38,9 +38,9 @@ from contest.web import MULTIPART, check_deferred_csrf
 from uploads.errors import UploadError, UploadTooLarge
 from uploads.serving import file_response
 from uploads.sniff import FILE_TYPES
-from uploads.storage import ObjectNotFound, StorageError
+from uploads.storage import ObjectNotFound, Storage, StorageError
 from uploads.storage import StorageFull as StorageVolumeFull
-from uploads.streaming import MULTIPART_OVERHEAD, receive_upload
+from uploads.streaming import MULTIPART_OVERHEAD, ReceivedUpload, receive_upload
 
 log = logging.getLogger("contest.uploads")
 
@@ -228,6 +228,32 @@ async def discard_unrecorded(storage: Any, key: str, is_recorded: Callable[[str]
                 await storage.delete(key)
         except Exception:  # noqa: BLE001 - the original error is what the caller must see
             log.exception("could not delete the unrecorded upload %s", key)
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
+async def receive_into_storage(request: Request, what: str, *, max_bytes: int,
+                               **fields: Any) -> tuple[Storage, ReceivedUpload]:
+    """Stream a form's file into storage (refused first when the volume is below its free-space
+    reserve); a storage failure is logged as storing ``what`` and answered 507 or 503. ``fields``:
+    :func:`uploads.streaming.receive_upload`'s options for the form's other fields."""
+    length = request.headers.get("content-length")
+    storage = get_storage()
+    if not storage.has_room((whole_number(length) or 0) if length else 0):
+        raise storage_full()
+    try:
+        received = await receive_upload(
+            request.stream(), content_type=request.headers.get("content-type", ""),
+            content_length=whole_number(length) if length else None, storage=storage, max_bytes=max_bytes, **fields)
+    except StorageVolumeFull as exc:
+        log.error("storing %s failed: %s", what, exc)
+        raise storage_full() from exc
+    except StorageError as exc:
+        log.error("storing %s failed: %s", what, exc)
+        raise storage_unavailable() from exc
+    return storage, received
 
 
 async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:

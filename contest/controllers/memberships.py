@@ -15,9 +15,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from contest.controllers.entries_api import (
     discard_unrecorded,
+    is_multipart,
+    receive_into_storage,
     require_form_token,
-    storage_full,
-    storage_unavailable,
     upload_error_response,
 )
 from contest.domain import memberships
@@ -25,15 +25,12 @@ from contest.enums import MembershipState, Role
 from contest.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from contest.guards import admin_required, login_required, require_actor
 from contest.i18n import current_language, t
-from contest.numbers import whole_number
 from contest.openapi import BEARER, UNSAFE, api
 from contest.storage import get_storage
 from contest.web import MULTIPART
 from uploads.errors import UploadError
 from uploads.serving import file_response
-from uploads.storage import ObjectNotFound, StorageError
-from uploads.storage import StorageFull as StorageVolumeFull
-from uploads.streaming import receive_upload
+from uploads.storage import ObjectNotFound
 
 log = logging.getLogger("contest.uploads")
 
@@ -80,21 +77,8 @@ async def receive_letter(request: Request, organisation_code: str) -> dict[str, 
     if actor.role != Role.applicant:
         raise PermissionDenied("Only organisation staff accounts can ask to join an organisation.",
                                code="applicant_only")
-    length = request.headers.get("content-length")
-    storage = get_storage()
-    if not storage.has_room((whole_number(length) or 0) if length else 0):
-        raise storage_full()
-    try:
-        received = await receive_upload(
-            request.stream(), content_type=request.headers.get("content-type", ""),
-            content_length=whole_number(length) if length else None, storage=storage,
-            max_bytes=memberships.LETTER_MAX_BYTES, file_field="letter")
-    except StorageVolumeFull as exc:
-        log.error("storing an authorisation letter failed: %s", exc)
-        raise storage_full() from exc
-    except StorageError as exc:
-        log.error("storing an authorisation letter failed: %s", exc)
-        raise storage_unavailable() from exc
+    storage, received = await receive_into_storage(
+        request, "an authorisation letter", max_bytes=memberships.LETTER_MAX_BYTES, file_field="letter")
     try:
         require_form_token(request, received.fields)
         letter = memberships.Letter(name=received.filename, key=received.key, size=received.size,
@@ -105,10 +89,6 @@ async def receive_letter(request: Request, organisation_code: str) -> dict[str, 
     except BaseException:
         await discard_unrecorded(storage, received.key, memberships.is_recorded_letter)
         raise
-
-
-def _is_multipart(request: Request) -> bool:
-    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
 async def letter_response(request: Request, membership_id: int) -> Response:
@@ -133,7 +113,7 @@ class MembershipApi(Controller):
         """Ask to act for an organisation: multipart with field ``letter`` (the authorisation letter,
         PDF), or JSON ``{}`` when a verified member will vouch. A pending request may send its
         letter this way later."""
-        if _is_multipart(request):
+        if is_multipart(request):
             try:
                 return membership_read(await receive_letter(request, code))
             except UploadError as exc:
@@ -211,7 +191,7 @@ class MembershipPages(Controller):
     async def ask(self, request: Request) -> Template | Redirect:
         """Ask to join (a plain form with the registry code) or send the letter (multipart)."""
         try:
-            if _is_multipart(request):
+            if is_multipart(request):
                 await receive_letter(request, "")
             else:
                 form = await request.form()
