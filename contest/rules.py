@@ -19,6 +19,12 @@ def is_organiser(actor: Actor | None) -> bool:
     return actor is not None and actor.role in ("admin", "system")
 
 
+def is_admin_person(actor: Actor | None) -> bool:
+    """An administrator signed in as a person (not the operator's command line or a job): who may
+    sign, decide another administrator's proposal or need a second administrator."""
+    return actor is not None and actor.id is not None and actor.role == Role.admin
+
+
 def require_organiser(actor: Actor | None, message: str = "This is for contest administrators only.") -> None:
     """Refuse (403 ``admin_only``) anyone who does not act for the organiser."""
     if not is_organiser(actor):

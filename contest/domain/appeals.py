@@ -42,7 +42,7 @@ from contest.domain.entries import owned_entry
 from contest.enums import EntryState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, t
-from contest.rules import is_organiser
+from contest.rules import is_admin_person, is_organiser
 from contest.settings import get_settings
 from contest.tables import Appeal, AuditEvent, Edition, Entry, User
 
@@ -335,7 +335,7 @@ def decision_digest(appeal_id: int, outcome: str, reason: str) -> str:
 async def _require_signer(actor: Actor, lodged_at: datetime) -> None:
     """Two real people sign, as for the judging decisions: administrators signed in with two
     factors, each an administrator since before the appeal was lodged."""
-    if actor.id is None or actor.role != Role.admin:
+    if not is_admin_person(actor):
         raise PermissionDenied("Only administrators decide appeals.", code="admin_only")
     if not actor.two_factor:
         raise PermissionDenied("Sign in with two-factor before signing a decision.", code="two_factor_required")
@@ -352,7 +352,7 @@ async def decide_appeal(*, actor: Actor, appeal_id: int, outcome: Any, reason: A
     the proposal and voids its signature. The proposer signing again is 409 ``already_signed``; a
     decided appeal is 409 ``appeal_decided``. Final: the appeal is upheld or dismissed, an upheld
     one corrects the published results, and the organisation is mailed."""
-    if actor.id is None or actor.role != Role.admin:
+    if not is_admin_person(actor):
         raise PermissionDenied("Only administrators decide appeals.", code="admin_only")
     if outcome not in OUTCOMES:
         raise ValidationFailed(errors={"outcome": t("The outcome is upheld or dismissed.")})

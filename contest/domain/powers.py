@@ -14,12 +14,12 @@ from contest.domain import accounts, editions, notices, proposals, signatories, 
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
-from contest.rules import is_admin
+from contest.rules import is_admin_person
 from contest.tables import PendingAction, User
 
 
 def _require_admin_person(actor: Actor) -> None:
-    if actor.id is None or not is_admin(actor):
+    if not is_admin_person(actor):
         raise PermissionDenied("Only administrators can decide pending actions.", code="admin_only")
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from contest.domain.audit import Actor, append_event
-from contest.enums import Role
 from contest.errors import DomainError
+from contest.rules import is_admin_person
 from contest.tables import PendingAction
 
 CREATE_ADMIN = "create_admin"
@@ -43,7 +43,7 @@ class Proposed(DomainError):
 
 def needs_second_admin(actor: Actor) -> bool:
     """A person (not the operator's command line or a job) asks for a power."""
-    return actor.id is not None and actor.role == Role.admin
+    return is_admin_person(actor)
 
 
 async def propose(actor: Actor, kind: str, payload: dict[str, Any], *,

@@ -21,9 +21,9 @@ from contest.db import atomic, lock_row
 from contest.domain import proposals
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_row
-from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import t
-from contest.rules import is_organiser
+from contest.rules import require_organiser
 from contest.tables import CertificateSignatory, Edition, PendingAction
 
 MAX_SIGNATURE_BYTES = 512 * 1024
@@ -31,11 +31,6 @@ MAX_SIGNATURE_PIXELS = (2000, 1000)  # width, height: ample for 56 mm at print r
 MIN_SIGNATURE_PIXELS = (40, 20)
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 APPROVED, PROPOSED, REPLACED = "approved", "proposed", "replaced"
-
-
-def _require_admin(actor: Actor) -> None:
-    if not is_organiser(actor):
-        raise PermissionDenied("Only administrators can do this.", code="admin_only")
 
 
 def check_signature(raw: bytes) -> str:
@@ -116,7 +111,7 @@ async def _current_row(edition_id: int, *, with_image: bool = False) -> dict[str
 
 async def overview(actor: Actor, year: int) -> dict[str, Any]:
     """For the administrators' page: the version in force and the proposals waiting."""
-    _require_admin(actor)
+    require_organiser(actor, "Only administrators can do this.")
     edition_id = await _edition_id(year)
     current = await _current_row(edition_id)
     proposed = await CertificateSignatory.select(*_LISTED).where(
@@ -143,7 +138,7 @@ async def propose(*, actor: Actor, year: int, data: dict[str, Any], signature: b
     """Propose a new signatory for the edition's certificates. Without a new image the one in
     force is kept. Raises ``Proposed`` (202) for a person; the operator's command line sets it
     at once. Returns the version's id."""
-    _require_admin(actor)
+    require_organiser(actor, "Only administrators can do this.")
     edition_id = await _edition_id(year)
     values = _clean_text(data)
     if signature:
@@ -205,7 +200,7 @@ async def _approve(actor: Actor, version: int) -> None:
 
 async def signature_image(actor: Actor, year: int, version: int) -> tuple[bytes, str]:
     """A version's signature image, for administrators only (404 for an unknown version)."""
-    _require_admin(actor)
+    require_organiser(actor, "Only administrators can do this.")
     edition_id = await _edition_id(year)
     row = await CertificateSignatory.select(CertificateSignatory.signature, CertificateSignatory.signature_type).where(
         (CertificateSignatory.id == version) & (CertificateSignatory.edition == edition_id)).first()
