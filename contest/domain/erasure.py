@@ -25,6 +25,7 @@ from contest import clock
 from contest.db import atomic, contains, existing, lock_row, stored_json
 from contest.domain import audit
 from contest.domain.audit import Actor, append_event
+from contest.enums import OutboxState
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import format_date, t
 from contest.rules import require_organiser
@@ -186,5 +187,5 @@ async def _forget_mail(email: str, erased_email: str) -> None:
         if str(args.get("to", "")).strip().lower() != email.strip().lower():
             continue
         await Outbox.update({Outbox.args: {"to": erased_email, "subject": "", "text": ""},
-                             Outbox.state: "done" if row["state"] == "pending" else row["state"],
+                             Outbox.state: OutboxState.done if row["state"] == OutboxState.pending else row["state"],
                              Outbox.last_error: ""}).where(Outbox.id == row["id"])

@@ -15,6 +15,7 @@ from typing import Any
 from contest.domain import announcement
 from contest.domain.editions import edition_row
 from contest.domain.registry import KINDS, REGIONS
+from contest.enums import OutboxState
 from contest.i18n import thai_sort_key
 from contest.tables import Outbox, ResultSnapshot
 
@@ -48,7 +49,7 @@ async def notifications(year: int) -> Notifications:
     batches, after the publish request has returned) is still to finish."""
     counts = await announcement.notification_progress(year)
     job = await Outbox.select(Outbox.state).where(Outbox.dedupe_key == ANNOUNCE_JOB_KEY.format(year=year)).first()
-    preparing = job is not None and job["state"] == "pending"
+    preparing = job is not None and job["state"] == OutboxState.pending
     return Notifications(total=counts["total"], pending=counts["pending"], done=counts["done"],
                          failed=counts["failed"], preparing=preparing)
 
