@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -60,6 +62,53 @@ def contains(column: str, text: str) -> WhereRaw:
     return WhereRaw(f"lower({column}) LIKE {{}} ESCAPE '\\'", f"%{escaped}%")
 
 
+class ProcessTurn:
+    """The database's write turn shared by the processes using it: two lock files beside the
+    database used as a turnstile. A process waiting for the writer's lock holds the gate, so the
+    holder's next writer queues behind it instead of taking the lock again at once; with each
+    process sending one writer at a time (its own queue is :meth:`ContestSQLiteEngine.write_turn`)
+    the turn alternates between processes. Locks are ``flock`` on descriptors opened in each
+    process (a forked worker opens its own), released by the kernel if the process dies."""
+
+    #: How often a waiting process looks again, at most (it starts at a tenth of a millisecond).
+    poll_seconds = 0.002
+
+    def __init__(self, database: str) -> None:
+        self._paths = (f"{database}.gate", f"{database}.writer")
+        self._pid = 0
+        self._fds: tuple[int, int] = (-1, -1)
+
+    def _descriptors(self) -> tuple[int, int]:
+        if self._pid != os.getpid():
+            self._fds = tuple(os.open(path, os.O_RDWR | os.O_CREAT, 0o660) for path in self._paths)  # type: ignore[assignment]
+            self._pid = os.getpid()
+        return self._fds
+
+    async def acquire(self, deadline: float) -> None:
+        gate, writer = self._descriptors()
+        await self._lock(gate, deadline)
+        try:
+            await self._lock(writer, deadline)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+
+    def release(self) -> None:
+        fcntl.flock(self._descriptors()[1], fcntl.LOCK_UN)
+
+    async def _lock(self, fd: int, deadline: float) -> None:
+        delay = 0.0001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            if time.monotonic() > deadline:
+                raise DatabaseBusy(f"waited {WRITE_WAIT_SECONDS:.0f} s for another process's write")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.poll_seconds)
+
+
 class ContestSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine with pooled connections and writers queued in the process.
 
@@ -70,8 +119,10 @@ class ContestSQLiteEngine(SQLiteEngine):
       SQLite's busy handler, which polls with growing sleeps and is not first come, first
       served, so some waited past any timeout. Here a write transaction (:func:`atomic`) or a
       write outside one first takes an asyncio lock of the running loop: in-process writers
-      wait their turn in order, and SQLite's busy timeout only arbitrates between processes
-      (several granian workers, the arq worker, the CLI).
+      wait their turn in order. Between processes (several granian workers, the arq worker, the
+      CLI) the turn passes through :class:`ProcessTurn`, so each process's next writer waits
+      behind the other processes' waiting writers instead of racing them; SQLite's busy
+      timeout is left for a process that takes no turn (the ``sqlite3`` shell, say).
     * **A thread per query.** Piccolo opens an aiosqlite connection (a new OS thread plus
       ``sqlite3.connect``) for every query outside a transaction and every transaction, and the
       event loop blocked in ``Thread.start`` for about a third of its time. Idle connections are
@@ -93,6 +144,8 @@ class ContestSQLiteEngine(SQLiteEngine):
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
         self._idle: list[aiosqlite.Connection] = []
+        database = str(self.connection_kwargs.get("database", ""))
+        self._turn = ProcessTurn(database) if database and database != ":memory:" else None
 
     def write_lock(self) -> asyncio.Lock:
         """The running loop's write lock (an asyncio lock belongs to one loop)."""
@@ -110,15 +163,25 @@ class ContestSQLiteEngine(SQLiteEngine):
 
         lock = self.write_lock()
         started = time.perf_counter()
+        deadline = time.monotonic() + WRITE_WAIT_SECONDS
         try:
             await asyncio.wait_for(lock.acquire(), WRITE_WAIT_SECONDS)
         except TimeoutError as exc:
             QUEUE_WAIT.observe(time.perf_counter() - started)
             raise DatabaseBusy(f"waited {WRITE_WAIT_SECONDS:.0f} s for the database's write lock") from exc
+        try:
+            if self._turn is not None:
+                await self._turn.acquire(deadline)
+        except BaseException:
+            lock.release()
+            QUEUE_WAIT.observe(time.perf_counter() - started)
+            raise
         QUEUE_WAIT.observe(time.perf_counter() - started)
         try:
             yield
         finally:
+            if self._turn is not None:
+                self._turn.release()
             lock.release()
 
     async def get_connection(self) -> aiosqlite.Connection:
@@ -165,27 +228,33 @@ class ContestSQLiteEngine(SQLiteEngine):
             return await self._run_pooled(query, args, query_type, table)
 
     async def _run_pooled(self, query: str, args: list[Any] | None, query_type: str, table: Any) -> Any:
+        if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover - no RETURNING
+            return await super()._run_in_new_connection(query, args, query_type, table)
         connection = await self.get_connection()
         clean = False
         try:
-            async with connection.execute(query, args or []) as cursor:
-                rows = await cursor.fetchall()
-                if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover
-                    assert table is not None
-                    rows = [{table._meta.primary_key._meta.db_column_name:  # type: ignore[list-item]
-                             await self._get_inserted_pk(cursor, table)}]
-            await connection.commit()
+            # One trip to the connection's thread: execute, fetch and close the cursor there.
+            # Outside a transaction the connection commits each statement itself (autocommit).
+            rows = await connection.execute_fetchall(query, args or [])
             clean = True
             return rows
         finally:
             await self.release_connection(connection, clean=clean)
 
+    async def fetch_compiled(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
+        """The rows of ``query`` (``?`` placeholders), in the task's transaction when it has one."""
+        transaction = self.current_transaction.get()
+        if transaction is not None:
+            rows: list[dict[str, Any]] = await self._run_in_existing_connection(transaction.connection, query, args)
+        else:
+            rows = await self._run_in_new_connection(query, args)
+        return rows
+
     async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
                                           query_type: str = "generic", table: Any = None) -> Any:
         if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover - no RETURNING
             return await super()._run_in_existing_connection(connection, query, args, query_type, table)
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await connection.execute_fetchall(query, args or [])
 
 
 class _PooledTransaction(SQLiteTransaction):
@@ -251,6 +320,47 @@ def engine() -> Engine:
     if found is None:  # pragma: no cover - piccolo_conf always defines DB
         raise RuntimeError("piccolo_conf.DB not found")
     return found
+
+
+# SQL written with ``{}`` placeholders (as for Piccolo's ``raw``), as each engine takes it.
+_COMPILED: dict[tuple[str, bool], str] = {}
+
+
+def _compiled(sql: str, postgres: bool) -> str:
+    found = _COMPILED.get((sql, postgres))
+    if found is None:
+        if postgres:
+            parts = sql.split("{}")
+            found = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+        else:
+            found = sql.replace("{}", "?")
+        _COMPILED[(sql, postgres)] = found
+    return found
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """The rows of a read written in SQL with ``{}`` placeholders, in the task's transaction
+    when it has one. For the statements every request runs (a session, a score sheet): the same
+    as Piccolo's ``raw``, without building a query object each time. ``sql`` is fixed text;
+    values only ever travel as ``args``."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        query = _compiled(sql, True)
+        transaction = db.current_transaction.get()
+        if transaction is not None:
+            records = await transaction.connection.fetch(query, *args)
+        elif db.pool is not None:
+            async with db.pool.acquire() as connection:
+                records = await connection.fetch(query, *args)
+        else:
+            connection = await db.get_new_connection()
+            try:
+                records = await connection.fetch(query, *args)
+            finally:
+                await connection.close()
+        return [dict(r) for r in records]
+    assert isinstance(db, ContestSQLiteEngine), "fetch runs on the app's engines"
+    return await db.fetch_compiled(_compiled(sql, False), list(args))
 
 
 def is_sqlite() -> bool:

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from contest import memo
 from contest.domain.accounts import TokenUser, resolve_token
 from contest.enums import AuthTokenKind
 from contest.i18n import both, current_language, pick_language, t
@@ -356,7 +357,8 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
                 headers.append(_cookie_header(SESSION_COOKIE, "", max_age=0))
         state["user"] = user
         state["session_token"] = cookies.get(SESSION_COOKIE) if user and not state["bearer"] else None
-        await app(scope, receive, _adding_headers(send, headers))
+        with memo.request_scope():
+            await app(scope, receive, _adding_headers(send, headers))
 
     return middleware
 

@@ -311,31 +311,40 @@ class TokenUser:
     notice_due: int | None = None
 
 
+# Every request asks this, so it is one statement: the token, its user, the user's open
+# membership (for an applicant) and whether the privacy notice in force is still to be accepted.
+_RESOLVE_SQL = (
+    "SELECT t.id, t.kind, t.csrf_token, t.expires_at, t.revoked_at, t.last_seen_at, t.mfa_at, "
+    "u.id AS user_id, u.email, u.role, u.name, u.organisation, u.is_active, "
+    "(SELECT m.state FROM membership m WHERE m.\"user\" = u.id AND m.organisation = u.organisation "
+    " AND m.state IN ({}, {}) ORDER BY m.id DESC LIMIT 1) AS membership_state, "
+    "(SELECT MAX(n.version) FROM privacy_notice n) AS notice_version, "
+    "(SELECT COUNT(*) FROM notice_acceptance a WHERE a.\"user\" = u.id "
+    " AND a.version = (SELECT MAX(n2.version) FROM privacy_notice n2)) AS notice_accepted "
+    "FROM auth_token t JOIN app_user u ON u.id = t.\"user\" "
+    "WHERE t.token_hash = {} AND t.kind = {}")
+
+
 async def resolve_token(raw: str, kind: AuthTokenKind) -> TokenUser | None:
     """The user behind a session id or bearer token, or None if unknown, expired or revoked."""
     if not raw or len(raw) > 128:
         return None
-    row = await AuthToken.select(
-        AuthToken.id, AuthToken.kind, AuthToken.csrf_token, AuthToken.expires_at, AuthToken.revoked_at,
-        AuthToken.last_seen_at, AuthToken.mfa_at, AuthToken.user.id, AuthToken.user.email, AuthToken.user.role,
-        AuthToken.user.name, AuthToken.user.organisation, AuthToken.user.is_active,
-    ).where((AuthToken.token_hash == hash_secret(raw)) & (AuthToken.kind == kind)).first()
-    if row is None or row["revoked_at"] is not None or row["expires_at"] < clock.now():
-        return None
-    if not row["user.is_active"]:
-        return None
+    rows = await db.fetch(_RESOLVE_SQL, *(str(s) for s in memberships.OPEN_STATES), hash_secret(raw), str(kind))
+    row = rows[0] if rows else None
     now = clock.now()
+    if row is None or row["revoked_at"] is not None or row["expires_at"] < now or not row["is_active"]:
+        return None
     if row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_EVERY:
         await AuthToken.update({AuthToken.last_seen_at: now}).where(AuthToken.id == row["id"])
-    standing = await memberships.standing(row["user.id"], row["user.organisation"]) if (
-        row["user.role"] == Role.applicant) else memberships.Standing(row["user.organisation"], None)
+    standing = row["membership_state"] if row["role"] == Role.applicant else None
     actor = dataclasses.replace(
-        memberships.acting_actor(user_id=row["user.id"], email=row["user.email"], role=row["user.role"],
-                                 organisation_id=row["user.organisation"], state=standing.state),
+        memberships.acting_actor(user_id=row["user_id"], email=row["email"], role=row["role"],
+                                 organisation_id=row["organisation"], state=standing),
         two_factor=row["mfa_at"] is not None)
-    return TokenUser(actor=actor, name=row["user.name"], token_id=row["id"], kind=row["kind"],
+    due = row["notice_version"] if row["notice_version"] is not None and not row["notice_accepted"] else None
+    return TokenUser(actor=actor, name=row["name"], token_id=row["id"], kind=row["kind"],
                      csrf_token=row["csrf_token"], organisation_id=actor.organisation_id,
-                     mfa=row["mfa_at"] is not None, notice_due=await notices.due_version(row["user.id"]))
+                     mfa=row["mfa_at"] is not None, notice_due=due)
 
 
 CHALLENGE_MINUTES = 5

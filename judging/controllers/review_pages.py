@@ -276,14 +276,13 @@ class ReviewPages(Controller):
                 raise
             return Redirect(f"/review/rounds/{exc.params['round_id']}/calibration", status_code=303)
 
-    async def _save(self, request: Request, assignment_id: int, data: dict[str, Any], *,
+    async def _save(self, request: Request, row: dict[str, Any], data: dict[str, Any], *,
                     version: int | None) -> tuple[dict[str, Any], dict[str, str]]:
-        """Save the sheet as typed. Returns (the saved sheet, what was typed)."""
-        actor = require_actor(request)
-        row = await self._assignment(actor, assignment_id)
+        """Save the sheet (``row``, read for this request) as typed. Returns (the saved sheet, what
+        was typed)."""
         raw = raw_scores(data, row["criteria"])
         try:
-            saved = await scoring.save_scores(actor=actor, assignment_id=assignment_id, scores=raw,
+            saved = await scoring.save_scores(actor=require_actor(request), assignment_id=row["id"], scores=raw,
                                               comment=str(data.get("comment") or ""), version=version)
         except ValidationFailed as exc:
             exc.errors = field_errors(exc.errors, row["criteria"], raw)
@@ -294,10 +293,10 @@ class ReviewPages(Controller):
     async def save(self, request: Request, assignment_id: int, data: Form) -> Template | Redirect:
         """The form without JavaScript ("Save"). What the member sees is what is saved."""
         comment = str(data.get("comment") or "")
+        row = await self._assignment(require_actor(request), assignment_id)
         try:
-            await self._save(request, assignment_id, data, version=None)
+            await self._save(request, row, data, version=None)
         except ValidationFailed as exc:
-            row = await self._assignment(require_actor(request), assignment_id)
             return await self._sheet(request, assignment_id, 422, raw=raw_scores(data, row["criteria"]),
                                      comment=comment, errors=exc.errors)
         except Conflict as exc:
@@ -313,7 +312,7 @@ class ReviewPages(Controller):
         ctx: dict[str, Any] = {"a": row, "criteria": row["criteria"], "changed": changed, "errors": {},
                                "time": clock.to_bangkok(clock.now()).strftime("%H:%M"), **HELPERS}
         try:
-            saved, _ = await self._save(request, assignment_id, data, version=_version(data))
+            saved, _ = await self._save(request, row, data, version=_version(data))
         except ValidationFailed as exc:
             return Template("judging/review/_status.html", status_code=422,
                             context={**ctx, "result": "invalid", "errors": exc.errors})
@@ -333,7 +332,7 @@ class ReviewPages(Controller):
         comment = str(data.get("comment") or "")
         try:
             if row["state"] == AssignmentState.assigned and row["round.state"] == RoundState.open:
-                await self._save(request, assignment_id, data, version=None)
+                await self._save(request, row, data, version=None)
             await scoring.submit_scores(actor=actor, assignment_id=assignment_id)
         except ValidationFailed as exc:
             errors = field_errors(exc.errors, row["criteria"], raw) if exc.code == "incomplete" else exc.errors

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
-from contest.db import atomic, lock_row
+from contest.db import atomic, fetch, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.enums import Role
@@ -313,11 +313,19 @@ async def reviewer_queue(actor: Actor, round_id: int, *, state: str | None = Non
              "updated_at": r["updated_at"], "submitted_at": r["submitted_at"]} for r in rows]
 
 
+# Asked by every score sheet's page, autosave and submit: one statement, written out.
+_OWN_SQL = (
+    "SELECT a.id, a.key, a.round, a.entry, a.reviewer, a.state, a.scores, a.comment, a.recuse_reason, "
+    "a.version, a.created_at, a.updated_at, a.submitted_at, "
+    "r.state AS \"round.state\", r.kind AS \"round.kind\", r.rules_hash AS \"round.rules_hash\" "
+    "FROM judging_assignment a JOIN judging_round r ON r.id = a.round WHERE a.id = {}")
+
+
 async def own_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
-    """An assignment's row with its round's state and kind: the caller's own, or any for an
+    """An assignment's row with its round's state, kind and rules hash: the caller's own, or any for an
     admin; anyone else's (or an unknown id) is ``NotFound``."""
-    row = await Assignment.select(*Assignment.all_columns(), Assignment.round._.state, Assignment.round._.kind).where(
-        Assignment.id == assignment_id).first()
+    rows = await fetch(_OWN_SQL, assignment_id)
+    row = rows[0] if rows else None
     if row is None or (row["reviewer"] != actor.id and not is_admin(actor)):
         raise NotFound("No such assignment.", code="assignment_not_found")
     if row["reviewer"] == actor.id and not is_organiser(actor):
@@ -329,7 +337,7 @@ async def get_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
     """An assignment with its score sheet: the reviewer's own, or any for an admin."""
     row = await own_assignment(actor, assignment_id)
     row["scores"] = stored_sheet(row["scores"])
-    row["criteria"] = await criteria_of(row["round"])
+    row["criteria"] = await criteria_of(row["round"], rules_hash=row["round.rules_hash"])
     return row
 
 

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from contest.db import engine, stored_json
+from contest.db import engine, fetch, stored_json
 from contest.domain import entries as contest_entries
 from contest.domain.audit import Actor
 from contest.errors import NotFound
-from contest.tables import Attachment
+from contest.rules import refuse_pending_member
+from contest.tables import Attachment, Receipt
 from judging.domain import assignments
 from judging.enums import AssignmentState
-from judging.tables import Assignment, Criterion, Member, Round
+from judging.tables import Assignment, Member
 
 LIVE = list(assignments.LIVE)
 # What a reviewer reads of an entry: everything the applicant wrote about the service, never how
@@ -61,16 +62,23 @@ async def my_rounds(actor: Actor) -> list[dict[str, Any]]:
     return rows
 
 
+_MY_ROUND_SQL = (
+    "SELECT r.kind, r.state, e.year, e.title, "
+    "CASE WHEN EXISTS (SELECT 1 FROM judging_member m WHERE m.round = r.id AND m.\"user\" = {}) "
+    "OR EXISTS (SELECT 1 FROM judging_assignment a WHERE a.round = r.id AND a.reviewer = {}) "
+    "THEN 1 ELSE 0 END AS mine, "
+    "(SELECT COUNT(*) FROM judging_criterion c WHERE c.round = r.id) AS criteria "
+    "FROM judging_round r JOIN edition e ON e.id = r.edition WHERE r.id = {}")
+
+
 async def my_round(actor: Actor, round_id: int) -> dict[str, Any]:
     """A round I am a member of (or hold assignments in), with its rubric size."""
-    row = await Round.select(Round.id, Round.kind, Round.state, Round.edition._.year, Round.edition._.title).where(
-        Round.id == round_id).first()
-    if row is None or not (
-            await Member.exists().where((Member.round == round_id) & (Member.user == actor.id))
-            or await Assignment.exists().where((Assignment.round == round_id) & (Assignment.reviewer == actor.id))):
+    rows = await fetch(_MY_ROUND_SQL, actor.id, actor.id, round_id)
+    if not rows or not rows[0]["mine"]:
         raise NotFound("No such round.", code="round_not_found")
-    return {"id": round_id, "kind": row["kind"], "state": row["state"], "year": row["edition.year"],
-            "title": row["edition.title"], "criteria": await Criterion.count().where(Criterion.round == round_id)}
+    row = rows[0]
+    return {"id": round_id, "kind": row["kind"], "state": row["state"], "year": row["year"],
+            "title": row["title"], "criteria": int(row["criteria"])}
 
 
 # --- the queue around one assignment ------------------------------------------------------------
@@ -105,18 +113,28 @@ class Place:
     next_todo_id: int | None
 
 
+# The queue around one sheet in one pass over the member's assignments in the round (a thousand
+# rows at most), rather than a query per figure.
+_PLACE_SQL = (
+    "SELECT COUNT(*) AS total, "
+    "SUM(CASE WHEN id <= {} THEN 1 ELSE 0 END) AS position, "
+    f"SUM(CASE WHEN state = '{AssignmentState.submitted}' THEN 1 ELSE 0 END) AS submitted, "
+    "MAX(CASE WHEN id < {} THEN id END) AS previous_id, "
+    "MIN(CASE WHEN id > {} THEN id END) AS next_id, "
+    f"MIN(CASE WHEN state = '{AssignmentState.assigned}' AND id > {{}} THEN id END) AS next_todo, "
+    f"MIN(CASE WHEN state = '{AssignmentState.assigned}' AND id <> {{}} THEN id END) AS first_todo "
+    "FROM judging_assignment WHERE round = {} AND reviewer = {} AND state IN ("
+    + ", ".join(f"'{state}'" for state in LIVE) + ")")
+
+
 async def place_in_queue(actor: Actor, round_id: int, assignment_id: int) -> Place:
-    live = _mine(actor, round_id) & Assignment.state.is_in(LIVE)
-    before = await Assignment.select(Assignment.id).where(live & (Assignment.id < assignment_id)).order_by(
-        Assignment.id, ascending=False).first()
-    after = await Assignment.select(Assignment.id).where(live & (Assignment.id > assignment_id)).order_by(
-        Assignment.id).first()
-    position = await Assignment.count().where(live & (Assignment.id <= assignment_id))
-    total = await Assignment.count().where(live)
-    submitted = await Assignment.count().where(_mine(actor, round_id) & (Assignment.state == AssignmentState.submitted))
-    return Place(position=position, total=total, submitted=submitted,
-                 previous_id=before["id"] if before else None, next_id=after["id"] if after else None,
-                 next_todo_id=await next_to_score(actor, round_id, after=assignment_id))
+    """Where the assignment sits among the member's live assignments, and the next one still to
+    score after it (wrapping round to the start)."""
+    a = assignment_id
+    row = (await fetch(_PLACE_SQL, a, a, a, a, a, round_id, actor.id))[0]
+    return Place(position=int(row["position"] or 0), total=int(row["total"] or 0),
+                 submitted=int(row["submitted"] or 0), previous_id=row["previous_id"], next_id=row["next_id"],
+                 next_todo_id=row["next_todo"] if row["next_todo"] is not None else row["first_todo"])
 
 
 # --- the entry ----------------------------------------------------------------------------------
@@ -130,32 +148,43 @@ def _as_date(value: Any) -> Any:
     return value
 
 
+# The organisation and the edition's categories an entry is read with, in one statement.
+_CONTEXT_SQL = (
+    "SELECT o.code, o.name_th, o.name_en, o.kind, o.province_name_th, o.district_name_th, ed.categories "
+    "FROM organisation o, edition ed WHERE o.id = {} AND ed.id = {}")
+
+
 async def entry_for_review(actor: Actor, entry_id: int) -> dict[str, Any]:
     """The entry as submitted (the latest receipt's snapshot and files, when there is a receipt;
     the entry itself otherwise) with its organisation and category, without contact details.
     Who may read it is decided by the contest domain (an assigned reviewer, never a recused one)."""
-    detail = await contest_entries.get_entry(actor, entry_id)
-    entry = detail.entry
-    fields = {f: entry.get(f) for f in REVIEW_FIELDS}
-    attachments = detail.attachments
-    submitted_at = entry.get("submitted_at")
-    if detail.receipts:
-        receipt = detail.receipts[0]  # newest first
-        snapshot = receipt.get("snapshot") or {}
+    row = await contest_entries.entry_row(entry_id)
+    if row is None or not await contest_entries.can_view_entry(actor, row):
+        refuse_pending_member(actor, row["organisation"] if row else None)
+        raise NotFound("No such entry.", code="entry_not_found")
+    org = (await fetch(_CONTEXT_SQL, row["organisation"], row["edition"]))[0]
+    receipt = await Receipt.select(Receipt.submitted_at, Receipt.snapshot, Receipt.files).where(
+        Receipt.entry == entry_id).order_by(Receipt.sequence, ascending=False).first()
+    fields = {f: row.get(f) for f in REVIEW_FIELDS}
+    submitted_at = row.get("submitted_at")
+    if receipt is not None:
+        snapshot = stored_json(receipt["snapshot"], {})
         fields.update({f: snapshot[f] for f in REVIEW_FIELDS if f in snapshot})
-        ids = [f["attachment_id"] for f in receipt.get("files") or [] if f.get("attachment_id")]
+        ids = [f["attachment_id"] for f in stored_json(receipt["files"], []) if f.get("attachment_id")]
         # Files on the receipt stay what was judged, even if removed from the draft afterwards.
         attachments = await Attachment.select().where(Attachment.id.is_in(ids)).order_by(Attachment.id) if ids else []
         submitted_at = receipt["submitted_at"]
+    else:
+        attachments = await Attachment.select().where(
+            (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
     fields["links"] = [u for u in stored_json(fields.get("links"), []) if isinstance(u, str)]
     fields["in_service_since"] = _as_date(fields.get("in_service_since"))
-    categories = {c["code"]: c for c in stored_json(detail.edition.get("categories"), []) if isinstance(c, dict)}
-    org = detail.organisation
+    categories = {c["code"]: c for c in stored_json(org["categories"], []) if isinstance(c, dict)}
     return {
         "id": entry_id, **fields, "submitted_at": submitted_at, "category_info": categories.get(fields["category"]),
-        "organisation": {"code": org["code"], "name_th": org["name_th"], "name_en": org.get("name_en") or "",
-                         "kind": org["kind"], "province_name_th": org.get("province_name_th") or "",
-                         "district_name_th": org.get("district_name_th") or ""},
+        "organisation": {"code": org["code"], "name_th": org["name_th"], "name_en": org["name_en"] or "",
+                         "kind": org["kind"], "province_name_th": org["province_name_th"] or "",
+                         "district_name_th": org["district_name_th"] or ""},
         "attachments": [{"id": a["id"], "name": a["name"], "size": a["size"], "kind": a["kind"],
                          "content_type": a["content_type"], "check_state": a["check_state"]} for a in attachments],
     }

@@ -33,8 +33,28 @@ async def get_round_row(round_id: int) -> dict[str, Any]:
     return row
 
 
-async def criteria_of(round_id: int) -> list[dict[str, Any]]:
-    """The round's rubric as stored, in order."""
+#: Rubrics of opened rounds by (round, rules hash). The hash covers the rubric as frozen when the
+#: round opened, so an entry can never be stale; a few rounds a year keep this small.
+_FROZEN_RUBRICS: dict[tuple[int, str], list[dict[str, Any]]] = {}
+_FROZEN_KEEP = 64
+
+
+async def criteria_of(round_id: int, *, rules_hash: str = "") -> list[dict[str, Any]]:
+    """The round's rubric as stored, in order. Given the hash of an opened round's rules, the
+    rubric they froze is read once per process."""
+    if rules_hash:
+        kept = _FROZEN_RUBRICS.get((round_id, rules_hash))
+        if kept is not None:
+            return [dict(c) for c in kept]
+    criteria = await _stored_criteria(round_id)
+    if rules_hash:
+        if len(_FROZEN_RUBRICS) >= _FROZEN_KEEP:
+            _FROZEN_RUBRICS.clear()
+        _FROZEN_RUBRICS[(round_id, rules_hash)] = [dict(c) for c in criteria]
+    return criteria
+
+
+async def _stored_criteria(round_id: int) -> list[dict[str, Any]]:
     rows = await Criterion.select().where(Criterion.round == round_id).order_by(Criterion.position)
     return [{"code": r["code"], "name_th": r["name_th"], "name_en": r["name_en"],
              "description_th": r["description_th"], "description_en": r["description_en"],

@@ -126,19 +126,19 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     """Save (autosave) the reviewer's score sheet: any subset of the criteria, each within its
     range. Replaces the sheet; ``version`` (when sent) guards against an older tab overwriting.
     ``comment`` is text (None keeps the stored one)."""
-    row = await own_assignment(actor, assignment_id)
-    if row["reviewer"] != actor.id:
-        raise NotFound("No such assignment.", code="assignment_not_found")
-    _require_scoring(row)
-    values, comment, version = checked_sheet(await criteria_of(row["round"]), scores, comment, version)
+    # One read, under the write lock: the sheet as it is now decides everything below.
     async with atomic():
         await lock_row("judging_assignment", assignment_id)
         current = await own_assignment(actor, assignment_id)
+        if current["reviewer"] != actor.id:
+            raise NotFound("No such assignment.", code="assignment_not_found")
         _require_scoring(current)
+        criteria = await criteria_of(current["round"], rules_hash=current["round.rules_hash"])
+        values, comment, version = checked_sheet(criteria, scores, comment, version)
+        values = {code: float(value) for code, value in values.items()}
         if version is not None and version != current["version"]:
             raise Conflict("These scores changed in another window. Reload to see them.", code="stale_version",
                            current_version=current["version"])
-        values = {code: float(value) for code, value in values.items()}
         changes: dict[Any, Any] = {Assignment.scores: values, Assignment.updated_at: clock.now(),
                                    Assignment.version: Assignment.version + 1}
         if comment is not None:
@@ -158,7 +158,7 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
         current = await own_assignment(actor, assignment_id)
         _require_scoring(current)
         scores = stored_sheet(current["scores"])
-        criteria = await criteria_of(row["round"])
+        criteria = await criteria_of(row["round"], rules_hash=row["round.rules_hash"])
         problems = validate_scores(rubric_of(criteria), scores)
         if problems:
             by_code = {c["code"]: c for c in criteria}
