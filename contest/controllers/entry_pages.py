@@ -589,12 +589,11 @@ class EntryPages(Controller):
         actor = require_actor(request)
         edition = await editions.get_edition(year, include_draft=True)
         filters = _admin_filters(year, entry_state, province, kind, category, q)
-        total = await entries.count_matching(actor, filters)
+        overview = await entries.overview_counts(actor, filters)
+        total, counts = overview.total, overview.counts
         pages = max(1, math.ceil(total / ADMIN_PAGE_SIZE))
         page = min(page, pages)
         rows = await entries.list_entries(actor, filters, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
-        counts = {g: await entries.count_entries(year=year, group_by=g, filters=filters, actor=actor)
-                  for g in entries.COUNT_GROUPS}
         from contest.domain.registry import KIND_LABELS
 
         active = {"q": filters.q or "", "state": filters.state or "", "province": filters.province or "",

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from contest import clock
-from contest.db import atomic, existing, lock_row
+from contest.db import atomic, existing, fetch, lock_row
 from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
 from contest.enums import Role
@@ -106,28 +106,55 @@ async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
 
 async def ranking_view(round_id: int, *, with_borderline: bool = True) -> dict[str, Any]:
     """The ranking with each entry's title and organisation; unreviewed entries listed last."""
-    row, ranking = await compute_round_ranking(round_id, with_borderline=with_borderline)
+    view = await ranking_items(round_id, with_borderline=with_borderline)
     info = await _entry_info(round_id)
-    empty: dict[str, Any] = {}
+    for item in view["items"]:
+        item.update(info.get(item["entry_id"]) or {})
+    return view
+
+
+async def ranking_items(round_id: int, *, with_borderline: bool = True) -> dict[str, Any]:
+    """The ranking as :func:`ranking_view` gives it, without the entries' titles and
+    organisations: a page shows a hundred of 7,000 and looks up only those
+    (:func:`with_entry_info`)."""
+    row, ranking = await compute_round_ranking(round_id, with_borderline=with_borderline)
     items = [{"entry_id": r.entry_id, "rank": r.rank, "score": r.score, "raw_score": r.raw_score,
               "reviewers": r.reviewers, "spread": r.spread, "borderline": r.borderline,
-              "criterion_means": r.criterion_means, "tied": r.tied, **info.get(r.entry_id, empty)} for r in ranking]
+              "criterion_means": r.criterion_means, "tied": r.tied} for r in ranking]
     ranked = {r.entry_id for r in ranking}
-    unranked = [{"entry_id": eid, "rank": None, "score": None, "raw_score": None, "reviewers": 0,
-                 "spread": None, "borderline": False, "criterion_means": {}, "tied": False, **e}
-                for eid, e in sorted(info.items()) if eid not in ranked]
+    in_round = await fetch("SELECT entry FROM judging_round_entry WHERE round = {} ORDER BY entry", round_id)
+    items += [{"entry_id": r["entry"], "rank": None, "score": None, "raw_score": None, "reviewers": 0,
+               "spread": None, "borderline": False, "criterion_means": {}, "tied": False}
+              for r in in_round if r["entry"] not in ranked]
     return {"round_id": round_id, "kind": row["kind"], "state": row["state"], "cut": cut_of(row),
-            "rules_hash": row["rules_hash"], "items": items + unranked}
+            "rules_hash": row["rules_hash"], "items": items}
+
+
+_INFO_FIELDS = ("title", "category", "organisation_code", "organisation_name_th", "province_name_th",
+                "organisation_kind")
+_INFO_SQL = ("SELECT e.id AS entry_id, e.title, e.category, o.code AS organisation_code, "
+             "o.name_th AS organisation_name_th, o.province_name_th, o.kind AS organisation_kind "
+             "FROM entry e JOIN organisation o ON o.id = e.organisation")
 
 
 async def _entry_info(round_id: int) -> dict[int, dict[str, Any]]:
     """Title and organisation of every entry in the round (one joined query)."""
-    rows = await RoundEntry.raw(
-        "SELECT re.entry AS entry_id, e.title, e.category, o.code AS organisation_code, "
-        "o.name_th AS organisation_name_th, o.province_name_th, o.kind AS organisation_kind "
-        "FROM judging_round_entry re JOIN entry e ON e.id = re.entry JOIN organisation o ON o.id = e.organisation "
-        "WHERE re.round = {}", round_id)
+    rows = await fetch(f"{_INFO_SQL} JOIN judging_round_entry re ON re.entry = e.id WHERE re.round = {{}}", round_id)
     return {r.pop("entry_id"): r for r in rows}
+
+
+async def with_entry_info(items: list[dict[str, Any]]) -> None:
+    """Add each item's entry title, category and organisation (in place), in one read: by id
+    for a page of them, the whole round's for all of them."""
+    wanted = sorted({i["entry_id"] for i in items})
+    info: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        marks = ", ".join("{}" for _ in chunk)
+        for r in await fetch(f"{_INFO_SQL} WHERE e.id IN ({marks})", *chunk):
+            info[r.pop("entry_id")] = r
+    for item in items:
+        item.update(info.get(item["entry_id"]) or {})
 
 
 # --- tie decisions ------------------------------------------------------------------------------

@@ -92,6 +92,29 @@ def test_search_text_is_a_database_condition_on_both_engines(db) -> None:  # typ
     assert entries.text_search("   ") is None
 
 
+@pytest.mark.parametrize("chosen", [
+    {}, {"state": "submitted"}, {"state": "draft", "province": "90"}, {"province": "50", "kind": "sao"},
+    {"kind": "subdistrict_municipality", "category": "service", "q": "เทศบาล"}, {"q": "สันทราย", "state": "draft"},
+])
+def test_the_overview_from_one_read_equals_one_count_per_dimension(db, chosen) -> None:  # type: ignore[no-untyped-def]
+    _world()
+    filters = entries.EntryFilters(year=2569, **chosen)
+    overview = run(entries.overview_counts(SYSTEM, filters))
+    assert overview.total == run(entries.count_matching(SYSTEM, filters))
+    assert overview.counts == {group: run(entries.count_entries(year=2569, group_by=group, filters=filters,
+                                                                 actor=SYSTEM))
+                               for group in entries.COUNT_GROUPS}
+
+
+def test_the_overview_is_for_organisers_only(db) -> None:  # type: ignore[no-untyped-def]
+    from contest.domain.audit import Actor
+    from contest.errors import PermissionDenied
+
+    _world()
+    with pytest.raises(PermissionDenied):
+        run(entries.overview_counts(Actor(id=1, email="r@x.th", role="reviewer"), entries.EntryFilters(year=2569)))
+
+
 def test_exports_hold_exactly_the_filtered_list_on_every_page(client) -> None:  # type: ignore[no-untyped-def]
     w = _world()
     _admin(client)

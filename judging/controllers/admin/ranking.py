@@ -43,7 +43,7 @@ class RankingPages(AdminPages):
         if view.state == RoundState.draft:
             context["not_open"] = True
             return Template("judging/admin/ranking.html", status_code=status, context={**context, **extra})
-        ranking = await shortlist.ranking_view(round_id)
+        ranking = await shortlist.ranking_items(round_id)
         items = ranking["items"]
         if show == "flagged":
             items = [i for i in items if i["borderline"] or i["tied"]]
@@ -51,6 +51,7 @@ class RankingPages(AdminPages):
         page = admin_views.clamp_page(page, total, RANKING_PER_PAGE)
         shown = items[(page - 1) * RANKING_PER_PAGE: page * RANKING_PER_PAGE]
         groups = admin_views.tied_groups(ranking["items"])
+        await shortlist.with_entry_info([*shown, *(i for g in groups[:50] for i in g)])
         inside = [i for i in ranking["items"] if i["rank"] is not None and i["rank"] <= ranking["cut"]]
         context.update(
             items=shown, rows=admin_views.Page(shown, total, page, RANKING_PER_PAGE), cut=ranking["cut"],
