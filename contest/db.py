@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import json
 import os
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -13,8 +14,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-import aiosqlite
-import anyio
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
@@ -60,6 +59,42 @@ def contains(column: str, text: str) -> WhereRaw:
     finds names with a per cent sign, not every name. Same SQL on SQLite and PostgreSQL."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return WhereRaw(f"lower({column}) LIKE {{}} ESCAPE '\\'", f"%{escaped}%")
+
+
+class InlineConnection:
+    """An ``sqlite3`` connection used from the event loop: each statement runs at once on the
+    loop's thread. The app's statements are indexed reads and small writes of microseconds to a
+    few milliseconds, and one process's Python work holds one core anyway, so a trip to a worker
+    thread per statement (aiosqlite's way) only added its hand-over: a quarter of the CPU a
+    score sheet's request took. Nothing waits inside a statement: writers take their turn
+    (:meth:`ContestSQLiteEngine.write_turn`) before they begin, and readers never wait in WAL
+    mode. It offers the part of aiosqlite's interface Piccolo's transactions use."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw: sqlite3.Connection | None = raw
+
+    def _open(self) -> sqlite3.Connection:
+        if self.raw is None:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        return self.raw
+
+    async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        return self._open().execute(sql, parameters)
+
+    async def execute_fetchall(self, sql: str, parameters: Any = ()) -> list[Any]:
+        return self._open().execute(sql, parameters).fetchall()
+
+    async def commit(self) -> None:
+        self._open().commit()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw is not None and self.raw.in_transaction
+
+    def close(self) -> None:
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            raw.close()
 
 
 class ProcessTurn:
@@ -125,10 +160,10 @@ class ContestSQLiteEngine(SQLiteEngine):
       timeout is left for a process that takes no turn (the ``sqlite3`` shell, say).
     * **A thread per query.** Piccolo opens an aiosqlite connection (a new OS thread plus
       ``sqlite3.connect``) for every query outside a transaction and every transaction, and the
-      event loop blocked in ``Thread.start`` for about a third of its time. Idle connections are
-      kept here and reused (an aiosqlite connection serves whichever loop awaits it, one caller
-      at a time). A connection goes back to the pool only when it is outside any transaction
-      and its last use raised nothing; otherwise it is closed.
+      event loop blocked in ``Thread.start`` for about a third of its time. Here connections are
+      :class:`InlineConnection` (no thread at all), kept and reused, one caller at a time. A
+      connection goes back to the pool only when it is outside any transaction and its last use
+      raised nothing; otherwise it is closed.
 
     It also drops the ``PRAGMA foreign_keys = 1`` that Piccolo sends before every statement in a
     transaction: the connection has it from when it was opened, and the pragma is a no-op inside
@@ -143,7 +178,7 @@ class ContestSQLiteEngine(SQLiteEngine):
         super().__init__(*args, **kwargs)
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
-        self._idle: list[aiosqlite.Connection] = []
+        self._idle: list[InlineConnection] = []
         database = str(self.connection_kwargs.get("database", ""))
         self._turn = ProcessTurn(database) if database and database != ":memory:" else None
 
@@ -184,31 +219,27 @@ class ContestSQLiteEngine(SQLiteEngine):
                 self._turn.release()
             lock.release()
 
-    async def get_connection(self) -> aiosqlite.Connection:
+    async def get_connection(self) -> InlineConnection:  # type: ignore[override]  # not an aiosqlite one
         while self._idle:
             connection = self._idle.pop()
-            if connection._connection is not None:  # still open
+            if connection.raw is not None:  # still open
                 return connection
-        connection = aiosqlite.connect(**self.connection_kwargs)
-        # A kept connection's worker thread must not hold up interpreter exit; its sqlite3
-        # connection has nothing uncommitted when idle, so ending with the process is safe.
-        connection._thread.daemon = True
-        await connection
-        connection.row_factory = dict_factory  # type: ignore[assignment]
-        await connection.execute("PRAGMA foreign_keys = 1")
-        return connection
+        # Used by one caller at a time, from whichever thread runs the loop (a test client runs
+        # the app on a thread of its own).
+        raw = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False})
+        raw.row_factory = dict_factory
+        raw.execute("PRAGMA foreign_keys = 1")
+        return InlineConnection(raw)
 
-    async def release_connection(self, connection: aiosqlite.Connection, *, clean: bool) -> None:
+    async def release_connection(self, connection: InlineConnection, *, clean: bool) -> None:
         """Keep ``connection`` for reuse if it is idle and sound, else close it."""
-        raw = connection._connection
-        if clean and raw is not None and not raw.in_transaction and len(self._idle) < self.max_idle:
+        if clean and connection.raw is not None and not connection.in_transaction and len(self._idle) < self.max_idle:
             self._idle.append(connection)
             return
-        with anyio.CancelScope(shield=True):
-            try:
-                await connection.close()
-            except Exception:  # noqa: BLE001 - it is being discarded either way
-                pass
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - it is being discarded either way
+            pass
 
     async def close_idle(self) -> None:
         """Close every kept connection (at shutdown)."""
@@ -233,7 +264,6 @@ class ContestSQLiteEngine(SQLiteEngine):
         connection = await self.get_connection()
         clean = False
         try:
-            # One trip to the connection's thread: execute, fetch and close the cursor there.
             # Outside a transaction the connection commits each statement itself (autocommit).
             rows = await connection.execute_fetchall(query, args or [])
             clean = True
@@ -254,6 +284,9 @@ class ContestSQLiteEngine(SQLiteEngine):
                                           query_type: str = "generic", table: Any = None) -> Any:
         if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover - no RETURNING
             return await super()._run_in_existing_connection(connection, query, args, query_type, table)
+        transaction = self.current_transaction.get()
+        if isinstance(transaction, _PooledTransaction) and not _is_read(query):
+            await transaction.take_write_turn()
         return await connection.execute_fetchall(query, args or [])
 
 
@@ -266,6 +299,17 @@ class _PooledTransaction(SQLiteTransaction):
     """
 
     engine: ContestSQLiteEngine
+    #: The write turn taken by :meth:`take_write_turn`, given back when the transaction ends.
+    _turn: Any = None
+
+    async def take_write_turn(self) -> None:
+        """Before the first write of a transaction that did not begin as a writer (a page's
+        reads, say): wait for the write turn, held until the transaction ends, as
+        :func:`atomic` does from the start. On the loop's thread a statement cannot wait for
+        another connection's write without stopping that writer too."""
+        if self.transaction_type != TransactionType.immediate and self._turn is None:
+            self._turn = self.engine.write_turn()
+            await self._turn.__aenter__()
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
@@ -294,6 +338,9 @@ class _PooledTransaction(SQLiteTransaction):
             self.engine.current_transaction.reset(self.context)
             connection, self.connection = self.connection, None  # a stray later use fails loudly
             await self.engine.release_connection(connection, clean=clean)
+            if self._turn is not None:
+                turn, self._turn = self._turn, None
+                await turn.__aexit__(None, None, None)
         return exception is None
 
 

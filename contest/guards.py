@@ -66,22 +66,22 @@ def _before_two_factor(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return _route_opt(connection, "before_two_factor")
 
 
-def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     require_actor(connection)
 
 
-def admin_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if require_actor(connection).role != Role.admin:
         raise PermissionDenied("This page is for contest administrators only.", code="admin_only")
 
 
-def applicant_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def applicant_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     actor = require_actor(connection)
     refuse_any_pending(actor)
     if actor.role != Role.applicant or actor.organisation_id is None:
         raise PermissionDenied("This is for staff of a registered organisation.", code="applicant_only")
 
 
-def reviewer_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def reviewer_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if require_actor(connection).role not in (Role.reviewer, Role.admin):
         raise PermissionDenied("This is for committee members only.", code="reviewer_only")

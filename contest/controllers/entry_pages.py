@@ -303,7 +303,7 @@ class EntryPages(Controller):
         if actor.role == Role.applicant and actor.organisation_id is None:
             # Not (yet) acting for an organisation: where to ask to join, or to wait.
             return Redirect("/account/membership", status_code=303)
-        applicant_required(request, request.route_handler)
+        await applicant_required(request, request.route_handler)
         ctx = await self._list_context(request)
         if withdrawn:
             ctx["flash"] = t("The entry was withdrawn.")

@@ -35,7 +35,7 @@ from judging.domain.conflicts import conflicts_by_member
 from judging.domain.planner import EntryRef, Existing, ReviewerRef, plan_assignments
 from judging.domain.round_rows import criteria_of, get_round_row
 from judging.enums import AssignmentState, RoundKind, RoundState
-from judging.tables import Assignment, CalibrationSheet, Member, Round, RoundEntry
+from judging.tables import Assignment, Member, Round, RoundEntry
 
 LIVE = ("assigned", "submitted")
 BATCH = 1000
@@ -350,17 +350,23 @@ def stored_sheet(value: Any) -> dict[str, float]:
 
 # --- who may read an entry ----------------------------------------------------------------------
 
+# The member's calibration sheet of the entry (a row with no round), then the rounds in which it
+# is assigned to them and not recused.
+_READER_SQL = (
+    "SELECT NULL AS round FROM judging_calibration_sheet WHERE entry = {} AND reviewer = {} "
+    "UNION ALL SELECT round FROM judging_assignment WHERE entry = {} AND reviewer = {} AND state IN ("
+    + ", ".join(f"'{state}'" for state in LIVE) + ")")
+
+
 async def is_assigned_reviewer(actor: Actor, entry_id: int) -> bool:
     """A member reads the entries assigned to them (never one they recused from), once their
     calibration in that round is done, and the calibration entries they are to score. Contest asks
     this through the hook ``judging.hooks.register`` plugs in."""
     if actor.role != Role.reviewer or actor.id is None:
         return False
-    if await CalibrationSheet.exists().where((CalibrationSheet.entry == entry_id)
-                                             & (CalibrationSheet.reviewer == actor.id)):
+    rounds = await fetch(_READER_SQL, entry_id, actor.id, entry_id, actor.id)
+    if any(r["round"] is None for r in rounds):
         return True
-    rounds = await Assignment.select(Assignment.round).where(
-        (Assignment.entry == entry_id) & (Assignment.reviewer == actor.id) & Assignment.state.is_in(list(LIVE)))
     for r in rounds:
         if not await calibration_left(r["round"], actor.id):
             return True
