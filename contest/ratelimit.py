@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contest import clock
+from contest.db import atomic
 from contest.errors import RateLimited
 from contest.tables import RateCounter
 
@@ -76,6 +77,12 @@ class Counter(Protocol):
         """Count a request: 0 if within the limit, else seconds until the window ends."""
 
     async def clear(self, key: str) -> None: ...
+
+    async def attempts(self, items: list[tuple[str, Delay]]) -> int:
+        """``attempt`` for each key in turn, stopping at the first that must wait: 0 if all
+        allowed, else seconds still to wait."""
+
+    async def clear_all(self, keys: list[str]) -> None: ...
 
 
 def _now() -> int:
@@ -134,6 +141,18 @@ class DatabaseCounter:
 
     async def clear(self, key: str) -> None:
         await RateCounter.delete().where(RateCounter.key == key)
+
+    async def attempts(self, items: list[tuple[str, Delay]]) -> int:
+        # One transaction: one turn of the database's writer and one commit for the log-in's counters.
+        async with atomic():
+            for key, rule in items:
+                wait = await self.attempt(key, rule)
+                if wait:
+                    return wait
+        return 0
+
+    async def clear_all(self, keys: list[str]) -> None:
+        await RateCounter.delete().where(RateCounter.key.is_in(keys))
 
 
 async def purge_expired() -> int:
@@ -206,12 +225,22 @@ class RedisCounter:
             return await self._fallback.hit(key, rule)
 
     async def clear(self, key: str) -> None:
+        await self.clear_all([key])
+
+    async def attempts(self, items: list[tuple[str, Delay]]) -> int:
+        for key, rule in items:
+            wait = await self.attempt(key, rule)
+            if wait:
+                return wait
+        return 0
+
+    async def clear_all(self, keys: list[str]) -> None:
         if self._usable():
             try:
-                await self._redis.delete(self._key(key))
+                await self._redis.delete(*(self._key(key) for key in keys))
             except Exception:  # noqa: BLE001 - the database copy is cleared below either way
                 self._failed()
-        await self._fallback.clear(key)
+        await self._fallback.clear_all(keys)
 
 
 _counter: Counter = DatabaseCounter()
@@ -235,17 +264,16 @@ def use_database() -> None:
 async def check_login_allowed(email: str, address: str) -> None:
     """Count a log-in attempt before its password is checked; 429 with Retry-After while one of
     its counters asks it to wait."""
-    for rule, key in ((LOGIN_ADDRESS, address), (LOGIN_ACCOUNT, email), (LOGIN_PAIR, f"{email}|{address}")):
-        wait = await _counter.attempt(f"{rule.prefix}:{key}", rule)
-        if wait:
-            raise RateLimited("Too many log-in attempts. Wait {seconds} seconds and try again.", retry_after=wait)
+    wait = await _counter.attempts([(f"{rule.prefix}:{key}", rule) for rule, key in (
+        (LOGIN_ADDRESS, address), (LOGIN_ACCOUNT, email), (LOGIN_PAIR, f"{email}|{address}"))])
+    if wait:
+        raise RateLimited("Too many log-in attempts. Wait {seconds} seconds and try again.", retry_after=wait)
 
 
 async def reset_login_failures(email: str, address: str) -> None:
     """After a successful log-in: the account's counters start again (the address's does not, or
     one valid account would unlock guessing at all the others)."""
-    await _counter.clear(f"{LOGIN_ACCOUNT.prefix}:{email}")
-    await _counter.clear(f"{LOGIN_PAIR.prefix}:{email}|{address}")
+    await _counter.clear_all([f"{LOGIN_ACCOUNT.prefix}:{email}", f"{LOGIN_PAIR.prefix}:{email}|{address}"])
 
 
 async def check_mail_request(email: str, address: str) -> None:

@@ -21,7 +21,7 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock, dates
-from contest.db import existing, fetch, stored_json
+from contest.db import fetch, stored_json
 from contest.domain.audit import Actor
 from contest.domain.editions import edition_row
 from contest.domain.extensions import deadline_for
@@ -36,7 +36,7 @@ from contest.links import web_address
 from contest.numbers import whole_number
 from contest.rules import is_organiser, refuse_any_pending, refuse_pending_member
 from contest.spreadsheets import Column
-from contest.tables import Attachment, Edition, Entry, Organisation, Receipt
+from contest.tables import Entry
 
 EDITABLE_STATES = EntryStates.EDITABLE
 LIVE_STATES = EntryStates.LIVE
@@ -149,11 +149,10 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
     if row is None or not await can_view_entry(actor, row):
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
-    attachments = await Attachment.select().where(
-        (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
-    receipts = await Receipt.select().where(Receipt.entry == entry_id).order_by(Receipt.sequence, ascending=False)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
-    org = await existing(Organisation.select().where(Organisation.id == row["organisation"]))
+    attachments = await fetch("SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id", entry_id)
+    receipts = await fetch("SELECT * FROM receipt WHERE entry = {} ORDER BY sequence DESC", entry_id)
+    edition = (await fetch("SELECT * FROM edition WHERE id = {}", row["edition"]))[0]
+    org = (await fetch("SELECT * FROM organisation WHERE id = {}", row["organisation"]))[0]
     closes = await deadline_for(edition, row["organisation"])
     editable = row["state"] in EDITABLE_STATES and clock.now() < closes and is_owner(actor, row)
     for r in receipts:

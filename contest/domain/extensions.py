@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from contest import clock
-from contest.db import atomic
+from contest.db import atomic, fetch
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_row
 from contest.enums import EditionState, EntryState, EntryStates
@@ -19,12 +19,12 @@ from contest.tables import DeadlineExtension, Entry, Organisation
 
 async def deadline_for(edition: dict[str, Any], organisation_id: int) -> datetime:
     """The organisation's deadline: the edition's, or a later one an admin granted."""
-    ext = await DeadlineExtension.select(DeadlineExtension.closes_at).where(
-        (DeadlineExtension.edition == edition["id"]) & (DeadlineExtension.organisation == organisation_id)
-    ).order_by(DeadlineExtension.closes_at, ascending=False).first()
-    closes = edition["submission_closes_at"]
-    if ext and ext["closes_at"] > closes:
-        return ext["closes_at"]
+    rows = await fetch("SELECT closes_at FROM deadline_extension WHERE edition = {} AND organisation = {} "
+                       "ORDER BY closes_at DESC LIMIT 1", edition["id"], organisation_id)
+    closes: datetime = edition["submission_closes_at"]
+    if rows and rows[0]["closes_at"] > closes:
+        extended: datetime = rows[0]["closes_at"]
+        return extended
     return closes
 
 
