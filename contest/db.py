@@ -11,6 +11,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,6 +22,19 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from contest.settings import get_settings
+
+
+def _integer_out(value: bytes) -> int:
+    """An INTEGER column's value as SQLite hands it over (its digits). Piccolo's own converter
+    reads every one through ``Decimal`` (for a stored ``1.0``), some microseconds each: a tenth
+    of the ranking's read of 21,000 sheets went there."""
+    try:
+        return int(value)
+    except ValueError:
+        return int(Decimal(value.decode()))
+
+
+sqlite3.register_converter("INTEGER", _integer_out)
 
 #: How long a write waits for its turn: first behind this process's other writers, then (SQLite's
 #: busy timeout) behind another process holding the database's write lock. Past either the
