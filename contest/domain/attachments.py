@@ -11,6 +11,7 @@ from contest import clock
 from contest.db import atomic, existing, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
+from contest.domain.editions import edition_by_id
 from contest.domain.entries import (
     ATTACHMENT_KINDS,
     EDITABLE_STATES,
@@ -26,7 +27,7 @@ from contest.enums import Role
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, t
 from contest.rules import refuse_pending_member
-from contest.tables import Attachment, Edition, Entry, Receipt
+from contest.tables import Attachment, Entry, Receipt
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str,
 async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
     """Before reading an upload's body: may this caller add a file, and how big may it be?"""
     row = await owned_entry(actor, entry_id)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    edition = await edition_by_id(row["edition"])
     await require_open(edition, row["organisation"])
     used = await _room_used(actor, entry_id, row["state"], edition)
     remaining = max(0, edition["max_entry_bytes"] - used)
@@ -127,7 +128,7 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
     that file is returned and nothing is added (the caller then deletes the new bytes)."""
     row = await owned_entry(actor, entry_id)
     key = upload_key(entry_id, idempotency_key)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    edition = await edition_by_id(row["edition"])
     if errors := kind_errors(kind):
         raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
     kind = kind or _kind_for(content_type)
@@ -209,7 +210,7 @@ async def delete_attachment(*, actor: Actor, attachment_id: int) -> str | None:
     if att is None or row is None or not is_owner(actor, row):
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such file.", code="attachment_not_found")
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    edition = await edition_by_id(row["edition"])
     async with atomic():
         await lock_row("entry", att["entry"])
         await require_open(edition, row["organisation"])

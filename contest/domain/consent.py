@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from contest import clock
-from contest.db import atomic, existing, lock_row
+from contest.db import atomic, existing, fetch, lock_row
 from contest.domain import announcement
 from contest.domain.audit import Actor, append_event
 from contest.domain.entries import entry_row, is_owner
@@ -61,17 +61,12 @@ async def withdraw(*, actor: Actor, entry_id: int) -> dict[str, Any]:
 
 async def consent_record(entry_id: int) -> dict[str, Any]:
     """The consent now, and who gave it when (and when it was withdrawn, if it was)."""
-    from contest.tables import User
-
-    consent = await existing(Entry.select(Entry.consent_publish).where(Entry.id == entry_id))
-    rows = await EntryConsent.select(EntryConsent.granted, EntryConsent.given_by, EntryConsent.given_at).where(
-        EntryConsent.entry == entry_id).order_by(EntryConsent.id, ascending=False)
+    consent = (await fetch("SELECT consent_publish FROM entry WHERE id = {}", entry_id))[0]
+    rows = await fetch("SELECT c.granted, c.given_at, u.email FROM entry_consent c "
+                       "LEFT JOIN app_user u ON u.id = c.given_by WHERE c.entry = {} ORDER BY c.id DESC", entry_id)
     given = next((r for r in rows if r["granted"]), None)
     withdrawn = rows[0] if rows and not rows[0]["granted"] else None
-    by = None
-    if given and given["given_by"] is not None:
-        user = await User.select(User.email).where(User.id == given["given_by"]).first()
-        by = user["email"] if user else None
+    by = given["email"] if given else None
     return {"consent_publish": bool(consent["consent_publish"]), "consent_given_by": by,
             "consent_given_at": given["given_at"] if given else None,
             "consent_withdrawn_at": withdrawn["given_at"] if withdrawn else None}

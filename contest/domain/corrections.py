@@ -21,8 +21,9 @@ from contest import clock
 from contest.db import existing, lock_row
 from contest.domain.announcement import AWARD_AWARDEE, AWARD_NAMES, awarded_order, build_results, digest
 from contest.domain.audit import Actor, append_event, canonical_json
+from contest.domain.editions import edition_by_id
 from contest.errors import Conflict
-from contest.tables import Edition, Entry, ResultCorrection, ResultSnapshot
+from contest.tables import Entry, ResultCorrection, ResultSnapshot
 
 #: The state of an entry that holds the Digital Local Government award and not the DG Awards.
 AWARDED_STATE = "finalist"
@@ -45,7 +46,7 @@ async def correct_for_appeal(*, actor: Actor, appeal_id: int, entry_id: int) -> 
     await append_event(actor=actor, action="entry.appeal_outcome", subject_type="entry", subject_id=entry_id,
                        before={"state": entry["state"]},
                        after={"state": AWARDED_STATE, "award": AWARD_AWARDEE, "appeal_id": appeal_id})
-    edition = await existing(Edition.select().where(Edition.id == entry["edition"]))
+    edition = await edition_by_id(entry["edition"])
     fresh = await build_results(edition, snapshot["published_at"])
     item = next(i for i in fresh["awarded"] if i["entry_id"] == entry_id)
     outcome = next(o for o in fresh["outcomes"] if o["entry_id"] == entry_id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from contest import clock
-from contest.db import atomic, existing, stored_json
+from contest.db import atomic, fetch, stored_json
 from contest.domain import proposals
 from contest.domain.audit import Actor, append_event
 from contest.enums import EditionState, EntryStates
@@ -248,7 +248,7 @@ async def update_edition(*, actor: Actor, year: int, data: dict[str, Any]) -> Ed
             await append_event(actor=actor, action="edition.update", subject_type="edition", subject_id=year,
                                before=_audit_view({k: row[k] for k in changed}),
                                after=_audit_view(changed))
-        row = await existing(Edition.select().where(Edition.id == row["id"]))
+        row = await edition_by_id(row["id"])
     return _view(row)
 
 
@@ -296,6 +296,14 @@ async def edition_row(year: int) -> dict[str, Any]:
         raise NotFound("No such edition.")
     found: dict[str, Any] = row
     return found
+
+
+async def edition_by_id(edition_id: int) -> dict[str, Any]:
+    """The edition an entry or round belongs to, as stored (a row that must exist)."""
+    rows = await fetch("SELECT * FROM edition WHERE id = {}", edition_id)
+    if not rows:
+        raise LookupError("a row that must exist is missing")
+    return rows[0]
 
 
 def edition_view(row: dict[str, Any]) -> EditionView:

@@ -23,7 +23,7 @@ from piccolo.query.functions.aggregate import Count
 from contest import clock, dates
 from contest.db import fetch, stored_json
 from contest.domain.audit import Actor
-from contest.domain.editions import edition_row
+from contest.domain.editions import edition_by_id, edition_row
 from contest.domain.extensions import deadline_for
 from contest.domain.organisations import like_pattern
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
@@ -151,7 +151,7 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
         raise NotFound("No such entry.", code="entry_not_found")
     attachments = await fetch("SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id", entry_id)
     receipts = await fetch("SELECT * FROM receipt WHERE entry = {} ORDER BY sequence DESC", entry_id)
-    edition = (await fetch("SELECT * FROM edition WHERE id = {}", row["edition"]))[0]
+    edition = await edition_by_id(row["edition"])
     org = (await fetch("SELECT * FROM organisation WHERE id = {}", row["organisation"]))[0]
     closes = await deadline_for(edition, row["organisation"])
     editable = row["state"] in EDITABLE_STATES and clock.now() < closes and is_owner(actor, row)

@@ -41,10 +41,11 @@ from contest.db import existing, stored_json
 from contest.domain import appeals
 from contest.domain.audit import Actor, sealed_event
 from contest.domain.corrections import superseded
+from contest.domain.editions import edition_by_id
 from contest.domain.entries import entry_row, is_owner
 from contest.errors import NotFound
 from contest.rules import is_organiser, refuse_pending_member
-from contest.tables import Appeal, Attachment, AuditEvent, Edition, Entry, Receipt, ResultSnapshot
+from contest.tables import Appeal, Attachment, AuditEvent, Entry, Receipt, ResultSnapshot
 
 FORMAT = "dlg-evidence-pack"
 VERSION = 1
@@ -112,7 +113,7 @@ def _safe_name(name: str) -> str:
 
 async def _allowed_entry(actor: Actor | None, entry_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     row = await entry_row(entry_id)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"])) if row else None
+    edition = await edition_by_id(row["edition"]) if row else None
     if row is None or edition is None:
         raise NotFound("No such entry.", code="entry_not_found")
     if is_organiser(actor):

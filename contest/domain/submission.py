@@ -12,7 +12,7 @@ from contest import clock
 from contest.db import atomic, existing, lock_row, stored_json
 from contest.domain import consent, outbox
 from contest.domain.audit import Actor, append_event
-from contest.domain.editions import edition_row
+from contest.domain.editions import edition_by_id, edition_row
 from contest.domain.entries import (
     EDITABLE_STATES,
     FIELDS,
@@ -79,7 +79,7 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     """Save fields of a draft or submitted entry. ``version`` must be the one the editor loaded:
     a stale one gets 409 so two staff never silently overwrite each other. Returns the new version."""
     row = await owned_entry(actor, entry_id)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    edition = await edition_by_id(row["edition"])
     # Deadline and state first: after the deadline an invalid change is refused as late, not
     # as invalid (fixing it would not help).
     await require_open(edition, row["organisation"])
@@ -138,7 +138,7 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
     SHA-256. Submitting again with nothing changed returns the same receipt, so a double click or
     two simultaneous submits give exactly one receipt."""
     row = await owned_entry(actor, entry_id)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    edition = await edition_by_id(row["edition"])
     async with atomic():
         await lock_row("entry", entry_id)
         await require_open(edition, row["organisation"])
@@ -227,7 +227,7 @@ async def get_receipt(actor: Actor | None, number: str) -> tuple[dict[str, Any],
 async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
     """Withdraw before the deadline: the entry leaves the contest and frees the organisation's slot."""
     row = await owned_entry(actor, entry_id)
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    edition = await edition_by_id(row["edition"])
     async with atomic():
         await require_open(edition, row["organisation"])
         updated = await Entry.update({Entry.state: EntryState.withdrawn, Entry.updated_at: clock.now(),

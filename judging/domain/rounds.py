@@ -20,11 +20,12 @@ from contest import clock
 from contest.db import atomic, existing, lock_row
 from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
+from contest.domain.editions import edition_by_id
 from contest.enums import EditionState, Role
 from contest.errors import Conflict, ValidationFailed
 from contest.i18n import both, current_language, t, thai_sorted
 from contest.rules import require_organiser
-from contest.tables import DeadlineExtension, Edition, Organisation, User
+from contest.tables import DeadlineExtension, Organisation, User
 from judging.domain.assignments import fill_gaps
 from judging.domain.conflicts import conflicts_by_member, declare_conflict, recuse_live
 from judging.domain.ranking import NORMALISATIONS, rules_hash
@@ -536,7 +537,7 @@ async def open_round(*, actor: Actor, round_id: int) -> str:
     row = await get_round_row(round_id)
     if row["state"] != RoundState.draft:
         raise Conflict("This round has already opened.", code="already_open")
-    edition = await existing(Edition.select().where(Edition.id == row["edition"]))
+    edition = await edition_by_id(row["edition"])
     async with atomic():
         await lock_row("judging_round", round_id)
         if row["kind"] == RoundKind.screening:
