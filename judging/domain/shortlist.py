@@ -122,10 +122,12 @@ async def ranking_items(round_id: int, *, with_borderline: bool = True) -> dict[
               "reviewers": r.reviewers, "spread": r.spread, "borderline": r.borderline,
               "criterion_means": r.criterion_means, "tied": r.tied} for r in ranking]
     ranked = {r.entry_id for r in ranking}
-    in_round = await fetch("SELECT entry FROM judging_round_entry WHERE round = {} ORDER BY entry", round_id)
-    items += [{"entry_id": r["entry"], "rank": None, "score": None, "raw_score": None, "reviewers": 0,
-               "spread": None, "borderline": False, "criterion_means": {}, "tied": False}
-              for r in in_round if r["entry"] not in ranked]
+    in_round = (await fetch("SELECT COUNT(*) AS n FROM judging_round_entry WHERE round = {}", round_id))[0]["n"]
+    if in_round > len(ranked):  # entries nobody has scored yet, listed last
+        rows = await fetch("SELECT entry FROM judging_round_entry WHERE round = {} ORDER BY entry", round_id)
+        items += [{"entry_id": r["entry"], "rank": None, "score": None, "raw_score": None, "reviewers": 0,
+                   "spread": None, "borderline": False, "criterion_means": {}, "tied": False}
+                  for r in rows if r["entry"] not in ranked]
     return {"round_id": round_id, "kind": row["kind"], "state": row["state"], "cut": cut_of(row),
             "rules_hash": row["rules_hash"], "items": items}
 
