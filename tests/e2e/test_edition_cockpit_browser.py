@@ -91,12 +91,14 @@ def test_the_cockpit_fits_a_phone_refreshes_itself_and_sends_reminders(server: d
             # Nothing wider than the phone: the page does not scroll sideways.
             widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert widths[0] <= widths[1] == 390, widths
-            # Four charts, each an image named by its title and described by its summary, drawn inside the screen.
+            # Five charts (the tile map of the provinces among them), each an image named by its title and
+            # described by its summary, drawn inside the screen.
             charts = page.locator("svg.chart[role=img]")
-            expect(charts).to_have_count(4)
-            for i in range(4):
+            expect(charts).to_have_count(5)
+            for i in range(5):
                 chart = charts.nth(i)
-                assert chart.locator("title").text_content() and chart.locator("desc").text_content()
+                # The chart's own title and description (a tile map's tiles carry tooltips of their own).
+                assert chart.locator(":scope > title").text_content() and chart.locator(":scope > desc").text_content()
                 box = chart.bounding_box()
                 assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
             expect(page.get_by_role("img", name=th("Entries by region"))).to_be_visible()
