@@ -322,8 +322,9 @@ class _PooledTransaction(SQLiteTransaction):
         :func:`atomic` does from the start. On the loop's thread a statement cannot wait for
         another connection's write without stopping that writer too."""
         if self.transaction_type != TransactionType.immediate and self._turn is None:
-            self._turn = self.engine.write_turn()
-            await self._turn.__aenter__()
+            turn = self.engine.write_turn()
+            await turn.__aenter__()
+            self._turn = turn
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
