@@ -48,8 +48,8 @@ def ranking_rules(row: dict[str, Any], criteria: list[dict[str, Any]]) -> Rules:
 
 async def submitted_reviews(round_id: int) -> list[Review]:
     """Every submitted score sheet of a round, one row per review."""
-    rows = await Assignment.select(Assignment.entry, Assignment.reviewer, Assignment.scores).where(
-        (Assignment.round == round_id) & (Assignment.state == AssignmentState.submitted))
+    rows = await fetch("SELECT entry, reviewer, scores FROM judging_assignment WHERE round = {} AND state = {}",
+                       round_id, AssignmentState.submitted.value)
     decode = msgspec.json.decode
     return [Review(r["entry"], r["reviewer"], decode(s) if isinstance(s := r["scores"], (str, bytes)) else s)
             for r in rows]
