@@ -82,7 +82,8 @@ class InlineConnection:
     thread per statement (aiosqlite's way) only added its hand-over: a quarter of the CPU a
     score sheet's request took. Nothing waits inside a statement: writers take their turn
     (:meth:`ContestSQLiteEngine.write_turn`) before they begin, and readers never wait in WAL
-    mode. It offers the part of aiosqlite's interface Piccolo's transactions use."""
+    mode. Only what flushes the log to disk (a commit) goes to a worker thread. It offers the part
+    of aiosqlite's interface Piccolo's transactions use."""
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw: sqlite3.Connection | None = raw
@@ -92,14 +93,30 @@ class InlineConnection:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         return self.raw
 
+    def _commits(self, sql: str) -> bool:
+        """Whether ``sql`` makes SQLite write its log to disk (``fsync``): a COMMIT, or a write
+        outside a transaction (autocommit). Those run on a worker thread, so the other requests
+        go on while the disk is flushed; every other statement runs inline."""
+        head = sql.lstrip()[:6].upper()
+        return head == "COMMIT" or (head != "SELECT" and not self._open().in_transaction
+                                    and not head.startswith(("BEGIN", "PRAGMA")))
+
     async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
-        return self._open().execute(sql, parameters)
+        raw = self._open()
+        if self._commits(sql):
+            return await asyncio.to_thread(raw.execute, sql, parameters)
+        return raw.execute(sql, parameters)
 
     async def execute_fetchall(self, sql: str, parameters: Any = ()) -> list[Any]:
-        return self._open().execute(sql, parameters).fetchall()
+        raw = self._open()
+        if self._commits(sql):
+            return await asyncio.to_thread(lambda: raw.execute(sql, parameters).fetchall())
+        return raw.execute(sql, parameters).fetchall()
 
     async def commit(self) -> None:
-        self._open().commit()
+        raw = self._open()
+        if raw.in_transaction:
+            await asyncio.to_thread(raw.commit)
 
     @property
     def in_transaction(self) -> bool:

@@ -4,6 +4,7 @@ and a failed statement or transaction never leaves a connection in a bad state f
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -87,7 +88,9 @@ def test_db_connections_are_reused_not_one_thread_per_query(tmp_path: Path) -> N
         run(go())
     finally:
         threading.Thread.start = original  # type: ignore[method-assign]
-    assert started == []  # 150 queries and transactions: statements run on the loop's own thread
+    # 150 queries and transactions: statements run on the loop's thread, and a commit borrows a
+    # thread of the loop's default pool (at most its size), never one per query.
+    assert len(started) <= min(32, (os.cpu_count() or 1) + 4)
     run(db.close_idle())
     assert db._idle == []
 
