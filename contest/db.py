@@ -75,6 +75,24 @@ def contains(column: str, text: str) -> WhereRaw:
     return WhereRaw(f"lower({column}) LIKE {{}} ESCAPE '\\'", f"%{escaped}%")
 
 
+async def _on_thread(call: Any) -> Any:
+    """``call()`` on a worker thread. A task cancelled meanwhile still waits for it to finish
+    before the cancellation goes on: the connection must not be rolled back, closed or handed to
+    another task while the thread is using it."""
+    future = asyncio.get_running_loop().run_in_executor(None, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.wait([future])
+            except asyncio.CancelledError:
+                continue
+        if not future.cancelled():
+            future.exception()  # retrieved: the request is going away either way
+        raise
+
+
 class InlineConnection:
     """An ``sqlite3`` connection used from the event loop: each statement runs at once on the
     loop's thread. The app's statements are indexed reads and small writes of microseconds to a
@@ -104,19 +122,21 @@ class InlineConnection:
     async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         raw = self._open()
         if self._commits(sql):
-            return await asyncio.to_thread(raw.execute, sql, parameters)
+            cursor: sqlite3.Cursor = await _on_thread(lambda: raw.execute(sql, parameters))
+            return cursor
         return raw.execute(sql, parameters)
 
     async def execute_fetchall(self, sql: str, parameters: Any = ()) -> list[Any]:
         raw = self._open()
         if self._commits(sql):
-            return await asyncio.to_thread(lambda: raw.execute(sql, parameters).fetchall())
+            rows: list[Any] = await _on_thread(lambda: raw.execute(sql, parameters).fetchall())
+            return rows
         return raw.execute(sql, parameters).fetchall()
 
     async def commit(self) -> None:
         raw = self._open()
         if raw.in_transaction:
-            await asyncio.to_thread(raw.commit)
+            await _on_thread(raw.commit)
 
     @property
     def in_transaction(self) -> bool:

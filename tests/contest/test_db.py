@@ -183,3 +183,29 @@ def test_db_writers_in_several_processes_take_turns_instead_of_failing(tmp_path:
     assert [w.exitcode for w in workers] == [0, 0, 0]
     rows = sqlite3.connect(path).execute("SELECT COUNT(*) FROM item").fetchone()
     assert rows == (450,)
+
+
+def test_db_a_cancelled_request_waits_for_its_commit_before_the_connection_is_touched(tmp_path: Path) -> None:
+    # A commit runs on a worker thread. If the request is cancelled meanwhile (the client went
+    # away), the connection must not be rolled back, closed or reused until the thread is done
+    # with it: the task waits, then is cancelled.
+    import time
+
+    from contest.db import _on_thread
+
+    finished: list[str] = []
+
+    def slow_commit() -> None:
+        time.sleep(0.2)
+        finished.append("commit")
+
+    async def go() -> list[str]:
+        task = asyncio.ensure_future(_on_thread(slow_commit))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        finished.append("cancelled")
+        return finished
+
+    assert run(go()) == ["commit", "cancelled"]
