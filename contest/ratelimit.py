@@ -102,6 +102,15 @@ def _ladder(hits_sql: str, rule: Delay) -> str:
     return f"CASE WHEN {hits_sql} < {rule.free} THEN 0 {' '.join(steps)} ELSE {rule.cap} END"
 
 
+async def _first_wait(counter: Counter, items: list[tuple[str, Delay]]) -> int:
+    """``counter.attempt`` for each key in turn, stopping at the first that must wait."""
+    for key, rule in items:
+        wait = await counter.attempt(key, rule)
+        if wait:
+            return wait
+    return 0
+
+
 class DatabaseCounter:
     """Counters in the ``rate_counter`` table, one atomic statement per change."""
 
@@ -145,11 +154,7 @@ class DatabaseCounter:
     async def attempts(self, items: list[tuple[str, Delay]]) -> int:
         # One transaction: one turn of the database's writer and one commit for the log-in's counters.
         async with atomic():
-            for key, rule in items:
-                wait = await self.attempt(key, rule)
-                if wait:
-                    return wait
-        return 0
+            return await _first_wait(self, items)
 
     async def clear_all(self, keys: list[str]) -> None:
         await RateCounter.delete().where(RateCounter.key.is_in(keys))
@@ -228,11 +233,7 @@ class RedisCounter:
         await self.clear_all([key])
 
     async def attempts(self, items: list[tuple[str, Delay]]) -> int:
-        for key, rule in items:
-            wait = await self.attempt(key, rule)
-            if wait:
-                return wait
-        return 0
+        return await _first_wait(self, items)
 
     async def clear_all(self, keys: list[str]) -> None:
         if self._usable():
