@@ -102,7 +102,7 @@ def test_the_worker_outlives_redis_and_sends_what_waited(db: str, tmp_path: Path
         wait_until(lambda: "Starting worker" in worker.tail(), 30, "the worker to start")
         first = _mail_job("before@example.go.th")
         _hand_to_redis(redis.url, [first])
-        wait_until(lambda: len(_mails(tmp_path)) == 1, 30, "the first mail")
+        wait_until(lambda: len(_mails(tmp_path)) == 1, 120, "the first mail")
 
         redis.kill()
         waiting = _mail_job("during@example.go.th")  # queued while Redis is away: stays in the outbox
@@ -114,7 +114,7 @@ def test_the_worker_outlives_redis_and_sends_what_waited(db: str, tmp_path: Path
         redis.start()
         wait_until(lambda: worker.tail().count("Starting worker") >= 2, 60, "the worker to start again")
         _hand_to_redis(redis.url, [waiting])
-        wait_until(lambda: len(_mails(tmp_path)) == 2, 30, "the mail that waited")
+        wait_until(lambda: len(_mails(tmp_path)) == 2, 120, "the mail that waited")
         assert run(Outbox.count().where(Outbox.state == "done")) == 2
         assert worker.stop() == 0  # SIGTERM still ends it cleanly
     finally:
