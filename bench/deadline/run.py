@@ -528,6 +528,17 @@ def run_against(bases: list[str], orgs: int, clients: int, seed: bool) -> RunRes
                      verify(facts, stored, orgs, load), [])
 
 
+def add_server_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--base-url`` (repeatable) and ``--seed-only`` / ``--no-seed``: the options of a load
+    benchmark that can run against servers already running (``what`` says whose database)."""
+    parser.add_argument("--base-url", action="append", default=[], metavar="URL",
+                        help=f"run against this running server (repeatable: round-robin); {what}")
+    seeding = parser.add_mutually_exclusive_group()
+    seeding.add_argument("--seed-only", action="store_true",
+                         help="seed the database DATABASE_URL names (migrated already) and stop")
+    seeding.add_argument("--no-seed", action="store_true", help="with --base-url: the database is seeded already")
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the options, then one loop per mode
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
@@ -536,13 +547,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the options, the
     parser.add_argument("--workers", default="1,2", help="granian worker counts to try, e.g. 1,2")
     parser.add_argument("--keep-logs", type=Path, default=None, metavar="DIR",
                         help="copy each run's server log into DIR (the run's temp dir is removed)")
-    parser.add_argument("--base-url", action="append", default=[], metavar="URL",
-                        help="run against this running server (repeatable: round-robin); the database and "
-                             "storage are the ones this environment names")
-    seeding = parser.add_mutually_exclusive_group()
-    seeding.add_argument("--seed-only", action="store_true",
-                         help="seed the database DATABASE_URL names (migrated already) and stop")
-    seeding.add_argument("--no-seed", action="store_true", help="with --base-url: the database is seeded already")
+    add_server_options(parser, "the database and storage are the ones this environment names")
     args = parser.parse_args(argv)
     check_template()
     results: list[RunResult] = []

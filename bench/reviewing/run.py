@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from bench.deadline.run import pct, server_log_errors, start_postgres, stop_postgres
+from bench.deadline.run import add_server_options, pct, server_log_errors, start_postgres, stop_postgres
 from bench.rawhttp import RawClient
 from bench.signin import sign_in
 from bench.upload.run import ROOT, contest_env, free_port, process_tree, run_python, start_contest, stop_server
@@ -419,13 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the clients' HTTP: bench/rawhttp.py (default, about a tenth of httpx's CPU) or httpx")
     parser.add_argument("--entries", type=int, default=7000)
     parser.add_argument("--reviewers", type=int, default=20)
-    parser.add_argument("--base-url", action="append", default=[], metavar="URL",
-                        help="run against this running server (repeatable: round-robin); the database is "
-                             "the one DATABASE_URL names in this environment")
-    seeding = parser.add_mutually_exclusive_group()
-    seeding.add_argument("--seed-only", action="store_true",
-                         help="seed the database DATABASE_URL names (migrated already) and stop")
-    seeding.add_argument("--no-seed", action="store_true", help="with --base-url: the database is seeded already")
+    add_server_options(parser, "the database is the one DATABASE_URL names in this environment")
     args = parser.parse_args(argv)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     if args.seed_only:
