@@ -247,7 +247,9 @@ class Tags:
 
 
 def _operator(pdf: FPDF, text: str) -> None:
-    """A content-stream operator on the current page: fpdf2 has no public call for marked content."""
+    """A content-stream operator on the current page. fpdf2 (2.8) has no public call for marked
+    content: its own (``_marked_sequence``) is private too, and tags figures only, with no
+    ``/Span`` and no ``/ActualText`` in the content stream."""
     pdf._out(text)  # noqa: SLF001
 
 

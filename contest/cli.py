@@ -321,10 +321,11 @@ def previews() -> None:
     previews only; the check job makes them for new uploads)."""
     from contest import jobs
     from contest.tables import Attachment
+    from uploads.checks import CheckState
 
     async def make_all() -> int:
         rows = await Attachment.select(Attachment.id, Attachment.storage_key).where(
-            (Attachment.check_state == "passed") & Attachment.thumbnail_key.is_null()
+            (Attachment.check_state == CheckState.passed) & Attachment.thumbnail_key.is_null()
             & Attachment.deleted_at.is_null() & Attachment.purged_at.is_null()
             & Attachment.content_type.like("image/%")).order_by(Attachment.id)
         return sum([await jobs.make_preview(r["id"], r["storage_key"]) is not None for r in rows])

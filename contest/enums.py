@@ -27,6 +27,14 @@ class EditionState(StrEnum):
     announced = "announced"
 
 
+class RoundKind(StrEnum):
+    """The two judging rounds of an edition. Judging runs them; the contest records what each
+    decides on the entries (``contest.domain.outcomes``), so the kinds are named here."""
+
+    screening = "screening"  # the committee shortlists the 40
+    final = "final"          # the panel picks the winner among them
+
+
 class EntryState(StrEnum):
     """An entry's life: drafted and submitted by its organisation (or withdrawn), then decided by
     eligibility, the screening round and the final round."""
@@ -70,6 +78,36 @@ class MembershipState(StrEnum):
     verified = "verified"
     rejected = "rejected"
     removed = "removed"
+
+
+class PendingActionState(StrEnum):
+    """A power one administrator proposed (four eyes): ``pending`` until a second administrator
+    approves it (``approved``: carried out then) or turns it down (``rejected``; its proposer
+    withdraws it the same way)."""
+
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class PendingActionStates:
+    #: Decided either way: nothing left to approve or reject.
+    DECIDED = (PendingActionState.approved, PendingActionState.rejected)
+
+
+class ErasureState(StrEnum):
+    """A person's request to have their data erased: ``pending`` until an administrator
+    approves it (``approved``: the data became a pseudonym) or keeps the data for a reason the
+    law allows (``rejected``)."""
+
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ErasureStates:
+    #: Decided either way: nothing left to approve or reject.
+    DECIDED = (ErasureState.approved, ErasureState.rejected)
 
 
 class TokenPurpose(StrEnum):

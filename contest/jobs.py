@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from contest.domain import outbox
 from contest.mail import Mail, deliver
+from uploads.checks import CheckState
 
 if TYPE_CHECKING:
     from uploads.checks import CheckResult
@@ -96,14 +97,14 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
         if now is None or now["deleted_at"] is not None:
             log.info("attachment %s was removed before its check; nothing to check", attachment_id)
             return
-        await record_check(attachment_id=attachment_id, state="failed", details={"error": "ObjectNotFound"},
+        await record_check(attachment_id=attachment_id, state=CheckState.failed, details={"error": "ObjectNotFound"},
                            message="ไม่พบไฟล์ในที่จัดเก็บ กรุณาลบรายการนี้แล้วอัปโหลดไฟล์อีกครั้ง / "
                                    "The file is missing from storage. Please remove it and upload it again.")
         log.error("attachment %s: stored object %s is missing", attachment_id, att["storage_key"])
         return
     await record_check(attachment_id=attachment_id, state=result.state, details=result.details,
                        message=_result_message(result))
-    if result.state == "passed" and att["content_type"].startswith("image/"):
+    if result.state == CheckState.passed and att["content_type"].startswith("image/"):
         await make_preview(attachment_id, att["storage_key"])
 
 
@@ -148,7 +149,7 @@ async def check_membership_letter(args: dict[str, Any], outbox_id: int) -> None:
         return
     result = await _check_stored(row["letter_key"], "application/pdf")
     if result is None:
-        await record_letter_check(membership_id=membership_id, state="failed", message=_MISSING)
+        await record_letter_check(membership_id=membership_id, state=CheckState.failed, message=_MISSING)
         return
     await record_letter_check(membership_id=membership_id, state=result.state, message=_result_message(result))
 
@@ -167,7 +168,7 @@ async def check_appeal_attachment(args: dict[str, Any], outbox_id: int) -> None:
         return
     result = await _check_stored(row["attachment_key"], row["attachment_content_type"])
     if result is None:
-        await record_document_check(appeal_id=appeal_id, state="failed", message=_MISSING)
+        await record_document_check(appeal_id=appeal_id, state=CheckState.failed, message=_MISSING)
         return
     await record_document_check(appeal_id=appeal_id, state=result.state, message=_result_message(result))
 

@@ -1,11 +1,11 @@
-"""The vocabulary of judging: kinds and states of rounds and assignments."""
+"""The vocabulary of judging: kinds and states of rounds and assignments. The round kinds are
+``contest.enums.RoundKind`` (the contest records each round's outcome), named here too."""
 
 from enum import StrEnum
 
+from contest.enums import RoundKind
 
-class RoundKind(StrEnum):
-    screening = "screening"  # the committee shortlists the 40
-    final = "final"          # the panel picks the winner among them
+__all__ = ["RoundKind", "RoundState", "RoundStates", "AssignmentState", "AssignmentStates"]
 
 
 class RoundState(StrEnum):

@@ -4,7 +4,7 @@ A leaf package: it knows nothing of contests or judging and reads no environment
 (storage URL, size limit, clamd address) are passed in by the application shell.
 """
 
-from uploads.checks import CheckResult, ScanUnavailable, check_file
+from uploads.checks import CheckResult, CheckState, CheckStates, ScanUnavailable, check_file
 from uploads.errors import (
     EmptyFile,
     IncompleteUpload,
@@ -20,6 +20,8 @@ from uploads.streaming import ReceivedUpload, receive_upload
 
 __all__ = [
     "CheckResult",
+    "CheckState",
+    "CheckStates",
     "EmptyFile",
     "IncompleteUpload",
     "LocalStorage",

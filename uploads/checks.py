@@ -16,8 +16,9 @@ import struct
 import time
 import zipfile
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Final, Literal
+from typing import Any, BinaryIO, Final
 from urllib.parse import unquote, urlsplit
 
 import anyio
@@ -26,9 +27,23 @@ import anyio.to_thread
 from uploads.errors import format_mb
 from uploads.storage import Storage
 
-__all__ = ["CheckResult", "ScanUnavailable", "check_file", "clamd_scan"]
+__all__ = ["CheckResult", "CheckState", "CheckStates", "ScanUnavailable", "check_file", "clamd_scan"]
 
-CheckState = Literal["passed", "failed", "infected"]
+
+class CheckState(StrEnum):
+    """Where a stored file's checks stand: ``pending`` until the check job has run, then
+    ``passed``, ``failed`` (it does not open as its type says) or ``infected`` (clamd found a
+    virus; the file is kept for the record and never handed out)."""
+
+    pending = "pending"
+    passed = "passed"
+    failed = "failed"
+    infected = "infected"
+
+
+class CheckStates:
+    #: Refused by the checks: the file does not count, and its owner should replace it.
+    REFUSED = (CheckState.failed, CheckState.infected)
 
 #: INSTREAM chunk size; clamd's default StreamMaxLength (25 MB) must be raised above the upload
 #: limit in clamd.conf, or clamd answers "size limit exceeded" (reported as ScanUnavailable).
@@ -46,14 +61,14 @@ class ScanUnavailable(Exception):
 class CheckResult:
     """Outcome of checking one stored file; ``details`` are shown to organisers."""
 
-    state: CheckState
+    state: CheckState  # never pending: a result is the check done
     details: dict[str, Any] = field(default_factory=dict)
     message_th: str = ""
     message_en: str = ""
 
 
 def _failed(message_th: str, message_en: str, **details: Any) -> CheckResult:
-    return CheckResult("failed", details, message_th, message_en)
+    return CheckResult(CheckState.failed, details, message_th, message_en)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +220,7 @@ def _check_pdf(
             pages = len(reader.pages)
         except _TooCostly:
             return CheckResult(
-                "passed",
+                CheckState.passed,
                 {"pages": None, "bytes": size, "note": "pages_not_counted"},
                 "ไม่ได้นับจำนวนหน้า เพราะไฟล์ใหญ่และโครงสร้างภายในต้องซ่อมก่อนอ่าน โปรแกรมอ่าน PDF ส่วนใหญ่ซ่อมได้เอง"
                 " ถ้าเปิดไม่ได้ กรุณาบันทึกเป็น PDF ใหม่แล้วส่งอีกครั้ง",
@@ -223,7 +238,7 @@ def _check_pdf(
             return _pdf_unreadable(type(exc).__name__)
     if pages == 0:
         return _failed("ไฟล์ PDF ไม่มีหน้าใดเลย", "The PDF has no pages.", pages=0)
-    return CheckResult("passed", {"pages": pages})
+    return CheckResult(CheckState.passed, {"pages": pages})
 
 
 def _check_image(path: Path) -> CheckResult:
@@ -241,7 +256,7 @@ def _check_image(path: Path) -> CheckResult:
             "The image cannot be opened; it may be damaged or too large in pixels.",
             error=type(exc).__name__,
         )
-    return CheckResult("passed", {"width": width, "height": height})
+    return CheckResult(CheckState.passed, {"width": width, "height": height})
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,7 +461,7 @@ def _check_ooxml(path: Path) -> CheckResult:
         refused = _refused_part(key, info.filename, content_type)
         if refused is not None:
             return refused
-    return CheckResult("passed", {"entries": len(entries), "bytes": size})
+    return CheckResult(CheckState.passed, {"entries": len(entries), "bytes": size})
 
 
 def _check_blocking(path: Path, content_type: str) -> CheckResult:
@@ -459,7 +474,7 @@ def _check_blocking(path: Path, content_type: str) -> CheckResult:
             return _check_image(path)
         if content_type.startswith("application/vnd.openxmlformats-officedocument."):
             return _check_ooxml(path)
-        return CheckResult("passed", {"bytes": path.stat().st_size})
+        return CheckResult(CheckState.passed, {"bytes": path.stat().st_size})
     except MemoryError:
         raise  # this machine's trouble, not the file's: the caller retries later
     except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -483,13 +498,13 @@ async def check_file(
         signature = await clamd_scan(clamd_url, storage.open_range(key))
         if signature is not None:
             return CheckResult(
-                "infected",
+                CheckState.infected,
                 {"signature": signature},
                 f"ตรวจพบมัลแวร์ในไฟล์ ({signature}) ระบบจะไม่เผยแพร่ไฟล์นี้",
                 f"Malware was found in the file ({signature}); it will not be shown to anyone.",
             )
     if content_type.startswith("video/"):
         # Nothing cheap opens an MP4 in pure Python; the container was sniffed at upload.
-        return CheckResult("passed", {"bytes": await storage.size(key)})
+        return CheckResult(CheckState.passed, {"bytes": await storage.size(key)})
     async with storage.local_path(key) as path:
         return await anyio.to_thread.run_sync(_check_blocking, path, content_type)

@@ -32,6 +32,7 @@ from contest.summary import in_page_order
 from contest.tables import Edition, Organisation, Receipt
 from contest.templating import file_size
 from contest.web import MULTIPART
+from uploads.checks import CheckState
 from uploads.errors import UploadError
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -64,8 +65,9 @@ def state_label(state: str) -> str:
 
 
 def check_label(state: str) -> str:
-    return {"pending": t("Being checked"), "passed": t("Passed the checks"), "failed": t("Did not pass"),
-            "infected": t("Virus found")}.get(state, state)
+    labels: dict[str, str] = {CheckState.pending: t("Being checked"), CheckState.passed: t("Passed the checks"),
+                              CheckState.failed: t("Did not pass"), CheckState.infected: t("Virus found")}
+    return labels.get(state, state)
 
 
 def attachment_kind_label(kind: str) -> str:

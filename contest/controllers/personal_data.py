@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from contest.confirmation import Confirmation, confirmation_page
 from contest.domain import erasure, my_data
+from contest.enums import ErasureState
 from contest.errors import DomainError, NotFound, ValidationFailed
 from contest.guards import admin_required, login_required, require_actor
 from contest.i18n import t
@@ -73,7 +74,7 @@ class PersonalDataApi(Controller):
     @get("/api/v1/erasure-requests", operation_id="listErasureRequests", guards=[admin_required],
          **api(401, 403, auth=BEARER))
     async def index(self, request: Request,
-                    request_state: str | None = Parameter(query="state", default="pending", required=False),
+                    request_state: str | None = Parameter(query="state", default=ErasureState.pending, required=False),
                     ) -> list[dict[str, Any]]:
         """Administrators: erasure requests (``state``: pending by default; empty for all)."""
         return await erasure.list_requests(actor=require_actor(request), state=request_state or None)
@@ -171,5 +172,5 @@ class ErasureAdminPages(Controller):
             cannot_undo=t("Erased data cannot be brought back."), danger=True,
             action=f"/admin/erasure-requests/{request_id}", confirm=t("Yes, erase the data"),
             cancel="/admin/erasure-requests", hidden={"decision": "approve", "reason": reason, "confirmed": "yes"},
-            blocked=None if found["state"] == "pending" else t("This request was already decided: there is nothing "
-                                                                "to confirm.")))
+            blocked=None if found["state"] == ErasureState.pending
+            else t("This request was already decided: there is nothing to confirm.")))

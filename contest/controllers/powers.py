@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from contest.confirmation import Confirmation, confirmation_page
 from contest.domain import accounts, powers
 from contest.domain.proposals import Proposed
+from contest.enums import PendingActionState, PendingActionStates
 from contest.errors import DomainError, NotFound, PermissionDenied
 from contest.guards import admin_required, require_actor
 from contest.i18n import format_date, t
@@ -116,7 +117,9 @@ class PendingActionPages(Controller):
 
     @get("/")
     async def index(self, request: Request, done: str | None = None) -> Template:
-        flash = {"approved": t("Approved and carried out."), "rejected": t("Rejected.")}.get(done or "")
+        flashes: dict[str, str] = {PendingActionState.approved: t("Approved and carried out."),
+                                   PendingActionState.rejected: t("Rejected.")}
+        flash = flashes.get(done or "")
         return await self._page(request, flash=flash)
 
     @post("/{pending_id:int}/{decision:str}")
@@ -135,7 +138,7 @@ class PendingActionPages(Controller):
             raise
         except DomainError as exc:
             return await self._page(request, error=t(exc.message, **exc.params), status=exc.status_code)
-        done = {"approve": "approved", "reject": "rejected"}[decision]
+        done = {"approve": PendingActionState.approved, "reject": PendingActionState.rejected}[decision]
         return Redirect(f"/admin/pending-actions?done={done}", status_code=303)
 
     async def _confirm_approval(self, actor: Any, pending_id: int) -> Template:
@@ -144,7 +147,7 @@ class PendingActionPages(Controller):
         if action is None:
             raise NotFound("The page or item you asked for does not exist.")
         blocked = None
-        if action["state"] != "pending":
+        if action["state"] in PendingActionStates.DECIDED:
             blocked = t("This action was already decided: there is nothing to confirm.")
         elif action["proposed_by"] == actor.email:
             blocked = t("You proposed this action: another administrator approves it.")

@@ -45,6 +45,7 @@ from contest.i18n import format_date, t
 from contest.rules import is_admin_person, is_organiser
 from contest.settings import get_settings
 from contest.tables import Appeal, AuditEvent, Edition, Entry, User
+from uploads.checks import CheckState
 
 #: The outcomes that may be appealed: what the organisation was refused.
 APPEALABLE_STATES = (EntryState.ineligible, EntryState.not_shortlisted)
@@ -181,7 +182,7 @@ async def lodge_appeal(*, actor: Actor, entry_id: int, reason: Any,
         if document is not None:
             values.update(attachment_name=document.name[:255], attachment_key=document.key,
                           attachment_size=document.size, attachment_sha256=document.sha256,
-                          attachment_content_type=document.content_type, attachment_check_state="pending")
+                          attachment_content_type=document.content_type, attachment_check_state=CheckState.pending)
         rows = await Appeal.insert(Appeal(**values)).returning(Appeal.id)
         appeal_id = int(rows[0]["id"])
         after: dict[str, Any] = {"appeal_id": appeal_id, "state": OPEN, "reason": text,
@@ -450,7 +451,7 @@ async def document_for(actor: Actor, appeal_id: int) -> dict[str, Any]:
         raise NotFound("No such file.", code="attachment_not_found")
     if not is_organiser(actor):
         await owned_entry(actor, row["entry"])
-    if row["attachment_check_state"] == "infected":
+    if row["attachment_check_state"] == CheckState.infected:
         raise PermissionDenied("A virus was found in this file, so it cannot be downloaded.",
                                code="attachment_infected")
     return {"key": row["attachment_key"], "name": row["attachment_name"],

@@ -28,6 +28,7 @@ from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied
 from contest.i18n import current_language, t
 from contest.rules import refuse_pending_member
 from contest.tables import Attachment, Entry, Receipt
+from uploads.checks import CheckState
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
         rows = await Attachment.insert(Attachment(
             entry=entry_id, kind=kind, name=name[:255], size=size, content_type=content_type, sha256=sha256,
             storage_key=storage_key, upload_key=key, uploaded_by=actor.id,
-            check_state="pending")).returning(*Attachment.all_columns())
+            check_state=CheckState.pending)).returning(*Attachment.all_columns())
         attachment = rows[0]
         await Entry.update({Entry.revision: Entry.revision + 1, Entry.updated_at: clock.now()}).where(
             Entry.id == entry_id)
@@ -251,7 +252,7 @@ async def get_attachment_for_download(actor: Actor | None, attachment_id: int) -
         # Its retention period ended: the bytes are gone; its receipt still shows its SHA-256.
         raise NotFound("This file was deleted when its retention period ended. Its receipt still shows its "
                        "name, size and SHA-256.", code="attachment_purged")
-    if att["check_state"] == "infected":
+    if att["check_state"] == CheckState.infected:
         # Nobody downloads malware from us, whatever their role: it stays stored for the record.
         raise PermissionDenied("A virus was found in this file, so it cannot be downloaded. The organisation "
                                "should remove it and upload a clean copy.", code="attachment_infected")

@@ -37,6 +37,7 @@ from contest.numbers import whole_number
 from contest.rules import is_organiser, refuse_any_pending, refuse_pending_member
 from contest.spreadsheets import Column
 from contest.tables import Entry
+from uploads.checks import CheckStates
 
 EDITABLE_STATES = EntryStates.EDITABLE
 LIVE_STATES = EntryStates.LIVE
@@ -515,7 +516,7 @@ def missing_for_submission(entry: dict[str, Any], attachments: list[dict[str, An
     problems = {f: t("Required before submitting.") for f in REQUIRED_TO_SUBMIT if not entry.get(f)}
     if not attachments:
         problems["attachments"] = t("Attach at least one file (for example a presentation in PDF).")
-    bad = [a["name"] for a in attachments if a["check_state"] in ("failed", "infected")]
+    bad = [a["name"] for a in attachments if a["check_state"] in CheckStates.REFUSED]
     if bad:
         problems["attachments"] = t("These files failed the checks; remove or replace them: {names}",
                                     names=", ".join(bad))

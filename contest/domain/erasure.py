@@ -25,7 +25,7 @@ from contest import clock
 from contest.db import atomic, contains, existing, lock_row, stored_json
 from contest.domain import audit
 from contest.domain.audit import Actor, append_event
-from contest.enums import OutboxState
+from contest.enums import ErasureState, ErasureStates, OutboxState
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import format_date, t
 from contest.rules import require_organiser
@@ -78,10 +78,10 @@ async def request_erasure(*, actor: Actor, reason: str = "") -> dict[str, Any]:
     async with atomic():
         await lock_row("app_user", actor.id)
         if await ErasureRequest.exists().where((ErasureRequest.user == actor.id)
-                                               & (ErasureRequest.state == "pending")):
+                                               & (ErasureRequest.state == ErasureState.pending)):
             raise Conflict("You already asked for your data to be erased; an administrator is deciding.",
                            code="erasure_pending")
-        rows = await ErasureRequest.insert(ErasureRequest(user=actor.id, state="pending",
+        rows = await ErasureRequest.insert(ErasureRequest(user=actor.id, state=ErasureState.pending,
                                                           reason=(reason or "").strip()[:2000])
                                            ).returning(*ErasureRequest.all_columns())
         await append_event(actor=actor, action="erasure.request", subject_type="user", subject_id=actor.id,
@@ -95,7 +95,7 @@ async def my_requests(actor: Actor) -> list[dict[str, Any]]:
     return [request_view(r) for r in rows]
 
 
-async def list_requests(*, actor: Actor, state: str | None = "pending") -> list[dict[str, Any]]:
+async def list_requests(*, actor: Actor, state: str | None = ErasureState.pending) -> list[dict[str, Any]]:
     require_organiser(actor, "Only administrators decide erasure requests.")
     query = ErasureRequest.select(*ErasureRequest.all_columns(), ErasureRequest.user.email.as_alias("email"),
                                   ErasureRequest.user.name.as_alias("name"), ErasureRequest.user.role.as_alias("role"))
@@ -110,7 +110,7 @@ async def _open_request(request_id: int) -> dict[str, Any]:
     row = await ErasureRequest.select().where(ErasureRequest.id == request_id).first()
     if row is None:
         raise NotFound("No such erasure request.")
-    if row["state"] != "pending":
+    if row["state"] in ErasureStates.DECIDED:
         raise Conflict("This request has already been decided.", code="already_decided")
     return dict(row)
 
@@ -128,7 +128,7 @@ async def reject(*, actor: Actor, request_id: int, code: str, reason: str) -> di
         raise ValidationFailed(errors=errors)
     async with atomic():
         row = await _open_request(request_id)
-        await ErasureRequest.update({ErasureRequest.state: "rejected", ErasureRequest.refusal_code: code,
+        await ErasureRequest.update({ErasureRequest.state: ErasureState.rejected, ErasureRequest.refusal_code: code,
                                      ErasureRequest.decision_reason: reason.strip()[:2000],
                                      ErasureRequest.decided_by: actor.id, ErasureRequest.decided_at: clock.now()}
                                     ).where(ErasureRequest.id == request_id)
@@ -145,7 +145,7 @@ async def approve(*, actor: Actor, request_id: int, reason: str = "") -> dict[st
         if row["user"] == actor.id:
             raise Conflict("Another administrator must decide your own erasure request.", code="own_request")
         pseudonym = await erase_user(row["user"])
-        await ErasureRequest.update({ErasureRequest.state: "approved", ErasureRequest.pseudonym: pseudonym,
+        await ErasureRequest.update({ErasureRequest.state: ErasureState.approved, ErasureRequest.pseudonym: pseudonym,
                                      ErasureRequest.decision_reason: (reason or "").strip()[:2000],
                                      ErasureRequest.decided_by: actor.id, ErasureRequest.decided_at: clock.now()}
                                     ).where(ErasureRequest.id == request_id)

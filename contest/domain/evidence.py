@@ -46,6 +46,7 @@ from contest.domain.entries import entry_row, is_owner
 from contest.errors import NotFound
 from contest.rules import is_organiser, refuse_pending_member
 from contest.tables import Appeal, Attachment, AuditEvent, Entry, Receipt, ResultSnapshot
+from uploads.checks import CheckState
 
 FORMAT = "dlg-evidence-pack"
 VERSION = 1
@@ -189,7 +190,7 @@ async def _receipt_parts(pack: EvidencePack, entry_id: int) -> None:
         if att is None or att["purged_at"] is not None:
             pack.omitted.append({"path": path, "sha256": f.get("sha256", ""),
                                  "reason": "Deleted when its retention period ended; receipt.json keeps its SHA-256."})
-        elif att["check_state"] == "infected":
+        elif att["check_state"] == CheckState.infected:
             pack.omitted.append({"path": path, "sha256": f.get("sha256", ""),
                                  "reason": "A virus was found in this file; it is kept, not handed out."})
         else:
@@ -212,7 +213,7 @@ async def _appeal_parts(pack: EvidencePack, entry_id: int) -> None:
         "correction_sha256": row["correction_sha256"] or None,
         "attachment": ({"name": row["attachment_name"], "size": row["attachment_size"],
                         "sha256": row["attachment_sha256"]} if row["attachment_key"] else None)})))
-    if row["attachment_key"] and row["attachment_check_state"] != "infected":
+    if row["attachment_key"] and row["attachment_check_state"] != CheckState.infected:
         pack.parts.append(Part(f"appeal/{_safe_name(row['attachment_name'])}", storage_key=row["attachment_key"],
                                size=row["attachment_size"]))
 

@@ -28,6 +28,7 @@ from contest.i18n import mail_text, t
 from contest.rules import is_admin
 from contest.settings import get_settings
 from contest.tables import Membership, Organisation, User
+from uploads.checks import CheckState, CheckStates
 
 #: The letter: one PDF, at most this size.
 LETTER_MAX_BYTES = 10 * 1024 * 1024
@@ -172,7 +173,7 @@ async def request_membership(*, actor: Actor, organisation_code: str, letter: Le
             await Membership.update({
                 Membership.letter_name: letter.name[:255], Membership.letter_key: letter.key,
                 Membership.letter_size: letter.size, Membership.letter_sha256: letter.sha256,
-                Membership.letter_check_state: "pending",
+                Membership.letter_check_state: CheckState.pending,
             }).where(Membership.id == membership_id)
             await append_event(actor=actor, action="membership.letter", subject_type="membership",
                                subject_id=membership_id,
@@ -299,7 +300,7 @@ async def approve(*, actor: Actor, membership_id: int, reason: str = "") -> dict
             if not row["letter_key"]:
                 raise Conflict("The first member needs the authorisation letter before approval.",
                                code="letter_required")
-            if row["letter_check_state"] in ("failed", "infected"):
+            if row["letter_check_state"] in CheckStates.REFUSED:
                 raise Conflict("The authorisation letter failed its check: ask for a new one.",
                                code="letter_failed")
         await Membership.update({Membership.state: MembershipState.verified, Membership.decided_at: clock.now(),
@@ -394,7 +395,7 @@ async def letter_for(actor: Actor, membership_id: int) -> LetterFile:
                                   Membership.decided_at).where(Membership.id == membership_id).first()
     if row is None or not (is_admin(actor) or row["user"] == actor.id) or not row["letter_key"]:
         raise NotFound("No such letter.", code="letter_not_found")
-    if row["letter_check_state"] == "infected":
+    if row["letter_check_state"] == CheckState.infected:
         raise PermissionDenied("This file contains malware and cannot be opened.", code="attachment_infected")
     return LetterFile(key=row["letter_key"], name=row["letter_name"], size=row["letter_size"],
                       sha256=row["letter_sha256"], decided_at=row["decided_at"])

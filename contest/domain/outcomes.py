@@ -23,7 +23,7 @@ from typing import Any
 from contest import clock
 from contest.db import atomic
 from contest.domain.audit import Actor, append_event
-from contest.enums import EditionState, EntryState, EntryStates
+from contest.enums import EditionState, EntryState, EntryStates, RoundKind
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, t
 from contest.rules import can_manage_editions, is_organiser
@@ -45,8 +45,10 @@ MIN_REVIEWERS_FOR_MEANS = 2
 # Entries an admin may mark eligible or ineligible: submitted ones (and re-marking either way).
 JUDGEABLE_STATES = EntryStates.JUDGEABLE
 MAX_REASON = 2000
-# Outcomes a signed decision may give, per the round kind.
-OUTCOMES = {"screening": ("shortlisted", "not_shortlisted"), "final": ("winner", "finalist")}
+# Outcomes a signed decision may give, per the round kind (looked up by the round's stored kind).
+OUTCOMES: dict[str, tuple[EntryState, EntryState]] = {
+    RoundKind.screening: (EntryState.shortlisted, EntryState.not_shortlisted),
+    RoundKind.final: (EntryState.winner, EntryState.finalist)}
 
 
 def sees_verdicts_early(viewer: Actor | None) -> bool:
@@ -108,7 +110,7 @@ async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: b
         raise ValidationFailed(errors={"reason": t("Give the reason the organisation will see.")})
     if len(reason) > MAX_REASON:
         raise ValidationFailed(errors={"reason": t("At most {n} characters.", n=MAX_REASON)})
-    state = "eligible" if eligible else "ineligible"
+    state = EntryState.eligible if eligible else EntryState.ineligible
     async with atomic():
         rows = await Entry.select(Entry.id, Entry.state, Entry.eligibility_reason, Entry.edition, Entry.organisation,
                                   Entry.edition.year, Entry.edition.state, Entry.edition.submission_closes_at).where(
@@ -201,13 +203,13 @@ async def entries_in_state(edition_id: int, state: str) -> list[dict[str, Any]]:
         (Entry.edition == edition_id) & (Entry.state == state)).order_by(Entry.id)
 
 
-async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[str, Any]]) -> None:
+async def record_outcomes(*, actor: Actor, kind: RoundKind, outcomes: dict[int, dict[str, Any]]) -> None:
     """Record a signed round's outcome on each entry: state (``OUTCOMES[kind]``), rank, score and
     the aggregated feedback. The screening committee's feedback is the entry's feedback; the
     expert panel's is kept beside it under ``"final"`` (a finalist reads both). Called inside the
     signing transaction; one audit event per entry."""
     allowed = OUTCOMES[kind]
-    expected = EntryState.eligible if kind == "screening" else EntryState.shortlisted
+    expected = EntryState.eligible if kind == RoundKind.screening else EntryState.shortlisted
     current = {r["id"]: r for r in await Entry.select(Entry.id, Entry.state, Entry.feedback).where(
         Entry.id.is_in(list(outcomes) or [-1]))}
     for entry_id, outcome in outcomes.items():
@@ -222,7 +224,7 @@ async def record_outcomes(*, actor: Actor, kind: str, outcomes: dict[int, dict[s
                                   Entry.outcome_score: "" if outcome.get("score") is None
                                   else f"{outcome['score']:.4f}"}
         if feedback is not None:
-            if kind == "final":
+            if kind == RoundKind.final:
                 try:
                     screening = json.loads(before["feedback"]) if before["feedback"] else {}
                 except ValueError:

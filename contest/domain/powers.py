@@ -12,6 +12,7 @@ from contest import clock
 from contest.db import atomic, lock_row, stored_json
 from contest.domain import accounts, editions, notices, proposals, signatories, twofactor
 from contest.domain.audit import Actor, append_event
+from contest.enums import PendingActionState, PendingActionStates
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.rules import is_admin_person
@@ -37,7 +38,7 @@ async def _views(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [_view(r, emails) for r in rows]
 
 
-async def list_pending(actor: Actor, *, state: str | None = "pending") -> list[dict[str, Any]]:
+async def list_pending(actor: Actor, *, state: str | None = PendingActionState.pending) -> list[dict[str, Any]]:
     _require_admin_person(actor)
     query = PendingAction.select().order_by(PendingAction.id, ascending=False).limit(500)
     if state:
@@ -60,7 +61,7 @@ async def _locked_pending(actor: Actor, pending_id: int) -> dict[str, Any]:
     row = await PendingAction.select().where(PendingAction.id == pending_id).first()
     if row is None:
         raise NotFound("No such pending action.", code="pending_action_not_found")
-    if row["state"] != "pending":
+    if row["state"] in PendingActionStates.DECIDED:
         raise Conflict("This action was already decided.", code="pending_action_decided")
     return row
 
@@ -106,8 +107,9 @@ async def approve(*, actor: Actor, pending_id: int) -> dict[str, Any]:
     async with atomic():
         row = await _decidable(actor, pending_id)
         result = await _carry_out(actor, row)
-        await PendingAction.update({PendingAction.state: "approved", PendingAction.decided_by: actor.id,
-                                    PendingAction.decided_at: clock.now()}).where(PendingAction.id == pending_id)
+        await PendingAction.update({PendingAction.state: PendingActionState.approved,
+                                    PendingAction.decided_by: actor.id, PendingAction.decided_at: clock.now()}
+                                   ).where(PendingAction.id == pending_id)
         await append_event(actor=actor, action="pending_action.approve", subject_type="pending_action",
                            subject_id=pending_id, after={"kind": row["kind"], "proposed_by": row["proposed_by"],
                                                          "result": result})
@@ -118,8 +120,8 @@ async def reject(*, actor: Actor, pending_id: int, reason: str = "") -> dict[str
     """A second administrator turns it down (the proposer may withdraw it the same way)."""
     async with atomic():
         row = await _locked_pending(actor, pending_id)
-        await PendingAction.update({PendingAction.state: "rejected", PendingAction.decided_by: actor.id,
-                                    PendingAction.decided_at: clock.now(),
+        await PendingAction.update({PendingAction.state: PendingActionState.rejected,
+                                    PendingAction.decided_by: actor.id, PendingAction.decided_at: clock.now(),
                                     PendingAction.reason: (reason or "")[:2000]}).where(PendingAction.id == pending_id)
         await append_event(actor=actor, action="pending_action.reject", subject_type="pending_action",
                            subject_id=pending_id, after={"kind": row["kind"], "reason": reason})

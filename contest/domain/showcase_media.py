@@ -13,11 +13,12 @@ from typing import Any
 from contest.domain.announcement import get_results, showcase_item
 from contest.errors import NotFound
 from contest.tables import Attachment, Entry
+from uploads.checks import CheckState
 
 
 def _shown() -> Any:
     return (Attachment.deleted_at.is_null() & Attachment.purged_at.is_null()
-            & (Attachment.check_state == "passed") & Attachment.thumbnail_key.is_not_null()
+            & (Attachment.check_state == CheckState.passed) & Attachment.thumbnail_key.is_not_null()
             & Attachment.content_type.like("image/%"))
 
 

@@ -21,6 +21,7 @@ from contest.db import atomic, lock_row
 from contest.domain import proposals
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_row
+from contest.enums import PendingActionState
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import t
 from contest.rules import require_organiser
@@ -119,7 +120,8 @@ async def overview(actor: Actor, year: int) -> dict[str, Any]:
         CertificateSignatory.id, ascending=False)
     waiting_ids = [r["pending_action"] for r in proposed if r["pending_action"]]
     waiting = {r["id"] for r in await PendingAction.select(PendingAction.id).where(
-        PendingAction.id.is_in(waiting_ids) & (PendingAction.state == "pending"))} if waiting_ids else set()
+        PendingAction.id.is_in(waiting_ids) & (PendingAction.state == PendingActionState.pending)
+    )} if waiting_ids else set()
     return {"current": _view(current) if current else None,
             "waiting": [_view(r) for r in proposed if r["pending_action"] in waiting]}
 
