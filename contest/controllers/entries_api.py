@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from contest import clock
 from contest.domain import attachments, consent, entries, extensions, submission
 from contest.domain.audit import Actor
-from contest.enums import Role
+from contest.enums import EntryState, Role
 from contest.errors import (
     DomainError,
     NotFound,
@@ -465,13 +465,13 @@ class EntryApi(Controller):
     async def submit(self, request: Request, entry_id: int) -> SubmitRead:
         result = await submission.submit_entry(actor=require_actor(request), entry_id=entry_id)
         r = result.receipt
-        return SubmitRead(state="submitted", receipt=receipt_read(r))
+        return SubmitRead(state=EntryState.submitted, receipt=receipt_read(r))
 
     @post("/api/v1/entries/{entry_id:int}/withdraw", operation_id="withdrawEntry", guards=[applicant_required],
           status_code=HTTP_200_OK, **api(*UNSAFE, 401, 403, 404, 409, auth=BEARER))
     async def withdraw(self, request: Request, entry_id: int) -> StateRead:
         await submission.withdraw_entry(actor=require_actor(request), entry_id=entry_id)
-        return StateRead(state="withdrawn")
+        return StateRead(state=EntryState.withdrawn)
 
     @get("/api/v1/receipts/{number:str}", operation_id="getReceipt", guards=[login_required],
          **api(401, 404, auth=BEARER))

@@ -22,7 +22,7 @@ from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
 from contest.db import stored_json
 from contest.domain import attachments, editions, entries, extensions, organisations, submission
-from contest.enums import EditionState, EntryStates, Role
+from contest.enums import EditionState, EntryState, EntryStates, Role
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed, error_text
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t, thai_sorted
@@ -613,8 +613,8 @@ class EntryPages(Controller):
             "filtered": any(active.values()), "filter_query": filter_query,
             "paging": {"page": page, "pages": pages, "total": total, "first": first,
                        "last": first + len(rows) - 1 if rows else 0, "query": filter_query()},
-            "states": ("draft", "submitted", "withdrawn", *[s for s in entries.LIVE_STATES if s not in
-                                                           ("draft", "submitted")]),
+            "states": (EntryState.draft, EntryState.submitted, EntryState.withdrawn,
+                       *[s for s in entries.LIVE_STATES if s not in EntryStates.EDITABLE]),
             "kinds": list(KIND_LABELS), "provinces": provinces,
             "province_names": names, "bar": _bar_width,
             "province_counts": thai_sorted(counts["province"].items(), key=lambda kv: names.get(kv[0], kv[0])),

@@ -322,7 +322,7 @@ async def eligibility_decision(entry_id: int) -> dict[str, Any] | None:
     if event is None:
         return None
     after = stored_json(event["after"], {}) or {}
-    return {"eligible": after.get("state") == "eligible", "state": after.get("state"),
+    return {"eligible": after.get("state") == EntryState.eligible, "state": after.get("state"),
             "reason": after.get("reason", ""), "decided_at": event["at"]}
 
 

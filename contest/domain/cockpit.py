@@ -27,6 +27,7 @@ from contest.db import is_sqlite
 from contest.domain.audit import Actor
 from contest.domain.editions import EditionView, edition_view
 from contest.domain.registry import KIND_LABELS, PROVINCE_REGION, REGION_LABELS, REGIONS
+from contest.enums import EntryState
 from contest.errors import NotFound
 from contest.i18n import current_language, format_date, localised, t, thai_sort_key
 from contest.rules import require_organiser
@@ -312,8 +313,8 @@ async def cockpit_view(*, actor: Actor, year: int, draft_rows: int | None = None
     kinds: list[dict[str, Any]] = [{"kind": k, "label": _label(KIND_LABELS.get(k), k), "entries": n}
                                    for k, n in figures.kinds.items()]
     kinds.sort(key=lambda k: (-k["entries"], k["kind"]))
-    live = sum(n for s, n in figures.states.items() if s != "withdrawn")
-    drafts = figures.states.get("draft", 0)
+    live = sum(n for s, n in figures.states.items() if s != EntryState.withdrawn)
+    drafts = figures.states.get(EntryState.draft, 0)
     return {
         "edition": edition,
         "today": today,
@@ -322,7 +323,7 @@ async def cockpit_view(*, actor: Actor, year: int, draft_rows: int | None = None
         "accepting": edition.accepting_submissions,
         "closed": clock.now() >= edition.submission_closes_at,
         "totals": {"entries": live, "drafts": drafts, "submitted": live - drafts,
-                   "withdrawn": figures.states.get("withdrawn", 0),
+                   "withdrawn": figures.states.get(EntryState.withdrawn, 0),
                    "organisations": sum(p["organisations"] for p in figures.provinces),
                    "provinces": len(figures.provinces)},
         "states": figures.states,

@@ -12,6 +12,7 @@ from contest import clock
 from contest.domain import accounts, editions, notices, organisations, twofactor
 from contest.domain.audit import SYSTEM
 from contest.domain.demo_registry import generate_demo_registry
+from contest.enums import EntryState
 from contest.settings import get_settings
 from contest.tables import Edition, Entry, Organisation, User
 
@@ -107,7 +108,7 @@ async def _arriving_entries(year: int, opens: datetime, skip: set[int | None]) -
             submitted = None
         rows.append(Entry(edition=edition_id, organisation=org_id, title=_TITLES[i % len(_TITLES)],
                           category=rng.choice(["service", "management", "participation", "data"]),
-                          state="submitted" if submitted else "draft", created_at=created,
+                          state=EntryState.submitted if submitted else EntryState.draft, created_at=created,
                           updated_at=submitted or created, submitted_at=submitted,
                           submitted_revision=1 if submitted else None, submission_count=1 if submitted else 0,
                           contact_name="ผู้ประสานงาน", contact_email=f"it{i + 1:02d}@demo.test"))

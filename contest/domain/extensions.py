@@ -67,7 +67,7 @@ async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, cl
         cleared = [r["id"] for r in decided]
         for entry_id in cleared:
             await append_event(actor=actor, action="entry.eligibility_cleared", subject_type="entry",
-                               subject_id=entry_id, after={"state": "submitted", "reason": "deadline.extend"})
+                               subject_id=entry_id, after={"state": EntryState.submitted, "reason": "deadline.extend"})
         await append_event(actor=actor, action="deadline.extend", subject_type="organisation",
                            subject_id=organisation_code,
                            after={"edition": year, "closes_at": clock.utc_iso(closes_at), "reason": reason,

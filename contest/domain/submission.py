@@ -181,7 +181,7 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
         receipt = rows[0]
         await append_event(actor=actor, action="entry.submit", subject_type="entry", subject_id=entry_id,
                            before={"state": current["state"]},
-                           after={"state": "submitted", "receipt": number, "files": [
+                           after={"state": EntryState.submitted, "receipt": number, "files": [
                                {"name": f["name"], "size": f["size"], "sha256": f["sha256"]} for f in files]})
         job = await outbox.add_job("send_mail", _receipt_mail(actor.email, edition, current, receipt, files),
                                    dedupe_key=f"receipt:{number}")
@@ -237,4 +237,4 @@ async def withdraw_entry(*, actor: Actor, entry_id: int) -> None:
             raise not_editable(actor, row["state"], edition["published_at"],
                                 "This entry cannot be withdrawn (it is {state}).")
         await append_event(actor=actor, action="entry.withdraw", subject_type="entry", subject_id=entry_id,
-                           before={"state": row["state"]}, after={"state": "withdrawn"})
+                           before={"state": row["state"]}, after={"state": EntryState.withdrawn})

@@ -29,6 +29,7 @@ from judging.domain.quality import Quality, round_quality_read
 from judging.domain.ranking import RankedEntry
 from judging.domain.round_rows import cut_of, deadline_of, get_round_row
 from judging.domain.shortlist import compute_round_ranking, ranking_fingerprint
+from judging.enums import AssignmentState
 from judging.tables import Assignment
 
 #: Near the cut: at least this many places either side...
@@ -141,7 +142,7 @@ def _keep(store: dict[int, tuple[tuple[Any, ...], Any]], round_id: int, fingerpr
 
 async def _submitted_on(round_id: int) -> Counter[date]:
     rows = await Assignment.select(Assignment.submitted_at).where(
-        (Assignment.round == round_id) & (Assignment.state == "submitted"))
+        (Assignment.round == round_id) & (Assignment.state == AssignmentState.submitted))
     return Counter(bangkok_day(r["submitted_at"]) for r in rows if r["submitted_at"] is not None)
 
 
