@@ -1,9 +1,10 @@
 """Ranking over the database, the committee's tie decisions, the proposed outcome with
 overrides, the two signatures that make it final, and the exports.
 
-The ranking itself is :func:`judging.domain.ranking.compute_ranking` (pure); this module only
-fetches the submitted score sheets — one row per review, the scores folded in SQL — and stores
-what comes back.
+The ranking itself is :func:`judging.domain.ranking.compute_ranking` (pure), computed over
+whole columns by :func:`judging.domain.ranking_arrays.compute_ranking_arrays` (the same result,
+bit for bit); this module only fetches the submitted score sheets — every sheet in one text value
+built in SQL, decoded at once — and stores what comes back.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from functools import partial
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from contest import clock
-from contest.db import atomic, existing, fetch, lock_row
+from contest.db import atomic, existing, fetch, is_sqlite, lock_row
 from contest.domain import outcomes as contest_outcomes
 from contest.domain.audit import Actor, append_event
 from contest.enums import Role
@@ -29,6 +31,7 @@ from contest.spreadsheets import Column, Sheet, write_csv, write_xlsx
 from contest.tables import User
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import RankedEntry, Review, Rules, compute_ranking
+from judging.domain.ranking_arrays import compute_ranking_arrays, decode_sheets
 from judging.domain.round_rows import criteria_of, cut_of, get_round_row
 from judging.enums import AssignmentState, RoundState
 from judging.tables import Assignment, Decision, Round, RoundEntry, Signature, TieDecision
@@ -53,6 +56,27 @@ async def submitted_reviews(round_id: int) -> list[Review]:
     decode = msgspec.json.decode
     return [Review(r["entry"], r["reviewer"], decode(s) if isinstance(s := r["scores"], (str, bytes)) else s)
             for r in rows]
+
+
+# Every submitted sheet in one row of text, "[entry,reviewer,{scores}],...": a round's 21,000
+# sheets cross from the database as one value instead of 21,000 rows, and are decoded at once.
+_SHEETS_SQL = ("SELECT {agg}('[' || entry || ',' || reviewer || ',' || COALESCE({scores}, 'null') || ']', ',') "
+               "AS sheets FROM judging_assignment WHERE round = {{}} AND state = {{}}")
+
+
+async def submitted_sheets(round_id: int, codes: list[str]
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | list[Review]:
+    """Every submitted score sheet of a round as columns (entry ids, reviewer ids, one score
+    column per criterion of ``codes``); as :func:`submitted_reviews` when a sheet does not fit
+    them (a criterion missing or unknown, a score that is not a number), for the reference to
+    explain."""
+    sql = _SHEETS_SQL.format(agg="group_concat", scores="scores") if is_sqlite() else _SHEETS_SQL.format(
+        agg="string_agg", scores="scores::text")
+    text = (await fetch(sql, round_id, AssignmentState.submitted.value))[0]["sheets"]
+    if not text:
+        return []
+    columns = decode_sheets(text, tuple(codes))
+    return columns if columns is not None else await submitted_reviews(round_id)
 
 
 async def tie_positions(round_id: int) -> dict[int, int]:
@@ -96,8 +120,12 @@ async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
     if cached is not None and cached[0] == fingerprint:
         return row, cached[1]
     rules = ranking_rules(row, await criteria_of(round_id))
-    reviews = await submitted_reviews(round_id)
-    ranking = compute_ranking(reviews, rules, await tie_positions(round_id), with_borderline=with_borderline)
+    sheets = await submitted_sheets(round_id, [c.code for c in rules.criteria])
+    positions = await tie_positions(round_id)
+    if isinstance(sheets, list):
+        ranking = compute_ranking(sheets, rules, positions, with_borderline=with_borderline)
+    else:
+        ranking = compute_ranking_arrays(*sheets, rules, positions, with_borderline=with_borderline)
     if len(_RANKINGS) >= _RANKINGS_MAX:
         _RANKINGS.pop(next(iter(_RANKINGS)))
     _RANKINGS[(round_id, with_borderline)] = (fingerprint, ranking)
