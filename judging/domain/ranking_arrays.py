@@ -273,6 +273,14 @@ def _int64(values: np.ndarray) -> np.ndarray:
     return np.array(as_list, dtype=np.int64)
 
 
+def _quantised_floats(values: np.ndarray) -> np.ndarray:
+    """``round(value)`` of each float (half to even, as Python's), as int64."""
+    rounded = np.rint(values)
+    if rounded.size and not (np.abs(rounded) < 2.0**62).all():
+        raise _Unsupported
+    return rounded.astype(np.int64)
+
+
 def _published(q: np.ndarray) -> list[float]:
     """Quantised numbers as the published floats ``q / 10**9`` (int / int, correctly rounded:
     the same as float division while ``q`` is exact as a float)."""
@@ -369,7 +377,7 @@ class _Core:
         if self.zscore:
             z, x, y = self._z_measure(c)
             fsum = _fsums(z, self.starts, self.sizes)
-            return np.rint((x + y * (fsum / self.sizes.astype(np.float64))) * float(QUANTUM)).astype(np.int64)
+            return _quantised_floats((x + y * (fsum / self.sizes.astype(np.float64))) * float(QUANTUM))
         scale = self.total_scale if c is None else self.value_scale
         return _rounded_means(self._span_sum(c), self.sizes, scale)
 
@@ -395,8 +403,9 @@ class _Core:
 
     # leaving one sheet out --------------------------------------------------------------------
 
-    def left_out(self, c: int | None) -> list[int | None]:
-        """Per sheet: the key component (negated quantised mean) of its entry without that sheet."""
+    def left_out_array(self, c: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per sheet: the key component (negated quantised mean) of its entry without that sheet
+        (int64), and where the sheet is its entry's only one (there is no such key: 0 there)."""
         sizes = self.sizes
         alone = np.repeat(sizes == 1, sizes)
         if self.zscore:
@@ -405,8 +414,7 @@ class _Core:
             rest = np.repeat(sizes - 1, sizes).astype(np.float64)
             rest[alone] = 1.0
             fsum[alone] = 0.0
-            q = -np.rint((x + y * (fsum / rest)) * float(QUANTUM)).astype(np.int64)
-            out: list[int | None] = q.tolist()
+            q = _quantised_floats((x + y * (fsum / rest)) * float(QUANTUM))
         else:
             scale = self.total_scale if c is None else self.value_scale
             column = self._column(c)
@@ -415,10 +423,70 @@ class _Core:
             rest_sizes[alone] = 1
             sums = np.repeat(self._span_sum(c), sizes) - values
             d = _objects(rest_sizes) * scale
-            out = (-((2 * sums * QUANTUM + d) // (2 * d))).tolist()
+            q = _int64((2 * sums * QUANTUM + d) // (2 * d))
+        q = -q
+        q[alone] = 0
+        return q, alone
+
+    def left_out(self, c: int | None) -> list[int | None]:
+        """:meth:`left_out_array` as a list, None where the entry has no other sheet."""
+        q, alone = self.left_out_array(c)
+        out: list[int | None] = q.tolist()
         for i in np.flatnonzero(alone).tolist():
             out[i] = None
         return out
+
+    def plain_borderline(self, order_index: np.ndarray, key_columns: list[np.ndarray]) -> set[int]:
+        """:func:`judging.domain.borderline.borderline_entries` without recorded decisions, over
+        whole columns: every key, the entries' and each sheet's left-out one, becomes its place
+        among all of them (equal keys, equal places), so each reviewer's scenario compares
+        integers. Leaving reviewer r out changes only r's entries' keys; the scenario's threshold
+        is the cut-th smallest of the unchanged head merged with those, and an entry switches
+        side when its own key moved across it, or when it lies between the old and the new
+        threshold."""
+        cut = self.rules.cut
+        spans = len(self.starts)
+        measures = [None, *self.tie_break_index]
+        left = [self.left_out_array(c) for c in measures]
+        alone = left[0][1]
+        every = np.concatenate([np.column_stack(key_columns), np.column_stack([q for q, _ in left])])
+        by_key = np.lexsort(every.T[::-1])
+        ordered = every[by_key]
+        new_key = np.concatenate(([True], (ordered[1:] != ordered[:-1]).any(axis=1)))
+        place = np.empty(len(every), dtype=np.int64)
+        place[by_key] = np.cumsum(new_key)
+        span_place, sheet_place = place[:spans], place[spans:]
+
+        keys = span_place[order_index]  # ascending
+        position = np.empty(spans, dtype=np.int64)
+        position[order_index] = np.arange(spans)
+        inside_count = spans if spans < cut else int(np.searchsorted(keys, keys[cut - 1], side="right"))
+        inside = position < inside_count
+        result: set[int] = set()
+        entries = self.entry_of_span
+        reviewer = self.reviewer
+        by_reviewer = np.argsort(reviewer, kind="stable")
+        bounds = np.flatnonzero(np.concatenate(([True], np.diff(reviewer[by_reviewer]) != 0, [True])))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            sheets = by_reviewer[a:b]
+            own = self.span_of_review[sheets]
+            kept = np.ones(spans, dtype=bool)
+            kept[position[own]] = False
+            head = keys[kept][:cut]
+            moved = ~alone[sheets]
+            merged = np.concatenate((head, sheet_place[sheets][moved]))
+            if len(merged) < cut:
+                now_inside = moved
+                new_inside_count = spans
+            else:
+                threshold = np.partition(merged, cut - 1)[cut - 1]
+                now_inside = moved & (sheet_place[sheets] <= threshold)
+                new_inside_count = int(np.searchsorted(keys, threshold, side="right"))
+            result.update(entries[own[now_inside != inside[own]]].tolist())
+            low, high = sorted((inside_count, new_inside_count))
+            between = order_index[low:high][kept[low:high]]
+            result.update(entries[between].tolist())
+        return result
 
     # the ranking ------------------------------------------------------------------------------
 
@@ -456,7 +524,10 @@ class _Core:
         order = entries[order_index].tolist()
         borderline: set[int] = set()
         if with_borderline and self.rules.cut > 0:
-            borderline = self._borderline(order, final_columns, key_columns, positions)
+            if positions:
+                borderline = self._borderline(order, final_columns, key_columns, positions)
+            else:
+                borderline = self.plain_borderline(order_index, key_columns)
 
         raw_q = self.raw_quantised()
         spreads = self.spreads()

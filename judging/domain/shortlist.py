@@ -92,22 +92,32 @@ _RANKINGS: dict[tuple[int, bool], tuple[tuple[Any, ...], list[RankedEntry]]] = {
 _RANKINGS_MAX = 16
 
 
+# The rows of :func:`ranking_items` built from a cached ranking (the very list object above).
+_ITEMS: dict[tuple[int, bool], tuple[list[RankedEntry], list[dict[str, Any]]]] = {}
+
+
 def forget_rankings() -> None:
     """Drop this process's computed rankings (the next read computes afresh)."""
     _RANKINGS.clear()
+    _ITEMS.clear()
+
+
+# One statement for both halves of the fingerprint: the sheets (a covering index answers it) and
+# the tie decisions.
+_FINGERPRINT_SQL = (
+    "SELECT s.n, s.v, s.at, t.n AS tn, t.p AS tp, t.at AS tat FROM "
+    "(SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v, MAX(updated_at) AS at FROM judging_assignment "
+    "WHERE round = {} AND state = 'submitted') s, "
+    "(SELECT COUNT(*) AS n, COALESCE(SUM(position), 0) AS p, MAX(created_at) AS at FROM judging_tie_decision "
+    "WHERE round = {}) t")
 
 
 async def ranking_fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
     """What a ranking is computed from, in a few numbers: it changes whenever a submitted sheet,
     a tie decision or the rules change (``version`` is bumped by every save, submit, reopen and recusal)."""
-    sheets = (await Assignment.raw(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v, MAX(updated_at) AS at FROM judging_assignment "
-        "WHERE round = {} AND state = 'submitted'", round_id))[0]
-    ties = (await TieDecision.raw(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(position), 0) AS p, MAX(created_at) AS at FROM judging_tie_decision "
-        "WHERE round = {}", round_id))[0]
-    return (row["rules_hash"], row["normalisation"], cut_of(row), sheets["n"], sheets["v"], str(sheets["at"]),
-            ties["n"], ties["p"], str(ties["at"]))
+    found = (await fetch(_FINGERPRINT_SQL, round_id, round_id))[0]
+    return (row["rules_hash"], row["normalisation"], cut_of(row), found["n"], found["v"], str(found["at"]),
+            found["tn"], found["tp"], str(found["tat"]))
 
 
 async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
@@ -146,12 +156,18 @@ async def ranking_items(round_id: int, *, with_borderline: bool = True) -> dict[
     organisations: a page shows a hundred of 7,000 and looks up only those
     (:func:`with_entry_info`)."""
     row, ranking = await compute_round_ranking(round_id, with_borderline=with_borderline)
-    items = [{"entry_id": r.entry_id, "rank": r.rank, "score": r.score, "raw_score": r.raw_score,
-              "reviewers": r.reviewers, "spread": r.spread, "borderline": r.borderline,
-              "criterion_means": r.criterion_means, "tied": r.tied} for r in ranking]
-    ranked = {r.entry_id for r in ranking}
+    built = _ITEMS.get((round_id, with_borderline))
+    if built is None or built[0] is not ranking:
+        built = (ranking, [{"entry_id": r.entry_id, "rank": r.rank, "score": r.score, "raw_score": r.raw_score,
+                            "reviewers": r.reviewers, "spread": r.spread, "borderline": r.borderline,
+                            "criterion_means": r.criterion_means, "tied": r.tied} for r in ranking])
+        if len(_ITEMS) >= _RANKINGS_MAX:
+            _ITEMS.pop(next(iter(_ITEMS)))
+        _ITEMS[(round_id, with_borderline)] = built
+    items = list(map(dict.copy, built[1]))  # the caller's own rows: it adds titles to some
     in_round = (await fetch("SELECT COUNT(*) AS n FROM judging_round_entry WHERE round = {}", round_id))[0]["n"]
-    if in_round > len(ranked):  # entries nobody has scored yet, listed last
+    if in_round > len(ranking):  # entries nobody has scored yet, listed last
+        ranked = {r.entry_id for r in ranking}
         rows = await fetch("SELECT entry FROM judging_round_entry WHERE round = {} ORDER BY entry", round_id)
         items += [{"entry_id": r["entry"], "rank": None, "score": None, "raw_score": None, "reviewers": 0,
                    "spread": None, "borderline": False, "criterion_means": {}, "tied": False}

@@ -52,15 +52,20 @@ class RankingPages(AdminPages):
         shown = items[(page - 1) * RANKING_PER_PAGE: page * RANKING_PER_PAGE]
         groups = admin_views.tied_groups(ranking["items"])
         await shortlist.with_entry_info([*shown, *(i for g in groups[:50] for i in g)])
-        inside = [i for i in ranking["items"] if i["rank"] is not None and i["rank"] <= ranking["cut"]]
+        cut = ranking["cut"]
+        ranked = borderline = tied = 0
+        last_inside = None
+        for i in ranking["items"]:  # listed best first, unranked entries last
+            if i["rank"] is not None:
+                ranked += 1
+                if i["rank"] <= cut:
+                    last_inside = i["entry_id"]
+            borderline += i["borderline"]
+            tied += i["tied"]
         context.update(
-            items=shown, rows=admin_views.Page(shown, total, page, RANKING_PER_PAGE), cut=ranking["cut"],
-            ranked=sum(1 for i in ranking["items"] if i["rank"] is not None),
-            borderline=sum(1 for i in ranking["items"] if i["borderline"]),
-            tied=sum(1 for i in ranking["items"] if i["tied"]),
-            groups=groups[:50], group_count=len(groups),
-            decisions=await admin_views.tie_decisions(round_id),
-            criteria=view.criteria, last_inside=inside[-1]["entry_id"] if inside else None,
+            items=shown, rows=admin_views.Page(shown, total, page, RANKING_PER_PAGE), cut=cut,
+            ranked=ranked, borderline=borderline, tied=tied, groups=groups[:50], group_count=len(groups),
+            decisions=await admin_views.tie_decisions(round_id), criteria=view.criteria, last_inside=last_inside,
         )
         extra.setdefault("tie_form", {})
         extra.setdefault("tie_errors", {})
