@@ -17,7 +17,7 @@ from typing import Any
 import geothai
 
 from contest import clock
-from contest.db import atomic, existing, lock_row
+from contest.db import atomic, existing, fetch, lock_row
 from contest.domain import outcomes
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_by_id
@@ -106,11 +106,15 @@ class RoundView:
         return self.state != RoundState.draft
 
 
-async def get_round(round_id: int) -> RoundView:
-    row = await get_round_row(round_id)
+async def get_round(round_id: int, *, row: dict[str, Any] | None = None) -> RoundView:
+    """The round as pages show it; ``row``: its :func:`get_round_row`, when the caller has it."""
+    if row is None:
+        row = await get_round_row(round_id)
     criteria = row["rules"]["criteria"] if row["rules"] else await criteria_of(round_id)
-    members = await Member.count().where(Member.round == round_id)
-    entries = await RoundEntry.count().where(RoundEntry.round == round_id)
+    counts = (await fetch("SELECT (SELECT COUNT(*) FROM judging_member WHERE round = {}) AS members, "
+                          "(SELECT COUNT(*) FROM judging_round_entry WHERE round = {}) AS entries",
+                          round_id, round_id))[0]
+    members, entries = counts["members"], counts["entries"]
     signatures = await Signature.select(Signature.user, Signature.user._.email, Signature.user._.name,
                                         Signature.signed_at, Signature.decision_hash).where(
         Signature.round == round_id).order_by(Signature.signed_at)

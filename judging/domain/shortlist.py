@@ -120,9 +120,11 @@ async def ranking_fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, 
             found["tn"], found["tp"], str(found["tat"]))
 
 
-async def compute_round_ranking(round_id: int, *, with_borderline: bool = True
+async def compute_round_ranking(round_id: int, *, with_borderline: bool = True, row: dict[str, Any] | None = None
                                 ) -> tuple[dict[str, Any], list[RankedEntry]]:
-    row = await get_round_row(round_id)
+    """The round's row (``row``, its :func:`get_round_row`, when the caller has it) and its ranking."""
+    if row is None:
+        row = await get_round_row(round_id)
     if row["state"] == RoundState.draft:
         raise Conflict("The round has not opened yet.", code="round_state", state=row["state"])
     fingerprint = await ranking_fingerprint(round_id, row)
@@ -151,11 +153,12 @@ async def ranking_view(round_id: int, *, with_borderline: bool = True) -> dict[s
     return view
 
 
-async def ranking_items(round_id: int, *, with_borderline: bool = True) -> dict[str, Any]:
+async def ranking_items(round_id: int, *, with_borderline: bool = True, row: dict[str, Any] | None = None
+                        ) -> dict[str, Any]:
     """The ranking as :func:`ranking_view` gives it, without the entries' titles and
     organisations: a page shows a hundred of 7,000 and looks up only those
-    (:func:`with_entry_info`)."""
-    row, ranking = await compute_round_ranking(round_id, with_borderline=with_borderline)
+    (:func:`with_entry_info`). ``row``: the round's :func:`get_round_row`, when the caller has it."""
+    row, ranking = await compute_round_ranking(round_id, with_borderline=with_borderline, row=row)
     built = _ITEMS.get((round_id, with_borderline))
     if built is None or built[0] is not ranking:
         built = (ranking, [{"entry_id": r.entry_id, "rank": r.rank, "score": r.score, "raw_score": r.raw_score,

@@ -27,6 +27,7 @@ from judging.controllers.admin.shared import (
 )
 from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import admin_views, rounds, shortlist
+from judging.domain.round_rows import get_round_row
 from judging.enums import RoundState
 
 RANKING_PER_PAGE = 100
@@ -38,12 +39,13 @@ class RankingPages(AdminPages):
     @reads
     async def _ranking_page(self, round_id: int, *, page: int = 1, show: str = "", status: int = 200,
                             **extra: Any) -> Template:
-        view = await rounds.get_round(round_id)
+        row = await get_round_row(round_id)
+        view = await rounds.get_round(round_id, row=row)
         context: dict[str, Any] = {"round": view, "tab": "ranking", "show": show, **HELPERS}
         if view.state == RoundState.draft:
             context["not_open"] = True
             return Template("judging/admin/ranking.html", status_code=status, context={**context, **extra})
-        ranking = await shortlist.ranking_items(round_id)
+        ranking = await shortlist.ranking_items(round_id, row=row)
         items = ranking["items"]
         if show == "flagged":
             items = [i for i in items if i["borderline"] or i["tied"]]
