@@ -145,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
               f"({d['reviews']:,} submitted), {result['scores']:,} scores, {args.reviewers} reviewers")
         print(f"  seed {result['seed_seconds']} s (assignment {result['assign_seconds']} s)")
         print(f"  domain, best of {args.runs}: fetch reviews {d['fetch_reviews_ms']} ms, compute_ranking "
-              f"with borderline {d['compute_ranking_with_borderline_ms']} ms; the full ranking from the "
+              f"with borderline {d['compute_ranking_with_borderline_ms']} ms; fetch the sheets as columns "
+              f"{d['fetch_sheets_ms']} ms, compute_ranking_arrays with borderline "
+              f"{d.get('compute_ranking_arrays_with_borderline_ms')} ms (the same result: {d.get('arrays_same')}); "
+              f"the full ranking from the "
               f"database {d['ranking_cold_ms']} ms (target <= 1000), reused while unchanged "
               f"{d['ranking_total_ms']} ms (view with titles {d['ranking_view_ms']} ms); "
               f"{d['borderline']} borderline")

@@ -108,6 +108,7 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
     from contest.domain.audit import Actor
     from judging.domain import assignments, quality, round_cockpit, scoring, shortlist
     from judging.domain.ranking import compute_ranking
+    from judging.domain.ranking_arrays import compute_ranking_arrays
     from judging.domain.round_rows import criteria_of, get_round_row
     from judging.domain.shortlist import ranking_rules, tie_positions
 
@@ -139,6 +140,15 @@ async def timings(round_id: int, reviewer_id: int, runs: int) -> dict[str, Any]:
         return compute_ranking(reviews, rules, await tie_positions(round_id))
 
     ranked = await best("compute_ranking_with_borderline_ms", pure)
+    sheets = await best("fetch_sheets_ms", lambda: shortlist.submitted_sheets(
+        round_id, [c.code for c in rules.criteria]))
+
+    async def arrays() -> Any:
+        return compute_ranking_arrays(*sheets, rules, await tie_positions(round_id))
+
+    if not isinstance(sheets, list):
+        same = await best("compute_ranking_arrays_with_borderline_ms", arrays)
+        out["arrays_same"] = same == ranked
     async def cold() -> Any:
         shortlist.forget_rankings()  # what the first call after a change pays: fetch, compute, borderline
         return await shortlist.compute_round_ranking(round_id)

@@ -4,7 +4,8 @@
 
 7,000 entries x 3 reviewers x 6 criteria from 40 reviewers (with per-reviewer harshness, so
 z-score normalisation has work to do) for ``compute_ranking`` including the leave-one-reviewer-out
-borderline analysis; 7,000 entries x 3 per entry over 60 reviewers for ``plan_assignments``.
+borderline analysis, and for ``compute_ranking_arrays`` (numpy) on the same sheets; 7,000 entries
+x 3 per entry over 60 reviewers for ``plan_assignments``.
 Prints the best of 5 runs of each.
 """
 
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from judging.domain.planner import EntryRef, ReviewerRef, plan_assignments  # noqa: E402
 from judging.domain.ranking import Criterion, Review, Rules, compute_ranking  # noqa: E402
+from judging.domain.ranking_arrays import compute_ranking_arrays, sheet_arrays  # noqa: E402
 
 ENTRIES = 7_000
 PER_ENTRY = 3
@@ -80,6 +82,8 @@ def main() -> None:
         f" ({len(reviews) * len(CRITERIA):,} scores); best of {RUNS}"
     )
     codes = tuple(c.code for c in CRITERIA)
+    columns = sheet_arrays(reviews, codes)
+    assert columns is not None
     for normalisation in ("zscore", "none"):
         rules = Rules(CRITERIA, normalisation, codes[:2], 40)
         plain, _ = best_of(RUNS, lambda rules=rules: compute_ranking(reviews, rules, with_borderline=False))
@@ -89,6 +93,16 @@ def main() -> None:
         print(
             f"  compute_ranking {normalisation:>6}: {full * 1000:6.1f} ms with borderline"
             f" ({plain * 1000:6.1f} ms without); {borderline} borderline, {tied} tied"
+        )
+        started = time.process_time()
+        fast, same = best_of(RUNS, lambda rules=rules: compute_ranking_arrays(*columns, rules))
+        cpu = (time.process_time() - started) / RUNS
+        fast_plain, _ = best_of(RUNS, lambda rules=rules: compute_ranking_arrays(*columns, rules,
+                                                                                with_borderline=False))
+        print(
+            f"  compute_ranking_arrays {normalisation:>6}: {fast * 1000:6.1f} ms with borderline"
+            f" (CPU {cpu * 1000:6.1f} ms a run; {fast_plain * 1000:6.1f} ms without);"
+            f" {'the same' if same == result else 'DIFFERENT'} result"
         )
 
     entries, reviewers = committee(random.Random(7), ASSIGNMENT_REVIEWERS)
