@@ -15,8 +15,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
-import aiosqlite
-import anyio
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
@@ -75,6 +73,79 @@ def contains(column: str, text: str) -> WhereRaw:
     finds names with a per cent sign, not every name. Same SQL on SQLite and PostgreSQL."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return WhereRaw(f"lower({column}) LIKE {{}} ESCAPE '\\'", f"%{escaped}%")
+
+
+async def _on_thread(call: Any) -> Any:
+    """``call()`` on a worker thread. A task cancelled meanwhile still waits for it to finish
+    before the cancellation goes on: the connection must not be rolled back, closed or handed to
+    another task while the thread is using it."""
+    future = asyncio.get_running_loop().run_in_executor(None, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.wait([future])
+            except asyncio.CancelledError:
+                continue
+        if not future.cancelled():
+            future.exception()  # retrieved: the request is going away either way
+        raise
+
+
+class InlineConnection:
+    """An ``sqlite3`` connection used from the event loop: each statement runs at once on the
+    loop's thread. The app's statements are indexed reads and small writes of microseconds to a
+    few milliseconds, and one process's Python work holds one core anyway, so a trip to a worker
+    thread per statement (aiosqlite's way) only added its hand-over: a quarter of the CPU a
+    score sheet's request took. Nothing waits inside a statement: writers take their turn
+    (:meth:`ContestSQLiteEngine.write_turn`) before they begin, and readers never wait in WAL
+    mode. Only what flushes the log to disk (a commit) goes to a worker thread. It offers the part
+    of aiosqlite's interface Piccolo's transactions use."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw: sqlite3.Connection | None = raw
+
+    def _open(self) -> sqlite3.Connection:
+        if self.raw is None:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        return self.raw
+
+    def _commits(self, sql: str) -> bool:
+        """Whether ``sql`` makes SQLite write its log to disk (``fsync``): a COMMIT, or a write
+        outside a transaction (autocommit). Those run on a worker thread, so the other requests
+        go on while the disk is flushed; every other statement runs inline."""
+        head = sql.lstrip()[:6].upper()
+        return head == "COMMIT" or (head != "SELECT" and not self._open().in_transaction
+                                    and not head.startswith(("BEGIN", "PRAGMA")))
+
+    async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        raw = self._open()
+        if self._commits(sql):
+            cursor: sqlite3.Cursor = await _on_thread(lambda: raw.execute(sql, parameters))
+            return cursor
+        return raw.execute(sql, parameters)
+
+    async def execute_fetchall(self, sql: str, parameters: Any = ()) -> list[Any]:
+        raw = self._open()
+        if self._commits(sql):
+            rows: list[Any] = await _on_thread(lambda: raw.execute(sql, parameters).fetchall())
+            return rows
+        return raw.execute(sql, parameters).fetchall()
+
+    async def commit(self) -> None:
+        raw = self._open()
+        if raw.in_transaction:
+            await _on_thread(raw.commit)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw is not None and self.raw.in_transaction
+
+    def close(self) -> None:
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            raw.close()
 
 
 class ProcessTurn:
@@ -140,11 +211,10 @@ class ContestSQLiteEngine(SQLiteEngine):
       timeout is left for a process that takes no turn (the ``sqlite3`` shell, say).
     * **A thread per query.** Piccolo opens an aiosqlite connection (a new OS thread plus
       ``sqlite3.connect``) for every query outside a transaction and every transaction, and the
-      event loop blocked in ``Thread.start`` for about a third of its time. Idle connections are
-      kept here and reused (an aiosqlite connection serves whichever loop awaits it, one caller
-      at a time), and a statement makes one trip to its connection's thread (execute, fetch and
-      close the cursor there). A connection goes back to the pool only when it is outside any
-      transaction and its last use raised nothing; otherwise it is closed.
+      event loop blocked in ``Thread.start`` for about a third of its time. Here connections are
+      :class:`InlineConnection` (no thread at all), kept and reused, one caller at a time. A
+      connection goes back to the pool only when it is outside any transaction and its last use
+      raised nothing; otherwise it is closed.
 
     It also drops the ``PRAGMA foreign_keys = 1`` that Piccolo sends before every statement in a
     transaction: the connection has it from when it was opened, and the pragma is a no-op inside
@@ -159,7 +229,7 @@ class ContestSQLiteEngine(SQLiteEngine):
         super().__init__(*args, **kwargs)
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
-        self._idle: list[aiosqlite.Connection] = []
+        self._idle: list[InlineConnection] = []
         database = str(self.connection_kwargs.get("database", ""))
         self._turn = ProcessTurn(database) if database and database != ":memory:" else None
 
@@ -200,31 +270,27 @@ class ContestSQLiteEngine(SQLiteEngine):
                 self._turn.release()
             lock.release()
 
-    async def get_connection(self) -> aiosqlite.Connection:
+    async def get_connection(self) -> InlineConnection:  # type: ignore[override]  # not an aiosqlite one
         while self._idle:
             connection = self._idle.pop()
-            if connection._connection is not None:  # still open
+            if connection.raw is not None:  # still open
                 return connection
-        connection = aiosqlite.connect(**self.connection_kwargs)
-        # A kept connection's worker thread must not hold up interpreter exit; its sqlite3
-        # connection has nothing uncommitted when idle, so ending with the process is safe.
-        connection._thread.daemon = True
-        await connection
-        connection.row_factory = dict_factory  # type: ignore[assignment]
-        await connection.execute("PRAGMA foreign_keys = 1")
-        return connection
+        # Used by one caller at a time, from whichever thread runs the loop (a test client runs
+        # the app on a thread of its own).
+        raw = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False})
+        raw.row_factory = dict_factory
+        raw.execute("PRAGMA foreign_keys = 1")
+        return InlineConnection(raw)
 
-    async def release_connection(self, connection: aiosqlite.Connection, *, clean: bool) -> None:
+    async def release_connection(self, connection: InlineConnection, *, clean: bool) -> None:
         """Keep ``connection`` for reuse if it is idle and sound, else close it."""
-        raw = connection._connection
-        if clean and raw is not None and not raw.in_transaction and len(self._idle) < self.max_idle:
+        if clean and connection.raw is not None and not connection.in_transaction and len(self._idle) < self.max_idle:
             self._idle.append(connection)
             return
-        with anyio.CancelScope(shield=True):
-            try:
-                await connection.close()
-            except Exception:  # noqa: BLE001 - it is being discarded either way
-                pass
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - it is being discarded either way
+            pass
 
     async def close_idle(self) -> None:
         """Close every kept connection (at shutdown)."""
