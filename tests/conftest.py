@@ -12,6 +12,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,33 @@ def client(app: Any) -> Iterator[Any]:
     from litestar.testing import TestClient
 
     with TestClient(app=app, base_url="http://testserver.local") as c:
+        loop = c.blocking_portal.call(asyncio.get_running_loop)
         yield c
+        watchdog = threading.Timer(SHUTDOWN_REPORT_SECONDS, _report_stuck_shutdown, (loop,))
+        watchdog.daemon = True
+        watchdog.start()
+    watchdog.cancel()
+
+
+#: A test client's shutdown (the app's lifespan end, then its loop cancelling what is left)
+#: takes well under a second; past this, what it waits on is printed.
+SHUTDOWN_REPORT_SECONDS = 120.0
+
+
+def _report_stuck_shutdown(loop: asyncio.AbstractEventLoop) -> None:
+    """Write every thread's stack and every task left on the test client's loop to a file in
+    the temporary directory (pytest holds the test's output until the test ends, which it would
+    not). Read from another thread: a best effort, for a shutdown that is not going to end."""
+    import faulthandler
+
+    path = Path(tempfile.gettempdir()) / f"contest-stuck-shutdown-{os.getpid()}.txt"
+    with path.open("w") as out:
+        print(f"test client shutdown still waiting after {SHUTDOWN_REPORT_SECONDS:.0f} s", file=out)
+        for task in list(asyncio.all_tasks(loop)):
+            print(f"--- task {task!r}", file=out)
+            task.print_stack(file=out)
+        out.flush()
+        faulthandler.dump_traceback(file=out, all_threads=True)
 
 
 @pytest.fixture()
