@@ -212,7 +212,7 @@ class RedisLink:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._connect())
+        self._task = asyncio.get_running_loop().create_task(self._connect(), name="Redis connection")
 
     async def _connect(self) -> None:
         from contest.worker import MAX_RESTART_PAUSE_SECONDS, REDIS_FAULTS, connect
@@ -232,15 +232,35 @@ class RedisLink:
             return
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        await _stopped(self._task)
         outbox.use_arq(None)
         if self.pool is not None:
             pool, self.pool = self.pool, None
             try:
-                await asyncio.wait_for(pool.aclose(close_connection_pool=True), 3)
+                async with asyncio.timeout(3):
+                    await pool.aclose(close_connection_pool=True)
             except Exception:  # noqa: BLE001 - shutting down either way
                 pass
+
+
+#: How long shutdown waits for a background task to end once it is cancelled.
+STOP_WAIT_SECONDS = 10.0
+
+
+async def _stopped(*tasks: asyncio.Task[None] | None) -> None:
+    """Cancel the app's background tasks and wait (bounded) until they have ended, so nothing
+    of theirs still runs (a statement, a file) while the database pool is closed."""
+    running = {task for task in tasks if task is not None and not task.done()}
+    for task in running:
+        task.cancel()
+    if running:
+        done, left = await asyncio.wait(running, timeout=STOP_WAIT_SECONDS)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+        for task in left:
+            log.error("background task %s did not stop within %.0f s of being cancelled",
+                      task.get_name(), STOP_WAIT_SECONDS)
 
 
 @asynccontextmanager
@@ -259,17 +279,15 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ratelimit.use_database()
         event = asyncio.Event()
         outbox.use_in_process(event)
-        runner = asyncio.create_task(outbox.in_process_loop(event))
+        runner = asyncio.create_task(outbox.in_process_loop(event), name="in-process job runner")
         event.set()  # pick up what an earlier run left pending
-        purger = asyncio.create_task(purge_uploads_periodically())
+        purger = asyncio.create_task(purge_uploads_periodically(), name="housekeeping")
     app.state.redis_link = redis_link
     try:
         yield
     finally:
-        if purger is not None:
-            purger.cancel()
+        await _stopped(purger, runner)
         if runner is not None:
-            runner.cancel()
             outbox.use_in_process(None)
         await outbox.settle()
         if redis_link is not None:

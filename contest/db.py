@@ -251,7 +251,8 @@ class ContestSQLiteEngine(SQLiteEngine):
         started = time.perf_counter()
         deadline = time.monotonic() + WRITE_WAIT_SECONDS
         try:
-            await asyncio.wait_for(lock.acquire(), WRITE_WAIT_SECONDS)
+            async with asyncio.timeout(WRITE_WAIT_SECONDS):
+                await lock.acquire()
         except TimeoutError as exc:
             QUEUE_WAIT.observe(time.perf_counter() - started)
             raise DatabaseBusy(f"waited {WRITE_WAIT_SECONDS:.0f} s for the database's write lock") from exc

@@ -174,7 +174,8 @@ async def readiness(redis: Any) -> tuple[bool, dict[str, str]]:
     report: dict[str, str] = {}
     for name, check in (("database", database), ("storage", storage)):
         try:
-            await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                await check()
             report[name] = "ok"
         except Exception as exc:  # noqa: BLE001 - any failure means "down"; the log says why
             logging.getLogger("contest.readyz").warning("readiness: %s is down (%s: %s)", name,
@@ -184,7 +185,8 @@ async def readiness(redis: Any) -> tuple[bool, dict[str, str]]:
         report["redis"] = "absent"
     else:
         try:
-            await asyncio.wait_for(redis.ping(), CHECK_TIMEOUT_SECONDS)
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                await redis.ping()
             report["redis"] = "ok"
         except Exception:  # noqa: BLE001 - Redis is optional: reported, not fatal
             report["redis"] = "down"

@@ -54,7 +54,8 @@ async def connect(url: str | None = None) -> ArqRedis:
                     ssl=settings.ssl, encoding="utf8",
                     socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS)
     try:
-        await asyncio.wait_for(pool.ping(), REDIS_TIMEOUT_SECONDS)
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+            await pool.ping()
     except BaseException:
         await pool.aclose(close_connection_pool=True)
         raise
@@ -97,7 +98,8 @@ class ResilientWorker(Worker):
 
     async def close(self) -> None:
         try:
-            await asyncio.wait_for(super().close(), REDIS_TIMEOUT_SECONDS * 4)
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 4):
+                await super().close()
         except _STOP_FAULTS as exc:
             log.warning("worker: Redis failed while stopping (%s); closing the rest", type(exc).__name__)
             if self.on_shutdown:
@@ -162,6 +164,7 @@ def run_resilient(*, burst: bool = False, max_starts: int | None = None) -> int:
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     try:
-        await asyncio.wait_for(event.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await event.wait()
     except TimeoutError:
         pass

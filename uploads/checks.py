@@ -80,10 +80,12 @@ async def _open_clamd(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWri
     try:
         if parts.scheme == "unix":
             path = unquote(parts.path) or unquote(parts.netloc)
-            return await asyncio.wait_for(asyncio.open_unix_connection(path), _CONNECT_TIMEOUT)
+            async with asyncio.timeout(_CONNECT_TIMEOUT):
+                return await asyncio.open_unix_connection(path)
         if parts.scheme == "tcp":
             host, port = parts.hostname or "127.0.0.1", parts.port or 3310
-            return await asyncio.wait_for(asyncio.open_connection(host, port), _CONNECT_TIMEOUT)
+            async with asyncio.timeout(_CONNECT_TIMEOUT):
+                return await asyncio.open_connection(host, port)
     except (TimeoutError, OSError) as exc:
         raise ScanUnavailable(f"clamd unreachable at {url}: {exc}") from exc
     raise ValueError(f"clamd URL must be tcp://host:port or unix:///path, not {url!r}")

@@ -127,7 +127,8 @@ async def dispatch(ids: Sequence[int | None] | None = None) -> None:
 async def _hand_over(pool: Any, ids: list[int]) -> None:
     try:
         for outbox_id in ids:
-            await asyncio.wait_for(enqueue_arq(outbox_id, pool=pool), DISPATCH_TIMEOUT_SECONDS)
+            async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
+                await enqueue_arq(outbox_id, pool=pool)
     except Exception as exc:  # noqa: BLE001 - the row is safe in the database; the sweeper re-sends
         log.warning("outbox: handing jobs %s to Redis failed (%s: %s); the sweeper will send them",
                     ids, type(exc).__name__, exc)
@@ -283,7 +284,8 @@ async def in_process_loop(event: asyncio.Event, interval: float = 2.0) -> None:
     """The embedded runner: runs due jobs when kicked and every ``interval`` seconds."""
     while True:
         try:
-            await asyncio.wait_for(event.wait(), timeout=interval)
+            async with asyncio.timeout(interval):
+                await event.wait()
         except TimeoutError:
             pass
         event.clear()

@@ -209,3 +209,33 @@ def test_db_a_cancelled_request_waits_for_its_commit_before_the_connection_is_to
         return finished
 
     assert run(go()) == ["commit", "cancelled"]
+
+
+def test_db_a_writer_cancelled_as_the_write_turn_reaches_it_still_ends(tmp_path: Path) -> None:
+    # A request (or a background task at shutdown) cancelled at the moment the write lock is
+    # handed to it must still end, and give the lock back: a lost cancellation left the app's
+    # shutdown waiting for ever.
+    db = _engine(tmp_path)
+
+    async def go(yields: int) -> list[str]:
+        reached: list[str] = []
+
+        async def second() -> None:
+            async with db.write_turn():
+                reached.append("inside")
+                await asyncio.sleep(5)
+                reached.append("finished")
+
+        async with db.write_turn():
+            task = asyncio.create_task(second())
+            await asyncio.sleep(0.01)
+        for _ in range(yields):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not db.write_lock().locked()
+        return reached
+
+    for yields in range(6):  # wherever the cancellation falls in the hand-over
+        assert "finished" not in run(go(yields))
