@@ -357,8 +357,8 @@ class _PooledTransaction(SQLiteTransaction):
     async def take_write_turn(self) -> None:
         """Before the first write of a transaction that did not begin as a writer (a page's
         reads, say): wait for the write turn, held until the transaction ends, as
-        :func:`atomic` does from the start: writers then wait in order, in the process's queue,
-        rather than in SQLite's busy handler."""
+        :func:`atomic` does from the start. On the loop's thread a statement cannot wait for
+        another connection's write without stopping that writer too."""
         if self.transaction_type != TransactionType.immediate and self._turn is None:
             turn = self.engine.write_turn()
             await turn.__aenter__()
