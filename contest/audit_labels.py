@@ -193,10 +193,6 @@ def action_label(code: str) -> str:
     return t(ACTION_LABELS[code]) if code in ACTION_LABELS else code
 
 
-def action_kind(code: str) -> str:
-    return code.split(".", 1)[0]
-
-
 def kind_label(kind: str) -> str:
     return t(ACTION_KINDS[kind]) if kind in ACTION_KINDS else kind
 

@@ -31,14 +31,6 @@ def require_organiser(actor: Actor | None, message: str = "This is for contest a
         raise PermissionDenied(message, code="admin_only")
 
 
-def is_reviewer(actor: Actor | None) -> bool:
-    return actor is not None and actor.role == Role.reviewer
-
-
-def is_applicant(actor: Actor | None) -> bool:
-    return actor is not None and actor.role == Role.applicant and actor.organisation_id is not None
-
-
 def can_manage_editions(actor: Actor | None, _edition: Any = None) -> bool:
     return is_organiser(actor)
 

@@ -57,10 +57,6 @@ class FileType:
     extensions: tuple[str, ...]
     label: str
 
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
-
 
 PDF = FileType("application/pdf", (".pdf",), "PDF")
 JPEG = FileType("image/jpeg", (".jpg", ".jpeg", ".jpe", ".jfif"), "JPEG")

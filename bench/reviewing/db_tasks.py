@@ -18,7 +18,6 @@ import json
 import sys
 from typing import Any
 
-REVIEWER_EMAIL = "reviewer{:02d}@bench.dga.or.th"
 ADMIN_EMAIL = "admin@bench.dga.or.th"
 
 

@@ -163,11 +163,6 @@ async def editions_figures(*edition_ids: int, fingerprints: dict[int, tuple[Any,
     return out
 
 
-async def edition_figures(edition_id: int) -> Figures:
-    """One edition's figures, counted again only when its entries changed."""
-    return (await editions_figures(edition_id))[0]
-
-
 def by_day(created: dict[str, int], submitted: dict[str, int], first: date, last: date) -> list[dict[str, Any]]:
     """Cumulative drafts and submitted entries at the end of each day from ``first`` to ``last``
     (what happened before ``first`` counts on ``first``)."""

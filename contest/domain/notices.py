@@ -134,13 +134,6 @@ async def accept(*, actor: Actor, version: Any, how: str) -> dict[str, Any]:
     return {"version": row["version"], "accepted_at": row["accepted_at"]}
 
 
-async def acceptances(user_id: int) -> list[dict[str, Any]]:
-    """The versions a person accepted, newest first."""
-    return await NoticeAcceptance.select(NoticeAcceptance.version, NoticeAcceptance.accepted_at,
-                                         NoticeAcceptance.how).where(NoticeAcceptance.user == user_id).order_by(
-        NoticeAcceptance.version, ascending=False)
-
-
 # --- publishing a new version (four eyes) -------------------------------------------------------
 
 def clean_texts(text_th: Any, text_en: Any) -> tuple[str, str]:

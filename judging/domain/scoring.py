@@ -242,11 +242,6 @@ _INCOMPLETE: dict[tuple[int, int], tuple[tuple[Any, ...], list[dict[str, Any]], 
 _INCOMPLETE_MAX = 16
 
 
-def forget_progress() -> None:
-    """Drop this process's kept per-entry progress (the next read counts afresh)."""
-    _INCOMPLETE.clear()
-
-
 async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """The round's assignments counted per member and state, and the stamp of its per-entry counts.
 
