@@ -110,6 +110,29 @@ class ErasureStates:
     DECIDED = (ErasureState.approved, ErasureState.rejected)
 
 
+class AppealState(StrEnum):
+    """An organisation's appeal against its result: ``open`` until two administrators sign its
+    decision, ``upheld`` (the published results are corrected) or ``dismissed``."""
+
+    open = "open"
+    upheld = "upheld"
+    dismissed = "dismissed"
+
+
+class AppealStates:
+    #: The decisions two administrators may sign.
+    DECIDED = (AppealState.upheld, AppealState.dismissed)
+
+
+class SignatoryState(StrEnum):
+    """A version of who signs an edition's certificates: ``proposed`` by one administrator,
+    ``approved`` by a second (the certificates print it), ``replaced`` once a newer one is."""
+
+    proposed = "proposed"
+    approved = "approved"
+    replaced = "replaced"
+
+
 class TokenPurpose(StrEnum):
     confirm_email = "confirm_email"
     reset_password = "reset_password"

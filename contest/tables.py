@@ -125,7 +125,7 @@ class Membership(Table, tablename="membership"):
     letter_key = Varchar(length=200, null=True, default=None, unique=True)
     letter_size = BigInt(default=0)
     letter_sha256 = Varchar(length=64, default="")
-    letter_check_state = Varchar(length=16, default="")
+    letter_check_state = Varchar(length=16, default="")  # CheckState, empty without a letter
     letter_check_message = Text(default="")
 
 
@@ -135,7 +135,7 @@ class ErasureRequest(Table, tablename="erasure_request"):
 
     id: Serial  # Piccolo's implicit primary key, declared for type checkers
     user = ForeignKey(references=User, index=True)
-    state = Varchar(length=16, default="pending", index=True)  # pending | approved | rejected
+    state = Varchar(length=16, default="pending", index=True)  # ErasureState
     reason = Text(default="")  # the person's own words, optional
     refusal_code = Varchar(length=32, default="")
     decision_reason = Text(default="")  # what the person reads
@@ -150,7 +150,7 @@ class PendingAction(Table, tablename="pending_action"):
 
     id: Serial  # Piccolo's implicit primary key, declared for type checkers
     kind = Varchar(length=32)
-    state = Varchar(length=16, default="pending", index=True)
+    state = Varchar(length=16, default="pending", index=True)  # PendingActionState
     proposed_by = Integer()
     payload = JSON(default={})
     private = JSON(default={})  # what approval needs but nobody reads back (a password hash)
@@ -320,7 +320,7 @@ class Attachment(Table, tablename="attachment"):
     # Unique through the index ``attachment_upload_key`` that its migration creates (SQLite
     # cannot add a UNIQUE column to an existing table).
     upload_key = Varchar(length=140, null=True, default=None)
-    check_state = Varchar(length=16, default="pending")
+    check_state = Varchar(length=16, default="pending")  # uploads.checks.CheckState
     check_details = JSON(default={})
     check_message = Text(default="")
     # An image's preview for public pages (``uploads.thumbnails``), made by the check job.
@@ -434,7 +434,7 @@ class Appeal(Table, tablename="appeal"):
 
     id: Serial  # Piccolo's implicit primary key, declared for type checkers
     entry = ForeignKey(references=Entry, unique=True, index=True)  # once per entry
-    state = Varchar(length=16, default="open", index=True)  # open | upheld | dismissed
+    state = Varchar(length=16, default="open", index=True)  # AppealState
     reason = Text()  # the organisation's own words
     lodged_by = Integer(null=True, default=None)
     lodged_at = Timestamptz(default=TimestamptzNow())
@@ -445,7 +445,7 @@ class Appeal(Table, tablename="appeal"):
     attachment_size = BigInt(default=0)
     attachment_sha256 = Varchar(length=64, default="")
     attachment_content_type = Varchar(length=100, default="")
-    attachment_check_state = Varchar(length=16, default="")
+    attachment_check_state = Varchar(length=16, default="")  # CheckState, empty without a document
     attachment_check_message = Text(default="")
     # The proposed decision and its first signature; a different proposal voids it.
     proposed_outcome = Varchar(length=16, default="")
@@ -482,7 +482,7 @@ class CertificateSignatory(Table, tablename="certificate_signatory"):
 
     id: Serial  # Piccolo's implicit primary key, declared for type checkers
     edition = ForeignKey(references=Edition, index=True)
-    state = Varchar(length=16, default="proposed", index=True)  # proposed, approved, replaced
+    state = Varchar(length=16, default="proposed", index=True)  # SignatoryState
     signatory_name = Varchar(length=120)
     position_th = Varchar(length=120)
     position_en = Varchar(length=120, default="")

@@ -39,7 +39,7 @@ from contest.db import atomic, existing, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event, canonical_json
 from contest.domain.entries import owned_entry
-from contest.enums import EntryState, Role
+from contest.enums import AppealState, AppealStates, EntryState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, t
 from contest.rules import is_admin_person, is_organiser
@@ -49,8 +49,6 @@ from uploads.checks import CheckState
 
 #: The outcomes that may be appealed: what the organisation was refused.
 APPEALABLE_STATES = (EntryState.ineligible, EntryState.not_shortlisted)
-OUTCOMES = ("upheld", "dismissed")
-OPEN = "open"
 MAX_REASON = 5000
 MAX_DECISION_REASON = 2000
 #: The organisation can expect the decision this many days after it appealed (``due_at``).
@@ -185,7 +183,7 @@ async def lodge_appeal(*, actor: Actor, entry_id: int, reason: Any,
                           attachment_content_type=document.content_type, attachment_check_state=CheckState.pending)
         rows = await Appeal.insert(Appeal(**values)).returning(Appeal.id)
         appeal_id = int(rows[0]["id"])
-        after: dict[str, Any] = {"appeal_id": appeal_id, "state": OPEN, "reason": text,
+        after: dict[str, Any] = {"appeal_id": appeal_id, "state": AppealState.open, "reason": text,
                                  "window_closes_at": clock.utc_iso(closes), "due_at": clock.utc_iso(due)}
         if document is not None:
             after["attachment"] = {"name": document.name, "size": document.size, "sha256": document.sha256}
@@ -208,7 +206,7 @@ async def lodge_appeal(*, actor: Actor, entry_id: int, reason: Any,
 # --- reading ------------------------------------------------------------------------------------
 
 def _view(row: dict[str, Any], *, for_organiser: bool) -> dict[str, Any]:
-    signatures = 2 if row["state"] in OUTCOMES else (1 if row["first_signed_by"] else 0)
+    signatures = 2 if row["state"] in AppealStates.DECIDED else (1 if row["first_signed_by"] else 0)
     view: dict[str, Any] = {
         "id": row["id"], "entry_id": row["entry"], "state": row["state"], "reason": row["reason"],
         "lodged_at": row["lodged_at"], "due_at": row["due_at"],
@@ -218,8 +216,8 @@ def _view(row: dict[str, Any], *, for_organiser: bool) -> dict[str, Any]:
                         "check_message": row["attachment_check_message"]} if row["attachment_key"] else None),
         "decided_at": row["decided_at"],
         # The organisation reads the decision only once it is final.
-        "outcome": row["state"] if row["state"] in OUTCOMES else None,
-        "decision_reason": row["proposed_reason"] if row["state"] in OUTCOMES else "",
+        "outcome": row["state"] if row["state"] in AppealStates.DECIDED else None,
+        "decision_reason": row["proposed_reason"] if row["state"] in AppealStates.DECIDED else "",
         "correction_sha256": row["correction_sha256"],
         "signatures": signatures,
     }
@@ -287,7 +285,7 @@ async def list_appeals(actor: Actor, *, state: str | None = None) -> list[dict[s
                     organisation_name_th=r["entry.organisation.name_th"],
                     organisation_code=r["entry.organisation.code"])
         out.append(view)
-    out.sort(key=lambda v: (v["state"] != OPEN, v["id"]))
+    out.sort(key=lambda v: (v["state"] != AppealState.open, v["id"]))
     return out
 
 
@@ -355,7 +353,7 @@ async def decide_appeal(*, actor: Actor, appeal_id: int, outcome: Any, reason: A
     one corrects the published results, and the organisation is mailed."""
     if not is_admin_person(actor):
         raise PermissionDenied("Only administrators decide appeals.", code="admin_only")
-    if outcome not in OUTCOMES:
+    if outcome not in AppealStates.DECIDED:
         raise ValidationFailed(errors={"outcome": t("The outcome is upheld or dismissed.")})
     text = str(reason or "").replace("\r\n", "\n").strip() if isinstance(reason, (str, type(None))) else None
     if text is None:
@@ -369,7 +367,7 @@ async def decide_appeal(*, actor: Actor, appeal_id: int, outcome: Any, reason: A
         row = await _row(appeal_id)
         if row is None:
             raise NotFound("No such appeal.", code="appeal_not_found")
-        if row["state"] != OPEN:
+        if row["state"] != AppealState.open:
             raise Conflict("This appeal was already decided ({state}).", code="appeal_decided", state=row["state"])
         await _require_signer(actor, row["lodged_at"])
         now = clock.now()
@@ -405,18 +403,18 @@ async def _finalise(actor: Actor, row: dict[str, Any], now: datetime) -> list[in
                        after={"appeal_id": row["id"], "signature": 2, "outcome": outcome,
                               "decision_hash": row["decision_hash"]})
     sha = ""
-    if outcome == "upheld":
+    if outcome == AppealState.upheld:
         sha = await corrections.correct_for_appeal(actor=actor, appeal_id=row["id"], entry_id=row["entry"])
     await Appeal.update({Appeal.state: outcome, Appeal.second_signed_by: actor.id, Appeal.decided_at: now,
                          Appeal.correction_sha256: sha}).where(Appeal.id == row["id"])
     await append_event(actor=actor, action="appeal.decide", subject_type="entry", subject_id=row["entry"],
-                       before={"state": OPEN},
+                       before={"state": AppealState.open},
                        after={"appeal_id": row["id"], "state": outcome, "reason": row["proposed_reason"],
                               "decision_hash": row["decision_hash"], "signers": 2,
                               "correction_sha256": sha or None})
     entry = await existing(Entry.select(Entry.title, Entry.organisation, Entry.edition.title, Entry.edition.year)
                            .where(Entry.id == row["entry"]))
-    if outcome == "upheld":
+    if outcome == AppealState.upheld:
         subject = "Your appeal about {title} was upheld"
         text = ("Dear {name},\n\nYour appeal about \"{title}\" ({edition}) was upheld. The reason:\n\n{reason}\n\n"
                 "Your innovation receives the Digital Local Government award. The published results were "

@@ -43,6 +43,7 @@ from contest.domain.audit import Actor, sealed_event
 from contest.domain.corrections import superseded
 from contest.domain.editions import edition_by_id
 from contest.domain.entries import entry_row, is_owner
+from contest.enums import AppealStates
 from contest.errors import NotFound
 from contest.rules import is_organiser, refuse_pending_member
 from contest.tables import Appeal, Attachment, AuditEvent, Entry, Receipt, ResultSnapshot
@@ -201,7 +202,7 @@ async def _appeal_parts(pack: EvidencePack, entry_id: int) -> None:
     row = await Appeal.select().where(Appeal.entry == entry_id).first()
     if row is None:
         return
-    final = row["state"] in appeals.OUTCOMES
+    final = row["state"] in AppealStates.DECIDED
     signatures = [{"signatory": f"signatory {i}", "signed_at": at} for i, at in enumerate(
         [row["first_signed_at"], row["decided_at"]] if final else [row["first_signed_at"]], start=1) if at]
     pack.parts.append(Part("appeal.json", json_bytes({

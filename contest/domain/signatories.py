@@ -21,7 +21,7 @@ from contest.db import atomic, lock_row
 from contest.domain import proposals
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_row
-from contest.enums import PendingActionState
+from contest.enums import PendingActionState, SignatoryState
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.i18n import t
 from contest.rules import require_organiser
@@ -31,7 +31,6 @@ MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SIGNATURE_PIXELS = (2000, 1000)  # width, height: ample for 56 mm at print resolution
 MIN_SIGNATURE_PIXELS = (40, 20)
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
-APPROVED, PROPOSED, REPLACED = "approved", "proposed", "replaced"
 
 
 def check_signature(raw: bytes) -> str:
@@ -105,8 +104,8 @@ _LISTED = (CertificateSignatory.id, CertificateSignatory.state, CertificateSigna
 async def _current_row(edition_id: int, *, with_image: bool = False) -> dict[str, Any] | None:
     columns = (*_LISTED, CertificateSignatory.signature) if with_image else _LISTED
     row: dict[str, Any] | None = await CertificateSignatory.select(*columns).where(
-        (CertificateSignatory.edition == edition_id) & (CertificateSignatory.state == APPROVED)).order_by(
-        CertificateSignatory.id, ascending=False).first()
+        (CertificateSignatory.edition == edition_id) & (CertificateSignatory.state == SignatoryState.approved)
+    ).order_by(CertificateSignatory.id, ascending=False).first()
     return row
 
 
@@ -116,8 +115,8 @@ async def overview(actor: Actor, year: int) -> dict[str, Any]:
     edition_id = await _edition_id(year)
     current = await _current_row(edition_id)
     proposed = await CertificateSignatory.select(*_LISTED).where(
-        (CertificateSignatory.edition == edition_id) & (CertificateSignatory.state == PROPOSED)).order_by(
-        CertificateSignatory.id, ascending=False)
+        (CertificateSignatory.edition == edition_id) & (CertificateSignatory.state == SignatoryState.proposed)
+    ).order_by(CertificateSignatory.id, ascending=False)
     waiting_ids = [r["pending_action"] for r in proposed if r["pending_action"]]
     waiting = {r["id"] for r in await PendingAction.select(PendingAction.id).where(
         PendingAction.id.is_in(waiting_ids) & (PendingAction.state == PendingActionState.pending)
@@ -153,7 +152,7 @@ async def propose(*, actor: Actor, year: int, data: dict[str, Any], signature: b
     digest = hashlib.sha256(signature).hexdigest()
     async with atomic():
         rows = await CertificateSignatory.insert(CertificateSignatory(
-            edition=edition_id, state=PROPOSED, signatory_name=values["signatory_name"],
+            edition=edition_id, state=SignatoryState.proposed, signatory_name=values["signatory_name"],
             position_th=values["position_th"], position_en=values["position_en"], signature=signature,
             signature_type=media_type, signature_sha256=digest, proposed_by=actor.id or 0,
         )).returning(CertificateSignatory.id)
@@ -184,12 +183,13 @@ async def _approve(actor: Actor, version: int) -> None:
         CertificateSignatory.id == version).first()
     if row is None:  # pragma: no cover - proposals name versions they created
         raise NotFound("No such signatory.")
-    if row["state"] != PROPOSED:
+    if row["state"] != SignatoryState.proposed:
         raise Conflict("This action was already decided.", code="pending_action_decided")
     before = await _current_row(row["edition"])
-    await CertificateSignatory.update({CertificateSignatory.state: REPLACED}).where(
-        (CertificateSignatory.edition == row["edition"]) & (CertificateSignatory.state == APPROVED))
-    await CertificateSignatory.update({CertificateSignatory.state: APPROVED, CertificateSignatory.approved_by: actor.id,
+    await CertificateSignatory.update({CertificateSignatory.state: SignatoryState.replaced}).where(
+        (CertificateSignatory.edition == row["edition"]) & (CertificateSignatory.state == SignatoryState.approved))
+    await CertificateSignatory.update({CertificateSignatory.state: SignatoryState.approved,
+                                       CertificateSignatory.approved_by: actor.id,
                                        CertificateSignatory.approved_at: clock.now()}).where(
         CertificateSignatory.id == version)
     fields = ("signatory_name", "position_th", "position_en", "signature_sha256")
