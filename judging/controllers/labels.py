@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from contest.errors import error_text
 from contest.i18n import t
+from judging.enums import RoundKind
 
 __all__ = ["error_text", "round_kind_label"]
 
 
 def round_kind_label(kind: str) -> str:
     """``screening`` or ``final`` as people call the round."""
-    return {"screening": t("Screening round"), "final": t("Final round")}.get(kind, kind)
+    labels: dict[str, str] = {RoundKind.screening: t("Screening round"), RoundKind.final: t("Final round")}
+    return labels.get(kind, kind)
 

@@ -18,7 +18,7 @@ from contest.enums import EntryStates, Role
 from contest.errors import NotFound
 from contest.i18n import thai_sorted
 from contest.tables import Edition, Entry, Organisation, User
-from judging.enums import AssignmentState, RoundState
+from judging.enums import AssignmentState, RoundKind, RoundState
 from judging.tables import Assignment, Member, Round, RoundEntry, TieDecision
 
 # The entries eligibility is about: submitted ones and those already marked either way.
@@ -121,7 +121,7 @@ async def judging_overview() -> list[dict[str, Any]]:
         counts = state_counts.get(e["id"], {})
         out.append({**e, "counts": counts, "total": sum(counts.values()),
                     "rounds": by_edition.get(e["id"], []),
-                    "missing_kinds": [k for k in ("screening", "final")
+                    "missing_kinds": [k for k in RoundKind
                                       if k not in {r["kind"] for r in by_edition.get(e["id"], [])}]})
     return out
 

@@ -33,7 +33,7 @@ from judging.domain.round_rows import criteria_of, cut_of, edition_row, get_roun
 from judging.enums import RoundKind, RoundState, RoundStates
 from judging.tables import Assignment, Criterion, Member, Round, RoundEntry, Signature
 
-KINDS = ("screening", "final")
+KINDS = tuple(RoundKind)
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_CRITERIA = 20
 

@@ -18,6 +18,7 @@ from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_mes
 from judging.controllers.labels import error_text
 from judging.domain import admin_views, round_rows, rounds
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
+from judging.enums import RoundKind
 
 
 def _criteria_rows(criteria: list[dict[str, Any]], extra: int = 0) -> list[dict[str, str]]:
@@ -28,7 +29,7 @@ def _criteria_rows(criteria: list[dict[str, Any]], extra: int = 0) -> list[dict[
     return rows
 
 
-def _rules_form(view: rounds.RoundView | None, kind: str = "screening") -> dict[str, Any]:
+def _rules_form(view: rounds.RoundView | None, kind: str = RoundKind.screening) -> dict[str, Any]:
     """The form as a round's rules stand, or for a new round DGA's default rubric."""
     if view is None:
         return {"kind": kind, "criteria": _criteria_rows(DEFAULT_RUBRIC, 1),
@@ -101,9 +102,9 @@ class RulesPages(AdminPages):
             "tie_choices": _tie_choices(form), **HELPERS, **extra})
 
     @get("/{year:int}/rounds/new")
-    async def new_round(self, year: int, kind: str = "screening") -> Template:
+    async def new_round(self, year: int, kind: str = RoundKind.screening) -> Template:
         edition = await round_rows.edition_row(year)
-        return self._rules_page(edition, None, _rules_form(None, kind if kind in rounds.KINDS else "screening"))
+        return self._rules_page(edition, None, _rules_form(None, kind if kind in rounds.KINDS else RoundKind.screening))
 
     @post("/{year:int}/rounds")
     async def create_round(self, request: Request, year: int, data: Form) -> Template | Redirect:
