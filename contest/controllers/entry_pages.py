@@ -27,6 +27,7 @@ from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, Va
 from contest.guards import admin_required, applicant_required, login_required, require_actor
 from contest.i18n import current_language, format_date, t, thai_sorted
 from contest.labels import code_label
+from contest.numbers import whole_number
 from contest.spreadsheets import Sheet, write_csv, write_xlsx
 from contest.summary import in_page_order
 from contest.tables import Edition, Organisation, Receipt
@@ -168,13 +169,6 @@ def _with_date_errors(form: dict[str, Any], exc: ValidationFailed) -> Validation
     if not reading.ok and reading.error:
         exc.errors = {**exc.errors, "in_service_since": reading.error}
     return exc
-
-
-def _version(form: dict[str, Any]) -> int | None:
-    try:
-        return int(str(form.get("version")))
-    except (TypeError, ValueError):
-        return None
 
 
 def _normal(value: Any) -> Any:
@@ -370,7 +364,7 @@ class EntryPages(Controller):
     async def _save(self, request: Request, entry_id: int, form: dict[str, Any]) -> int:
         try:
             return await submission.update_entry(actor=require_actor(request), entry_id=entry_id,
-                                                 data=_payload(form), version=_version(form))
+                                                 data=_payload(form), version=whole_number(form.get("version")))
         except ValidationFailed as exc:
             raise _with_date_errors(form, exc) from None
 

@@ -27,6 +27,7 @@ from contest.domain.audit import Actor
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor, reviewer_required
 from contest.i18n import current_language, localised, t
+from contest.numbers import whole_number
 from judging.controllers.labels import error_text, round_kind_label
 from judging.domain import assignments, calibration, review_views, scoring
 from judging.enums import AssignmentState, RoundState
@@ -159,13 +160,6 @@ def error_summary(criteria: list[dict[str, Any]], errors: dict[str, str] | None,
     if errors.get("comment"):
         items.append({"href": "#f-comment", "label": t("Comment"), "message": errors["comment"]})
     return items
-
-
-def _version(data: dict[str, Any]) -> int | None:
-    try:
-        return int(str(data.get("version")))
-    except (TypeError, ValueError):
-        return None
 
 
 # --- controller ---------------------------------------------------------------------------------
@@ -312,7 +306,7 @@ class ReviewPages(Controller):
         ctx: dict[str, Any] = {"a": row, "criteria": row["criteria"], "changed": changed, "errors": {},
                                "time": clock.to_bangkok(clock.now()).strftime("%H:%M"), **HELPERS}
         try:
-            saved, _ = await self._save(request, row, data, version=_version(data))
+            saved, _ = await self._save(request, row, data, version=whole_number(data.get("version")))
         except ValidationFailed as exc:
             return Template("judging/review/_status.html", status_code=422,
                             context={**ctx, "result": "invalid", "errors": exc.errors})
