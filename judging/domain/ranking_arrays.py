@@ -93,30 +93,32 @@ def sheet_columns(sheets: Sequence[tuple[int, int, Mapping[str, Any]]], codes: S
 
 
 @lru_cache(maxsize=32)
-def _sheet_type(codes: tuple[str, ...]) -> Any:
-    """A score sheet with exactly these criteria, each a number (a decoding type)."""
-    scores = msgspec.defstruct("Scores", [(code, float) for code in codes], forbid_unknown_fields=True)
-    return list[tuple[int, int, scores]]  # type: ignore[valid-type]
+def _scores_type(codes: tuple[str, ...]) -> Any:
+    """Score sheets with exactly these criteria, each a number (a decoding type)."""
+    scores = msgspec.defstruct("Scores", [(code, float) for code in codes], forbid_unknown_fields=True, gc=False)
+    return list[scores]  # type: ignore[valid-type]
 
 
-def decode_sheets(text: str, codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The columns of sheets written as JSON ``[entry, reviewer, {code: score, ...}]`` joined by
-    commas; None when a sheet lacks a criterion, has another, or holds something other than a
-    number (the reference explains)."""
+def decode_sheets(entries: str, reviewers: str, scores: str, codes: tuple[str, ...]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The columns of sheets given as comma-joined entry ids, reviewer ids and JSON score sheets
+    ``{code: score, ...}`` (in the same order); None when a sheet lacks a criterion, has another,
+    or holds something other than a number (the reference explains)."""
     with _collection_paused():
         try:
-            sheets = msgspec.json.decode(f"[{text}]", type=_sheet_type(codes))
-        except msgspec.ValidationError:
+            entry = np.array(msgspec.json.decode(f"[{entries}]", type=list[int]), dtype=np.int64)
+            reviewer = np.array(msgspec.json.decode(f"[{reviewers}]", type=list[int]), dtype=np.int64)
+            sheets = msgspec.json.decode(f"[{scores}]", type=_scores_type(codes))
+        except (msgspec.ValidationError, OverflowError):
             return None
         count = len(sheets)
-        entry = np.fromiter((e for e, _, _ in sheets), dtype=np.int64, count=count)
-        reviewer = np.fromiter((r for _, r, _ in sheets), dtype=np.int64, count=count)
+        if not len(entry) == len(reviewer) == count:
+            return None
         pick = attrgetter(*codes)
         if len(codes) == 1:
-            matrix = np.fromiter((pick(s) for _, _, s in sheets), dtype=np.float64, count=count)
+            matrix = np.fromiter(map(pick, sheets), dtype=np.float64, count=count)
         else:
-            matrix = np.fromiter(chain.from_iterable(pick(s) for _, _, s in sheets), dtype=np.float64,
-                                 count=count * len(codes))
+            matrix = np.fromiter(chain.from_iterable(map(pick, sheets)), dtype=np.float64, count=count * len(codes))
         return entry, reviewer, matrix.reshape(count, len(codes))
 
 
@@ -535,9 +537,9 @@ class _Core:
         raws = _published(raw_q[order_index])
         means = list(zip(*(_published(q[order_index]) for q in criterion_q), strict=True))
         codes = self.codes
-        return [RankedEntry(entry_id=e, rank=rank, score=score, raw_score=raw, reviewers=k, spread=spreads[s],
-                            borderline=e in borderline, criterion_means=dict(zip(codes, mean, strict=True)),
-                            tied=tied)
+        # RankedEntry(entry_id, rank, score, raw_score, reviewers, spread, borderline, criterion_means, tied)
+        return [RankedEntry(e, rank, score, raw, k, spreads[s], e in borderline, dict(zip(codes, mean, strict=True)),
+                            tied)
                 for e, rank, score, raw, k, s, mean, tied in zip(
                     order, rank_sorted.tolist(), scores, raws, self.sizes[order_index].tolist(),
                     order_index.tolist(), means, tied_sorted.tolist(), strict=True)]

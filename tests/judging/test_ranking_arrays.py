@@ -147,9 +147,9 @@ def test_arrays_refuse_what_the_reference_refuses() -> None:
 
 
 def test_sheets_decoded_from_text_are_the_sheets() -> None:
-    text = '[3,1,{"a":7.3,"b":5}],[2,4,{"b":0.1,"a":10}]'
-    entry, reviewer, matrix = decode_sheets(text, ("a", "b"))
+    entry, reviewer, matrix = decode_sheets("3,2", "1,4", '{"a":7.3,"b":5},{"b":0.1,"a":10}', ("a", "b"))
     assert entry.tolist() == [3, 2] and reviewer.tolist() == [1, 4]
     assert matrix.tolist() == [[7.3, 5.0], [10.0, 0.1]]
-    for bad in ('[1,1,{"a":1}]', '[1,1,{"a":1,"b":2,"c":3}]', '[1,1,{"a":true,"b":2}]', '[1,1,null]'):
-        assert decode_sheets(bad, ("a", "b")) is None
+    for bad in ('{"a":1}', '{"a":1,"b":2,"c":3}', '{"a":true,"b":2}', "null", '{"a":"1","b":2}'):
+        assert decode_sheets("1", "1", bad, ("a", "b")) is None
+    assert decode_sheets("1,2", "1", '{"a":1,"b":2}', ("a", "b")) is None

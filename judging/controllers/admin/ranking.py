@@ -45,14 +45,16 @@ class RankingPages(AdminPages):
         if view.state == RoundState.draft:
             context["not_open"] = True
             return Template("judging/admin/ranking.html", status_code=status, context={**context, **extra})
-        ranking = await shortlist.ranking_items(round_id, row=row)
+        ranking = await shortlist.ranking_items(round_id, row=row, shared=True)
         items = ranking["items"]
         if show == "flagged":
             items = [i for i in items if i["borderline"] or i["tied"]]
         total = len(items)
         page = admin_views.clamp_page(page, total, RANKING_PER_PAGE)
-        shown = items[(page - 1) * RANKING_PER_PAGE: page * RANKING_PER_PAGE]
+        # The rows shown get their titles: copies (the ranking's rows are shared).
+        shown = [dict(i) for i in items[(page - 1) * RANKING_PER_PAGE: page * RANKING_PER_PAGE]]
         groups = admin_views.tied_groups(ranking["items"])
+        groups = [[dict(i) for i in g] for g in groups[:50]] + groups[50:]
         await shortlist.with_entry_info([*shown, *(i for g in groups[:50] for i in g)])
         cut = ranking["cut"]
         ranked = borderline = tied = 0
