@@ -51,7 +51,7 @@ def _all_tables() -> list[Any]:
     return Finder().get_table_classes()
 
 
-async def _truncate() -> None:
+async def truncate_tables() -> None:
     from contest.db import engine, is_sqlite
 
     tables = [t._meta.tablename for t in _all_tables()]
@@ -84,7 +84,7 @@ def empty_database() -> None:
     """Empty tables, no mail, no uploads, fresh rate limits, the real clock (needs ``migrated_db``)."""
     from contest import clock, ratelimit
 
-    run(_truncate())
+    run(truncate_tables())
     for directory in (get_settings().mail_dir, get_settings().var_dir / "uploads"):
         if directory.exists():
             shutil.rmtree(directory)

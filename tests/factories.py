@@ -205,3 +205,18 @@ async def make_submitted_entries(year: int, n: int, *, provinces: tuple[str, ...
                                       consent_publish=True, submitted_at=now, submitted_revision=1)
                                 for r in records]).returning(Entry.id)
     return [r["id"] for r in rows]
+
+
+async def worker_burst(redis_url: str) -> None:
+    """The arq worker, as deployed, run until its queue is empty (a worker coming back up)."""
+    from arq.connections import RedisSettings
+    from arq.worker import Worker
+
+    from contest.worker import WorkerSettings
+
+    worker = Worker(functions=WorkerSettings.functions, redis_settings=RedisSettings.from_dsn(redis_url),
+                    burst=True, poll_delay=0.05, max_jobs=5, handle_signals=False)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()

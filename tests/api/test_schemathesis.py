@@ -35,7 +35,7 @@ from contest.domain.audit import SYSTEM, Actor
 from contest.enums import AuthTokenKind
 from contest.tables import User
 from judging.domain import assignments, rounds
-from tests.conftest import _truncate, run
+from tests.conftest import run, truncate_tables
 from tests.factories import PASSWORD, login_token, make_edition, make_org, make_submitted_entries, make_user
 
 pytestmark = pytest.mark.integration
@@ -163,7 +163,7 @@ def world(migrated_db: str) -> Iterator[World]:
 
     from contest import ratelimit
 
-    run(_truncate())
+    run(truncate_tables())
     ratelimit.use_database()
     clock.freeze(None)
     with TestClient(app=create_app(), base_url="http://testserver.local") as client:

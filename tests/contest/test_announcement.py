@@ -178,7 +178,7 @@ def test_result_mails_survive_a_worker_outage_and_restart(db: str, redis_url: st
     from arq.connections import RedisSettings
 
     from contest.domain.audit import Actor
-    from tests.contest.test_jobs import _worker_burst
+    from tests.factories import worker_burst
 
     s = signed_final(entries=5, shortlist_size=2)
     emails = [f"lao{i}@example.go.th" for i in range(len(s.entries))]
@@ -196,9 +196,9 @@ def test_result_mails_survive_a_worker_outage_and_restart(db: str, redis_url: st
                                                year=YEAR)
             assert mails() == []  # the worker is down
             await outbox.settle()
-            await _worker_burst(redis_url)  # back: queues the result mails, then sends them
-            await _worker_burst(redis_url)
-            await _worker_burst(redis_url)  # a restart finds nothing left to do
+            await worker_burst(redis_url)  # back: queues the result mails, then sends them
+            await worker_burst(redis_url)
+            await worker_burst(redis_url)  # a restart finds nothing left to do
         finally:
             outbox.use_arq(None)
             await pool.aclose()

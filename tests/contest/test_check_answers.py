@@ -13,7 +13,7 @@ import pytest
 from contest.i18n import t
 from contest.tables import Entry, Receipt
 from tests.conftest import run
-from tests.contest.test_entry_pages import FORM, _applicant, _create, _upload
+from tests.contest.entry_form import FORM, create_entry, sign_in_applicant, upload_file
 from tests.factories import csrf
 from uploads.testing import make_pdf
 
@@ -31,9 +31,9 @@ def summary_links(html: str) -> list[str]:
 
 
 def test_continue_saves_then_shows_every_answer_to_check_before_submitting(client) -> None:  # type: ignore[no-untyped-def]
-    _applicant(client)
-    entry_id = _create(client)
-    assert _upload(client, entry_id, "แผนงาน.pdf", make_pdf(2)).status_code == 303
+    sign_in_applicant(client)
+    entry_id = create_entry(client)
+    assert upload_file(client, entry_id, "แผนงาน.pdf", make_pdf(2)).status_code == 303
     page = client.get(f"/entries/{entry_id}").text
     assert f'formaction="/entries/{entry_id}/check"' in page and th("Continue to check your answers") in page
     assert f'formaction="/entries/{entry_id}/submit"' not in page
@@ -72,8 +72,8 @@ def test_continue_saves_then_shows_every_answer_to_check_before_submitting(clien
 
 
 def test_an_incomplete_entry_lists_what_is_missing_in_the_order_of_the_form(client) -> None:  # type: ignore[no-untyped-def]
-    _applicant(client)
-    entry_id = _create(client)
+    sign_in_applicant(client)
+    entry_id = create_entry(client)
     data = {"_csrf": csrf(client), "version": "1", **FORM, "title": "", "results": "", "contact_email": "",
             "category": ""}
     resp = client.post(f"/entries/{entry_id}/check", data=data, follow_redirects=False)
@@ -91,8 +91,8 @@ def test_an_incomplete_entry_lists_what_is_missing_in_the_order_of_the_form(clie
 
 
 def test_entry_form_errors_are_listed_in_the_order_of_the_fields(client) -> None:  # type: ignore[no-untyped-def]
-    _applicant(client)
-    entry_id = _create(client)
+    sign_in_applicant(client)
+    entry_id = create_entry(client)
     # The domain checks the fields in its own order; the summary follows the page.
     data = {"_csrf": csrf(client), "version": "1", **FORM, "contact_phone": "abc", "video_url": "ftp://x",
             "category": "nope", "citizens_served": "many", "contact_email": "x@"}

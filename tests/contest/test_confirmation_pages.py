@@ -13,7 +13,7 @@ from contest.i18n import t
 from contest.tables import Attachment, ResultSnapshot
 from contest.templating import file_size
 from tests.conftest import run
-from tests.contest.test_entry_pages import _applicant, _create, _upload
+from tests.contest.entry_form import create_entry, sign_in_applicant, upload_file
 from tests.factories import browser_login, csrf
 from tests.judging.support import YEAR, after_announcement, signed_final
 from uploads.testing import make_pdf
@@ -30,10 +30,10 @@ def text_of(html: str) -> str:
 
 
 def test_removing_a_file_names_it_and_its_size_first(client) -> None:  # type: ignore[no-untyped-def]
-    _applicant(client)
-    entry_id = _create(client)
+    sign_in_applicant(client)
+    entry_id = create_entry(client)
     pdf = make_pdf(3)
-    assert _upload(client, entry_id, "แผนงาน.pdf", pdf).status_code == 303
+    assert upload_file(client, entry_id, "แผนงาน.pdf", pdf).status_code == 303
     [att] = run(Attachment.select(Attachment.id, Attachment.size))
     remove = f"/entries/{entry_id}/attachments/{att['id']}/delete"
 

@@ -10,7 +10,7 @@ import pytest
 from contest import clock
 from contest.tables import DeadlineExtension, Edition, Entry
 from tests.conftest import run
-from tests.contest.test_entry_pages import FORM, _applicant, _create, _save
+from tests.contest.entry_form import FORM, create_entry, save_entry, sign_in_applicant
 from tests.factories import browser_login, csrf, make_user
 
 pytestmark = pytest.mark.integration
@@ -23,18 +23,18 @@ def _started(**parts: str) -> dict[str, str]:
 
 
 def test_service_start_in_be_or_ce_with_thai_digits(client) -> None:  # type: ignore[no-untyped-def]
-    _applicant(client)
-    entry_id = _create(client)
+    sign_in_applicant(client)
+    entry_id = create_entry(client)
     page = client.get(f"/entries/{entry_id}").text
     assert '<legend>เริ่มให้บริการเมื่อ</legend>' in page and 'name="in_service_since-month"' in page
     assert '<option value="2">กุมภาพันธ์</option>' in page and 'type="date"' not in page
-    assert _save(client, entry_id, 1, **TEXT, **_started(day="๕", month="6", year="๒๕๖๖")).status_code == 303
+    assert save_entry(client, entry_id, 1, **TEXT, **_started(day="๕", month="6", year="๒๕๖๖")).status_code == 303
     assert run(Entry.select(Entry.in_service_since).first())["in_service_since"] == date(2023, 6, 5)
     shown = client.get(f"/entries/{entry_id}").text
     assert 'name="in_service_since-year" type="text"' in shown and 'value="2566"' in shown
     assert '<option value="6" selected>มิถุนายน</option>' in shown
     # a Christian-Era year is read as such
-    saved = _save(client, entry_id, 2, **TEXT, **_started(day="1", month="7", year="2023"))
+    saved = save_entry(client, entry_id, 2, **TEXT, **_started(day="1", month="7", year="2023"))
     assert saved.status_code == 303 and saved.headers["location"] == f"/entries/{entry_id}?saved=1&ce=2023"
     told = client.get(saved.headers["location"]).text
     assert "ระบบอ่านปี 2023 เป็นปี ค.ศ. คือ พ.ศ. 2566" in told and 'value="2566"' in told
@@ -45,9 +45,9 @@ def test_service_start_in_be_or_ce_with_thai_digits(client) -> None:  # type: ig
 
 
 def test_service_start_errors_name_the_field_and_keep_what_was_typed(client) -> None:  # type: ignore[no-untyped-def]
-    _applicant(client)
-    entry_id = _create(client)
-    bad = _save(client, entry_id, 1, **{**TEXT, "contact_email": "not-email"},
+    sign_in_applicant(client)
+    entry_id = create_entry(client)
+    bad = save_entry(client, entry_id, 1, **{**TEXT, "contact_email": "not-email"},
                 **_started(day="31", month="2", year="2023"))
     assert bad.status_code == 422
     assert "เริ่มให้บริการเมื่อ: เดือนกุมภาพันธ์ 2566 มีเพียง 28 วัน" in bad.text
@@ -61,12 +61,12 @@ def test_service_start_errors_name_the_field_and_keep_what_was_typed(client) -> 
     # in the future: the message gives the dates in B.E.
     today = clock.to_bangkok(clock.now()).date()
     soon = today + timedelta(days=30)
-    future = _save(client, entry_id, 1, **TEXT, **_started(day=str(soon.day), month=str(soon.month),
+    future = save_entry(client, entry_id, 1, **TEXT, **_started(day=str(soon.day), month=str(soon.month),
                                                            year=str(soon.year + 543)))
     assert future.status_code == 422 and f"{soon.year + 543} ยังมาไม่ถึง" in future.text
-    missing = _save(client, entry_id, 1, **TEXT, **_started(day="5", month="", year="2566"))
+    missing = save_entry(client, entry_id, 1, **TEXT, **_started(day="5", month="", year="2566"))
     assert missing.status_code == 422 and "เริ่มให้บริการเมื่อ: กรุณากรอกเดือน" in missing.text
-    empty = _save(client, entry_id, 1, **TEXT, **_started(day="", month="", year=""))
+    empty = save_entry(client, entry_id, 1, **TEXT, **_started(day="", month="", year=""))
     assert empty.status_code == 303  # the field is optional
     assert run(Entry.select(Entry.in_service_since).first())["in_service_since"] is None
 
@@ -117,8 +117,8 @@ def test_edition_timeline_is_typed_in_be_and_bangkok_time(client) -> None:  # ty
 
 
 def test_deadline_extension_is_typed_in_be(client) -> None:  # type: ignore[no-untyped-def]
-    _applicant(client)
-    entry_id = _create(client)
+    sign_in_applicant(client)
+    entry_id = create_entry(client)
     client.post("/logout", data={"_csrf": csrf(client)})
     token = _admin(client)
     page = client.get(f"/admin/entries/{entry_id}").text

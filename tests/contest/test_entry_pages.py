@@ -12,59 +12,21 @@ from contest import clock
 from contest.i18n import format_size
 from contest.tables import Attachment, DeadlineExtension, Entry, Receipt
 from tests.conftest import run
+from tests.contest.entry_form import FORM
+from tests.contest.entry_form import create_entry as _create
+from tests.contest.entry_form import save_entry as _save
+from tests.contest.entry_form import sign_in_applicant as _applicant
+from tests.contest.entry_form import upload_file as _upload
 from tests.factories import browser_login, csrf, decoded_body, make_edition, make_org, make_user, wait_for_mails
 from uploads.testing import make_pdf
 
 pytestmark = pytest.mark.integration
-
-FORM = {
-    "title": "ระบบแจ้งเหตุเดือดร้อนออนไลน์", "category": "service", "summary": "ประชาชนแจ้งเหตุผ่าน LINE",
-    "problem": "แจ้งเหตุล่าช้า", "solution": "แชตบอตและแดชบอร์ด", "citizens_served": "12000",
-    "results": "ตอบสนองเร็วขึ้น 3 เท่า", "in_service_since": "2024-06-01", "technology": "LINE OA",
-    "links": "https://example.go.th/service\nhttps://example.go.th/dashboard", "video_url": "",
-    "contact_name": "สมหญิง ใจดี", "contact_email": "it@example.go.th", "contact_phone": "053 123 456",
-    "consent_publish": "1",
-}
-
-
-def _applicant(client, email: str = "staff@example.go.th", org: str | None = None, **edition):  # type: ignore[no-untyped-def]
-    if edition is not None and not run(_edition_exists()):
-        run(make_edition(2569, **edition))
-    org = org or run(make_org())
-    run(make_user("applicant", email=email, org=org))
-    browser_login(client, email)
-    return org
-
-
-async def _edition_exists() -> bool:
-    from contest.tables import Edition
-    return await Edition.count() > 0
-
-
-def _create(client) -> int:  # type: ignore[no-untyped-def]
-    resp = client.post("/entries", data={"_csrf": csrf(client)}, follow_redirects=False)
-    assert resp.status_code == 303, resp.text
-    match = re.fullmatch(r"/entries/(\d+)", resp.headers["location"])
-    assert match
-    return int(match.group(1))
 
 
 def _version(html: str) -> int:
     match = re.search(r'name="version" id="f-version" value="(\d+)"', html)
     assert match, html
     return int(match.group(1))
-
-
-def _save(client, entry_id: int, version: int, **fields):  # type: ignore[no-untyped-def]
-    return client.post(f"/entries/{entry_id}", data={"_csrf": csrf(client), "version": str(version), **fields},
-                       follow_redirects=False)
-
-
-def _upload(client, entry_id: int, name: str, data: bytes, *, token: bool = True, ctype: str = "application/pdf",
-            headers: dict | None = None):  # type: ignore[no-untyped-def]
-    fields = {"_csrf": csrf(client), "kind": "presentation"} if token else {"kind": "presentation"}
-    return client.post(f"/entries/{entry_id}/attachments", data=fields, files={"file": (name, data, ctype)},
-                       headers=headers or {}, follow_redirects=False)
 
 
 def _stored_files() -> list:  # type: ignore[type-arg]

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from arq import create_pool
 from arq.connections import RedisSettings
-from arq.worker import Worker
 
 from contest import jobs  # noqa: F401 - registers handlers
 from contest.domain import accounts, attachments, outbox, submission
@@ -15,7 +14,7 @@ from contest.errors import ValidationFailed
 from contest.tables import Outbox
 from contest.worker import WorkerSettings
 from tests.conftest import run
-from tests.factories import PASSWORD, mails, make_org
+from tests.factories import PASSWORD, mails, make_org, worker_burst
 
 pytestmark = pytest.mark.integration
 
@@ -65,15 +64,6 @@ def test_transient_failure_is_retried_later(db: str) -> None:
     assert len(calls) == 2
 
 
-async def _worker_burst(url: str) -> None:
-    worker = Worker(functions=WorkerSettings.functions, redis_settings=RedisSettings.from_dsn(url), burst=True,
-                    poll_delay=0.05, max_jobs=5, handle_signals=False)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-
-
 def test_arq_worker_delivers_mail_after_being_down(db: str, redis_url: str) -> None:
     """The worker is down while people sign up; once it is back every mail goes out exactly once."""
     async def scenario() -> None:
@@ -88,8 +78,8 @@ def test_arq_worker_delivers_mail_after_being_down(db: str, redis_url: str) -> N
             assert mails() == []  # nobody is consuming the queue yet
             await outbox.settle()  # the hand-overs to Redis run beside the request
             assert await pool.zcard("arq:queue") == 3
-            await _worker_burst(redis_url)
-            await _worker_burst(redis_url)  # a restart finds nothing left to do
+            await worker_burst(redis_url)
+            await worker_burst(redis_url)  # a restart finds nothing left to do
         finally:
             outbox.use_arq(None)
             await pool.aclose()
@@ -117,7 +107,7 @@ def test_lost_dispatch_is_recovered_by_the_sweeper(db: str, redis_url: str) -> N
             clock.freeze(clock.now() + timedelta(minutes=2))
             assert await jobs.sweep_outbox({"redis": pool}) == 1
             clock.freeze(None)
-            await _worker_burst(redis_url)
+            await worker_burst(redis_url)
         finally:
             clock.freeze(None)
             outbox.use_arq(None)
@@ -166,8 +156,8 @@ def test_receipt_mail_is_sent_once_the_worker_is_back(db: str, redis_url: str) -
             result = await submission.submit_entry(actor=actor, entry_id=entry_id)
             assert mails() == []
             await outbox.settle()
-            await _worker_burst(redis_url)
-            await _worker_burst(redis_url)
+            await worker_burst(redis_url)
+            await worker_burst(redis_url)
             return result.receipt["number"]
         finally:
             outbox.use_arq(None)

@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 
 from contest.domain import announcement, outbox
-from contest.domain.audit import Actor
 from contest.i18n import format_date, t
 from contest.tables import Edition, Entry, Organisation, ResultSnapshot, User
 from tests.conftest import run
+from tests.contest.results_world import admin_actor as _admin_actor
+from tests.contest.results_world import applicant_for as _applicant_for
+from tests.contest.results_world import entry_in as _entry
+from tests.contest.results_world import published as _published
 from tests.factories import browser_login, csrf, make_submitted_entries, make_user
 from tests.judging.support import YEAR, after_announcement, signed_final
 
@@ -26,43 +29,6 @@ PUBLIC_PAGES = (f"/results/{YEAR}", f"/showcase/{YEAR}", f"/open-data/{YEAR}")
 
 def th(message: str, **params: Any) -> str:
     return t(message, "th", **params)
-
-
-def _entry(state: str) -> dict[str, Any]:
-    return run(Entry.select(Entry.id, Entry.title, Entry.organisation).where(Entry.state == state)
-               .order_by(Entry.id).first())
-
-
-def _applicant_for(entry_id: int, email: str) -> None:
-    code = run(Entry.select(Entry.organisation.code).where(Entry.id == entry_id).first())["organisation.code"]
-    run(make_user("applicant", email=email, org=code))
-
-
-def _admin_actor(email: str) -> Actor:
-    row = run(User.select(User.id).where(User.email == email).first())
-    return Actor(id=row["id"], email=email, role="admin")
-
-
-def _published(*, no_consent: bool = True) -> dict[str, Any]:
-    """Screening and final signed (6 entries, 3 awardees, 1 winner); the finalists' organisations
-    moved to three provinces in three regions; one finalist without consent; then published."""
-    s = signed_final(entries=6, shortlist_size=3)
-    winner = _entry("winner")
-    finalists = run(Entry.select(Entry.id, Entry.organisation).where(Entry.state == "finalist").order_by(Entry.id))
-    places = [("10", "กรุงเทพมหานคร", "central"), ("90", "สงขลา", "south")]
-    for f, (code, name, region) in zip(finalists, places, strict=False):
-        run(Organisation.update({Organisation.province_code: code, Organisation.province_name_th: name,
-                                 Organisation.region: region}).where(Organisation.id == f["organisation"]))
-    hidden = finalists[0]["id"]
-    if no_consent:
-        run(Entry.update({Entry.consent_publish: False}).where(Entry.id == hidden))
-    run(Entry.update({Entry.links: ["https://service.example.go.th/app", "javascript:alert(1)"],
-                      Entry.video_url: "https://video.example.org/watch?v=1", Entry.citizens_served: 12500,
-                      Entry.technology: "LINE OA, PostgreSQL"}).where(Entry.id == winner["id"]))
-    after_announcement()
-    result = run(announcement.publish_results(actor=_admin_actor(s.admins[0]), year=YEAR))
-    return {"s": s, "winner": winner["id"], "winner_title": winner["title"], "hidden": hidden,
-            "finalists": [f["id"] for f in finalists], "sha": result["snapshot_sha256"]}
 
 
 # --- before publication and the publish page ------------------------------------------------------

@@ -22,6 +22,7 @@ from contest.errors import ValidationFailed
 from contest.i18n import t
 from contest.tables import AuditEvent, CertificateSignatory, PendingAction
 from tests.conftest import run
+from tests.contest.results_world import applicant_for, published
 from tests.factories import browser_login, csrf, login_token, make_edition, make_user
 
 pytestmark = pytest.mark.integration
@@ -227,12 +228,10 @@ def test_the_signature_image_is_served_to_administrators_only(client, admins) ->
 
 
 def test_the_approved_signatory_is_printed_on_the_downloaded_certificate(client) -> None:  # type: ignore[no-untyped-def]
-    from tests.contest.test_results_pages import _applicant_for, _published
-
-    p = _published()
+    p = published()
     run(signatories.propose(actor=SYSTEM, year=YEAR, signature=image(), data={
         "signatory_name": NAME, "position_th": POSITION_TH, "position_en": POSITION_EN}))
-    _applicant_for(p["winner"], "winner@example.go.th")
+    applicant_for(p["winner"], "winner@example.go.th")
     browser_login(client, "winner@example.go.th")
     pdf = client.get(f"/entries/{p['winner']}/certificate.pdf")
     assert pdf.status_code == 200
