@@ -238,16 +238,36 @@ def _z_from(order: np.ndarray, n: np.ndarray, d: np.ndarray, q: np.ndarray) -> n
     return out
 
 
-def _z_scores_repeating(reviewer: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _codes(values: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """How many distinct values, each value's place among them (same order), and the values."""
+    distinct = np.unique(values)
+    return len(distinct), np.searchsorted(distinct, values), distinct
+
+
+def _z_scores_repeating(reviewer: tuple[int, np.ndarray, np.ndarray], values: np.ndarray) -> np.ndarray:
     """:func:`_z_scores` of int64 values that repeat (criterion scores): worked out once per
-    distinct (reviewer, value), weighted by how often it occurs."""
-    order = np.lexsort((values, reviewer))
-    by, v = reviewer[order], values[order]
-    first = np.concatenate(([True], (by[1:] != by[:-1]) | (v[1:] != v[:-1])))
-    pair_starts = np.flatnonzero(first)
-    counts = np.diff(np.append(pair_starts, len(v)))
-    pair_of = np.cumsum(first) - 1
-    pair_reviewer, pair_value = by[pair_starts], _objects(v[pair_starts])
+    distinct (reviewer, value), weighted by how often it occurs. ``reviewer``: the reviewers'
+    :func:`_codes`."""
+    reviewers, reviewer_code, _ = reviewer
+    width, value_code, distinct = _codes(values)
+    if reviewers * width <= 4 * len(values) + 1024:
+        # Few distinct values: count each (reviewer, value) pair in a grid, no sorting of pairs.
+        pair = reviewer_code * width + value_code
+        grid = np.bincount(pair, minlength=reviewers * width)
+        present = np.flatnonzero(grid)  # in (reviewer, value) order
+        counts = grid[present]
+        pair_reviewer, pair_value = present // width, _objects(distinct[present % width])
+        slot = np.empty(len(grid), dtype=np.int64)
+        slot[present] = np.arange(len(present))
+        pair_of, order = slot[pair], None
+    else:
+        order = np.lexsort((values, reviewer_code))
+        by, v = reviewer_code[order], values[order]
+        first = np.concatenate(([True], (by[1:] != by[:-1]) | (v[1:] != v[:-1])))
+        pair_starts = np.flatnonzero(first)
+        counts = np.diff(np.append(pair_starts, len(v)))
+        pair_of = np.cumsum(first) - 1
+        pair_reviewer, pair_value = by[pair_starts], _objects(v[pair_starts])
     r_starts = np.flatnonzero(np.concatenate(([True], pair_reviewer[1:] != pair_reviewer[:-1])))
     r_sizes = np.diff(np.append(r_starts, len(pair_reviewer)))
     weight = _objects(counts)
@@ -256,6 +276,8 @@ def _z_scores_repeating(reviewer: np.ndarray, values: np.ndarray) -> np.ndarray:
     d = n * pair_value - totals
     q = np.repeat(np.add.reduceat(weight * d * d, r_starts), r_sizes)
     pair_z = _z_from(np.arange(len(d)), n, d, q)
+    if order is None:
+        return pair_z[pair_of]
     out = np.empty(len(values), dtype=np.float64)
     out[order] = pair_z[pair_of]
     return out
@@ -351,7 +373,8 @@ class _Core:
         self.tie_break_index = [self.codes.index(code) for code in rules.tie_break]
         if self.zscore:
             self.z_total = _z_scores(reviewer, self.totals)
-            self.z_columns = [_z_scores_repeating(reviewer, values[:, c]) for c in range(len(criteria))]
+            reviewer_codes = _codes(reviewer)
+            self.z_columns = [_z_scores_repeating(reviewer_codes, values[:, c]) for c in range(len(criteria))]
         self._sums: dict[int | None, np.ndarray] = {}
 
     # per entry (span) -------------------------------------------------------------------------
