@@ -144,7 +144,7 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
         if comment is not None:
             changes[Assignment.comment] = comment
         updated = await Assignment.update(changes).where(Assignment.id == assignment_id).returning(Assignment.version)
-    return {"id": assignment_id, "state": "assigned", "scores": values, "version": updated[0]["version"],
+    return {"id": assignment_id, "state": AssignmentState.assigned, "scores": values, "version": updated[0]["version"],
             "comment": comment if comment is not None else current["comment"]}
 
 
@@ -174,7 +174,7 @@ async def submit_scores(*, actor: Actor, assignment_id: int) -> dict[str, Any]:
             raise Conflict("These scores were submitted and are locked.", code="already_submitted")
         await append_event(actor=actor, action="assignment.submit", subject_type="assignment",
                            subject_id=assignment_id, after={"scores": scores, "entry": row["entry"]})
-    return {"id": assignment_id, "state": "submitted", "scores": scores, "submitted_at": now}
+    return {"id": assignment_id, "state": AssignmentState.submitted, "scores": scores, "submitted_at": now}
 
 
 async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, Any]:
@@ -206,7 +206,7 @@ async def recuse(*, actor: Actor, assignment_id: int, reason: str) -> dict[str, 
         recused = await declare_conflict(actor=actor, round_id=row["round"], user_id=current["reviewer"],
                                          organisation_code=entry["organisation.code"], reason=reason)
     replaced = await fill_gaps(actor=actor, round_id=row["round"])
-    return {"id": assignment_id, "state": "recused", "reassigned": replaced > 0, "recused": recused}
+    return {"id": assignment_id, "state": AssignmentState.recused, "reassigned": replaced > 0, "recused": recused}
 
 
 async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:
@@ -229,8 +229,8 @@ async def reopen(*, actor: Actor, assignment_id: int, reason: str = "") -> None:
         if not updated:
             raise Conflict("Only submitted scores can be reopened.", code="not_submitted")
         await append_event(actor=actor, action="assignment.reopen", subject_type="assignment",
-                           subject_id=assignment_id, before={"state": "submitted"},
-                           after={"state": "assigned", "reason": reason})
+                           subject_id=assignment_id, before={"state": AssignmentState.submitted},
+                           after={"state": AssignmentState.assigned, "reason": reason})
 
 
 # --- progress -----------------------------------------------------------------------------------
