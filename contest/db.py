@@ -513,8 +513,5 @@ async def close_pool() -> None:
 async def lock_row(table_name: str, row_id: int) -> None:
     """Serialise writers on one row for the rest of the transaction. SQLite's IMMEDIATE
     transaction already holds the database write lock, so this is PostgreSQL only."""
-    db = engine()
-    if isinstance(db, PostgresEngine):
-        from piccolo.querystring import QueryString
-
-        await db.run_querystring(QueryString(f'SELECT id FROM "{table_name}" WHERE id = {{}} FOR UPDATE', row_id))
+    if isinstance(engine(), PostgresEngine):
+        await fetch(f'SELECT id FROM "{table_name}" WHERE id = {{}} FOR UPDATE', row_id)

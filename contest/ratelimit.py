@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contest import clock
-from contest.db import atomic
+from contest.db import atomic, fetch
 from contest.errors import RateLimited
 from contest.tables import RateCounter
 
@@ -157,7 +157,8 @@ class DatabaseCounter:
             return await _first_wait(self, items)
 
     async def clear_all(self, keys: list[str]) -> None:
-        await RateCounter.delete().where(RateCounter.key.is_in(keys))
+        if keys:
+            await fetch("DELETE FROM rate_counter WHERE key IN (" + ", ".join("{}" for _ in keys) + ")", *keys)
 
 
 async def purge_expired() -> int:

@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ua_parser import parse as ua_parse
 
 from contest import clock, db
-from contest.db import atomic
+from contest.db import atomic, fetch
 from contest.domain import memberships, notices, outbox, proposals, twofactor
 from contest.domain.audit import SYSTEM, Actor, append_event
 from contest.enums import AuthTokenKind, Role, TokenPurpose
@@ -258,8 +258,8 @@ async def resend_confirmation(email: str) -> None:
 async def authenticate(email: str, password: str) -> Actor:
     """Check a password. Unknown email and wrong password get the same message and timing."""
     email = normalise_email(email)
-    user = await User.select(User.id, User.email, User.role, User.organisation, User.password_hash,
-                             User.email_confirmed_at, User.is_active).where(User.email == email).first()
+    found = await fetch(_USER_BY_EMAIL, email)
+    user = found[0] if found else None
     if user is None:
         await verify_password_async(_DUMMY_HASH, password or "")
         raise NotAuthenticated("Incorrect email or password.", code="invalid_credentials")
@@ -272,6 +272,14 @@ async def authenticate(email: str, password: str) -> Actor:
         new_hash = await hash_password_async(password)  # off the loop, like every argon2 call
         await User.update({User.password_hash: new_hash}).where(User.id == user["id"])
     return actor_from_row(user)
+
+
+# Every log-in's statements, as fixed SQL (no query object built per log-in).
+_USER_BY_EMAIL = ("SELECT id, email, role, organisation, password_hash, email_confirmed_at, is_active "
+                  "FROM app_user WHERE email = {}")
+_INSERT_TOKEN = ('INSERT INTO auth_token ("kind", "token_hash", "user", "csrf_token", "created_at", "expires_at", '
+                 '"revoked_at", "user_agent", "ip_address", "last_seen_at", "mfa_at") '
+                 "VALUES ({}, {}, {}, {}, {}, {}, NULL, {}, {}, {}, {})")
 
 
 @dataclass(frozen=True)
@@ -290,10 +298,9 @@ async def issue_token(actor: Actor, kind: AuthTokenKind, user_agent: str = "",
     raw = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     expires = clock.now() + ttl
-    await AuthToken.insert(AuthToken(kind=kind, token_hash=hash_secret(raw), user=actor.id,
-                                     csrf_token=csrf, expires_at=expires, user_agent=user_agent[:255],
-                                     ip_address=ip_address[:45], last_seen_at=clock.now(),
-                                     mfa_at=clock.now() if mfa else None))
+    now = clock.now()
+    await fetch(_INSERT_TOKEN, str(kind), hash_secret(raw), actor.id, csrf, datetime.now(UTC), expires,
+                user_agent[:255], ip_address[:45], now, now if mfa else None)
     return IssuedToken(token=raw, csrf_token=csrf, expires_at=expires)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from contest import clock
-from contest.db import atomic, existing, lock_row, stored_json
+from contest.db import atomic, existing, fetch, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_by_id
@@ -45,8 +46,7 @@ async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str,
     fewer files than the limit (else the refusal)."""
     if state not in EDITABLE_STATES:
         raise not_editable(actor, state, edition["published_at"])
-    live = await Attachment.select(Attachment.size).where(
-        (Attachment.entry == entry_id) & Attachment.deleted_at.is_null())
+    live = await fetch(_LIVE_SIZES, entry_id)
     if len(live) >= MAX_FILES_PER_ENTRY:
         raise Conflict("An entry may have at most {n} files. Remove one first.", code="too_many_files",
                        n=MAX_FILES_PER_ENTRY)
@@ -115,9 +115,8 @@ async def uploaded_before(*, actor: Actor, entry_id: int, idempotency_key: str |
     if key is None:
         return None
     await owned_entry(actor, entry_id)
-    found: dict[str, Any] | None = await Attachment.select(*Attachment.all_columns()).where(
-        (Attachment.upload_key == key) & Attachment.deleted_at.is_null()).first()
-    return found
+    rows = await fetch(_LIVE_BY_UPLOAD_KEY, key)
+    return rows[0] if rows else None
 
 
 async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, content_type: str, sha256: str,
@@ -136,23 +135,23 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
     async with atomic():
         await lock_row("entry", entry_id)
         if key is not None:
-            earlier = await Attachment.select(*Attachment.all_columns()).where(Attachment.upload_key == key).first()
+            found = await fetch(_BY_UPLOAD_KEY, key)
+            earlier = found[0] if found else None
             if earlier is not None and earlier["deleted_at"] is None:
-                return dict(earlier)
+                return earlier
             if earlier is not None:  # removed since: the key names a new file now
-                await Attachment.update({Attachment.upload_key: None}).where(Attachment.id == earlier["id"])
+                await fetch(_FORGET_UPLOAD_KEY, earlier["id"])
         await require_open(edition, row["organisation"])
-        current = await existing(Entry.select().where(Entry.id == entry_id))
+        current = await entry_row(entry_id)
+        if current is None:
+            raise LookupError("a row that must exist is missing")
         used = await _room_used(actor, entry_id, current["state"], edition)
         if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
             raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
-        rows = await Attachment.insert(Attachment(
-            entry=entry_id, kind=kind, name=name[:255], size=size, content_type=content_type, sha256=sha256,
-            storage_key=storage_key, upload_key=key, uploaded_by=actor.id,
-            check_state=CheckState.pending)).returning(*Attachment.all_columns())
+        rows = await fetch(_INSERT_ATTACHMENT, entry_id, kind, name[:255], size, content_type, sha256, storage_key,
+                           key, CheckState.pending.value, "{}", actor.id, datetime.now(UTC))
         attachment = rows[0]
-        await Entry.update({Entry.revision: Entry.revision + 1, Entry.updated_at: clock.now()}).where(
-            Entry.id == entry_id)
+        await fetch(_ENTRY_CHANGED, clock.now(), entry_id)
         await append_event(actor=actor, action="attachment.add", subject_type="entry", subject_id=entry_id,
                            after={"attachment_id": attachment["id"], "name": name, "size": size,
                                   "sha256": sha256, "content_type": content_type})
@@ -160,6 +159,18 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
                                    dedupe_key=f"check:{attachment['id']}")
     await outbox.dispatch([job])
     return attachment
+
+
+# The upload's statements, as fixed SQL (no query object built per upload).
+_LIVE_SIZES = "SELECT size FROM attachment WHERE entry = {} AND deleted_at IS NULL"
+_BY_UPLOAD_KEY = "SELECT * FROM attachment WHERE upload_key = {}"
+_LIVE_BY_UPLOAD_KEY = "SELECT * FROM attachment WHERE upload_key = {} AND deleted_at IS NULL LIMIT 1"
+_FORGET_UPLOAD_KEY = "UPDATE attachment SET upload_key = NULL WHERE id = {}"
+_INSERT_ATTACHMENT = (
+    'INSERT INTO attachment ("entry", "kind", "name", "size", "content_type", "sha256", "storage_key", "upload_key", '
+    '"check_state", "check_details", "check_message", "thumbnail_key", "uploaded_by", "created_at", "deleted_at", '
+    "\"purged_at\") VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, '', NULL, {}, {}, NULL, NULL) RETURNING *")
+_ENTRY_CHANGED = "UPDATE entry SET revision = revision + 1, updated_at = {} WHERE id = {}"
 
 
 async def named_keys(keys: list[str]) -> set[str]:

@@ -25,7 +25,7 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 
 from contest import clock
-from contest.db import engine
+from contest.db import engine, fetch
 from contest.tables import AuditEvent
 
 GENESIS = "0" * 64
@@ -146,19 +146,27 @@ SYSTEM = Actor(id=None, email="system", role="system")
 async def append_event(*, actor: Actor, action: str, subject_type: str, subject_id: Any,
                        before: Any = None, after: Any = None) -> str:
     """Append one audit event to the chain (inside the caller's transaction); returns its hash."""
-    db = engine()
-    if isinstance(db, PostgresEngine):
-        await db.run_ddl(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_KEY})")
-    last = await AuditEvent.select(AuditEvent.seq, AuditEvent.hash).order_by(
-        AuditEvent.seq, ascending=False).limit(1).first()
+    if isinstance(engine(), PostgresEngine):
+        await fetch(_LOCK_CHAIN)
+    rows = await fetch(_LAST_EVENT)
+    last = rows[0] if rows else None
     seq = (last["seq"] + 1) if last else 1
     prev_hash = last["hash"] if last else GENESIS
     row = {"seq": seq, "at": clock.utc_iso(clock.now()), "actor_id": actor.id, "actor_email": actor.email,
            "action": action, "subject_type": subject_type, "subject_id": str(subject_id),
            "before": canonical_json(before), "after": canonical_json(after)}
     digest, pii = seal_event(prev_hash, row)
-    await AuditEvent.insert(AuditEvent(**row, prev_hash=prev_hash, hash=digest, pii=pii))  # type: ignore[arg-type]
+    await fetch(_INSERT_EVENT, row["seq"], row["at"], row["actor_id"], row["actor_email"], row["action"],
+                row["subject_type"], row["subject_id"], row["before"], row["after"], prev_hash, digest, pii)
     return digest
+
+
+# The statements every change runs, as fixed SQL (no query object built per event).
+_LOCK_CHAIN = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_KEY})"
+_LAST_EVENT = 'SELECT "seq", "hash" FROM audit_event ORDER BY "seq" DESC LIMIT 1'
+_INSERT_EVENT = ('INSERT INTO audit_event ("seq", "at", "actor_id", "actor_email", "action", "subject_type", '
+                 '"subject_id", "before", "after", "prev_hash", "hash", "pii") '
+                 "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})")
 
 
 @dataclass(frozen=True)

@@ -291,11 +291,10 @@ async def move_announcement_approved(*, actor: Actor, year: int, announcement_at
 
 async def edition_row(year: int) -> dict[str, Any]:
     """The edition of ``year`` as stored, drafts included. An unknown year is ``NotFound``."""
-    row = await Edition.select().where(Edition.year == year).first()
-    if row is None:
+    rows = await fetch("SELECT * FROM edition WHERE year = {}", year)
+    if not rows:
         raise NotFound("No such edition.")
-    found: dict[str, Any] = row
-    return found
+    return rows[0]
 
 
 async def edition_by_id(edition_id: int) -> dict[str, Any]:

@@ -19,13 +19,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
+from piccolo.utils.encoding import dump_json
 
 from contest import clock
-from contest.db import atomic
+from contest.db import atomic, fetch
 from contest.domain.audit import Actor, append_event
 from contest.enums import OutboxState
 from contest.rules import require_organiser
@@ -57,13 +58,19 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 async def add_job(job: str, args: dict[str, Any], *, dedupe_key: str | None = None) -> int | None:
     """Record a job in the current transaction. With a ``dedupe_key`` a second call is a no-op."""
-    if dedupe_key is not None:
-        existing = await Outbox.select(Outbox.id).where(Outbox.dedupe_key == dedupe_key).first()
-        if existing:
-            return None
-    rows = await Outbox.insert(Outbox(job=job, args=args, dedupe_key=dedupe_key,
-                                      state=OutboxState.pending)).returning(Outbox.id)
-    return rows[0]["id"]
+    if dedupe_key is not None and await fetch(_JOB_BY_KEY, dedupe_key):
+        return None
+    now = datetime.now(UTC)
+    rows = await fetch(_INSERT_JOB, job, dump_json(args), dedupe_key, OutboxState.pending.value, now, now)
+    found: int = rows[0]["id"]
+    return found
+
+
+# A job recorded by a change, as fixed SQL (the statements of every upload and submit).
+_JOB_BY_KEY = "SELECT id FROM outbox WHERE dedupe_key = {}"
+_INSERT_JOB = ('INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
+               '"available_at", "claimed_until", "done_at") VALUES ({}, {}, {}, {}, 0, \'\', {}, {}, NULL, NULL) '
+               "RETURNING id")
 
 
 async def add_jobs(job: str, items: list[tuple[dict[str, Any], str]]) -> list[int]:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from piccolo.utils.encoding import dump_json
+
 from contest import clock
-from contest.db import atomic, existing, lock_row, stored_json
+from contest.db import atomic, existing, fetch, lock_row, stored_json
 from contest.domain import consent, outbox
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_by_id, edition_row
@@ -34,7 +36,7 @@ from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFaile
 from contest.i18n import format_date, format_size, t
 from contest.rules import refuse_any_pending, refuse_pending_member
 from contest.settings import get_settings
-from contest.tables import Attachment, Edition, Entry, Receipt
+from contest.tables import Edition, Entry, Receipt
 
 
 async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
@@ -55,9 +57,7 @@ async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None =
     async with atomic():
         await lock_row("organisation", actor.organisation_id)
         await require_open(edition, actor.organisation_id)
-        live = await Entry.count().where(
-            (Entry.edition == edition["id"]) & (Entry.organisation == actor.organisation_id)
-            & Entry.state.is_in(list(LIVE_STATES)))
+        live = (await fetch(_LIVE_ENTRIES, edition["id"], actor.organisation_id))[0]["n"]
         if live >= edition["entries_per_organisation"]:
             raise Conflict("Your organisation already has {n} entries in this edition, the most allowed.",
                            code="entry_limit", n=edition["entries_per_organisation"])
@@ -93,7 +93,9 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
     assert loaded is not None
     async with atomic():
         await require_open(edition, row["organisation"])
-        current = await existing(Entry.select().where(Entry.id == entry_id))
+        current = await entry_row(entry_id)
+        if current is None:
+            raise LookupError("a row that must exist is missing")
         if current["state"] not in EDITABLE_STATES:
             raise not_editable(actor, current["state"], edition["published_at"])
         changed = {k: v for k, v in values.items() if comparable_value(current.get(k)) != comparable_value(v)}
@@ -142,7 +144,9 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
     async with atomic():
         await lock_row("entry", entry_id)
         await require_open(edition, row["organisation"])
-        current = await existing(Entry.select().where(Entry.id == entry_id))
+        current = await entry_row(entry_id)
+        if current is None:
+            raise LookupError("a row that must exist is missing")
         if current["state"] not in EDITABLE_STATES:
             raise not_editable(actor, current["state"], edition["published_at"],
                                 "This entry can no longer be submitted (it is {state}).")
@@ -150,18 +154,13 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
             latest = await existing(Receipt.select().where(Receipt.entry == entry_id).order_by(
                 Receipt.sequence, ascending=False))
             return SubmitResult(receipt=receipt_view(latest), created=False)
-        attachments = await Attachment.select().where(
-            (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
+        attachments = await fetch(_LIVE_FILES, entry_id)
         problems = missing_for_submission(entry_dict(current), attachments)
         if problems:
             raise ValidationFailed("The entry is not complete yet.", errors=problems, code="incomplete")
         now = clock.now()
-        claimed = await Entry.update({
-            Entry.state: EntryState.submitted, Entry.submitted_revision: current["revision"], Entry.submitted_at: now,
-            Entry.submission_count: Entry.submission_count + 1,
-        }).where((Entry.id == entry_id) & (Entry.revision == current["revision"])
-                 & ((Entry.submitted_revision.is_null()) | (Entry.submitted_revision != current["revision"]))
-                 ).returning(Entry.submission_count)
+        claimed = await fetch(_CLAIM_SUBMISSION, EntryState.submitted.value, current["revision"], now, entry_id,
+                              current["revision"], current["revision"])
         if not claimed:  # another submit of this revision won the race
             raced = await Receipt.select().where(Receipt.entry == entry_id).order_by(
                 Receipt.sequence, ascending=False).first()
@@ -174,10 +173,8 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
                   "content_type": a["content_type"]} for a in attachments]
         snapshot = audit_values({k: current.get(k) for k in FIELDS})
         snapshot["links"] = stored_json(current.get("links"), [])
-        rows = await Receipt.insert(Receipt(entry=entry_id, number=number, sequence=sequence,
-                                            revision=current["revision"], submitted_at=now,
-                                            submitted_by=actor.id, snapshot=snapshot, files=files)
-                                    ).returning(*Receipt.all_columns())
+        rows = await fetch(_INSERT_RECEIPT, entry_id, number, sequence, current["revision"], now, actor.id,
+                           dump_json(snapshot), dump_json(files))
         receipt = rows[0]
         await append_event(actor=actor, action="entry.submit", subject_type="entry", subject_id=entry_id,
                            before={"state": current["state"]},
@@ -187,6 +184,19 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
                                    dedupe_key=f"receipt:{number}")
     await outbox.dispatch([job])
     return SubmitResult(receipt=receipt_view(receipt), created=True)
+
+
+_LIVE_ENTRIES = ("SELECT COUNT(*) AS n FROM entry WHERE edition = {} AND organisation = {} AND state IN ("
+                 + ", ".join(f"'{state}'" for state in sorted(LIVE_STATES)) + ")")
+# The submit's statements, as fixed SQL (no query object built per submission).
+_LIVE_FILES = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
+_CLAIM_SUBMISSION = (
+    "UPDATE entry SET state = {}, submitted_revision = {}, submitted_at = {}, "
+    "submission_count = submission_count + 1 "
+    "WHERE id = {} AND revision = {} AND (submitted_revision IS NULL OR submitted_revision != {}) "
+    "RETURNING submission_count")
+_INSERT_RECEIPT = ('INSERT INTO receipt ("entry", "number", "sequence", "revision", "submitted_at", "submitted_by", '
+                   '"snapshot", "files") VALUES ({}, {}, {}, {}, {}, {}, {}, {}) RETURNING *')
 
 
 def _receipt_mail(to: str, edition: dict[str, Any], entry: dict[str, Any], receipt: dict[str, Any],

@@ -80,8 +80,8 @@ class Enrolment:
 
 
 async def is_enrolled(user_id: int) -> bool:
-    row = await User.select(User.totp_enabled_at).where(User.id == user_id).first()
-    return bool(row and row["totp_enabled_at"])
+    rows = await db.fetch("SELECT totp_enabled_at FROM app_user WHERE id = {}", user_id)
+    return bool(rows and rows[0]["totp_enabled_at"])
 
 
 async def start_enrolment(actor: Actor) -> Enrolment:
