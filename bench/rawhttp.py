@@ -58,7 +58,8 @@ class RawClient:
         return conn
 
     async def request(self, method: str, url: str, *, data: dict[str, str] | None = None, json: Any = None,
-                      headers: dict[str, str] | None = None) -> RawResponse:
+                      content: bytes | None = None, headers: dict[str, str] | None = None) -> RawResponse:
+        """``content``: the body as it is (the caller's headers name its Content-Type)."""
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -67,6 +68,8 @@ class RawClient:
         if json is not None:
             body = jsonlib.dumps(json).encode()
             head["Content-Type"] = "application/json"
+        elif content is not None:
+            body = content
         elif data is not None:
             body = urlencode(data).encode()
             head["Content-Type"] = "application/x-www-form-urlencoded"
@@ -75,10 +78,10 @@ class RawClient:
         if self.cookies:
             head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         raw = (f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items())
-               + "\r\n").encode("latin-1") + body
+               + "\r\n").encode("latin-1")
         reader, writer = await self._connection(host, port)
         try:
-            writer.write(raw)
+            writer.writelines((raw, body))  # a large body is not copied into the head
             return await asyncio.wait_for(self._read(reader, writer, (host, port), method), self.timeout)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             writer.close()

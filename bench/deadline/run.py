@@ -48,6 +48,7 @@ from typing import Any
 import httpx
 
 from bench.deadline.db_tasks import YEAR, applicant_email, org_code
+from bench.rawhttp import RawClient
 from bench.upload.run import (
     ROOT,
     RssSampler,
@@ -140,7 +141,23 @@ def check_template() -> None:
     assert len(PdfReader(io.BytesIO(data), strict=True).pages) == 1
 
 
+BOUNDARY = "bench-deadline-boundary-7f3a9c"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def multipart_body(name: str) -> bytes:
+    """The upload form as a browser sends it: the kind, then the file."""
+    return b"".join((
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="kind"\r\n\r\npresentation\r\n'.encode(),
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/pdf\r\n\r\n".encode(),
+        pdf_bytes(name), f"\r\n--{BOUNDARY}--\r\n".encode()))
+
+
 # --- the load -----------------------------------------------------------------------------------
+
+Client = httpx.AsyncClient | RawClient
+
 
 class StepFailed(Exception):
     pass
@@ -184,7 +201,7 @@ def org_address(i: int) -> str:
     return f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
 
 
-async def call(client: httpx.AsyncClient, servers: Servers, load: Load, i: int, step: str, method: str,
+async def call(client: Client, servers: Servers, load: Load, i: int, step: str, method: str,
                path: str, expect: int, *, safe: bool = False, **kwargs: Any) -> dict[str, Any]:
     """The answer's JSON. A request that reached no server (connection refused) goes to the next
     one; one whose answer was lost is sent again when ``safe``, else ``AnswerLost`` (the caller
@@ -211,7 +228,7 @@ async def call(client: httpx.AsyncClient, servers: Servers, load: Load, i: int, 
     return resp.json()
 
 
-async def one_organisation(client: httpx.AsyncClient, servers: Servers, load: Load, i: int) -> None:
+async def one_organisation(client: Client, servers: Servers, load: Load, i: int) -> None:
     """Log in, create, fill, upload two files, submit. Each step that may have landed without
     its answer is checked by reading the entry again before it is sent again; uploads carry an
     ``Idempotency-Key``, so sending one again stores it once."""
@@ -253,8 +270,8 @@ async def one_organisation(client: httpx.AsyncClient, servers: Servers, load: Lo
     for n in (1, 2):
         name = file_name(i, n)
         await call(client, servers, load, i, f"upload{n}", "POST", f"/api/v1/entries/{entry_id}/attachments", 201,
-                   safe=True, files={"file": (name, pdf_bytes(name), "application/pdf")},
-                   data={"kind": "presentation"}, headers={**auth, "Idempotency-Key": f"bench-{name}"})
+                   safe=True, content=multipart_body(name),
+                   headers={**auth, "Idempotency-Key": f"bench-{name}", "Content-Type": MULTIPART})
     while True:
         try:
             result = await call(client, servers, load, i, "submit", "POST", f"/api/v1/entries/{entry_id}/submit",
@@ -270,14 +287,16 @@ async def one_organisation(client: httpx.AsyncClient, servers: Servers, load: Lo
     load.done += 1
 
 
-async def run_load(bases: str | list[str], orgs: int, clients: int) -> Load:
+async def run_load(bases: str | list[str], orgs: int, clients: int, client_kind: str = "raw") -> Load:
+    """``client_kind``: ``raw`` (``bench.rawhttp``: one keep-alive connection per client and
+    server, a tenth of httpx's CPU per request) or ``httpx`` (one shared pooled client)."""
     load = Load()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(1, orgs + 1):
         queue.put_nowait(i)
     bases = [bases] if isinstance(bases, str) else bases
 
-    async def client_task(client: httpx.AsyncClient, servers: Servers) -> None:
+    async def client_task(client: Client, servers: Servers) -> None:
         while True:  # bounded: the queue holds exactly `orgs` items and is never refilled
             try:
                 i = queue.get_nowait()
@@ -288,12 +307,20 @@ async def run_load(bases: str | list[str], orgs: int, clients: int) -> Load:
             except StepFailed:
                 pass
 
-    limits = httpx.Limits(max_connections=clients * len(bases), max_keepalive_connections=clients * len(bases))
-    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
-        started, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(client_task(client, Servers(bases, turn=k)) for k in range(clients)))
-        load.seconds = time.perf_counter() - started
-        load.cpu_seconds = time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
+    if client_kind == "raw":
+        raw_clients = [RawClient(timeout=300) for _ in range(clients)]
+        try:
+            await asyncio.gather(*(client_task(c, Servers(bases, turn=k)) for k, c in enumerate(raw_clients)))
+        finally:
+            for c in raw_clients:
+                await c.aclose()
+    else:
+        limits = httpx.Limits(max_connections=clients * len(bases), max_keepalive_connections=clients * len(bases))
+        async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+            await asyncio.gather(*(client_task(client, Servers(bases, turn=k)) for k in range(clients)))
+    load.seconds = time.perf_counter() - started
+    load.cpu_seconds = time.process_time() - cpu
     return load
 
 
@@ -409,7 +436,8 @@ def server_log_errors(log: Path) -> list[str]:
     return found
 
 
-def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | None = None) -> RunResult:
+def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | None = None,
+             client_kind: str = "raw") -> RunResult:
     work = Path(tempfile.mkdtemp(prefix=f"bench-deadline-{db}-"))
     var_dir = work / "var"
     pg_env: dict[str, str] | None = None
@@ -432,7 +460,7 @@ def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | N
             sampler.start()
             print(f"  [{db}, {workers} worker(s)] set-up {setup_seconds:.1f} s; load: {orgs} orgs, "
                   f"{clients} clients …", flush=True)
-            load = asyncio.run(run_load(f"http://127.0.0.1:{port}", orgs, clients))
+            load = asyncio.run(run_load(f"http://127.0.0.1:{port}", orgs, clients, client_kind))
             rss_peak = sampler.stop()
             facts = wait_for_checks(env, limit=120)
             stop_server(proc)
@@ -508,7 +536,7 @@ def report(r: RunResult) -> None:
         print(f"    {count} x {cause}")
 
 
-def run_against(bases: list[str], orgs: int, clients: int, seed: bool) -> RunResult:
+def run_against(bases: list[str], orgs: int, clients: int, seed: bool, client_kind: str = "raw") -> RunResult:
     """The load against running servers; the database and storage are the ones this
     environment names (``DATABASE_URL``, ``STORAGE_URL``, the S3 settings)."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
@@ -518,7 +546,7 @@ def run_against(bases: list[str], orgs: int, clients: int, seed: bool) -> RunRes
     setup_seconds = time.perf_counter() - started
     label = f"{len(bases)} server(s)"
     print(f"  [{label}] set-up {setup_seconds:.1f} s; load: {orgs} orgs, {clients} clients …", flush=True)
-    load = asyncio.run(run_load(bases, orgs, clients))
+    load = asyncio.run(run_load(bases, orgs, clients, client_kind))
     print(f"  [{label}] load done in {load.seconds:.1f} s", flush=True)
     facts = wait_for_checks(env, limit=120)
     checks = Counter(a["check_state"] for a in facts["attachments"])
@@ -545,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the options, the
     parser.add_argument("--orgs", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--workers", default="1,2", help="granian worker counts to try, e.g. 1,2")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="the load's HTTP client: raw (bench.rawhttp, little CPU) or httpx")
     parser.add_argument("--keep-logs", type=Path, default=None, metavar="DIR",
                         help="copy each run's server log into DIR (the run's temp dir is removed)")
     add_server_options(parser, "the database and storage are the ones this environment names")
@@ -556,14 +586,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the options, the
         run_python(env, ["-m", "bench.deadline.db_tasks", "seed", str(args.orgs), PASSWORD])
         return 0
     if args.base_url:
-        r = run_against([u.rstrip("/") for u in args.base_url], args.orgs, args.clients, not args.no_seed)
+        r = run_against([u.rstrip("/") for u in args.base_url], args.orgs, args.clients, not args.no_seed, args.client)
         report(r)
         results.append(r)
     dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     for db in dbs if not args.base_url else ():
         for workers in worker_counts:
-            r = run_once(db, args.orgs, args.clients, workers, args.keep_logs)
+            r = run_once(db, args.orgs, args.clients, workers, args.keep_logs, args.client)
             report(r)
             results.append(r)
     print(f"\n{'db':<9} {'workers':>7} {'orgs':>5} {'ok':>5} {'errors':>6} {'seconds':>8} {'entries/s':>9} "
