@@ -139,7 +139,7 @@ _LIMB = 31
 _EXACT_INT = 2 ** 62
 
 
-def _totals(matrix: np.ndarray, criteria: Sequence[Criterion], reviews: Sequence[Review]) -> np.ndarray:
+def weighted_totals(matrix: np.ndarray, criteria: Sequence[Criterion], reviews: Sequence[Review]) -> np.ndarray:
     """Every sheet's :func:`weighted_total` (one row of ``matrix`` per sheet, one column per
     criterion), the same correctly rounded values, for a whole round at once.
 
@@ -188,7 +188,7 @@ def _sheets(reviews: list[Review], criteria: Sequence[Criterion]) -> _Sheets:
     matrix = np.array([pick(r.scores) for r in reviews], dtype=np.float64).reshape(count, len(criteria))
     entry = np.fromiter((r.entry_id for r in reviews), dtype=np.int64, count=count)
     user = np.fromiter((r.reviewer_id for r in reviews), dtype=np.int64, count=count)
-    totals = _totals(matrix, criteria, reviews)
+    totals = weighted_totals(matrix, criteria, reviews)
     order = np.lexsort((user, entry))
     entry = entry[order]
     starts = np.flatnonzero(np.concatenate(([True], entry[1:] != entry[:-1])))

@@ -526,11 +526,6 @@ def _criterion_columns(criteria: list[dict[str, Any]]) -> list[Column]:
     return columns
 
 
-async def export_rows(round_id: int) -> tuple[list[str], list[list[Any]]]:
-    columns, rows = await _export(round_id)
-    return [c.code for c in columns], rows
-
-
 async def _export(round_id: int) -> tuple[list[Column], list[list[Any]]]:
     view = await ranking_view(round_id)
     decisions = {d["entry"]: d["outcome"] for d in await Decision.select(Decision.entry, Decision.outcome).where(

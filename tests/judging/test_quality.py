@@ -15,7 +15,7 @@ import pytest
 from contest.db import stored_json
 from judging.domain import scoring
 from judging.domain.agreement import grouped_interval_alphas, interval_alpha, interval_alphas
-from judging.domain.quality import _totals, judge_quality, totals_of
+from judging.domain.quality import judge_quality, totals_of, weighted_totals
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.rounds import DEFAULT_RUBRIC
 from judging.tables import Assignment, Round
@@ -83,7 +83,8 @@ def test_the_whole_round_at_once_gives_the_sheet_by_sheet_figures() -> None:
                    for e in range(1, 40) for r in rng.sample(range(1, 9), rng.randint(1, 4))]
         codes = [c.code for c in criteria]
         matrix = np.array([[r.scores[c] for c in codes] for r in reviews])
-        assert _totals(matrix, criteria, reviews).tolist() == [weighted_total(criteria, r.scores) for r in reviews]
+        one_by_one = [weighted_total(criteria, r.scores) for r in reviews]
+        assert weighted_totals(matrix, criteria, reviews).tolist() == one_by_one
         q = judge_quality(reviews, criteria)
         by_entry: dict[int, list[Review]] = {}
         for r in reviews:
