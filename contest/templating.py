@@ -52,8 +52,26 @@ def _date_entry(value: Any, with_time: bool = False) -> DateEntry:
     return value if isinstance(value, DateEntry) else entry_from_value(value or None, with_time)
 
 
+#: What a template can reach as an attribute of a plain dict (``d.items()``, ``d.get(k)``).
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class ContestEnvironment(Environment):
+    """Jinja's environment, with ``row.field`` on a plain dict read as the key straight away.
+    Jinja first tries the attribute, which a dict never has, and pays for the failed lookup;
+    the result is the same, as a dict's own attributes (``items``, ``get``) still win."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
-    env = Environment(
+    env = ContestEnvironment(
         loader=FileSystemLoader([str(p) for p in [*TEMPLATE_DIRS, *(extra_dirs or [])]]),
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
