@@ -15,6 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from contest import clock, dates
 from contest.certificates import AGENCY_EN, AGENCY_TH
@@ -57,6 +58,32 @@ def _bar_width(n: int, counts: dict[str, int]) -> int:
     """A count's bar, 0-100 of the largest count beside it (at least 1 for a count above 0)."""
     top = max(counts.values(), default=0)
     return max(1, round(100 * n / top)) if n and top else 0
+
+
+#: The entry list's counts as HTML, by everything they show (counts, filters, the categories'
+#: and provinces' names, the language): rendered once while the entries stay as they are.
+_COUNTS_HTML: dict[tuple[Any, ...], Any] = {}
+_COUNTS_KEEP = 256
+
+
+def _counts_html(request: Request, counts: dict[str, dict[str, int]], active: dict[str, str],
+                 categories: dict[str, dict[str, Any]], names: dict[str, str], filter_query: Any) -> Any:
+    key = (current_language.get(), tuple(active.items()),
+           tuple((group, tuple(sorted(n.items()))) for group, n in counts.items()),
+           tuple((code, c.get("name_th"), c.get("name_en")) for code, c in categories.items()),
+           tuple(names.items()))
+    html = _COUNTS_HTML.get(key)
+    if html is None:
+        template = request.app.template_engine.get_template("contest/admin/_entry_counts.html")  # type: ignore[union-attr]
+        html = Markup(template.render(
+            counts=counts, filters=active, filtered=any(active.values()), filter_query=filter_query,
+            province_names=names, bar=_bar_width, categories=categories,
+            province_counts=thai_sorted(counts["province"].items(), key=lambda kv: names.get(kv[0], kv[0])),
+            **HELPERS))
+        if len(_COUNTS_HTML) >= _COUNTS_KEEP:
+            _COUNTS_HTML.clear()
+        _COUNTS_HTML[key] = html
+    return html
 
 
 # --- labels (msgids are English; translated at render time) --------------------------------------
@@ -602,17 +629,17 @@ class EntryPages(Controller):
             return urlencode({k: v for k, v in {**active, **change}.items() if v})
 
         first = (page - 1) * ADMIN_PAGE_SIZE + 1 if rows else 0
+        categories = {c["code"]: c for c in edition.categories}
         return Template("contest/admin/entries.html", context={
-            "edition": edition, "rows": rows, "counts": counts, "filters": active,
+            "edition": edition, "rows": rows, "filters": active,
             "filtered": any(active.values()), "filter_query": filter_query,
             "paging": {"page": page, "pages": pages, "total": total, "first": first,
                        "last": first + len(rows) - 1 if rows else 0, "query": filter_query()},
             "states": (EntryState.draft, EntryState.submitted, EntryState.withdrawn,
                        *[s for s in entries.LIVE_STATES if s not in EntryStates.EDITABLE]),
             "kinds": list(KIND_LABELS), "provinces": provinces,
-            "province_names": names, "bar": _bar_width,
-            "province_counts": thai_sorted(counts["province"].items(), key=lambda kv: names.get(kv[0], kv[0])),
-            "categories": {c["code"]: c for c in edition.categories}, **HELPERS})
+            "counts_html": _counts_html(request, counts, active, categories, names, filter_query),
+            "categories": categories, **HELPERS})
 
     @get(["/admin/editions/{year:int}/entries.csv", "/admin/editions/{year:int}/entries.xlsx"],
          guards=[admin_required])
