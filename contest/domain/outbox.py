@@ -156,15 +156,15 @@ async def enqueue_arq(outbox_id: int, suffix: str = "0", *, pool: Any = None) ->
 
 async def claim(outbox_id: int) -> dict[str, Any] | None:
     now = clock.now()
-    rows = await Outbox.update(
-        {Outbox.claimed_until: now + timedelta(seconds=CLAIM_SECONDS), Outbox.attempts: Outbox.attempts + 1}
-    ).where(
-        (Outbox.id == outbox_id)
-        & (Outbox.state == OutboxState.pending)
-        & (Outbox.available_at <= now)
-        & ((Outbox.claimed_until.is_null()) | (Outbox.claimed_until < now))
-    ).returning(Outbox.id, Outbox.job, Outbox.args, Outbox.attempts, Outbox.created_at)
+    rows = await fetch(_CLAIM, now + timedelta(seconds=CLAIM_SECONDS), outbox_id, OutboxState.pending.value, now, now)
     return rows[0] if rows else None
+
+
+# Every job's claim and its "done", as fixed SQL (the runner writes both for each job).
+_CLAIM = ("UPDATE outbox SET claimed_until = {}, attempts = attempts + 1 "
+          "WHERE id = {} AND state = {} AND available_at <= {} AND (claimed_until IS NULL OR claimed_until < {}) "
+          "RETURNING id, job, args, attempts, created_at")
+_DONE = "UPDATE outbox SET state = {}, done_at = {}, claimed_until = NULL WHERE id = {}"
 
 
 async def with_retries(action: Callable[[], Awaitable[Any]], delays: Sequence[float] = DONE_RETRY_DELAYS) -> Any:
@@ -205,8 +205,7 @@ async def run_item(outbox_id: int) -> str:
         return "failed" if final else "retry"
 
     async def mark_done() -> None:
-        await Outbox.update({Outbox.state: OutboxState.done, Outbox.done_at: clock.now(),
-                             Outbox.claimed_until: None}).where(Outbox.id == outbox_id)
+        await fetch(_DONE, OutboxState.done.value, clock.now(), outbox_id)
 
     await with_retries(mark_done)
     return "done"
