@@ -176,6 +176,9 @@ class Load:
     done: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    #: The server processes' CPU during the load (user + system), and the machine's load average after it.
+    server_cpu_seconds: float = 0.0
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 #: How long a client keeps trying servers that refuse connections (a process being restarted).
@@ -309,7 +312,8 @@ async def run_load(bases: str | list[str], orgs: int, clients: int, client_kind:
 
     started, cpu = time.perf_counter(), time.process_time()
     if client_kind == "raw":
-        raw_clients = [RawClient(timeout=300) for _ in range(clients)]
+        # Accept-Encoding as httpx and browsers send it: the server compresses what it would on the day.
+        raw_clients = [RawClient(timeout=300, headers={"Accept-Encoding": "gzip"}) for _ in range(clients)]
         try:
             await asyncio.gather(*(client_task(c, Servers(bases, turn=k)) for k, c in enumerate(raw_clients)))
         finally:
@@ -422,6 +426,18 @@ def stop_postgres(work: Path, env: dict[str, str]) -> None:
                    capture_output=True, text=True, timeout=120, check=False)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (from /proc; a gone process counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def server_log_errors(log: Path) -> list[str]:
     text = log.read_text(errors="replace") if log.exists() else ""
     lines = text.splitlines()
@@ -460,7 +476,11 @@ def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | N
             sampler.start()
             print(f"  [{db}, {workers} worker(s)] set-up {setup_seconds:.1f} s; load: {orgs} orgs, "
                   f"{clients} clients …", flush=True)
+            server_pids = process_tree(proc.pid)
+            server_cpu = cpu_seconds(server_pids)
             load = asyncio.run(run_load(f"http://127.0.0.1:{port}", orgs, clients, client_kind))
+            load.server_cpu_seconds = cpu_seconds(server_pids) - server_cpu
+            load.load_average = os.getloadavg()
             rss_peak = sampler.stop()
             facts = wait_for_checks(env, limit=120)
             stop_server(proc)
@@ -516,7 +536,9 @@ def report(r: RunResult) -> None:
             continue
         print(f"  {step:<8} {len(v):>5} {statistics.fmean(v) * 1e3:>8.0f} {pct(v, .5) * 1e3:>8.0f} "
               f"{pct(v, .95) * 1e3:>8.0f} {pct(v, .99) * 1e3:>8.0f} {max(v) * 1e3:>8.0f}")
-    print(f"  errors: {len(load.errors)}; retries: {dict(load.retries) or 0}; client CPU {load.cpu_seconds:.1f} s")
+    print(f"  errors: {len(load.errors)}; retries: {dict(load.retries) or 0}; CPU during the load: client "
+          f"{load.cpu_seconds:.1f} s, server {load.server_cpu_seconds:.1f} s (wall {load.seconds:.1f} s); "
+          f"load average after it {' '.join(f'{x:.2f}' for x in load.load_average)}")
     for step, i, what, text in load.errors[:10]:
         print(f"    {step} org {i}: {what} {text}")
     by_kind = Counter((step, what) for step, _, what, _ in load.errors)
