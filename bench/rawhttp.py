@@ -1,7 +1,8 @@
 """A small HTTP/1.1 client for the load benchmarks: one keep-alive connection per server, its
 own cookies, nothing else (no redirects, no TLS; a gzip answer, when the caller's headers ask
-for one, is unpacked). The client shares the machine with the server it measures; httpx spends about 1.7 ms of CPU on a request, this about a tenth
-of that, so more of the two cores are left to the server.
+for one, is unpacked). The client shares the machine with the server it measures; httpx spends
+about 1.7 ms of CPU on a request, this about a tenth of that, so more of the two cores are left
+to the server.
 
 It raises httpx's exceptions, so callers treat both clients alike: ``httpx.ConnectError`` when
 the request never left (connection refused: safe to send anywhere again), ``httpx.ReadError``
