@@ -303,6 +303,7 @@ def create_app() -> Litestar:
     # The app shell composes the packages: judging builds on contest (never the other way).
     from judging import hooks as judging_hooks
     from judging.controllers import ROUTE_HANDLERS as JUDGING_HANDLERS
+    from judging.enums import TEMPLATE_GLOBALS as JUDGING_TEMPLATE_GLOBALS
 
     judging_hooks.register()
 
@@ -315,7 +316,8 @@ def create_app() -> Litestar:
         before_send=[security_headers],
         request_max_body_size=MAX_FORM_BYTES,
         lifespan=[lifespan],
-        template_config=template_config([Path(__file__).parent.parent / "judging" / "templates"]),
+        template_config=template_config([Path(__file__).parent.parent / "judging" / "templates"],
+                                        JUDGING_TEMPLATE_GLOBALS),
         exception_handlers={
             DomainError: handle_domain_error,
             HTTPException: handle_http_exception,

@@ -14,9 +14,23 @@ from litestar.template.config import TemplateConfig
 from contest.audit_labels import action_label, changes
 from contest.dates import DateEntry, ce_note, entry_from_value, month_names
 from contest.domain.registry import KIND_LABELS
+from contest.enums import (
+    AdoptionState,
+    AppealState,
+    AppealStates,
+    AuthTokenKind,
+    EditionState,
+    EntryState,
+    EntryStates,
+    MembershipState,
+    PendingActionState,
+    PendingActionStates,
+    RoundKind,
+)
 from contest.i18n import current_language, format_date, format_size, gettext, ngettext, t
 from contest.labels import code_label
 from contest.web import same_site_path
+from uploads.checks import CheckState, CheckStates
 
 TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
 
@@ -70,7 +84,19 @@ class ContestEnvironment(Environment):
         return super().getattr(obj, attribute)
 
 
-def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
+#: The states and kinds (and their groups) templates compare with, as members: a template says
+#: ``a.state == PendingActionState.pending``, never the stored string.
+STATE_GLOBALS: dict[str, Any] = {
+    e.__name__: e for e in (
+        AdoptionState, AppealState, AppealStates, AuthTokenKind, EditionState, EntryState, EntryStates,
+        MembershipState, PendingActionState, PendingActionStates, RoundKind, CheckState, CheckStates)
+}
+
+
+def make_environment(extra_dirs: list[Path] | None = None,
+                     extra_globals: dict[str, Any] | None = None) -> Environment:
+    """The environment; ``extra_globals`` are what a package that builds on contest (judging)
+    gives its templates, such as its own states."""
     env = ContestEnvironment(
         loader=FileSystemLoader([str(p) for p in [*TEMPLATE_DIRS, *(extra_dirs or [])]]),
         autoescape=select_autoescape(["html", "xml"]),
@@ -96,12 +122,15 @@ def make_environment(extra_dirs: list[Path] | None = None) -> Environment:
         audit_changes=changes,
         # A fresh key per upload form: resending the same form (a lost answer) stores the file once.
         new_upload_key=lambda: secrets.token_urlsafe(18),
+        **STATE_GLOBALS,
+        **(extra_globals or {}),
     )
     env.filters.update(date=format_date, bytes=format_size,
                        dateonly=lambda v: format_date(v, with_time=False))
     return env
 
 
-def template_config(extra_dirs: list[Path] | None = None) -> TemplateConfig:
-    env = make_environment(extra_dirs)
+def template_config(extra_dirs: list[Path] | None = None,
+                    extra_globals: dict[str, Any] | None = None) -> TemplateConfig:
+    env = make_environment(extra_dirs, extra_globals)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from contest.enums import RoundKind
 
-__all__ = ["RoundKind", "RoundState", "RoundStates", "AssignmentState", "AssignmentStates"]
+__all__ = ["RoundKind", "RoundState", "RoundStates", "AssignmentState", "AssignmentStates", "TEMPLATE_GLOBALS"]
 
 
 class RoundState(StrEnum):
@@ -32,3 +32,8 @@ class AssignmentState(StrEnum):
 class AssignmentStates:
     #: Still counts toward an entry's readers.
     LIVE = (AssignmentState.assigned, AssignmentState.submitted)
+
+
+#: Judging's states for its templates (the app shell adds them to the Jinja globals), compared
+#: as members: ``round.state == RoundState.open``.
+TEMPLATE_GLOBALS = {e.__name__: e for e in (RoundState, RoundStates, AssignmentState, AssignmentStates)}
