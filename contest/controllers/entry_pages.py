@@ -15,18 +15,18 @@ from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
-from markupsafe import Markup
 
 from contest import clock, dates
 from contest.certificates import AGENCY_EN, AGENCY_TH
 from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
+from contest.controllers.entry_counts import counts_html
 from contest.db import stored_json
 from contest.domain import attachments, editions, entries, extensions, organisations, submission
 from contest.enums import EditionState, EntryState, EntryStates, Role
 from contest.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed, error_text
 from contest.guards import admin_required, applicant_required, login_required, require_actor
-from contest.i18n import current_language, format_date, t, thai_sorted
+from contest.i18n import current_language, format_date, t
 from contest.labels import code_label
 from contest.numbers import whole_number
 from contest.spreadsheets import Sheet, write_csv, write_xlsx
@@ -52,38 +52,6 @@ def _admin_filters(year: int, state: str | None, province: str | None, kind: str
                    q: str | None) -> entries.EntryFilters:
     return entries.EntryFilters(year=year, state=state or None, province=province or None, kind=kind or None,
                                 category=category or None, q=(q or "").strip() or None)
-
-
-def _bar_width(n: int, counts: dict[str, int]) -> int:
-    """A count's bar, 0-100 of the largest count beside it (at least 1 for a count above 0)."""
-    top = max(counts.values(), default=0)
-    return max(1, round(100 * n / top)) if n and top else 0
-
-
-#: The entry list's counts as HTML, by everything they show (counts, filters, the categories'
-#: and provinces' names, the language): rendered once while the entries stay as they are.
-_COUNTS_HTML: dict[tuple[Any, ...], Any] = {}
-_COUNTS_KEEP = 256
-
-
-def _counts_html(request: Request, counts: dict[str, dict[str, int]], active: dict[str, str],
-                 categories: dict[str, dict[str, Any]], names: dict[str, str], filter_query: Any) -> Any:
-    key = (current_language.get(), tuple(active.items()),
-           tuple((group, tuple(sorted(n.items()))) for group, n in counts.items()),
-           tuple((code, c.get("name_th"), c.get("name_en")) for code, c in categories.items()),
-           tuple(names.items()))
-    html = _COUNTS_HTML.get(key)
-    if html is None:
-        template = request.app.template_engine.get_template("contest/admin/_entry_counts.html")  # type: ignore[union-attr]
-        html = Markup(template.render(
-            counts=counts, filters=active, filtered=any(active.values()), filter_query=filter_query,
-            province_names=names, bar=_bar_width, categories=categories,
-            province_counts=thai_sorted(counts["province"].items(), key=lambda kv: names.get(kv[0], kv[0])),
-            **HELPERS))
-        if len(_COUNTS_HTML) >= _COUNTS_KEEP:
-            _COUNTS_HTML.clear()
-        _COUNTS_HTML[key] = html
-    return html
 
 
 # --- labels (msgids are English; translated at render time) --------------------------------------
@@ -638,7 +606,7 @@ class EntryPages(Controller):
             "states": (EntryState.draft, EntryState.submitted, EntryState.withdrawn,
                        *[s for s in entries.LIVE_STATES if s not in EntryStates.EDITABLE]),
             "kinds": list(KIND_LABELS), "provinces": provinces,
-            "counts_html": _counts_html(request, counts, active, categories, names, filter_query),
+            "counts_html": counts_html(request, counts, active, categories, names, filter_query, HELPERS),
             "categories": categories, **HELPERS})
 
     @get(["/admin/editions/{year:int}/entries.csv", "/admin/editions/{year:int}/entries.xlsx"],

@@ -168,6 +168,7 @@ def test_screening_from_rubric_to_signed_shortlist_through_the_pages(client, app
     page = client.get(f"/admin/judging/rounds/{round_id}/progress")
     assert page.status_code == 200 and "0 จาก 27 (0%)" in text_of(page.text)
     assert all(e in page.text for e in emails)
+    assert f'action="/admin/judging/rounds/{round_id}/reminders"' in page.text  # offered while the round is open
     resp = post(client, f"/admin/judging/rounds/{round_id}/reminders", {"_csrf": token})
     assert "n=5" in assert_redirect(resp, f"/admin/judging/rounds/{round_id}/progress")
     assert len(wait_for_mails(emails[1], count=2)) == 2  # the mail of the assignment, then the reminder
