@@ -34,7 +34,6 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from fractions import Fraction
 from functools import lru_cache
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter
@@ -45,7 +44,7 @@ import numpy as np
 
 from judging.domain.borderline import borderline_entries
 from judging.domain.ranking import Decision, RankedEntry, compute_ranking
-from judging.domain.ranking_model import DECIMALS, QUANTUM, ZSCORE_SPAN_SD, Key
+from judging.domain.ranking_model import DECIMALS, QUANTUM, Key, zscore_scale
 from judging.domain.rubric import Review, Rules
 
 __all__ = ["compute_ranking_arrays", "sheet_arrays"]
@@ -362,14 +361,7 @@ class _Core:
         self.entry_of_span = entry[self.starts]
         self.span_of_review = np.repeat(np.arange(len(self.starts)), self.sizes)
 
-        fractions = [Fraction(c.weight) for c in criteria]
-        total_weight = sum(fractions)
-        lo = sum(w * Fraction(c.min) for w, c in zip(fractions, criteria, strict=True)) / total_weight
-        hi = sum(w * Fraction(c.max) for w, c in zip(fractions, criteria, strict=True)) / total_weight
-        self.mid = float((lo + hi) / 2)
-        self.unit = float((hi - lo) / ZSCORE_SPAN_SD)
-        self.criterion_mid = [float((Fraction(c.min) + Fraction(c.max)) / 2) for c in criteria]
-        self.criterion_unit = [float((Fraction(c.max) - Fraction(c.min)) / ZSCORE_SPAN_SD) for c in criteria]
+        self.mid, self.unit, self.criterion_mid, self.criterion_unit = zscore_scale(criteria)
         self.tie_break_index = [self.codes.index(code) for code in rules.tie_break]
         if self.zscore:
             self.z_total = _z_scores(reviewer, self.totals)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from operator import add, itemgetter
 
@@ -26,6 +26,18 @@ QUANTUM = 10**DECIMALS
 QUANTUM_FLOAT = float(QUANTUM)
 
 Key = tuple[int, ...]  # smaller is better: (-score_q, -tie_break_q..., decision position or 0)
+
+
+def zscore_scale(criteria: Sequence[Criterion]) -> tuple[float, float, list[float], list[float]]:
+    """Where z-scores are mapped back onto the rubric: the weighted total's and each criterion's
+    midpoint, and the unit that puts ``ZSCORE_SPAN_SD`` standard deviations across its range."""
+    weights = [Fraction(c.weight) for c in criteria]
+    weight_sum = sum(weights)
+    lo = sum(w * Fraction(c.min) for w, c in zip(weights, criteria, strict=True)) / weight_sum
+    hi = sum(w * Fraction(c.max) for w, c in zip(weights, criteria, strict=True)) / weight_sum
+    return (float((lo + hi) / 2), float((hi - lo) / ZSCORE_SPAN_SD),
+            [float((Fraction(c.min) + Fraction(c.max)) / 2) for c in criteria],
+            [float((Fraction(c.max) - Fraction(c.min)) / ZSCORE_SPAN_SD) for c in criteria])
 
 
 def _denominator(value: float) -> int:
@@ -151,14 +163,7 @@ class ScoreModel:
         self.total_scale = sum(int_weights) * value_scale
         self.value_scale = value_scale
 
-        weights = [Fraction(c.weight) for c in criteria]
-        weight_sum = sum(weights)
-        lo = sum(w * Fraction(c.min) for w, c in zip(weights, criteria, strict=False)) / weight_sum
-        hi = sum(w * Fraction(c.max) for w, c in zip(weights, criteria, strict=False)) / weight_sum
-        self.mid = float((lo + hi) / 2)
-        self.unit = float((hi - lo) / ZSCORE_SPAN_SD)
-        self.criterion_mid = [float((Fraction(c.min) + Fraction(c.max)) / 2) for c in criteria]
-        self.criterion_unit = [float((Fraction(c.max) - Fraction(c.min)) / ZSCORE_SPAN_SD) for c in criteria]
+        self.mid, self.unit, self.criterion_mid, self.criterion_unit = zscore_scale(criteria)
         self.tie_break_index = [codes.index(code) for code in rules.tie_break]
 
         if self.zscore:
