@@ -135,3 +135,22 @@ class TestAddMembers:
             (Assignment.reviewer == member) & (Assignment.state == "assigned")
             & (Assignment.entry._.organisation._.province_code == "90")))
         assert live == []
+
+
+class TestRoundRow:
+    def test_the_written_out_read_matches_the_query_builder(self, db: str) -> None:
+        """Every key and value (types included: timestamps, flags, the decoded JSON) of the
+        round's row as the query builder reads it."""
+        from judging.domain.round_rows import get_round_row, stored_json
+        from judging.tables import Round
+
+        s = screening(entries=4, reviewers=2, per_entry=1, assign=False, exclude_same_province=True)
+        built = run(Round.select(*Round.all_columns(), Round.edition._.year, Round.edition._.shortlist_size,
+                                 Round.edition._.winners, Round.edition._.screening_closes_at,
+                                 Round.edition._.final_closes_at).where(Round.id == s.round_id).first())
+        built["tie_break"] = stored_json(built["tie_break"], [])
+        built["rules"] = stored_json(built["rules"], {})
+        row = run(get_round_row(s.round_id))
+        assert row == built
+        assert {k: type(v) for k, v in row.items()} == {k: type(v) for k, v in built.items()}
+        assert row["exclude_same_province"] is True and row["opened_at"] is not None
