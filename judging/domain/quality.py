@@ -284,10 +284,13 @@ async def round_quality(round_id: int) -> Quality:
     return (await round_quality_read(round_id))[2]
 
 
-async def round_quality_read(round_id: int) -> tuple[dict[str, Any], tuple[Any, ...], Quality]:
+async def round_quality_read(round_id: int, *, row: dict[str, Any] | None = None
+                             ) -> tuple[dict[str, Any], tuple[Any, ...], Quality]:
     """The round's row, the fingerprint the figures were checked against, and the figures: for
-    a page that reads more from the same sheets (the cockpit) without asking twice."""
-    row = await get_round_row(round_id)
+    a page that reads more from the same sheets (the cockpit) without asking twice. A page that
+    has read the round's row in the same transaction passes it as ``row``."""
+    if row is None:
+        row = await get_round_row(round_id)
     fingerprint = await ranking_fingerprint(round_id, row)
     cached = _COMPUTED.get(round_id)
     if cached is not None and cached[0] == fingerprint:

@@ -14,7 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from contest import clock
-from contest.db import atomic, existing, is_sqlite, lock_row
+from contest.db import atomic, existing, fetch, is_sqlite, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.errors import Conflict, NotFound, ValidationFailed
@@ -305,11 +305,18 @@ async def _incomplete(round_id: int, gap: int, entry_limit: int, stamp: tuple[An
     return shown, gaps
 
 
-async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
+# The shown entries' titles and organisations (at most ``entry_limit`` ids), written out.
+_TITLES_SQL = ("SELECT e.id, e.title, o.name_th AS \"organisation.name_th\" FROM entry e "
+               "LEFT JOIN organisation o ON o.id = e.organisation WHERE e.id IN (")
+
+
+async def progress(round_id: int, *, entry_limit: int = 200, row: dict[str, Any] | None = None) -> dict[str, Any]:
     """Completion per member and per entry, grouped in SQL (fast at 7,000 x 3). The per-entry
     counts, the costly part, are kept while the round's entries and the states of its assignments
-    are unchanged (a stamp of a few sums, read on every call)."""
-    row = await get_round_row(round_id)
+    are unchanged (a stamp of a few sums, read on every call). A page that has read the round's
+    row in the same transaction passes it as ``row``."""
+    if row is None:
+        row = await get_round_row(round_id)
     per_member_rows, sums = await _per_member(round_id)
     members = await Member.select(Member.user, Member.user._.name, Member.user._.email).where(Member.round == round_id)
     counts: dict[int, dict[str, int]] = {m["user"]: {"assigned": 0, "submitted": 0, "recused": 0} for m in members}
@@ -328,8 +335,8 @@ async def progress(round_id: int, *, entry_limit: int = 200) -> dict[str, Any]:
     incomplete = shown[0]["incomplete"] if shown else 0
     titles: dict[int, dict[str, Any]] = {}
     if shown:
-        for e in await Entry.select(Entry.id, Entry.title, Entry.organisation._.name_th).where(
-                Entry.id.is_in([r["entry"] for r in shown])):
+        ids = [r["entry"] for r in shown]
+        for e in await fetch(_TITLES_SQL + ", ".join(["{}"] * len(ids)) + ")", *ids):
             titles[e["id"]] = e
     total_live = sum(c["assigned"] + c["submitted"] for c in counts.values())
     total_done = sum(c["submitted"] for c in counts.values())

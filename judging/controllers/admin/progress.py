@@ -43,13 +43,15 @@ class ProgressPages(AdminPages):
     @reads
     async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
         view = await admin_views.round_head(round_id)
-        progress = await scoring.progress(round_id) if view.state != RoundState.draft else None
+        # The round's row, read once here, serves the progress, quality and cockpit steps.
+        row = await round_rows.get_round_row(round_id) if view.state != RoundState.draft else None
+        progress = await scoring.progress(round_id, row=row) if row is not None else None
         figures: dict[str, Any] | None = None
         burn: round_cockpit.BurnDown | None = None
         near: list[round_cockpit.NearCut] = []
         chart = None
         if progress:
-            row, fingerprint, computed = await quality.round_quality_read(round_id)
+            row, fingerprint, computed = await quality.round_quality_read(round_id, row=row)
             figures = computed.as_dict()
             burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"], row=row,
                                                              fingerprint=fingerprint)
