@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
+from markupsafe import Markup, escape
 
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
@@ -35,6 +36,17 @@ def alpha_label(alpha: float | None) -> str:
     if alpha >= 0.667:
         return t("Tentative")
     return t("Low agreement")
+
+
+def incomplete_rows(entries: list[dict[str, Any]]) -> Markup:
+    """The rows of the entries not fully reviewed (up to a few hundred), written out: the same
+    HTML the template's loop gave, every text escaped, at a fraction of the cost."""
+    untitled = t("(untitled entry)")
+    return Markup("".join(
+        f'\n      <tr><td>{e["entry_id"]}</td><td><a href="/admin/entries/{e["entry_id"]}">'
+        f'{escape(e["title"] or untitled)}</a><br><span class="hint">{escape(e["organisation_name_th"])}</span></td>'
+        f'\n        <td class="num">{e["reviewers"]}</td><td class="num">{e["needed"]}</td>'
+        f'<td class="num">{e["submitted"]}</td></tr>' for e in entries))
 
 
 class ProgressPages(AdminPages):
@@ -64,7 +76,8 @@ class ProgressPages(AdminPages):
             "round": view, "tab": "progress", "progress": progress, "quality": figures, "criteria": criteria,
             "burn": burn, "burn_chart": chart, "burn_summary": burn_down_summary(burn) if burn else "",
             "member_names": {m["user_id"]: m["name"] or m["email"] for m in progress["members"]} if progress else {},
-            "near_cut": near, "alpha_label": alpha_label, "format_date": format_date,
+            "near_cut": near, "incomplete_rows": incomplete_rows, "alpha_label": alpha_label,
+            "format_date": format_date,
             "min_paired": quality.MIN_PAIRED_ENTRIES, **HELPERS, **extra})
 
     @get("/rounds/{round_id:int}/progress")
