@@ -29,7 +29,7 @@ from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import validate_scores
 from judging.domain.round_rows import criteria_of, get_round_row
 from judging.enums import AssignmentState, RoundKind, RoundState
-from judging.tables import Assignment, Member, RoundEntry
+from judging.tables import Assignment, RoundEntry
 
 MAX_COMMENT = 5000
 
@@ -251,8 +251,8 @@ async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, .
     per-member counts in one pass; SQLite apart, each from an index alone (its table rows are
     wide: reading them for the sums would cost more than it saves)."""
     if is_sqlite():
-        rows = await Assignment.select(Assignment.reviewer, Assignment.state, Count(Assignment.id).as_alias("n")).where(
-            Assignment.round == round_id).group_by(Assignment.reviewer, Assignment.state)
+        rows = await fetch("SELECT reviewer, state, COUNT(id) AS n FROM judging_assignment WHERE round = {} "
+                           "GROUP BY reviewer, state", round_id)
         assigned = (await Assignment.raw(
             "SELECT COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries, "
             "SUM(CASE state WHEN 'submitted' THEN id WHEN 'assigned' THEN 2 * id ELSE 0 END) AS states "
@@ -318,7 +318,9 @@ async def progress(round_id: int, *, entry_limit: int = 200, row: dict[str, Any]
     if row is None:
         row = await get_round_row(round_id)
     per_member_rows, sums = await _per_member(round_id)
-    members = await Member.select(Member.user, Member.user._.name, Member.user._.email).where(Member.round == round_id)
+    members = await fetch("SELECT m.\"user\" AS \"user\", u.name AS \"user.name\", u.email AS \"user.email\" "
+                          "FROM judging_member m LEFT JOIN app_user u ON u.id = m.\"user\" WHERE m.round = {}",
+                          round_id)
     counts: dict[int, dict[str, int]] = {m["user"]: {"assigned": 0, "submitted": 0, "recused": 0} for m in members}
     for r in per_member_rows:
         counts.setdefault(r["reviewer"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = int(r["n"])

@@ -68,7 +68,7 @@ class ProgressPages(AdminPages):
             burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"], row=row,
                                                              fingerprint=fingerprint)
             chart = burn_down_svg(burn)
-        criteria = await round_rows.criteria_of(round_id) if progress else []
+        criteria = await round_rows.criteria_of(round_id, rules_hash=row["rules_hash"]) if progress and row else []
         calibrated = await calibration.committee_view(round_id) \
             if progress and view.kind == RoundKind.screening and await calibration.has_entries(round_id) else None
         return Template("judging/admin/progress.html", status_code=status, context={
