@@ -415,11 +415,18 @@ def make_engine(url: str) -> Engine:
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
 
 
+_ENGINE: list[Engine] = []
+
+
 def engine() -> Engine:
-    found = engine_finder()
-    if found is None:  # pragma: no cover - piccolo_conf always defines DB
-        raise RuntimeError("piccolo_conf.DB not found")
-    return found
+    """The engine ``piccolo_conf`` names, found once per process as Piccolo's tables keep theirs:
+    finding it imports the configuration module by name, and every statement asks for it."""
+    if not _ENGINE:
+        found = engine_finder()
+        if found is None:  # pragma: no cover - piccolo_conf always defines DB
+            raise RuntimeError("piccolo_conf.DB not found")
+        _ENGINE.append(found)
+    return _ENGINE[0]
 
 
 # SQL written with ``{}`` placeholders (as for Piccolo's ``raw``), as each engine takes it.
