@@ -264,10 +264,10 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
     storing a second copy."""
     actor = require_actor(request)
     header_key = request.headers.get("idempotency-key")
-    if (earlier := await attachments.uploaded_before(actor=actor, entry_id=entry_id,
-                                                     idempotency_key=header_key)) is not None:
+    earlier, entry = await attachments.earlier_upload(actor=actor, entry_id=entry_id, idempotency_key=header_key)
+    if earlier is not None:
         return earlier
-    allowance = await attachments.prepare_upload(actor=actor, entry_id=entry_id)
+    allowance = await attachments.prepare_upload(actor=actor, entry_id=entry_id, entry=entry)
     length = request.headers.get("content-length")
     content_length = whole_number(length) if length else None
     storage = get_storage()
@@ -298,7 +298,7 @@ async def stream_attachment(request: Request, entry_id: int) -> dict[str, Any]:
             actor=actor, entry_id=entry_id, name=received.filename, size=received.size,
             content_type=received.content_type, sha256=received.sha256, storage_key=received.key,
             kind=received.fields.get("kind"),
-            idempotency_key=header_key or received.fields.get("idempotency_key"))
+            idempotency_key=header_key or received.fields.get("idempotency_key"), allowance=allowance)
     except BaseException:
         await discard_unrecorded(storage, received.key, attachments.is_recorded)
         raise

@@ -39,6 +39,11 @@ class UploadAllowance:
     entry_remaining: int
     max_file_bytes: int
     max_entry_bytes: int = 0
+    #: The entry's and its edition's rows as read for this check: recording the file after its
+    #: body arrived reuses them instead of reading them again (the entry's state, the deadline
+    #: and the room are checked again inside the recording's transaction).
+    entry: dict[str, Any] | None = None
+    edition: dict[str, Any] | None = None
 
 
 async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str, Any]) -> int:
@@ -53,9 +58,10 @@ async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str,
     return sum(a["size"] for a in live)
 
 
-async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
-    """Before reading an upload's body: may this caller add a file, and how big may it be?"""
-    row = await owned_entry(actor, entry_id)
+async def prepare_upload(*, actor: Actor, entry_id: int, entry: dict[str, Any] | None = None) -> UploadAllowance:
+    """Before reading an upload's body: may this caller add a file, and how big may it be?
+    ``entry``: the caller's entry row, read by :func:`uploaded_before` a moment ago."""
+    row = entry if entry is not None else await owned_entry(actor, entry_id)
     edition = await edition_by_id(row["edition"])
     await require_open(edition, row["organisation"])
     used = await _room_used(actor, entry_id, row["state"], edition)
@@ -64,7 +70,7 @@ async def prepare_upload(*, actor: Actor, entry_id: int) -> UploadAllowance:
         raise entry_too_large(edition["max_entry_bytes"], 0)
     return UploadAllowance(entry_id=entry_id, max_bytes=min(edition["max_file_bytes"], remaining),
                            entry_remaining=remaining, max_file_bytes=edition["max_file_bytes"],
-                           max_entry_bytes=edition["max_entry_bytes"])
+                           max_entry_bytes=edition["max_entry_bytes"], entry=row, edition=edition)
 
 
 def size_text(n: int) -> str:
@@ -111,24 +117,37 @@ def upload_key(entry_id: int, idempotency_key: str | None) -> str | None:
 async def uploaded_before(*, actor: Actor, entry_id: int, idempotency_key: str | None) -> dict[str, Any] | None:
     """The file an earlier try of this upload stored (same entry, same key), if any: a client
     that lost the answer and sends the upload again gets that file, not a second copy."""
+    return (await earlier_upload(actor=actor, entry_id=entry_id, idempotency_key=idempotency_key))[0]
+
+
+async def earlier_upload(*, actor: Actor, entry_id: int,
+                         idempotency_key: str | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """:func:`uploaded_before`, and the caller's entry row it was checked against (for
+    :func:`prepare_upload`). An entry that is not the caller's is ``NotFound`` either way."""
     key = upload_key(entry_id, idempotency_key)
+    row = await owned_entry(actor, entry_id)
     if key is None:
-        return None
-    await owned_entry(actor, entry_id)
+        return None, row
     rows = await fetch(_LIVE_BY_UPLOAD_KEY, key)
-    return rows[0] if rows else None
+    return (rows[0] if rows else None), row
 
 
 async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, content_type: str, sha256: str,
                          storage_key: str, kind: str | None = None,
-                         idempotency_key: str | None = None) -> dict[str, Any]:
+                         idempotency_key: str | None = None,
+                         allowance: UploadAllowance | None = None) -> dict[str, Any]:
     """Record a file that has been stored completely. Re-checks the deadline and the entry's
     total size inside the transaction (two uploads may race); the caller deletes the stored
     object if this raises. With an ``idempotency_key`` that an earlier try already recorded,
-    that file is returned and nothing is added (the caller then deletes the new bytes)."""
-    row = await owned_entry(actor, entry_id)
+    that file is returned and nothing is added (the caller then deletes the new bytes).
+    ``allowance``: what :func:`prepare_upload` found before the body was read (its entry and
+    edition rows are not read again)."""
+    if allowance is not None and allowance.entry is not None and allowance.edition is not None:
+        row, edition = allowance.entry, allowance.edition
+    else:
+        row = await owned_entry(actor, entry_id)
+        edition = await edition_by_id(row["edition"])
     key = upload_key(entry_id, idempotency_key)
-    edition = await edition_by_id(row["edition"])
     if errors := kind_errors(kind):
         raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
     kind = kind or _kind_for(content_type)
@@ -152,11 +171,12 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
                            key, CheckState.pending.value, "{}", actor.id, datetime.now(UTC))
         attachment = rows[0]
         await fetch(_ENTRY_CHANGED, clock.now(), entry_id)
+        job = await outbox.add_job("check_attachment", {"attachment_id": attachment["id"]},
+                                   dedupe_key=f"check:{attachment['id']}")
+        # The chain's event last: on PostgreSQL it holds the chain's lock until the commit.
         await append_event(actor=actor, action="attachment.add", subject_type="entry", subject_id=entry_id,
                            after={"attachment_id": attachment["id"], "name": name, "size": size,
                                   "sha256": sha256, "content_type": content_type})
-        job = await outbox.add_job("check_attachment", {"attachment_id": attachment["id"]},
-                                   dedupe_key=f"check:{attachment['id']}")
     await outbox.dispatch([job])
     return attachment
 
