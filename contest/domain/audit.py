@@ -62,6 +62,12 @@ def sealed_hash(prev_hash: str, row: dict[str, Any], salt: str, kept: dict[str, 
     """The hash of an event whose personal values enter only as commitments. ``kept`` holds the
     commitments recorded when it was appended (used for erased values); commitments computed
     now are written to ``made`` when given."""
+    body = _sealed_body(row, salt, kept, made)
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def _sealed_body(row: dict[str, Any], salt: str, kept: dict[str, str], made: dict[str, str] | None) -> str:
+    """The canonical text an event's hash covers after its predecessor's hash."""
     def seal(path: str, value: str) -> str:
         if value.startswith(ERASED) and path in kept:
             digest = kept[path]
@@ -71,14 +77,32 @@ def sealed_hash(prev_hash: str, row: dict[str, Any], salt: str, kept: dict[str, 
             made[path] = digest
         return "sealed:" + digest
 
-    body = canonical_json({
+    return canonical_json({
         "seq": row["seq"], "at": row["at"], "actor_id": row["actor_id"],
         "actor": seal("actor_email", row["actor_email"]),
         "action": row["action"], "subject_type": row["subject_type"], "subject_id": row["subject_id"],
         "before": canonical_json(_seal(json.loads(row["before"]), "before", seal)),
         "after": canonical_json(_seal(json.loads(row["after"]), "after", seal)),
     })
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+#: Stands for the event's ``seq`` in its canonical body while the number is not known yet. A
+#: payload is a JSON string inside the body, its quotes escaped, so only the top-level key's
+#: value can read ``"seq":"<this>"``.
+_SEQ_MARK = "\x00seq\x00"
+
+
+def sealed_body_around_seq(row: dict[str, Any], salt: str) -> tuple[str, str, str]:
+    """An event's canonical body split around its ``seq`` number (which the database fills in
+    when it appends the event after the chain's last) as ``(head, tail, pii)``, ``pii`` being its
+    column: the event's hash is SHA-256(prev_hash + head + str(seq) + tail), as
+    :func:`sealed_hash` computes it."""
+    made: dict[str, str] = {}
+    body = _sealed_body({**row, "seq": _SEQ_MARK}, salt, {}, made)
+    head, sep, tail = body.partition(f'"seq":{canonical_json(_SEQ_MARK)}')
+    if not sep or sep in tail:  # pragma: no cover - the key is written once, at the top level
+        raise ValueError("an event's body must name its seq once")
+    return head + '"seq":', tail, canonical_json({"salt": salt, "commitments": made})
 
 
 def sealed_event(row: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +171,8 @@ async def append_event(*, actor: Actor, action: str, subject_type: str, subject_
                        before: Any = None, after: Any = None) -> str:
     """Append one audit event to the chain (inside the caller's transaction); returns its hash."""
     if isinstance(engine(), PostgresEngine):
-        await fetch(_LOCK_CHAIN)
+        return await _append_on_postgres(actor=actor, action=action, subject_type=subject_type,
+                                         subject_id=subject_id, before=before, after=after)
     rows = await fetch(_LAST_EVENT)
     last = rows[0] if rows else None
     seq = (last["seq"] + 1) if last else 1
@@ -161,8 +186,37 @@ async def append_event(*, actor: Actor, action: str, subject_type: str, subject_
     return digest
 
 
+async def _append_on_postgres(*, actor: Actor, action: str, subject_type: str, subject_id: Any,
+                              before: Any, after: Any) -> str:
+    """:func:`append_event` on PostgreSQL. The chain's lock is held from here until the
+    transaction commits, and every append waits for it: the event is sealed before the lock is
+    taken, and once it is held one statement reads the chain's last event and appends this one
+    after it, its hash computed by the database (SHA-256 of the last hash and the body with the
+    new ``seq``), the same hash :func:`row_hash` recomputes. The statement runs after the lock
+    was granted, so it reads every event committed before (READ COMMITTED)."""
+    row = {"at": clock.utc_iso(clock.now()), "actor_id": actor.id, "actor_email": actor.email,
+           "action": action, "subject_type": subject_type, "subject_id": str(subject_id),
+           "before": canonical_json(before), "after": canonical_json(after)}
+    head, tail, pii = sealed_body_around_seq(row, secrets.token_hex(16))
+    await fetch(_LOCK_CHAIN)
+    rows = await fetch(_APPEND_AFTER_LAST, row["at"], row["actor_id"], row["actor_email"], row["action"],
+                       row["subject_type"], row["subject_id"], row["before"], row["after"], pii, head, tail,
+                       GENESIS)
+    digest: str = rows[0]["hash"]
+    return digest
+
+
 # The statements every change runs, as fixed SQL (no query object built per event).
 _LOCK_CHAIN = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_KEY})"
+_APPEND_AFTER_LAST = (
+    'INSERT INTO audit_event ("seq", "at", "actor_id", "actor_email", "action", "subject_type", "subject_id", '
+    '"before", "after", "pii", "prev_hash", "hash") '
+    "SELECT n.seq, {}::varchar, {}::integer, {}::varchar, {}::varchar, {}::varchar, {}::varchar, {}::text, "
+    "{}::text, {}::text, n.prev, encode(sha256(convert_to(n.prev || {}::text || n.seq::text || {}::text, 'UTF8')), "
+    "'hex') FROM (SELECT COALESCE(l.seq, 0) + 1 AS seq, COALESCE(l.hash, {}::varchar) AS prev "
+    "FROM (SELECT 1) AS one LEFT JOIN LATERAL "
+    '(SELECT "seq", "hash" FROM audit_event ORDER BY "seq" DESC LIMIT 1) AS l ON true) AS n '
+    'RETURNING "hash"')
 _LAST_EVENT = 'SELECT "seq", "hash" FROM audit_event ORDER BY "seq" DESC LIMIT 1'
 _INSERT_EVENT = ('INSERT INTO audit_event ("seq", "at", "actor_id", "actor_email", "action", "subject_type", '
                  '"subject_id", "before", "after", "prev_hash", "hash", "pii") '

@@ -176,12 +176,13 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
         rows = await fetch(_INSERT_RECEIPT, entry_id, number, sequence, current["revision"], now, actor.id,
                            dump_json(snapshot), dump_json(files))
         receipt = rows[0]
+        job = await outbox.add_job("send_mail", _receipt_mail(actor.email, edition, current, receipt, files),
+                                   dedupe_key=f"receipt:{number}")
+        # The chain's event last: on PostgreSQL it holds the chain's lock until the commit.
         await append_event(actor=actor, action="entry.submit", subject_type="entry", subject_id=entry_id,
                            before={"state": current["state"]},
                            after={"state": EntryState.submitted, "receipt": number, "files": [
                                {"name": f["name"], "size": f["size"], "sha256": f["sha256"]} for f in files]})
-        job = await outbox.add_job("send_mail", _receipt_mail(actor.email, edition, current, receipt, files),
-                                   dedupe_key=f"receipt:{number}")
     await outbox.dispatch([job])
     return SubmitResult(receipt=receipt_view(receipt), created=True)
 

@@ -8,7 +8,16 @@ import pytest
 from click.testing import CliRunner
 
 from contest.cli import main
-from contest.domain.audit import verify_chain
+from contest.db import atomic
+from contest.domain.audit import (
+    GENESIS,
+    Actor,
+    append_event,
+    row_hash,
+    sealed_body_around_seq,
+    sealed_hash,
+    verify_chain,
+)
 from contest.tables import AuditEvent, Organisation, User
 from tests.conftest import run
 from tests.factories import make_edition, make_org, make_user
@@ -37,6 +46,47 @@ def test_audit_chain_detects_a_deleted_event(db: str) -> None:
     run(AuditEvent.delete().where(AuditEvent.seq == 2))
     report = run(verify_chain())
     assert not report.ok and report.broken_at_seq == 2
+
+
+def test_audit_events_appended_at_once_form_one_chain(db: str) -> None:
+    """Many transactions appending at the same time (the deadline's submissions) still make one
+    unbroken chain, each event's hash the one its row recomputes, personal values sealed."""
+    import asyncio
+
+    async def change(n: int) -> str:
+        async with atomic():
+            return await append_event(
+                actor=Actor(id=n, email=f"staff{n}@example.go.th", role="applicant"), action="entry.update",
+                subject_type="entry", subject_id=n,
+                before={"title": "เดิม"}, after={"title": f"ระบบ \"ใหม่\" {n}", "contact_email": f"c{n}@a.go.th"})
+
+    async def all_at_once() -> list[str]:
+        return list(await asyncio.gather(*(change(n) for n in range(1, 13))))
+
+    digests = run(all_at_once())
+    rows = run(AuditEvent.select().order_by(AuditEvent.seq))
+    assert [r["seq"] for r in rows] == list(range(1, 13))
+    assert sorted(digests) == sorted(r["hash"] for r in rows)
+    prev = GENESIS
+    for r in rows:
+        assert r["prev_hash"] == prev and row_hash(prev, r) == r["hash"]
+        assert "go.th" not in r["pii"]  # the commitments only
+        prev = r["hash"]
+    assert run(verify_chain()).ok
+
+
+def test_an_event_body_split_around_its_seq_hashes_as_the_whole() -> None:
+    import hashlib
+    import json
+
+    row = {"at": "2026-12-04T12:00:00.000000+00:00", "actor_id": 7, "actor_email": "a@b.go.th",
+           "action": "entry.update", "subject_type": "entry", "subject_id": "3",
+           "before": json.dumps({"seq": 5, "x": '"seq":"'}), "after": json.dumps({"title": "ไทย", "email": "x@y"})}
+    head, tail, pii = sealed_body_around_seq(row, "salt")
+    for seq in (1, 42, 10**12):
+        whole = sealed_hash("ab" * 32, {**row, "seq": seq}, "salt", {})
+        assert hashlib.sha256(("ab" * 32 + head + str(seq) + tail).encode()).hexdigest() == whole
+        assert row_hash("ab" * 32, {**row, "seq": seq, "pii": pii}) == whole
 
 
 def test_import_orgs_is_idempotent_and_reports_rejected_rows(db: str, tmp_path: Path) -> None:
