@@ -61,8 +61,7 @@ async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None =
         if live >= edition["entries_per_organisation"]:
             raise Conflict("Your organisation already has {n} entries in this edition, the most allowed.",
                            code="entry_limit", n=edition["entries_per_organisation"])
-        rows = await Entry.insert(Entry(edition=edition["id"], organisation=actor.organisation_id,
-                                        created_by=actor.id, **values)).returning(Entry.id)
+        rows = await fetch(_INSERT_ENTRY, *new_entry_values(edition["id"], actor.organisation_id, actor.id, values))
         entry_id = rows[0]["id"]
         await append_event(actor=actor, action="entry.create", subject_type="entry", subject_id=entry_id,
                            after={"edition": year, **audit_values(values)})
@@ -104,10 +103,8 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
                            code="stale_version", current_version=current["version"])
         if not changed:
             return current["version"]
-        update: dict[Any, Any] = {**changed, Entry.version: Entry.version + 1, Entry.revision: Entry.revision + 1,
-                                  Entry.updated_at: clock.now()}
-        updated = await Entry.update(update).where(
-            (Entry.id == entry_id) & (Entry.version == loaded)).returning(Entry.version)
+        updated = await fetch(_update_sql(tuple(changed)), *(_stored(k, v) for k, v in changed.items()),
+                              clock.now(), entry_id, loaded)
         if not updated:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
                            code="stale_version")
@@ -118,6 +115,50 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
             await consent.record(actor=actor, entry_id=entry_id, granted=bool(changed["consent_publish"]),
                                  how="entry_form")
     return updated[0]["version"]
+
+
+# A new draft's row as the entry table's defaults make it, every column named (the statement is
+# written out, not built per draft); the entry form's fields given on creation replace theirs.
+_NEW_ENTRY: dict[str, Any] = {
+    "state": EntryState.draft.value, "version": 1, "revision": 1, "submitted_revision": None, "submitted_at": None,
+    "submission_count": 0, "title": "", "category": "", "summary": "", "problem": "", "solution": "",
+    "citizens_served": None, "results": "", "in_service_since": None, "technology": "", "links": [],
+    "video_url": "", "contact_name": "", "contact_email": "", "contact_phone": "", "consent_publish": False,
+    "eligibility_reason": "", "outcome_rank": None, "outcome_score": "", "feedback": ""}
+_INSERT_ENTRY = ('INSERT INTO entry ("edition", "organisation", "created_by", "created_at", "updated_at", '
+                 + ", ".join(f'"{column}"' for column in _NEW_ENTRY) + ") VALUES ("
+                 + ", ".join("{}" for _ in range(5 + len(_NEW_ENTRY))) + ') RETURNING "id"')
+
+
+def _stored(column: str, value: Any) -> Any:
+    """A field's value as its column takes it (the links are a JSON column)."""
+    return dump_json(value) if column == "links" else value
+
+
+def new_entry_values(edition_id: int, organisation_id: int, created_by: int | None,
+                     values: dict[str, Any]) -> list[Any]:
+    """The arguments of the new draft's insert, in its columns' order."""
+    now = clock.now()
+    row = {**_NEW_ENTRY, **values}
+    return [edition_id, organisation_id, created_by, now, now, *(_stored(k, row[k]) for k in _NEW_ENTRY)]
+
+
+_UPDATES: dict[tuple[str, ...], str] = {}
+
+
+def _update_sql(columns: tuple[str, ...]) -> str:
+    """A save of these entry form fields (names from ``FIELDS`` only, never from a request):
+    the fields, the next version and revision, and the time, if the version is still the one loaded."""
+    found = _UPDATES.get(columns)
+    if found is None:
+        unknown = set(columns) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"not entry form fields: {sorted(unknown)}")
+        found = _UPDATES[columns] = (
+            "UPDATE entry SET " + "".join(f'"{column}" = {{}}, ' for column in columns)
+            + '"version" = "version" + 1, "revision" = "revision" + 1, "updated_at" = {} '
+            'WHERE "id" = {} AND "version" = {} RETURNING "version"')
+    return found
 
 
 def comparable_value(value: Any) -> Any:

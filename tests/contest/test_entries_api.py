@@ -884,3 +884,45 @@ def test_a_failure_after_the_row_is_written_never_deletes_its_bytes(client, monk
     [row] = run(Attachment.select(Attachment.storage_key))
     from contest.storage import get_storage
     assert run(get_storage().exists(row["storage_key"])) and len(_stored()) == 1
+
+
+def test_a_drafts_written_out_insert_and_save_store_what_the_query_builder_stored(db: str) -> None:
+    """Creating a draft and saving its fields use written-out statements; the rows they leave
+    are the rows the query builder left: every column, its value and its type, as read back."""
+    from contest.db import fetch
+    from contest.domain.editions import edition_row
+    from contest.domain.entries import clean_fields
+
+    run(make_edition(2569))
+    org = run(fetch("SELECT id FROM organisation WHERE code = {}", run(make_org())))[0]
+    user_id = run(make_user("applicant"))
+    edition = run(edition_row(2569))
+    full, errors = clean_fields(COMPLETE, edition)
+    assert not errors and full["links"] and full["in_service_since"]
+
+    def read(entry_id: int) -> dict[str, object]:
+        row = run(fetch("SELECT * FROM entry WHERE id = {}", entry_id))[0]
+        return {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at")}
+
+    for values in ({}, {"title": "ร่าง"}, full):
+        built = run(Entry.insert(Entry(edition=edition["id"], organisation=org["id"], created_by=user_id,
+                                       **values)).returning(Entry.id))[0]["id"]
+        written = run(fetch(submission._INSERT_ENTRY,
+                            *submission.new_entry_values(edition["id"], org["id"], user_id, values)))[0]["id"]
+        assert read(written) == read(built)
+        assert {k: type(v) for k, v in read(written).items()} == {k: type(v) for k, v in read(built).items()}
+        stamps = run(fetch("SELECT created_at, updated_at FROM entry WHERE id = {}", written))[0]
+        assert all(isinstance(v, datetime) and v.tzinfo is not None for v in stamps.values())
+
+        now = clock.now()
+        changes = {**full, "title": "แก้แล้ว", "links": ["https://example.go.th/new"], "consent_publish": False}
+        run(Entry.update({**changes, Entry.version: Entry.version + 1, Entry.revision: Entry.revision + 1,
+                          Entry.updated_at: now}).where((Entry.id == built) & (Entry.version == 1)))
+        saved = run(fetch(submission._update_sql(tuple(changes)),
+                          *(submission._stored(k, v) for k, v in changes.items()), now, written, 1))
+        assert saved == [{"version": 2}]
+        assert read(written) == read(built)
+        assert {k: type(v) for k, v in read(written).items()} == {k: type(v) for k, v in read(built).items()}
+        assert run(fetch(submission._update_sql(("title",)), "x", now, written, 1)) == []  # a stale version
+    with pytest.raises(ValueError):
+        submission._update_sql(("state",))
