@@ -29,7 +29,9 @@ from contest.db import engine, fetch
 from contest.tables import AuditEvent
 
 GENESIS = "0" * 64
-_AUDIT_LOCK_KEY = 7_850_2569  # any constant: one lock for the whole chain
+#: The chain's one lock on PostgreSQL, taken by the database function ``audit_append`` (its
+#: migration writes this number).
+_AUDIT_LOCK_KEY = 7_850_2569
 
 
 def canonical_json(value: Any) -> str:
@@ -190,15 +192,13 @@ async def _append_on_postgres(*, actor: Actor, action: str, subject_type: str, s
                               before: Any, after: Any) -> str:
     """:func:`append_event` on PostgreSQL. The chain's lock is held from here until the
     transaction commits, and every append waits for it: the event is sealed before the lock is
-    taken, and once it is held one statement reads the chain's last event and appends this one
-    after it, its hash computed by the database (SHA-256 of the last hash and the body with the
-    new ``seq``), the same hash :func:`row_hash` recomputes. The statement runs after the lock
-    was granted, so it reads every event committed before (READ COMMITTED)."""
+    taken, and one call takes the lock, reads the chain's last event and appends this one after
+    it, its hash computed by the database (SHA-256 of the last hash and the body with the new
+    ``seq``), the same hash :func:`row_hash` recomputes."""
     row = {"at": clock.utc_iso(clock.now()), "actor_id": actor.id, "actor_email": actor.email,
            "action": action, "subject_type": subject_type, "subject_id": str(subject_id),
            "before": canonical_json(before), "after": canonical_json(after)}
     head, tail, pii = sealed_body_around_seq(row, secrets.token_hex(16))
-    await fetch(_LOCK_CHAIN)
     rows = await fetch(_APPEND_AFTER_LAST, row["at"], row["actor_id"], row["actor_email"], row["action"],
                        row["subject_type"], row["subject_id"], row["before"], row["after"], pii, head, tail,
                        GENESIS)
@@ -207,16 +207,9 @@ async def _append_on_postgres(*, actor: Actor, action: str, subject_type: str, s
 
 
 # The statements every change runs, as fixed SQL (no query object built per event).
-_LOCK_CHAIN = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK_KEY})"
-_APPEND_AFTER_LAST = (
-    'INSERT INTO audit_event ("seq", "at", "actor_id", "actor_email", "action", "subject_type", "subject_id", '
-    '"before", "after", "pii", "prev_hash", "hash") '
-    "SELECT n.seq, {}::varchar, {}::integer, {}::varchar, {}::varchar, {}::varchar, {}::varchar, {}::text, "
-    "{}::text, {}::text, n.prev, encode(sha256(convert_to(n.prev || {}::text || n.seq::text || {}::text, 'UTF8')), "
-    "'hex') FROM (SELECT COALESCE(l.seq, 0) + 1 AS seq, COALESCE(l.hash, {}::varchar) AS prev "
-    "FROM (SELECT 1) AS one LEFT JOIN LATERAL "
-    '(SELECT "seq", "hash" FROM audit_event ORDER BY "seq" DESC LIMIT 1) AS l ON true) AS n '
-    'RETURNING "hash"')
+# The append itself is the database's function ``audit_append`` (see its migration): taking the
+# lock and appending in one call keeps the lock from waiting on a trip back to this process.
+_APPEND_AFTER_LAST = "SELECT audit_append({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) AS hash"
 _LAST_EVENT = 'SELECT "seq", "hash" FROM audit_event ORDER BY "seq" DESC LIMIT 1'
 _INSERT_EVENT = ('INSERT INTO audit_event ("seq", "at", "actor_id", "actor_email", "action", "subject_type", '
                  '"subject_id", "before", "after", "prev_hash", "hash", "pii") '

@@ -75,6 +75,15 @@ def test_audit_events_appended_at_once_form_one_chain(db: str) -> None:
     assert run(verify_chain()).ok
 
 
+def test_the_databases_append_takes_the_chains_lock() -> None:
+    import importlib
+
+    from contest.domain import audit
+
+    migration = importlib.import_module("contest.piccolo_migrations.contest_2026_12_04t19_50_00_000000")
+    assert f"pg_advisory_xact_lock({audit._AUDIT_LOCK_KEY})" in migration.CREATE
+
+
 def test_an_event_body_split_around_its_seq_hashes_as_the_whole() -> None:
     import hashlib
     import json
