@@ -17,9 +17,6 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from piccolo.columns.combination import WhereRaw
-from piccolo.query.functions.aggregate import Count
-
 from contest import clock, dates
 from contest.db import fetch, stored_json
 from contest.domain.audit import Actor
@@ -36,7 +33,6 @@ from contest.links import web_address
 from contest.numbers import whole_number
 from contest.rules import is_organiser, refuse_any_pending, refuse_pending_member
 from contest.spreadsheets import Column
-from contest.tables import Entry
 from uploads.checks import CheckStates
 
 EDITABLE_STATES = EntryStates.EDITABLE
@@ -199,17 +195,17 @@ _TITLE_KEY = f"REPLACE({_TITLE_KEY}, '\u0e4d\u0e32', '\u0e33')"
 _ORGANISATION_IN = '"entry"."organisation" IN (SELECT "id" FROM "organisation" WHERE {})'
 
 
-def text_search(q: str) -> WhereRaw | None:
+def text_search(q: str) -> tuple[str, list[Any]] | None:
     """The condition for an entry list's search box, read as the organisation search reads it
     (``registry.read_search``: abbreviated kinds, tone marks, spaces and dots ignored): every word
     found in the entry's title or its organisation's names, district, province or code; with a
     kind typed first ("อบต.สันทราย"), an organisation of that kind whose names hold the words. A
-    number finds the entry of that number (or the organisation of that code). None when there is
-    nothing to look for."""
+    number finds the entry of that number (or the organisation of that code). As SQL with ``{}``
+    placeholders and its values; None when there is nothing to look for."""
     number = _ENTRY_NUMBER.match(q.strip())
     if number:  # a number is the entry's, or an organisation's whole registry code, never a part of one
-        return WhereRaw('("entry"."id" = {} OR ' + _ORGANISATION_IN.format('"code" = {}') + ")",
-                        int(number.group(1)), q.strip().lstrip("#"))
+        return ('("entry"."id" = {} OR ' + _ORGANISATION_IN.format('"code" = {}') + ")",
+                [int(number.group(1)), q.strip().lstrip("#")])
     sql: list[str] = []
     args: list[Any] = []
     for reading in read_search(q):
@@ -229,30 +225,52 @@ def text_search(q: str) -> WhereRaw | None:
             sql.append("(" + " AND ".join(terms) + ")")
     if not sql:
         return None
-    return WhereRaw("(" + " OR ".join(sql) + ")", *args)
+    return "(" + " OR ".join(sql) + ")", args
 
 
-def _filtered(query: Any, actor: Actor, filters: EntryFilters, *, skip: str | None = None) -> Any:
-    """Apply the caller's scope and the filters (all but ``skip``, for that dimension's counts)."""
+#: Every read of an entry list: the entry with its edition (``ed``) and organisation (``o``).
+_ENTRIES_FROM = (' FROM "entry" LEFT JOIN "edition" ed ON ed."id" = "entry"."edition"'
+                 ' LEFT JOIN "organisation" o ON o."id" = "entry"."organisation"')
+
+
+def _where(actor: Actor, filters: EntryFilters, *, skip: str | None = None) -> tuple[str, list[Any]]:
+    """The caller's scope and the filters (all but ``skip``, for that dimension's counts), as a
+    ``WHERE`` clause over ``_ENTRIES_FROM`` with ``{}`` placeholders, and its values. The text is
+    made of fixed pieces only; what people typed travels as values."""
+    terms: list[str] = []
+    args: list[Any] = []
     if actor.role == Role.applicant:
-        query = query.where(Entry.organisation == actor.organisation_id)
+        terms.append('"entry"."organisation" = {}')
+        args.append(actor.organisation_id)
     elif not is_organiser(actor):
         raise PermissionDenied("Only organisation staff and administrators can list entries.")
     if filters.year is not None:
-        query = query.where(Entry.edition.year == filters.year)
+        terms.append('ed."year" = {}')
+        args.append(filters.year)
     if filters.state and skip != "state":
-        query = query.where(visible_state_condition(actor, filters.state))
-    if filters.province and skip != "province":
-        query = query.where(Entry.organisation.province_code == filters.province)
-    if filters.kind and skip != "kind":
-        query = query.where(Entry.organisation.kind == filters.kind)
-    if filters.category and skip != "category":
-        query = query.where(Entry.category == filters.category)
+        sql, values = visible_state_condition(actor, filters.state)
+        terms.append(sql)
+        args.extend(values)
+    for name, column in (("province", 'o."province_code"'), ("kind", 'o."kind"'), ("category", '"entry"."category"')):
+        value = getattr(filters, name)
+        if value and skip != name:
+            terms.append(f"{column} = {{}}")
+            args.append(value)
     if filters.q and filters.q.strip():
         condition = text_search(filters.q)
-        # Only punctuation typed: nothing can match.
-        query = query.where(condition if condition is not None else Entry.id == -1)
-    return query
+        if condition is None:  # only punctuation typed: nothing can match
+            terms.append("1 = 0")
+        else:
+            terms.append(condition[0])
+            args.extend(condition[1])
+    return (" WHERE " + " AND ".join(terms) if terms else ""), args
+
+
+_LIST_SQL = ('SELECT "entry"."id", "entry"."state", "entry"."version", "entry"."revision", "entry"."title", '
+             '"entry"."category", "entry"."submitted_at", "entry"."updated_at", ed."year" AS "edition.year", '
+             'o."code" AS "organisation.code", o."name_th" AS "organisation.name_th", '
+             'o."province_name_th" AS "organisation.province_name_th", o."kind" AS "organisation.kind", '
+             '"entry"."submitted_revision", ed."published_at" AS "edition.published_at"' + _ENTRIES_FROM)
 
 
 async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, limit: int = 200,
@@ -262,11 +280,8 @@ async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, 
     refuse_any_pending(actor)
     if actor.role == Role.applicant and actor.organisation_id is None:
         return []
-    query = Entry.select(Entry.id, Entry.state, Entry.version, Entry.revision, Entry.title, Entry.category,
-                         Entry.submitted_at, Entry.updated_at, Entry.edition.year, Entry.organisation.code,
-                         Entry.organisation.name_th, Entry.organisation.province_name_th, Entry.organisation.kind,
-                         Entry.submitted_revision, Entry.edition.published_at)
-    rows = await _filtered(query, actor, filters).order_by(Entry.id).limit(limit).offset(offset)
+    where, args = _where(actor, filters)
+    rows = await fetch(_LIST_SQL + where + ' ORDER BY "entry"."id" LIMIT {} OFFSET {}', *args, limit, offset)
     for r in rows:
         r["state"] = visible_state(r["state"], viewer=actor, published_at=r["edition.published_at"])
     return rows
@@ -276,7 +291,9 @@ async def count_matching(actor: Actor, filters: EntryFilters) -> int:
     """How many entries ``list_entries`` would list with these filters, unpaged."""
     if actor.role == Role.applicant and actor.organisation_id is None:
         return 0
-    return await _filtered(Entry.count(), actor, filters)
+    where, args = _where(actor, filters)
+    rows = await fetch('SELECT count(*) AS "count"' + _ENTRIES_FROM + where, *args)
+    return int(rows[0]["count"])
 
 
 #: The columns of the organisers' export of an entry list (CSV codes; XLSX labels and words).
@@ -304,14 +321,11 @@ async def export_entries(actor: Actor, filters: EntryFilters) -> tuple[tuple[Col
     """Every entry ``list_entries`` lists with these filters (all pages), as export rows."""
     if not is_organiser(actor):
         raise PermissionDenied("Only administrators can export the entry list.")
-    query = Entry.select(Entry.id, Entry.title, Entry.organisation.code, Entry.organisation.name_th,
-                         Entry.organisation.kind, Entry.organisation.province_name_th, Entry.category, Entry.state,
-                         Entry.submitted_at, Entry.citizens_served)
-    rows = await _filtered(query, actor, filters).order_by(Entry.id).limit(EXPORT_LIMIT)
-    return EXPORT_COLUMNS, [
-        [r["id"], r["title"], r["organisation.code"], r["organisation.name_th"], r["organisation.kind"],
-         r["organisation.province_name_th"], r["category"], r["state"], r["submitted_at"], r["citizens_served"]]
-        for r in rows]
+    where, args = _where(actor, filters)
+    rows = await fetch('SELECT "entry"."id", "entry"."title", o."code", o."name_th", o."kind", o."province_name_th", '
+                       '"entry"."category", "entry"."state", "entry"."submitted_at", "entry"."citizens_served"'
+                       + _ENTRIES_FROM + where + ' ORDER BY "entry"."id" LIMIT {}', *args, EXPORT_LIMIT)
+    return EXPORT_COLUMNS, [list(r.values()) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -340,6 +354,9 @@ async def submission_figures(actor: Actor, year: int) -> SubmissionFigures:
 
 
 COUNT_GROUPS = ("state", "province", "kind", "category")
+#: The column each count groups by, in ``_ENTRIES_FROM``.
+_COUNT_COLUMNS = {"state": '"entry"."state"', "province": 'o."province_code"', "kind": 'o."kind"',
+                  "category": '"entry"."category"'}
 
 
 async def count_entries(*, year: int, group_by: str, filters: EntryFilters | None = None,
@@ -349,11 +366,10 @@ async def count_entries(*, year: int, group_by: str, filters: EntryFilters | Non
     what choosing one of its values would list). Provinces are keyed by their code."""
     from contest.domain.audit import SYSTEM
 
-    column = {"state": Entry.state, "category": Entry.category,
-              "province": Entry.organisation.province_code, "kind": Entry.organisation.kind}[group_by]
-    filters = replace(filters or EntryFilters(), year=year)
-    query = Entry.select(column.as_alias("k"), Count())
-    rows = await _filtered(query, actor or SYSTEM, filters, skip=group_by).group_by(column)
+    column = _COUNT_COLUMNS[group_by]
+    where, args = _where(actor or SYSTEM, replace(filters or EntryFilters(), year=year), skip=group_by)
+    rows = await fetch(f'SELECT {column} AS "k", count(*) AS "count"' + _ENTRIES_FROM + where + f" GROUP BY {column}",
+                       *args)
     return {r["k"] or "": r["count"] for r in rows}
 
 
@@ -366,6 +382,11 @@ class Overview:
     counts: dict[str, dict[str, int]]
 
 
+_OVERVIEW_SQL = ("SELECT " + ", ".join(f'{column} AS "{name}"' for name, column in _COUNT_COLUMNS.items())
+                 + ', count(*) AS "count"' + _ENTRIES_FROM)
+_OVERVIEW_GROUPS = " GROUP BY " + ", ".join(_COUNT_COLUMNS.values())
+
+
 async def overview_counts(actor: Actor, filters: EntryFilters) -> Overview:
     """``count_matching`` and ``count_entries`` for every dimension, from one grouped read: the
     entries matching the filters that every count shares (the year, the words searched for),
@@ -376,10 +397,8 @@ async def overview_counts(actor: Actor, filters: EntryFilters) -> Overview:
     active = {"state": filters.state, "province": filters.province, "kind": filters.kind,
               "category": filters.category}
     shared = replace(filters, state=None, province=None, kind=None, category=None)
-    columns = {"state": Entry.state, "province": Entry.organisation.province_code,
-               "kind": Entry.organisation.kind, "category": Entry.category}
-    query = Entry.select(*(c.as_alias(name) for name, c in columns.items()), Count())
-    rows = await _filtered(query, actor, shared).group_by(*columns.values())
+    where, args = _where(actor, shared)
+    rows = await fetch(_OVERVIEW_SQL + where + _OVERVIEW_GROUPS, *args)
     counts: dict[str, dict[str, int]] = {name: {} for name in COUNT_GROUPS}
     total = 0
     for row in rows:

@@ -78,19 +78,20 @@ def visible_entry(entry: dict[str, Any], *, viewer: Actor | None, published_at: 
     return {**entry, "state": state, **{k: v for k, v in VERDICT_FIELDS.items() if k in entry}}
 
 
-def visible_state_condition(viewer: Actor, state: str) -> Any:
-    """A filter on the state as ``viewer`` sees it (``visible_state``), for queries over entries
-    joined to their edition: before publication a verdict matches nothing and ``submitted``
-    matches every entry under judging, so a filter cannot reveal what a list does not show."""
+def visible_state_condition(viewer: Actor, state: str) -> tuple[str, list[Any]]:
+    """A filter on the state as ``viewer`` sees it (``visible_state``), as SQL with ``{}``
+    placeholders and its values, for reads of ``"entry"`` joined to its edition as ``ed``: before
+    publication a verdict matches nothing and ``submitted`` matches every entry under judging, so
+    a filter cannot reveal what a list does not show."""
     if sees_verdicts_early(viewer):
-        return Entry.state == state
-    published = Entry.edition.published_at.is_not_null()
-    unpublished = Entry.edition.published_at.is_null()
+        return '"entry"."state" = {}', [state]
     if state in VERDICT_STATES:
-        return published & (Entry.state == state)
+        return '(ed."published_at" IS NOT NULL AND "entry"."state" = {})', [state]
     if state == NEUTRAL_STATE:
-        return (Entry.state == NEUTRAL_STATE) | (unpublished & Entry.state.is_in(list(VERDICT_STATES)))
-    return Entry.state == state
+        verdicts = sorted(VERDICT_STATES)
+        return ('("entry"."state" = {} OR (ed."published_at" IS NULL AND "entry"."state" IN ('
+                + ", ".join("{}" for _ in verdicts) + ")))", [NEUTRAL_STATE, *verdicts])
+    return '"entry"."state" = {}', [state]
 
 
 async def set_eligibility(*, actor: Actor, entry_ids: Iterable[int], eligible: bool, reason: str = "",  # noqa: C901 - each guard is one rule of eligibility, in the order they are checked
