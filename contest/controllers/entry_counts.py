@@ -1,14 +1,16 @@
-"""The organisers' entry list's counts (state chips; category, kind and province bars): drawn
-from their own template, and kept while what they show is unchanged."""
+"""The organisers' entry list drawn in Python: its counts (state chips; category, kind and
+province bars) from their own template, kept while what they show is unchanged; and its hundred
+rows written out, every text escaped."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from contest.i18n import current_language, thai_sorted
+from contest.domain.registry import KIND_LABELS
+from contest.i18n import current_language, format_date, gettext, thai_sorted
 
 
 def _bar_width(n: int, counts: dict[str, int]) -> int:
@@ -44,3 +46,38 @@ def counts_html(request: Request, counts: dict[str, dict[str, int]], active: dic
             _COUNTS_HTML.clear()
         _COUNTS_HTML[key] = html
     return html
+
+
+def entry_rows_html(rows: list[dict[str, Any]], categories: dict[str, dict[str, Any]], state_label: Any) -> Markup:
+    """The rows of the organisers' entry list: the HTML the template's loop gave, every text
+    escaped, at a fraction of the cost (a hundred rows of seven cells on every page).
+    ``state_label`` names an entry's state for people."""
+    if not rows:
+        empty = escape(gettext("No entries match these filters."))
+        return Markup(f"\n    <tr><td colspan=\"7\">{empty}</td></tr>")
+    english = current_language.get() == "en"
+    untitled = gettext("(untitled entry)")
+    names = {code: escape(c["name_en"] if english and c.get("name_en") else c["name_th"])
+             for code, c in categories.items()}
+    states: dict[str, Markup] = {}
+    kinds: dict[str, Markup] = {}
+    dates: dict[Any, str] = {}
+    out = []
+    for r in rows:
+        state, kind, submitted = r["state"], r["organisation.kind"], r["submitted_at"]
+        if state not in states:
+            states[state] = escape(state_label(state))
+        if kind not in kinds:
+            labels = KIND_LABELS.get(kind)
+            kinds[kind] = escape((labels[1] if english else labels[0]) if labels else kind)
+        if submitted and submitted not in dates:
+            dates[submitted] = escape(format_date(submitted))
+        category = r["category"]
+        out.append(
+            f'\n    <tr>\n      <td>{r["id"]}</td>\n      <td><a href="/admin/entries/{r["id"]}">'
+            f'{escape(r["title"] or untitled)}</a></td>\n      <td>{escape(r["organisation.name_th"])}<br>'
+            f'<span class="hint">{escape(r["organisation.code"])} · {kinds[kind]}</span></td>\n'
+            f'      <td>{escape(r["organisation.province_name_th"])}</td>\n'
+            f'      <td>{names[category] if category in names else escape(category)}</td>\n'
+            f'      <td>{states[state]}</td>\n      <td>{dates[submitted] if submitted else ""}</td>\n    </tr>')
+    return Markup("".join(out))

@@ -20,7 +20,7 @@ from contest import clock, dates
 from contest.certificates import AGENCY_EN, AGENCY_TH
 from contest.confirmation import Confirmation, confirmation_page
 from contest.controllers.entries_api import delete_stored, stream_attachment
-from contest.controllers.entry_counts import counts_html
+from contest.controllers.entry_counts import counts_html, entry_rows_html
 from contest.db import stored_json
 from contest.domain import attachments, editions, entries, extensions, organisations, submission
 from contest.enums import EditionState, EntryState, EntryStates, Role
@@ -607,6 +607,7 @@ class EntryPages(Controller):
                        *[s for s in entries.LIVE_STATES if s not in EntryStates.EDITABLE]),
             "kinds": list(KIND_LABELS), "provinces": provinces,
             "counts_html": counts_html(request, counts, active, categories, names, filter_query, HELPERS),
+            "rows_html": entry_rows_html(rows, categories, state_label),
             "categories": categories, **HELPERS})
 
     @get(["/admin/editions/{year:int}/entries.csv", "/admin/editions/{year:int}/entries.xlsx"],
