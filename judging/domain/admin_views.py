@@ -13,7 +13,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from contest import db
-from contest.db import engine
+from contest.db import engine, fetch
 from contest.enums import EntryStates, Role
 from contest.errors import NotFound
 from contest.i18n import thai_sorted
@@ -80,7 +80,18 @@ class RoundHead:
         return self.state != RoundState.draft
 
 
-async def round_head(round_id: int) -> RoundHead:
+# The head's counts beside a round's row read already (``round_rows.get_round_row``).
+_HEAD_COUNTS_SQL = ("SELECT (SELECT COUNT(*) FROM judging_member m WHERE m.round = {}) AS members, "
+                    "(SELECT COUNT(*) FROM judging_round_entry re WHERE re.round = {}) AS entries")
+
+
+async def round_head(round_id: int, row: dict[str, Any] | None = None) -> RoundHead:
+    """The head; a page that has read the round's row (``get_round_row``) passes it as ``row``,
+    and only the counts are read."""
+    if row is not None:
+        counts = (await fetch(_HEAD_COUNTS_SQL, round_id, round_id))[0]
+        return RoundHead(id=row["id"], year=row["edition.year"], kind=row["kind"], state=row["state"],
+                         rules_hash=row["rules_hash"], members=counts["members"], entries=counts["entries"])
     rows = await Round.raw(
         "SELECT r.id, r.kind, r.state, r.rules_hash, e.year, "
         "(SELECT COUNT(*) FROM judging_member m WHERE m.round = r.id) AS members, "

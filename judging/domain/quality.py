@@ -45,7 +45,7 @@ import numpy as np
 from judging.domain.agreement import grouped_interval_alphas
 from judging.domain.ranking import Criterion, Review, weighted_total
 from judging.domain.round_rows import criteria_of, get_round_row
-from judging.domain.shortlist import ranking_fingerprint, ranking_rules, submitted_reviews
+from judging.domain.shortlist import SubmittedSums, ranking_fingerprint, ranking_rules, submitted_reviews
 
 METHOD = "krippendorff_interval"
 #: How many of the widest disagreements are listed.
@@ -284,14 +284,16 @@ async def round_quality(round_id: int) -> Quality:
     return (await round_quality_read(round_id))[2]
 
 
-async def round_quality_read(round_id: int, *, row: dict[str, Any] | None = None
+async def round_quality_read(round_id: int, *, row: dict[str, Any] | None = None,
+                             submitted: SubmittedSums | None = None
                              ) -> tuple[dict[str, Any], tuple[Any, ...], Quality]:
     """The round's row, the fingerprint the figures were checked against, and the figures: for
     a page that reads more from the same sheets (the cockpit) without asking twice. A page that
-    has read the round's row in the same transaction passes it as ``row``."""
+    has read the round's row (and the submitted sheets' sums, ``scoring.progress_and_sheets``)
+    in the same transaction passes them as ``row`` and ``submitted``."""
     if row is None:
         row = await get_round_row(round_id)
-    fingerprint = await ranking_fingerprint(round_id, row)
+    fingerprint = await ranking_fingerprint(round_id, row, submitted)
     cached = _COMPUTED.get(round_id)
     if cached is not None and cached[0] == fingerprint:
         return row, fingerprint, cached[1]

@@ -28,8 +28,9 @@ from judging.domain.conflicts import declare_conflict
 from judging.domain.ranking import Criterion as RubricCriterion
 from judging.domain.ranking import validate_scores
 from judging.domain.round_rows import criteria_of, get_round_row
+from judging.domain.shortlist import SubmittedSums
 from judging.enums import AssignmentState, RoundKind, RoundState
-from judging.tables import Assignment, RoundEntry
+from judging.tables import Assignment
 
 MAX_COMMENT = 5000
 
@@ -242,27 +243,33 @@ _INCOMPLETE: dict[tuple[int, int], tuple[tuple[Any, ...], list[dict[str, Any]], 
 _INCOMPLETE_MAX = 16
 
 
-async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-    """The round's assignments counted per member and state, and the stamp of its per-entry counts.
+async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, ...], SubmittedSums | None]:
+    """The round's assignments counted per member and state, the stamp of its per-entry counts,
+    and (SQLite) the submitted sheets' sums a ranking's fingerprint is made of.
 
     Which assignment (id) is on which entry in which state decides the per-entry counts, and an
     assignment's entry never changes, so sums of ids and entries per state change with every
     assignment added, removed or moved to another state. PostgreSQL reads them with the
-    per-member counts in one pass; SQLite apart, each from an index alone (its table rows are
-    wide: reading them for the sums would cost more than it saves)."""
+    per-member counts in one pass. SQLite reads each from an index alone (its table rows are
+    wide: reading them for the sums would cost more than it saves): the per-member counts from
+    one, and from the (round, state, version, updated_at) index the count, ids, versions and
+    newest change per state. Those stand for the entries (an id keeps its entry; a sheet put in
+    a reused id is a newer change), and their submitted group is the half of the ranking's
+    fingerprint the quality and cockpit steps would otherwise read in another pass."""
     if is_sqlite():
-        rows = await fetch("SELECT reviewer, state, COUNT(id) AS n FROM judging_assignment WHERE round = {} "
+        rows = await fetch("SELECT reviewer, state, COUNT(*) AS n FROM judging_assignment WHERE round = {} "
                            "GROUP BY reviewer, state", round_id)
-        assigned = (await Assignment.raw(
-            "SELECT COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries, "
-            "SUM(CASE state WHEN 'submitted' THEN id WHEN 'assigned' THEN 2 * id ELSE 0 END) AS states "
-            "FROM judging_assignment WHERE round = {}", round_id))[0]
-        return rows, tuple(str(v) for v in assigned.values())
+        states = await fetch("SELECT state, COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(version) AS v, "
+                             "MAX(updated_at) AS at FROM judging_assignment WHERE round = {} GROUP BY state",
+                             round_id)
+        submitted: SubmittedSums = next(((s["n"], s["v"], s["at"]) for s in states
+                                         if s["state"] == AssignmentState.submitted), (0, 0, None))
+        return rows, tuple(str(v) for s in states for v in s.values()), submitted
     rows = await Assignment.raw(
         "SELECT reviewer, state, COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries "
         "FROM judging_assignment WHERE round = {} GROUP BY reviewer, state", round_id)
     return rows, tuple(sorted(f"{r['reviewer']}:{r['state']}:{r['n']}:{r['ids']}:{r['last']}:{r['entries']}"
-                              for r in rows))
+                              for r in rows)), None
 
 
 def _member_view(counts: dict[int, dict[str, int]], members: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -315,9 +322,17 @@ async def progress(round_id: int, *, entry_limit: int = 200, row: dict[str, Any]
     counts, the costly part, are kept while the round's entries and the states of its assignments
     are unchanged (a stamp of a few sums, read on every call). A page that has read the round's
     row in the same transaction passes it as ``row``."""
+    return (await progress_and_sheets(round_id, entry_limit=entry_limit, row=row))[0]
+
+
+async def progress_and_sheets(round_id: int, *, entry_limit: int = 200, row: dict[str, Any] | None = None
+                              ) -> tuple[dict[str, Any], SubmittedSums | None]:
+    """:func:`progress`, and the submitted sheets' sums read on the way (SQLite; ``None`` on
+    PostgreSQL), for the ranking's fingerprint in the same snapshot
+    (``quality.round_quality_read(..., submitted=...)``)."""
     if row is None:
         row = await get_round_row(round_id)
-    per_member_rows, sums = await _per_member(round_id)
+    per_member_rows, sums, submitted = await _per_member(round_id)
     members = await fetch("SELECT m.\"user\" AS \"user\", u.name AS \"user.name\", u.email AS \"user.email\" "
                           "FROM judging_member m LEFT JOIN app_user u ON u.id = m.\"user\" WHERE m.round = {}",
                           round_id)
@@ -328,7 +343,7 @@ async def progress(round_id: int, *, entry_limit: int = 200, row: dict[str, Any]
     # An entry is short of reviewers below ``gap`` (final: nobody at all), incomplete while some
     # live review is unsubmitted. Counted and listed in SQL; only the shown rows reach Python.
     gap = 1 if row["kind"] == RoundKind.final else needed
-    round_entries = (await RoundEntry.raw(
+    round_entries = (await fetch(
         "SELECT COUNT(*) AS n, COALESCE(SUM(entry), 0) AS entries FROM judging_round_entry WHERE round = {}",
         round_id))[0]
     entries_total = int(round_entries["n"])
@@ -352,7 +367,7 @@ async def progress(round_id: int, *, entry_limit: int = 200, row: dict[str, Any]
                                 "organisation_name_th": titles.get(r["entry"], {}).get("organisation.name_th", ""),
                                 "reviewers": r["live"], "submitted": r["done"], "needed": needed} for r in shown],
         "incomplete_total": incomplete,
-    }
+    }, submitted
 
 
 async def send_reminders(*, actor: Actor, round_id: int) -> int:

@@ -117,12 +117,26 @@ _FINGERPRINT_SQL = (
     "(SELECT COUNT(*) AS n, COALESCE(SUM(position), 0) AS p, MAX(created_at) AS at FROM judging_tie_decision "
     "WHERE round = {}) t")
 
+# The tie decisions' half alone, for a caller that has counted the submitted sheets already.
+_TIES_SQL = ("SELECT COUNT(*) AS tn, COALESCE(SUM(position), 0) AS tp, MAX(created_at) AS tat "
+             "FROM judging_tie_decision WHERE round = {}")
 
-async def ranking_fingerprint(round_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
+#: The submitted sheets' half of a fingerprint: how many, the sum of their versions, the newest
+#: change (``updated_at`` as the database gives it).
+SubmittedSums = tuple[int, int, Any]
+
+
+async def ranking_fingerprint(round_id: int, row: dict[str, Any], submitted: SubmittedSums | None = None
+                              ) -> tuple[Any, ...]:
     """What a ranking is computed from, in a few numbers: it changes whenever a submitted sheet,
-    a tie decision or the rules change (``version`` is bumped by every save, submit, reopen and recusal)."""
-    found = (await fetch(_FINGERPRINT_SQL, round_id, round_id))[0]
-    return (row["rules_hash"], row["normalisation"], cut_of(row), found["n"], found["v"], str(found["at"]),
+    a tie decision or the rules change (``version`` is bumped by every save, submit, reopen and recusal).
+    A caller that has read the submitted sheets' sums in the same snapshot passes them as ``submitted``."""
+    if submitted is None:
+        found = (await fetch(_FINGERPRINT_SQL, round_id, round_id))[0]
+        submitted = (found["n"], found["v"], found["at"])
+    else:
+        found = (await fetch(_TIES_SQL, round_id))[0]
+    return (row["rules_hash"], row["normalisation"], cut_of(row), submitted[0], submitted[1], str(submitted[2]),
             found["tn"], found["tp"], str(found["tat"]))
 
 

@@ -54,16 +54,19 @@ class ProgressPages(AdminPages):
 
     @reads
     async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
-        view = await admin_views.round_head(round_id)
-        # The round's row, read once here, serves the progress, quality and cockpit steps.
-        row = await round_rows.get_round_row(round_id) if view.state != RoundState.draft else None
-        progress = await scoring.progress(round_id, row=row) if row is not None else None
+        # The round's row, read once here, serves the head, progress, quality and cockpit steps.
+        row: dict[str, Any] | None = await round_rows.get_round_row(round_id)
+        view = await admin_views.round_head(round_id, row)
+        if view.state == RoundState.draft:
+            row = None
+        progress, submitted = await scoring.progress_and_sheets(round_id, row=row) if row is not None \
+            else (None, None)
         figures: dict[str, Any] | None = None
         burn: round_cockpit.BurnDown | None = None
         near: list[round_cockpit.NearCut] = []
         chart = None
         if progress:
-            row, fingerprint, computed = await quality.round_quality_read(round_id, row=row)
+            row, fingerprint, computed = await quality.round_quality_read(round_id, row=row, submitted=submitted)
             figures = computed.as_dict()
             burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"], row=row,
                                                              fingerprint=fingerprint)
