@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import (
+    TOKEN_COMMA,
+    TOKEN_DOT,
+    TOKEN_LPAREN,
+    TOKEN_NAME,
+    TOKEN_RPAREN,
+    TOKEN_STRING,
+    Token,
+    TokenStream,
+)
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -27,7 +39,7 @@ from contest.enums import (
     PendingActionStates,
     RoundKind,
 )
-from contest.i18n import current_language, format_date, format_size, gettext, ngettext, t
+from contest.i18n import LANGUAGES, current_language, format_date, format_size, gettext, ngettext, t
 from contest.labels import code_label
 from contest.web import same_site_path
 from uploads.checks import CheckState, CheckStates
@@ -73,7 +85,18 @@ _DICT_ATTRIBUTES = frozenset(dir(dict))
 class ContestEnvironment(Environment):
     """Jinja's environment, with ``row.field`` on a plain dict read as the key straight away.
     Jinja first tries the attribute, which a dict never has, and pays for the failed lookup;
-    the result is the same, as a dict's own attributes (``items``, ``get``) still win."""
+    the result is the same, as a dict's own attributes (``items``, ``get``) still win.
+
+    Templates are compiled once per language: the environment the app holds hands each template
+    asked for to its current language's own (``languages``, overlays sharing the loader, globals
+    and filters, each with its own cache of compiled templates), where :class:`FixedMessages`
+    has translated the fixed texts. A template compiled for one language is only ever asked for,
+    and so rendered, while that language is the current one."""
+
+    #: The language this environment compiles for; ``None`` for the one that dispatches.
+    language: str | None = None
+    #: The per-language environments (on the dispatching one).
+    languages: dict[str, ContestEnvironment] = {}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
@@ -82,6 +105,51 @@ class ContestEnvironment(Environment):
             except KeyError:
                 pass
         return super().getattr(obj, attribute)
+
+    def get_template(self, name: str | Template, parent: str | None = None,
+                     globals: MutableMapping[str, Any] | None = None) -> Template:
+        own = self.languages.get(current_language.get()) if self.language is None else None
+        if own is not None:
+            return own.get_template(name, parent, globals)
+        return super().get_template(name, parent, globals)
+
+
+def _fill(text: str, **params: Any) -> str:
+    """A message translated already, its ``{placeholders}`` filled (``t`` after the lookup)."""
+    return text.format(**params)
+
+
+class FixedMessages(Extension):
+    """``_("fixed text")`` translated when a template is compiled for a language
+    (``ContestEnvironment.language``): the page holds the text as it holds its markup, escaped
+    once at compile time exactly as it was escaped on every render, instead of a lookup per text
+    per request. ``_("{n} of {total}", n=..., total=...)`` becomes the translated text filled in
+    when rendered. Any other use of ``_`` (a message id held in a variable) runs as written, as
+    does everything in an environment without a language."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterable[Token]:
+        language = getattr(self.environment, "language", None)
+        if language is None:
+            yield from stream
+            return
+        tokens = list(stream)
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if (tok.type == TOKEN_NAME and tok.value == "_" and i + 3 < len(tokens)
+                    and (i == 0 or tokens[i - 1].type != TOKEN_DOT)
+                    and tokens[i + 1].type == TOKEN_LPAREN and tokens[i + 2].type == TOKEN_STRING
+                    and tokens[i + 3].type in (TOKEN_RPAREN, TOKEN_COMMA)):
+                text = Token(tokens[i + 2].lineno, TOKEN_STRING, gettext(tokens[i + 2].value, language))
+                if tokens[i + 3].type == TOKEN_RPAREN:
+                    yield text
+                    i += 4
+                else:
+                    yield from (Token(tok.lineno, TOKEN_NAME, "_fill"), tokens[i + 1], text, tokens[i + 3])
+                    i += 4
+                continue
+            yield tok
+            i += 1
 
 
 #: The states and kinds (and their groups) templates compare with, as members: a template says
@@ -100,7 +168,7 @@ def make_environment(extra_dirs: list[Path] | None = None,
     env = ContestEnvironment(
         loader=FileSystemLoader([str(p) for p in [*TEMPLATE_DIRS, *(extra_dirs or [])]]),
         autoescape=select_autoescape(["html", "xml"]),
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", FixedMessages],
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
@@ -125,8 +193,17 @@ def make_environment(extra_dirs: list[Path] | None = None,
         **STATE_GLOBALS,
         **(extra_globals or {}),
     )
+    env.globals["_fill"] = _fill
     env.filters.update(date=format_date, bytes=format_size,
                        dateonly=lambda v: format_date(v, with_time=False))
+    # One environment per language, made last: they share the globals and filters set above
+    # (and the callables the app registers later) but compile and cache their own templates.
+    languages = {}
+    for language in LANGUAGES:
+        own = env.overlay()
+        own.language = language
+        languages[language] = own
+    env.languages = languages
     return env
 
 
