@@ -252,16 +252,17 @@ async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, .
     assignment added, removed or moved to another state. PostgreSQL reads them with the
     per-member counts in one pass. SQLite reads each from an index alone (its table rows are
     wide: reading them for the sums would cost more than it saves): the per-member counts from
-    one, and from the (round, state, version, updated_at) index the count, ids, versions and
-    newest change per state. Those stand for the entries (an id keeps its entry; a sheet put in
-    a reused id is a newer change), and their submitted group is the half of the ranking's
-    fingerprint the quality and cockpit steps would otherwise read in another pass."""
+    one, and from the (round, state, version, updated_at) index the count, the sum of versions
+    and the newest change per state. Those stand for the ids and entries: assignments are only
+    ever added (to the count) and every change of one (a save, submit, reopen, recusal) bumps
+    its version and its ``updated_at``, as the ranking's fingerprint already relies on. Their
+    submitted group is the half of that fingerprint the quality and cockpit steps would
+    otherwise read in another pass."""
     if is_sqlite():
         rows = await fetch("SELECT reviewer, state, COUNT(*) AS n FROM judging_assignment WHERE round = {} "
                            "GROUP BY reviewer, state", round_id)
-        states = await fetch("SELECT state, COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(version) AS v, "
-                             "MAX(updated_at) AS at FROM judging_assignment WHERE round = {} GROUP BY state",
-                             round_id)
+        states = await fetch("SELECT state, COUNT(*) AS n, SUM(version) AS v, MAX(updated_at) AS at "
+                             "FROM judging_assignment WHERE round = {} GROUP BY state", round_id)
         submitted: SubmittedSums = next(((s["n"], s["v"], s["at"]) for s in states
                                          if s["state"] == AssignmentState.submitted), (0, 0, None))
         return rows, tuple(str(v) for s in states for v in s.values()), submitted
