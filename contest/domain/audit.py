@@ -29,8 +29,8 @@ from contest.db import engine, fetch
 from contest.tables import AuditEvent
 
 GENESIS = "0" * 64
-#: The chain's one lock on PostgreSQL, taken by the database function ``audit_append`` (its
-#: migration writes this number).
+#: The chain's one lock on PostgreSQL, taken by the database's trigger ``audit_chain_on_commit``
+#: (its migration writes this number).
 _AUDIT_LOCK_KEY = 7_850_2569
 
 
@@ -171,10 +171,12 @@ SYSTEM = Actor(id=None, email="system", role="system")
 
 async def append_event(*, actor: Actor, action: str, subject_type: str, subject_id: Any,
                        before: Any = None, after: Any = None) -> str:
-    """Append one audit event to the chain (inside the caller's transaction); returns its hash."""
+    """Append one audit event to the chain (inside the caller's transaction); returns its hash,
+    on PostgreSQL only once the transaction commits (an empty string here)."""
     if isinstance(engine(), PostgresEngine):
-        return await _append_on_postgres(actor=actor, action=action, subject_type=subject_type,
-                                         subject_id=subject_id, before=before, after=after)
+        await _append_on_postgres(actor=actor, action=action, subject_type=subject_type,
+                                  subject_id=subject_id, before=before, after=after)
+        return ""
     rows = await fetch(_LAST_EVENT)
     last = rows[0] if rows else None
     seq = (last["seq"] + 1) if last else 1
@@ -189,27 +191,26 @@ async def append_event(*, actor: Actor, action: str, subject_type: str, subject_
 
 
 async def _append_on_postgres(*, actor: Actor, action: str, subject_type: str, subject_id: Any,
-                              before: Any, after: Any) -> str:
-    """:func:`append_event` on PostgreSQL. The chain's lock is held from here until the
-    transaction commits, and every append waits for it: the event is sealed before the lock is
-    taken, and one call takes the lock, reads the chain's last event and appends this one after
-    it, its hash computed by the database (SHA-256 of the last hash and the body with the new
-    ``seq``), the same hash :func:`row_hash` recomputes."""
+                              before: Any, after: Any) -> None:
+    """:func:`append_event` on PostgreSQL: the event is sealed here and written unchained; the
+    database chains it when the transaction commits (the trigger ``audit_chain_on_commit``, see
+    its migration), under the chain's lock, which is then held only while the commit runs.
+    Until the commit the row reads ``seq`` below zero and no hash."""
     row = {"at": clock.utc_iso(clock.now()), "actor_id": actor.id, "actor_email": actor.email,
            "action": action, "subject_type": subject_type, "subject_id": str(subject_id),
            "before": canonical_json(before), "after": canonical_json(after)}
     head, tail, pii = sealed_body_around_seq(row, secrets.token_hex(16))
-    rows = await fetch(_APPEND_AFTER_LAST, row["at"], row["actor_id"], row["actor_email"], row["action"],
-                       row["subject_type"], row["subject_id"], row["before"], row["after"], pii, head, tail,
-                       GENESIS)
-    digest: str = rows[0]["hash"]
-    return digest
+    await fetch(_APPEND_UNCHAINED, row["at"], row["actor_id"], row["actor_email"], row["action"],
+                row["subject_type"], row["subject_id"], row["before"], row["after"],
+                json.dumps({"pii": pii, "head": head, "tail": tail}, ensure_ascii=False))
 
 
 # The statements every change runs, as fixed SQL (no query object built per event).
-# The append itself is the database's function ``audit_append`` (see its migration): taking the
-# lock and appending in one call keeps the lock from waiting on a trip back to this process.
-_APPEND_AFTER_LAST = "SELECT audit_append({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) AS hash"
+_APPEND_UNCHAINED = (
+    'INSERT INTO audit_event ("id", "seq", "at", "actor_id", "actor_email", "action", "subject_type", '
+    '"subject_id", "before", "after", "prev_hash", "hash", "pii") '
+    "SELECT n.id, -n.id, {}::varchar, {}::integer, {}::varchar, {}::varchar, {}::varchar, {}::varchar, {}::text, "
+    "{}::text, '', '', {}::text FROM (SELECT nextval(pg_get_serial_sequence('audit_event', 'id')) AS id) AS n")
 _LAST_EVENT = 'SELECT "seq", "hash" FROM audit_event ORDER BY "seq" DESC LIMIT 1'
 _INSERT_EVENT = ('INSERT INTO audit_event ("seq", "at", "actor_id", "actor_email", "action", "subject_type", '
                  '"subject_id", "before", "after", "prev_hash", "hash", "pii") '

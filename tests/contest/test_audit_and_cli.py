@@ -66,7 +66,8 @@ def test_audit_events_appended_at_once_form_one_chain(db: str) -> None:
     digests = run(all_at_once())
     rows = run(AuditEvent.select().order_by(AuditEvent.seq))
     assert [r["seq"] for r in rows] == list(range(1, 13))
-    assert sorted(digests) == sorted(r["hash"] for r in rows)
+    if db.startswith("sqlite"):  # on PostgreSQL the hash is made when the transaction commits
+        assert sorted(digests) == sorted(r["hash"] for r in rows)
     prev = GENESIS
     for r in rows:
         assert r["prev_hash"] == prev and row_hash(prev, r) == r["hash"]
@@ -80,8 +81,8 @@ def test_the_databases_append_takes_the_chains_lock() -> None:
 
     from contest.domain import audit
 
-    migration = importlib.import_module("contest.piccolo_migrations.contest_2026_12_04t19_50_00_000000")
-    assert f"pg_advisory_xact_lock({audit._AUDIT_LOCK_KEY})" in migration.CREATE
+    migration = importlib.import_module("contest.piccolo_migrations.contest_2026_12_04t20_00_00_000000")
+    assert f"pg_advisory_xact_lock({audit._AUDIT_LOCK_KEY})" in migration.CREATE[0]
 
 
 def test_an_event_body_split_around_its_seq_hashes_as_the_whole() -> None:
