@@ -12,6 +12,7 @@ would dominate the set-up, so ONE password is hashed and the rows are bulk-inser
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from datetime import timedelta
@@ -65,7 +66,9 @@ async def seed(n: int, password: str) -> None:
 
 
 async def dump() -> None:
-    """The deadline edition's entries, their files and receipts (a database may hold other editions)."""
+    """The deadline edition's entries, their files and receipts (a database may hold other editions),
+    and whether the audit chain verifies."""
+    from contest.domain.audit import verify_chain
     from contest.tables import Attachment, Entry, Receipt
 
     entries = await Entry.select(Entry.state, Entry.id).where(Entry.edition._.year == YEAR)
@@ -83,6 +86,7 @@ async def dump() -> None:
         "attachments": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in a.items()}
                         for a in attachments],
         "receipts": [{"entry": r["entry"], "number": r["number"], "files": files(r["files"])} for r in receipts],
+        "audit": dataclasses.asdict(await verify_chain()),
     }))
 
 

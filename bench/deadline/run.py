@@ -350,6 +350,9 @@ def verify(facts: dict[str, Any], stored: Path | dict[str, tuple[str, int]], org
         problems.append(f"attachments: {len(live)} live (expected {2 * orgs})")
     if len(facts["receipts"]) != orgs:
         problems.append(f"receipts: {len(facts['receipts'])} (expected {orgs})")
+    audit = facts.get("audit")
+    if audit is not None and not audit["ok"]:
+        problems.append(f"audit chain broken at event {audit['broken_at_seq']}: {audit['reason']}")
     by_id = {a["id"]: a for a in live}
     pairs = []  # (receipt number, receipt file, attachment row)
     for r in facts["receipts"]:
@@ -404,6 +407,8 @@ class RunResult:
     checks: Counter[str]
     problems: list[str]
     server_errors: list[str]
+    #: Events in the audit chain, recomputed and verified after the load.
+    audit_events: int = 0
 
 
 def start_postgres(work: Path) -> tuple[str, dict[str, str]]:
@@ -488,7 +493,7 @@ def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | N
         checks = Counter(a["check_state"] for a in facts["attachments"])
         problems = verify(facts, var_dir / "uploads", orgs, load)
         return RunResult(db, workers, orgs, clients, load, setup_seconds, rss_peak, checks, problems,
-                         server_log_errors(log))
+                         server_log_errors(log), facts.get("audit", {}).get("events", 0))
     finally:
         if proc is not None:
             stop_server(proc)
@@ -546,7 +551,8 @@ def report(r: RunResult) -> None:
         print(f"    … by step and status: {dict(by_kind)}")
     print(f"  attachment checks: {dict(r.checks)}")
     print(f"  verification: {'ok' if not r.problems else f'{len(r.problems)} PROBLEMS'} "
-          f"(receipts vs stored files vs bytes sent; {r.orgs} submitted, {2 * r.orgs} attachments)")
+          f"(receipts vs stored files vs bytes sent; {r.orgs} submitted, {2 * r.orgs} attachments; "
+          f"the audit chain of {r.audit_events} events)")
     for p in r.problems[:10]:
         print(f"    {p}")
     causes = Counter(line[5:].split(":", 1)[0] + ": " + line.split(":", 1)[-1].strip()[:80]
@@ -575,7 +581,7 @@ def run_against(bases: list[str], orgs: int, clients: int, seed: bool, client_ki
     stored = {k: (v[0], v[1]) for k, v in json.loads(
         run_python(env, ["-m", "bench.deadline.db_tasks", "hashes"]).strip().splitlines()[-1]).items()}
     return RunResult(label, 0, orgs, clients, load, setup_seconds, 0.0, checks,
-                     verify(facts, stored, orgs, load), [])
+                     verify(facts, stored, orgs, load), [], facts.get("audit", {}).get("events", 0))
 
 
 def add_server_options(parser: argparse.ArgumentParser, what: str) -> None:
