@@ -105,6 +105,8 @@ class InlineConnection:
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw: sqlite3.Connection | None = raw
+        #: Reads kept by :func:`fetch_kept`: statement and values -> (the data's mark, rows).
+        self.kept: dict[tuple[Any, ...], tuple[Any, list[dict[str, Any]]]] = {}
 
     def _open(self) -> sqlite3.Connection:
         if self.raw is None:
@@ -132,6 +134,15 @@ class InlineConnection:
             rows: list[Any] = await _on_thread(lambda: raw.execute(sql, parameters).fetchall())
             return rows
         return raw.execute(sql, parameters).fetchall()
+
+    def unchanged_since(self) -> tuple[int, ...]:
+        """What tells this connection's view of the database apart from any later one: SQLite's
+        data version (moves with every commit by another connection or process), the rows this
+        connection changed itself, and the schema's version. Equal marks mean the same data."""
+        raw = self._open()
+        version = next(iter(raw.execute("PRAGMA data_version").fetchone().values()))
+        schema = next(iter(raw.execute("PRAGMA schema_version").fetchone().values()))
+        return (version, raw.total_changes, schema)
 
     async def commit(self) -> None:
         raw = self._open()
@@ -332,6 +343,29 @@ class ContestSQLiteEngine(SQLiteEngine):
             rows = await self._run_in_new_connection(query, args)
         return rows
 
+    async def fetch_kept(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
+        """:func:`fetch_kept` on SQLite: each pooled connection keeps its reads with the mark of
+        the data they were read from (:meth:`InlineConnection.unchanged_since`)."""
+        if self.current_transaction.get() is not None:
+            return await self.fetch_compiled(query, args)
+        connection = await self.get_connection()
+        clean = False
+        try:
+            mark = connection.unchanged_since()  # before the read: a later change moves it
+            key = (query, *args)
+            found = connection.kept.get(key)
+            if found is not None and found[0] == mark:
+                rows = found[1]
+            else:
+                rows = await connection.execute_fetchall(query, args)
+                if len(connection.kept) >= KEPT_READS:
+                    connection.kept.clear()
+                connection.kept[key] = (mark, rows)
+            clean = True
+            return rows
+        finally:
+            await self.release_connection(connection, clean=clean)
+
     async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
                                           query_type: str = "generic", table: Any = None) -> Any:
         if query_type == "insert" and self.get_version_sync() < 3.35:  # pragma: no cover - no RETURNING
@@ -468,6 +502,53 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in records]
     assert isinstance(db, ContestSQLiteEngine), "fetch runs on the app's engines"
     return await db.fetch_compiled(_compiled(sql, False), list(args))
+
+
+@asynccontextmanager
+async def _pg_connection(db: PostgresEngine) -> AsyncIterator[Any]:
+    """A connection from the pool, or a new one closed after use when there is no pool."""
+    if db.pool is not None:
+        async with db.pool.acquire() as connection:
+            yield connection
+        return
+    connection = await db.get_new_connection()
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+#: Reads :func:`fetch_kept` keeps (per SQLite connection; per process on PostgreSQL).
+KEPT_READS = 64
+_KEPT: dict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = {}
+
+
+async def fetch_kept(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """:func:`fetch` for a read many requests repeat while nothing changes (the counts above a
+    list of thousands of rows): its rows are kept with a mark of the database's state, read
+    before the statement, and given again only while that mark is the same, so a change committed
+    anywhere (another request, another process) is read at once. SQLite's mark is the
+    connection's data version and own changes; PostgreSQL's is the transaction snapshot (the same
+    snapshot sees the same committed data). Inside a transaction the read is never kept. The rows
+    are shared: read them, do not change them."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        if db.current_transaction.get() is not None:
+            return await fetch(sql, *args)
+        query = _compiled(sql, True)
+        key = (query, *args)
+        async with _pg_connection(db) as connection:
+            mark = str(await connection.fetchval("SELECT txid_current_snapshot()::text"))
+            found = _KEPT.get(key)
+            if found is not None and found[0] == mark:
+                return found[1]
+            rows = [dict(r) for r in await connection.fetch(query, *args)]
+        if len(_KEPT) >= KEPT_READS:
+            _KEPT.clear()
+        _KEPT[key] = (mark, rows)
+        return rows
+    assert isinstance(db, ContestSQLiteEngine), "fetch_kept runs on the app's engines"
+    return await db.fetch_kept(_compiled(sql, False), list(args))
 
 
 def is_sqlite() -> bool:

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from contest import clock, dates
-from contest.db import fetch, stored_json
+from contest.db import fetch, fetch_kept, stored_json
 from contest.domain.audit import Actor
 from contest.domain.editions import edition_by_id, edition_row
 from contest.domain.extensions import deadline_for
@@ -398,7 +398,7 @@ async def overview_counts(actor: Actor, filters: EntryFilters) -> Overview:
               "category": filters.category}
     shared = replace(filters, state=None, province=None, kind=None, category=None)
     where, args = _where(actor, shared)
-    rows = await fetch(_OVERVIEW_SQL + where + _OVERVIEW_GROUPS, *args)
+    rows = await fetch_kept(_OVERVIEW_SQL + where + _OVERVIEW_GROUPS, *args)  # the same until an entry changes
     counts: dict[str, dict[str, int]] = {name: {} for name in COUNT_GROUPS}
     total = 0
     for row in rows:

@@ -218,7 +218,7 @@ async def get_organisation(code: str) -> dict:
 
 async def list_provinces() -> list[dict]:
     """The provinces that have organisations in the registry, in Thai dictionary order."""
-    rows = await db.fetch(_PROVINCES)
+    rows = await db.fetch_kept(_PROVINCES)  # the same until the registry changes
     return thai_sorted(rows, key=lambda r: r["province_name_th"])
 
 

@@ -106,6 +106,66 @@ def test_the_overview_from_one_read_equals_one_count_per_dimension(db, chosen) -
                                for group in entries.COUNT_GROUPS}
 
 
+def _overview_is_fresh(filters: entries.EntryFilters) -> None:
+    overview = run(entries.overview_counts(SYSTEM, filters))
+    assert overview.total == run(entries.count_matching(SYSTEM, filters))
+    assert overview.counts == {group: run(entries.count_entries(year=2569, group_by=group, filters=filters,
+                                                                 actor=SYSTEM))
+                               for group in entries.COUNT_GROUPS}
+
+
+def _elsewhere(sql: str, *args: object) -> None:
+    """A change committed by another connection than the app's (another process, on SQLite)."""
+    from contest.db import engine, is_sqlite
+
+    if is_sqlite():
+        import sqlite3
+
+        raw = sqlite3.connect(engine().connection_kwargs["database"])
+        try:
+            raw.execute(sql.replace("{}", "?"), args)
+            raw.commit()
+        finally:
+            raw.close()
+        return
+
+    async def change() -> None:
+        connection = await engine().get_new_connection()
+        try:
+            parts = sql.split("{}")
+            await connection.execute(parts[0] + "".join(f"${n}{p}" for n, p in enumerate(parts[1:], 1)), *args)
+        finally:
+            await connection.close()
+    run(change())
+
+
+def test_the_kept_overview_and_provinces_follow_every_change_at_once(db) -> None:  # type: ignore[no-untyped-def]
+    from contest.domain.organisations import list_provinces
+
+    w = _world()
+    plain, chosen = entries.EntryFilters(year=2569), entries.EntryFilters(year=2569, province="50", state="draft")
+    for filters in (plain, chosen, plain):  # the second read of each is the kept one
+        _overview_is_fresh(filters)
+    provinces = {p["province_code"] for p in run(list_provinces())}
+    assert provinces == {"50", "90"} and provinces == {p["province_code"] for p in run(list_provinces())}
+    changes = [
+        lambda: run(Entry.update({Entry.state: "draft"}).where(Entry.id == w["sao"])),
+        lambda: run(Entry.update({Entry.category: "other"}).where(Entry.id == w["town"])),
+        lambda: _elsewhere('UPDATE "entry" SET "state" = {} WHERE "id" = {}', "withdrawn", w["titled"]),
+        lambda: _elsewhere('UPDATE "organisation" SET "province_code" = {}, "kind" = {} WHERE "id" = '
+                           '(SELECT "organisation" FROM "entry" WHERE "id" = {})', "90", "pao", w["town"]),
+        lambda: run(make_submitted_entries(2569, 1, provinces=("10",))),
+        lambda: run(Entry.delete().where(Entry.id == w["south"])),
+    ]
+    for change in changes:
+        change()
+        for filters in (plain, chosen):
+            _overview_is_fresh(filters)
+    assert {p["province_code"] for p in run(list_provinces())} == {"10", "50", "90"}
+    _elsewhere('UPDATE "organisation" SET "province_code" = {} WHERE "province_code" = {}', "90", "10")
+    assert {p["province_code"] for p in run(list_provinces())} == {"50", "90"}
+
+
 def test_the_overview_is_for_organisers_only(db) -> None:  # type: ignore[no-untyped-def]
     from contest.domain.audit import Actor
     from contest.errors import PermissionDenied
