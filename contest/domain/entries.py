@@ -281,10 +281,11 @@ async def list_entries(actor: Actor, filters: EntryFilters = EntryFilters(), *, 
     if actor.role == Role.applicant and actor.organisation_id is None:
         return []
     where, args = _where(actor, filters)
-    rows = await fetch(_LIST_SQL + where + ' ORDER BY "entry"."id" LIMIT {} OFFSET {}', *args, limit, offset)
-    for r in rows:
-        r["state"] = visible_state(r["state"], viewer=actor, published_at=r["edition.published_at"])
-    return rows
+    # Kept while nothing changes (a page of the list is read again and again); each caller gets
+    # rows of its own, with the state it may know.
+    rows = await fetch_kept(_LIST_SQL + where + ' ORDER BY "entry"."id" LIMIT {} OFFSET {}', *args, limit, offset)
+    return [{**r, "state": visible_state(r["state"], viewer=actor, published_at=r["edition.published_at"])}
+            for r in rows]
 
 
 async def count_matching(actor: Actor, filters: EntryFilters) -> int:

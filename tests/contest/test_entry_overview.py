@@ -112,6 +112,10 @@ def _overview_is_fresh(filters: entries.EntryFilters) -> None:
     assert overview.counts == {group: run(entries.count_entries(year=2569, group_by=group, filters=filters,
                                                                  actor=SYSTEM))
                                for group in entries.COUNT_GROUPS}
+    listed = run(entries.list_entries(SYSTEM, filters))
+    exported = run(entries.export_entries(SYSTEM, filters))[1]  # never kept
+    assert [(r["id"], r["title"], r["organisation.code"], r["category"], r["state"]) for r in listed] == [
+        (e[0], e[1], e[2], e[6], e[7]) for e in exported]
 
 
 def _elsewhere(sql: str, *args: object) -> None:
@@ -139,7 +143,7 @@ def _elsewhere(sql: str, *args: object) -> None:
     run(change())
 
 
-def test_the_kept_overview_and_provinces_follow_every_change_at_once(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_kept_overview_list_and_provinces_follow_every_change_at_once(db) -> None:  # type: ignore[no-untyped-def]
     from contest.domain.organisations import list_provinces
 
     w = _world()
@@ -151,6 +155,7 @@ def test_the_kept_overview_and_provinces_follow_every_change_at_once(db) -> None
     changes = [
         lambda: run(Entry.update({Entry.state: "draft"}).where(Entry.id == w["sao"])),
         lambda: run(Entry.update({Entry.category: "other"}).where(Entry.id == w["town"])),
+        lambda: run(Entry.update({Entry.title: "ชื่อใหม่"}).where(Entry.id == w["sao"])),
         lambda: _elsewhere('UPDATE "entry" SET "state" = {} WHERE "id" = {}', "withdrawn", w["titled"]),
         lambda: _elsewhere('UPDATE "organisation" SET "province_code" = {}, "kind" = {} WHERE "id" = '
                            '(SELECT "organisation" FROM "entry" WHERE "id" = {})', "90", "pao", w["town"]),
