@@ -239,3 +239,31 @@ def test_db_a_writer_cancelled_as_the_write_turn_reaches_it_still_ends(tmp_path:
 
     for yields in range(6):  # wherever the cancellation falls in the hand-over
         assert "finished" not in run(go(yields))
+
+
+def test_db_a_pooled_postgres_connection_is_handed_back_without_a_reset_trip_but_its_transaction_ends() -> None:
+    """On PostgreSQL a connection given back to the pool costs no statement (the app keeps no
+    session state), yet one given back inside a transaction still has it rolled back: the next
+    user gets it outside any transaction, without what that transaction made."""
+    url = os.environ["DATABASE_URL"]
+    if not url.startswith("postgres"):
+        pytest.skip("PostgreSQL's connection pool")
+    import asyncpg
+
+    from contest.db import _keep_session
+
+    async def go() -> None:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=1, reset=_keep_session)
+        try:
+            async with pool.acquire() as connection:
+                backend = await connection.fetchval("SELECT pg_backend_pid()")
+                await connection.execute("BEGIN")
+                await connection.execute("CREATE TEMP TABLE left_behind (n int)")
+            async with pool.acquire() as connection:
+                assert await connection.fetchval("SELECT pg_backend_pid()") == backend  # the same connection
+                assert not connection.is_in_transaction()
+                assert await connection.fetchval("SELECT to_regclass('pg_temp.left_behind')") is None
+        finally:
+            await pool.close()
+
+    run(go())
