@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
-from contest.db import atomic, fetch, lock_row
+from contest.db import atomic, fetch, is_sqlite, lock_row
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.enums import Role
@@ -319,12 +319,16 @@ _OWN_SQL = (
     "a.version, a.created_at, a.updated_at, a.submitted_at, "
     "r.state AS \"round.state\", r.kind AS \"round.kind\", r.rules_hash AS \"round.rules_hash\" "
     "FROM judging_assignment a JOIN judging_round r ON r.id = a.round WHERE a.id = {}")
+_OWN_LOCKED_SQL = _OWN_SQL + " FOR UPDATE OF a"
 
 
-async def own_assignment(actor: Actor, assignment_id: int) -> dict[str, Any]:
+async def own_assignment(actor: Actor, assignment_id: int, *, lock: bool = False) -> dict[str, Any]:
     """An assignment's row with its round's state, kind and rules hash: the caller's own, or any for an
-    admin; anyone else's (or an unknown id) is ``NotFound``."""
-    rows = await fetch(_OWN_SQL, assignment_id)
+    admin; anyone else's (or an unknown id) is ``NotFound``. With ``lock`` (in a write transaction)
+    the row is read once its writers before have finished and held until the transaction ends: on
+    PostgreSQL the read itself locks it (``FOR UPDATE``), SQLite's write transaction already
+    holds the database."""
+    rows = await fetch(_OWN_LOCKED_SQL if lock and not is_sqlite() else _OWN_SQL, assignment_id)
     row = rows[0] if rows else None
     if row is None or (row["reviewer"] != actor.id and not is_admin(actor)):
         raise NotFound("No such assignment.", code="assignment_not_found")

@@ -119,8 +119,8 @@ async def set_notes(*, actor: Actor, round_id: int, notes: Any) -> str:
 
 async def notes_of(round_id: int) -> str:
     """The rubric notes the committee agreed on ("" when none)."""
-    row = await CalibrationNotes.select(CalibrationNotes.note).where(CalibrationNotes.round == round_id).first()
-    return row["note"] if row else ""
+    rows = await fetch("SELECT note FROM judging_calibration_notes WHERE round = {} LIMIT 1", round_id)
+    return rows[0]["note"] if rows else ""
 
 
 async def has_entries(round_id: int) -> bool:

@@ -19,7 +19,7 @@ from contest.domain import entries as contest_entries
 from contest.domain.audit import Actor
 from contest.errors import NotFound
 from contest.rules import refuse_pending_member
-from contest.tables import Attachment, Receipt
+from contest.tables import Attachment
 from judging.domain import assignments
 from judging.enums import AssignmentState
 from judging.tables import Assignment, Member
@@ -154,6 +154,12 @@ _CONTEXT_SQL = (
     "FROM organisation o, edition ed WHERE o.id = {} AND ed.id = {}")
 
 
+# The entry's latest receipt, and the files of an entry without one (those not removed).
+_LATEST_RECEIPT_SQL = (
+    "SELECT submitted_at, snapshot, files FROM receipt WHERE entry = {} ORDER BY sequence DESC LIMIT 1")
+_DRAFT_FILES_SQL = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
+
+
 async def entry_for_review(actor: Actor, entry_id: int) -> dict[str, Any]:
     """The entry as submitted (the latest receipt's snapshot and files, when there is a receipt;
     the entry itself otherwise) with its organisation and category, without contact details.
@@ -163,8 +169,8 @@ async def entry_for_review(actor: Actor, entry_id: int) -> dict[str, Any]:
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
     org = (await fetch(_CONTEXT_SQL, row["organisation"], row["edition"]))[0]
-    receipt = await Receipt.select(Receipt.submitted_at, Receipt.snapshot, Receipt.files).where(
-        Receipt.entry == entry_id).order_by(Receipt.sequence, ascending=False).first()
+    receipts = await fetch(_LATEST_RECEIPT_SQL, entry_id)
+    receipt = receipts[0] if receipts else None
     fields = {f: row.get(f) for f in REVIEW_FIELDS}
     submitted_at = row.get("submitted_at")
     if receipt is not None:
@@ -175,8 +181,7 @@ async def entry_for_review(actor: Actor, entry_id: int) -> dict[str, Any]:
         attachments = await Attachment.select().where(Attachment.id.is_in(ids)).order_by(Attachment.id) if ids else []
         submitted_at = receipt["submitted_at"]
     else:
-        attachments = await Attachment.select().where(
-            (Attachment.entry == entry_id) & Attachment.deleted_at.is_null()).order_by(Attachment.id)
+        attachments = await fetch(_DRAFT_FILES_SQL, entry_id)
     fields["links"] = [u for u in stored_json(fields.get("links"), []) if isinstance(u, str)]
     fields["in_service_since"] = _as_date(fields.get("in_service_since"))
     categories = {c["code"]: c for c in stored_json(org["categories"], []) if isinstance(c, dict)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
+from piccolo.utils.encoding import dump_json
 
 from contest import clock
 from contest.db import atomic, existing, fetch, is_sqlite, lock_row
@@ -122,6 +123,14 @@ def checked_sheet(criteria: list[dict[str, Any]], scores: Any, comment: Any, ver
     return values, comment, number
 
 
+# A sheet's save, written out (every save runs it): the scores, the time, the next version, and
+# the comment when one is sent.
+_SAVE_SQL = ('UPDATE judging_assignment SET "scores" = {}, "updated_at" = {}, "version" = "version" + 1 '
+             'WHERE "id" = {} RETURNING "version"')
+_SAVE_WITH_COMMENT_SQL = ('UPDATE judging_assignment SET "scores" = {}, "updated_at" = {}, "version" = "version" + 1, '
+                          '"comment" = {} WHERE "id" = {} RETURNING "version"')
+
+
 async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment: Any = None,
                       version: Any = None) -> dict[str, Any]:
     """Save (autosave) the reviewer's score sheet: any subset of the criteria, each within its
@@ -129,8 +138,7 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
     ``comment`` is text (None keeps the stored one)."""
     # One read, under the write lock: the sheet as it is now decides everything below.
     async with atomic():
-        await lock_row("judging_assignment", assignment_id)
-        current = await own_assignment(actor, assignment_id)
+        current = await own_assignment(actor, assignment_id, lock=True)
         if current["reviewer"] != actor.id:
             raise NotFound("No such assignment.", code="assignment_not_found")
         _require_scoring(current)
@@ -140,11 +148,10 @@ async def save_scores(*, actor: Actor, assignment_id: int, scores: Any, comment:
         if version is not None and version != current["version"]:
             raise Conflict("These scores changed in another window. Reload to see them.", code="stale_version",
                            current_version=current["version"])
-        changes: dict[Any, Any] = {Assignment.scores: values, Assignment.updated_at: clock.now(),
-                                   Assignment.version: Assignment.version + 1}
-        if comment is not None:
-            changes[Assignment.comment] = comment
-        updated = await Assignment.update(changes).where(Assignment.id == assignment_id).returning(Assignment.version)
+        if comment is None:
+            updated = await fetch(_SAVE_SQL, dump_json(values), clock.now(), assignment_id)
+        else:
+            updated = await fetch(_SAVE_WITH_COMMENT_SQL, dump_json(values), clock.now(), comment, assignment_id)
     return {"id": assignment_id, "state": AssignmentState.assigned, "scores": values, "version": updated[0]["version"],
             "comment": comment if comment is not None else current["comment"]}
 

@@ -8,6 +8,7 @@ import pytest
 from contest.db import stored_json
 from contest.errors import Conflict, NotFound, ValidationFailed
 from judging.domain import scoring
+from judging.domain.assignments import stored_sheet
 from judging.domain.round_rows import criteria_of
 from judging.enums import AssignmentState
 from judging.tables import Assignment
@@ -76,6 +77,28 @@ class TestScoreSheet:
         with pytest.raises(Conflict) as again:
             run(scoring.reopen(actor=admin, assignment_id=a["id"], reason="อีกครั้ง"))
         assert again.value.code == "not_submitted"
+
+    def test_a_save_stores_the_scores_the_comment_and_the_next_version(self, db: str) -> None:
+        s = screening(entries=2, reviewers=2, per_entry=1)
+        a = _first_assignment(s.round_id)
+        me = actor_for(a["reviewer"])
+        codes = [c["code"] for c in run(criteria_of(s.round_id))]
+
+        def stored() -> dict:  # type: ignore[type-arg]
+            return run(Assignment.select(Assignment.scores, Assignment.comment, Assignment.version,
+                                         Assignment.updated_at).where(Assignment.id == a["id"]).first())
+
+        run(scoring.save_scores(actor=me, assignment_id=a["id"], scores={codes[0]: 3, codes[1]: 4.5},
+                                comment="ดีมาก", version=a["version"]))
+        first = stored()
+        assert (stored_sheet(first["scores"]), first["comment"], first["version"]) == (
+            {codes[0]: 3.0, codes[1]: 4.5}, "ดีมาก", a["version"] + 1)
+        assert first["updated_at"] is not None
+        saved = run(scoring.save_scores(actor=me, assignment_id=a["id"], scores={codes[0]: 2}))
+        second = stored()
+        assert (stored_sheet(second["scores"]), second["comment"], second["version"]) == (
+            {codes[0]: 2.0}, "ดีมาก", a["version"] + 2)  # no comment sent: the stored one stays
+        assert saved["version"] == second["version"] and saved["comment"] == "ดีมาก"
 
     def test_an_older_version_does_not_overwrite(self, db: str) -> None:
         s = screening(entries=4, reviewers=3, per_entry=2)
