@@ -30,7 +30,7 @@ from contest.i18n import t
 from contest.rules import is_admin, is_organiser, require_organiser
 from contest.settings import get_settings
 from contest.tables import User
-from judging.domain.calibration_gate import calibration_left, require_calibrated
+from judging.domain.calibration_gate import calibration_left, counts_sql, require_calibrated
 from judging.domain.conflicts import conflicts_by_member
 from judging.domain.planner import EntryRef, Existing, ReviewerRef, plan_assignments
 from judging.domain.round_rows import criteria_of, get_round_row
@@ -317,8 +317,9 @@ async def reviewer_queue(actor: Actor, round_id: int, *, state: str | None = Non
 _OWN_SQL = (
     "SELECT a.id, a.key, a.round, a.entry, a.reviewer, a.state, a.scores, a.comment, a.recuse_reason, "
     "a.version, a.created_at, a.updated_at, a.submitted_at, "
-    "r.state AS \"round.state\", r.kind AS \"round.kind\", r.rules_hash AS \"round.rules_hash\" "
-    "FROM judging_assignment a JOIN judging_round r ON r.id = a.round WHERE a.id = {}")
+    "r.state AS \"round.state\", r.kind AS \"round.kind\", r.rules_hash AS \"round.rules_hash\", "
+    + counts_sql("a.round", "a.reviewer")
+    + " FROM judging_assignment a JOIN judging_round r ON r.id = a.round WHERE a.id = {}")
 _OWN_LOCKED_SQL = _OWN_SQL + " FOR UPDATE OF a"
 
 
@@ -332,8 +333,9 @@ async def own_assignment(actor: Actor, assignment_id: int, *, lock: bool = False
     row = rows[0] if rows else None
     if row is None or (row["reviewer"] != actor.id and not is_admin(actor)):
         raise NotFound("No such assignment.", code="assignment_not_found")
+    counts = (row.pop("calibration_needed"), row.pop("calibration_done"))
     if row["reviewer"] == actor.id and not is_organiser(actor):
-        await require_calibrated(row["round"], row["reviewer"])
+        await require_calibrated(row["round"], row["reviewer"], counts=counts)
     return row
 
 

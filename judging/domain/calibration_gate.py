@@ -10,28 +10,44 @@ from contest.db import fetch
 from contest.errors import Conflict
 
 
+def counts_sql(round_column: str, reviewer_column: str) -> str:
+    """The two counts the gate needs (``calibration_needed``, ``calibration_done``) as columns of
+    a statement that reads the round and the member in ``round_column`` and ``reviewer_column``
+    (fixed names, never input): a statement that reads an assignment asks the gate with it."""
+    return (f"(SELECT COUNT(*) FROM judging_calibration_entry ce WHERE ce.round = {round_column}) "
+            "AS calibration_needed, "
+            "(SELECT COUNT(*) FROM judging_calibration_sheet cs JOIN judging_calibration_entry ce "
+            "ON ce.round = cs.round AND ce.entry = cs.entry "
+            f"WHERE cs.round = {round_column} AND cs.reviewer = {reviewer_column} AND cs.state = 'submitted') "
+            "AS calibration_done")
+
+
+def left_of(round_id: int, user_id: int, needed: int, done: int) -> int:
+    """How many are left from the two counts; once none is left the rest of the request is told."""
+    left = max(0, int(needed) - int(done))
+    if not left:
+        memo.remember(("calibrated", round_id, user_id), True)
+    return left
+
+
 async def calibration_left(round_id: int, user_id: int) -> int:
     """How many of the round's calibration entries the member has not submitted yet (0 when the
     round has none). Once none is left it stays so (the calibration entries are fixed when the
     round opens, and a submitted sheet stays submitted), which the rest of the request is told."""
     if memo.recall(("calibrated", round_id, user_id)) is not memo.MISSING:
         return 0
-    rows = await fetch(
-        "SELECT (SELECT COUNT(*) FROM judging_calibration_entry ce WHERE ce.round = {}) AS needed, "
-        "(SELECT COUNT(*) FROM judging_calibration_sheet cs JOIN judging_calibration_entry ce "
-        "ON ce.round = cs.round AND ce.entry = cs.entry "
-        "WHERE cs.round = {} AND cs.reviewer = {} AND cs.state = 'submitted') AS done",
-        round_id, round_id, user_id)
-    left = max(0, rows[0]["needed"] - rows[0]["done"])
-    if not left:
-        memo.remember(("calibrated", round_id, user_id), True)
-    return left
+    rows = await fetch("SELECT " + counts_sql("{}", "{}"), round_id, round_id, user_id)
+    return left_of(round_id, user_id, rows[0]["calibration_needed"], rows[0]["calibration_done"])
 
 
-async def require_calibrated(round_id: int, user_id: int) -> None:
+async def require_calibrated(round_id: int, user_id: int, *, counts: tuple[int, int] | None = None) -> None:
     """``Conflict`` (409 ``calibration_pending``) while the member still has calibration sheets
-    to submit in the round."""
-    left = await calibration_left(round_id, user_id)
+    to submit in the round. ``counts`` are the two counts of :func:`counts_sql` when the caller
+    read them already."""
+    if counts is not None:
+        left = left_of(round_id, user_id, *counts)
+    else:
+        left = await calibration_left(round_id, user_id)
     if left:
         raise Conflict("Score the calibration entries first: {n} still to submit. Your own queue opens once "
                        "they are all submitted.", code="calibration_pending", n=left, round_id=round_id)
