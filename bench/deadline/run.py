@@ -532,8 +532,8 @@ def report(r: RunResult) -> None:
     where = f"{r.db}, granian {r.workers} worker(s)" if r.workers else r.db
     print(f"\n{where}, {r.orgs} orgs, {r.clients} clients: "
           f"{load.done} submitted in {load.seconds:.1f} s = {load.done / load.seconds:.1f} entries/s "
-          f"({2 * load.done * 2 / load.seconds:.0f} MB/s of PDFs); set-up {r.setup_seconds:.1f} s; "
-          f"server RSS peak {r.rss_peak_mb:.0f} MB")
+          f"({2 * load.done * 2 / load.seconds:.0f} MB/s of PDFs); set-up {r.setup_seconds:.1f} s"
+          + (f"; server RSS peak {r.rss_peak_mb:.0f} MB" if r.rss_peak_mb else ""))  # 0: servers given by URL
     print(f"  {'step':<8} {'n':>5} {'mean ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for step in STEPS:
         v = load.latencies.get(step, [])
@@ -627,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the options, the
     print(f"\n{'db':<9} {'workers':>7} {'orgs':>5} {'ok':>5} {'errors':>6} {'seconds':>8} {'entries/s':>9} "
           + " ".join(f"{s + ' p95':>12}" for s in STEPS) + "  verified")
     for r in results:
-        print(f"{r.db:<9} {r.workers:>7} {r.orgs:>5} {r.load.done:>5} {len(r.load.errors):>6} "
+        print(f"{r.db:<9} {r.workers or '-':>7} {r.orgs:>5} {r.load.done:>5} {len(r.load.errors):>6} "
               f"{r.load.seconds:>8.1f} {r.load.done / r.load.seconds:>9.1f} "
               + " ".join(f"{pct(r.load.latencies.get(s, []), .95) * 1e3:>9.0f} ms" for s in STEPS)
               + f"  {'ok' if not r.problems else 'NO'}")
