@@ -490,15 +490,9 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         transaction = db.current_transaction.get()
         if transaction is not None:
             records = await transaction.connection.fetch(query, *args)
-        elif db.pool is not None:
-            async with db.pool.acquire() as connection:
-                records = await connection.fetch(query, *args)
         else:
-            connection = await db.get_new_connection()
-            try:
+            async with _pg_connection(db) as connection:
                 records = await connection.fetch(query, *args)
-            finally:
-                await connection.close()
         return [dict(r) for r in records]
     assert isinstance(db, ContestSQLiteEngine), "fetch runs on the app's engines"
     return await db.fetch_compiled(_compiled(sql, False), list(args))

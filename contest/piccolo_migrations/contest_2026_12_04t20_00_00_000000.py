@@ -40,9 +40,7 @@ END
 $$""",
     "DROP TRIGGER IF EXISTS audit_chain_on_commit ON audit_event",
     """CREATE CONSTRAINT TRIGGER audit_chain_on_commit AFTER INSERT ON audit_event
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_chain_on_commit()""",
-    """DROP FUNCTION IF EXISTS audit_append(varchar, integer, varchar, varchar, varchar, varchar, text, text, text,
-                                     text, text, varchar)""")
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_chain_on_commit()""")
 
 DROP = ("DROP TRIGGER IF EXISTS audit_chain_on_commit ON audit_event",
         "DROP FUNCTION IF EXISTS audit_chain_on_commit()")
