@@ -2,9 +2,13 @@
 database::
 
     python -m bench.pages.db_tasks ranking ROUND_ID RUNS    # prints JSON: every run's milliseconds
+    python -m bench.pages.db_tasks touch                    # one write per line read, "ok" after each
 
-The full ranking from the database with the cache cleared before each run: fetch the submitted
-sheets, normalise, rank, mark the borderline (what the first request after a change pays).
+``ranking``: the full ranking from the database with the cache cleared before each run: fetch the
+submitted sheets, normalise, rank, mark the borderline (what the first request after a change
+pays). ``touch``: for each line on its input, one committed write to an entry from this process
+(another process than the server's, as a draft saved elsewhere), so that reads kept while the
+database is unchanged are read again.
 """
 
 from __future__ import annotations
@@ -28,12 +32,26 @@ async def ranking_cold(round_id: int, runs: int) -> dict[str, list[float]]:
     return {"wall_ms": wall[1:], "cpu_ms": cpu[1:]}
 
 
+async def touch() -> None:
+    from contest.db import atomic
+    from contest.tables import Entry
+
+    for _line in sys.stdin:
+        async with atomic():
+            await Entry.raw('UPDATE "entry" SET "updated_at" = "updated_at"'
+                            ' WHERE "id" = (SELECT min("id") FROM "entry")')
+        print("ok", flush=True)
+
+
 def main(argv: list[str]) -> None:
     from contest.cli import with_db
 
-    if argv[0] != "ranking":
+    if argv[0] == "touch":
+        asyncio.run(with_db(touch()))
+    elif argv[0] == "ranking":
+        print(json.dumps(asyncio.run(with_db(ranking_cold(int(argv[1]), int(argv[2]))))))
+    else:
         raise SystemExit(f"unknown command {argv[0]}")
-    print(json.dumps(asyncio.run(with_db(ranking_cold(int(argv[1]), int(argv[2]))))))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ Per database: a fresh throw-away database, ``contest migrate``, the ranking benc
 as the organiser (a browser session): the entry list's first page (``/admin/entries`` leads to
 the newest edition's list) and the same through the API (``/api/v1/entries``, 100 a page), the
 round's progress page and its ranking page, each the median and p95 of ``--runs`` after a
-warm-up; the entry list again with ``--clients`` at once (requests per second); and the full
-ranking from the database with its cache cleared (in a separate process, median and p95).
+warm-up; the entry list page again, each request right after another process wrote to an entry
+(its counts are kept only while the database is unchanged); the entry list again with
+``--clients`` at once (requests per second); and the full ranking from the database with its
+cache cleared (in a separate process, median and p95).
 Only 127.0.0.1 is contacted.
 """
 
@@ -22,6 +24,7 @@ import asyncio
 import json
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +79,33 @@ async def concurrent(base: str, cookies: httpx.Cookies, path: str, clients: int,
     return requests / seconds, times, bad
 
 
+def after_a_write(env: dict[str, str], client: httpx.Client, path: str, runs: int,
+                  pids: list[int]) -> tuple[list[float], float]:
+    """``path`` requested ``runs`` times, each right after another process committed a write
+    (what is kept while the database is unchanged is read again): each request's ms, and the
+    server's CPU ms a request."""
+    toucher = subprocess.Popen([sys.executable, "-m", "bench.pages.db_tasks", "touch"], cwd=ROOT, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert toucher.stdin is not None and toucher.stdout is not None
+    times, cpu = [], 0.0
+    try:
+        for _ in range(runs):
+            toucher.stdin.write("\n")
+            toucher.stdin.flush()
+            if toucher.stdout.readline().strip() != "ok":
+                raise RuntimeError("the writer process stopped")
+            cpu0 = tree_cpu_seconds(pids)
+            started = time.perf_counter()
+            resp = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            cpu += tree_cpu_seconds(pids) - cpu0
+            resp.raise_for_status()
+    finally:
+        toucher.stdin.close()
+        toucher.wait(timeout=60)
+    return times, cpu / runs * 1000
+
+
 def bench_one(db: str, args: argparse.Namespace) -> bool:
     work = Path(tempfile.mkdtemp(prefix=f"bench-pages-{db}-"))
     pg_env = None
@@ -113,6 +143,10 @@ def bench_one(db: str, args: argparse.Namespace) -> bool:
                 ok &= status == 200
                 print(f"  {name:<16} median {statistics.median(times):7.1f} ms, p95 {pct(times, .95):7.1f} ms, "
                       f"server CPU {cpu:5.1f} ms/request (status {status}) {path}")
+            times, cpu = after_a_write(env, admin, list_page, args.runs, pids)
+            print(f"  {'entry list page':<16} median {statistics.median(times):7.1f} ms, "
+                  f"p95 {pct(times, .95):7.1f} ms, server CPU {cpu:5.1f} ms/request: "
+                  "each the first view after another process wrote")
             for name, path in pages[:2]:
                 cpu0 = tree_cpu_seconds(pids)
                 rate, times, bad = asyncio.run(concurrent(base, admin.cookies, path, args.clients, args.requests))
