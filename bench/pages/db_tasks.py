@@ -33,13 +33,14 @@ async def ranking_cold(round_id: int, runs: int) -> dict[str, list[float]]:
 
 
 async def touch() -> None:
+    from contest import clock
     from contest.db import atomic
     from contest.tables import Entry
 
-    for _line in sys.stdin:
+    for _line in sys.stdin:  # a real change: SQLite leaves its data version alone when a write changes nothing
         async with atomic():
-            await Entry.raw('UPDATE "entry" SET "updated_at" = "updated_at"'
-                            ' WHERE "id" = (SELECT min("id") FROM "entry")')
+            await Entry.raw('UPDATE "entry" SET "updated_at" = {} WHERE "id" = (SELECT min("id") FROM "entry")',
+                            clock.now())
         print("ok", flush=True)
 
 
