@@ -184,10 +184,10 @@ def entry_read(d: entries.EntryDetail) -> EntryRead:
         receipts=[receipt_read(submission.receipt_view(r)) for r in d.receipts])
 
 
-async def entry_read_for(actor: Actor, d: entries.EntryDetail) -> EntryRead:
-    """``entry_read`` with the record of the consent to publish."""
+async def entry_read_for(actor: Actor, d: entries.EntryDetail, history: dict[str, Any] | None = None) -> EntryRead:
+    """``entry_read`` with the record of the consent to publish (its ``history`` when known)."""
     read = entry_read(d)
-    record = await consent.consent_record(read.id)
+    record = history if history is not None else await consent.consent_history(read.id)
     read.consent_given_at, read.consent_withdrawn_at = record["consent_given_at"], record["consent_withdrawn_at"]
     if actor.role == Role.admin or (actor.role == Role.applicant and actor.organisation_id == d.organisation["id"]):
         read.consent_given_by = record["consent_given_by"]
@@ -381,8 +381,9 @@ class EntryApi(Controller):
     async def create(self, request: Request, year: int, data: dict[str, Any] | None = None) -> EntryRead:
         """Create a draft for the caller's organisation."""
         actor = require_actor(request)
-        entry_id = await submission.create_entry(actor=actor, year=year, data=data or {})
-        return await entry_read_for(actor, await entries.get_entry(actor, entry_id))
+        draft = await submission.create_draft(actor=actor, year=year, data=data or {})
+        # A draft created without the consent to publish has no history of it yet.
+        return await entry_read_for(actor, draft, None if draft.entry["consent_publish"] else consent.NO_HISTORY)
 
     @get("/api/v1/entries", operation_id="listEntries", guards=[login_required],
          **api(401, 403, 422, auth=BEARER, headers=PAGE_HEADERS))
@@ -424,8 +425,8 @@ class EntryApi(Controller):
         """Update fields; the body carries the ``version`` you loaded (409 if it is stale)."""
         actor = require_actor(request)
         version = data.pop("version", None)
-        await submission.update_entry(actor=actor, entry_id=entry_id, data=data, version=version)
-        return await entry_read_for(actor, await entries.get_entry(actor, entry_id))
+        saved = await submission.save_entry(actor=actor, entry_id=entry_id, data=data, version=version)
+        return await entry_read_for(actor, await entries.entry_detail(actor, saved.row, saved.edition, saved.closes))
 
     @post("/api/v1/entries/{entry_id:int}/attachments", operation_id="uploadAttachment",
           guards=[applicant_required], status_code=HTTP_201_CREATED, request_max_body_size=None, opt=MULTIPART,

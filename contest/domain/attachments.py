@@ -20,10 +20,12 @@ from contest.domain.entries import (
     can_view_entry,
     entry_row,
     is_owner,
+    locked_entry_row,
     not_editable,
     owned_entry,
     require_open,
 )
+from contest.domain.extensions import edition_with_deadline
 from contest.enums import Role
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, t
@@ -44,6 +46,8 @@ class UploadAllowance:
     #: and the room are checked again inside the recording's transaction).
     entry: dict[str, Any] | None = None
     edition: dict[str, Any] | None = None
+    #: The organisation's deadline as read with the edition.
+    closes: datetime | None = None
 
 
 async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str, Any]) -> int:
@@ -62,15 +66,15 @@ async def prepare_upload(*, actor: Actor, entry_id: int, entry: dict[str, Any] |
     """Before reading an upload's body: may this caller add a file, and how big may it be?
     ``entry``: the caller's entry row, read by :func:`uploaded_before` a moment ago."""
     row = entry if entry is not None else await owned_entry(actor, entry_id)
-    edition = await edition_by_id(row["edition"])
-    await require_open(edition, row["organisation"])
+    edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
+    await require_open(edition, row["organisation"], closes)
     used = await _room_used(actor, entry_id, row["state"], edition)
     remaining = max(0, edition["max_entry_bytes"] - used)
     if remaining == 0:
         raise entry_too_large(edition["max_entry_bytes"], 0)
     return UploadAllowance(entry_id=entry_id, max_bytes=min(edition["max_file_bytes"], remaining),
                            entry_remaining=remaining, max_file_bytes=edition["max_file_bytes"],
-                           max_entry_bytes=edition["max_entry_bytes"], entry=row, edition=edition)
+                           max_entry_bytes=edition["max_entry_bytes"], entry=row, edition=edition, closes=closes)
 
 
 def size_text(n: int) -> str:
@@ -143,16 +147,18 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
     ``allowance``: what :func:`prepare_upload` found before the body was read (its entry and
     edition rows are not read again)."""
     if allowance is not None and allowance.entry is not None and allowance.edition is not None:
-        row, edition = allowance.entry, allowance.edition
+        row, edition, closes = allowance.entry, allowance.edition, allowance.closes
     else:
         row = await owned_entry(actor, entry_id)
-        edition = await edition_by_id(row["edition"])
+        edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
     key = upload_key(entry_id, idempotency_key)
     if errors := kind_errors(kind):
         raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
     kind = kind or _kind_for(content_type)
     async with atomic():
-        await lock_row("entry", entry_id)
+        current = await locked_entry_row(entry_id)
+        if current is None:
+            raise LookupError("a row that must exist is missing")
         if key is not None:
             found = await fetch(_BY_UPLOAD_KEY, key)
             earlier = found[0] if found else None
@@ -160,10 +166,7 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
                 return earlier
             if earlier is not None:  # removed since: the key names a new file now
                 await fetch(_FORGET_UPLOAD_KEY, earlier["id"])
-        await require_open(edition, row["organisation"])
-        current = await entry_row(entry_id)
-        if current is None:
-            raise LookupError("a row that must exist is missing")
+        await require_open(edition, row["organisation"], closes)
         used = await _room_used(actor, entry_id, current["state"], edition)
         if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
             raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))

@@ -62,11 +62,20 @@ async def withdraw(*, actor: Actor, entry_id: int) -> dict[str, Any]:
 async def consent_record(entry_id: int) -> dict[str, Any]:
     """The consent now, and who gave it when (and when it was withdrawn, if it was)."""
     consent = (await fetch("SELECT consent_publish FROM entry WHERE id = {}", entry_id))[0]
+    return {"consent_publish": bool(consent["consent_publish"]), **await consent_history(entry_id)}
+
+
+#: The history of a consent never given: an entry created without it.
+NO_HISTORY: dict[str, Any] = {"consent_given_by": None, "consent_given_at": None, "consent_withdrawn_at": None}
+
+
+async def consent_history(entry_id: int) -> dict[str, Any]:
+    """Who gave the consent to publish when, and when it was withdrawn, if it was (the consent
+    now is the entry's ``consent_publish``)."""
     rows = await fetch("SELECT c.granted, c.given_at, u.email FROM entry_consent c "
                        "LEFT JOIN app_user u ON u.id = c.given_by WHERE c.entry = {} ORDER BY c.id DESC", entry_id)
     given = next((r for r in rows if r["granted"]), None)
     withdrawn = rows[0] if rows and not rows[0]["granted"] else None
     by = given["email"] if given else None
-    return {"consent_publish": bool(consent["consent_publish"]), "consent_given_by": by,
-            "consent_given_at": given["given_at"] if given else None,
+    return {"consent_given_by": by, "consent_given_at": given["given_at"] if given else None,
             "consent_withdrawn_at": withdrawn["given_at"] if withdrawn else None}

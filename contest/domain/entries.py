@@ -18,10 +18,10 @@ from functools import partial
 from typing import Any
 
 from contest import clock, dates
-from contest.db import fetch, fetch_kept, stored_json
+from contest.db import fetch, fetch_kept, is_sqlite, stored_json
 from contest.domain.audit import Actor
-from contest.domain.editions import edition_by_id, edition_row
-from contest.domain.extensions import deadline_for
+from contest.domain.editions import edition_row
+from contest.domain.extensions import deadline_for, edition_with_deadline
 from contest.domain.organisations import like_pattern
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
 from contest.domain.registry import KIND_LABELS, read_search
@@ -96,8 +96,20 @@ def entry_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 async def entry_row(entry_id: int) -> dict[str, Any] | None:
     """The entry's row as stored (every column), or None. Read by nearly every entry route."""
-    rows = await fetch("SELECT * FROM entry WHERE id = {}", entry_id)
+    rows = await fetch(_ENTRY_ROW, entry_id)
     return rows[0] if rows else None
+
+
+async def locked_entry_row(entry_id: int) -> dict[str, Any] | None:
+    """:func:`entry_row` inside a write transaction, the row locked until it ends: on PostgreSQL
+    read with ``FOR UPDATE`` (after waiting for another writer, the row as that one committed it);
+    SQLite's write transaction holds the whole database already."""
+    rows = await fetch(_ENTRY_ROW if is_sqlite() else _LOCKED_ENTRY_ROW, entry_id)
+    return rows[0] if rows else None
+
+
+_ENTRY_ROW = "SELECT * FROM entry WHERE id = {}"
+_LOCKED_ENTRY_ROW = _ENTRY_ROW + " FOR UPDATE"
 
 
 async def can_view_entry(actor: Actor | None, entry: dict[str, Any]) -> bool:
@@ -118,7 +130,11 @@ def is_owner(actor: Actor | None, entry: dict[str, Any]) -> bool:
 
 
 async def owned_entry(actor: Actor, entry_id: int) -> dict[str, Any]:
-    row = await entry_row(entry_id)
+    return owned(actor, await entry_row(entry_id))
+
+
+def owned(actor: Actor, row: dict[str, Any] | None) -> dict[str, Any]:
+    """``row``, an entry of the caller's organisation; anyone else's (or none) is not found."""
     if row is None or not is_owner(actor, row):
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
@@ -146,11 +162,20 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
     if row is None or not await can_view_entry(actor, row):
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
-    attachments = await fetch("SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id", entry_id)
-    receipts = await fetch("SELECT * FROM receipt WHERE entry = {} ORDER BY sequence DESC", entry_id)
-    edition = await edition_by_id(row["edition"])
-    org = (await fetch("SELECT * FROM organisation WHERE id = {}", row["organisation"]))[0]
-    closes = await deadline_for(edition, row["organisation"])
+    edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
+    return await entry_detail(actor, row, edition, closes)
+
+
+async def entry_detail(actor: Actor | None, row: dict[str, Any], edition: dict[str, Any], closes: datetime, *,
+                       organisation: dict[str, Any] | None = None, new: bool = False) -> EntryDetail:
+    """:func:`get_entry` from the entry's row, its edition and its organisation's deadline as
+    read a moment ago (by ``get_entry``, or by the change that wrote the row and returns it),
+    for a caller who may read it. ``organisation``: its row if read already; ``new``: the entry
+    was created by this request, so it has no files and no receipts yet."""
+    entry_id = row["id"]
+    attachments = [] if new else await fetch(_LIVE_ATTACHMENTS, entry_id)
+    receipts = [] if new else await fetch(_RECEIPTS, entry_id)
+    org = organisation or (await fetch("SELECT * FROM organisation WHERE id = {}", row["organisation"]))[0]
     editable = row["state"] in EDITABLE_STATES and clock.now() < closes and is_owner(actor, row)
     for r in receipts:
         r["files"] = stored_json(r["files"], [])
@@ -167,6 +192,10 @@ async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
                 r["snapshot"].pop(key, None)
     return EntryDetail(entry=entry, attachments=attachments, receipts=receipts, edition=edition,
                        organisation=org, closes_at=closes, editable=editable)
+
+
+_LIVE_ATTACHMENTS = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
+_RECEIPTS = "SELECT * FROM receipt WHERE entry = {} ORDER BY sequence DESC"
 
 
 @dataclass(frozen=True)
@@ -550,11 +579,14 @@ def deadline_error(closes: datetime) -> Conflict:
                     closed=format_date(closes), closed_at=closes.isoformat())
 
 
-async def require_open(edition: dict[str, Any], organisation_id: int) -> datetime:
-    """The organisation's deadline, if the edition takes changes from it right now."""
+async def require_open(edition: dict[str, Any], organisation_id: int, known: datetime | None = None) -> datetime:
+    """The organisation's deadline, if the edition takes changes from it right now. ``known``:
+    its deadline as read earlier in the request (``extensions.edition_with_deadline``). A deadline
+    only ever moves later (an extension is granted, never taken back), so one still ahead holds
+    without reading it again; one that has passed is read again (an extension may have come since)."""
     if edition["state"] == EditionState.draft:
         raise NotFound("No such edition.")
-    closes = await deadline_for(edition, organisation_id)
+    closes = known if known is not None and clock.now() < known else await deadline_for(edition, organisation_id)
     if edition["state"] != EditionState.open or clock.now() >= closes:
         raise deadline_error(closes)
     if clock.now() < edition["submission_opens_at"]:

@@ -11,7 +11,7 @@ from contest.db import atomic, fetch
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_row
 from contest.enums import EditionState, EntryState, EntryStates
-from contest.errors import Conflict, PermissionDenied, ValidationFailed
+from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.rules import is_organiser
 from contest.tables import DeadlineExtension, Entry, Organisation
@@ -26,6 +26,40 @@ async def deadline_for(edition: dict[str, Any], organisation_id: int) -> datetim
         extended: datetime = rows[0]["closes_at"]
         return extended
     return closes
+
+
+def _later(edition: dict[str, Any]) -> datetime:
+    """The edition's deadline, or the organisation's extension read with it when that is later."""
+    closes: datetime = edition["submission_closes_at"]
+    extended = edition.pop("extended_until")
+    if extended is not None and extended > closes:
+        return extended
+    return closes
+
+
+# The edition and the organisation's latest extension in one statement (the deadline each change
+# of an entry checks first): its extensions joined to the edition's row, the latest first.
+_EDITION_WITH_EXTENSION = ('SELECT edition.*, x.closes_at AS "extended_until" FROM edition '
+                           "LEFT JOIN deadline_extension x ON x.edition = edition.id AND x.organisation = {} "
+                           "WHERE edition.{} = {} ORDER BY x.closes_at DESC LIMIT 1")
+_EDITION_BY_ID = _EDITION_WITH_EXTENSION.replace("edition.{}", "edition.id", 1)
+_EDITION_BY_YEAR = _EDITION_WITH_EXTENSION.replace("edition.{}", "edition.year", 1)
+
+
+async def edition_with_deadline(organisation_id: int, *, edition_id: int | None = None,
+                                year: int | None = None) -> tuple[dict[str, Any], datetime]:
+    """The edition as stored (``editions.edition_by_id``, or ``edition_row`` by ``year``) and the
+    organisation's deadline in it (:func:`deadline_for`), read together."""
+    if edition_id is not None:
+        rows = await fetch(_EDITION_BY_ID, organisation_id, edition_id)
+        if not rows:
+            raise LookupError("a row that must exist is missing")
+    else:
+        rows = await fetch(_EDITION_BY_YEAR, organisation_id, year)
+        if not rows:
+            raise NotFound("No such edition.")
+    edition = rows[0]
+    return edition, _later(edition)
 
 
 async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, closes_at: datetime | None,

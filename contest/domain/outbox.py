@@ -57,20 +57,21 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 
 async def add_job(job: str, args: dict[str, Any], *, dedupe_key: str | None = None) -> int | None:
-    """Record a job in the current transaction. With a ``dedupe_key`` a second call is a no-op."""
-    if dedupe_key is not None and await fetch(_JOB_BY_KEY, dedupe_key):
-        return None
+    """Record a job in the current transaction. With a ``dedupe_key`` a second call is a no-op
+    (None): the key is unique, and the insert leaves a row that already holds it as it is."""
     now = datetime.now(UTC)
     rows = await fetch(_INSERT_JOB, job, dump_json(args), dedupe_key, OutboxState.pending.value, now, now)
+    if not rows:
+        return None
     found: int = rows[0]["id"]
     return found
 
 
-# A job recorded by a change, as fixed SQL (the statements of every upload and submit).
-_JOB_BY_KEY = "SELECT id FROM outbox WHERE dedupe_key = {}"
+# A job recorded by a change, as fixed SQL (the statement of every upload and submit): one
+# statement whether or not its dedupe key is taken (NULL keys never conflict).
 _INSERT_JOB = ('INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
                '"available_at", "claimed_until", "done_at") VALUES ({}, {}, {}, {}, 0, \'\', {}, {}, NULL, NULL) '
-               "RETURNING id")
+               'ON CONFLICT ("dedupe_key") DO NOTHING RETURNING id')
 
 
 async def add_jobs(job: str, items: list[tuple[dict[str, Any], str]]) -> list[int]:

@@ -11,25 +11,30 @@ from typing import Any
 from piccolo.utils.encoding import dump_json
 
 from contest import clock
-from contest.db import atomic, existing, fetch, lock_row, stored_json
+from contest.db import atomic, existing, fetch, is_sqlite, stored_json
 from contest.domain import consent, outbox
 from contest.domain.audit import Actor, append_event
-from contest.domain.editions import edition_by_id, edition_row
+from contest.domain.editions import edition_by_id
 from contest.domain.entries import (
     EDITABLE_STATES,
     FIELDS,
     LIVE_STATES,
+    EntryDetail,
     clean_fields,
+    entry_detail,
     entry_dict,
     entry_row,
     is_owner,
+    locked_entry_row,
     missing_for_submission,
     not_editable,
+    owned,
     owned_entry,
     parse_version,
     require_open,
     unknown_field_errors,
 )
+from contest.domain.extensions import edition_with_deadline
 from contest.domain.outcomes import visible_entry
 from contest.enums import EditionState, EntryState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -41,33 +46,43 @@ from contest.tables import Edition, Entry, Receipt
 
 async def create_entry(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> int:
     """Start a draft for the caller's organisation, within the edition's per-organisation limit."""
+    created: int = (await create_draft(actor=actor, year=year, data=data)).entry["id"]
+    return created
+
+
+async def create_draft(*, actor: Actor, year: int, data: dict[str, Any] | None = None) -> EntryDetail:
+    """:func:`create_entry`, returning the new draft as ``entries.get_entry`` reads it, from the
+    rows the creation wrote and read."""
     refuse_any_pending(actor)
     if actor.role != Role.applicant or actor.organisation_id is None:
         raise PermissionDenied("Only staff of a registered organisation can create entries.", code="applicant_only")
-    edition = await edition_row(year)
+    edition, closes = await edition_with_deadline(actor.organisation_id, year=year)
     if edition["state"] == EditionState.draft:
         raise NotFound("No such edition.")
     # The deadline first: after it, every change is refused the same way, valid or not.
-    await require_open(edition, actor.organisation_id)
+    await require_open(edition, actor.organisation_id, closes)
     data = data or {}
     values, errors = clean_fields(data, edition)
     errors = {**unknown_field_errors(data), **errors}
     if errors:
         raise ValidationFailed(errors=errors)
     async with atomic():
-        await lock_row("organisation", actor.organisation_id)
-        await require_open(edition, actor.organisation_id)
+        # The organisation's row, locked on PostgreSQL: its drafts are counted one creation at a time.
+        organisation = (await fetch(_ORGANISATION if is_sqlite() else _LOCKED_ORGANISATION,
+                                    actor.organisation_id))[0]
+        await require_open(edition, actor.organisation_id, closes)
         live = (await fetch(_LIVE_ENTRIES, edition["id"], actor.organisation_id))[0]["n"]
         if live >= edition["entries_per_organisation"]:
             raise Conflict("Your organisation already has {n} entries in this edition, the most allowed.",
                            code="entry_limit", n=edition["entries_per_organisation"])
-        rows = await fetch(_INSERT_ENTRY, *new_entry_values(edition["id"], actor.organisation_id, actor.id, values))
-        entry_id = rows[0]["id"]
+        row = (await fetch(_INSERT_ENTRY, *new_entry_values(edition["id"], actor.organisation_id, actor.id,
+                                                            values)))[0]
+        entry_id = row["id"]
         await append_event(actor=actor, action="entry.create", subject_type="entry", subject_id=entry_id,
                            after={"edition": year, **audit_values(values)})
         if values.get("consent_publish"):
             await consent.record(actor=actor, entry_id=entry_id, granted=True, how="entry_form")
-    return entry_id
+    return await entry_detail(actor, row, edition, closes, organisation=organisation, new=True)
 
 
 def audit_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -77,11 +92,27 @@ def audit_values(values: dict[str, Any]) -> dict[str, Any]:
 async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], version: int | None) -> int:
     """Save fields of a draft or submitted entry. ``version`` must be the one the editor loaded:
     a stale one gets 409 so two staff never silently overwrite each other. Returns the new version."""
+    saved: int = (await save_entry(actor=actor, entry_id=entry_id, data=data, version=version)).row["version"]
+    return saved
+
+
+@dataclass(frozen=True)
+class Saved:
+    """An entry's row after a save (as written, or as read when nothing changed), its edition and
+    its organisation's deadline as the save read them: ``entries.entry_detail`` makes the entry's
+    reading of them."""
+    row: dict[str, Any]
+    edition: dict[str, Any]
+    closes: datetime
+
+
+async def save_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], version: int | None) -> Saved:
+    """:func:`update_entry`, returning the row it left and what it read."""
     row = await owned_entry(actor, entry_id)
-    edition = await edition_by_id(row["edition"])
+    edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
     # Deadline and state first: after the deadline an invalid change is refused as late, not
     # as invalid (fixing it would not help).
-    await require_open(edition, row["organisation"])
+    await require_open(edition, row["organisation"], closes)
     if row["state"] not in EDITABLE_STATES:
         raise not_editable(actor, row["state"], edition["published_at"])
     values, errors = clean_fields(data, edition)
@@ -91,30 +122,53 @@ async def update_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], ver
         raise ValidationFailed(errors=errors)
     assert loaded is not None
     async with atomic():
-        await require_open(edition, row["organisation"])
-        current = await entry_row(entry_id)
-        if current is None:
+        await require_open(edition, row["organisation"], closes)
+        saved = await _save_fields(actor, row, values, loaded, edition)
+    return Saved(saved, edition, closes)
+
+
+async def _save_fields(actor: Actor, row: dict[str, Any], values: dict[str, Any], loaded: int,
+                       edition: dict[str, Any]) -> dict[str, Any]:
+    """The fields' save inside its transaction; the entry's row after it. ``row`` was read a moment
+    ago: while its version is still the loaded one and it may still be edited (the save's own
+    conditions, checked as it writes), its fields are the ones saved over. Otherwise, or with
+    nothing to change, the row is read again to say why nothing is saved."""
+    entry_id = row["id"]
+    current = row
+    changed = _changes(values, row)
+    updated = []
+    if changed and loaded == row["version"]:
+        updated = await fetch(_update_sql(tuple(changed)), *(_stored(k, v) for k, v in changed.items()),
+                              clock.now(), entry_id, loaded)
+    if not updated:
+        found = await entry_row(entry_id)
+        if found is None:
             raise LookupError("a row that must exist is missing")
+        current = found
         if current["state"] not in EDITABLE_STATES:
             raise not_editable(actor, current["state"], edition["published_at"])
-        changed = {k: v for k, v in values.items() if comparable_value(current.get(k)) != comparable_value(v)}
+        changed = _changes(values, current)
         if loaded != current["version"]:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
                            code="stale_version", current_version=current["version"])
         if not changed:
-            return current["version"]
+            return current
         updated = await fetch(_update_sql(tuple(changed)), *(_stored(k, v) for k, v in changed.items()),
                               clock.now(), entry_id, loaded)
         if not updated:
             raise Conflict("Someone else saved this entry after you opened it. Review their changes and save again.",
                            code="stale_version")
-        await append_event(actor=actor, action="entry.update", subject_type="entry", subject_id=entry_id,
-                           before=audit_values({k: current.get(k) for k in changed}),
-                           after=audit_values(changed))
-        if "consent_publish" in changed:
-            await consent.record(actor=actor, entry_id=entry_id, granted=bool(changed["consent_publish"]),
-                                 how="entry_form")
-    return updated[0]["version"]
+    await append_event(actor=actor, action="entry.update", subject_type="entry", subject_id=entry_id,
+                       before=audit_values({k: current.get(k) for k in changed}),
+                       after=audit_values(changed))
+    if "consent_publish" in changed:
+        await consent.record(actor=actor, entry_id=entry_id, granted=bool(changed["consent_publish"]),
+                             how="entry_form")
+    return updated[0]
+
+
+def _changes(values: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if comparable_value(row.get(k)) != comparable_value(v)}
 
 
 # A new draft's row as the entry table's defaults make it, every column named (the statement is
@@ -127,7 +181,9 @@ _NEW_ENTRY: dict[str, Any] = {
     "eligibility_reason": "", "outcome_rank": None, "outcome_score": "", "feedback": ""}
 _INSERT_ENTRY = ('INSERT INTO entry ("edition", "organisation", "created_by", "created_at", "updated_at", '
                  + ", ".join(f'"{column}"' for column in _NEW_ENTRY) + ") VALUES ("
-                 + ", ".join("{}" for _ in range(5 + len(_NEW_ENTRY))) + ') RETURNING "id"')
+                 + ", ".join("{}" for _ in range(5 + len(_NEW_ENTRY))) + ") RETURNING *")
+_ORGANISATION = "SELECT * FROM organisation WHERE id = {}"
+_LOCKED_ORGANISATION = _ORGANISATION + " FOR UPDATE"
 
 
 def _stored(column: str, value: Any) -> Any:
@@ -148,7 +204,8 @@ _UPDATES: dict[tuple[str, ...], str] = {}
 
 def _update_sql(columns: tuple[str, ...]) -> str:
     """A save of these entry form fields (names from ``FIELDS`` only, never from a request):
-    the fields, the next version and revision, and the time, if the version is still the one loaded."""
+    the fields, the next version and revision, and the time, if the version is still the one
+    loaded and the entry may still be edited; the row as saved."""
     found = _UPDATES.get(columns)
     if found is None:
         unknown = set(columns) - set(FIELDS)
@@ -157,7 +214,8 @@ def _update_sql(columns: tuple[str, ...]) -> str:
         found = _UPDATES[columns] = (
             "UPDATE entry SET " + "".join(f'"{column}" = {{}}, ' for column in columns)
             + '"version" = "version" + 1, "revision" = "revision" + 1, "updated_at" = {} '
-            'WHERE "id" = {} AND "version" = {} RETURNING "version"')
+            'WHERE "id" = {} AND "version" = {} AND "state" IN ('
+            + ", ".join(f"'{state}'" for state in sorted(EDITABLE_STATES)) + ") RETURNING *")
     return found
 
 
@@ -180,14 +238,10 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
     """Submit (or re-submit) an entry before the deadline and issue a receipt listing every file's
     SHA-256. Submitting again with nothing changed returns the same receipt, so a double click or
     two simultaneous submits give exactly one receipt."""
-    row = await owned_entry(actor, entry_id)
-    edition = await edition_by_id(row["edition"])
     async with atomic():
-        await lock_row("entry", entry_id)
-        await require_open(edition, row["organisation"])
-        current = await entry_row(entry_id)
-        if current is None:
-            raise LookupError("a row that must exist is missing")
+        current = owned(actor, await locked_entry_row(entry_id))
+        edition, closes = await edition_with_deadline(current["organisation"], edition_id=current["edition"])
+        await require_open(edition, current["organisation"], closes)
         if current["state"] not in EDITABLE_STATES:
             raise not_editable(actor, current["state"], edition["published_at"],
                                 "This entry can no longer be submitted (it is {state}).")

@@ -13,6 +13,8 @@ from contest import clock
 from contest.db import stored_json
 from contest.domain import attachments, entries, extensions, submission
 from contest.domain.audit import SYSTEM
+from contest.enums import EntryState
+from contest.errors import Conflict, NotFound
 from contest.tables import Attachment, Entry, Receipt
 from tests.conftest import run
 from tests.factories import COMPLETE, login_token, make_edition, make_org, make_user, wait_for_mails
@@ -907,8 +909,10 @@ def test_a_drafts_written_out_insert_and_save_store_what_the_query_builder_store
     for values in ({}, {"title": "ร่าง"}, full):
         built = run(Entry.insert(Entry(edition=edition["id"], organisation=org["id"], created_by=user_id,
                                        **values)).returning(Entry.id))[0]["id"]
-        written = run(fetch(submission._INSERT_ENTRY,
-                            *submission.new_entry_values(edition["id"], org["id"], user_id, values)))[0]["id"]
+        returned = run(fetch(submission._INSERT_ENTRY,
+                             *submission.new_entry_values(edition["id"], org["id"], user_id, values)))[0]
+        written = returned["id"]
+        assert returned == run(fetch("SELECT * FROM entry WHERE id = {}", written))[0]  # the draft's reply reads it
         assert read(written) == read(built)
         assert {k: type(v) for k, v in read(written).items()} == {k: type(v) for k, v in read(built).items()}
         stamps = run(fetch("SELECT created_at, updated_at FROM entry WHERE id = {}", written))[0]
@@ -920,9 +924,64 @@ def test_a_drafts_written_out_insert_and_save_store_what_the_query_builder_store
                           Entry.updated_at: now}).where((Entry.id == built) & (Entry.version == 1)))
         saved = run(fetch(submission._update_sql(tuple(changes)),
                           *(submission._stored(k, v) for k, v in changes.items()), now, written, 1))
-        assert saved == [{"version": 2}]
+        assert len(saved) == 1 and saved[0]["version"] == 2
+        assert saved[0] == run(fetch("SELECT * FROM entry WHERE id = {}", written))[0]  # the save's reply reads it
         assert read(written) == read(built)
         assert {k: type(v) for k, v in read(written).items()} == {k: type(v) for k, v in read(built).items()}
         assert run(fetch(submission._update_sql(("title",)), "x", now, written, 1)) == []  # a stale version
     with pytest.raises(ValueError):
         submission._update_sql(("state",))
+    run(Entry.update({Entry.state: EntryState.withdrawn}).where(Entry.id == written))
+    assert run(fetch(submission._update_sql(("title",)), "x", now, written, 2)) == []  # no longer editable
+
+
+def test_the_edition_read_with_the_organisations_deadline_is_the_edition_and_its_deadline(db: str) -> None:
+    """The edition and an organisation's deadline read in one statement are the edition's row and
+    ``deadline_for``: without an extension, with one, and with a later one beside an earlier."""
+    from contest.db import fetch
+    from contest.domain.editions import edition_by_id, edition_row
+
+    run(make_edition(2569))
+    codes = [run(make_org()), run(make_org())]
+    orgs = [run(fetch("SELECT id FROM organisation WHERE code = {}", code))[0]["id"] for code in codes]
+    edition = run(edition_row(2569))
+    closes = edition["submission_closes_at"]
+
+    def same() -> None:
+        for org in orgs:
+            expected = (run(edition_by_id(edition["id"])), run(extensions.deadline_for(edition, org)))
+            assert run(extensions.edition_with_deadline(org, edition_id=edition["id"])) == expected
+            assert run(extensions.edition_with_deadline(org, year=2569)) == expected
+            assert {k: type(v) for k, v in expected[0].items()} == {
+                k: type(v) for k, v in run(extensions.edition_with_deadline(org, year=2569))[0].items()}
+
+    same()
+    for days in (3, 1):
+        run(extensions.extend_deadline(actor=SYSTEM, year=2569, organisation_code=codes[0],
+                                       closes_at=closes + timedelta(days=days), reason="น้ำท่วมสำนักงาน"))
+        same()
+    assert run(extensions.edition_with_deadline(orgs[0], year=2569))[1] == closes + timedelta(days=3)
+    assert run(extensions.edition_with_deadline(orgs[1], year=2569))[1] == closes
+    with pytest.raises(NotFound):
+        run(extensions.edition_with_deadline(orgs[0], year=2570))
+
+
+def test_a_deadline_known_from_earlier_in_the_request_is_read_again_once_it_has_passed(db: str) -> None:
+    """``require_open`` keeps a deadline read earlier while it is ahead (deadlines only move later)
+    and reads it again once passed: an extension granted meanwhile still lets the change in."""
+    from contest.db import fetch
+    from contest.domain.editions import edition_row
+
+    run(make_edition(2569))
+    code = run(make_org())
+    org = run(fetch("SELECT id FROM organisation WHERE code = {}", code))[0]["id"]
+    edition = run(edition_row(2569))
+    closes = edition["submission_closes_at"]
+    clock.freeze(closes - timedelta(hours=1))
+    assert run(entries.require_open(edition, org, closes)) == closes
+    clock.freeze(closes + timedelta(hours=1))
+    with pytest.raises(Conflict):
+        run(entries.require_open(edition, org, closes))
+    run(extensions.extend_deadline(actor=SYSTEM, year=2569, organisation_code=code,
+                                   closes_at=closes + timedelta(days=2), reason="ไฟฟ้าดับทั้งตำบล"))
+    assert run(entries.require_open(edition, org, closes)) == closes + timedelta(days=2)
