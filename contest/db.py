@@ -9,8 +9,9 @@ import os
 import sqlite3
 import time
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
@@ -40,6 +41,28 @@ sqlite3.register_converter("INTEGER", _integer_out)
 #: busy timeout) behind another process holding the database's write lock. Past either the
 #: request answers 503 with Retry-After instead of hanging.
 WRITE_WAIT_SECONDS = 10.0
+
+
+#: Whether the writes begun here may be committed without waiting for the disk (:func:`lazy_commits`).
+_LAZY: ContextVar[bool] = ContextVar("lazy_commits", default=False)
+
+
+@contextmanager
+def lazy_commits() -> Iterator[None]:
+    """Writes begun inside (a transaction, or a statement outside one) are committed on SQLite
+    without waiting for the disk to flush its log (``synchronous=NORMAL`` in WAL mode): for the
+    bookkeeping whose loss costs a repeat and nothing else, never for what a person is told
+    was saved. A crashed or killed process loses none of them (the log is written before the
+    commit returns); only a power cut or an operating-system crash can lose the last ones, and
+    then only a tail: the log is written in order and every other commit flushes all of it, so a
+    change a person was told about never goes while a lazy commit made before it stays.
+    A transaction is lazy or not from where it begins (a nested one joins it). On PostgreSQL
+    nothing changes."""
+    token = _LAZY.set(True)
+    try:
+        yield
+    finally:
+        _LAZY.reset(token)
 
 
 class DatabaseBusy(Exception):
@@ -105,6 +128,8 @@ class InlineConnection:
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw: sqlite3.Connection | None = raw
+        #: Whether this connection's commits flush the log to disk (see :meth:`flushing`).
+        self.flushes = True
         #: Reads kept by :func:`fetch_kept`: statement and values -> (the data's mark, rows).
         self.kept: dict[tuple[Any, ...], tuple[Any, list[dict[str, Any]]]] = {}
 
@@ -120,6 +145,14 @@ class InlineConnection:
         head = sql.lstrip()[:6].upper()
         return head == "COMMIT" or (head != "SELECT" and not self._open().in_transaction
                                     and not head.startswith(("BEGIN", "PRAGMA")))
+
+    def flushing(self, flushes: bool) -> None:
+        """Before a transaction or a statement outside one: whether its commit waits for the
+        log to reach the disk (``synchronous`` FULL, the default) or not (NORMAL, for
+        :func:`lazy_commits`). SQLite refuses the change inside a transaction."""
+        if flushes != self.flushes:
+            self._open().execute(f"PRAGMA synchronous = {'FULL' if flushes else 'NORMAL'}")
+            self.flushes = flushes
 
     async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         raw = self._open()
@@ -292,6 +325,9 @@ class ContestSQLiteEngine(SQLiteEngine):
         raw = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False})
         raw.row_factory = dict_factory
         raw.execute("PRAGMA foreign_keys = 1")
+        # Said rather than assumed (it is SQLite's default): a commit returns once its log is on
+        # disk, for every change a person is told was saved; ``lazy_commits`` relaxes it per use.
+        raw.execute("PRAGMA synchronous = FULL")
         return InlineConnection(raw)
 
     async def release_connection(self, connection: InlineConnection, *, clean: bool) -> None:
@@ -327,6 +363,7 @@ class ContestSQLiteEngine(SQLiteEngine):
         connection = await self.get_connection()
         clean = False
         try:
+            connection.flushing(not _LAZY.get())
             # Outside a transaction the connection commits each statement itself (autocommit).
             rows = await connection.execute_fetchall(query, args or [])
             clean = True
@@ -403,6 +440,7 @@ class _PooledTransaction(SQLiteTransaction):
             return self._parent
         self.connection = await self.engine.get_connection()
         try:
+            self.connection.flushing(not _LAZY.get())
             await self.begin()
         except BaseException:
             await self.engine.release_connection(self.connection, clean=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from contest.db import atomic, lazy_commits
 from contest.domain import outbox
 from contest.mail import Mail, deliver
 from uploads.checks import CheckState
@@ -102,9 +103,16 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
                                    "The file is missing from storage. Please remove it and upload it again.")
         log.error("attachment %s: stored object %s is missing", attachment_id, att["storage_key"])
         return
-    await record_check(attachment_id=attachment_id, state=result.state, details=result.details,
-                       message=_result_message(result))
-    if result.state == CheckState.passed and att["content_type"].startswith("image/"):
+    preview = result.state == CheckState.passed and att["content_type"].startswith("image/")
+    # The outcome can be checked again, so it is committed as the job's bookkeeping is; with no
+    # preview to make, the job is done with it, in the same commit.
+    with lazy_commits():
+        async with atomic():
+            await record_check(attachment_id=attachment_id, state=result.state, details=result.details,
+                               message=_result_message(result))
+            if not preview:
+                await outbox.mark_done(outbox_id)
+    if preview:
         await make_preview(attachment_id, att["storage_key"])
 
 

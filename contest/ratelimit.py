@@ -22,11 +22,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contest import clock
-from contest.db import atomic, fetch
+from contest.db import atomic, fetch, lazy_commits
 from contest.errors import RateLimited
 from contest.tables import RateCounter
 
@@ -83,6 +85,10 @@ class Counter(Protocol):
         allowed, else seconds still to wait."""
 
     async def clear_all(self, keys: list[str]) -> None: ...
+
+    async def clear_outside_database(self, keys: list[str]) -> None:
+        """``clear_all`` for the copies kept outside the database (Redis's); the database's
+        rows stay for the caller to delete in its own transaction."""
 
 
 def _now() -> int:
@@ -152,13 +158,18 @@ class DatabaseCounter:
         await RateCounter.delete().where(RateCounter.key == key)
 
     async def attempts(self, items: list[tuple[str, Delay]]) -> int:
-        # One transaction: one turn of the database's writer and one commit for the log-in's counters.
-        async with atomic():
-            return await _first_wait(self, items)
+        # One transaction: one turn of the database's writer and one commit for the log-in's
+        # counters. A count lost to a power cut costs an attacker's guesses, not a person's work.
+        with lazy_commits():
+            async with atomic():
+                return await _first_wait(self, items)
 
     async def clear_all(self, keys: list[str]) -> None:
         if keys:
             await fetch("DELETE FROM rate_counter WHERE key IN (" + ", ".join("{}" for _ in keys) + ")", *keys)
+
+    async def clear_outside_database(self, keys: list[str]) -> None:
+        pass
 
 
 async def purge_expired() -> int:
@@ -237,12 +248,15 @@ class RedisCounter:
         return await _first_wait(self, items)
 
     async def clear_all(self, keys: list[str]) -> None:
+        await self.clear_outside_database(keys)
+        await self._fallback.clear_all(keys)
+
+    async def clear_outside_database(self, keys: list[str]) -> None:
         if self._usable():
             try:
                 await self._redis.delete(*(self._key(key) for key in keys))
-            except Exception:  # noqa: BLE001 - the database copy is cleared below either way
+            except Exception:  # noqa: BLE001 - the database copy is cleared by the caller either way
                 self._failed()
-        await self._fallback.clear_all(keys)
 
 
 _counter: Counter = DatabaseCounter()
@@ -272,10 +286,29 @@ async def check_login_allowed(email: str, address: str) -> None:
         raise RateLimited("Too many log-in attempts. Wait {seconds} seconds and try again.", retry_after=wait)
 
 
+def _account_keys(email: str, address: str) -> list[str]:
+    return [f"{LOGIN_ACCOUNT.prefix}:{email}", f"{LOGIN_PAIR.prefix}:{email}|{address}"]
+
+
 async def reset_login_failures(email: str, address: str) -> None:
     """After a successful log-in: the account's counters start again (the address's does not, or
     one valid account would unlock guessing at all the others)."""
-    await _counter.clear_all([f"{LOGIN_ACCOUNT.prefix}:{email}", f"{LOGIN_PAIR.prefix}:{email}|{address}"])
+    await _counter.clear_all(_account_keys(email, address))
+
+
+@asynccontextmanager
+async def login_succeeded(email: str, address: str) -> AsyncIterator[None]:
+    """``reset_login_failures`` in a transaction the caller goes on writing in (the token it
+    issues): one turn of the database's writer and one commit for both. Redis's copies, if any,
+    are cleared first, outside the transaction, so no Redis call holds the database's writer.
+    The commit does not wait for the disk (``lazy_commits``): a power cut can lose at most this
+    token and counters, and the person logs in again."""
+    keys = _account_keys(email, address)
+    await _counter.clear_outside_database(keys)
+    with lazy_commits():
+        async with atomic():
+            await DatabaseCounter().clear_all(keys)
+            yield
 
 
 async def check_mail_request(email: str, address: str) -> None:

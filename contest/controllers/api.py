@@ -50,9 +50,9 @@ class AuthController(Controller):
             if actor.id is None or not await twofactor.use_second_factor(actor.id, data.otp):
                 raise NotAuthenticated("The code is not correct or was already used. Enter the code your app "
                                        "shows now.", code="otp_invalid")
-        await ratelimit.reset_login_failures(email, address)
-        issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""), address,
-                                            mfa=mfa)
+        async with ratelimit.login_succeeded(email, address):
+            issued = await accounts.issue_token(actor, AuthTokenKind.api, request.headers.get("user-agent", ""),
+                                                address, mfa=mfa)
         return TokenRead(token=issued.token, expires_at=issued.expires_at)
 
     @delete("/token", operation_id="revokeToken", status_code=HTTP_204_NO_CONTENT, opt=BEFORE_TWO_FACTOR,

@@ -11,6 +11,13 @@ capped at an hour, for ``RETRY_FOR`` (days, not minutes); only then, or at once 
 that retrying cannot fix, is it ``failed``. Failed jobs are listed for the admins, who (or
 ``contest outbox retry``) can send them again. Marking a job done is itself retried, well
 inside the claim, so a short database fault does not make the job run (and mail) twice.
+
+A job's claim, its "done" and a failure's record are bookkeeping: they are committed without
+waiting for the disk (``lazy_commits``). Losing the last of them to a power cut only makes a
+job run again, which every job is safe to do; the job itself was recorded by its change's own
+commit, which waits for the disk. A handler whose last act is a write of its own (a file
+check's outcome) marks the job done in that write's transaction (``mark_done``): one commit
+for both.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +34,7 @@ from piccolo.query.functions.aggregate import Count
 from piccolo.utils.encoding import dump_json
 
 from contest import clock
-from contest.db import atomic, fetch
+from contest.db import atomic, fetch, lazy_commits
 from contest.domain.audit import Actor, append_event
 from contest.enums import OutboxState
 from contest.rules import require_organiser
@@ -157,8 +165,25 @@ async def enqueue_arq(outbox_id: int, suffix: str = "0", *, pool: Any = None) ->
 
 async def claim(outbox_id: int) -> dict[str, Any] | None:
     now = clock.now()
-    rows = await fetch(_CLAIM, now + timedelta(seconds=CLAIM_SECONDS), outbox_id, OutboxState.pending.value, now, now)
+    with lazy_commits():
+        rows = await fetch(_CLAIM, now + timedelta(seconds=CLAIM_SECONDS), outbox_id, OutboxState.pending.value,
+                           now, now)
     return rows[0] if rows else None
+
+
+#: The jobs the running handler marked done itself (set by ``run_item`` around each handler).
+_MARKED: ContextVar[set[int] | None] = ContextVar("outbox_marked_done", default=None)
+
+
+async def mark_done(outbox_id: int) -> None:
+    """Mark the running job done inside the caller's transaction: for a handler whose last act
+    is a write of its own, so its outcome and the job's "done" are one commit. ``run_item``
+    then writes no "done" of its own. Nothing may fail after it in the handler (a failure
+    would put the job back to run again)."""
+    await fetch(_DONE, OutboxState.done.value, clock.now(), outbox_id)
+    marked = _MARKED.get()
+    if marked is not None:
+        marked.add(outbox_id)
 
 
 # Every job's claim and its "done", as fixed SQL (the runner writes both for each job).
@@ -188,6 +213,8 @@ async def run_item(outbox_id: int) -> str:
         return "skipped"
     fn = HANDLERS.get(row["job"])
     args = row["args"] if isinstance(row["args"], dict) else json.loads(row["args"])
+    marked: set[int] = set()
+    token = _MARKED.set(marked)
     try:
         if fn is None:
             raise RuntimeError(f"no handler for job {row['job']!r}")
@@ -196,19 +223,26 @@ async def run_item(outbox_id: int) -> str:
         attempts = row["attempts"]
         transient = isinstance(exc, (TransientError, OSError, asyncio.TimeoutError))
         final = not transient or clock.now() - row["created_at"] >= RETRY_FOR
-        await Outbox.update({
-            Outbox.state: OutboxState.failed if final else OutboxState.pending,
-            Outbox.last_error: f"{type(exc).__name__}: {exc}"[:2000],
-            Outbox.claimed_until: None,
-            Outbox.available_at: clock.now() + timedelta(seconds=min(MAX_DELAY_SECONDS, 5 * 2 ** min(attempts, 20))),
-        }).where(Outbox.id == outbox_id)
+        with lazy_commits():
+            await Outbox.update({
+                Outbox.state: OutboxState.failed if final else OutboxState.pending,
+                Outbox.last_error: f"{type(exc).__name__}: {exc}"[:2000],
+                Outbox.claimed_until: None,
+                Outbox.available_at: clock.now() + timedelta(
+                    seconds=min(MAX_DELAY_SECONDS, 5 * 2 ** min(attempts, 20))),
+            }).where(Outbox.id == outbox_id)
         log.warning("outbox job %s (%s) failed, attempt %s: %s", outbox_id, row["job"], attempts, exc)
         return "failed" if final else "retry"
+    finally:
+        _MARKED.reset(token)
+    if outbox_id in marked:
+        return "done"
 
-    async def mark_done() -> None:
-        await fetch(_DONE, OutboxState.done.value, clock.now(), outbox_id)
+    async def write_done() -> None:
+        with lazy_commits():
+            await fetch(_DONE, OutboxState.done.value, clock.now(), outbox_id)
 
-    await with_retries(mark_done)
+    await with_retries(write_done)
     return "done"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from piccolo.querystring import QueryString
 
-from contest.db import ContestSQLiteEngine, write_transaction
+from contest.db import ContestSQLiteEngine, InlineConnection, lazy_commits, write_transaction
 from tests.conftest import run
 
 pytestmark = pytest.mark.integration
@@ -65,6 +65,40 @@ def test_db_autocommit_writes_outside_transactions_also_queue(tmp_path: Path) ->
         return await db.run_querystring(_q("SELECT COUNT(*) AS c FROM item"))
 
     assert run(go()) == [{"c": 31}]
+
+
+def test_db_lazy_commits_skip_the_flush_and_every_other_commit_waits_for_the_disk(tmp_path: Path) -> None:
+    """Inside ``lazy_commits`` a transaction, or a write outside one, runs with synchronous
+    NORMAL; every other one with FULL, also on a pooled connection a lazy write used before."""
+    db = _engine(tmp_path)
+    seen: list[str] = []
+    opened = db.get_connection
+
+    async def traced() -> InlineConnection:
+        connection = await opened()
+        assert connection.raw is not None
+        connection.raw.set_trace_callback(seen.append)
+        return connection
+
+    db.get_connection = traced  # type: ignore[method-assign]
+    level = "PRAGMA synchronous"
+
+    async def in_transaction() -> int:
+        async with write_transaction(db):
+            rows = await db.run_querystring(_q(level))
+            return int(rows[0]["synchronous"])
+
+    async def go() -> list[int]:
+        levels = [await in_transaction()]
+        with lazy_commits():
+            levels.append(await in_transaction())
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
+        levels.append(await in_transaction())
+        return levels
+
+    assert run(go()) == [2, 1, 2]  # FULL, NORMAL, FULL
+    writes = [s for s in seen if s.startswith(("INSERT", "PRAGMA synchronous ="))]
+    assert writes == ["PRAGMA synchronous = NORMAL", "INSERT INTO item (n) VALUES (1)", "PRAGMA synchronous = FULL"]
 
 
 def test_db_connections_are_reused_not_one_thread_per_query(tmp_path: Path) -> None:

@@ -247,6 +247,71 @@ def test_check_of_a_pdf_pypdf_cannot_read_fails_with_a_thai_and_english_note(db:
     run(scenario())
 
 
+def test_a_check_writes_its_outcome_and_the_jobs_done_in_one_commit(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contest.db import is_sqlite
+    from contest.tables import Attachment
+    from uploads.testing import make_pdf
+
+    async def scenario() -> None:
+        att_id, job_id, _ = await _attachment_with_check(make_pdf())
+        commits = _count_commits(monkeypatch)
+        assert await outbox.run_item(job_id) == "done"
+        att = await Attachment.select(Attachment.check_state).where(Attachment.id == att_id).first()
+        row = await Outbox.select(Outbox.state, Outbox.attempts, Outbox.claimed_until).where(
+            Outbox.id == job_id).first()
+        assert att == {"check_state": "passed"}
+        assert row == {"state": "done", "attempts": 1, "claimed_until": None}
+        if is_sqlite():
+            assert commits == [2]  # the claim; the outcome with "done"
+
+    run(scenario())
+
+
+def test_a_handler_that_marks_its_job_done_then_fails_leaves_it_to_run_again(db: str) -> None:
+    from contest.db import atomic
+
+    runs: list[int] = []
+
+    @outbox.handler("marks_then_fails")
+    async def marks_then_fails(args: dict, outbox_id: int) -> None:
+        runs.append(outbox_id)
+        async with atomic():
+            await outbox.mark_done(outbox_id)
+        if len(runs) == 1:
+            raise outbox.TransientError("after the write")
+
+    async def scenario() -> None:
+        async with atomic():
+            oid = await outbox.add_job("marks_then_fails", {})
+        assert await outbox.run_item(oid) == "retry"
+        row = await Outbox.select().where(Outbox.id == oid).first()
+        assert row["state"] == "pending" and "after the write" in row["last_error"]
+        await Outbox.update({Outbox.available_at: row["created_at"]}).where(Outbox.id == oid)
+        assert await outbox.run_item(oid) == "done"
+        assert (await Outbox.select(Outbox.state).where(Outbox.id == oid).first())["state"] == "done"
+
+    run(scenario())
+    assert len(runs) == 2
+
+
+def _count_commits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, count the commits of this process's SQLite connections (COMMIT statements
+    and writes outside a transaction) in the returned list's one item."""
+    from contest.db import InlineConnection
+
+    count = [0]
+    for name in ("execute", "execute_fetchall"):
+        original = getattr(InlineConnection, name)
+
+        def counting(self: InlineConnection, sql: str, parameters: Any = (), _original: Any = original) -> Any:
+            if self._commits(sql):
+                count[0] += 1
+            return _original(self, sql, parameters)
+
+        monkeypatch.setattr(InlineConnection, name, counting)
+    return count
+
+
 def _part_files(ages_hours: dict[str, float]) -> Any:
     import os
     import time

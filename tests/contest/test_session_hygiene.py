@@ -193,6 +193,19 @@ def test_a_successful_log_in_clears_the_accounts_delay_but_not_the_addresses(db:
     assert address_row["hits"] == 7
 
 
+def test_an_api_log_in_clears_the_accounts_delay_and_issues_its_token_together(client) -> None:  # type: ignore[no-untyped-def]
+    clock.freeze(clock.now())
+    run(make_user("applicant", email="r@example.go.th"))
+    for _ in range(3):
+        resp = client.post("/api/v1/auth/token", json={"email": "r@example.go.th", "password": "wrong-password!"})
+        assert resp.status_code == 401
+    resp = client.post("/api/v1/auth/token", json={"email": "r@example.go.th", "password": PASSWORD})
+    assert resp.status_code == 200
+    assert run(accounts.resolve_token(resp.json()["token"], AuthTokenKind.api)) is not None
+    counters = run(RateCounter.select(RateCounter.key, RateCounter.hits).order_by(RateCounter.key))
+    assert counters == [{"key": "login:address:testclient", "hits": 4}]
+
+
 def test_forgot_password_is_limited_per_email_with_a_thai_answer(client) -> None:  # type: ignore[no-untyped-def]
     run(make_user("applicant", email="a@example.go.th"))
     token = csrf(client)
