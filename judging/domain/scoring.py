@@ -250,19 +250,39 @@ _INCOMPLETE: dict[tuple[int, int], tuple[tuple[Any, ...], list[dict[str, Any]], 
 _INCOMPLETE_MAX = 16
 
 
-async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, ...], SubmittedSums | None]:
-    """The round's assignments counted per member and state, the stamp of its per-entry counts,
-    and (SQLite) the submitted sheets' sums a ranking's fingerprint is made of.
+# The round's committee with their names (SQLite: the counts are read apart).
+_MEMBERS_SQL = ("SELECT m.\"user\" AS \"user\", u.name AS \"user.name\", u.email AS \"user.email\" "
+                "FROM judging_member m LEFT JOIN app_user u ON u.id = m.\"user\" WHERE m.round = {}")
 
-    Which assignment (id) is on which entry in which state decides the per-entry counts, and an
-    assignment's entry never changes, so sums of ids and entries per state change with every
-    assignment added, removed or moved to another state. PostgreSQL reads them with the
-    per-member counts in one pass. SQLite reads each from an index alone (its table rows are
-    wide: reading them for the sums would cost more than it saves): the per-member counts from
-    one, and from the (round, state, version, updated_at) index the count, the sum of versions
-    and the newest change per state. Those stand for the ids and entries: assignments are only
-    ever added (to the count) and every change of one (a save, submit, reopen, recusal) bumps
-    its version and its ``updated_at``, as the ranking's fingerprint already relies on. Their
+# PostgreSQL: the round's members with their names and the round's assignments counted per
+# reviewer and state, with the sum of versions and the newest change, in one statement: a row per
+# member and state (one without a state for a member with no assignments; ``member`` is false for
+# a reviewer who is not on the committee), the members in the order they joined.
+_MEMBERS_COUNTED_SQL = (
+    "SELECT COALESCE(m.\"user\", s.reviewer) AS \"user\", m.\"user\" IS NOT NULL AS member, "
+    "u.name AS \"user.name\", u.email AS \"user.email\", s.state, s.n, s.v, s.at "
+    "FROM (SELECT id, \"user\" FROM judging_member WHERE round = {}) m "
+    "FULL JOIN (SELECT reviewer, state, COUNT(*) AS n, SUM(version) AS v, MAX(updated_at) AS at "
+    "FROM judging_assignment WHERE round = {} GROUP BY reviewer, state) s ON s.reviewer = m.\"user\" "
+    "LEFT JOIN app_user u ON u.id = m.\"user\" ORDER BY m.id, s.reviewer")
+
+
+async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[str, ...],
+                                              SubmittedSums]:
+    """The round's members with their names, its assignments counted per member and state, the
+    stamp of its per-entry counts, and the submitted sheets' sums a ranking's fingerprint is made
+    of.
+
+    Which assignment is on which entry in which state decides the per-entry counts. Assignments
+    are only ever added (to the count), an assignment's entry never changes, and every change of
+    one (a save, submit, reopen, recusal) bumps its version and its ``updated_at``, as the
+    ranking's fingerprint already relies on: so the count, the sum of versions and the newest
+    change per state stand for the ids and entries. PostgreSQL reads them in one pass over the
+    round's assignments, with the members (``_MEMBERS_COUNTED_SQL``): its planner reads the rows
+    rather than an index the round fills, and a second pass for the ranking's fingerprint cost a
+    third of the page's database time. SQLite reads each from an index alone (its table rows are
+    wide: they carry the score sheets): the per-member counts from its (round, reviewer, state)
+    index and the per-state sums from the (round, state, version, updated_at) one. Their
     submitted group is the half of that fingerprint the quality and cockpit steps would
     otherwise read in another pass."""
     if is_sqlite():
@@ -272,12 +292,21 @@ async def _per_member(round_id: int) -> tuple[list[dict[str, Any]], tuple[str, .
                              "FROM judging_assignment WHERE round = {} GROUP BY state", round_id)
         submitted: SubmittedSums = next(((s["n"], s["v"], s["at"]) for s in states
                                          if s["state"] == AssignmentState.submitted), (0, 0, None))
-        return rows, tuple(str(v) for s in states for v in s.values()), submitted
-    rows = await Assignment.raw(
-        "SELECT reviewer, state, COUNT(*) AS n, SUM(id) AS ids, MAX(id) AS last, SUM(entry) AS entries "
-        "FROM judging_assignment WHERE round = {} GROUP BY reviewer, state", round_id)
-    return rows, tuple(sorted(f"{r['reviewer']}:{r['state']}:{r['n']}:{r['ids']}:{r['last']}:{r['entries']}"
-                              for r in rows)), None
+        members = await fetch(_MEMBERS_SQL, round_id)
+        return members, rows, tuple(str(v) for s in states for v in s.values()), submitted
+    counted = await fetch(_MEMBERS_COUNTED_SQL, round_id, round_id)
+    members, seen, rows = [], set(), []
+    for r in counted:
+        if r["member"] and r["user"] not in seen:
+            seen.add(r["user"])
+            members.append({"user": r["user"], "user.name": r["user.name"], "user.email": r["user.email"]})
+        if r["state"] is not None:
+            rows.append({"reviewer": r["user"], "state": r["state"], "n": r["n"], "v": r["v"], "at": r["at"]})
+    done = [r for r in rows if r["state"] == AssignmentState.submitted]
+    submitted = (sum(r["n"] for r in done), sum(r["v"] for r in done), max(r["at"] for r in done)) if done \
+        else (0, 0, None)
+    return members, rows, tuple(sorted(f"{r['reviewer']}:{r['state']}:{r['n']}:{r['v']}:{r['at']}" for r in rows)), \
+        submitted
 
 
 def _member_view(counts: dict[int, dict[str, int]], members: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -334,16 +363,12 @@ async def progress(round_id: int, *, entry_limit: int = 200, row: dict[str, Any]
 
 
 async def progress_and_sheets(round_id: int, *, entry_limit: int = 200, row: dict[str, Any] | None = None
-                              ) -> tuple[dict[str, Any], SubmittedSums | None]:
-    """:func:`progress`, and the submitted sheets' sums read on the way (SQLite; ``None`` on
-    PostgreSQL), for the ranking's fingerprint in the same snapshot
-    (``quality.round_quality_read(..., submitted=...)``)."""
+                              ) -> tuple[dict[str, Any], SubmittedSums]:
+    """:func:`progress`, and the submitted sheets' sums read on the way, for the ranking's
+    fingerprint in the same snapshot (``quality.round_quality_read(..., submitted=...)``)."""
     if row is None:
         row = await get_round_row(round_id)
-    per_member_rows, sums, submitted = await _per_member(round_id)
-    members = await fetch("SELECT m.\"user\" AS \"user\", u.name AS \"user.name\", u.email AS \"user.email\" "
-                          "FROM judging_member m LEFT JOIN app_user u ON u.id = m.\"user\" WHERE m.round = {}",
-                          round_id)
+    members, per_member_rows, sums, submitted = await _per_member(round_id)
     counts: dict[int, dict[str, int]] = {m["user"]: {"assigned": 0, "submitted": 0, "recused": 0} for m in members}
     for r in per_member_rows:
         counts.setdefault(r["reviewer"], {"assigned": 0, "submitted": 0, "recused": 0})[r["state"]] = int(r["n"])
