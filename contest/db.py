@@ -123,8 +123,18 @@ class InlineConnection:
     thread per statement (aiosqlite's way) only added its hand-over: a quarter of the CPU a
     score sheet's request took. Nothing waits inside a statement: writers take their turn
     (:meth:`ContestSQLiteEngine.write_turn`) before they begin, and readers never wait in WAL
-    mode. Only what flushes the log to disk (a commit) goes to a worker thread. It offers the part
-    of aiosqlite's interface Piccolo's transactions use."""
+    mode. Only what flushes the log to disk (a commit that waits for the disk) goes to a worker
+    thread; a lazy commit (:func:`lazy_commits`) only hands its pages to the operating system and
+    runs inline. It offers the part of aiosqlite's interface Piccolo's transactions use."""
+
+    #: Lazy commits (this process's, all connections) since a lazy commit last checkpointed.
+    lazy_unchecked = 0
+    #: A lazy connection never checkpoints on its own (a checkpoint flushes the disk, and would
+    #: do so on the loop's thread); commits that wait for the disk checkpoint as SQLite's default
+    #: does (1,000 pages), on their worker thread. So that a run of lazy commits alone (a batch
+    #: of mail, say) cannot grow the log without end, every this many of them checkpoint on a
+    #: worker thread after committing: a few pages each, near SQLite's own interval.
+    LAZY_CHECKPOINT_EVERY = 250
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw: sqlite3.Connection | None = raw
@@ -148,23 +158,42 @@ class InlineConnection:
 
     def flushing(self, flushes: bool) -> None:
         """Before a transaction or a statement outside one: whether its commit waits for the
-        log to reach the disk (``synchronous`` FULL, the default) or not (NORMAL, for
-        :func:`lazy_commits`). SQLite refuses the change inside a transaction."""
+        log to reach the disk (``synchronous`` FULL, the default, and SQLite's checkpoints) or
+        not (NORMAL without checkpoints, for :func:`lazy_commits`: in WAL mode, the app's, such
+        a commit writes to no disk). SQLite refuses the change inside a transaction."""
         if flushes != self.flushes:
-            self._open().execute(f"PRAGMA synchronous = {'FULL' if flushes else 'NORMAL'}")
+            raw = self._open()
+            raw.execute(f"PRAGMA synchronous = {'FULL' if flushes else 'NORMAL'}")
+            raw.execute(f"PRAGMA wal_autocheckpoint = {1000 if flushes else 0}")
             self.flushes = flushes
+
+    async def _lazily_committed(self) -> None:
+        """After a lazy commit: every ``LAZY_CHECKPOINT_EVERY``-th checkpoints, on a worker thread."""
+        InlineConnection.lazy_unchecked += 1
+        if InlineConnection.lazy_unchecked >= self.LAZY_CHECKPOINT_EVERY:
+            InlineConnection.lazy_unchecked = 0
+            raw = self._open()
+            await _on_thread(lambda: raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
 
     async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         raw = self._open()
         if self._commits(sql):
-            cursor: sqlite3.Cursor = await _on_thread(lambda: raw.execute(sql, parameters))
+            if self.flushes:
+                cursor: sqlite3.Cursor = await _on_thread(lambda: raw.execute(sql, parameters))
+                return cursor
+            cursor = raw.execute(sql, parameters)
+            await self._lazily_committed()
             return cursor
         return raw.execute(sql, parameters)
 
     async def execute_fetchall(self, sql: str, parameters: Any = ()) -> list[Any]:
         raw = self._open()
         if self._commits(sql):
-            rows: list[Any] = await _on_thread(lambda: raw.execute(sql, parameters).fetchall())
+            if self.flushes:
+                rows: list[Any] = await _on_thread(lambda: raw.execute(sql, parameters).fetchall())
+                return rows
+            rows = raw.execute(sql, parameters).fetchall()
+            await self._lazily_committed()
             return rows
         return raw.execute(sql, parameters).fetchall()
 

@@ -67,38 +67,56 @@ def test_db_autocommit_writes_outside_transactions_also_queue(tmp_path: Path) ->
     assert run(go()) == [{"c": 31}]
 
 
-def test_db_lazy_commits_skip_the_flush_and_every_other_commit_waits_for_the_disk(tmp_path: Path) -> None:
+def test_db_lazy_commits_skip_the_flush_and_every_other_commit_waits_for_the_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Inside ``lazy_commits`` a transaction, or a write outside one, runs with synchronous
-    NORMAL; every other one with FULL, also on a pooled connection a lazy write used before."""
+    NORMAL and without SQLite's own checkpoints, committed on the loop's thread; every other one
+    with FULL and checkpoints, committed on a worker thread, also on a pooled connection a lazy
+    write used before. Every few lazy commits one checkpoints, on a worker thread."""
     db = _engine(tmp_path)
-    seen: list[str] = []
+    monkeypatch.setattr(InlineConnection, "LAZY_CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(InlineConnection, "lazy_unchecked", 0)
+    seen: list[tuple[str, bool]] = []
     opened = db.get_connection
+    loop_thread: list[int] = []
 
     async def traced() -> InlineConnection:
         connection = await opened()
         assert connection.raw is not None
-        connection.raw.set_trace_callback(seen.append)
+        connection.raw.set_trace_callback(lambda sql: seen.append((sql, threading.get_ident() == loop_thread[0])))
         return connection
 
     db.get_connection = traced  # type: ignore[method-assign]
-    level = "PRAGMA synchronous"
 
     async def in_transaction() -> int:
         async with write_transaction(db):
-            rows = await db.run_querystring(_q(level))
+            rows = await db.run_querystring(_q("PRAGMA synchronous"))
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", None))
             return int(rows[0]["synchronous"])
 
     async def go() -> list[int]:
+        loop_thread.append(threading.get_ident())
         levels = [await in_transaction()]
         with lazy_commits():
             levels.append(await in_transaction())
             await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 2))
         levels.append(await in_transaction())
         return levels
 
     assert run(go()) == [2, 1, 2]  # FULL, NORMAL, FULL
-    writes = [s for s in seen if s.startswith(("INSERT", "PRAGMA synchronous ="))]
-    assert writes == ["PRAGMA synchronous = NORMAL", "INSERT INTO item (n) VALUES (1)", "PRAGMA synchronous = FULL"]
+    writes = [(sql, inline) for sql, inline in seen
+              if sql.startswith(("COMMIT", "PRAGMA synchronous =", "PRAGMA wal_", "INSERT INTO item (n) VALUES (1")
+                                 ) or sql == "INSERT INTO item (n) VALUES (2)"]
+    assert writes == [
+        ("COMMIT", False),
+        ("PRAGMA synchronous = NORMAL", True), ("PRAGMA wal_autocheckpoint = 0", True),
+        ("COMMIT", True),
+        ("INSERT INTO item (n) VALUES (1)", True),
+        ("INSERT INTO item (n) VALUES (2)", True), ("PRAGMA wal_checkpoint(PASSIVE)", False),
+        ("PRAGMA synchronous = FULL", True), ("PRAGMA wal_autocheckpoint = 1000", True),
+        ("COMMIT", False),
+    ]
 
 
 def test_db_connections_are_reused_not_one_thread_per_query(tmp_path: Path) -> None:
