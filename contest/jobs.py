@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from contest.db import atomic, lazy_commits
+from contest.db import atomic, fetch, lazy_commits
 from contest.domain import outbox
 from contest.mail import Mail, deliver
 from uploads.checks import CheckState
@@ -88,10 +88,10 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
     from contest.tables import Attachment
 
     attachment_id = args["attachment_id"]
-    att = await Attachment.select(Attachment.storage_key, Attachment.content_type).where(
-        Attachment.id == attachment_id).first()
-    if att is None:
+    found = await fetch("SELECT storage_key, content_type FROM attachment WHERE id = {}", attachment_id)
+    if not found:
         return
+    att = found[0]
     result = await _check_stored(att["storage_key"], att["content_type"])
     if result is None:
         now = await Attachment.select(Attachment.deleted_at).where(Attachment.id == attachment_id).first()

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.utils.encoding import dump_json
+
 from contest import clock
 from contest.db import atomic, existing, fetch, lock_row, stored_json
 from contest.domain import outbox
@@ -302,6 +304,8 @@ def check_note(message: str | None, language: str | None = None) -> str:
 
 
 async def record_check(*, attachment_id: int, state: str, details: dict[str, Any], message: str) -> None:
-    """Store a file check's outcome (called by the check job)."""
-    await Attachment.update({Attachment.check_state: state, Attachment.check_details: details,
-                             Attachment.check_message: message}).where(Attachment.id == attachment_id)
+    """Store a file check's outcome (called by the check job, for every file: fixed SQL)."""
+    await fetch(_RECORD_CHECK, CheckState(state).value, dump_json(details), message, attachment_id)
+
+
+_RECORD_CHECK = "UPDATE attachment SET check_state = {}, check_details = {}, check_message = {} WHERE id = {}"

@@ -292,11 +292,13 @@ async def resend_failed(*, actor: Actor, ids: Sequence[int] | None = None) -> in
 
 async def due_ids(limit: int = 500) -> list[int]:
     now = clock.now()
-    rows = await Outbox.select(Outbox.id).where(
-        (Outbox.state == OutboxState.pending) & (Outbox.available_at <= now)
-        & ((Outbox.claimed_until.is_null()) | (Outbox.claimed_until < now))
-    ).order_by(Outbox.id).limit(limit)
+    rows = await fetch(_DUE, OutboxState.pending.value, now, now, limit)
     return [r["id"] for r in rows]
+
+
+# The in-process runner asks this after every change that records a job: fixed SQL.
+_DUE = ("SELECT id FROM outbox WHERE state = {} AND available_at <= {} "
+        "AND (claimed_until IS NULL OR claimed_until < {}) ORDER BY id LIMIT {}")
 
 
 async def run_due(limit: int = 500) -> int:
