@@ -612,6 +612,19 @@ async def fetch_kept(sql: str, *args: Any) -> list[dict[str, Any]]:
     return await db.fetch_kept(_compiled(sql, False), list(args))
 
 
+async def snapshot_mark() -> str | None:
+    """On PostgreSQL, outside a transaction: the mark of the committed data a statement begun now
+    sees (its snapshot: any commit anywhere changes it), for a page that keeps what it read while
+    the database is unchanged. Read it before the reads it marks, so that they are at least as new
+    as the mark. ``None`` on SQLite (its marks belong to a connection: :func:`fetch_kept`) and
+    inside a transaction: nothing is kept then."""
+    db = engine()
+    if not isinstance(db, PostgresEngine) or db.current_transaction.get() is not None:
+        return None
+    async with _pg_connection(db) as connection:
+        return str(await connection.fetchval("SELECT txid_current_snapshot()::text"))
+
+
 def is_sqlite() -> bool:
     return isinstance(engine(), SQLiteEngine)
 

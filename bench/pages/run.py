@@ -10,9 +10,9 @@ Per database: a fresh throw-away database, ``contest migrate``, the ranking benc
 as the organiser (a browser session): the entry list's first page (``/admin/entries`` leads to
 the newest edition's list) and the same through the API (``/api/v1/entries``, 100 a page), the
 round's progress page and its ranking page, each the median and p95 of ``--runs`` after a
-warm-up; the entry list page again, each request right after another process wrote to an entry
-(its counts are kept only while the database is unchanged); the entry list again with
-``--clients`` at once (requests per second); and the full ranking from the database with its
+warm-up; the entry list page and the progress page again, each request right after another
+process wrote to an entry (what they read is kept only while the database is unchanged); the
+entry list again with ``--clients`` at once (requests per second); and the full ranking from the database with its
 cache cleared (in a separate process, median and p95).
 Only 127.0.0.1 is contacted.
 """
@@ -143,10 +143,11 @@ def bench_one(db: str, args: argparse.Namespace) -> bool:
                 ok &= status == 200
                 print(f"  {name:<16} median {statistics.median(times):7.1f} ms, p95 {pct(times, .95):7.1f} ms, "
                       f"server CPU {cpu:5.1f} ms/request (status {status}) {path}")
-            times, cpu = after_a_write(env, admin, list_page, args.runs, pids)
-            print(f"  {'entry list page':<16} median {statistics.median(times):7.1f} ms, "
-                  f"p95 {pct(times, .95):7.1f} ms, server CPU {cpu:5.1f} ms/request: "
-                  "each the first view after another process wrote")
+            for name, path in (pages[0], pages[2]):
+                times, cpu = after_a_write(env, admin, path, args.runs, pids)
+                print(f"  {name:<16} median {statistics.median(times):7.1f} ms, "
+                      f"p95 {pct(times, .95):7.1f} ms, server CPU {cpu:5.1f} ms/request: "
+                      "each the first view after another process wrote")
             for name, path in pages[:2]:
                 cpu0 = tree_cpu_seconds(pids)
                 rate, times, bad = asyncio.run(concurrent(base, admin.cookies, path, args.clients, args.requests))

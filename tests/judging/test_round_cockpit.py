@@ -219,3 +219,24 @@ def test_a_round_with_too_few_sheets_says_so_instead_of_a_number(client: Any) ->
     browser_login(client, email)
     words = text_of(client.get(f"/admin/judging/rounds/{s.round_id}/progress").text)
     assert "ใบให้คะแนนยังน้อยเกินไปสำหรับการวัดความสอดคล้อง" in words
+
+
+@pytest.mark.integration
+def test_the_progress_page_shows_a_sheet_submitted_after_it_was_viewed(client: Any) -> None:
+    """What the page read is kept only while the database is unchanged: a sheet submitted
+    between two views is counted on the second, and a view with nothing changed shows the same."""
+    s = screening(entries=4, reviewers=3, per_entry=2)
+    email = f"cockpit{id(object())}@dga.or.th"
+    run(make_user("admin", email=email))
+    browser_login(client, email)
+    path = f"/admin/judging/rounds/{s.round_id}/progress"
+    first = text_of(client.get(path).text)
+    assert "0 จาก 8 (0%)" in first
+    assert text_of(client.get(path).text) == first
+    a = run(Assignment.select(Assignment.id, Assignment.reviewer).where(Assignment.round == s.round_id).first())
+    reviewer = actor_for(a["reviewer"])
+    criteria = run(round_rows.criteria_of(s.round_id))
+    run(scoring.save_scores(actor=reviewer, assignment_id=a["id"], scores={c["code"]: 5.0 for c in criteria}))
+    run(scoring.submit_scores(actor=reviewer, assignment_id=a["id"]))
+    after = text_of(client.get(path).text)
+    assert "1 จาก 8 (12%)" in after

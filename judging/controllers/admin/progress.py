@@ -6,6 +6,7 @@ reopening a submitted sheet."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, get, post
@@ -13,6 +14,8 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup, escape
 
+from contest import clock
+from contest.db import snapshot_mark
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import format_date, t
@@ -24,6 +27,24 @@ from judging.domain import admin_views, calibration, extra_readers, quality, rou
 from judging.enums import RoundKind, RoundState
 
 MEMBER_PER_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class _ProgressReads:
+    """What the progress page shows from the database (shared between requests: read only)."""
+
+    view: admin_views.RoundHead
+    progress: dict[str, Any] | None
+    figures: dict[str, Any] | None
+    burn: round_cockpit.BurnDown | None
+    near: list[round_cockpit.NearCut]
+    criteria: list[dict[str, Any]]
+    calibration: dict[str, Any] | None
+
+
+# Per round: (the database's mark, what the page read under it); see ``_progress_page``.
+_KEPT: dict[int, tuple[str, _ProgressReads]] = {}
+_KEPT_MAX = 16
 
 
 def alpha_label(alpha: float | None) -> str:
@@ -53,7 +74,8 @@ class ProgressPages(AdminPages):
     """Scoring progress, reminders, one member's sheets and reopening one."""
 
     @reads
-    async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
+    async def _progress_reads(self, round_id: int) -> _ProgressReads:
+        """What the page shows from the database, read in one snapshot."""
         # The round's row, read once here, serves the head, progress, quality and cockpit steps.
         row: dict[str, Any] | None = await round_rows.get_round_row(round_id)
         view = await admin_views.round_head(round_id, row)
@@ -61,25 +83,42 @@ class ProgressPages(AdminPages):
             row = None
         progress, submitted = await scoring.progress_and_sheets(round_id, row=row) if row is not None \
             else (None, None)
-        figures: dict[str, Any] | None = None
+        computed: quality.Quality | None = None
         burn: round_cockpit.BurnDown | None = None
         near: list[round_cockpit.NearCut] = []
-        chart = None
         if progress:
             row, fingerprint, computed = await quality.round_quality_read(round_id, row=row, submitted=submitted)
-            figures = computed.as_dict()
             burn, near = await round_cockpit.cockpit_figures(round_id, computed, total=progress["reviews"], row=row,
                                                              fingerprint=fingerprint)
-            chart = burn_down_svg(burn)
         criteria = await round_rows.criteria_of(round_id, rules_hash=row["rules_hash"]) if progress and row else []
         calibrated = await calibration.committee_view(round_id) \
             if progress and view.kind == RoundKind.screening and await calibration.has_entries(round_id) else None
+        return _ProgressReads(view=view, progress=progress, figures=computed.as_dict() if computed else None,
+                              burn=burn, near=near, criteria=criteria,
+                              calibration=calibrated if calibrated and calibrated["entries"] else None)
+
+    async def _progress_page(self, round_id: int, status: int = 200, **extra: Any) -> Template:
+        # Kept per round while the database is unchanged (PostgreSQL; the mark is read first, so
+        # what is kept is at least as new as its mark), and while the burn-down's today is today.
+        mark = await snapshot_mark()
+        kept = _KEPT.get(round_id)
+        if mark is not None and kept is not None and kept[0] == mark and (
+                kept[1].burn is None or kept[1].burn.today == round_cockpit.bangkok_day(clock.now())):
+            data = kept[1]
+        else:
+            data = await self._progress_reads(round_id)
+            if mark is not None:
+                if len(_KEPT) >= _KEPT_MAX and round_id not in _KEPT:
+                    _KEPT.pop(next(iter(_KEPT)))
+                _KEPT[round_id] = (mark, data)
+        progress, burn = data.progress, data.burn
         return Template("judging/admin/progress.html", status_code=status, context={
-            "calibration": calibrated if calibrated and calibrated["entries"] else None,
-            "round": view, "tab": "progress", "progress": progress, "quality": figures, "criteria": criteria,
-            "burn": burn, "burn_chart": chart, "burn_summary": burn_down_summary(burn) if burn else "",
+            "calibration": data.calibration,
+            "round": data.view, "tab": "progress", "progress": progress, "quality": data.figures,
+            "criteria": data.criteria, "burn": burn, "burn_chart": burn_down_svg(burn) if burn else None,
+            "burn_summary": burn_down_summary(burn) if burn else "",
             "member_names": {m["user_id"]: m["name"] or m["email"] for m in progress["members"]} if progress else {},
-            "near_cut": near, "incomplete_rows": incomplete_rows, "alpha_label": alpha_label,
+            "near_cut": data.near, "incomplete_rows": incomplete_rows, "alpha_label": alpha_label,
             "format_date": format_date,
             "min_paired": quality.MIN_PAIRED_ENTRIES, **HELPERS, **extra})
 
