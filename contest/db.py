@@ -65,6 +65,11 @@ def lazy_commits() -> Iterator[None]:
         _LAZY.reset(token)
 
 
+def committing_lazily() -> bool:
+    """Whether writes begun here would be committed lazily (inside :func:`lazy_commits`)."""
+    return _LAZY.get()
+
+
 class DatabaseBusy(Exception):
     """A write waited ``WRITE_WAIT_SECONDS`` for its turn and gave up; nothing was changed."""
 

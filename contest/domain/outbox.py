@@ -34,7 +34,7 @@ from piccolo.query.functions.aggregate import Count
 from piccolo.utils.encoding import dump_json
 
 from contest import clock
-from contest.db import atomic, fetch, lazy_commits
+from contest.db import atomic, committing_lazily, fetch, lazy_commits
 from contest.domain.audit import Actor, append_event
 from contest.enums import OutboxState
 from contest.rules import require_organiser
@@ -67,12 +67,19 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 async def add_job(job: str, args: dict[str, Any], *, dedupe_key: str | None = None) -> int | None:
     """Record a job in the current transaction. With a ``dedupe_key`` a second call is a no-op
     (None): the key is unique, and the insert leaves a row that already holds it as it is."""
+    _refuse_lazy()
     now = datetime.now(UTC)
     rows = await fetch(_INSERT_JOB, job, dump_json(args), dedupe_key, OutboxState.pending.value, now, now)
     if not rows:
         return None
     found: int = rows[0]["id"]
     return found
+
+
+def _refuse_lazy() -> None:
+    """A job must outlive a power cut once its change has: it is never recorded in a lazy commit."""
+    if committing_lazily():
+        raise RuntimeError("a job is recorded only in a commit that waits for the disk, not in lazy_commits()")
 
 
 # A job recorded by a change, as fixed SQL (the statement of every upload and submit): one
@@ -85,6 +92,7 @@ _INSERT_JOB = ('INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attem
 async def add_jobs(job: str, items: list[tuple[dict[str, Any], str]]) -> list[int]:
     """Record many jobs at once (inside the caller's transaction), each with its dedupe key;
     keys already recorded are skipped. Returns the new outbox ids."""
+    _refuse_lazy()
     keys = [key for _, key in items]
     existing = {r["dedupe_key"] for r in await Outbox.select(Outbox.dedupe_key).where(
         Outbox.dedupe_key.is_in(keys or [""]))}

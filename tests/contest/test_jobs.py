@@ -294,6 +294,21 @@ def test_a_handler_that_marks_its_job_done_then_fails_leaves_it_to_run_again(db:
     assert len(runs) == 2
 
 
+def test_a_job_is_never_recorded_in_a_lazy_commit(db: str) -> None:
+    from contest.db import atomic, lazy_commits
+
+    async def scenario() -> None:
+        with lazy_commits():
+            async with atomic():
+                with pytest.raises(RuntimeError, match="waits for the disk"):
+                    await outbox.add_job("send_mail", {"to": "a@example.go.th"})
+                with pytest.raises(RuntimeError, match="waits for the disk"):
+                    await outbox.add_jobs("send_mail", [({"to": "a@example.go.th"}, "k")])
+        assert await Outbox.count() == 0
+
+    run(scenario())
+
+
 def _count_commits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """From now on, count the commits of this process's SQLite connections (COMMIT statements
     and writes outside a transaction) in the returned list's one item."""
