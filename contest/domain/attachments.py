@@ -22,12 +22,11 @@ from contest.domain.entries import (
     can_view_entry,
     entry_row,
     is_owner,
-    locked_entry_row,
     not_editable,
-    owned_entry,
+    owned,
     require_open,
 )
-from contest.domain.extensions import edition_with_deadline
+from contest.domain.extensions import entry_with_deadline
 from contest.enums import Role
 from contest.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from contest.i18n import current_language, t
@@ -52,25 +51,37 @@ class UploadAllowance:
     closes: datetime | None = None
 
 
-async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str, Any]) -> int:
+@dataclass(frozen=True)
+class UploadTarget:
+    """The caller's entry as an upload reads it before the body: its row, its edition's, its
+    organisation's deadline and its live files (the idempotency key is looked for among them)."""
+    entry: dict[str, Any]
+    edition: dict[str, Any]
+    closes: datetime
+    files: list[dict[str, Any]]
+
+
+async def _room_used(actor: Actor, entry_id: int, state: str, edition: dict[str, Any],
+                     live: list[dict[str, Any]] | None = None) -> int:
     """The bytes the entry's files take, once it may take one more file: still editable, and
-    fewer files than the limit (else the refusal)."""
+    fewer files than the limit (else the refusal). ``live``: its live files, read a moment ago."""
     if state not in EDITABLE_STATES:
         raise not_editable(actor, state, edition["published_at"])
-    live = await fetch(_LIVE_SIZES, entry_id)
+    if live is None:
+        live = await fetch(_LIVE_SIZES, entry_id)
     if len(live) >= MAX_FILES_PER_ENTRY:
         raise Conflict("An entry may have at most {n} files. Remove one first.", code="too_many_files",
                        n=MAX_FILES_PER_ENTRY)
     return sum(a["size"] for a in live)
 
 
-async def prepare_upload(*, actor: Actor, entry_id: int, entry: dict[str, Any] | None = None) -> UploadAllowance:
+async def prepare_upload(*, actor: Actor, entry_id: int, entry: UploadTarget | None = None) -> UploadAllowance:
     """Before reading an upload's body: may this caller add a file, and how big may it be?
-    ``entry``: the caller's entry row, read by :func:`uploaded_before` a moment ago."""
-    row = entry if entry is not None else await owned_entry(actor, entry_id)
-    edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
+    ``entry``: the caller's entry as :func:`earlier_upload` read it a moment ago."""
+    target = entry if entry is not None else await _upload_target(actor, entry_id)
+    row, edition, closes = target.entry, target.edition, target.closes
     await require_open(edition, row["organisation"], closes)
-    used = await _room_used(actor, entry_id, row["state"], edition)
+    used = await _room_used(actor, entry_id, row["state"], edition, target.files)
     remaining = max(0, edition["max_entry_bytes"] - used)
     if remaining == 0:
         raise entry_too_large(edition["max_entry_bytes"], 0)
@@ -127,15 +138,31 @@ async def uploaded_before(*, actor: Actor, entry_id: int, idempotency_key: str |
 
 
 async def earlier_upload(*, actor: Actor, entry_id: int,
-                         idempotency_key: str | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """:func:`uploaded_before`, and the caller's entry row it was checked against (for
-    :func:`prepare_upload`). An entry that is not the caller's is ``NotFound`` either way."""
+                         idempotency_key: str | None) -> tuple[dict[str, Any] | None, UploadTarget]:
+    """:func:`uploaded_before`, and the caller's entry it was checked against (for
+    :func:`prepare_upload`). An entry that is not the caller's is ``NotFound`` either way.
+    A key names one file of one entry (it holds the entry's id, and is unique): it is looked
+    for among the entry's live files."""
     key = upload_key(entry_id, idempotency_key)
-    row = await owned_entry(actor, entry_id)
+    target = await _upload_target(actor, entry_id)
     if key is None:
-        return None, row
-    rows = await fetch(_LIVE_BY_UPLOAD_KEY, key)
-    return (rows[0] if rows else None), row
+        return None, target
+    return next((f for f in target.files if f["upload_key"] == key), None), target
+
+
+async def _upload_target(actor: Actor, entry_id: int) -> UploadTarget:
+    found = await entry_with_deadline(entry_id)
+    row = owned(actor, found[0] if found else None)
+    assert found is not None
+    return UploadTarget(row, found[1], found[2], await fetch(_LIVE_FILES, entry_id))
+
+
+class _Recorded(Exception):
+    """An earlier try of the upload recorded its file: the transaction ends without a change."""
+
+    def __init__(self, attachment: dict[str, Any]) -> None:
+        super().__init__("recorded by an earlier try")
+        self.attachment = attachment
 
 
 async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, content_type: str, sha256: str,
@@ -151,51 +178,68 @@ async def add_attachment(*, actor: Actor, entry_id: int, name: str, size: int, c
     if allowance is not None and allowance.entry is not None and allowance.edition is not None:
         row, edition, closes = allowance.entry, allowance.edition, allowance.closes
     else:
-        row = await owned_entry(actor, entry_id)
-        edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
+        target = await _upload_target(actor, entry_id)
+        row, edition, closes = target.entry, target.edition, target.closes
     key = upload_key(entry_id, idempotency_key)
     if errors := kind_errors(kind):
         raise ValidationFailed(errors=errors, code="invalid_kind", allowed_kinds=list(ATTACHMENT_KINDS))
     kind = kind or _kind_for(content_type)
-    async with atomic():
-        current = await locked_entry_row(entry_id)
-        if current is None:
-            raise LookupError("a row that must exist is missing")
-        if key is not None:
-            found = await fetch(_BY_UPLOAD_KEY, key)
-            earlier = found[0] if found else None
-            if earlier is not None and earlier["deleted_at"] is None:
-                return earlier
-            if earlier is not None:  # removed since: the key names a new file now
-                await fetch(_FORGET_UPLOAD_KEY, earlier["id"])
-        await require_open(edition, row["organisation"], closes)
-        used = await _room_used(actor, entry_id, current["state"], edition)
-        if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
-            raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
-        rows = await fetch(_INSERT_ATTACHMENT, entry_id, kind, name[:255], size, content_type, sha256, storage_key,
-                           key, CheckState.pending.value, "{}", actor.id, datetime.now(UTC))
-        attachment = rows[0]
-        await fetch(_ENTRY_CHANGED, clock.now(), entry_id)
-        job = await outbox.add_job("check_attachment", {"attachment_id": attachment["id"]},
-                                   dedupe_key=f"check:{attachment['id']}")
-        # The chain's event last: on PostgreSQL it holds the chain's lock until the commit.
-        await append_event(actor=actor, action="attachment.add", subject_type="entry", subject_id=entry_id,
-                           after={"attachment_id": attachment["id"], "name": name, "size": size,
-                                  "sha256": sha256, "content_type": content_type})
+    try:
+        async with atomic():
+            attachment, job = await _record(actor, row, edition, closes, key, name=name, size=size, kind=kind,
+                                            content_type=content_type, sha256=sha256, storage_key=storage_key)
+    except _Recorded as earlier:
+        return earlier.attachment
     await outbox.dispatch([job])
     return attachment
 
 
+async def _record(actor: Actor, row: dict[str, Any], edition: dict[str, Any], closes: datetime | None,
+                  key: str | None, *, name: str, size: int, kind: str, content_type: str, sha256: str,
+                  storage_key: str) -> tuple[dict[str, Any], int | None]:
+    """:func:`add_attachment`'s transaction. The entry's new revision is written first: the write
+    locks its row until the commit (two uploads to one entry take turns) and returns it. Every
+    refusal below, and the file an earlier try recorded (:class:`_Recorded`), undo it with the
+    rest of the transaction."""
+    entry_id = row["id"]
+    changed = await fetch(_ENTRY_CHANGED, clock.now(), entry_id)
+    if not changed:
+        raise LookupError("a row that must exist is missing")
+    current = changed[0]
+    # Its live files, and the one the key names (live or removed), in one read.
+    files = await fetch(_LIVE_FILES_OR_KEY, entry_id, key)
+    if key is not None:
+        earlier = next((f for f in files if f["upload_key"] == key), None)
+        if earlier is not None and earlier["deleted_at"] is None:
+            raise _Recorded(earlier)
+        if earlier is not None:  # removed since: the key names a new file now
+            await fetch(_FORGET_UPLOAD_KEY, earlier["id"])
+    await require_open(edition, row["organisation"], closes)
+    used = await _room_used(actor, entry_id, current["state"], edition, [f for f in files if f["deleted_at"] is None])
+    if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
+        raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
+    rows = await fetch(_INSERT_ATTACHMENT, entry_id, kind, name[:255], size, content_type, sha256, storage_key,
+                       key, CheckState.pending.value, "{}", actor.id, datetime.now(UTC))
+    attachment = rows[0]
+    job = await outbox.add_job("check_attachment", {"attachment_id": attachment["id"]},
+                               dedupe_key=f"check:{attachment['id']}")
+    # The chain's event last: on PostgreSQL it holds the chain's lock until the commit.
+    await append_event(actor=actor, action="attachment.add", subject_type="entry", subject_id=entry_id,
+                       after={"attachment_id": attachment["id"], "name": name, "size": size,
+                              "sha256": sha256, "content_type": content_type})
+    return attachment, job
+
+
 # The upload's statements, as fixed SQL (no query object built per upload).
 _LIVE_SIZES = "SELECT size FROM attachment WHERE entry = {} AND deleted_at IS NULL"
-_BY_UPLOAD_KEY = "SELECT * FROM attachment WHERE upload_key = {}"
-_LIVE_BY_UPLOAD_KEY = "SELECT * FROM attachment WHERE upload_key = {} AND deleted_at IS NULL LIMIT 1"
+_LIVE_FILES = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
+_LIVE_FILES_OR_KEY = "SELECT * FROM attachment WHERE entry = {} AND (deleted_at IS NULL OR upload_key = {}) ORDER BY id"
 _FORGET_UPLOAD_KEY = "UPDATE attachment SET upload_key = NULL WHERE id = {}"
 _INSERT_ATTACHMENT = (
     'INSERT INTO attachment ("entry", "kind", "name", "size", "content_type", "sha256", "storage_key", "upload_key", '
     '"check_state", "check_details", "check_message", "thumbnail_key", "uploaded_by", "created_at", "deleted_at", '
     "\"purged_at\") VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, '', NULL, {}, {}, NULL, NULL) RETURNING *")
-_ENTRY_CHANGED = "UPDATE entry SET revision = revision + 1, updated_at = {} WHERE id = {}"
+_ENTRY_CHANGED = "UPDATE entry SET revision = revision + 1, updated_at = {} WHERE id = {} RETURNING *"
 
 
 async def named_keys(keys: list[str]) -> set[str]:

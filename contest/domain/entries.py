@@ -18,10 +18,10 @@ from functools import partial
 from typing import Any
 
 from contest import clock, dates
-from contest.db import fetch, fetch_kept, is_sqlite, stored_json
+from contest.db import fetch, fetch_kept, stored_json
 from contest.domain.audit import Actor
 from contest.domain.editions import edition_row
-from contest.domain.extensions import deadline_for, edition_with_deadline
+from contest.domain.extensions import deadline_for, entry_with_deadline
 from contest.domain.organisations import like_pattern
 from contest.domain.outcomes import visible_entry, visible_state, visible_state_condition
 from contest.domain.registry import KIND_LABELS, read_search
@@ -100,16 +100,7 @@ async def entry_row(entry_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-async def locked_entry_row(entry_id: int) -> dict[str, Any] | None:
-    """:func:`entry_row` inside a write transaction, the row locked until it ends: on PostgreSQL
-    read with ``FOR UPDATE`` (after waiting for another writer, the row as that one committed it);
-    SQLite's write transaction holds the whole database already."""
-    rows = await fetch(_ENTRY_ROW if is_sqlite() else _LOCKED_ENTRY_ROW, entry_id)
-    return rows[0] if rows else None
-
-
 _ENTRY_ROW = "SELECT * FROM entry WHERE id = {}"
-_LOCKED_ENTRY_ROW = _ENTRY_ROW + " FOR UPDATE"
 
 
 async def can_view_entry(actor: Actor | None, entry: dict[str, Any]) -> bool:
@@ -158,12 +149,12 @@ class EntryDetail:
 
 
 async def get_entry(actor: Actor | None, entry_id: int) -> EntryDetail:
-    row = await entry_row(entry_id)
-    if row is None or not await can_view_entry(actor, row):
+    found = await entry_with_deadline(entry_id)
+    row = found[0] if found else None
+    if found is None or row is None or not await can_view_entry(actor, row):
         refuse_pending_member(actor, row["organisation"] if row else None)
         raise NotFound("No such entry.", code="entry_not_found")
-    edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
-    return await entry_detail(actor, row, edition, closes)
+    return await entry_detail(actor, row, found[1], found[2])
 
 
 async def entry_detail(actor: Actor | None, row: dict[str, Any], edition: dict[str, Any], closes: datetime, *,

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from contest import clock
-from contest.db import atomic, fetch
+from contest.db import atomic, fetch, is_sqlite
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_row
 from contest.enums import EditionState, EntryState, EntryStates
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import t
 from contest.rules import is_organiser
-from contest.tables import DeadlineExtension, Entry, Organisation
+from contest.tables import DeadlineExtension, Edition, Entry, Organisation
 
 
 async def deadline_for(edition: dict[str, Any], organisation_id: int) -> datetime:
@@ -60,6 +60,41 @@ async def edition_with_deadline(organisation_id: int, *, edition_id: int | None 
             raise NotFound("No such edition.")
     edition = rows[0]
     return edition, _later(edition)
+
+
+def _entry_with_edition_sql() -> str:
+    """An entry's row, every column of its edition's (named ``edition:<column>``) and its
+    organisation's latest extension, in one statement."""
+    columns = ", ".join(f'edition."{name}" AS "edition:{name}"'
+                        for name in (column._meta.db_column_name for column in Edition._meta.columns))
+    return (f'SELECT entry.*, {columns}, x.closes_at AS "extended_until" FROM entry '
+            "JOIN edition ON edition.id = entry.edition "
+            "LEFT JOIN deadline_extension x ON x.edition = entry.edition AND x.organisation = entry.organisation "
+            "WHERE entry.id = {} ORDER BY x.closes_at DESC LIMIT 1")
+
+
+_ENTRY_WITH_EDITION = _entry_with_edition_sql()
+_LOCKED_ENTRY_WITH_EDITION = _ENTRY_WITH_EDITION + " FOR UPDATE OF entry"
+
+
+async def entry_with_deadline(entry_id: int, *, locked: bool = False) -> tuple[
+        dict[str, Any], dict[str, Any], datetime] | None:
+    """The entry's row as stored (``entries.entry_row``), its edition's (``editions.edition_by_id``)
+    and its organisation's deadline (:func:`deadline_for`), read together; None without the entry.
+    ``locked``: inside a write transaction, the entry's row is locked until it ends (on
+    PostgreSQL ``FOR UPDATE``, the row as another writer committed it; SQLite's write
+    transaction holds the whole database already)."""
+    rows = await fetch(_LOCKED_ENTRY_WITH_EDITION if locked and not is_sqlite() else _ENTRY_WITH_EDITION, entry_id)
+    if not rows:
+        return None
+    row, edition = {}, {}
+    for name, value in rows[0].items():
+        if name.startswith("edition:"):
+            edition[name[8:]] = value
+        else:
+            row[name] = value
+    edition["extended_until"] = row.pop("extended_until")
+    return row, edition, _later(edition)
 
 
 async def extend_deadline(*, actor: Actor, year: int, organisation_code: str, closes_at: datetime | None,

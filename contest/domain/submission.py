@@ -25,7 +25,6 @@ from contest.domain.entries import (
     entry_dict,
     entry_row,
     is_owner,
-    locked_entry_row,
     missing_for_submission,
     not_editable,
     owned,
@@ -34,7 +33,7 @@ from contest.domain.entries import (
     require_open,
     unknown_field_errors,
 )
-from contest.domain.extensions import edition_with_deadline
+from contest.domain.extensions import edition_with_deadline, entry_with_deadline
 from contest.domain.outcomes import visible_entry
 from contest.enums import EditionState, EntryState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -108,8 +107,10 @@ class Saved:
 
 async def save_entry(*, actor: Actor, entry_id: int, data: dict[str, Any], version: int | None) -> Saved:
     """:func:`update_entry`, returning the row it left and what it read."""
-    row = await owned_entry(actor, entry_id)
-    edition, closes = await edition_with_deadline(row["organisation"], edition_id=row["edition"])
+    found = await entry_with_deadline(entry_id)
+    row = owned(actor, found[0] if found else None)
+    assert found is not None
+    edition, closes = found[1], found[2]
     # Deadline and state first: after the deadline an invalid change is refused as late, not
     # as invalid (fixing it would not help).
     await require_open(edition, row["organisation"], closes)
@@ -239,8 +240,10 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
     SHA-256. Submitting again with nothing changed returns the same receipt, so a double click or
     two simultaneous submits give exactly one receipt."""
     async with atomic():
-        current = owned(actor, await locked_entry_row(entry_id))
-        edition, closes = await edition_with_deadline(current["organisation"], edition_id=current["edition"])
+        found = await entry_with_deadline(entry_id, locked=True)
+        current = owned(actor, found[0] if found else None)
+        assert found is not None
+        edition, closes = found[1], found[2]
         await require_open(edition, current["organisation"], closes)
         if current["state"] not in EDITABLE_STATES:
             raise not_editable(actor, current["state"], edition["published_at"],

@@ -985,3 +985,85 @@ def test_a_deadline_known_from_earlier_in_the_request_is_read_again_once_it_has_
     run(extensions.extend_deadline(actor=SYSTEM, year=2569, organisation_code=code,
                                    closes_at=closes + timedelta(days=2), reason="ไฟฟ้าดับทั้งตำบล"))
     assert run(entries.require_open(edition, org, closes)) == closes + timedelta(days=2)
+
+
+def test_the_entry_read_with_its_edition_and_deadline_is_the_three_reads(client) -> None:  # type: ignore[no-untyped-def]
+    """An entry, its edition and its organisation's deadline read in one statement are its row,
+    its edition's and ``deadline_for``, locked or not, before and after an extension."""
+    from contest.domain.editions import edition_by_id
+
+    _, org = _setup(client)
+    headers = login_token(client, "staff@example.go.th")
+    entry_id = _create(client, headers)["id"]
+
+    def same() -> None:
+        row = run(entries.entry_row(entry_id))
+        assert row is not None
+        edition = run(edition_by_id(row["edition"]))
+        expected = (row, edition, run(extensions.deadline_for(edition, row["organisation"])))
+        assert run(extensions.entry_with_deadline(entry_id)) == expected
+        assert run(extensions.entry_with_deadline(entry_id, locked=True)) == expected  # outside a transaction too
+        found = run(extensions.entry_with_deadline(entry_id))
+        assert found is not None and {k: type(v) for k, v in found[1].items()} == {
+            k: type(v) for k, v in edition.items()}
+
+    same()
+    closes = run(_edition())["submission_closes_at"]
+    run(extensions.extend_deadline(actor=SYSTEM, year=2569, organisation_code=org,
+                                   closes_at=closes + timedelta(days=2), reason="ถนนขาด เดินทางไม่ได้"))
+    same()
+    assert run(extensions.entry_with_deadline(entry_id + 1000)) is None
+
+
+def test_an_upload_recorded_meanwhile_by_its_earlier_try_is_returned_and_nothing_changes(client) -> None:  # type: ignore[no-untyped-def]
+    """Recording a file whose key an earlier try recorded while its body arrived returns that
+    file and leaves the entry as it was (its revision too); once that file is removed the key
+    names a new file."""
+    from contest.domain.audit import Actor
+
+    headers, org = _setup(client)
+    entry_id = _create(client, headers)["id"]
+    user = run(fetch_one("SELECT id, organisation FROM app_user WHERE email = {}", "staff@example.go.th"))
+    actor = Actor(id=user["id"], email="staff@example.go.th", role="applicant", organisation_id=user["organisation"])
+    allowance = run(attachments.prepare_upload(actor=actor, entry_id=entry_id))
+
+    def record(storage_key: str) -> dict:  # type: ignore[type-arg]
+        return run(attachments.add_attachment(
+            actor=actor, entry_id=entry_id, name="ผลงาน.pdf", size=1000, content_type="application/pdf",
+            sha256="a" * 64, storage_key=storage_key, idempotency_key="upload-0009-abcdef", allowance=allowance))
+
+    first = record("k/first")
+    before = run(entries.entry_row(entry_id))
+    again = record("k/again")
+    assert again["id"] == first["id"] and again["storage_key"] == "k/first"
+    assert run(entries.entry_row(entry_id)) == before and run(Attachment.count()) == 1
+    run(attachments.delete_attachment(actor=actor, attachment_id=first["id"]))
+    third = record("k/third")
+    assert third["id"] != first["id"] and third["upload_key"] == f"{entry_id}:upload-0009-abcdef"
+    assert run(fetch_one("SELECT upload_key FROM attachment WHERE id = {}", first["id"]))["upload_key"] is None
+    assert run(entries.entry_row(entry_id))["revision"] == before["revision"] + 2  # type: ignore[index]
+
+
+async def fetch_one(sql: str, *args):  # type: ignore[no-untyped-def]
+    from contest.db import fetch
+    return (await fetch(sql, *args))[0]
+
+
+def test_a_checks_written_out_record_stores_what_the_query_builder_stored(client) -> None:  # type: ignore[no-untyped-def]
+    """The check job's outcome written with a written-out statement: the same values and types
+    as the query builder's update left."""
+    headers, _ = _setup(client)
+    entry_id = _create(client, headers)["id"]
+    ids = [_upload(client, headers, entry_id, f"ผลงาน{n}.pdf", make_pdf(n + 1)).json()["id"] for n in (1, 2)]
+    for _ in range(500):  # the app's own job runner checks them first
+        if run(Attachment.count().where(Attachment.check_state == "pending")) == 0:
+            break
+        time.sleep(0.02)
+    assert run(Attachment.count().where(Attachment.check_state == "pending")) == 0
+    details = {"pages": 3, "note": "ภาษาไทย", "nested": {"a": [1, 2]}}
+    run(Attachment.update({Attachment.check_state: "passed", Attachment.check_details: details,
+                           Attachment.check_message: "ผ่าน"}).where(Attachment.id == ids[0]))
+    run(attachments.record_check(attachment_id=ids[1], state="passed", details=details, message="ผ่าน"))
+    rows = [run(fetch_one("SELECT check_state, check_details, check_message FROM attachment WHERE id = {}", i))
+            for i in ids]
+    assert rows[0] == rows[1] and stored_json(rows[1]["check_details"], None) == details
