@@ -642,6 +642,19 @@ async def atomic() -> AsyncIterator[None]:
 
 
 @asynccontextmanager
+async def one_commit() -> AsyncIterator[None]:
+    """Writes that may as well commit apart, committed together where that is cheaper: on SQLite
+    one transaction (:func:`atomic`: one turn of the writer and one commit, where each write on
+    its own takes both again); on PostgreSQL none, each statement commits by itself (a
+    transaction would add its BEGIN and COMMIT, two round trips, and commit no less)."""
+    if isinstance(engine(), PostgresEngine):
+        yield
+        return
+    async with atomic():
+        yield
+
+
+@asynccontextmanager
 async def write_transaction(db: Engine) -> AsyncIterator[None]:
     """:func:`atomic` on a given engine. On SQLite the transaction is IMMEDIATE and, on our
     engine, taken under the loop's write lock (nested calls join the outer transaction)."""

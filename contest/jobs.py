@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from contest.db import atomic, fetch, lazy_commits
+from contest.db import fetch, lazy_commits, one_commit
 from contest.domain import outbox
 from contest.mail import Mail, deliver
 from uploads.checks import CheckState
@@ -105,9 +105,9 @@ async def check_attachment(args: dict[str, Any], outbox_id: int) -> None:
         return
     preview = result.state == CheckState.passed and att["content_type"].startswith("image/")
     # The outcome can be checked again, so it is committed as the job's bookkeeping is; with no
-    # preview to make, the job is done with it, in the same commit.
+    # preview to make, the job is done with it, in the same commit on SQLite (``one_commit``).
     with lazy_commits():
-        async with atomic():
+        async with one_commit():
             await record_check(attachment_id=attachment_id, state=result.state, details=result.details,
                                message=_result_message(result))
             if not preview:

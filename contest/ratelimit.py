@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contest import clock
-from contest.db import atomic, fetch, lazy_commits
+from contest.db import fetch, lazy_commits, one_commit
 from contest.errors import RateLimited
 from contest.tables import RateCounter
 
@@ -158,10 +158,10 @@ class DatabaseCounter:
         await RateCounter.delete().where(RateCounter.key == key)
 
     async def attempts(self, items: list[tuple[str, Delay]]) -> int:
-        # One transaction: one turn of the database's writer and one commit for the log-in's
-        # counters. A count lost to a power cut costs an attacker's guesses, not a person's work.
+        # One commit for the log-in's counters (on SQLite one turn of the database's writer). A
+        # count lost to a power cut costs an attacker's guesses, not a person's work.
         with lazy_commits():
-            async with atomic():
+            async with one_commit():
                 return await _first_wait(self, items)
 
     async def clear_all(self, keys: list[str]) -> None:
@@ -298,15 +298,16 @@ async def reset_login_failures(email: str, address: str) -> None:
 
 @asynccontextmanager
 async def login_succeeded(email: str, address: str) -> AsyncIterator[None]:
-    """``reset_login_failures`` in a transaction the caller goes on writing in (the token it
-    issues): one turn of the database's writer and one commit for both. Redis's copies, if any,
+    """``reset_login_failures`` committed with what the caller writes next (the token it
+    issues): on SQLite one transaction, one turn of the database's writer and one commit for
+    both; on PostgreSQL each commits by itself (``db.one_commit``). Redis's copies, if any,
     are cleared first, outside the transaction, so no Redis call holds the database's writer.
     The commit does not wait for the disk (``lazy_commits``): a power cut can lose at most this
     token and counters, and the person logs in again."""
     keys = _account_keys(email, address)
     await _counter.clear_outside_database(keys)
     with lazy_commits():
-        async with atomic():
+        async with one_commit():
             await DatabaseCounter().clear_all(keys)
             yield
 

@@ -271,11 +271,12 @@ async def authenticate(email: str, password: str) -> Actor:
     if _hasher.check_needs_rehash(user["password_hash"]):
         new_hash = await hash_password_async(password)  # off the loop, like every argon2 call
         await User.update({User.password_hash: new_hash}).where(User.id == user["id"])
+    twofactor.enrolled_as_read(user["id"], user["totp_enabled_at"])  # the log-in asks next
     return actor_from_row(user)
 
 
 # Every log-in's statements, as fixed SQL (no query object built per log-in).
-_USER_BY_EMAIL = ("SELECT id, email, role, organisation, password_hash, email_confirmed_at, is_active "
+_USER_BY_EMAIL = ("SELECT id, email, role, organisation, password_hash, email_confirmed_at, is_active, totp_enabled_at "
                   "FROM app_user WHERE email = {}")
 _INSERT_TOKEN = ('INSERT INTO auth_token ("kind", "token_hash", "user", "csrf_token", "created_at", "expires_at", '
                  '"revoked_at", "user_agent", "ip_address", "last_seen_at", "mfa_at") '

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pyotp
 import segno
 
-from contest import clock, db
+from contest import clock, db, memo
 from contest.db import atomic
 from contest.domain.audit import Actor, append_event
 from contest.enums import Role
@@ -80,8 +80,17 @@ class Enrolment:
 
 
 async def is_enrolled(user_id: int) -> bool:
+    known = memo.recall(("two_factor_enrolled", user_id))
+    if known is not memo.MISSING:
+        return bool(known)
     rows = await db.fetch("SELECT totp_enabled_at FROM app_user WHERE id = {}", user_id)
     return bool(rows and rows[0]["totp_enabled_at"])
+
+
+def enrolled_as_read(user_id: int, totp_enabled_at: object) -> None:
+    """The account's two-factor enrolment as a read of its row found it: :func:`is_enrolled`
+    answers from it for the rest of the request (a log-in does not enrol or disenrol)."""
+    memo.remember(("two_factor_enrolled", user_id), bool(totp_enabled_at))
 
 
 async def start_enrolment(actor: Actor) -> Enrolment:

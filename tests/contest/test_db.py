@@ -319,3 +319,19 @@ def test_db_a_pooled_postgres_connection_is_handed_back_without_a_reset_trip_but
             await pool.close()
 
     run(go())
+
+
+def test_db_one_commit_is_one_transaction_on_sqlite_and_none_on_postgres(db: str) -> None:
+    """Writes in ``one_commit`` commit together on SQLite (a failure undoes them all) and each by
+    itself on PostgreSQL (no BEGIN and COMMIT round trips: what was written before stays)."""
+    from contest.db import fetch, is_sqlite, one_commit
+
+    async def go() -> None:
+        async with one_commit():
+            await fetch("INSERT INTO rate_counter (key, hits, not_before, expires) VALUES ({}, 1, 0, 0)", "a")
+            raise RuntimeError("after the first write")
+
+    with pytest.raises(RuntimeError):
+        run(go())
+    kept = run(fetch("SELECT key FROM rate_counter WHERE key = {}", "a"))
+    assert kept == ([] if is_sqlite() else [{"key": "a"}])
