@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from piccolo.utils.encoding import dump_json
@@ -35,7 +35,7 @@ from contest.domain.entries import (
 )
 from contest.domain.extensions import edition_with_deadline, entry_with_deadline
 from contest.domain.outcomes import visible_entry
-from contest.enums import EditionState, EntryState, Role
+from contest.enums import EditionState, EntryState, OutboxState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, format_size, t
 from contest.rules import refuse_any_pending, refuse_pending_member
@@ -257,25 +257,23 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
         if problems:
             raise ValidationFailed("The entry is not complete yet.", errors=problems, code="incomplete")
         now = clock.now()
-        claimed = await fetch(_CLAIM_SUBMISSION, EntryState.submitted.value, current["revision"], now, entry_id,
-                              current["revision"], current["revision"])
-        if not claimed:  # another submit of this revision won the race
-            raced = await Receipt.select().where(Receipt.entry == entry_id).order_by(
-                Receipt.sequence, ascending=False).first()
-            if raced is None:
-                raise Conflict("The entry changed while submitting. Please try again.", code="stale_version")
-            return SubmitResult(receipt=receipt_view(raced), created=False)
-        sequence = claimed[0]["submission_count"]
+        # The entry's row is locked (on SQLite the whole database): this submission is the next
+        # of its count, and the receipt's number is known before it is written.
+        sequence = current["submission_count"] + 1
         number = f"DLG{edition['year']}-{entry_id:06d}-{sequence:02d}"
         files = [{"attachment_id": a["id"], "name": a["name"], "size": a["size"], "sha256": a["sha256"],
                   "content_type": a["content_type"]} for a in attachments]
         snapshot = audit_values({k: current.get(k) for k in FIELDS})
         snapshot["links"] = stored_json(current.get("links"), [])
-        rows = await fetch(_INSERT_RECEIPT, entry_id, number, sequence, current["revision"], now, actor.id,
-                           dump_json(snapshot), dump_json(files))
-        receipt = rows[0]
-        job = await outbox.add_job("send_mail", _receipt_mail(actor.email, edition, current, receipt, files),
-                                   dedupe_key=f"receipt:{number}")
+        mail = _receipt_mail(actor.email, edition, current, {"number": number, "submitted_at": now}, files)
+        written = await _write_submission(current, sequence, number, now, actor.id, snapshot, files, mail)
+        if written is None:  # another submit of this revision won the race
+            raced = await Receipt.select().where(Receipt.entry == entry_id).order_by(
+                Receipt.sequence, ascending=False).first()
+            if raced is None:
+                raise Conflict("The entry changed while submitting. Please try again.", code="stale_version")
+            return SubmitResult(receipt=receipt_view(raced), created=False)
+        receipt, job = written
         # The chain's event last: on PostgreSQL it holds the chain's lock until the commit.
         await append_event(actor=actor, action="entry.submit", subject_type="entry", subject_id=entry_id,
                            before={"state": current["state"]},
@@ -283,6 +281,30 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
                                {"name": f["name"], "size": f["size"], "sha256": f["sha256"]} for f in files]})
     await outbox.dispatch([job])
     return SubmitResult(receipt=receipt_view(receipt), created=True)
+
+
+async def _write_submission(current: dict[str, Any], sequence: int, number: str, now: datetime,
+                            submitted_by: int | None, snapshot: dict[str, Any], files: list[dict[str, Any]],
+                            mail: dict[str, str]) -> tuple[dict[str, Any], int | None] | None:
+    """The submission's writes: the entry claimed for this revision as its ``sequence``-th
+    submission, the receipt, and the receipt's mail in the outbox. On PostgreSQL one statement
+    (each write feeding the next), on SQLite three. None when the claim found the entry changed."""
+    claim = (EntryState.submitted.value, current["revision"], now, current["id"], current["revision"],
+             current["revision"], sequence - 1)
+    receipt = (current["id"], number, current["revision"], now, submitted_by, dump_json(snapshot), dump_json(files))
+    queued = datetime.now(UTC)  # as ``outbox.add_job`` stamps a job
+    job = ("send_mail", dump_json(mail), f"receipt:{number}", OutboxState.pending.value, queued, queued)
+    if not is_sqlite():
+        rows = await fetch(_SUBMISSION_WRITES, *claim, *receipt, *job)
+        if not rows:
+            return None
+        written = rows[0]
+        job_id: int | None = written.pop("outbox_id")
+        return written, job_id
+    if not await fetch(_CLAIM_SUBMISSION, *claim):
+        return None
+    written = (await fetch(_INSERT_RECEIPT, receipt[0], number, sequence, *receipt[2:]))[0]
+    return written, await outbox.add_job("send_mail", mail, dedupe_key=f"receipt:{number}")
 
 
 _LIVE_ENTRIES = ("SELECT COUNT(*) AS n FROM entry WHERE edition = {} AND organisation = {} AND state IN ("
@@ -293,9 +315,21 @@ _CLAIM_SUBMISSION = (
     "UPDATE entry SET state = {}, submitted_revision = {}, submitted_at = {}, "
     "submission_count = submission_count + 1 "
     "WHERE id = {} AND revision = {} AND (submitted_revision IS NULL OR submitted_revision != {}) "
-    "RETURNING submission_count")
-_INSERT_RECEIPT = ('INSERT INTO receipt ("entry", "number", "sequence", "revision", "submitted_at", "submitted_by", '
-                   '"snapshot", "files") VALUES ({}, {}, {}, {}, {}, {}, {}, {}) RETURNING *')
+    "AND submission_count = {} RETURNING submission_count")
+_RECEIPT_COLUMNS = '"entry", "number", "sequence", "revision", "submitted_at", "submitted_by", "snapshot", "files"'
+_INSERT_RECEIPT = f"INSERT INTO receipt ({_RECEIPT_COLUMNS}) VALUES (" + ", ".join(["{}"] * 8) + ") RETURNING *"
+# PostgreSQL's writes of a submission in one statement: the claim, then the receipt numbered by
+# it, then the receipt's mail (``outbox.add_job``'s row), each from the row the one before wrote.
+_SUBMISSION_WRITES = (
+    "WITH claimed AS (" + _CLAIM_SUBMISSION + "), "
+    f"receipt_row AS (INSERT INTO receipt ({_RECEIPT_COLUMNS}) "
+    "SELECT {}::integer, {}::varchar, claimed.submission_count, {}::integer, {}::timestamptz, {}::integer, "
+    "{}::json, {}::json FROM claimed RETURNING *), "
+    'mail AS (INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
+    '"available_at", "claimed_until", "done_at") '
+    "SELECT {}::varchar, {}::json, {}::varchar, {}::varchar, 0, '', {}::timestamptz, {}::timestamptz, NULL, NULL "
+    'FROM receipt_row ON CONFLICT ("dedupe_key") DO NOTHING RETURNING id) '
+    'SELECT receipt_row.*, (SELECT id FROM mail) AS "outbox_id" FROM receipt_row')
 
 
 def _receipt_mail(to: str, edition: dict[str, Any], entry: dict[str, Any], receipt: dict[str, Any],

@@ -1067,3 +1067,35 @@ def test_a_checks_written_out_record_stores_what_the_query_builder_stored(client
     rows = [run(fetch_one("SELECT check_state, check_details, check_message FROM attachment WHERE id = {}", i))
             for i in ids]
     assert rows[0] == rows[1] and stored_json(rows[1]["check_details"], None) == details
+
+
+def test_a_submissions_writes_leave_the_rows_the_separate_statements_leave(client) -> None:  # type: ignore[no-untyped-def]
+    """The submission's claim, receipt and mail (one statement on PostgreSQL): the receipt is
+    numbered by the entry's count of submissions, and the mail's outbox row is the row
+    ``outbox.add_job`` writes for the same job, column by column and type by type."""
+    from contest.db import atomic, fetch
+    from contest.domain import outbox
+
+    headers, _ = _setup(client)
+    entry_id, _ = _complete_entry(client, headers)
+    for n in (1, 2):
+        resp = client.post(f"/api/v1/entries/{entry_id}/submit", headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["receipt"]["number"] == f"DLG2569-{entry_id:06d}-{n:02d}"
+        client.patch(f"/api/v1/entries/{entry_id}", headers=headers, json={"title": f"ฉบับที่ {n + 1}",
+                                                                          "version": 1 + n})
+    receipts = run(fetch("SELECT sequence, revision, number FROM receipt WHERE entry = {} ORDER BY id", entry_id))
+    assert [r["sequence"] for r in receipts] == [1, 2]
+    assert run(fetch_one("SELECT submission_count FROM entry WHERE id = {}", entry_id))["submission_count"] == 2
+    written = run(fetch_one("SELECT * FROM outbox WHERE dedupe_key = {}", f"receipt:{receipts[0]['number']}"))
+
+    async def add_same() -> int | None:
+        async with atomic():
+            return await outbox.add_job("send_mail", stored_json(written["args"], {}), dedupe_key="same-as-receipt")
+
+    added = run(fetch_one("SELECT * FROM outbox WHERE id = {}", run(add_same())))
+    skip = ("id", "dedupe_key", "created_at", "available_at", "state", "attempts", "claimed_until", "done_at")
+    assert {k: v for k, v in written.items() if k not in skip} == {k: v for k, v in added.items() if k not in skip}
+    stamps = ("created_at", "available_at")  # the state may have moved on: the app's job runner sends it
+    assert {k: type(v) for k, v in written.items() if k not in skip or k in stamps} == {
+        k: type(v) for k, v in added.items() if k not in skip or k in stamps}
