@@ -178,6 +178,8 @@ class Load:
     cpu_seconds: float = 0.0
     #: The server processes' CPU during the load (user + system), and the machine's load average after it.
     server_cpu_seconds: float = 0.0
+    #: PostgreSQL's processes' CPU during the load (its backends serving the app among them); None on SQLite.
+    database_cpu_seconds: float | None = None
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -443,6 +445,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu(services: Path) -> dict[int, float]:
+    """The CPU seconds of each process of the PostgreSQL cluster ``services.sh`` started in
+    ``services`` (the postmaster and its children: a backend per pooled connection)."""
+    postmaster = int((services / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    return {pid: cpu_seconds([pid]) for pid in process_tree(postmaster)}
+
+
 def server_log_errors(log: Path) -> list[str]:
     text = log.read_text(errors="replace") if log.exists() else ""
     lines = text.splitlines()
@@ -483,8 +492,12 @@ def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | N
                   f"{clients} clients …", flush=True)
             server_pids = process_tree(proc.pid)
             server_cpu = cpu_seconds(server_pids)
+            database_before = database_cpu(work / "services") if db == "postgres" else None
             load = asyncio.run(run_load(f"http://127.0.0.1:{port}", orgs, clients, client_kind))
             load.server_cpu_seconds = cpu_seconds(server_pids) - server_cpu
+            if database_before is not None:
+                load.database_cpu_seconds = sum(seconds - database_before.get(pid, 0.0)
+                                                for pid, seconds in database_cpu(work / "services").items())
             load.load_average = os.getloadavg()
             rss_peak = sampler.stop()
             facts = wait_for_checks(env, limit=120)
@@ -542,7 +555,12 @@ def report(r: RunResult) -> None:
         print(f"  {step:<8} {len(v):>5} {statistics.fmean(v) * 1e3:>8.0f} {pct(v, .5) * 1e3:>8.0f} "
               f"{pct(v, .95) * 1e3:>8.0f} {pct(v, .99) * 1e3:>8.0f} {max(v) * 1e3:>8.0f}")
     print(f"  errors: {len(load.errors)}; retries: {dict(load.retries) or 0}; CPU during the load: client "
-          f"{load.cpu_seconds:.1f} s, server {load.server_cpu_seconds:.1f} s (wall {load.seconds:.1f} s); "
+          f"{load.cpu_seconds:.1f} s, server {load.server_cpu_seconds:.1f} s "
+          f"({load.server_cpu_seconds / max(load.done, 1) * 1e3:.0f} ms an entry)"
+          + (f", PostgreSQL {load.database_cpu_seconds:.1f} s "
+             f"({load.database_cpu_seconds / max(load.done, 1) * 1e3:.0f} ms an entry)"
+             if load.database_cpu_seconds is not None else "")
+          + f" (wall {load.seconds:.1f} s); "
           f"load average after it {' '.join(f'{x:.2f}' for x in load.load_average)}")
     for step, i, what, text in load.errors[:10]:
         print(f"    {step} org {i}: {what} {text}")
