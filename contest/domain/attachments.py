@@ -11,7 +11,7 @@ from typing import Any
 from piccolo.utils.encoding import dump_json
 
 from contest import clock
-from contest.db import atomic, existing, fetch, lock_row, stored_json
+from contest.db import atomic, existing, fetch, is_sqlite, lock_row, stored_json
 from contest.domain import outbox
 from contest.domain.audit import Actor, append_event
 from contest.domain.editions import edition_by_id
@@ -218,11 +218,17 @@ async def _record(actor: Actor, row: dict[str, Any], edition: dict[str, Any], cl
     used = await _room_used(actor, entry_id, current["state"], edition, [f for f in files if f["deleted_at"] is None])
     if used + size > edition["max_entry_bytes"]:  # another upload took the room meanwhile
         raise entry_too_large(edition["max_entry_bytes"], max(0, edition["max_entry_bytes"] - used))
-    rows = await fetch(_INSERT_ATTACHMENT, entry_id, kind, name[:255], size, content_type, sha256, storage_key,
-                       key, CheckState.pending.value, "{}", actor.id, datetime.now(UTC))
-    attachment = rows[0]
-    job = await outbox.add_job("check_attachment", {"attachment_id": attachment["id"]},
-                               dedupe_key=f"check:{attachment['id']}")
+    values = (entry_id, kind, name[:255], size, content_type, sha256, storage_key, key, CheckState.pending.value,
+              "{}", actor.id, datetime.now(UTC))
+    job: int | None
+    if is_sqlite():
+        attachment = (await fetch(_INSERT_ATTACHMENT, *values))[0]
+        job = await outbox.add_job("check_attachment", {"attachment_id": attachment["id"]},
+                                   dedupe_key=f"check:{attachment['id']}")
+    else:  # the file and its check's job in one statement
+        attachment = (await fetch(_INSERT_ATTACHMENT_AND_CHECK, *values, "check_attachment",
+                                  *outbox.new_job_stamps()))[0]
+        job = attachment.pop("outbox_id")
     # The chain's event last: on PostgreSQL it holds the chain's lock until the commit.
     await append_event(actor=actor, action="attachment.add", subject_type="entry", subject_id=entry_id,
                        after={"attachment_id": attachment["id"], "name": name, "size": size,
@@ -239,6 +245,12 @@ _INSERT_ATTACHMENT = (
     'INSERT INTO attachment ("entry", "kind", "name", "size", "content_type", "sha256", "storage_key", "upload_key", '
     '"check_state", "check_details", "check_message", "thumbnail_key", "uploaded_by", "created_at", "deleted_at", '
     "\"purged_at\") VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, '', NULL, {}, {}, NULL, NULL) RETURNING *")
+# PostgreSQL's record of a file and of its check's job (``outbox.add_job``'s row) in one statement.
+_INSERT_ATTACHMENT_AND_CHECK = (
+    f"WITH file AS ({_INSERT_ATTACHMENT}), check_job AS ("
+    + outbox.job_after("file", args="('{\"attachment_id\": ' || file.id || '}')::json",
+                       dedupe_key="'check:' || file.id")
+    + ') SELECT file.*, (SELECT id FROM check_job) AS "outbox_id" FROM file')
 _ENTRY_CHANGED = "UPDATE entry SET revision = revision + 1, updated_at = {} WHERE id = {} RETURNING *"
 
 

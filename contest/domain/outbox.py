@@ -76,6 +76,24 @@ async def add_job(job: str, args: dict[str, Any], *, dedupe_key: str | None = No
     return found
 
 
+def job_after(source: str, *, args: str = "{}::json", dedupe_key: str = "{}::varchar") -> str:
+    """:func:`add_job`'s row written in a statement of PostgreSQL's from the row of ``source``,
+    a data-modifying part of the same statement (the receipt or file the job is for): its
+    ``args`` and ``dedupe_key`` are SQL over that row or parameters. The parameters in order:
+    the job's name, those of ``args`` and ``dedupe_key``, then :func:`new_job_stamps`."""
+    return ('INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
+            f'"available_at", "claimed_until", "done_at") SELECT {{}}::varchar, {args}, {dedupe_key}, {{}}::varchar, '
+            f"0, '', {{}}::timestamptz, {{}}::timestamptz, NULL, NULL FROM {source} "
+            'ON CONFLICT ("dedupe_key") DO NOTHING RETURNING id')
+
+
+def new_job_stamps() -> tuple[str, datetime, datetime]:
+    """The state and times :func:`add_job` gives a new job (never in a lazy commit)."""
+    _refuse_lazy()
+    now = datetime.now(UTC)
+    return OutboxState.pending.value, now, now
+
+
 def _refuse_lazy() -> None:
     """A job must outlive a power cut once its change has: it is never recorded in a lazy commit."""
     if committing_lazily():

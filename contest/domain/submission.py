@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from piccolo.utils.encoding import dump_json
@@ -35,7 +35,7 @@ from contest.domain.entries import (
 )
 from contest.domain.extensions import edition_with_deadline, entry_with_deadline
 from contest.domain.outcomes import visible_entry
-from contest.enums import EditionState, EntryState, OutboxState, Role
+from contest.enums import EditionState, EntryState, Role
 from contest.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contest.i18n import format_date, format_size, t
 from contest.rules import refuse_any_pending, refuse_pending_member
@@ -292,8 +292,7 @@ async def _write_submission(current: dict[str, Any], sequence: int, number: str,
     claim = (EntryState.submitted.value, current["revision"], now, current["id"], current["revision"],
              current["revision"], sequence - 1)
     receipt = (current["id"], number, current["revision"], now, submitted_by, dump_json(snapshot), dump_json(files))
-    queued = datetime.now(UTC)  # as ``outbox.add_job`` stamps a job
-    job = ("send_mail", dump_json(mail), f"receipt:{number}", OutboxState.pending.value, queued, queued)
+    job = ("send_mail", dump_json(mail), f"receipt:{number}", *outbox.new_job_stamps())
     if not is_sqlite():
         rows = await fetch(_SUBMISSION_WRITES, *claim, *receipt, *job)
         if not rows:
@@ -325,10 +324,7 @@ _SUBMISSION_WRITES = (
     f"receipt_row AS (INSERT INTO receipt ({_RECEIPT_COLUMNS}) "
     "SELECT {}::integer, {}::varchar, claimed.submission_count, {}::integer, {}::timestamptz, {}::integer, "
     "{}::json, {}::json FROM claimed RETURNING *), "
-    'mail AS (INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
-    '"available_at", "claimed_until", "done_at") '
-    "SELECT {}::varchar, {}::json, {}::varchar, {}::varchar, 0, '', {}::timestamptz, {}::timestamptz, NULL, NULL "
-    'FROM receipt_row ON CONFLICT ("dedupe_key") DO NOTHING RETURNING id) '
+    "mail AS (" + outbox.job_after("receipt_row") + ") "
     'SELECT receipt_row.*, (SELECT id FROM mail) AS "outbox_id" FROM receipt_row')
 
 

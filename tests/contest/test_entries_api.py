@@ -1070,11 +1070,10 @@ def test_a_checks_written_out_record_stores_what_the_query_builder_stored(client
 
 
 def test_a_submissions_writes_leave_the_rows_the_separate_statements_leave(client) -> None:  # type: ignore[no-untyped-def]
-    """The submission's claim, receipt and mail (one statement on PostgreSQL): the receipt is
-    numbered by the entry's count of submissions, and the mail's outbox row is the row
-    ``outbox.add_job`` writes for the same job, column by column and type by type."""
-    from contest.db import atomic, fetch
-    from contest.domain import outbox
+    """The submission's claim, receipt and mail, and a file with its check's job (each one
+    statement on PostgreSQL): the receipt is numbered by the entry's count of submissions, and
+    the jobs' outbox rows are the rows ``outbox.add_job`` writes for the same jobs."""
+    from contest.db import fetch
 
     headers, _ = _setup(client)
     entry_id, _ = _complete_entry(client, headers)
@@ -1087,15 +1086,28 @@ def test_a_submissions_writes_leave_the_rows_the_separate_statements_leave(clien
     receipts = run(fetch("SELECT sequence, revision, number FROM receipt WHERE entry = {} ORDER BY id", entry_id))
     assert [r["sequence"] for r in receipts] == [1, 2]
     assert run(fetch_one("SELECT submission_count FROM entry WHERE id = {}", entry_id))["submission_count"] == 2
-    written = run(fetch_one("SELECT * FROM outbox WHERE dedupe_key = {}", f"receipt:{receipts[0]['number']}"))
+    assert_written_as_add_job_writes(f"receipt:{receipts[0]['number']}")
+    files = run(fetch("SELECT id FROM attachment WHERE entry = {}", entry_id))
+    assert files and all(assert_written_as_add_job_writes(f"check:{f['id']}") for f in files)
+
+
+def assert_written_as_add_job_writes(dedupe_key: str) -> bool:
+    """The outbox row of ``dedupe_key`` is the row ``outbox.add_job`` writes for the same job,
+    column by column and type by type (but its id, key, times and how far it has run)."""
+    from contest.db import atomic
+    from contest.domain import outbox
+
+    written = run(fetch_one("SELECT * FROM outbox WHERE dedupe_key = {}", dedupe_key))
 
     async def add_same() -> int | None:
         async with atomic():
-            return await outbox.add_job("send_mail", stored_json(written["args"], {}), dedupe_key="same-as-receipt")
+            return await outbox.add_job(written["job"], stored_json(written["args"], {}),
+                                        dedupe_key=f"same-as-{dedupe_key}")
 
     added = run(fetch_one("SELECT * FROM outbox WHERE id = {}", run(add_same())))
     skip = ("id", "dedupe_key", "created_at", "available_at", "state", "attempts", "claimed_until", "done_at")
     assert {k: v for k, v in written.items() if k not in skip} == {k: v for k, v in added.items() if k not in skip}
-    stamps = ("created_at", "available_at")  # the state may have moved on: the app's job runner sends it
+    stamps = ("created_at", "available_at")  # the state may have moved on: the app's job runner ran it
     assert {k: type(v) for k, v in written.items() if k not in skip or k in stamps} == {
         k: type(v) for k, v in added.items() if k not in skip or k in stamps}
+    return True
