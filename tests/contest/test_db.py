@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from piccolo.querystring import QueryString
 
-from contest.db import ContestSQLiteEngine, InlineConnection, lazy_commits, write_transaction
+from contest.db import lazy_commits, write_transaction
+from contest.sqlite_engine import ContestSQLiteEngine, InlineConnection
 from tests.conftest import run
 
 pytestmark = pytest.mark.integration
@@ -243,7 +244,7 @@ def test_db_a_cancelled_request_waits_for_its_commit_before_the_connection_is_to
     # with it: the task waits, then is cancelled.
     import time
 
-    from contest.db import _on_thread
+    from contest.sqlite_engine import _on_thread
 
     finished: list[str] = []
 

@@ -312,7 +312,7 @@ def test_a_job_is_never_recorded_in_a_lazy_commit(db: str) -> None:
 def _count_commits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """From now on, count the commits of this process's SQLite connections (COMMIT statements
     and writes outside a transaction) in the returned list's one item."""
-    from contest.db import InlineConnection
+    from contest.sqlite_engine import InlineConnection
 
     count = [0]
     for name in ("execute", "execute_fetchall"):
