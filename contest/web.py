@@ -1,5 +1,6 @@
-"""Per-request plumbing shared by every route, as four small middlewares (``REQUEST_MIDDLEWARE``,
-in order): language, path integers, who is calling, and what body it may send with its CSRF token;
+"""Per-request plumbing shared by every route, as five small middlewares (``REQUEST_MIDDLEWARE``,
+in order): an answer before the body was read closes the connection, language, path integers, who
+is calling, and what body it may send with its CSRF token;
 plus the security headers of every answer (``security_headers``, a ``before_send`` hook).
 
 * Identity: ``Authorization: Bearer <token>`` (API clients) or the ``tdsid`` session cookie
@@ -34,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from litestar.exceptions import NotFoundException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from contest import memo
 from contest.domain.accounts import TokenUser, resolve_token
@@ -300,6 +301,34 @@ def _adding_headers(send: Send, headers: list[tuple[bytes, bytes]], *, public_sa
     return wrapped
 
 
+def unread_body_middleware(app: ASGIApp) -> ASGIApp:
+    """An answer given before the request's body was read to its end (a refused upload, a body of
+    the wrong type or too large) says ``Connection: close``: the server then drops the connection
+    with the unread rest, and a client told so opens a new one for its next request instead of
+    sending it on a connection about to close (where it would be lost without an answer)."""
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await app(scope, receive, send)
+            return
+        read = [False]
+
+        async def receiving() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                read[0] = True
+            return message
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and not read[0]:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await app(scope, receiving, sending)
+
+    return middleware
+
+
 def language_middleware(app: ASGIApp) -> ASGIApp:
     """``?lang=th|en`` (remembered in a cookie), else the cookie, else Accept-Language, else Thai."""
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -432,7 +461,8 @@ async def _check_unsafe_request(scope: Scope, receive: Receive,
 
 # In this order: language first (every later refusal speaks it), then the path, the caller, and
 # what the caller sent.
-REQUEST_MIDDLEWARE = [language_middleware, path_integer_middleware, authentication_middleware, csrf_middleware]
+REQUEST_MIDDLEWARE = [unread_body_middleware, language_middleware, path_integer_middleware,
+                      authentication_middleware, csrf_middleware]
 
 
 def _publicly_cacheable(headers: Any) -> bool:

@@ -81,6 +81,23 @@ def test_form_and_json_bodies_are_bounded(client) -> None:  # type: ignore[no-un
     assert _user_count() == 0
 
 
+def test_an_answer_before_the_body_is_read_closes_the_connection(client) -> None:  # type: ignore[no-untyped-def]
+    """A client must not send its next request on a connection whose unread body the server is
+    about to drop: such an answer says ``Connection: close``; one given after the body was read
+    keeps the connection."""
+    run(make_user("admin", email="admin@example.go.th"))
+    headers = login_token(client, "admin@example.go.th")
+    body, ctype = _multipart(FORGED_ADMIN)
+    refused = client.post("/api/v1/users", content=body, headers={**headers, "Content-Type": ctype})
+    assert refused.status_code == 415 and refused.headers.get("connection") == "close"
+    read = client.post("/api/v1/users", json={**FORGED_ADMIN, "email": "second@dga.or.th"}, headers=headers)
+    assert read.status_code == 202, read.text
+    assert "connection" not in read.headers
+    invalid = client.post("/api/v1/users", json={"email": "not-an-address"}, headers=headers)
+    assert invalid.status_code in (400, 422) and "connection" not in invalid.headers
+    assert "connection" not in client.get("/api/v1/editions", headers=headers).headers
+
+
 def test_deeply_nested_json_is_a_clear_400(client) -> None:  # type: ignore[no-untyped-def]
     deep = b"[" * 1100 + b"]" * 1100
     resp = client.post("/api/v1/auth/token", content=deep, headers={"Content-Type": "application/json"})
