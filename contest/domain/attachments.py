@@ -18,6 +18,7 @@ from contest.domain.editions import edition_by_id
 from contest.domain.entries import (
     ATTACHMENT_KINDS,
     EDITABLE_STATES,
+    LIVE_ATTACHMENTS_SQL,
     MAX_FILES_PER_ENTRY,
     can_view_entry,
     entry_row,
@@ -154,7 +155,7 @@ async def _upload_target(actor: Actor, entry_id: int) -> UploadTarget:
     found = await entry_with_deadline(entry_id)
     row = owned(actor, found[0] if found else None)
     assert found is not None
-    return UploadTarget(row, found[1], found[2], await fetch(_LIVE_FILES, entry_id))
+    return UploadTarget(row, found[1], found[2], await fetch(LIVE_ATTACHMENTS_SQL, entry_id))
 
 
 class _Recorded(Exception):
@@ -238,7 +239,6 @@ async def _record(actor: Actor, row: dict[str, Any], edition: dict[str, Any], cl
 
 # The upload's statements, as fixed SQL (no query object built per upload).
 _LIVE_SIZES = "SELECT size FROM attachment WHERE entry = {} AND deleted_at IS NULL"
-_LIVE_FILES = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
 _LIVE_FILES_OR_KEY = "SELECT * FROM attachment WHERE entry = {} AND (deleted_at IS NULL OR upload_key = {}) ORDER BY id"
 _FORGET_UPLOAD_KEY = "UPDATE attachment SET upload_key = NULL WHERE id = {}"
 _INSERT_ATTACHMENT = (

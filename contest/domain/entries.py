@@ -164,7 +164,7 @@ async def entry_detail(actor: Actor | None, row: dict[str, Any], edition: dict[s
     for a caller who may read it. ``organisation``: its row if read already; ``new``: the entry
     was created by this request, so it has no files and no receipts yet."""
     entry_id = row["id"]
-    attachments = [] if new else await fetch(_LIVE_ATTACHMENTS, entry_id)
+    attachments = [] if new else await fetch(LIVE_ATTACHMENTS_SQL, entry_id)
     receipts = [] if new else await fetch(_RECEIPTS, entry_id)
     org = organisation or (await fetch("SELECT * FROM organisation WHERE id = {}", row["organisation"]))[0]
     editable = row["state"] in EDITABLE_STATES and clock.now() < closes and is_owner(actor, row)
@@ -185,7 +185,8 @@ async def entry_detail(actor: Actor | None, row: dict[str, Any], edition: dict[s
                        organisation=org, closes_at=closes, editable=editable)
 
 
-_LIVE_ATTACHMENTS = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
+#: An entry's live files, oldest first (its page, an upload's room, a submission's receipt).
+LIVE_ATTACHMENTS_SQL = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
 _RECEIPTS = "SELECT * FROM receipt WHERE entry = {} ORDER BY sequence DESC"
 
 

@@ -81,10 +81,8 @@ def job_after(source: str, *, args: str = "{}::json", dedupe_key: str = "{}::var
     a data-modifying part of the same statement (the receipt or file the job is for): its
     ``args`` and ``dedupe_key`` are SQL over that row or parameters. The parameters in order:
     the job's name, those of ``args`` and ``dedupe_key``, then :func:`new_job_stamps`."""
-    return ('INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
-            f'"available_at", "claimed_until", "done_at") SELECT {{}}::varchar, {args}, {dedupe_key}, {{}}::varchar, '
-            f"0, '', {{}}::timestamptz, {{}}::timestamptz, NULL, NULL FROM {source} "
-            'ON CONFLICT ("dedupe_key") DO NOTHING RETURNING id')
+    return (_JOB_INTO + f" SELECT {{}}::varchar, {args}, {dedupe_key}, {{}}::varchar, "
+            f"0, '', {{}}::timestamptz, {{}}::timestamptz, NULL, NULL FROM {source}" + _JOB_RETURNING)
 
 
 def new_job_stamps() -> tuple[str, datetime, datetime]:
@@ -102,9 +100,10 @@ def _refuse_lazy() -> None:
 
 # A job recorded by a change, as fixed SQL (the statement of every upload and submit): one
 # statement whether or not its dedupe key is taken (NULL keys never conflict).
-_INSERT_JOB = ('INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
-               '"available_at", "claimed_until", "done_at") VALUES ({}, {}, {}, {}, 0, \'\', {}, {}, NULL, NULL) '
-               'ON CONFLICT ("dedupe_key") DO NOTHING RETURNING id')
+_JOB_INTO = ('INSERT INTO outbox ("job", "args", "dedupe_key", "state", "attempts", "last_error", "created_at", '
+             '"available_at", "claimed_until", "done_at")')
+_JOB_RETURNING = ' ON CONFLICT ("dedupe_key") DO NOTHING RETURNING id'
+_INSERT_JOB = _JOB_INTO + " VALUES ({}, {}, {}, {}, 0, '', {}, {}, NULL, NULL)" + _JOB_RETURNING
 
 
 async def add_jobs(job: str, items: list[tuple[dict[str, Any], str]]) -> list[int]:

@@ -18,6 +18,7 @@ from contest.domain.editions import edition_by_id
 from contest.domain.entries import (
     EDITABLE_STATES,
     FIELDS,
+    LIVE_ATTACHMENTS_SQL,
     LIVE_STATES,
     EntryDetail,
     clean_fields,
@@ -252,7 +253,7 @@ async def submit_entry(*, actor: Actor, entry_id: int) -> SubmitResult:
             latest = await existing(Receipt.select().where(Receipt.entry == entry_id).order_by(
                 Receipt.sequence, ascending=False))
             return SubmitResult(receipt=receipt_view(latest), created=False)
-        attachments = await fetch(_LIVE_FILES, entry_id)
+        attachments = await fetch(LIVE_ATTACHMENTS_SQL, entry_id)
         problems = missing_for_submission(entry_dict(current), attachments)
         if problems:
             raise ValidationFailed("The entry is not complete yet.", errors=problems, code="incomplete")
@@ -309,7 +310,6 @@ async def _write_submission(current: dict[str, Any], sequence: int, number: str,
 _LIVE_ENTRIES = ("SELECT COUNT(*) AS n FROM entry WHERE edition = {} AND organisation = {} AND state IN ("
                  + ", ".join(f"'{state}'" for state in sorted(LIVE_STATES)) + ")")
 # The submit's statements, as fixed SQL (no query object built per submission).
-_LIVE_FILES = "SELECT * FROM attachment WHERE entry = {} AND deleted_at IS NULL ORDER BY id"
 _CLAIM_SUBMISSION = (
     "UPDATE entry SET state = {}, submitted_revision = {}, submitted_at = {}, "
     "submission_count = submission_count + 1 "
