@@ -3,7 +3,8 @@
 #   scripts/services.sh start DIR   -> prints export lines (DATABASE_URL_PG, REDIS_URL_TEST, OIDC_ISSUER_TEST)
 #   scripts/services.sh stop DIR
 # A DATABASE_URL (postgres) or REDIS_URL already given is used as it is; WITHOUT_OIDC=1 skips the
-# OpenID provider.
+# OpenID provider. The cluster skips its disk flushes (fsync=off: a test's database is thrown away);
+# PG_DURABLE=1 keeps PostgreSQL's own durable defaults, as production runs them, for the benchmarks.
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?work dir}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -21,8 +22,10 @@ start)
     pgdir="$dir/pg"; rm -rf "$pgdir"; mkdir -p "$pgdir"
     [ "$(id -u)" = 0 ] && chown postgres "$pgdir"
     as_pg "$PG_BIN/initdb" -D "$pgdir/data" -U contest --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/pg-init.log" 2>&1
+    flushes="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${PG_DURABLE:-0}" = 1 ] && flushes=""
     as_pg "$PG_BIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w start \
-      -o "-p $PG_PORT -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null
+      -o "-p $PG_PORT -k $pgdir -c listen_addresses=127.0.0.1 $flushes -c max_connections=300" >/dev/null
     as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U contest contest_test
     echo "export DATABASE_URL_PG=postgres://contest@127.0.0.1:$PG_PORT/contest_test"
   else

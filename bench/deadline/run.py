@@ -417,7 +417,9 @@ def start_postgres(work: Path) -> tuple[str, dict[str, str]]:
     work.mkdir(parents=True, exist_ok=True)
     for d in (work.parent, work):
         d.chmod(0o755)  # the cluster runs as the postgres user when we are root
-    env = {**os.environ, "PG_PORT": str(free_port()), "REDIS_PORT": str(free_port())}
+    # PostgreSQL as production runs it: every commit waits for its log to reach the disk, as each
+    # durable SQLite commit does (the test suite's clusters skip that).
+    env = {**os.environ, "PG_PORT": str(free_port()), "REDIS_PORT": str(free_port()), "PG_DURABLE": "1"}
     env.pop("DATABASE_URL", None)
     env["REDIS_URL"] = "unused"  # services.sh then skips Redis: the app runs jobs in-process
     out = subprocess.run(["bash", str(ROOT / "scripts/services.sh"), "start", str(work)], cwd=ROOT, env=env,

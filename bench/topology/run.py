@@ -152,7 +152,7 @@ def start_services(top: Topology) -> tuple[str, str]:
     for d in (top.work, services):
         d.chmod(0o755)  # the cluster runs as the postgres user when we are root
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(PG_PORT=str(free_port()), REDIS_PORT=str(free_port()), WITHOUT_OIDC="1")
+    env.update(PG_PORT=str(free_port()), REDIS_PORT=str(free_port()), WITHOUT_OIDC="1", PG_DURABLE="1")
     top.services_env = env
     out = subprocess.run(["bash", str(ROOT / "scripts/services.sh"), "start", str(services)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120, check=True).stdout
