@@ -1,6 +1,7 @@
-"""The SQLite engine: statements on the event loop's thread, a commit that waits for the disk on a
-worker thread, writers taking turns in the process and between processes, and commits that may
-skip waiting for the disk (:func:`lazy_commits`)."""
+"""The SQLite engine: statements and commits on the event loop's thread, writers taking turns in
+the process and between processes, commits that wait for the disk after the writer's turn and
+share one flush of the log (:class:`LogFlush`), and commits that may skip waiting for the disk
+(:func:`lazy_commits`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import asyncio
 import fcntl
 import os
 import sqlite3
+import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
@@ -67,6 +69,137 @@ def committing_lazily() -> bool:
     return _LAZY.get()
 
 
+#: The last commit of this task that waits for the disk and was not yet flushed (its number in
+#: its loop's :class:`_Flushes`), 0 when none: settled once the task's write turn is given back.
+_OWED: ContextVar[int] = ContextVar("owed_flush", default=0)
+#: Whether this task holds the write turn (:meth:`ContestSQLiteEngine.write_turn`).
+_IN_TURN: ContextVar[bool] = ContextVar("in_write_turn", default=False)
+
+
+class _Flushes:
+    """One event loop's commits waiting for the disk and the one flush of the log under way."""
+
+    def __init__(self) -> None:
+        #: Commits that wait for the disk written to the log so far (each one's number).
+        self.written = 0
+        #: Every commit numbered up to this one is on disk.
+        self.flushed = 0
+        #: Flushes of the log done (one per group of commits).
+        self.done = 0
+        self.flight: asyncio.Task[None] | None = None
+
+
+class LogFlush:
+    """Group commit: a commit that waits for the disk is written to SQLite's log (WAL) without
+    flushing it (``synchronous=NORMAL``), the writer's turn is given back, and then the log file
+    is flushed (``fdatasync``) before the committer goes on, so the next writer works while the
+    disk flushes. Committers of one process share flushes: a commit written before a flush began
+    is on disk when it ends; the ones written during it wait for the next, begun by the first of
+    them, for all of them. A flush of the file flushes what every process wrote to it.
+
+    That is the flush ``synchronous=FULL`` makes at each commit (SQLite's WAL docs: FULL adds a
+    sync of the log after each commit; NORMAL still syncs the log's header when it is begun
+    again and the log before each checkpoint, and the database after it), made later and
+    shared. A log already checkpointed was flushed by the checkpoint first, so a log begun
+    again or gone (the last connection removes it, after checkpointing) holds nothing owed.
+
+    Between the commit and its flush the change is visible to readers: see docs/conventions.md,
+    and the failure table in docs/operations.md for what a power cut can then cost."""
+
+    #: Changes (a commit, and each row it changed) after which this process checkpoints the log
+    #: into the database, on a worker thread after the writer's turn: SQLite's own checkpoints
+    #: (every 1,000 pages) are off, they would flush the disk on the loop's thread.
+    CHECKPOINT_AFTER = 1000
+
+    def __init__(self, database: str) -> None:
+        self.log_path = f"{database}-wal"
+        self.database = database
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flushes] = weakref.WeakKeyDictionary()
+        #: Changes since this process last checkpointed.
+        self.unchecked = 0
+        self._checkpointer: sqlite3.Connection | None = None
+        self._pid = 0
+        self._checkpointing = threading.Lock()  # one checkpoint at a time (an app on two loops)
+
+    def close(self) -> None:
+        """Close the checkpoints' connection (at shutdown)."""
+        with self._checkpointing:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            if checkpointer is not None and self._pid == os.getpid():
+                checkpointer.close()
+
+    def flushes(self) -> _Flushes:
+        """The running loop's commits and flushes."""
+        loop = asyncio.get_running_loop()
+        found = self._loops.get(loop)
+        if found is None:
+            found = self._loops[loop] = _Flushes()
+        return found
+
+    def committed(self, changes: int, durable: bool) -> None:
+        """A commit (of ``changes`` rows) was written to the log; if ``durable``, the task owes
+        its flush."""
+        self.unchecked += 1 + changes
+        if durable:
+            state = self.flushes()
+            state.written += 1
+            _OWED.set(state.written)
+
+    async def settle(self) -> None:
+        """Wait until the task's commits are on disk, sharing a flush of the log with the other
+        committers; then, now and then, checkpoint. Called once the write turn is given back."""
+        owed = _OWED.get()
+        if owed:
+            state = self.flushes()
+            while state.flushed < owed:
+                if state.flight is None:
+                    state.flight = asyncio.get_running_loop().create_task(self._flush(state))
+                    state.flight.add_done_callback(_retrieved)  # its waiters may all be gone
+                await asyncio.shield(state.flight)
+            _OWED.set(0)
+        if self.unchecked >= self.CHECKPOINT_AFTER:
+            self.unchecked = 0
+            await _on_thread(self._checkpoint)
+
+    async def _flush(self, state: _Flushes) -> None:
+        upto = state.written  # every commit numbered so far is in the file's pages already
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._sync_log)
+        finally:
+            state.flight = None
+        state.flushed = max(state.flushed, upto)
+        state.done += 1
+
+    def _sync_log(self) -> None:
+        try:
+            fd = os.open(self.log_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # checkpointed into the database, flushed, and removed by its last connection
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
+    def _checkpoint(self) -> None:
+        """A passive checkpoint (no writer waits for it) on a connection of its own."""
+        with self._checkpointing:
+            self._checkpoint_now()
+
+    def _checkpoint_now(self) -> None:
+        if self._checkpointer is None or self._pid != os.getpid():  # a forked worker opens its own
+            self._checkpointer = sqlite3.connect(self.database, check_same_thread=False, timeout=0)
+            self._pid = os.getpid()
+        try:
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.OperationalError:  # another process checkpoints: later, then
+            pass
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class DatabaseBusy(Exception):
     """A write waited ``WRITE_WAIT_SECONDS`` for its turn and gave up; nothing was changed."""
 
@@ -96,23 +229,19 @@ class InlineConnection:
     thread per statement (aiosqlite's way) only added its hand-over: a quarter of the CPU a
     score sheet's request took. Nothing waits inside a statement: writers take their turn
     (:meth:`ContestSQLiteEngine.write_turn`) before they begin, and readers never wait in WAL
-    mode. Only what flushes the log to disk (a commit that waits for the disk) goes to a worker
-    thread; a lazy commit (:func:`lazy_commits`) only hands its pages to the operating system and
-    runs inline. It offers the part of aiosqlite's interface Piccolo's transactions use."""
+    mode. A commit only hands its pages to the operating system (``synchronous=NORMAL``, no
+    checkpoint) and runs inline too; the flush of the log that a commit waits for comes after the
+    writer's turn (:class:`LogFlush`), and none for a lazy one (:func:`lazy_commits`). It offers
+    the part of aiosqlite's interface Piccolo's transactions use."""
 
-    #: Lazy commits (this process's, all connections) since a lazy commit last checkpointed.
-    lazy_unchecked = 0
-    #: A lazy connection never checkpoints on its own (a checkpoint flushes the disk, and would
-    #: do so on the loop's thread); commits that wait for the disk checkpoint as SQLite's default
-    #: does (1,000 pages), on their worker thread. So that a run of lazy commits alone (a batch
-    #: of mail, say) cannot grow the log without end, every this many of them checkpoint on a
-    #: worker thread after committing: a few pages each, near SQLite's own interval.
-    LAZY_CHECKPOINT_EVERY = 250
-
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection, log: LogFlush | None = None) -> None:
         self.raw: sqlite3.Connection | None = raw
-        #: Whether this connection's commits flush the log to disk (see :meth:`flushing`).
+        self.log = log
+        #: Whether this connection's commits wait for the disk (see :meth:`flushing`).
         self.flushes = True
+        #: Whether the transaction under way wrote (its commit has something to flush).
+        self.wrote = False
+        self._changes = raw.total_changes
         #: Reads kept by :func:`fetch_kept`: statement and values -> (the data's mark, rows).
         self.kept: dict[tuple[Any, ...], tuple[Any, list[dict[str, Any]]]] = {}
 
@@ -121,54 +250,42 @@ class InlineConnection:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         return self.raw
 
+    def flushing(self, flushes: bool) -> None:
+        """Before a transaction or a statement outside one: whether its commit waits for the
+        log to reach the disk (the default) or not (:func:`lazy_commits`)."""
+        self.flushes = flushes
+
     def _commits(self, sql: str) -> bool:
-        """Whether ``sql`` makes SQLite write its log to disk (``fsync``): a COMMIT, or a write
-        outside a transaction (autocommit). Those run on a worker thread, so the other requests
-        go on while the disk is flushed; every other statement runs inline."""
+        """Whether ``sql`` commits: a COMMIT, or a write outside a transaction (autocommit)."""
         head = sql.lstrip()[:6].upper()
         return head == "COMMIT" or (head != "SELECT" and not self._open().in_transaction
                                     and not head.startswith(("BEGIN", "PRAGMA")))
 
-    def flushing(self, flushes: bool) -> None:
-        """Before a transaction or a statement outside one: whether its commit waits for the
-        log to reach the disk (``synchronous`` FULL, the default, and SQLite's checkpoints) or
-        not (NORMAL without checkpoints, for :func:`lazy_commits`: in WAL mode, the app's, such
-        a commit writes to no disk). SQLite refuses the change inside a transaction."""
-        if flushes != self.flushes:
-            raw = self._open()
-            raw.execute(f"PRAGMA synchronous = {'FULL' if flushes else 'NORMAL'}")
-            raw.execute(f"PRAGMA wal_autocheckpoint = {1000 if flushes else 0}")
-            self.flushes = flushes
-
-    async def _lazily_committed(self) -> None:
-        """After a lazy commit: every ``LAZY_CHECKPOINT_EVERY``-th checkpoints, on a worker thread."""
-        InlineConnection.lazy_unchecked += 1
-        if InlineConnection.lazy_unchecked >= self.LAZY_CHECKPOINT_EVERY:
-            InlineConnection.lazy_unchecked = 0
-            raw = self._open()
-            await _on_thread(lambda: raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
+    def _run(self, sql: str, call: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``call(connection)`` running ``sql``, minding what it writes and commits: a commit of
+        writes is told to the log (:meth:`LogFlush.committed`)."""
+        raw = self._open()
+        commits = self._commits(sql)
+        result = call(raw)
+        head = sql.lstrip()[:8].upper()
+        if head.startswith("BEGIN") or (head.startswith("ROLLBACK") and not raw.in_transaction):
+            self.wrote = False
+        elif not head.startswith(("SELECT", "PRAGMA", "COMMIT")):
+            self.wrote = True
+        if commits and self.wrote:
+            self.wrote = False
+            changes, self._changes = raw.total_changes - self._changes, raw.total_changes
+            if self.log is not None:
+                self.log.committed(changes, self.flushes)
+        return result
 
     async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
-        raw = self._open()
-        if self._commits(sql):
-            if self.flushes:
-                cursor: sqlite3.Cursor = await _on_thread(lambda: raw.execute(sql, parameters))
-                return cursor
-            cursor = raw.execute(sql, parameters)
-            await self._lazily_committed()
-            return cursor
-        return raw.execute(sql, parameters)
+        cursor: sqlite3.Cursor = self._run(sql, lambda raw: raw.execute(sql, parameters))
+        return cursor
 
     async def execute_fetchall(self, sql: str, parameters: Any = ()) -> list[Any]:
-        raw = self._open()
-        if self._commits(sql):
-            if self.flushes:
-                rows: list[Any] = await _on_thread(lambda: raw.execute(sql, parameters).fetchall())
-                return rows
-            rows = raw.execute(sql, parameters).fetchall()
-            await self._lazily_committed()
-            return rows
-        return raw.execute(sql, parameters).fetchall()
+        rows: list[Any] = self._run(sql, lambda raw: raw.execute(sql, parameters).fetchall())
+        return rows
 
     def unchanged_since(self) -> tuple[int, ...]:
         """What tells this connection's view of the database apart from any later one: SQLite's
@@ -180,9 +297,8 @@ class InlineConnection:
         return (version, raw.total_changes, schema)
 
     async def commit(self) -> None:
-        raw = self._open()
-        if raw.in_transaction:
-            await _on_thread(raw.commit)
+        if self._open().in_transaction:
+            await self.execute("COMMIT")
 
     @property
     def in_transaction(self) -> bool:
@@ -277,7 +393,10 @@ class ContestSQLiteEngine(SQLiteEngine):
             weakref.WeakKeyDictionary())
         self._idle: list[InlineConnection] = []
         database = str(self.connection_kwargs.get("database", ""))
-        self._turn = ProcessTurn(database) if database and database != ":memory:" else None
+        on_disk = bool(database) and database != ":memory:"
+        self._turn = ProcessTurn(database) if on_disk else None
+        #: The flushes of the database's log that commits wait for (none in memory).
+        self.log = LogFlush(database) if on_disk else None
 
     def write_lock(self) -> asyncio.Lock:
         """The running loop's write lock (an asyncio lock belongs to one loop)."""
@@ -290,7 +409,8 @@ class ContestSQLiteEngine(SQLiteEngine):
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
         """Hold the write lock, after waiting at most ``WRITE_WAIT_SECONDS`` for it (the wait
-        is measured for ``/metrics``); raise :class:`DatabaseBusy` past that."""
+        is measured for ``/metrics``); raise :class:`DatabaseBusy` past that. Once it is given
+        back, wait for the disk to hold the commits made meanwhile (:class:`LogFlush`)."""
         from contest.operations import QUEUE_WAIT
 
         lock = self.write_lock()
@@ -310,12 +430,16 @@ class ContestSQLiteEngine(SQLiteEngine):
             QUEUE_WAIT.observe(time.perf_counter() - started)
             raise
         QUEUE_WAIT.observe(time.perf_counter() - started)
+        holding = _IN_TURN.set(True)
         try:
             yield
         finally:
+            _IN_TURN.reset(holding)
             if self._turn is not None:
                 self._turn.release()
             lock.release()
+            if self.log is not None:
+                await self.log.settle()
 
     async def get_connection(self) -> InlineConnection:  # type: ignore[override]  # not an aiosqlite one
         while self._idle:
@@ -327,10 +451,11 @@ class ContestSQLiteEngine(SQLiteEngine):
         raw = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False})
         raw.row_factory = dict_factory
         raw.execute("PRAGMA foreign_keys = 1")
-        # Said rather than assumed (it is SQLite's default): a commit returns once its log is on
-        # disk, for every change a person is told was saved; ``lazy_commits`` relaxes it per use.
-        raw.execute("PRAGMA synchronous = FULL")
-        return InlineConnection(raw)
+        # A commit hands its pages to the operating system and never checkpoints: the flush of
+        # the log it waits for (:class:`LogFlush`) and the checkpoints come after the writer's turn.
+        raw.execute("PRAGMA synchronous = NORMAL")
+        raw.execute("PRAGMA wal_autocheckpoint = 0")
+        return InlineConnection(raw, self.log)
 
     async def release_connection(self, connection: InlineConnection, *, clean: bool) -> None:
         """Keep ``connection`` for reuse if it is idle and sound, else close it."""
@@ -347,6 +472,8 @@ class ContestSQLiteEngine(SQLiteEngine):
         idle, self._idle = self._idle, []
         for connection in idle:
             await self.release_connection(connection, clean=False)
+        if self.log is not None:
+            self.log.close()
 
     def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
                     allow_nested: bool = True) -> SQLiteTransaction:
@@ -468,6 +595,8 @@ class _PooledTransaction(SQLiteTransaction):
             if self._turn is not None:
                 turn, self._turn = self._turn, None
                 await turn.__aexit__(None, None, None)
+            elif self.engine.log is not None and not _IN_TURN.get():
+                await self.engine.log.settle()  # a transaction begun without the write turn
         return exception is None
 
 

@@ -4,16 +4,18 @@ and a failed statement or transaction never leaves a connection in a bad state f
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from piccolo.querystring import QueryString
 
 from contest.db import lazy_commits, write_transaction
-from contest.sqlite_engine import ContestSQLiteEngine, InlineConnection
+from contest.sqlite_engine import ContestSQLiteEngine, LogFlush
 from tests.conftest import run
 
 pytestmark = pytest.mark.integration
@@ -68,56 +70,151 @@ def test_db_autocommit_writes_outside_transactions_also_queue(tmp_path: Path) ->
     assert run(go()) == [{"c": 31}]
 
 
+def _log_flushes(monkeypatch: pytest.MonkeyPatch, path: Path, seen: Any = None) -> list[str]:
+    """From now on, record each flush of ``path``'s log (``fdatasync`` of its -wal file) as it
+    begins and ends; ``seen(…)`` is called on the flushing thread as it begins."""
+    events: list[str] = []
+    original = os.fdatasync
+    log = f"{path}-wal"
+
+    def flush(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}") != log:
+            original(fd)
+            return
+        events.append("flush")
+        if seen is not None:
+            seen()
+        original(fd)
+        events.append("flushed")
+
+    monkeypatch.setattr(os, "fdatasync", flush)
+    return events
+
+
+def test_db_a_commit_is_acknowledged_only_once_its_log_is_on_disk_and_the_turn_is_free_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit that waits for the disk: SQLite writes it to the log without flushing it, the
+    write turn (the loop's and the processes') is given back, then the log file is flushed, and
+    only then does the writer go on. While it flushes, the row is in the log (another connection
+    reads it) and another writer may take the turn."""
+    db = _engine(tmp_path)
+    path = tmp_path / "t.sqlite3"
+    during: list[tuple[Any, bool, bool]] = []
+
+    def seen() -> None:
+        rows = sqlite3.connect(path).execute("SELECT n FROM item ORDER BY n").fetchall()
+        writer = os.open(f"{path}.writer", os.O_RDWR)
+        try:
+            fcntl.flock(writer, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while a process holds the turn
+            fcntl.flock(writer, fcntl.LOCK_UN)
+            turn_free = True
+        except BlockingIOError:
+            turn_free = False
+        finally:
+            os.close(writer)
+        during.append((rows, turn_free, not lock[0].locked()))
+
+    events = _log_flushes(monkeypatch, path, seen)
+    lock: list[asyncio.Lock] = []
+
+    async def go() -> None:
+        lock.append(db.write_lock())
+        async with write_transaction(db):
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
+        events.append("acknowledged 1")
+        await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 2))  # a write on its own
+        events.append("acknowledged 2")
+
+    run(go())
+    assert events == ["flush", "flushed", "acknowledged 1", "flush", "flushed", "acknowledged 2"]
+    assert during == [([(1,)], True, True), ([(1,), (2,)], True, True)]
+
+
+def test_db_committers_share_one_flush_of_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thirty writers commit while a flush is under way: they share flushes (the first one, and
+    at most one more for those who committed after it began), and each writer goes on only
+    once a flush that began with its row in the log has ended."""
+    import time
+
+    db = _engine(tmp_path)
+    path = tmp_path / "t.sqlite3"
+    in_log: list[set[int]] = []  # per flush begun: the rows its log held
+    acknowledged: dict[int, int] = {}  # row -> flushes ended before its writer went on
+    state: list[Any] = []
+
+    def seen() -> None:
+        deadline = time.monotonic() + 30
+        while not in_log and state[0].written < 30 and time.monotonic() < deadline:
+            time.sleep(0.001)  # the first flush lasts until every writer has committed
+        in_log.append({n for (n,) in sqlite3.connect(path).execute("SELECT n FROM item")})
+
+    events = _log_flushes(monkeypatch, path, seen)
+
+    async def writer(n: int) -> None:
+        async with write_transaction(db):
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", n))
+        acknowledged[n] = events.count("flushed")
+
+    async def go() -> None:
+        assert db.log is not None
+        state.append(db.log.flushes())
+        await asyncio.gather(*(writer(n) for n in range(30)))
+
+    run(go())
+    assert events.count("flush") == events.count("flushed") == len(in_log) <= 2
+    assert in_log[-1] == set(range(30))
+    for n, flushes_before in acknowledged.items():
+        assert any(n in rows for rows in in_log[:flushes_before]), n
+
+
 def test_db_lazy_commits_skip_the_flush_and_every_other_commit_waits_for_the_disk(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inside ``lazy_commits`` a transaction, or a write outside one, runs with synchronous
-    NORMAL and without SQLite's own checkpoints, committed on the loop's thread; every other one
-    with FULL and checkpoints, committed on a worker thread, also on a pooled connection a lazy
-    write used before. Every few lazy commits one checkpoints, on a worker thread."""
+    """Every commit is written inline with synchronous NORMAL and without SQLite's own
+    checkpoints; inside ``lazy_commits`` (a transaction, or a write outside one) nothing more,
+    every other commit that wrote flushes the log before its writer goes on (also on a pooled
+    connection a lazy write used before), and a reading transaction flushes nothing. After a
+    number of changes the log is checkpointed, on a worker thread."""
+
     db = _engine(tmp_path)
-    monkeypatch.setattr(InlineConnection, "LAZY_CHECKPOINT_EVERY", 3)
-    monkeypatch.setattr(InlineConnection, "lazy_unchecked", 0)
-    seen: list[tuple[str, bool]] = []
-    opened = db.get_connection
+    events = _log_flushes(monkeypatch, tmp_path / "t.sqlite3")
+    monkeypatch.setattr(LogFlush, "CHECKPOINT_AFTER", 5)
+    checkpoints: list[bool] = []
+    original = LogFlush._checkpoint
+
+    def checkpoint(self: LogFlush) -> None:
+        checkpoints.append(threading.get_ident() == loop_thread[0])
+        original(self)
+
+    monkeypatch.setattr(LogFlush, "_checkpoint", checkpoint)
     loop_thread: list[int] = []
 
-    async def traced() -> InlineConnection:
-        connection = await opened()
-        assert connection.raw is not None
-        connection.raw.set_trace_callback(lambda sql: seen.append((sql, threading.get_ident() == loop_thread[0])))
-        return connection
-
-    db.get_connection = traced  # type: ignore[method-assign]
-
-    async def in_transaction() -> int:
+    async def in_transaction(n: int) -> tuple[int, int]:
         async with write_transaction(db):
             rows = await db.run_querystring(_q("PRAGMA synchronous"))
-            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", None))
-            return int(rows[0]["synchronous"])
+            checkpointing = await db.run_querystring(_q("PRAGMA wal_autocheckpoint"))
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", n))
+            return int(rows[0]["synchronous"]), int(checkpointing[0]["wal_autocheckpoint"])
 
-    async def go() -> list[int]:
+    async def go() -> list[tuple[int, int]]:
         loop_thread.append(threading.get_ident())
-        levels = [await in_transaction()]
+        levels = [await in_transaction(1)]
+        events.append("-")
         with lazy_commits():
-            levels.append(await in_transaction())
-            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
-            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 2))
-        levels.append(await in_transaction())
+            levels.append(await in_transaction(2))
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 3))
+        events.append("-")
+        async with db.transaction():
+            await db.run_querystring(_q("SELECT n FROM item"))
+        events.append("-")
+        levels.append(await in_transaction(4))
         return levels
 
-    assert run(go()) == [2, 1, 2]  # FULL, NORMAL, FULL
-    writes = [(sql, inline) for sql, inline in seen
-              if sql.startswith(("COMMIT", "PRAGMA synchronous =", "PRAGMA wal_", "INSERT INTO item (n) VALUES (1")
-                                 ) or sql == "INSERT INTO item (n) VALUES (2)"]
-    assert writes == [
-        ("COMMIT", False),
-        ("PRAGMA synchronous = NORMAL", True), ("PRAGMA wal_autocheckpoint = 0", True),
-        ("COMMIT", True),
-        ("INSERT INTO item (n) VALUES (1)", True),
-        ("INSERT INTO item (n) VALUES (2)", True), ("PRAGMA wal_checkpoint(PASSIVE)", False),
-        ("PRAGMA synchronous = FULL", True), ("PRAGMA wal_autocheckpoint = 1000", True),
-        ("COMMIT", False),
-    ]
+    assert run(go()) == [(1, 0)] * 3  # NORMAL, no checkpoints of SQLite's own
+    assert events == ["flush", "flushed", "-", "-", "-", "flush", "flushed"]
+    # The table's creation, then two commits of a row each: five changes, a checkpoint off the
+    # loop's thread; two commits of a row since.
+    assert checkpoints == [False]
+    assert db.log is not None and db.log.unchecked == 4
 
 
 def test_db_connections_are_reused_not_one_thread_per_query(tmp_path: Path) -> None:
@@ -141,8 +238,8 @@ def test_db_connections_are_reused_not_one_thread_per_query(tmp_path: Path) -> N
         run(go())
     finally:
         threading.Thread.start = original  # type: ignore[method-assign]
-    # 150 queries and transactions: statements run on the loop's thread, and a commit borrows a
-    # thread of the loop's default pool (at most its size), never one per query.
+    # 150 queries and transactions: statements and commits run on the loop's thread, and a flush
+    # of the log borrows a thread of the loop's default pool (at most its size), never one per query.
     assert len(started) <= min(32, (os.cpu_count() or 1) + 4)
     run(db.close_idle())
     assert db._idle == []
@@ -208,16 +305,24 @@ def test_db_a_reading_transaction_that_writes_waits_for_the_writer_instead_of_fa
 
 def _write_many(path: str, worker: int, count: int) -> None:
     """In a process of its own: ``count`` write transactions, each holding the write lock while
-    it yields to the loop, with a busy timeout of 1 ms."""
+    it yields to the loop, with a busy timeout of 1 ms, five writers at a time. Exits with 3
+    unless each of its commits was flushed to disk."""
     db = ContestSQLiteEngine(path=path, timeout=0.001)
 
-    async def go() -> None:
-        for n in range(count):
-            async with write_transaction(db):
-                await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", worker * 10_000 + n))
-                await asyncio.sleep(0)
+    async def one(n: int) -> None:
+        async with write_transaction(db):
+            await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", worker * 10_000 + n))
+            await asyncio.sleep(0)
 
-    asyncio.run(go())
+    async def go() -> bool:
+        for start in range(0, count, 5):
+            await asyncio.gather(*(one(n) for n in range(start, start + 5)))
+        assert db.log is not None
+        state = db.log.flushes()
+        return state.flushed == state.written == count and state.done <= count
+
+    if not asyncio.run(go()):
+        raise SystemExit(3)
 
 
 def test_db_writers_in_several_processes_take_turns_instead_of_failing(tmp_path: Path) -> None:
