@@ -15,7 +15,7 @@ import pytest
 from piccolo.querystring import QueryString
 
 from contest.db import lazy_commits, write_transaction
-from contest.sqlite_engine import ContestSQLiteEngine, LogFlush
+from contest.sqlite_engine import _OWED, ContestSQLiteEngine, LogFlush
 from tests.conftest import run
 
 pytestmark = pytest.mark.integration
@@ -165,6 +165,27 @@ def test_db_committers_share_one_flush_of_the_log(tmp_path: Path, monkeypatch: p
     assert in_log[-1] == set(range(30))
     for n, flushes_before in acknowledged.items():
         assert any(n in rows for rows in in_log[:flushes_before]), n
+
+
+def test_db_a_log_checkpointed_and_removed_meanwhile_holds_nothing_to_flush(tmp_path: Path) -> None:
+    """The last connection to close checkpoints the log into the database (flushing both) and
+    removes it: a commit whose flush comes after that owes nothing, and the flush finds no file."""
+    db = _engine(tmp_path)
+    log = tmp_path / "t.sqlite3-wal"
+
+    async def go() -> int:
+        await db.run_querystring(_q("INSERT INTO item (n) VALUES ({})", 1))
+        await db.close_idle()  # every connection closed: the log checkpointed and removed
+        assert not log.exists() and db.log is not None
+        state = db.log.flushes()
+        state.written += 1  # a commit written before the log went
+        _OWED.set(state.written)
+        await db.log.settle()
+        return state.flushed - state.written
+
+    assert run(go()) == 0
+    assert not log.exists()
+    assert sqlite3.connect(tmp_path / "t.sqlite3").execute("SELECT n FROM item").fetchall() == [(1,)]
 
 
 def test_db_lazy_commits_skip_the_flush_and_every_other_commit_waits_for_the_disk(
