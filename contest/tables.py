@@ -474,6 +474,22 @@ class ResultCorrection(Table, tablename="result_correction"):
     corrected_by = Integer(null=True, default=None)
 
 
+class EntryTally(Table, tablename="entry_tally"):
+    """How many entries there are per edition, state, category and their organisation's province
+    and kind: kept by the database's own triggers on ``entry`` and ``organisation`` (see the
+    migration that creates this table), so every way of writing entries keeps it right, and the
+    organisers' list reads these few rows instead of counting every entry. A missing value is
+    kept as ``0`` / ``""``; a group may hold zero. Counts only, no personal data."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for type checkers
+    edition = Integer(default=0)
+    state = Varchar(length=24, default="")
+    category = Varchar(length=32, default="")
+    province_code = Varchar(length=4, default="")
+    kind = Varchar(length=32, default="")
+    count = Integer(default=0)
+
+
 class CertificateSignatory(Table, tablename="certificate_signatory"):
     """Who signs an edition's certificates: the name and position printed under the signature,
     and the signature image (PNG or JPEG, checked and size-limited on upload; kept here so the
@@ -500,5 +516,5 @@ ALL_TABLES: list[type[Table]] = [
     Organisation, User, AuthToken, EmailToken, Edition, AuditEvent, Outbox,
     Entry, Attachment, Receipt, DeadlineExtension, ResultSnapshot, RateCounter, Membership, RecoveryCode,
     PendingAction, Identity, DigitalIdLogin, PrivacyNotice, NoticeAcceptance, EntryConsent, ErasureRequest,
-    Adoption, Appeal, ResultCorrection, CertificateSignatory,
+    Adoption, Appeal, ResultCorrection, CertificateSignatory, EntryTally,
 ]

@@ -371,6 +371,7 @@ NOT_PERSONAL: dict[str, str] = {
     "edition": "an edition's timeline, limits and settings",
     "judging_criterion": "a round's rubric",
     "judging_round_entry": "which entries a round judges",
+    "entry_tally": "how many entries per edition, state, category, province and kind: counts only",
 }
 
 
