@@ -487,7 +487,7 @@ class EntryTally(Table, tablename="entry_tally"):
     category = Varchar(length=32, default="")
     province_code = Varchar(length=4, default="")
     kind = Varchar(length=32, default="")
-    count = Integer(default=0)
+    entries = Integer(default=0)
 
 
 class CertificateSignatory(Table, tablename="certificate_signatory"):

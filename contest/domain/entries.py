@@ -412,8 +412,8 @@ _OVERVIEW_GROUPS = " GROUP BY " + ", ".join(_COUNT_COLUMNS.values())
 #: The same groups as ``_OVERVIEW_SQL`` from ``entry_tally``, which the database's triggers keep
 #: (a missing province, kind, state or category is kept as ""; a group may have come to zero).
 _TALLY_SQL = ('SELECT t."state" AS "state", t."province_code" AS "province", t."kind" AS "kind", '
-              't."category" AS "category", sum(t."count") AS "count" FROM "entry_tally" t')
-_TALLY_GROUPS = ' GROUP BY t."state", t."province_code", t."kind", t."category" HAVING sum(t."count") > 0'
+              't."category" AS "category", sum(t."entries") AS "count" FROM "entry_tally" t')
+_TALLY_GROUPS = ' GROUP BY t."state", t."province_code", t."kind", t."category" HAVING sum(t."entries") > 0'
 
 
 def _tally_read(year: int | None) -> tuple[Any, ...]:

@@ -22,8 +22,8 @@ async def forwards():
     manager.add_column(
         table_class_name="EntryTally",
         tablename="entry_tally",
-        column_name="count",
-        db_column_name="count",
+        column_name="entries",
+        db_column_name="entries",
         column_class_name="Integer",
         column_class=Integer,
         params={

@@ -22,33 +22,33 @@ def _group(row: str) -> str:
 
 
 def _add(row: str) -> str:
-    return (f"INSERT INTO entry_tally ({_KEY}, count) VALUES ({_group(row)}, 1) "
-            f"ON CONFLICT ({_KEY}) DO UPDATE SET count = entry_tally.count + 1")
+    return (f"INSERT INTO entry_tally ({_KEY}, entries) VALUES ({_group(row)}, 1) "
+            f"ON CONFLICT ({_KEY}) DO UPDATE SET entries = entry_tally.entries + 1")
 
 
 def _remove(row: str) -> str:
-    return ("UPDATE entry_tally SET count = count - 1 WHERE edition = COALESCE({r}.edition, 0) "
+    return ("UPDATE entry_tally SET entries = entries - 1 WHERE edition = COALESCE({r}.edition, 0) "
             "AND state = COALESCE({r}.state, '') AND category = COALESCE({r}.category, '') "
             "AND province_code = COALESCE((SELECT province_code FROM organisation WHERE id = {r}.organisation), '') "
             "AND kind = COALESCE((SELECT kind FROM organisation WHERE id = {r}.organisation), '')").format(r=row)
 
 
 # An organisation's entries move from its old province and kind to its new ones.
-_ORG_LEAVE = ("UPDATE entry_tally SET count = count - (SELECT count(*) FROM entry e WHERE e.organisation = OLD.id "
+_ORG_LEAVE = ("UPDATE entry_tally SET entries = entries - (SELECT count(*) FROM entry e WHERE e.organisation = OLD.id "
               "AND COALESCE(e.edition, 0) = entry_tally.edition AND COALESCE(e.state, '') = entry_tally.state "
               "AND COALESCE(e.category, '') = entry_tally.category) "
               "WHERE province_code = COALESCE(OLD.province_code, '') AND kind = COALESCE(OLD.kind, '')")
-_ORG_JOIN = (f"INSERT INTO entry_tally ({_KEY}, count) SELECT COALESCE(e.edition, 0), COALESCE(e.state, ''), "
+_ORG_JOIN = (f"INSERT INTO entry_tally ({_KEY}, entries) SELECT COALESCE(e.edition, 0), COALESCE(e.state, ''), "
              "COALESCE(e.category, ''), COALESCE(NEW.province_code, ''), COALESCE(NEW.kind, ''), count(*) "
              "FROM entry e WHERE e.organisation = NEW.id "
              "GROUP BY COALESCE(e.edition, 0), COALESCE(e.state, ''), COALESCE(e.category, '') "
-             f"ON CONFLICT ({_KEY}) DO UPDATE SET count = entry_tally.count + excluded.count")
+             f"ON CONFLICT ({_KEY}) DO UPDATE SET entries = entry_tally.entries + excluded.entries")
 
 _ENTRY_CHANGED = ("OLD.edition IS DISTINCT FROM NEW.edition OR OLD.state IS DISTINCT FROM NEW.state "
                   "OR OLD.category IS DISTINCT FROM NEW.category OR OLD.organisation IS DISTINCT FROM NEW.organisation")
 _ORG_CHANGED = "OLD.province_code IS DISTINCT FROM NEW.province_code OR OLD.kind IS DISTINCT FROM NEW.kind"
 
-_FILL = (f"INSERT INTO entry_tally ({_KEY}, count) SELECT COALESCE(e.edition, 0), COALESCE(e.state, ''), "
+_FILL = (f"INSERT INTO entry_tally ({_KEY}, entries) SELECT COALESCE(e.edition, 0), COALESCE(e.state, ''), "
          "COALESCE(e.category, ''), COALESCE(o.province_code, ''), COALESCE(o.kind, ''), count(*) "
          "FROM entry e LEFT JOIN organisation o ON o.id = e.organisation WHERE 1 = 1 "
          "GROUP BY COALESCE(e.edition, 0), COALESCE(e.state, ''), COALESCE(e.category, ''), "

@@ -23,8 +23,8 @@ _FRESH = ("SELECT COALESCE(e.edition, 0) AS edition, COALESCE(e.state, '') AS st
           "COALESCE(e.category, '') AS category, COALESCE(o.province_code, '') AS province_code, "
           "COALESCE(o.kind, '') AS kind, count(*) AS n FROM entry e LEFT JOIN organisation o "
           "ON o.id = e.organisation GROUP BY 1, 2, 3, 4, 5")
-_TALLY = ("SELECT edition, state, category, province_code, kind, sum(count) AS n FROM entry_tally "
-          "GROUP BY 1, 2, 3, 4, 5 HAVING sum(count) <> 0")
+_TALLY = ("SELECT edition, state, category, province_code, kind, sum(entries) AS n FROM entry_tally "
+          "GROUP BY 1, 2, 3, 4, 5 HAVING sum(entries) <> 0")
 
 
 def _groups(sql: str) -> dict[tuple[object, ...], int]:
