@@ -26,6 +26,17 @@ def _add(row: str) -> str:
             f"ON CONFLICT ({_KEY}) DO UPDATE SET entries = entry_tally.entries + 1")
 
 
+def _move() -> str:
+    """An entry's move from its old group to its new one as one statement that takes the two
+    rows' locks in the key's order: two moves between the same two groups in opposite
+    directions (a submission and a withdrawal) then wait for each other, never deadlock. A move
+    within one group (to another organisation of the same province and kind) adds nothing."""
+    return (f"INSERT INTO entry_tally ({_KEY}, entries) SELECT {_KEY}, sum(entries) FROM (VALUES "
+            f"({_group('OLD')}, -1), ({_group('NEW')}, 1)) AS moved ({_KEY}, entries) "
+            f"GROUP BY {_KEY} ORDER BY {_KEY} "
+            f"ON CONFLICT ({_KEY}) DO UPDATE SET entries = entry_tally.entries + excluded.entries")
+
+
 def _remove(row: str) -> str:
     return ("UPDATE entry_tally SET entries = entries - 1 WHERE edition = COALESCE({r}.edition, 0) "
             "AND state = COALESCE({r}.state, '') AND category = COALESCE({r}.category, '') "
@@ -75,10 +86,11 @@ PG_CREATE = (
     _INDEX,
     f"""CREATE OR REPLACE FUNCTION entry_tally_on_entry() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    IF TG_OP = 'UPDATE' THEN
+        {_move()};
+    ELSIF TG_OP = 'DELETE' THEN
         {_remove('OLD')};
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    ELSE
         {_add('NEW')};
     END IF;
     RETURN NULL;
