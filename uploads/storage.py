@@ -61,10 +61,12 @@ _IOV_MAX: Final = 512
 #: Local writes run here: a private pool, so uploads never queue behind (or hold up) other
 #: work on the event loop's default executor (password hashing, mail).
 _WRITE_THREADS: Final = ThreadPoolExecutor(max_workers=8, thread_name_prefix="upload-write")
-#: ``posix_fadvise`` advice that starts writeback of dirty pages (Linux); None elsewhere.
+#: ``posix_fadvise`` advice that starts writeback of dirty pages and drops clean ones from the
+#: cache (Linux); None elsewhere.
 _START_WRITEBACK: Final = (
     os.POSIX_FADV_DONTNEED if hasattr(os, "posix_fadvise") and sys.platform == "linux" else None
 )
+_DROP_CACHED: Final = _START_WRITEBACK
 
 KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{2}/[A-Za-z0-9_-]{2}/[A-Za-z0-9_-]{16,64}$")
 
@@ -272,6 +274,12 @@ class _LocalPending:
             self._open()
         if self._storage.fsync:
             os.fsync(self._fh.fileno())
+            if _DROP_CACHED is not None:
+                # On the disk now: its pages leave the cache. Only its check reads it again
+                # soon (once, from the disk); cached, a deadline day's uploads would push the
+                # database's pages out of memory, and writing each file into fresh pages cost
+                # the kernel 4 ms of CPU a 2 MB file more than reusing the ones given back.
+                os.posix_fadvise(self._fh.fileno(), 0, 0, _DROP_CACHED)
         self._fh.close()
         self._fh = None
         final = self._storage.path_for(self._key)

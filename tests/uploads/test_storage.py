@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,47 @@ async def test_local_storage_with_fsync_round_trips(tmp_path: Path) -> None:
 
     assert (storage.root / key).read_bytes() == data
     assert list((storage.root / ".incoming").iterdir()) == []
+
+
+def cached_bytes(path: Path) -> int:
+    """How much of the file is in the page cache (Linux ``mincore`` on a mapping of it)."""
+    import ctypes
+    import mmap
+
+    size = path.stat().st_size
+    page = mmap.PAGESIZE
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert address not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            pages = ctypes.create_string_buffer((size + page - 1) // page)
+            assert libc.mincore(address, size, pages) == 0, os.strerror(ctypes.get_errno())
+            return sum(b & 1 for b in pages.raw) * page
+        finally:
+            libc.munmap(address, size)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux's page cache")
+async def test_local_storage_leaves_a_durable_object_out_of_the_cache(tmp_path: Path) -> None:
+    """Once on the disk, an upload's pages leave the page cache (the database's pages stay)."""
+    storage = LocalStorage(tmp_path / "files", fsync=True)  # the production setting
+    data = random.Random(8).randbytes(2 * MB)
+    plain = tmp_path / "written-the-ordinary-way"
+    plain.write_bytes(data)
+
+    key = await write_object(storage, data, piece=256 * 1024)
+
+    assert cached_bytes(plain) > 0  # what the measure sees of a file nobody dropped
+    assert cached_bytes(storage.root / key) == 0
+    assert (storage.root / key).read_bytes() == data
 
 
 @pytest.mark.parametrize(("start", "end"), [(0, 1), (10, 20), (990, None), (0, None), (999, 1000)])
