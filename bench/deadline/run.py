@@ -178,6 +178,8 @@ class Load:
     cpu_seconds: float = 0.0
     #: The server processes' CPU during the load (user + system), and the machine's load average after it.
     server_cpu_seconds: float = 0.0
+    #: The part of it spent in the kernel (system time: files, sockets, memory).
+    server_kernel_seconds: float = 0.0
     #: PostgreSQL's processes' CPU during the load (its backends serving the app among them); None on SQLite.
     database_cpu_seconds: float | None = None
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -435,15 +437,16 @@ def stop_postgres(work: Path, env: dict[str, str]) -> None:
                    capture_output=True, text=True, timeout=120, check=False)
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (from /proc; a gone process counts 0)."""
+def cpu_seconds(pids: list[int], *, kernel_only: bool = False) -> float:
+    """User + system CPU seconds of these processes so far (from /proc; a gone process counts 0);
+    with ``kernel_only``, the system part alone."""
     total = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        total += int(fields[12]) + (0 if kernel_only else int(fields[11]))  # stime, utime
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -494,9 +497,11 @@ def run_once(db: str, orgs: int, clients: int, workers: int, keep_logs: Path | N
                   f"{clients} clients …", flush=True)
             server_pids = process_tree(proc.pid)
             server_cpu = cpu_seconds(server_pids)
+            server_kernel = cpu_seconds(server_pids, kernel_only=True)
             database_before = database_cpu(work / "services") if db == "postgres" else None
             load = asyncio.run(run_load(f"http://127.0.0.1:{port}", orgs, clients, client_kind))
             load.server_cpu_seconds = cpu_seconds(server_pids) - server_cpu
+            load.server_kernel_seconds = cpu_seconds(server_pids, kernel_only=True) - server_kernel
             if database_before is not None:
                 load.database_cpu_seconds = sum(seconds - database_before.get(pid, 0.0)
                                                 for pid, seconds in database_cpu(work / "services").items())
@@ -558,7 +563,8 @@ def report(r: RunResult) -> None:
               f"{pct(v, .95) * 1e3:>8.0f} {pct(v, .99) * 1e3:>8.0f} {max(v) * 1e3:>8.0f}")
     print(f"  errors: {len(load.errors)}; retries: {dict(load.retries) or 0}; CPU during the load: client "
           f"{load.cpu_seconds:.1f} s, server {load.server_cpu_seconds:.1f} s "
-          f"({load.server_cpu_seconds / max(load.done, 1) * 1e3:.0f} ms an entry)"
+          f"({load.server_cpu_seconds / max(load.done, 1) * 1e3:.0f} ms an entry, "
+          f"{load.server_kernel_seconds / max(load.done, 1) * 1e3:.0f} of it in the kernel)"
           + (f", PostgreSQL {load.database_cpu_seconds:.1f} s "
              f"({load.database_cpu_seconds / max(load.done, 1) * 1e3:.0f} ms an entry)"
              if load.database_cpu_seconds is not None else "")
