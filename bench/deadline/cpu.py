@@ -25,6 +25,7 @@ import cProfile
 import json
 import os
 import pstats
+import resource
 import shutil
 import sys
 import tempfile
@@ -51,6 +52,11 @@ from bench.upload.run import contest_env, run_python
 CHUNK = 64 * 1024
 
 
+def kernel_seconds() -> float:
+    """This process's CPU seconds in the kernel so far, all threads."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 class Driver:
     """Calls the ASGI app as an HTTP server would, and keeps the CPU each step spent in it."""
 
@@ -58,6 +64,8 @@ class Driver:
         self.app = app
         self.profile = profile
         self.cpu: dict[str, list[float]] = defaultdict(list)
+        #: The kernel's part of each step's CPU seconds, summed.
+        self.kernel: dict[str, float] = defaultdict(float)
         #: The step under way, for the statement census (``--statements``).
         self.step = ""
         #: CPU seconds of the measured requests and jobs in user space and in the kernel.
@@ -93,7 +101,7 @@ class Driver:
                 out.append(message.get("body", b""))
 
         self.step = step
-        started = time.process_time()
+        started, kernel = time.process_time(), kernel_seconds()
         if self.profile is not None:
             self.profile.enable()
         try:
@@ -102,6 +110,7 @@ class Driver:
             if self.profile is not None:
                 self.profile.disable()
         self.cpu[step].append(time.process_time() - started)
+        self.kernel[step] += kernel_seconds() - kernel
         text = b"".join(out)
         if status != expect:
             raise RuntimeError(f"{step}: {status} {text[:300]!r}")
@@ -140,19 +149,20 @@ async def drive(orgs: int, warm: int, profile: cProfile.Profile | None, database
     async def held_back(limit: int = 500) -> int:
         return 0
 
-    async def jobs(cpu: dict[str, list[float]]) -> None:
+    async def jobs(cpu: dict[str, list[float]], kernel: dict[str, float]) -> None:
         while rows := await fetch("SELECT id, job FROM outbox WHERE state = {} ORDER BY id", "pending"):
             for row in rows:
-                started = time.process_time()
+                started, in_kernel = time.process_time(), kernel_seconds()
                 await outbox.run_item(row["id"])
                 cpu[row["job"]].append(time.process_time() - started)
+                kernel[row["job"]] += kernel_seconds() - in_kernel
 
     app = create_app()
     async with app.lifespan():
         d = Driver(app, None)
         for i in range(1, warm + 1):  # imports, caches and the connection pool before the count
             await one_organisation(d, i)
-        await jobs(defaultdict(list))
+        await jobs(defaultdict(list), defaultdict(float))
         outbox.run_due = held_back
         try:
             d = Driver(app, profile)
@@ -165,7 +175,7 @@ async def drive(orgs: int, warm: int, profile: cProfile.Profile | None, database
             job_cpu: dict[str, list[float]] = defaultdict(list)
             if profile is not None:
                 profile.enable()
-            await jobs(job_cpu)
+            await jobs(job_cpu, d.kernel)
             if profile is not None:
                 profile.disable()
             times = os.times()
@@ -204,13 +214,15 @@ def print_statements(seen: dict[str, list[str]], orgs: int) -> None:
 
 
 def report(d: Driver, job_cpu: dict[str, list[float]], orgs: int, db_seconds: float | None) -> None:
-    print(f"{'step':22} {'count':>6} {'CPU ms each':>12} {'median':>8} {'ms an entry':>12}")
+    print(f"{'step':22} {'count':>6} {'CPU ms each':>12} {'median':>8} {'ms an entry':>12} {'in the kernel':>14}")
     total = 0.0
-    for step, values in [*((s, d.cpu[s]) for s in STEPS), *((f"job {j}", v) for j, v in sorted(job_cpu.items()))]:
+    for step, name, values in [*((s, s, d.cpu[s]) for s in STEPS),
+                               *((f"job {j}", j, v) for j, v in sorted(job_cpu.items()))]:
         ordered = sorted(values)
         total += sum(ordered)
         print(f"{step:22} {len(ordered):6} {1000 * sum(ordered) / len(ordered):12.2f} "
-              f"{1000 * ordered[len(ordered) // 2]:8.2f} {1000 * sum(ordered) / orgs:12.2f}")
+              f"{1000 * ordered[len(ordered) // 2]:8.2f} {1000 * sum(ordered) / orgs:12.2f} "
+              f"{1000 * d.kernel[name] / orgs:14.2f}")
     print(f"the app in all:         {1000 * total / orgs:6.1f} ms CPU an entry "
           f"({1000 * d.user / orgs:.1f} in user space, {1000 * d.system / orgs:.1f} in the kernel)")
     if db_seconds is not None:
