@@ -234,7 +234,8 @@ async def _keep_session(connection: Any) -> None:
 async def start_pool() -> None:
     db = engine()
     if isinstance(db, PostgresEngine) and get_settings().db_pool:
-        await db.start_connection_pool(min_size=2, max_size=20, reset=_keep_session)
+        size = get_settings().db_pool_size
+        await db.start_connection_pool(min_size=min(2, size), max_size=size, reset=_keep_session)
 
 
 async def close_pool() -> None:

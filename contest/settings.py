@@ -42,6 +42,15 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -84,6 +93,8 @@ class Settings:
     api_token_hours: int
     debug: bool
     db_pool: bool
+    # Connections each process keeps open to PostgreSQL at most (its pool).
+    db_pool_size: int = 10
     # Reverse proxies whose X-Forwarded-For is believed; every other peer is the client itself.
     trusted_proxies: tuple[IPNetwork, ...] = ()
     # DGA Digital ID (OpenID Connect); unset issuer: no Digital ID log-in.
@@ -132,6 +143,7 @@ def get_settings() -> Settings:
         api_token_hours=int(os.environ.get("API_TOKEN_HOURS", "12")),
         debug=_bool("DEBUG", False),
         db_pool=_bool("DB_POOL", True),
+        db_pool_size=_positive_int("DB_POOL_SIZE", 10),
         trusted_proxies=parse_networks(os.environ.get("TRUSTED_PROXIES", "")),
         oidc_issuer=(os.environ.get("OIDC_ISSUER") or "").rstrip("/") or None,
         oidc_client_id=os.environ.get("OIDC_CLIENT_ID", ""),

@@ -272,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - one run
             "MAIL_FROM": "ท้องถิ่นดิจิทัล <no-reply@topology.test>",
             # Plain HTTP on loopback, no TLS in front: the clients must get their cookies back.
             "SECURE_COOKIES": "false",
-            "TRUSTED_PROXIES": "127.0.0.1", "HOST": "127.0.0.1", "PORT": "8000", "WEB_WORKERS": "1"})
+            "TRUSTED_PROXIES": "127.0.0.1", "HOST": "127.0.0.1", "PORT": "8000", "WEB_WORKERS": "1",
+            "DB_POOL_SIZE": "10"})
         print(f"services up in {time.monotonic() - started:.1f} s: PostgreSQL, Redis, S3 {s3_url}, SMTP {smtp_url}",
               flush=True)
 

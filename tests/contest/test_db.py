@@ -462,3 +462,42 @@ def test_db_one_commit_is_one_transaction_on_sqlite_and_none_on_postgres(db: str
         run(go())
     kept = run(fetch("SELECT key FROM rate_counter WHERE key = {}", "a"))
     assert kept == ([] if is_sqlite() else [{"key": "a"}])
+
+
+def test_db_pool_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``DB_POOL_SIZE`` bounds each process's connections to PostgreSQL; a value that is not a
+    whole number of at least 1 stops the process at start-up with the setting's name."""
+    from contest.db import close_pool, engine, is_sqlite, start_pool
+    from contest.settings import get_settings
+
+    def settings_with(value: str | None) -> Any:
+        if value is None:
+            monkeypatch.delenv("DB_POOL_SIZE", raising=False)
+        else:
+            monkeypatch.setenv("DB_POOL_SIZE", value)
+        get_settings.cache_clear()
+        return get_settings()
+
+    on_sqlite = is_sqlite()  # finds the engine while the settings are still the test run's
+    try:
+        assert settings_with(None).db_pool_size == 10
+        assert settings_with(" 3 ").db_pool_size == 3
+        for bad in ("0", "-2", "ten", "๓", "2.5"):
+            with pytest.raises(ValueError, match="DB_POOL_SIZE"):
+                settings_with(bad)
+        if not on_sqlite:
+            monkeypatch.setenv("DB_POOL", "1")
+            settings_with("3")
+
+            async def sizes() -> tuple[int, int]:
+                await start_pool()
+                try:
+                    pool = engine().pool
+                    return pool.get_min_size(), pool.get_max_size()
+                finally:
+                    await close_pool()
+
+            assert run(sizes()) == (2, 3)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
