@@ -13,7 +13,7 @@ import pytest
 from contest.db import fetch
 from contest.domain import entries
 from contest.domain.audit import SYSTEM
-from contest.tables import Entry, Organisation
+from contest.tables import Edition, Entry, Organisation
 from tests.conftest import run
 from tests.factories import make_edition, make_submitted_entries
 
@@ -85,4 +85,66 @@ def test_the_migration_fills_the_tally_from_the_entries_already_there(db) -> Non
         await (await migration.forwards()).run()
 
     run(migrate())
+    _assert_tally_right()
+
+
+async def _add_entries(organisation: int | None, *groups: tuple[int, str, str]) -> None:
+    """Entries of ``organisation`` (or none) in each (year, state, category) of ``groups``."""
+    years = {e["year"]: e["id"] for e in await Edition.select(Edition.id, Edition.year)}
+    await Entry.insert(*[Entry(edition=years[year], organisation=organisation, state=state, category=category,
+                               title=f"{state} {category}") for year, state, category in groups])
+
+
+def _organisation_of(entry_id: int) -> int:
+    found: int = run(Entry.select(Entry.organisation).where(Entry.id == entry_id).first())["organisation"]
+    return found
+
+
+def _two_editions_of_entries() -> list[int]:
+    """Entries of two editions from organisations sharing groups, one organisation with entries in
+    several states, categories and editions, and an entry of no organisation."""
+    run(make_edition(2569))
+    run(make_edition(2570))
+    ids = run(make_submitted_entries(2569, 6, provinces=("50", "90")))
+    ids += run(make_submitted_entries(2570, 3, provinces=("50",), state="draft"))
+    for entry_id in ids[:2]:
+        run(_add_entries(_organisation_of(entry_id), (2569, "shortlisted", "service"), (2569, "submitted", "b"),
+                         (2570, "draft", "service"), (2570, "withdrawn", "service"), (2570, "returned", "a")))
+    run(_add_entries(None, (2569, "submitted", "service"), (2570, "draft", "service")))
+    _assert_tally_right()
+    return ids
+
+
+def test_deleting_an_organisation_takes_its_entries_out_of_the_tally(db) -> None:  # type: ignore[no-untyped-def]
+    ids = _two_editions_of_entries()
+    first, second, third = (_organisation_of(ids[0]), _organisation_of(ids[1]), _organisation_of(ids[6]))
+    run(Organisation.delete().where(Organisation.id == first))  # its entries go by the foreign key's cascade
+    assert run(Entry.count().where(Entry.organisation == first)) == 0
+    _assert_tally_right()
+    run(fetch("DELETE FROM organisation WHERE id = {}", second))
+    _assert_tally_right()
+    run(Organisation.delete().where(Organisation.id.is_in([third, _organisation_of(ids[2])])))
+    _assert_tally_right()
+    run(Organisation.update({Organisation.province_code: "10"}).where(Organisation.id == _organisation_of(ids[3])))
+    run(Entry.update({Entry.state: "returned"}).where(Entry.id.is_in(ids[3:5])))
+    _assert_tally_right()
+    assert run(Entry.count()) == 7
+
+
+def test_deleting_an_edition_takes_its_entries_out_of_the_tally(db) -> None:  # type: ignore[no-untyped-def]
+    _two_editions_of_entries()
+    run(Edition.delete().where(Edition.year == 2570))  # its entries go by the foreign key's cascade
+    assert run(Entry.count()) == 11
+    _assert_tally_right()
+    run(fetch("DELETE FROM edition WHERE year = {}", 2569))
+    assert run(Entry.count()) == 0
+    _assert_tally_right()
+
+
+def test_an_organisation_given_another_id_keeps_its_entries_counted(db) -> None:  # type: ignore[no-untyped-def]
+    ids = _two_editions_of_entries()
+    first = _organisation_of(ids[0])
+    top = run(fetch("SELECT max(id) AS top FROM organisation"))[0]["top"]
+    run(fetch("UPDATE organisation SET id = {} WHERE id = {}", top + 100, first))  # its entries follow by cascade
+    assert run(Entry.count().where(Entry.organisation == top + 100)) == 6
     _assert_tally_right()
