@@ -5,12 +5,15 @@ entries, and the organisers' overview gives the same figures from it as from the
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import os
 import random
+from typing import Any
 
 import pytest
 
-from contest.db import fetch
+from contest.db import fetch, is_sqlite
 from contest.domain import entries
 from contest.domain.audit import SYSTEM
 from contest.tables import Edition, Entry, Organisation
@@ -25,6 +28,8 @@ _FRESH = ("SELECT COALESCE(e.edition, 0) AS edition, COALESCE(e.state, '') AS st
           "ON o.id = e.organisation GROUP BY 1, 2, 3, 4, 5")
 _TALLY = ("SELECT edition, state, category, province_code, kind, sum(entries) AS n FROM entry_tally "
           "GROUP BY 1, 2, 3, 4, 5 HAVING sum(entries) <> 0")
+#: The migration that makes the tally follow an organisation's removal (and refills it).
+_REMOVAL = "contest.piccolo_migrations.contest_2026_12_05t10_15_00_000000"
 
 
 def _groups(sql: str) -> dict[tuple[object, ...], int]:
@@ -83,6 +88,7 @@ def test_the_migration_fills_the_tally_from_the_entries_already_there(db) -> Non
 
     async def migrate() -> None:
         await (await migration.forwards()).run()
+        await (await importlib.import_module(_REMOVAL).forwards()).run()  # back to the latest triggers
 
     run(migrate())
     _assert_tally_right()
@@ -147,4 +153,86 @@ def test_an_organisation_given_another_id_keeps_its_entries_counted(db) -> None:
     top = run(fetch("SELECT max(id) AS top FROM organisation"))[0]["top"]
     run(fetch("UPDATE organisation SET id = {} WHERE id = {}", top + 100, first))  # its entries follow by cascade
     assert run(Entry.count().where(Entry.organisation == top + 100)) == 6
+    _assert_tally_right()
+    run(fetch("UPDATE organisation SET id = {}, province_code = '10', kind = 'sao' WHERE id = {}", top + 200,
+              top + 100))
+    assert run(Entry.count().where(Entry.organisation == top + 200)) == 6
+    _assert_tally_right()
+
+
+def _tally_triggers() -> dict[str, str]:
+    """The definitions of the database's triggers and functions that keep the tally."""
+    if is_sqlite():
+        sql = "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'entry_tally%'"
+    else:
+        sql = ("SELECT tgname AS name, pg_get_triggerdef(oid) AS definition FROM pg_trigger "
+               "WHERE tgname LIKE 'entry_tally%' UNION ALL SELECT proname, prosrc FROM pg_proc "
+               "WHERE proname LIKE 'entry_tally%'")
+    return {r["name"]: r["definition"] for r in run(fetch(sql))}
+
+
+def test_the_removal_migration_recounts_and_steps_back_to_the_tallys_first_triggers(db) -> None:  # type: ignore[no-untyped-def]
+    first = importlib.import_module("contest.piccolo_migrations.contest_2026_12_05t02_23_00_000000")
+    removal = importlib.import_module(_REMOVAL)
+
+    async def step(migration: Any, *, backwards: bool = False) -> None:
+        await (await migration.forwards()).run(backwards=backwards)
+
+    current = _tally_triggers()
+    assert {"entry_tally_organisation_delete", "entry_tally_organisation_id"} <= set(current)
+    try:
+        run(step(removal, backwards=True))
+        stepped_back = _tally_triggers()
+        run(step(first, backwards=True))
+        assert _tally_triggers() == {}
+        run(step(first))
+        assert stepped_back == _tally_triggers()  # exactly what the tally's first migration makes
+    finally:
+        run(step(first))
+        run(step(removal))
+    assert _tally_triggers() == current
+
+    ids = _two_editions_of_entries()
+    run(fetch("UPDATE entry_tally SET entries = entries + 3"))  # counts gone wrong before this migration
+    run(step(removal))
+    _assert_tally_right()
+    run(Organisation.delete().where(Organisation.id == _organisation_of(ids[0])))
+    _assert_tally_right()
+
+
+def test_an_organisation_deleted_while_its_entry_changes_waits_for_it_without_deadlock(db) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: one transaction has moved an entry of an organisation (its row and its two
+    groups locked) and is about to move an entry of another organisation in a group the first
+    organisation also has entries in; meanwhile the first organisation is deleted. The delete
+    waits for the changed entry before taking any group, so the transaction finishes and the
+    delete follows, both counted."""
+    if is_sqlite():
+        pytest.skip("PostgreSQL's row locks")
+    import asyncpg
+
+    run(make_edition(2569))
+    moved, other = run(make_submitted_entries(2569, 2, provinces=("50",)))
+    organisation = _organisation_of(moved)
+    run(_add_entries(organisation, (2569, "draft", "service")))
+    run(Entry.update({Entry.state: "draft"}).where(Entry.id == other))  # a group both organisations have
+    url = os.environ["DATABASE_URL"]
+
+    async def go() -> None:
+        changing, deleting = await asyncpg.connect(url), await asyncpg.connect(url)
+        try:
+            await deleting.execute("SET deadlock_timeout = '100ms'")
+            async with changing.transaction():
+                await changing.execute("UPDATE entry SET state = 'returned' WHERE id = $1", moved)
+                delete = asyncio.ensure_future(deleting.execute("DELETE FROM organisation WHERE id = $1",
+                                                                organisation))
+                await asyncio.sleep(0.5)
+                assert not delete.done()  # waiting for the changed entry
+                await changing.execute("UPDATE entry SET state = 'returned' WHERE id = $1", other)
+            await delete
+        finally:
+            await changing.close()
+            await deleting.close()
+
+    run(go())
+    assert run(Entry.count()) == 1
     _assert_tally_right()
