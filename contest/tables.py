@@ -477,7 +477,8 @@ class ResultCorrection(Table, tablename="result_correction"):
 class EntryTally(Table, tablename="entry_tally"):
     """How many entries there are per edition, state, category and their organisation's province
     and kind: kept by the database's own triggers on ``entry`` and ``organisation`` (see the
-    migration that creates this table), so every way of writing entries keeps it right, and the
+    migrations that follow the one creating this table), so every way of writing entries keeps
+    it right, an organisation's or edition's deletion that takes its entries included, and the
     organisers' list reads these few rows instead of counting every entry. A missing value is
     kept as ``0`` / ``""``; a group may hold zero. Counts only, no personal data."""
 
