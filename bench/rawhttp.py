@@ -49,6 +49,11 @@ class RawClient:
             writer.close()
         self._conns.clear()
 
+    def local_ports(self) -> list[int]:
+        """This client's own port of each connection it holds open."""
+        return [writer.get_extra_info("sockname")[1] for _, writer in self._conns.values()
+                if not writer.is_closing()]
+
     async def _connection(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         conn = self._conns.get((host, port))
         if conn is None or conn[1].is_closing():
