@@ -283,6 +283,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         event.set()  # pick up what an earlier run left pending
         purger = asyncio.create_task(purge_uploads_periodically(), name="housekeeping")
     app.state.redis_link = redis_link
+    await operations.wait_for_sibling_workers()  # last: each worker listens once this returns
     try:
         yield
     finally:

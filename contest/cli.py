@@ -342,14 +342,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    from contest.operations import logging_config
+    from contest.operations import logging_config, workers_start_together
     from contest.settings import get_settings
 
     settings = get_settings()
-    Granian("contest.app:create_app", factory=True, interface=Interfaces.ASGI,
-            address=host or settings.host, port=port or settings.port,
-            workers=workers or settings.workers, log_access=False,
-            log_dictconfig=logging_config()).serve()
+    count = workers or settings.workers
+    with workers_start_together(count):
+        Granian("contest.app:create_app", factory=True, interface=Interfaces.ASGI,
+                address=host or settings.host, port=port or settings.port,
+                workers=count, log_access=False, log_dictconfig=logging_config()).serve()
 
 
 @main.command()

@@ -11,6 +11,12 @@
   bearer tokens never reach a log. Mail bodies are never logged at all.
 * **Readiness** (``/readyz``): the database and the file storage must answer; Redis is reported
   but optional (jobs wait in the outbox while it is away).
+* **Web workers start together**: granian gives each web worker process a listening socket of
+  its own on the port (SO_REUSEPORT) once that worker's app has started, and the kernel spreads
+  each new connection over the sockets listening at that moment. A worker still starting gets
+  none, and keep-alive connections opened meanwhile stay on the others for their whole life (with
+  three workers, 100 such connections all went to the one worker up first). So the workers of one
+  ``contest serve`` wait for each other at the end of their start-up and begin to listen together.
 """
 
 from __future__ import annotations
@@ -20,8 +26,12 @@ import contextvars
 import logging
 import os
 import re
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,6 +54,10 @@ OUTBOX_DEPTH = Gauge("contest_outbox_pending", "Outbox jobs waiting to run.", re
                      multiprocess_mode="max")
 OUTBOX_FAILED = Gauge("contest_outbox_failed", "Outbox jobs that gave up and wait for an admin.",
                       registry=REGISTRY, multiprocess_mode="max")
+
+# "<count>:<folder>", set by `contest serve` for its web workers (see workers_start_together).
+WORKERS_START_ENV = "CONTEST_WORKERS_START"
+WORKERS_START_WAIT_SECONDS = 60.0
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -191,3 +205,43 @@ async def readiness(redis: Any) -> tuple[bool, dict[str, str]]:
         except Exception:  # noqa: BLE001 - Redis is optional: reported, not fatal
             report["redis"] = "down"
     return report["database"] == "ok" and report["storage"] == "ok", report
+
+
+@contextmanager
+def workers_start_together(workers: int) -> Iterator[None]:
+    """While ``contest serve`` runs ``workers`` web processes (two or more): a folder where each
+    leaves a mark once its app has started, named with their count in the environment the
+    workers inherit (see wait_for_sibling_workers)."""
+    if workers < 2:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="contest-start-") as folder:
+        os.environ[WORKERS_START_ENV] = f"{workers}:{folder}"
+        try:
+            yield
+        finally:
+            os.environ.pop(WORKERS_START_ENV, None)
+
+
+async def wait_for_sibling_workers(limit: float = WORKERS_START_WAIT_SECONDS, poll: float = 0.005) -> None:
+    """The end of a web worker's start-up: leave this process's mark and wait until every worker
+    of the same ``contest serve`` has left one, so that they begin to listen within milliseconds
+    of each other. A worker started later (granian replacing one) finds the marks there and goes
+    on at once; after ``limit`` seconds a worker goes on alone. Outside ``contest serve``
+    (tests, one worker) nothing to wait for."""
+    spec = os.environ.get(WORKERS_START_ENV)
+    if not spec:
+        return
+    count, folder = spec.split(":", 1)
+    deadline = time.monotonic() + limit
+    try:
+        (Path(folder) / str(os.getpid())).touch()
+        while len(os.listdir(folder)) < int(count):
+            if time.monotonic() >= deadline:
+                logging.getLogger("contest.serve").warning(
+                    "web worker %d starts to listen before its siblings: %d of %s started after %.0f s",
+                    os.getpid(), len(os.listdir(folder)), count, limit)
+                return
+            await asyncio.sleep(poll)
+    except OSError:  # the folder is gone: contest serve is stopping
+        return
