@@ -348,9 +348,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = get_settings()
     count = workers or settings.workers
     with workers_start_together(count):
+        # A worker that dies (killed, out of memory) is replaced; its siblings go on serving.
         Granian("contest.app:create_app", factory=True, interface=Interfaces.ASGI,
                 address=host or settings.host, port=port or settings.port,
-                workers=count, log_access=False, log_dictconfig=logging_config()).serve()
+                workers=count, respawn_failed_workers=True, log_access=False,
+                log_dictconfig=logging_config()).serve()
 
 
 @main.command()

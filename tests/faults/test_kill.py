@@ -1,7 +1,8 @@
 """`kill -9` of the web server in the middle of an upload and of a submit: after a restart
 nothing is half-done (no row without its file, no receipt without its entry's state), what the
 crash left on disk is cleaned up at start-up, the same upload sent again is stored once, and the
-audit chain verifies."""
+audit chain verifies. One web worker of several killed: the others keep serving and a new one
+takes its place."""
 
 from __future__ import annotations
 
@@ -134,3 +135,27 @@ def test_kill_during_a_submit_leaves_it_whole_or_not_at_all(db: str, tmp_path: P
         server.stop()
     assert run(Receipt.count().where(Receipt.entry == entry["id"])) == 1
     _audit_verifies(tmp_path)
+
+
+def _worker_pids(server: Server) -> set[int]:
+    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+def test_kill_of_one_web_worker_leaves_the_others_serving_and_it_is_replaced(db: str, tmp_path: Path) -> None:
+    server = Server(tmp_path, WEB_WORKERS="2")
+    try:
+        wait_until(lambda: len(_worker_pids(server)) == 2, 30, "two web workers")
+        first = _worker_pids(server)
+        victim = min(first)
+        subprocess.run(["kill", "-9", str(victim)], check=True)
+        # The sibling answers while the dead worker is replaced, and the server stays up.
+        for _ in range(20):
+            assert httpx.get(f"{server.base_url}/api/v1/editions/", timeout=10).status_code == 200
+        wait_until(lambda: len(_worker_pids(server) - {victim}) == 2, 30, "a new web worker")
+        assert server.alive
+        assert (first - {victim}) <= _worker_pids(server)
+        for _ in range(20):
+            assert httpx.get(f"{server.base_url}/healthz", timeout=10).status_code == 200
+    finally:
+        server.stop()
