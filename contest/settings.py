@@ -42,7 +42,9 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _positive_int(name: str, default: int) -> int:
+def positive_int(name: str, default: int) -> int:
+    """A whole-number setting of at least 1 (``default`` when unset); anything else stops the
+    process at start-up, naming the setting."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default
@@ -143,7 +145,7 @@ def get_settings() -> Settings:
         api_token_hours=int(os.environ.get("API_TOKEN_HOURS", "12")),
         debug=_bool("DEBUG", False),
         db_pool=_bool("DB_POOL", True),
-        db_pool_size=_positive_int("DB_POOL_SIZE", 10),
+        db_pool_size=positive_int("DB_POOL_SIZE", 10),
         trusted_proxies=parse_networks(os.environ.get("TRUSTED_PROXIES", "")),
         oidc_issuer=(os.environ.get("OIDC_ISSUER") or "").rstrip("/") or None,
         oidc_client_id=os.environ.get("OIDC_CLIENT_ID", ""),

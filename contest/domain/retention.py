@@ -17,7 +17,6 @@ task and ``contest retention run``); with ``dry_run`` it only reports what it wo
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +25,7 @@ from contest import clock
 from contest.db import atomic, stored_json
 from contest.domain.audit import SYSTEM, append_event
 from contest.enums import EntryState
-from contest.settings import get_settings
+from contest.settings import get_settings, positive_int
 from contest.tables import Attachment, AuthToken, DigitalIdLogin, Edition, EmailToken, RateCounter, Receipt
 from uploads.storage import ObjectNotFound
 
@@ -35,15 +34,6 @@ log = logging.getLogger("contest.retention")
 #: Entries whose files outlive the retention period: the shortlist and the awards are public record.
 KEPT_STATES = (EntryState.shortlisted, EntryState.finalist, EntryState.winner)
 DEFAULT_ATTACHMENT_YEARS = 2
-
-
-def _env_days(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -60,9 +50,9 @@ class GlobalRules:
     @classmethod
     def from_environment(cls) -> GlobalRules:
         """``RETENTION_TOKEN_DAYS``, ``RETENTION_RATE_LIMIT_DAYS``, ``RETENTION_MAIL_WEEKS``."""
-        return cls(token_days=_env_days("RETENTION_TOKEN_DAYS", cls.token_days),
-                   rate_limit_days=_env_days("RETENTION_RATE_LIMIT_DAYS", cls.rate_limit_days),
-                   mail_weeks=_env_days("RETENTION_MAIL_WEEKS", cls.mail_weeks))
+        return cls(token_days=positive_int("RETENTION_TOKEN_DAYS", cls.token_days),
+                   rate_limit_days=positive_int("RETENTION_RATE_LIMIT_DAYS", cls.rate_limit_days),
+                   mail_weeks=positive_int("RETENTION_MAIL_WEEKS", cls.mail_weeks))
 
 
 @dataclass(frozen=True)
