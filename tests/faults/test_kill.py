@@ -142,6 +142,14 @@ def _worker_pids(server: Server) -> set[int]:
     return {int(pid) for pid in children}
 
 
+def _exited(pid: int) -> bool:
+    """The process is gone or a zombie: its sockets are closed, no new connection goes to it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def test_kill_of_one_web_worker_leaves_the_others_serving_and_it_is_replaced(db: str, tmp_path: Path) -> None:
     server = Server(tmp_path, WEB_WORKERS="2")
     try:
@@ -149,6 +157,7 @@ def test_kill_of_one_web_worker_leaves_the_others_serving_and_it_is_replaced(db:
         first = _worker_pids(server)
         victim = min(first)
         subprocess.run(["kill", "-9", str(victim)], check=True)
+        wait_until(lambda: _exited(victim), 10, "the killed worker to exit")
         # The sibling answers while the dead worker is replaced, and the server stays up.
         for _ in range(20):
             assert httpx.get(f"{server.base_url}/api/v1/editions/", timeout=10).status_code == 200
