@@ -137,6 +137,8 @@ async def clamd_scan(url: str, chunks: Any) -> str | None:
 #: without it either, but finds that out by reading the whole file backwards line by line
 #: (~30 s for 200 MB), so this answers at once what pypdf would answer late.
 PDF_TAIL_BYTES: Final = 1024 * 1024
+#: Where ``startxref`` is looked for first: PDF viewers expect it in the last kilobyte or so.
+PDF_TRAILER_FIRST: Final = 4096
 #: What pypdf may read to count the pages. A sound PDF needs its cross-reference table and page
 #: tree, a few MB at most; a damaged one makes pypdf rebuild the table by reading the whole file
 #: into memory and scanning it, which is allowed only for files up to this size.
@@ -180,6 +182,19 @@ class _BudgetedReader:
         return self._fh.tell()
 
 
+def _has_trailer(fh: BinaryIO, size: int, tail_bytes: int) -> bool:
+    """Whether ``startxref`` is in the last ``tail_bytes`` of the file. A sound PDF has it in its
+    last few hundred bytes, so those are read first: the stored file has left the page cache, and
+    reading the whole tail back from the disk would cost more than the rest of the check."""
+    for want in (min(PDF_TRAILER_FIRST, tail_bytes), tail_bytes):
+        fh.seek(max(0, size - want))
+        if b"startxref" in fh.read(want):
+            return True
+        if want >= size:
+            break
+    return False
+
+
 def _pdf_unreadable(error: str) -> CheckResult:
     return _failed(
         "เปิดไฟล์ PDF ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกเป็น PDF ใหม่แล้วส่งอีกครั้ง",
@@ -208,8 +223,7 @@ def _check_pdf(
 
     size = path.stat().st_size
     with open(path, "rb") as fh:
-        fh.seek(max(0, size - tail_bytes))
-        if b"startxref" not in fh.read(tail_bytes):
+        if not _has_trailer(fh, size, tail_bytes):
             return _pdf_unreadable("NoTrailer")
         try:
             reader = PdfReader(_BudgetedReader(fh, size, read_budget, seconds))  # type: ignore[arg-type]

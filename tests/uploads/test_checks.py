@@ -92,6 +92,40 @@ async def test_check_file_pdf_counts_pages(local_storage: LocalStorage) -> None:
     assert (result.state, result.details) == ("passed", {"pages": 3})
 
 
+async def test_check_file_pdf_with_bytes_after_its_end_still_opens(local_storage: LocalStorage) -> None:
+    # Scanners and mail gateways sometimes pad a PDF; its trailer is then well before the end.
+    key = await store(local_storage, make_pdf(pages=2) + b"\0" * 100_000)
+
+    result = await check_file(local_storage, key, "application/pdf")
+
+    assert (result.state, result.details) == ("passed", {"pages": 2})
+
+
+def test_pdf_trailer_of_a_sound_file_is_found_in_its_last_kilobytes(tmp_path: Path) -> None:
+    # The stored file is no longer in memory: its tail is read from the disk only when the
+    # trailer is not where a sound PDF has it.
+    from uploads.checks import PDF_TAIL_BYTES, PDF_TRAILER_FIRST, _has_trailer
+
+    class Counting(io.BytesIO):
+        read_bytes = 0
+
+        def read(self, n: int | None = -1) -> bytes:
+            data = super().read(n)
+            self.read_bytes += len(data)
+            return data
+
+    sound = make_pdf(pages=1)
+    sound = sound[:9] + b"%" + _binary_noise(2 * 1024 * 1024) + b"\n" + sound[9:]
+    padded = make_pdf(pages=1) + b"\0" * 100_000
+    for data, found, at_most in ((sound, True, PDF_TRAILER_FIRST),
+                                 (padded, True, PDF_TRAILER_FIRST + PDF_TAIL_BYTES),
+                                 (b"%PDF-1.7\n" + _binary_noise(2 * 1024 * 1024), False,
+                                  PDF_TRAILER_FIRST + PDF_TAIL_BYTES)):
+        fh = Counting(data)
+        assert _has_trailer(fh, len(data), PDF_TAIL_BYTES) is found
+        assert fh.read_bytes <= at_most
+
+
 async def test_check_file_broken_pdf_fails(local_storage: LocalStorage) -> None:
     key = await store(local_storage, b"%PDF-1.7\n" + b"\x00garbage" * 100)
 
