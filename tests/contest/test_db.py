@@ -501,3 +501,49 @@ def test_db_pool_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_db_postgres_on_the_same_machine_is_reached_through_its_socket() -> None:
+    """A ``DATABASE_URL`` naming the server's socket directory (``?host=/path``) connects the app's
+    pool and the backup's ``pg_dump`` without TCP: what a single-machine deployment uses."""
+    url = os.environ["DATABASE_URL"]
+    if not url.startswith("postgres"):
+        pytest.skip("PostgreSQL's socket")
+    import subprocess
+    from urllib.parse import urlparse
+
+    import asyncpg
+
+    from contest.backup import pg_tool
+    from contest.db import make_engine
+
+    async def socket_url() -> str | None:
+        connection = await asyncpg.connect(url)
+        try:
+            folders = (await connection.fetchval("SHOW unix_socket_directories")).split(",")
+            port = await connection.fetchval("SHOW port")
+        finally:
+            await connection.close()
+        here = [f.strip() for f in folders if f.strip() and Path(f.strip(), f".s.PGSQL.{port}").exists()]
+        if not here:
+            return None
+        parts = urlparse(url)
+        return f"postgres://{parts.username}@/{parts.path.lstrip('/')}?host={here[0]}&port={port}"
+
+    through_socket = run(socket_url())
+    if through_socket is None:
+        pytest.skip("the PostgreSQL server under test is on another machine")
+
+    async def over(dsn: str) -> Any:
+        engine = make_engine(dsn)
+        await engine.start_connection_pool(min_size=1, max_size=1)
+        try:
+            return await engine.pool.fetchval("SELECT inet_server_addr() IS NULL")  # NULL: a socket
+        finally:
+            await engine.close_connection_pool()
+
+    assert run(over(through_socket)) is True
+    dumped = subprocess.run([pg_tool("pg_dump"), "--schema-only", through_socket],
+                            capture_output=True, text=True, timeout=120)
+    assert dumped.returncode == 0, dumped.stderr
+    assert "PostgreSQL database dump complete" in dumped.stdout
