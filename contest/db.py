@@ -188,6 +188,22 @@ async def atomic() -> AsyncIterator[None]:
 
 
 @asynccontextmanager
+async def one_read() -> AsyncIterator[None]:
+    """A page's reads, taken together where that is cheaper: on SQLite one transaction (one
+    pooled connection and one snapshot, where each statement on its own would take a connection
+    of its own); on PostgreSQL none. Under PostgreSQL's READ COMMITTED every statement sees the
+    data committed when it began, inside a transaction as outside, so a transaction would add its
+    BEGIN and COMMIT, two round trips of a page's dozen, and read nothing more consistently.
+    Reads only: a write inside would not get :func:`atomic`'s IMMEDIATE transaction on SQLite."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        yield
+        return
+    async with db.transaction():
+        yield
+
+
+@asynccontextmanager
 async def one_commit() -> AsyncIterator[None]:
     """Writes that may as well commit apart, committed together where that is cheaper: on SQLite
     one transaction (:func:`atomic`: one turn of the writer and one commit, where each write on

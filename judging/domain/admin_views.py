@@ -5,15 +5,13 @@ domain functions in ``rounds``, ``scoring``, ``shortlist`` and ``contest.domain.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
 from contest import db
-from contest.db import engine, fetch
+from contest.db import fetch, one_read
 from contest.enums import EntryStates, Role
 from contest.errors import NotFound
 from contest.i18n import thai_sorted
@@ -25,13 +23,9 @@ from judging.tables import Assignment, Member, Round, RoundEntry, TieDecision
 ELIGIBILITY_STATES = EntryStates.JUDGEABLE
 
 
-@asynccontextmanager
-async def reading() -> AsyncIterator[None]:
-    """A page's reads on one connection and one snapshot. On SQLite every query outside a
-    transaction opens its own connection, which costs more than the progress queries themselves.
-    Only for reads: a write inside would not get ``atomic()``'s IMMEDIATE transaction."""
-    async with engine().transaction():
-        yield
+# A page's reads (``contest.db.one_read``). Reads only: writes go through the domain functions,
+# whose ``atomic()`` must not be nested in this.
+reading = one_read
 
 
 @dataclass(frozen=True)

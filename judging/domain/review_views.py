@@ -8,13 +8,11 @@ unknown) id is ``NotFound``, exactly as ``assignments`` does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from contest.db import engine, fetch, stored_json
+from contest.db import fetch, one_read, stored_json
 from contest.domain import entries as contest_entries
 from contest.domain.audit import Actor
 from contest.errors import NotFound
@@ -31,13 +29,9 @@ REVIEW_FIELDS = ("title", "category", "summary", "problem", "solution", "citizen
                  "in_service_since", "technology", "links", "video_url")
 
 
-@asynccontextmanager
-async def reading() -> AsyncIterator[None]:
-    """A page's reads on one connection and one snapshot (on SQLite every query outside a
-    transaction opens a connection of its own). Reads only: writes go through ``scoring``, whose
-    ``atomic()`` must not be nested in this."""
-    async with engine().transaction():
-        yield
+# A page's reads (``contest.db.one_read``). Reads only: writes go through the domain functions,
+# whose ``atomic()`` must not be nested in this.
+reading = one_read
 
 
 

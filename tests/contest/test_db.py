@@ -464,6 +464,21 @@ def test_db_one_commit_is_one_transaction_on_sqlite_and_none_on_postgres(db: str
     assert kept == ([] if is_sqlite() else [{"key": "a"}])
 
 
+def test_db_one_read_is_one_transaction_on_sqlite_and_none_on_postgres(db: str) -> None:
+    """A page's reads share a transaction (one pooled connection, one snapshot) on SQLite; on
+    PostgreSQL they run as statements of their own, without BEGIN and COMMIT round trips."""
+    from contest.db import engine, fetch, is_sqlite, one_read
+
+    async def go() -> tuple[bool, list[dict[str, Any]]]:
+        async with one_read():
+            inside = engine().current_transaction.get() is not None
+            return inside, await fetch("SELECT count(*) AS n FROM rate_counter")
+
+    inside, rows = run(go())
+    assert inside == is_sqlite()
+    assert rows == [{"n": 0}]
+
+
 def test_db_pool_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """``DB_POOL_SIZE`` bounds each process's connections to PostgreSQL; a value that is not a
     whole number of at least 1 stops the process at start-up with the setting's name."""
