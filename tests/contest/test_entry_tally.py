@@ -30,6 +30,8 @@ _TALLY = ("SELECT edition, state, category, province_code, kind, sum(entries) AS
           "GROUP BY 1, 2, 3, 4, 5 HAVING sum(entries) <> 0")
 #: The migration that makes the tally follow an organisation's removal (and refills it).
 _REMOVAL = "contest.piccolo_migrations.contest_2026_12_05t10_15_00_000000"
+#: The migration that moves an organisation's counts in one ordered statement.
+_MOVE = "contest.piccolo_migrations.contest_2026_12_05t13_40_00_000000"
 
 
 def _groups(sql: str) -> dict[tuple[object, ...], int]:
@@ -88,7 +90,8 @@ def test_the_migration_fills_the_tally_from_the_entries_already_there(db) -> Non
 
     async def migrate() -> None:
         await (await migration.forwards()).run()
-        await (await importlib.import_module(_REMOVAL).forwards()).run()  # back to the latest triggers
+        for later in (_REMOVAL, _MOVE):  # back to the latest triggers
+            await (await importlib.import_module(later).forwards()).run()
 
     run(migrate())
     _assert_tally_right()
@@ -171,9 +174,10 @@ def _tally_triggers() -> dict[str, str]:
     return {r["name"]: r["definition"] for r in run(fetch(sql))}
 
 
-def test_the_removal_migration_recounts_and_steps_back_to_the_tallys_first_triggers(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_tallys_migrations_recount_and_each_steps_back_to_the_one_before(db) -> None:  # type: ignore[no-untyped-def]
     first = importlib.import_module("contest.piccolo_migrations.contest_2026_12_05t02_23_00_000000")
     removal = importlib.import_module(_REMOVAL)
+    moving = importlib.import_module(_MOVE)
 
     async def step(migration: Any, *, backwards: bool = False) -> None:
         await (await migration.forwards()).run(backwards=backwards)
@@ -181,15 +185,21 @@ def test_the_removal_migration_recounts_and_steps_back_to_the_tallys_first_trigg
     current = _tally_triggers()
     assert {"entry_tally_organisation_delete", "entry_tally_organisation_id"} <= set(current)
     try:
+        run(step(moving, backwards=True))
+        before_moving = _tally_triggers()
+        assert before_moving != current
         run(step(removal, backwards=True))
         stepped_back = _tally_triggers()
         run(step(first, backwards=True))
         assert _tally_triggers() == {}
         run(step(first))
         assert stepped_back == _tally_triggers()  # exactly what the tally's first migration makes
+        run(step(removal))
+        assert before_moving == _tally_triggers()  # exactly what the removal's migration makes
     finally:
         run(step(first))
         run(step(removal))
+        run(step(moving))
     assert _tally_triggers() == current
 
     ids = _two_editions_of_entries()
@@ -236,3 +246,89 @@ def test_an_organisation_deleted_while_its_entry_changes_waits_for_it_without_de
     run(go())
     assert run(Entry.count()) == 1
     _assert_tally_right()
+
+
+def test_organisations_moving_province_and_kind_take_their_entries_counts_along(db) -> None:  # type: ignore[no-untyped-def]
+    """Moves in every direction, to and from an empty province, of province and kind together or
+    one at a time, of an organisation with no entries: each time the tally equals a fresh count."""
+    ids = _two_editions_of_entries()
+    first, second, third = (_organisation_of(ids[0]), _organisation_of(ids[1]), _organisation_of(ids[6]))
+    run(make_submitted_entries(2569, 1, provinces=("10",)))
+    empty = run(fetch("SELECT max(id) AS id FROM organisation"))[0]["id"]
+    run(Entry.delete().where(Entry.organisation == empty))
+    moves: list[tuple[int, str, str]] = [
+        (first, "90", "sao"), (second, "50", "sao"), (first, "50", "sao"), (third, "", "sao"),
+        (first, "", "city_municipality"), (third, "10", "city_municipality"), (empty, "90", "sao"),
+        (first, "", "sao"), (second, "90", "sao"), (first, "90", "subdistrict_municipality")]
+    for organisation, province, kind in moves:
+        run(fetch("UPDATE organisation SET province_code = {}, kind = {} WHERE id = {}", province, kind,
+                  organisation))
+        _assert_tally_right()
+    # Several organisations in one statement.
+    run(fetch("UPDATE organisation SET province_code = CASE WHEN province_code = '90' THEN '50' ELSE '90' END "
+              "WHERE id IN ({}, {}, {})", first, second, third))
+    _assert_tally_right()
+
+
+def test_organisations_moving_opposite_ways_wait_for_each_other_without_deadlock(db) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: a registry import moves two organisations from province 10 to 90 in one
+    transaction while an organisation moves from 90 to 10. Each move takes only its own groups'
+    rows, in the key's order, so the lone move finishes while the import's first move waits
+    (here for a third transaction holding a group it needs), and the import's second move waits
+    for it: no deadlock, all counted. Leaving the old groups in one statement and joining the
+    new ones in another, the lone move held every row of its old province and waited for the
+    import's, which waited for it."""
+    if is_sqlite():
+        pytest.skip("PostgreSQL's row locks")
+    import asyncpg
+
+    run(make_edition(2569))
+    importing_first, importing_second, other_way, staying = run(
+        make_submitted_entries(2569, 4, provinces=("10", "10", "90", "10")))
+    run(Entry.update({Entry.category: "b"}).where(Entry.id.is_in([importing_second, other_way, staying])))
+    first_org, second_org, other_org = (_organisation_of(importing_first), _organisation_of(importing_second),
+                                        _organisation_of(other_way))
+    run(fetch("DELETE FROM entry_tally WHERE entries = 0"))  # no group counts what it no longer has
+    _assert_tally_right()
+    url = os.environ["DATABASE_URL"]
+
+    async def go() -> None:
+        importing, moving, holding = (await asyncpg.connect(url), await asyncpg.connect(url),
+                                      await asyncpg.connect(url))
+        try:
+            for connection in (importing, moving):
+                await connection.execute("SET deadlock_timeout = '100ms'")
+            # Someone else is making the group the import's first move joins.
+            await holding.execute("BEGIN")
+            await holding.execute(
+                "INSERT INTO entry_tally (edition, state, category, province_code, kind, entries) "
+                "SELECT edition, state, category, '90', kind, 0 FROM entry_tally "
+                "WHERE province_code = '10' AND category = 'service'")
+            await importing.execute("BEGIN")
+            first_move = asyncio.ensure_future(importing.execute(
+                "UPDATE organisation SET province_code = '90' WHERE id = $1", first_org))
+            await asyncio.sleep(0.5)
+            assert not first_move.done()  # waiting for the group being made
+            await moving.execute("BEGIN")
+            lone_move = asyncio.ensure_future(moving.execute(
+                "UPDATE organisation SET province_code = '10' WHERE id = $1", other_org))
+            await asyncio.sleep(0.5)
+            await holding.execute("ROLLBACK")
+            await asyncio.wait_for(first_move, 30)
+            second_move = asyncio.ensure_future(importing.execute(
+                "UPDATE organisation SET province_code = '90' WHERE id = $1", second_org))
+            await asyncio.wait_for(lone_move, 30)
+            await asyncio.sleep(0.5)
+            assert not second_move.done()  # waiting for the lone move's groups
+            await moving.execute("COMMIT")
+            await asyncio.wait_for(second_move, 30)
+            await importing.execute("COMMIT")
+        finally:
+            for connection in (importing, moving, holding):
+                await connection.close()
+
+    run(go())
+    _assert_tally_right()
+    counted = _groups(_TALLY)
+    assert counted[(run(Edition.select(Edition.id).first())["id"], "submitted", "b", "10",
+                    "subdistrict_municipality")] == 2  # the one that stayed and the one that came
