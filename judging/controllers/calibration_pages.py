@@ -31,7 +31,7 @@ class CalibrationReviewPages(Controller):
     @get("/")
     async def calibration_list(self, request: Request, round_id: int, done: str | None = None) -> Template:
         actor = require_actor(request)
-        # Not inside review_views.reading(): the first visit makes the member's sheets (a write).
+        # Not inside one_read(): the first visit makes the member's sheets (a write).
         info = await review_views.my_round(actor, round_id)
         mine = await calibration.my_calibration(actor, round_id)
         flash = {"submitted": t("Your calibration sheet was submitted."),

@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 
 from contest import clock
 from contest.controllers.entry_pages import attachment_kind_label, check_label, field_labels
+from contest.db import one_read
 from contest.domain.audit import Actor
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor, reviewer_required
@@ -174,7 +175,7 @@ class ReviewPages(Controller):
     @get("/")
     async def my_rounds(self, request: Request) -> Template:
         actor = require_actor(request)
-        async with review_views.reading():
+        async with one_read():
             rounds = await review_views.my_rounds(actor)
         return Template("judging/review/index.html", context={"rounds": rounds, **HELPERS})
 
@@ -184,7 +185,7 @@ class ReviewPages(Controller):
     async def queue(self, request: Request, round_id: int, show: str = "todo", page: int = 1,
                     done: str | None = None, also: int = 0) -> Template | Redirect:
         actor = require_actor(request)
-        async with review_views.reading():
+        async with one_read():
             info = await review_views.my_round(actor, round_id)
             try:
                 rows = await assignments.reviewer_queue(actor, round_id)  # one query, each sheet's count from its row
@@ -263,7 +264,7 @@ class ReviewPages(Controller):
         elif saved:
             flash = t("Saved.")
         try:
-            async with review_views.reading():
+            async with one_read():
                 return await self._sheet(request, assignment_id, flash=flash)
         except Conflict as exc:
             if exc.code != "calibration_pending":

@@ -11,7 +11,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from contest import db
-from contest.db import fetch, one_read
+from contest.db import fetch
 from contest.enums import EntryStates, Role
 from contest.errors import NotFound
 from contest.i18n import thai_sorted
@@ -21,11 +21,6 @@ from judging.tables import Assignment, Member, Round, RoundEntry, TieDecision
 
 # The entries eligibility is about: submitted ones and those already marked either way.
 ELIGIBILITY_STATES = EntryStates.JUDGEABLE
-
-
-# A page's reads (``contest.db.one_read``). Reads only: writes go through the domain functions,
-# whose ``atomic()`` must not be nested in this.
-reading = one_read
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from contest.db import fetch, one_read, stored_json
+from contest.db import fetch, stored_json
 from contest.domain import entries as contest_entries
 from contest.domain.audit import Actor
 from contest.errors import NotFound
@@ -27,11 +27,6 @@ LIVE = list(assignments.LIVE)
 # to contact them (PDPA: collect and show the minimum).
 REVIEW_FIELDS = ("title", "category", "summary", "problem", "solution", "citizens_served", "results",
                  "in_service_since", "technology", "links", "video_url")
-
-
-# A page's reads (``contest.db.one_read``). Reads only: writes go through the domain functions,
-# whose ``atomic()`` must not be nested in this.
-reading = one_read
 
 
 

@@ -310,14 +310,13 @@ def test_organisations_moving_opposite_ways_wait_for_each_other_without_deadlock
             await asyncio.sleep(0.5)
             assert not first_move.done()  # waiting for the group being made
             await moving.execute("BEGIN")
-            lone_move = asyncio.ensure_future(moving.execute(
-                "UPDATE organisation SET province_code = '10' WHERE id = $1", other_org))
-            await asyncio.sleep(0.5)
+            # The lone move takes only its own groups: it ends while the import's first move waits.
+            await asyncio.wait_for(moving.execute(
+                "UPDATE organisation SET province_code = '10' WHERE id = $1", other_org), 30)
             await holding.execute("ROLLBACK")
             await asyncio.wait_for(first_move, 30)
             second_move = asyncio.ensure_future(importing.execute(
                 "UPDATE organisation SET province_code = '90' WHERE id = $1", second_org))
-            await asyncio.wait_for(lone_move, 30)
             await asyncio.sleep(0.5)
             assert not second_move.done()  # waiting for the lone move's groups
             await moving.execute("COMMIT")

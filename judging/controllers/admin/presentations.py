@@ -9,6 +9,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from contest.confirmation import Confirmation, confirmation_page
+from contest.db import one_read
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import t
@@ -78,7 +79,7 @@ class PresentationPages(AdminPages):
     @get("/rounds/{round_id:int}/presentations/invitations")
     async def confirm_invitations(self, round_id: int) -> Template:
         """Before the finalists are mailed: how many, and that mail cannot be called back."""
-        async with admin_views.reading():
+        async with one_read():
             view = await rounds.get_round(round_id)
             rows = await admin_views.finalists(round_id) if view.kind == RoundKind.final else []
             scheduled = len(await final.list_presentations(round_id))

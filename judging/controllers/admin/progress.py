@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup, escape
 
 from contest import clock
-from contest.db import snapshot_mark
+from contest.db import one_read, snapshot_mark
 from contest.errors import Conflict, NotFound, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import format_date, t
@@ -75,7 +75,7 @@ class ProgressPages(AdminPages):
 
     @reads
     async def _progress_reads(self, round_id: int) -> _ProgressReads:
-        """What the page shows from the database, read in one snapshot."""
+        """What the page shows from the database, its reads taken together (``reads``)."""
         # The round's row, read once here, serves the head, progress, quality and cockpit steps.
         row: dict[str, Any] | None = await round_rows.get_round_row(round_id)
         view = await admin_views.round_head(round_id, row)
@@ -190,7 +190,7 @@ class ProgressPages(AdminPages):
             message = next(iter(exc.errors.values())) if isinstance(exc, ValidationFailed) and exc.errors \
                 else error_text(exc)
         if request.headers.get("hx-request") == "true":
-            async with admin_views.reading():
+            async with one_read():
                 head = await admin_views.round_head(round_id)
                 current = await admin_views.assignment_row(assignment_id)
             return Template("judging/admin/_member_row.html", status_code=200 if message is None else status, context={

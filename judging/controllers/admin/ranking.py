@@ -10,6 +10,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from contest.confirmation import Confirmation, confirmation_page
+from contest.db import one_read
 from contest.domain import outcomes
 from contest.errors import Conflict, ValidationFailed
 from contest.guards import require_actor
@@ -151,7 +152,7 @@ class RankingPages(AdminPages):
         """Before signing: the proposal signed (its hash and counts), and whether this signature
         makes the decision final. ``decision_hash`` is the proposal the person read."""
         actor = require_actor(request)
-        async with admin_views.reading():
+        async with one_read():
             view = await rounds.get_round(round_id)
             decision = await shortlist.decision_view(round_id) if view.decision_hash else None
         cancel = f"/admin/judging/rounds/{round_id}/decision"

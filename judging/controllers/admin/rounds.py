@@ -9,6 +9,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from contest.confirmation import Confirmation, confirmation_page
+from contest.db import one_read
 from contest.domain import outcomes
 from contest.errors import Conflict, DomainError, ValidationFailed
 from contest.guards import require_actor
@@ -40,7 +41,7 @@ class RoundPages(AdminPages):
 
     @get("/")
     async def index(self, done: str | None = None, n: int | None = None) -> Template:
-        async with admin_views.reading():
+        async with one_read():
             editions = await admin_views.judging_overview()
         return Template("judging/admin/index.html", context={
             "editions": editions, "flash": done_message(done, n), **HELPERS})
@@ -66,7 +67,7 @@ class RoundPages(AdminPages):
     @get("/rounds/{round_id:int}/open")
     async def confirm_open(self, round_id: int) -> Template:
         """Opening freezes the rules: say so, and what the round takes, before it happens."""
-        async with admin_views.reading():
+        async with one_read():
             view = await rounds.get_round(round_id)
             pending = 0
             if view.kind == RoundKind.screening and view.state == RoundState.draft:
@@ -106,7 +107,7 @@ class RoundPages(AdminPages):
     @get("/rounds/{round_id:int}/close")
     async def confirm_close(self, round_id: int) -> Template:
         """Closing stops scoring for good: say how many sheets count and how many do not."""
-        async with admin_views.reading():
+        async with one_read():
             view = await rounds.get_round(round_id)
             submitted = await Assignment.count().where((Assignment.round == round_id)
                                                        & (Assignment.state == AssignmentState.submitted))

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
+from contest.db import one_read
 from contest.errors import Conflict, ValidationFailed
 from contest.guards import require_actor
 from contest.i18n import localised, t
@@ -16,7 +17,7 @@ from contest.summary import in_page_order
 from judging import forms
 from judging.controllers.admin.shared import HELPERS, AdminPages, Form, done_message, number, redirect
 from judging.controllers.labels import error_text
-from judging.domain import admin_views, round_rows, rounds
+from judging.domain import round_rows, rounds
 from judging.domain.rounds import DEFAULT_RUBRIC, DEFAULT_TIE_BREAK
 from judging.enums import RoundKind
 
@@ -126,7 +127,7 @@ class RulesPages(AdminPages):
 
     @get("/rounds/{round_id:int}/rules")
     async def rules(self, round_id: int, done: str | None = None, n: int | None = None) -> Template:
-        async with admin_views.reading():
+        async with one_read():
             view = await rounds.get_round(round_id)
         return self._rules_page({"year": view.year}, view, _rules_form(view), flash=done_message(done, n))
 

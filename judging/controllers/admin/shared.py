@@ -15,10 +15,10 @@ from litestar.params import Body
 from litestar.response import Redirect
 
 from contest.controllers.entry_pages import state_label as entry_state_label
+from contest.db import one_read
 from contest.guards import admin_required
 from contest.i18n import localised, t
 from judging.controllers.labels import round_kind_label
-from judging.domain import admin_views
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -111,9 +111,9 @@ T = TypeVar("T")
 
 
 def reads(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    """Run a page builder's reads together (one connection, one snapshot): see ``reading``."""
+    """Run a page builder's reads together (``contest.db.one_read``)."""
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> T:
-        async with admin_views.reading():
+        async with one_read():
             return await fn(*args, **kwargs)
     return wrapper
